@@ -1,0 +1,49 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/**
+ * Write a file atomically: write to a temporary sibling, fsync, then rename. A crash leaves
+ * either the old file or the new one, never a half-written file.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fd = fs.openSync(tmp, "w");
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Append one JSON object as a line (metrics logs). */
+export function appendJsonl(file: string, record: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.appendFileSync(file, JSON.stringify(record) + "\n");
+}
+
+/**
+ * Read a JSONL file. A malformed line throws an error naming the file and the 1-based line;
+ * blank lines are skipped.
+ */
+export function readJsonl<T = unknown>(file: string): T[] {
+  const text = fs.readFileSync(file, "utf8");
+  const out: T[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: malformed JSON line: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
