@@ -1,0 +1,82 @@
+/**
+ * Tidy tables on top of arquero: build one from records, write it as CSV atomically, render it as
+ * markdown (report, notebooks) or HTML. Numbers are printed with `digits` significant digits
+ * (default 4), integers as they are, null/undefined/NaN as empty cells.
+ */
+import * as aq from "arquero";
+import type { ColumnTable } from "arquero";
+import { writeFileAtomic } from "../util/fsx.js";
+
+export type { ColumnTable };
+export type Row = Record<string, unknown>;
+export type TableLike = ColumnTable | readonly Row[];
+
+export interface FormatOptions {
+  /** Significant digits for non-integer numbers (default 4). */
+  digits?: number;
+  /** Columns to include, in order (default all). */
+  columns?: string[];
+}
+
+/** Build an arquero table from records; columns are the union of keys in first-seen order. */
+export function toTable(data: TableLike): ColumnTable {
+  if (!Array.isArray(data)) return data as ColumnTable;
+  const rows = data as readonly Row[];
+  const names: string[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); names.push(k); }
+  const cols: Record<string, unknown[]> = {};
+  for (const k of names) cols[k] = rows.map((r) => (r[k] === undefined ? null : r[k]));
+  return aq.table(cols);
+}
+
+export function formatValue(v: unknown, digits = 4): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "number") {
+    if (Number.isNaN(v)) return "";
+    if (Number.isInteger(v) || !Number.isFinite(v)) return String(v);
+    return Number(v.toPrecision(digits)).toString();
+  }
+  if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, digits)).join(", ")}]`;
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function formats(t: ColumnTable, digits: number, escape: (s: string) => string) {
+  const format: Record<string, (v: unknown) => string> = {};
+  const align: Record<string, "l" | "r"> = {};
+  for (const name of t.columnNames()) {
+    format[name] = (v) => escape(formatValue(v, digits));
+    const vals = t.array(name) as unknown[];
+    align[name] = vals.every((v) => v === null || typeof v === "number") ? "r" : "l";
+  }
+  return { format, align };
+}
+
+/** CSV text (RFC 4180 quoting by arquero; numbers at full precision). */
+export function toCsv(data: TableLike, opts?: { columns?: string[] }): string {
+  const t = toTable(data);
+  const format: Record<string, (v: unknown) => unknown> = {};
+  for (const name of t.columnNames()) format[name] = (v) => (typeof v === "number" && Number.isNaN(v) ? null : v);
+  const csv = t.toCSV({ format, ...(opts?.columns ? { columns: opts.columns } : {}) });
+  return csv.endsWith("\n") ? csv : csv + "\n";
+}
+
+/** Write a table as CSV, atomically (temp file + rename). */
+export function writeCsv(file: string, data: TableLike, opts?: { columns?: string[] }): void {
+  writeFileAtomic(file, toCsv(data, opts));
+}
+
+/** GitHub-flavoured markdown table. */
+export function toMarkdown(data: TableLike, opts?: FormatOptions): string {
+  const t = toTable(data);
+  const { format, align } = formats(t, opts?.digits ?? 4, (s) => s.replace(/\n/g, " "));
+  return t.toMarkdown({ format, align, ...(opts?.columns ? { columns: opts.columns } : {}) });
+}
+
+/** HTML <table> string (cells HTML-escaped by arquero). */
+export function toHtml(data: TableLike, opts?: FormatOptions): string {
+  const t = toTable(data);
+  const { format, align } = formats(t, opts?.digits ?? 4, (s) => s);
+  return t.toHTML({ format, align, ...(opts?.columns ? { columns: opts.columns } : {}) });
+}

@@ -1,0 +1,70 @@
+import type { PackedPrompt, Problem, TemplateName } from "./types.js";
+
+/**
+ * Prompt templates. A packed prompt puts N problems in one context; the response must answer
+ * each one, marking which problem an answer belongs to.
+ *
+ * compact (synthetic, char-level, every character in SYNTH_CHARS):
+ *   prompt    `1:47+8-15+6 2:9-3\n`                       (one space between problems, newline ends it)
+ *   response  `1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A6`  (section `k:` per problem, answer `A<value>`)
+ * natural (real models), following the paper's packing:
+ *   an instruction line, then `### Problem k` sections; answers as `Answer k: \boxed{...}`.
+ */
+export const TEMPLATES: readonly TemplateName[] = ["compact", "natural"];
+
+export function packProblems(problems: Problem[], opts: { template?: TemplateName } = {}): PackedPrompt {
+  const template = opts.template ?? "compact";
+  if (problems.length === 0) throw new Error("packProblems: need at least one problem");
+  const text = template === "compact" ? compactPrompt(problems) : naturalPrompt(problems);
+  return {
+    text,
+    n: problems.length,
+    ids: problems.map((p) => p.id),
+    golds: problems.map((p) => p.answer),
+    template,
+  };
+}
+
+function compactPrompt(problems: Problem[]): string {
+  return problems.map((p, i) => `${i + 1}:${p.question}`).join(" ") + "\n";
+}
+
+function naturalPrompt(problems: Problem[]): string {
+  const n = problems.length;
+  const head = n === 1
+    ? "Solve the following problem. Reason step by step, then give the final answer as \"Answer 1: \\boxed{...}\"."
+    : `Solve the following ${n} problems in order. For each problem k, reason step by step under the heading "### Problem k", ` +
+      `then give its final answer on its own line as "Answer k: \\boxed{...}". Answer every problem.`;
+  const body = problems.map((p, i) => `### Problem ${i + 1}\n${p.question.trim()}`).join("\n\n");
+  return `${head}\n\n${body}\n`;
+}
+
+/** The answer line for problem k (1-based) in a template's response language. */
+export function formatAnswer(k: number, value: string, template: TemplateName = "compact"): string {
+  if (template === "compact") {
+    if (/\s/.test(value)) throw new Error(`formatAnswer: compact answers cannot contain whitespace: ${JSON.stringify(value)}`);
+    return `${k}:A${value}`;
+  }
+  return `### Problem ${k}\nAnswer ${k}: \\boxed{${value}}`;
+}
+
+/**
+ * A response that gives exactly the given answers, no reasoning: the shape a perfect terse model
+ * would produce. `order` (0-based problem indices) writes the sections in another order.
+ */
+export function answersOnlyResponse(values: string[], template: TemplateName = "compact", order?: number[]): string {
+  const idx = order ?? values.map((_, i) => i);
+  const parts = idx.map((i) => formatAnswer(i + 1, values[i]!, template));
+  return parts.join(template === "compact" ? " " : "\n\n");
+}
+
+/**
+ * Adds a target-length instruction to a packed prompt (L1/LCPO puts the budget in the prompt).
+ * natural: "Think for n tokens." before the problems; compact: `L<n> ` in front of the prompt.
+ */
+export function withTargetLength(prompt: PackedPrompt, targetLength: number): PackedPrompt {
+  const n = Math.round(targetLength);
+  if (!(n > 0)) throw new Error(`withTargetLength: target must be a positive number of tokens, got ${targetLength}`);
+  const text = prompt.template === "compact" ? `L${n} ${prompt.text}` : `Think for ${n} tokens.\n${prompt.text}`;
+  return { ...prompt, text };
+}

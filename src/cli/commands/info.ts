@@ -1,0 +1,43 @@
+import { UsageError, type Command } from "../command.js";
+import { initBackend } from "../../engine/backend.js";
+
+export const command: Command = {
+  name: "info",
+  summary: "show the compute backend in use, why faster ones were skipped, threads and SIMD",
+  usage: [
+    "usage: bcr info [--backend auto|tensorflow|wasm|cpu] [--json]",
+    "  --backend NAME  backend to request (default: BCR_BACKEND, else auto)",
+    "  --json          print the BackendInfo object as JSON",
+  ].join("\n"),
+  async run(argv) {
+    let requested: string | undefined;
+    let json = false;
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === "--json") json = true;
+      else if (a === "--backend") {
+        requested = argv[++i];
+        if (!requested) throw new UsageError("--backend needs a value");
+      } else if (a.startsWith("--backend=")) requested = a.slice("--backend=".length);
+      else throw new UsageError(`unknown argument '${a}'`);
+    }
+    const info = await initBackend(requested);
+    if (json) {
+      console.log(JSON.stringify(info, null, 2));
+      return 0;
+    }
+    const lines = [
+      `backend:   ${info.name} (${info.package})`,
+      `requested: ${info.requested}`,
+      `tfjs:      ${info.tfjsVersion}`,
+      `threads:   ${info.threads}`,
+      `simd:      ${info.simd === null ? "n/a" : info.simd ? "yes" : "no"}`,
+    ];
+    if (info.skipped.length > 0) {
+      lines.push("skipped:");
+      for (const s of info.skipped) lines.push(`  ${s.backend}: ${s.reason}`);
+    }
+    console.log(lines.join("\n"));
+    return 0;
+  },
+};

@@ -1,0 +1,70 @@
+import { parseArgs } from "node:util";
+import { UsageError, type Command } from "../command.js";
+import { loadLocal } from "../../eval/load-local.js";
+import { startModelServer } from "../../serve/model-server.js";
+
+const usage = `usage: bcr serve-model --checkpoint <dir> [--port 8000] [--host 127.0.0.1] [options]
+
+Serves a local checkpoint with the OpenAI-compatible API: GET /health, GET /v1/models,
+POST /v1/completions, POST /v1/chat/completions. Concurrent requests are micro-batched.
+Point clients at http://<host>:<port>/v1 (e.g. OPENAI_BASE_URL for bcr sweep --model openai).
+
+  --checkpoint <dir>      checkpoint directory, checkpoints folder or run folder (required)
+  --port <p>              port (default 8000; 0 picks a free one)
+  --host <h>              interface (default 127.0.0.1)
+  --name <id>             model id reported by /v1/models (default: the checkpoint path)
+  --batch-window-ms <ms>  how long a request waits for others to batch with (default 5)
+  --max-batch <k>         most sequences per generate call (default 32)
+  --unknown-chars <m>     reject (default: 400 naming the character) | replace:<char> (map it)`;
+
+export const command: Command = {
+  name: "serve-model",
+  summary: "serve a checkpoint over an OpenAI-compatible HTTP API",
+  usage,
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv, strict: true, allowPositionals: false,
+        options: {
+          checkpoint: { type: "string" }, port: { type: "string", default: "8000" }, host: { type: "string", default: "127.0.0.1" },
+          name: { type: "string" }, "batch-window-ms": { type: "string", default: "5" }, "max-batch": { type: "string", default: "32" },
+          "unknown-chars": { type: "string", default: "reject" },
+        },
+      }));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (!values.checkpoint) throw new UsageError("--checkpoint is required");
+    const num = (k: string, v: string, min: number): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+      return n;
+    };
+    const uc = values["unknown-chars"];
+    let unknownChars: "reject" | { replace: string };
+    if (uc === "reject") unknownChars = "reject";
+    else if (uc.startsWith("replace:") && [...uc.slice(8)].length === 1) unknownChars = { replace: uc.slice(8) };
+    else throw new UsageError(`--unknown-chars must be reject or replace:<one character>, got ${JSON.stringify(uc)}`);
+
+    const { gpt, tokenizer, dir, step } = await loadLocal(values.checkpoint);
+    const srv = await startModelServer({
+      model: gpt, tokenizer, name: values.name ?? dir, host: values.host, port: num("port", values.port, 0),
+      batchWindowMs: num("batch-window-ms", values["batch-window-ms"], 0), maxBatch: num("max-batch", values["max-batch"], 1),
+      unknownChars,
+    });
+    console.log(`serving ${dir} (step ${step}) at ${srv.baseUrl}  (Ctrl-C to stop)`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        resolve();
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+    await srv.close();
+    gpt.dispose();
+    return 0;
+  },
+};

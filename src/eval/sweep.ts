@@ -1,0 +1,323 @@
+/**
+ * The N-sweep: how accuracy and tokens per problem change as N problems share one context
+ * under one token budget (the paper's task-scaling law, claim 1).
+ *
+ * For each N:
+ * 1. Groups. The problems are shuffled (seeded), the first G*N kept (G = floor(P/N), at most
+ *    `maxGroups`), stably sorted by difficulty (missing = 0), and dealt in snake order
+ *    (0..G-1, G-1..0, ...) into G base groups, so every group draws one problem from each
+ *    difficulty stratum (member s from stratum s) and group mean difficulties match.
+ * 2. Positions. Each base group is asked in `rotations` cyclic rotations (default N, a full
+ *    Latin square: every problem is seen once at every position 1..N, so position effects
+ *    average out and can be measured). With r < N rotations, base group b uses the offsets
+ *    (b + j) mod N for j < r: stratum s then sits at position (s - b - j) mod N, so each
+ *    difficulty stratum is spread evenly over the positions across base groups.
+ *    Group index = b * r + j.
+ * 3. Each group is packed with packProblems (template), asked once with maxTokens = the budget
+ *    (`fixed`: the same total for every N; `perProblem`: tokens * N), scored with scoreResponse
+ *    (truncated = the response hit the budget). A problem's tokens are the response's completion
+ *    tokens attributed to it (scoreResponse's attribution, rescaled to sum to the completion
+ *    tokens the model reported).
+ * 4. One row per problem per group. Rows of a group whose completion failed have failed=true,
+ *    correct=false, tokens=0.
+ *
+ * Resuming: every finished group is appended to `<out>/cache.jsonl` at once, keyed by
+ * (n, group, model, template, budget, seed) plus the group's problem ids. A re-run with the
+ * same settings asks only the groups not in the cache, so nothing is asked twice and nothing is
+ * lost; failed groups are asked again only with `retryFailed`. The last record of a key wins.
+ *
+ * Aggregates per N (summary.json), each a mean with a seeded percentile bootstrap 95% CI
+ * (src/analysis bootstrapMeanCI): accuracy, tokens per problem, truncation rate and answered
+ * rate are first averaged per problem over its rotations, then bootstrapped over problems (the
+ * rotations of one problem are not independent draws); accuracy by position is bootstrapped over
+ * the rows at that position. Failed rows are left out of these and counted in `failed`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { extractAnswers, packProblems, scoreResponse, type Problem, type TemplateName } from "../bcr/index.js";
+import { bootstrapMeanCI, type MeanCI } from "../analysis/bootstrap.js";
+import { appendJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { Progress, type ProgressStream } from "../util/progress.js";
+import { Rng } from "../util/rng.js";
+import type { Completion, CompletionModel } from "./types.js";
+
+/** The token cap of one packed response. */
+export type Budget = { kind: "fixed"; tokens: number } | { kind: "perProblem"; tokens: number };
+
+export function budgetTokens(budget: Budget, n: number): number {
+  return budget.kind === "fixed" ? budget.tokens : budget.tokens * n;
+}
+
+/** "fixed:512" | "per:128" (also "perProblem:128"). */
+export function parseBudget(s: string): Budget {
+  const m = /^(fixed|per|perProblem):(\d+)$/.exec(s.trim());
+  if (!m || Number(m[2]) < 1) throw new Error(`budget must be fixed:<tokens> or per:<tokens>, got ${JSON.stringify(s)}`);
+  return { kind: m[1] === "fixed" ? "fixed" : "perProblem", tokens: Number(m[2]) };
+}
+
+export function formatBudget(b: Budget): string {
+  return `${b.kind === "fixed" ? "fixed" : "per"}:${b.tokens}`;
+}
+
+export interface SweepOptions {
+  model: CompletionModel;
+  problems: Problem[];
+  /** Values of N, e.g. [1, 2, 3, 4, 6, 8]. */
+  ns: number[];
+  budget: Budget;
+  /** Output folder: cache.jsonl, rows.jsonl, rows.csv, summary.json. */
+  outDir: string;
+  template?: TemplateName;      // default "compact"
+  seed?: number;                // default 0: grouping, ordering, sampling seed, bootstrap
+  /** Rotations per base group (default N: full Latin square). Clamped to 1..N. */
+  rotations?: number;
+  /** At most this many base groups per N (default: all). */
+  maxGroups?: number;
+  temperature?: number;         // default 0 (greedy)
+  stop?: string[];
+  /** Groups sent per complete() call (default 8). */
+  batchSize?: number;
+  /** Ask again groups whose completion failed in an earlier run. */
+  retryFailed?: boolean;
+  signal?: AbortSignal;
+  /** Progress output: a stream, or false for none (default process.stderr). */
+  progress?: ProgressStream | false;
+  bootstrapResamples?: number;  // default 1000
+}
+
+/** One row of the tidy table. */
+export interface SweepRow {
+  n: number;
+  group: number;
+  /** 1-based position of the problem in the packed prompt. */
+  position: number;
+  problemId: string;
+  difficulty: number | null;
+  correct: boolean;
+  /** Completion tokens attributed to this problem. */
+  tokens: number;
+  truncated: boolean;
+  answered: boolean;
+  failed: boolean;
+  model: string;
+  template: TemplateName;
+  seed: number;
+  budget: string;
+  /** The group's completion tokens and whether they are an estimate. */
+  groupTokens: number;
+  tokensEstimated: boolean;
+  error?: string;
+}
+
+export interface NSummary {
+  n: number;
+  budgetTokens: number;
+  groups: number;
+  problems: number;
+  rows: number;
+  failed: number;
+  accuracy: MeanCI;
+  tokensPerProblem: MeanCI;
+  truncationRate: MeanCI;
+  answeredRate: MeanCI;
+  accuracyByPosition: (MeanCI & { position: number; count: number })[];
+  tokensEstimated: boolean;
+}
+
+export interface SweepSummary {
+  model: string;
+  template: TemplateName;
+  budget: string;
+  seed: number;
+  ns: number[];
+  /** Groups asked in this run, and read from the cache. */
+  asked: number;
+  cached: number;
+  perN: NSummary[];
+}
+
+export interface SweepResult { rows: SweepRow[]; summary: SweepSummary }
+
+/** A planned group: which problems, in which order. */
+export interface PlannedGroup { n: number; group: number; problems: Problem[] }
+
+interface CacheKey { n: number; group: number; model: string; template: TemplateName; budget: string; seed: number }
+interface CacheRecord { key: CacheKey; ids: string[]; response: string; finishReason: string; rows: SweepRow[] }
+
+/** The groups of one N (steps 1-2 of the header). */
+export function planGroups(problems: Problem[], n: number, opts: { seed?: number; rotations?: number; maxGroups?: number } = {}): PlannedGroup[] {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`N must be a positive integer, got ${n}`);
+  const rng = new Rng(((opts.seed ?? 0) * 1000003 + n) >>> 0);
+  const G = Math.min(Math.floor(problems.length / n), opts.maxGroups ?? Infinity);
+  if (G < 1) return [];
+  const kept = rng.shuffle(problems).slice(0, G * n);
+  const sorted = kept.map((p, i) => ({ p, i })).sort((a, b) => (a.p.difficulty ?? 0) - (b.p.difficulty ?? 0) || a.i - b.i).map((x) => x.p);
+  const base: Problem[][] = Array.from({ length: G }, () => []);
+  sorted.forEach((p, i) => {
+    const stratum = Math.floor(i / G), j = i % G;
+    base[stratum % 2 === 0 ? j : G - 1 - j]!.push(p);
+  });
+  const r = Math.max(1, Math.min(n, opts.rotations ?? n));
+  const out: PlannedGroup[] = [];
+  base.forEach((order, b) => {
+    for (let j = 0; j < r; j++) {
+      const off = (b + j) % n;
+      out.push({ n, group: b * r + j, problems: [...order.slice(off), ...order.slice(0, off)] });
+    }
+  });
+  return out;
+}
+
+function keyString(k: CacheKey): string {
+  return JSON.stringify([k.n, k.group, k.model, k.template, k.budget, k.seed]);
+}
+
+/** Reads the cache; a torn last line (a crash mid-write) is ignored. */
+function readCache(file: string): Map<string, CacheRecord> {
+  const out = new Map<string, CacheRecord>();
+  if (!fs.existsSync(file)) return out;
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let rec: CacheRecord;
+    try {
+      rec = JSON.parse(line) as CacheRecord;
+    } catch (e) {
+      if (i >= lines.length - 2) return; // the torn tail of an interrupted append
+      throw new Error(`${file}:${i + 1}: malformed cache line: ${(e as Error).message}`);
+    }
+    out.set(keyString(rec.key), rec);
+  });
+  return out;
+}
+
+/** Score one group's completion into its rows (steps 3-4 of the header). */
+export function scoreGroup(g: PlannedGroup, c: Completion, ctx: { model: string; template: TemplateName; seed: number; budget: string }): SweepRow[] {
+  const base = { n: g.n, group: g.group, model: ctx.model, template: ctx.template, seed: ctx.seed, budget: ctx.budget };
+  if (c.finishReason === "error") {
+    return g.problems.map((p, i) => ({
+      ...base, position: i + 1, problemId: p.id, difficulty: p.difficulty ?? null, correct: false, tokens: 0,
+      truncated: false, answered: false, failed: true, groupTokens: 0, tokensEstimated: c.tokensEstimated,
+      error: c.error ?? "unknown error",
+    }));
+  }
+  const truncated = c.finishReason === "length";
+  const s = scoreResponse(c.text, g.problems.map((p) => p.answer), { template: ctx.template, truncated });
+  const answers = extractAnswers(c.text, g.n, { template: ctx.template, truncated });
+  const scale = s.totalTokens > 0 ? c.completionTokens / s.totalTokens : 0;
+  return g.problems.map((p, i) => ({
+    ...base, position: i + 1, problemId: p.id, difficulty: p.difficulty ?? null,
+    correct: s.correct[i]!,
+    tokens: s.totalTokens > 0 ? s.tokensPerProblem[i]! * scale : c.completionTokens / g.n,
+    truncated,
+    answered: answers[i] !== null,
+    failed: false, groupTokens: c.completionTokens, tokensEstimated: c.tokensEstimated,
+  }));
+}
+
+export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
+  const template = opts.template ?? "compact";
+  const seed = opts.seed ?? 0;
+  const budget = formatBudget(opts.budget);
+  const batchSize = Math.max(1, opts.batchSize ?? 8);
+  const resolver = (opts.model as { resolveModel?: (s?: AbortSignal) => Promise<string> }).resolveModel;
+  if (resolver) await resolver.call(opts.model, opts.signal);
+  const model = opts.model.name;
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const cacheFile = path.join(opts.outDir, "cache.jsonl");
+  const cache = readCache(cacheFile);
+
+  const plan = opts.ns.flatMap((n) => planGroups(opts.problems, n, { seed, rotations: opts.rotations, maxGroups: opts.maxGroups }));
+  const keyOf = (g: PlannedGroup): CacheKey => ({ n: g.n, group: g.group, model, template, budget, seed });
+  const done = (g: PlannedGroup): boolean => {
+    const rec = cache.get(keyString(keyOf(g)));
+    if (!rec || rec.ids.join("\u0000") !== g.problems.map((p) => p.id).join("\u0000")) return false;
+    return !(opts.retryFailed && rec.finishReason === "error");
+  };
+  const todo = plan.filter((g) => !done(g));
+  const cached = plan.length - todo.length;
+  const bar = opts.progress === false ? null
+    : new Progress({ total: plan.length, startStep: cached, label: `sweep ${model}`, stream: opts.progress });
+
+  let asked = 0;
+  for (let i = 0; i < todo.length; i += batchSize) {
+    opts.signal?.throwIfAborted();
+    const batch = todo.slice(i, i + batchSize);
+    const completions = await opts.model.complete(batch.map((g) => ({
+      prompt: packProblems(g.problems, { template }).text,
+      maxTokens: budgetTokens(opts.budget, g.n),
+      temperature: opts.temperature ?? 0,
+      seed,
+      ...(opts.stop ? { stop: opts.stop } : {}),
+    })), { signal: opts.signal });
+    batch.forEach((g, j) => {
+      const c = completions[j]!;
+      const rec: CacheRecord = {
+        key: keyOf(g), ids: g.problems.map((p) => p.id), response: c.text, finishReason: c.finishReason,
+        rows: scoreGroup(g, c, { model, template, seed, budget }),
+      };
+      appendJsonl(cacheFile, rec);
+      cache.set(keyString(rec.key), rec);
+    });
+    asked += batch.length;
+    bar?.update(cached + asked, { n: batch[batch.length - 1]!.n });
+  }
+  bar?.done();
+
+  const rows = plan.flatMap((g) => cache.get(keyString(keyOf(g)))!.rows);
+  const summary: SweepSummary = {
+    model, template, budget, seed, ns: opts.ns, asked, cached,
+    perN: opts.ns.map((n) => summarizeN(rows.filter((r) => r.n === n), n, budgetTokens(opts.budget, n), seed, opts.bootstrapResamples)),
+  };
+  writeJsonAtomic(path.join(opts.outDir, "summary.json"), summary);
+  writeFileAtomic(path.join(opts.outDir, "rows.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
+  writeFileAtomic(path.join(opts.outDir, "rows.csv"), toCsv(rows));
+  return { rows, summary };
+}
+
+const EMPTY: MeanCI = { mean: NaN, ci: [NaN, NaN] };
+
+export function summarizeN(rows: SweepRow[], n: number, budget: number, seed = 0, resamples = 1000): NSummary {
+  const ok = rows.filter((r) => !r.failed);
+  const ci = (xs: number[]): MeanCI => (xs.length ? bootstrapMeanCI(xs, { seed, resamples }) : EMPTY);
+  const byProblem = new Map<string, SweepRow[]>();
+  for (const r of ok) {
+    let l = byProblem.get(r.problemId);
+    if (!l) byProblem.set(r.problemId, (l = []));
+    l.push(r);
+  }
+  const perProblem = (f: (r: SweepRow) => number): number[] =>
+    [...byProblem.values()].map((rs) => rs.reduce((s, r) => s + f(r), 0) / rs.length);
+  const accuracyByPosition = Array.from({ length: n }, (_, k) => {
+    const xs = ok.filter((r) => r.position === k + 1).map((r) => Number(r.correct));
+    return { position: k + 1, count: xs.length, ...ci(xs) };
+  });
+  return {
+    n, budgetTokens: budget,
+    groups: new Set(rows.map((r) => r.group)).size,
+    problems: new Set(rows.map((r) => r.problemId)).size,
+    rows: rows.length,
+    failed: rows.length - ok.length,
+    accuracy: ci(perProblem((r) => Number(r.correct))),
+    tokensPerProblem: ci(perProblem((r) => r.tokens)),
+    truncationRate: ci(perProblem((r) => Number(r.truncated))),
+    answeredRate: ci(perProblem((r) => Number(r.answered))),
+    accuracyByPosition,
+    tokensEstimated: ok.some((r) => r.tokensEstimated),
+  };
+}
+
+const COLUMNS: (keyof SweepRow)[] = [
+  "n", "group", "position", "problemId", "difficulty", "correct", "tokens", "truncated", "answered", "failed",
+  "model", "template", "seed", "budget", "groupTokens", "tokensEstimated", "error",
+];
+
+function csvCell(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(rows: SweepRow[]): string {
+  return [COLUMNS.join(","), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
+}

@@ -1,0 +1,51 @@
+/**
+ * The one interface every evaluated model speaks: a batch of completion requests in, one
+ * completion per request out, in the same order. Batch in, so a local model can sample the
+ * whole batch in one `generate` call and a remote client can run the requests concurrently.
+ *
+ * A model never throws for one bad item: it returns that item with `finishReason: "error"`
+ * and the message, so a sweep records it as failed and moves on.
+ */
+export interface CompletionRequest {
+  prompt: string;
+  /** Hard cap on generated tokens for this request. */
+  maxTokens: number;
+  /** Sampling temperature (0 = greedy). Default: the model's default (1 for local models). */
+  temperature?: number;
+  /** Nucleus sampling mass (1 = off). */
+  topP?: number;
+  /** Strings that end the completion; the returned text stops before the first one. */
+  stop?: string[];
+  /** Seed for sampling; same seed + same batch -> same output. */
+  seed?: number;
+}
+
+export type FinishReason = "stop" | "length" | "error";
+
+export interface Completion {
+  text: string;
+  /** Tokens generated (exact for local models and endpoints that report `usage`). */
+  completionTokens: number;
+  promptTokens?: number;
+  /** "stop": ended on EOS or a stop string; "length": hit maxTokens; "error": failed (see `error`). */
+  finishReason: FinishReason;
+  /** True when completionTokens is an estimate (endpoint without usage counts): ceil(chars / 4). */
+  tokensEstimated: boolean;
+  error?: string;
+}
+
+export interface CompletionModel {
+  /** Identifies the model in result rows and caches (e.g. "local:runs/x/ckpt", "openai:qwen3-4b"). */
+  readonly name: string;
+  complete(requests: CompletionRequest[], opts?: { signal?: AbortSignal }): Promise<Completion[]>;
+}
+
+/** The estimate used when an endpoint reports no token counts. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** A failed completion, as models return it instead of throwing. */
+export function errorCompletion(message: string): Completion {
+  return { text: "", completionTokens: 0, finishReason: "error", tokensEstimated: false, error: message };
+}

@@ -1,0 +1,414 @@
+/**
+ * A GPT-2 style character model, readable top to bottom: config, the two matmuls the wasm
+ * backend needs written by hand, then embeddings, attention, MLP, blocks, the model, and
+ * batched sampling with a KV cache.
+ *
+ * Architecture (a PyTorch peer matches it exactly): token + learned position embeddings;
+ * pre-LayerNorm blocks (eps 1e-5) of causal multi-head self-attention (qkv Linear with bias,
+ * output Linear with bias) and an MLP (Linear to 4C with bias, GELU tanh approximation,
+ * Linear back with bias); final LayerNorm; output head tied to the token embedding, no bias.
+ * Init: normal(0, 0.02); residual output projections normal(0, 0.02/sqrt(2*nLayer)); biases 0;
+ * LayerNorm weight 1, bias 0. Parameter names follow nanoGPT's state_dict
+ * ("transformer.h.0.attn.c_attn.weight"); Linear weights are stored [in, out], i.e. the
+ * transpose of PyTorch's nn.Linear.weight.
+ *
+ * Performance notes (wasm on 2 cores): only a plain 2-D `a @ b` reaches XNNPACK (~18 GFLOP/s);
+ * transposed or batched matmuls take a slow path (~1.5 GFLOP/s). So linears run as 2-D matmuls
+ * on [B*T, C] (their gradients, src/engine/gradients.ts, transpose explicitly), attention is the
+ * one batched matmul, and embedding lookups are one-hot matmuls (the gather gradient,
+ * UnsortedSegmentSum, has no wasm kernel).
+ */
+import { tf } from "../engine/backend.js";
+import { Rng } from "../util/rng.js";
+import { logProbOf, sampleToken } from "./sample.js";
+import { CharTokenizer } from "./tokenizer.js";
+
+export interface GPTConfig {
+  /** Number of token ids (the tokenizer's vocabSize). */
+  vocabSize: number;
+  /** Longest sequence the model sees (prompt + response); size of the position table. */
+  blockSize: number;
+  /** Width of the residual stream. */
+  nEmbd: number;
+  /** Number of transformer blocks. */
+  nLayer: number;
+  /** Attention heads per block (nEmbd must divide by it). */
+  nHead: number;
+  /** Dropout rate used when training with a dropoutSeed. */
+  dropout: number;
+  /** Seed of the weight init. */
+  seed: number;
+}
+
+/** The default small model: ~140k parameters, a 512-token context for packed prompts. */
+export const DEFAULT_GPT: GPTConfig = {
+  vocabSize: new CharTokenizer().vocabSize,
+  blockSize: 512,
+  nEmbd: 64,
+  nLayer: 2,
+  nHead: 4,
+  dropout: 0,
+  seed: 1,
+};
+
+export interface SampleOptions {
+  maxNewTokens: number;
+  /** Softmax temperature (default 1); 0 samples greedily. */
+  temperature?: number;
+  /** Nucleus mass (default 1: no cut). */
+  topP?: number;
+  /** Tokens that end a sequence: one list for all, or one list per prompt. */
+  stopTokens?: number[] | number[][];
+  rng: Rng;
+  /** false recomputes the whole sequence each step (the benchmark baseline). Default true. */
+  useCache?: boolean;
+}
+
+export interface SampleResult {
+  /** New tokens per sequence, stop token included when one was produced. */
+  tokens: number[][];
+  /** log-prob of each new token at temperature 1 without top-p (GRPO's pi_old). */
+  logProbs: number[][];
+  /** true: ended on a stop token; false: ran out of maxNewTokens. */
+  stopped: boolean[];
+}
+
+const LN_EPS = 1e-5;
+/** Additive attention mask; large but finite so a fully masked row is uniform, not NaN. */
+const NEG = -1e9;
+
+function linear(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
+  return tf.add(tf.matMul(x, w), b);
+}
+
+function layerNorm(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
+  const xc = tf.sub(x, tf.mean(x, -1, true));
+  const variance = tf.mean(tf.square(xc), -1, true);
+  return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, LN_EPS))), w), b);
+}
+
+/** GELU, tanh approximation (PyTorch's approximate="tanh"). */
+function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x)))));
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+}
+
+/** Seeded dropout; each call site gets its own stream derived from the step's seed. */
+class Dropout {
+  private site = 0;
+  constructor(private readonly rate: number, private readonly seed: number | null) {}
+  apply<T extends tf.Tensor>(x: T): T {
+    if (this.seed === null || this.rate === 0) return x;
+    return tf.dropout(x, this.rate, undefined, `${this.seed}:${this.site++}`) as T;
+  }
+}
+
+/** Per-call inputs of the forward pass besides the tokens. */
+interface ForwardCtx {
+  /** int32 [B, T] positions; absent: 0..T-1 for every row. */
+  positions?: tf.Tensor2D;
+  /** Additive attention bias broadcastable to [B, H, T, Tk]. */
+  bias: tf.Tensor;
+  /** Keys/values of earlier positions per layer, [B*H, Tpast, hd] each. */
+  past?: { k: tf.Tensor3D; v: tf.Tensor3D }[];
+  dropout: Dropout;
+}
+
+let instances = 0;
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly params = new Map<string, tf.Variable>();
+  /** [blockSize, blockSize] additive causal mask (0 on and below the diagonal). */
+  private readonly causal: tf.Tensor2D;
+
+  constructor(config: GPTConfig) {
+    validateConfig(config);
+    this.config = { ...config };
+    const { vocabSize: V, blockSize, nEmbd: C, nLayer } = config;
+    // tfjs registers variables globally by name, so each model gets its own prefix.
+    const prefix = `gpt${instances++}/`;
+    const rng = new Rng(config.seed);
+    const std = 0.02;
+    const projStd = 0.02 / Math.sqrt(2 * nLayer);
+    const add = (name: string, shape: number[], init: "normal" | "proj" | "zeros" | "ones") => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(size);
+      if (init === "ones") data.fill(1);
+      else if (init !== "zeros") {
+        const s = init === "proj" ? projStd : std;
+        for (let i = 0; i < size; i++) data[i] = s * rng.normal();
+      }
+      this.params.set(name, tf.variable(tf.tensor(data, shape), true, prefix + name));
+    };
+    // Draw order is the parameter order, so a seed fixes every weight on every backend.
+    add("transformer.wte.weight", [V, C], "normal");
+    add("transformer.wpe.weight", [blockSize, C], "normal");
+    for (let i = 0; i < nLayer; i++) {
+      const h = `transformer.h.${i}.`;
+      add(h + "ln_1.weight", [C], "ones");
+      add(h + "ln_1.bias", [C], "zeros");
+      add(h + "attn.c_attn.weight", [C, 3 * C], "normal");
+      add(h + "attn.c_attn.bias", [3 * C], "zeros");
+      add(h + "attn.c_proj.weight", [C, C], "proj");
+      add(h + "attn.c_proj.bias", [C], "zeros");
+      add(h + "ln_2.weight", [C], "ones");
+      add(h + "ln_2.bias", [C], "zeros");
+      add(h + "mlp.c_fc.weight", [C, 4 * C], "normal");
+      add(h + "mlp.c_fc.bias", [4 * C], "zeros");
+      add(h + "mlp.c_proj.weight", [4 * C, C], "proj");
+      add(h + "mlp.c_proj.bias", [C], "zeros");
+    }
+    add("transformer.ln_f.weight", [C], "ones");
+    add("transformer.ln_f.bias", [C], "zeros");
+
+    const mask = new Float32Array(blockSize * blockSize);
+    for (let i = 0; i < blockSize; i++) for (let j = i + 1; j < blockSize; j++) mask[i * blockSize + j] = NEG;
+    this.causal = tf.tensor2d(mask, [blockSize, blockSize]);
+  }
+
+  /** Total number of trainable scalars. */
+  get paramCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  private p(name: string): tf.Variable {
+    return this.params.get(name)!;
+  }
+
+  // ---- the transformer ----
+
+  /** Causal self-attention of block i on x [B*T, C]; returns the block output and its k, v. */
+  private attention(i: number, x: tf.Tensor2D, B: number, T: number, ctx: ForwardCtx) {
+    const { nEmbd: C, nHead: H } = this.config;
+    const hd = C / H;
+    const h = `transformer.h.${i}.attn.`;
+    const [q, k, v] = tf.split(linear(x, this.p(h + "c_attn.weight"), this.p(h + "c_attn.bias")), 3, 1);
+    // [B*T, C] -> [B*H, T, hd]: one batched matmul over all (sequence, head) pairs.
+    const heads = (t: tf.Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]) as tf.Tensor3D;
+    let keys = heads(k);
+    let values = heads(v);
+    const past = ctx.past?.[i];
+    if (past) {
+      keys = tf.concat([past.k, keys], 1);
+      values = tf.concat([past.v, values], 1);
+    }
+    const Tk = keys.shape[1];
+    // Scaling q (T*hd values) is cheaper than scaling the scores (T*Tk).
+    const scores = tf.matMul(tf.mul(heads(q), 1 / Math.sqrt(hd)), tf.transpose(keys, [0, 2, 1]));
+    const att = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, Tk]), ctx.bias));
+    const y = tf.matMul(ctx.dropout.apply(tf.reshape(att, [B * H, T, Tk])), values);
+    const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
+    const out = linear(merged, this.p(h + "c_proj.weight"), this.p(h + "c_proj.bias"));
+    return { out: ctx.dropout.apply(out), k: keys, v: values };
+  }
+
+  private mlp(i: number, x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
+    const h = `transformer.h.${i}.mlp.`;
+    const up = gelu(linear(x, this.p(h + "c_fc.weight"), this.p(h + "c_fc.bias"))) as tf.Tensor2D;
+    return ctx.dropout.apply(linear(up, this.p(h + "c_proj.weight"), this.p(h + "c_proj.bias")));
+  }
+
+  /** tokens [B, T] -> final hidden states [B*T, C] (after ln_f), plus each layer's keys/values. */
+  private forward(tokens: tf.Tensor2D, ctx: ForwardCtx) {
+    const [B, T] = tokens.shape;
+    const { vocabSize: V, nEmbd: C, nLayer } = this.config;
+    const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [B * T]);
+    const tok = tf.matMul(tf.cast(tf.oneHot(ids, V), "float32"), this.p("transformer.wte.weight"));
+    const wpe = this.p("transformer.wpe.weight");
+    let x: tf.Tensor2D;
+    if (ctx.positions) {
+      // Only generation passes positions, and it needs no gradient, so a plain gather is fine.
+      x = tf.add(tok, tf.gather(wpe, tf.reshape(ctx.positions, [B * T])));
+    } else {
+      x = tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), tf.slice(wpe, [0, 0], [T, C])), [B * T, C]);
+    }
+    x = ctx.dropout.apply(x);
+    const kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] = [];
+    for (let i = 0; i < nLayer; i++) {
+      const h = `transformer.h.${i}.`;
+      const a = this.attention(i, layerNorm(x, this.p(h + "ln_1.weight"), this.p(h + "ln_1.bias")), B, T, ctx);
+      x = tf.add(x, a.out);
+      x = tf.add(x, this.mlp(i, layerNorm(x, this.p(h + "ln_2.weight"), this.p(h + "ln_2.bias")), ctx));
+      kv.push({ k: a.k, v: a.v });
+    }
+    return { h: layerNorm(x, this.p("transformer.ln_f.weight"), this.p("transformer.ln_f.bias")), kv };
+  }
+
+  /** Tied output head: h [N, C] -> logits [N, V]. */
+  private head(h: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(h, tf.transpose(this.p("transformer.wte.weight")));
+  }
+
+  private trainCtx(T: number, opts?: { training?: boolean; dropoutSeed?: number }): ForwardCtx {
+    if (T < 1 || T > this.config.blockSize) {
+      throw new Error(`GPT: sequence length ${T} is outside 1..blockSize (${this.config.blockSize})`);
+    }
+    let seed: number | null = null;
+    if (opts?.training && this.config.dropout > 0) {
+      if (opts.dropoutSeed === undefined) {
+        throw new Error("GPT: training with dropout > 0 needs opts.dropoutSeed (dropout is seeded so runs reproduce)");
+      }
+      seed = opts.dropoutSeed;
+    }
+    return {
+      bias: tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]),
+      dropout: new Dropout(this.config.dropout, seed),
+    };
+  }
+
+  /** tokens int32 [B,T] -> logits float32 [B,T,vocab]. `training` enables dropout (needs dropoutSeed). */
+  logits(tokens: tf.Tensor2D, opts?: { training?: boolean; dropoutSeed?: number }): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [B, T] = tokens.shape;
+      const { h } = this.forward(tokens, this.trainCtx(T, opts));
+      return tf.reshape(this.head(h), [B, T, this.config.vocabSize]) as tf.Tensor3D;
+    });
+  }
+
+  /** log p(tokens[b,t+1] | tokens[b,<=t]) for t=0..T-2 -> float32 [B,T-1]. Differentiable. */
+  tokenLogProbs(tokens: tf.Tensor2D, opts?: { training?: boolean; dropoutSeed?: number }): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [B, T] = tokens.shape;
+      if (T < 2) throw new Error(`GPT.tokenLogProbs: need at least 2 tokens per row, got ${T}`);
+      const { nEmbd: C, vocabSize: V } = this.config;
+      const { h } = this.forward(tokens, this.trainCtx(T, opts));
+      // The last position predicts nothing we score, so drop it before the head.
+      const hPred = tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, 0, 0], [B, T - 1, C]), [B * (T - 1), C]);
+      const logp = tf.logSoftmax(this.head(hPred as tf.Tensor2D));
+      // Picking the target's log-prob with a one-hot product, not gather: the gather gradient
+      // has no wasm kernel.
+      const targets = tf.reshape(tf.slice(tokens, [0, 1], [B, T - 1]), [B * (T - 1)]);
+      const picked = tf.sum(tf.mul(logp, tf.cast(tf.oneHot(tf.cast(targets, "int32"), V), "float32")), 1);
+      return tf.reshape(picked, [B, T - 1]) as tf.Tensor2D;
+    });
+  }
+
+  // ---- sampling ----
+
+  /**
+   * Batched sampling. Prompts of different lengths are left-padded with PAD to the longest,
+   * and each row gets an attention bias that hides its pad columns and positions that start at
+   * 0 on its first real token, so every row computes exactly what it would alone. With the
+   * cache, the padded prompts run once (prefill) and each step feeds one token per row; without
+   * it, the whole padded sequence is recomputed each step. Rows that hit a stop token leave the
+   * batch (their cache rows are dropped), so late steps only pay for sequences still running.
+   */
+  generate(prompts: number[][], opts: SampleOptions): SampleResult {
+    const { maxNewTokens, rng } = opts;
+    const temperature = opts.temperature ?? 1;
+    const topP = opts.topP ?? 1;
+    const useCache = opts.useCache ?? true;
+    const n = prompts.length;
+    const out: SampleResult = {
+      tokens: prompts.map(() => []), logProbs: prompts.map(() => []), stopped: prompts.map(() => false),
+    };
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`GPT.generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+    if (!(temperature >= 0)) throw new Error(`GPT.generate: temperature must be >= 0, got ${temperature}`);
+    if (!(topP > 0 && topP <= 1)) throw new Error(`GPT.generate: topP must be in (0, 1], got ${topP}`);
+    prompts.forEach((p, b) => {
+      if (p.length === 0) throw new Error(`GPT.generate: prompt ${b} is empty (start it with BOS)`);
+      for (const t of p) {
+        if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) throw new Error(`GPT.generate: prompt ${b} has token ${t} outside the vocabulary`);
+      }
+    });
+    const stops = stopSets(opts.stopTokens, n);
+    if (n === 0 || maxNewTokens === 0) return out;
+    const P = Math.max(...prompts.map((p) => p.length));
+    if (P + maxNewTokens > this.config.blockSize) {
+      throw new Error(`GPT.generate: longest prompt (${P}) + maxNewTokens (${maxNewTokens}) exceeds blockSize (${this.config.blockSize})`);
+    }
+    const pads = prompts.map((p) => P - p.length);
+    const V = this.config.vocabSize;
+    let active = prompts.map((_, b) => b);
+    let cache: { k: tf.Tensor3D; v: tf.Tensor3D }[] | null = null;
+    try {
+      for (let step = 0; step < maxNewTokens; step++) {
+        // Column of the first fed token: the prefill (and every recompute) starts at 0; a cached
+        // step feeds only the token sampled last, at column P + step - 1.
+        const start = useCache && step > 0 ? P + step - 1 : 0;
+        const L = P + step;
+        const rows = active.map((b) => [...new Array<number>(pads[b]!).fill(CharTokenizer.PAD), ...prompts[b]!, ...out.tokens[b]!].slice(start, L));
+        const rowPads = active.map((b) => pads[b]!);
+        const result: { logits: tf.Tensor2D; kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] } = tf.tidy(() => {
+          const B = rows.length;
+          const T = L - start;
+          const tokens = tf.tensor2d(rows.flat(), [B, T], "int32");
+          const pos = new Int32Array(B * T);
+          const keyBias = new Float32Array(B * L);
+          for (let r = 0; r < B; r++) {
+            for (let t = 0; t < T; t++) pos[r * T + t] = Math.max(0, start + t - rowPads[r]!);
+            for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
+          }
+          let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
+          if (T > 1) bias = tf.add(bias, tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]));
+          const ctx: ForwardCtx = { positions: tf.tensor2d(pos, [B, T], "int32"), bias, past: cache ?? undefined, dropout: new Dropout(0, null) };
+          const { h, kv } = this.forward(tokens, ctx);
+          const last = tf.reshape(tf.slice(tf.reshape(h, [B, T, this.config.nEmbd]), [0, T - 1, 0], [B, 1, this.config.nEmbd]), [B, this.config.nEmbd]);
+          return { logits: this.head(last as tf.Tensor2D), kv: useCache ? kv : [] };
+        });
+        const logits = result.logits.dataSync() as Float32Array;
+        result.logits.dispose();
+        cache?.forEach((c) => { c.k.dispose(); c.v.dispose(); });
+        cache = useCache ? result.kv : null;
+
+        const keep: number[] = [];
+        active.forEach((b, r) => {
+          const row = logits.subarray(r * V, (r + 1) * V);
+          const tok = sampleToken(row, temperature, topP, rng);
+          out.tokens[b]!.push(tok);
+          out.logProbs[b]!.push(logProbOf(row, tok));
+          if (stops[b]!.has(tok)) out.stopped[b] = true;
+          else keep.push(r);
+        });
+        if (keep.length === 0) break;
+        if (keep.length < active.length && cache) cache = dropRows(cache, keep, active.length);
+        active = keep.map((r) => active[r]!);
+      }
+    } finally {
+      cache?.forEach((c) => { c.k.dispose(); c.v.dispose(); });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.causal.dispose();
+  }
+}
+
+/** Keeps cache rows of the sequences still running ([B*H, L, hd] laid out sequence-major). */
+function dropRows(cache: { k: tf.Tensor3D; v: tf.Tensor3D }[], keep: number[], B: number) {
+  const idx = tf.tensor1d(keep, "int32");
+  const pick = (t: tf.Tensor3D) => tf.tidy(() => {
+    const [BH, L, hd] = t.shape;
+    const rows = tf.gather(tf.reshape(t, [B, (BH / B) * L * hd]), idx);
+    return tf.reshape(rows, [keep.length * (BH / B), L, hd]) as tf.Tensor3D;
+  });
+  const next = cache.map((c) => ({ k: pick(c.k), v: pick(c.v) }));
+  cache.forEach((c) => { c.k.dispose(); c.v.dispose(); });
+  idx.dispose();
+  return next;
+}
+
+function stopSets(stopTokens: number[] | number[][] | undefined, n: number): Set<number>[] {
+  if (!stopTokens || stopTokens.length === 0) return Array.from({ length: n }, () => new Set<number>());
+  if (Array.isArray(stopTokens[0])) {
+    if (stopTokens.length !== n) throw new Error(`GPT.generate: stopTokens has ${stopTokens.length} lists for ${n} prompts`);
+    return (stopTokens as number[][]).map((s) => new Set(s));
+  }
+  const shared = new Set(stopTokens as number[]);
+  return Array.from({ length: n }, () => shared);
+}
+
+function validateConfig(c: GPTConfig): void {
+  for (const k of ["vocabSize", "blockSize", "nEmbd", "nLayer", "nHead"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`GPTConfig.${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.nEmbd % c.nHead !== 0) throw new Error(`GPTConfig: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1), got ${c.dropout}`);
+  if (!Number.isInteger(c.seed)) throw new Error(`GPTConfig.seed must be an integer, got ${c.seed}`);
+}

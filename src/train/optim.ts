@@ -1,0 +1,198 @@
+/**
+ * AdamW (Loshchilov & Hutter, decoupled weight decay), the learning-rate schedule and global-norm
+ * gradient clipping, as used by every trainer.
+ *
+ * For each parameter p with gradient g, at step t (1-based), learning rate lr:
+ *   p <- p - lr * wd * p                       (only for tensors with >= 2 dims, as in nanoGPT:
+ *                                               matmul weights and embeddings; not biases or LN)
+ *   m <- b1 m + (1 - b1) g
+ *   v <- b2 v + (1 - b2) g^2
+ *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+ * which is what torch.optim.AdamW computes.
+ */
+import { tf } from "../engine/backend.js";
+
+export interface AdamWOptions {
+  /** Exponential decay of the first moment. */
+  beta1: number;
+  /** Exponential decay of the second moment. */
+  beta2: number;
+  /** Added to the denominator for numerical stability. */
+  eps: number;
+  /** Decoupled weight decay coefficient (multiplied by lr). */
+  weightDecay: number;
+  /** Which parameters get weight decay; default: tensors with rank >= 2. */
+  decays?: (name: string, v: tf.Variable) => boolean;
+}
+
+/** Moments of one parameter, for checkpoints. */
+export interface MomentState {
+  shape: number[];
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** Everything needed to continue optimisation exactly: the step count and all moments. */
+export interface AdamWState {
+  /** Number of update steps taken so far. */
+  step: number;
+  /** Keyed by parameter name, in the parameters' order. */
+  moments: Map<string, MomentState>;
+}
+
+export class AdamW {
+  readonly options: Required<AdamWOptions>;
+  private readonly params: Map<string, tf.Variable>;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private readonly decayed = new Set<string>();
+  private t = 0;
+
+  constructor(params: Map<string, tf.Variable>, options: AdamWOptions) {
+    this.params = params;
+    this.options = { decays: (_n, v) => v.rank >= 2, ...options };
+    for (const [name, p] of params) {
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape, "float32"), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape, "float32"), false)));
+      if (this.options.decays(name, p)) this.decayed.add(name);
+    }
+  }
+
+  /** Number of update steps taken. */
+  get step(): number {
+    return this.t;
+  }
+
+  /** Names of the parameters that receive weight decay. */
+  get decayedNames(): string[] {
+    return [...this.decayed];
+  }
+
+  /**
+   * One update with learning rate `lr`. `grads` must hold a gradient for every parameter
+   * (a missing one is an error: silently skipping a parameter hides bugs). Does not dispose
+   * the gradients.
+   */
+  update(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, lr: number): void {
+    const get = grads instanceof Map ? (k: string) => grads.get(k) : (k: string) => grads[k];
+    this.t += 1;
+    const { beta1, beta2, eps, weightDecay } = this.options;
+    const bc1 = 1 - Math.pow(beta1, this.t);
+    const bc2 = 1 - Math.pow(beta2, this.t);
+    tf.tidy(() => {
+      const b1 = tf.scalar(beta1), b2 = tf.scalar(beta2);
+      const oneMinusB1 = tf.scalar(1 - beta1), oneMinusB2 = tf.scalar(1 - beta2);
+      const stepSize = tf.scalar(lr / bc1);
+      const sqrtBc2 = tf.scalar(Math.sqrt(bc2));
+      const epsT = tf.scalar(eps);
+      const decay = tf.scalar(1 - lr * weightDecay);
+      for (const [name, p] of this.params) {
+        const g = get(name);
+        if (!g) throw new Error(`AdamW: no gradient for parameter ${name}`);
+        const m = this.m.get(name)!, v = this.v.get(name)!;
+        const mNew = tf.add(tf.mul(b1, m), tf.mul(oneMinusB1, g));
+        const vNew = tf.add(tf.mul(b2, v), tf.mul(oneMinusB2, tf.square(g)));
+        m.assign(mNew);
+        v.assign(vNew);
+        const denom = tf.add(tf.div(tf.sqrt(vNew), sqrtBc2), epsT);
+        const base = this.decayed.has(name) && weightDecay !== 0 ? tf.mul(p, decay) : p;
+        p.assign(tf.sub(base, tf.mul(stepSize, tf.div(mNew, denom))));
+      }
+    });
+  }
+
+  /** A copy of the optimizer state (reads the moments from the backend). */
+  getState(): AdamWState {
+    const moments = new Map<string, MomentState>();
+    for (const [name, p] of this.params) {
+      moments.set(name, {
+        shape: [...p.shape],
+        m: new Float32Array(this.m.get(name)!.dataSync()),
+        v: new Float32Array(this.v.get(name)!.dataSync()),
+      });
+    }
+    return { step: this.t, moments };
+  }
+
+  /** Restore a state from getState(); names and shapes must match exactly. */
+  setState(state: AdamWState): void {
+    const missing = [...this.params.keys()].filter((n) => !state.moments.has(n));
+    const extra = [...state.moments.keys()].filter((n) => !this.params.has(n));
+    if (missing.length || extra.length) {
+      throw new Error(`AdamW.setState: parameter names differ (missing: ${missing.join(", ") || "none"}; unexpected: ${extra.join(", ") || "none"})`);
+    }
+    for (const [name, p] of this.params) {
+      const s = state.moments.get(name)!;
+      if (s.shape.join(",") !== p.shape.join(",")) {
+        throw new Error(`AdamW.setState: ${name} has shape [${s.shape}] in the state but [${p.shape}] in the model`);
+      }
+      tf.tidy(() => {
+        this.m.get(name)!.assign(tf.tensor(s.m, p.shape, "float32"));
+        this.v.get(name)!.assign(tf.tensor(s.v, p.shape, "float32"));
+      });
+    }
+    this.t = state.step;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Learning-rate schedule
+
+export interface LrSchedule {
+  /** Peak learning rate (reached at the end of warm-up). */
+  lr: number;
+  /** Floor reached at the end of the decay. */
+  minLr: number;
+  /** Linear warm-up length in steps (0: start at lr). */
+  warmupSteps: number;
+  /** Step at which the decay reaches minLr (usually the run's total steps). */
+  decaySteps: number;
+  /** Shape after warm-up: cosine to minLr, or constant lr. */
+  decay: "cosine" | "constant";
+}
+
+/**
+ * Learning rate for 0-based `step`: linear warm-up lr*(step+1)/warmupSteps, then cosine from lr
+ * (at step = warmupSteps) down to minLr (at step = decaySteps), then minLr.
+ */
+export function lrAt(step: number, s: LrSchedule): number {
+  if (step < s.warmupSteps) return (s.lr * (step + 1)) / s.warmupSteps;
+  if (s.decay === "constant") return s.lr;
+  if (step >= s.decaySteps) return s.minLr;
+  const ratio = (step - s.warmupSteps) / Math.max(1, s.decaySteps - s.warmupSteps);
+  return s.minLr + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (s.lr - s.minLr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradient clipping
+
+/**
+ * Scale all gradients so that their global L2 norm is at most `maxNorm` (torch's
+ * clip_grad_norm_: coefficient min(1, maxNorm / (norm + 1e-6))); maxNorm <= 0 disables clipping.
+ * Returns new gradient tensors and the norm BEFORE clipping as a scalar tensor, so the caller
+ * decides when to read it back (one sync per step with the loss). The inputs are not disposed.
+ */
+export function clipByGlobalNorm(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
+  const out = new Map<string, tf.Tensor>();
+  const norm = tf.tidy(() => {
+    const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+    return tf.sqrt(sq.length ? tf.addN(sq) : tf.scalar(0)) as tf.Scalar;
+  });
+  if (!(maxNorm > 0)) {
+    for (const [k, g] of grads) out.set(k, tf.clone(g));
+    return { grads: out, norm };
+  }
+  const coef = tf.tidy(() => tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, tf.scalar(1e-6)))));
+  for (const [k, g] of grads) out.set(k, tf.mul(g, coef));
+  coef.dispose();
+  return { grads: out, norm };
+}

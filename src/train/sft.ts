@@ -1,0 +1,351 @@
+/**
+ * Supervised fine-tuning: teacher-forced cross-entropy on response tokens.
+ *
+ * Each example is encoded as  BOS prompt response EOS  and right-padded with PAD to the longest
+ * sequence in its batch. With lp[b,t] = log p(x[b,t+1] | x[b,<=t]) from the model,
+ *   loss = - sum_{b,t} mask[b,t] lp[b,t] / sum_{b,t} mask[b,t]
+ * where mask[b,t] = 1 exactly when x[b,t+1] is a response token or the EOS (the prompt and the
+ * padding are not learned). One step = forward, backward, clip, AdamW, all on the backend; only
+ * the logged loss and gradient norm are read back.
+ *
+ * Reproducibility: the model init, the data order, the eval split and the dropout masks all come
+ * from `seed`. A checkpoint stores weights, AdamW moments, the step, the RNG states and the data
+ * cursor, so a run interrupted and resumed ends with bit-identical weights to one that was not.
+ *
+ * Run folder: config.json, backend.json, metrics.jsonl (train/loss, train/lr, grad/norm,
+ * perf/tokens_per_s, eval/loss, step), checkpoints/step-N/ + checkpoints/latest.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { backendInfo, tf } from "../engine/backend.js";
+import { GPT, type GPTConfig } from "../model/gpt.js";
+import { CharTokenizer } from "../model/tokenizer.js";
+import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { Progress, type ProgressStream } from "../util/progress.js";
+import { Rng } from "../util/rng.js";
+import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveRunCheckpoint } from "./checkpoint.js";
+import { AdamW, clipByGlobalNorm, lrAt } from "./optim.js";
+import type { SftConfig } from "./sft-config.js";
+
+export interface SftExample {
+  prompt: string;
+  response: string;
+}
+
+export interface SftData {
+  train: SftExample[];
+  /** Held-out examples; when absent, `data.evalFraction` of train is split off (seeded). */
+  eval?: SftExample[];
+}
+
+export interface SftRunOptions {
+  /** Continue from checkpoints/latest in outDir when there is one (default true). */
+  resume?: boolean;
+  /** Stop after this many steps in this call (a test hook for interruption). */
+  maxStepsThisRun?: number;
+  /** Stop at the next step boundary when aborted. */
+  signal?: AbortSignal;
+  /** Save a checkpoint when stopped early (default true; false simulates a crash). */
+  saveOnStop?: boolean;
+  /** Progress bar: false for none, or a stream (default process.stderr). */
+  progress?: false | ProgressStream;
+  /** Called with every metrics record as it is written. */
+  onMetrics?: (record: Record<string, number>) => void;
+}
+
+export interface SftResult {
+  /** The trained model (the caller disposes it). */
+  model: GPT;
+  /** Step reached (== config.train.steps unless stopped early). */
+  step: number;
+  /** True when stopped by maxStepsThisRun or the signal before config.train.steps. */
+  stopped: boolean;
+  /** Step at which this call started (non-zero after a resume). */
+  startStep: number;
+  /** Train losses logged in this call. */
+  losses: { step: number; loss: number }[];
+  /** Eval losses computed in this call. */
+  evalLosses: { step: number; loss: number }[];
+  outDir: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/** Read {prompt, response} records from a JSONL file, checking each record's shape. */
+export function readSftJsonl(file: string): SftExample[] {
+  return readJsonl<unknown>(file).map((r, i) => {
+    const rec = r as Partial<SftExample>;
+    if (typeof rec?.prompt !== "string" || typeof rec?.response !== "string") {
+      throw new Error(`${file}: record ${i + 1}: expected {"prompt": string, "response": string}`);
+    }
+    return { prompt: rec.prompt, response: rec.response };
+  });
+}
+
+/** The train/eval data a config names (data.train / data.eval JSONL files). */
+export function loadSftData(config: SftConfig): SftData {
+  if (!config.data.train) throw new Error("no training data: set data.train to a JSONL of {prompt, response} records");
+  return {
+    train: readSftJsonl(config.data.train),
+    ...(config.data.eval ? { eval: readSftJsonl(config.data.eval) } : {}),
+  };
+}
+
+/** An example as token ids plus the index of the first target (response) token. */
+interface Encoded {
+  ids: number[];
+  /** ids[responseStart..] (response and EOS) are the positions the loss covers. */
+  responseStart: number;
+}
+
+export function encodeExample(tok: CharTokenizer, ex: SftExample, blockSize: number, where: string): Encoded {
+  let p: number[], r: number[];
+  try {
+    p = tok.encode(ex.prompt);
+    r = tok.encode(ex.response);
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`);
+  }
+  const ids = [CharTokenizer.BOS, ...p, ...r, CharTokenizer.EOS];
+  if (ids.length > blockSize) {
+    throw new Error(`${where}: ${ids.length} tokens (BOS + prompt ${p.length} + response ${r.length} + EOS) exceed model.blockSize ${blockSize}`);
+  }
+  return { ids, responseStart: 1 + p.length };
+}
+
+/** tokens int32 [B,T] right-padded with PAD, and the loss mask float32 [B,T-1]. */
+export function makeBatch(examples: Encoded[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D; targets: number } {
+  const T = Math.max(2, ...examples.map((e) => e.ids.length));
+  const B = examples.length;
+  const tokens = new Int32Array(B * T).fill(CharTokenizer.PAD);
+  const mask = new Float32Array(B * (T - 1));
+  let targets = 0;
+  examples.forEach((e, b) => {
+    tokens.set(e.ids, b * T);
+    // lp[t] scores ids[t+1]; learn the response tokens and EOS: t+1 in [responseStart, len).
+    for (let t = e.responseStart - 1; t < e.ids.length - 1; t++) {
+      mask[b * (T - 1) + t] = 1;
+      targets++;
+    }
+  });
+  return { tokens: tf.tensor2d(tokens, [B, T], "int32"), mask: tf.tensor2d(mask, [B, T - 1], "float32"), targets };
+}
+
+/**
+ * Endless shuffled passes over the training set. The state (epoch, position, and the RNG state
+ * that produced this epoch's order) is small and restores the exact same sequence of batches.
+ */
+export class BatchSampler {
+  private rng: Rng;
+  private epochRngState: number;
+  private order: number[] = [];
+  private epoch = 0;
+  private pos = 0;
+
+  constructor(private readonly n: number, seed: number) {
+    if (n === 0) throw new Error("BatchSampler: no training examples");
+    this.rng = new Rng(seed);
+    this.epochRngState = this.rng.state;
+    this.order = this.rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  }
+
+  next(batchSize: number): number[] {
+    const out: number[] = [];
+    while (out.length < batchSize) {
+      if (this.pos === this.n) {
+        this.epoch++;
+        this.pos = 0;
+        this.epochRngState = this.rng.state;
+        this.order = this.rng.shuffle(Array.from({ length: this.n }, (_, i) => i));
+      }
+      out.push(this.order[this.pos++]!);
+    }
+    return out;
+  }
+
+  get state(): { epoch: number; pos: number; epochRngState: number } {
+    return { epoch: this.epoch, pos: this.pos, epochRngState: this.epochRngState };
+  }
+
+  restore(s: { epoch: number; pos: number; epochRngState: number }): void {
+    this.rng = Rng.fromState(s.epochRngState);
+    this.order = this.rng.shuffle(Array.from({ length: this.n }, (_, i) => i));
+    this.epoch = s.epoch;
+    this.pos = s.pos;
+    this.epochRngState = s.epochRngState;
+  }
+}
+
+/** Split off `fraction` of the examples as eval (at least one when fraction > 0), seeded. */
+export function splitEval(examples: SftExample[], fraction: number, seed: number): SftData {
+  if (fraction <= 0 || examples.length < 2) return { train: examples, eval: [] };
+  const order = new Rng(seed).shuffle(Array.from({ length: examples.length }, (_, i) => i));
+  const nEval = Math.min(examples.length - 1, Math.max(1, Math.round(examples.length * fraction)));
+  const evalIdx = new Set(order.slice(0, nEval));
+  return {
+    train: examples.filter((_, i) => !evalIdx.has(i)),
+    eval: examples.filter((_, i) => evalIdx.has(i)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loss
+
+/** Masked mean negative log-likelihood of the batch's response tokens (a scalar tensor). */
+export function sftLoss(model: GPT, tokens: tf.Tensor2D, mask: tf.Tensor2D, opts: { training: boolean; dropoutSeed?: number }): tf.Scalar {
+  return tf.tidy(() => {
+    const lp = model.tokenLogProbs(tokens, opts);
+    return tf.div(tf.neg(tf.sum(tf.mul(lp, mask))), tf.maximum(tf.sum(mask), tf.scalar(1))) as tf.Scalar;
+  });
+}
+
+/** Mean eval loss (weighted by target tokens) over up to `maxBatches` batches (0: all). */
+export function evalLoss(model: GPT, data: Encoded[], batchSize: number, maxBatches: number): number {
+  let total = 0, count = 0;
+  const nBatches = Math.ceil(data.length / batchSize);
+  const limit = maxBatches > 0 ? Math.min(maxBatches, nBatches) : nBatches;
+  for (let i = 0; i < limit; i++) {
+    const { tokens, mask, targets } = makeBatch(data.slice(i * batchSize, (i + 1) * batchSize));
+    const loss = sftLoss(model, tokens, mask, { training: false });
+    total += loss.dataSync()[0]! * targets;
+    count += targets;
+    tf.dispose([tokens, mask, loss]);
+  }
+  return count > 0 ? total / count : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The training loop
+
+export function gptConfigFor(config: SftConfig, vocabSize: number): GPTConfig {
+  const m = config.model;
+  return { vocabSize, blockSize: m.blockSize, nEmbd: m.nEmbd, nLayer: m.nLayer, nHead: m.nHead, dropout: m.dropout, seed: config.seed };
+}
+
+/** Keep only metrics lines up to `step` (after a resume, later lines were never checkpointed). */
+function truncateMetrics(file: string, step: number): void {
+  if (!fs.existsSync(file)) return;
+  const kept = readJsonl<{ step?: number }>(file).filter((r) => (r.step ?? 0) <= step);
+  writeFileAtomic(file, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+}
+
+export async function trainSft(config: SftConfig, examples: SftData | SftExample[], outDir: string, opts: SftRunOptions = {}): Promise<SftResult> {
+  const { train: T, optim: O } = config;
+  const tok = new CharTokenizer();
+  const data = Array.isArray(examples) ? splitEval(examples, config.data.evalFraction, config.seed + 1) : examples;
+  const trainSet = data.train.map((e, i) => encodeExample(tok, e, config.model.blockSize, `train example ${i + 1}`));
+  const evalSet = (data.eval ?? []).map((e, i) => encodeExample(tok, e, config.model.blockSize, `eval example ${i + 1}`));
+
+  // Run folder
+  const ckDir = path.join(outDir, "checkpoints");
+  const metricsFile = path.join(outDir, "metrics.jsonl");
+  fs.mkdirSync(ckDir, { recursive: true });
+  writeJsonAtomic(path.join(outDir, "config.json"), config);
+  writeJsonAtomic(path.join(outDir, "backend.json"), backendInfo() ?? { name: tf.getBackend() });
+
+  // Model, optimizer, data order, dropout stream
+  const model = new GPT(gptConfigFor(config, tok.vocabSize));
+  const opt = new AdamW(model.params, { beta1: O.beta1, beta2: O.beta2, eps: O.eps, weightDecay: O.weightDecay });
+  const sampler = new BatchSampler(trainSet.length, config.seed + 2);
+  let dropoutRng = new Rng(config.seed + 3);
+  const schedule = { lr: O.lr, minLr: O.minLr, warmupSteps: O.warmupSteps, decaySteps: T.steps, decay: O.decay };
+
+  let step = 0;
+  const latest = opts.resume === false ? null : latestCheckpoint(ckDir);
+  if (latest) {
+    const ck = loadCheckpoint(latest, { expectConfig: model.config, expectParams: model.params });
+    restoreCheckpoint(ck, model, opt);
+    step = ck.step;
+    const rng = ck.rngState as { dropout: number };
+    dropoutRng = Rng.fromState(rng.dropout);
+    sampler.restore(ck.extra.data as BatchSampler["state"]);
+    truncateMetrics(metricsFile, step);
+  } else {
+    // A fresh start: nothing from an earlier run in this folder may mix with this one.
+    fs.rmSync(metricsFile, { force: true });
+    fs.rmSync(ckDir, { recursive: true, force: true });
+    fs.mkdirSync(ckDir, { recursive: true });
+  }
+
+  const startStep = step;
+  const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));
+  const varList = [...model.params.values()];
+  const losses: SftResult["losses"] = [];
+  const evalLosses: SftResult["evalLosses"] = [];
+  const bar = opts.progress === false ? null
+    : new Progress({ total: T.steps, label: config.name, startStep, ...(opts.progress ? { stream: opts.progress } : {}) });
+  const log = (record: Record<string, number>) => {
+    appendJsonl(metricsFile, record);
+    opts.onMetrics?.(record);
+  };
+  const checkpoint = () => saveRunCheckpoint(ckDir, {
+    model, optimizer: opt, step,
+    rngState: { dropout: dropoutRng.state },
+    extra: { data: sampler.state },
+  }, { keepLast: T.keepCheckpoints });
+  const runEval = () => {
+    if (evalSet.length === 0) return;
+    const loss = evalLoss(model, evalSet, T.batchSize, T.evalBatches);
+    evalLosses.push({ step, loss });
+    log({ step, "eval/loss": loss });
+    bar?.update(step, { eval: loss });
+  };
+
+  let stopped = false;
+  let lastCheckpoint = startStep;
+  while (step < T.steps) {
+    if ((opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun) || opts.signal?.aborted) {
+      stopped = true;
+      break;
+    }
+    const t0 = performance.now();
+    const lr = lrAt(step, schedule);
+    const batch = sampler.next(T.batchSize).map((i) => trainSet[i]!);
+    const dropoutSeed = config.model.dropout > 0 ? dropoutRng.int(0, 2 ** 31 - 1) : undefined;
+    const { tokens, mask } = makeBatch(batch);
+
+    // forward + backward, clip, update: no reads from the backend until the log below
+    const { value: loss, grads } = tf.variableGrads(
+      () => sftLoss(model, tokens, mask, { training: config.model.dropout > 0, ...(dropoutSeed !== undefined ? { dropoutSeed } : {}) }),
+      varList,
+    );
+    const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
+    const { grads: clipped, norm } = clipByGlobalNorm(named, O.gradClip);
+    opt.update(clipped, lr);
+    step++;
+
+    if (step % T.logEvery === 0 || step === T.steps) {
+      const both = tf.tidy(() => tf.stack([loss, norm]));
+      const [lossValue, normValue] = both.dataSync();
+      both.dispose();
+      const dt = (performance.now() - t0) / 1000;
+      const record = {
+        step, "train/loss": lossValue!, "train/lr": lr, "grad/norm": normValue!,
+        "perf/tokens_per_s": (batch.reduce((n, e) => n + e.ids.length, 0)) / dt,
+      };
+      losses.push({ step, loss: lossValue! });
+      log(record);
+      bar?.update(step, { loss: lossValue!, lr });
+    } else {
+      bar?.update(step);
+    }
+    tf.dispose([tokens, mask, loss, norm, ...Object.values(grads), ...clipped.values()]);
+
+    if (T.evalEvery > 0 && step % T.evalEvery === 0 && step < T.steps) runEval();
+    if (T.checkpointEvery > 0 && step % T.checkpointEvery === 0 && step < T.steps) {
+      checkpoint();
+      lastCheckpoint = step;
+    }
+  }
+
+  if (!stopped) {
+    runEval();
+    if (lastCheckpoint !== step) checkpoint();
+  } else if (opts.saveOnStop !== false && lastCheckpoint !== step) {
+    checkpoint();
+  }
+  bar?.done();
+  opt.dispose();
+  return { model, step, stopped, startStep, losses, evalLosses, outDir };
+}

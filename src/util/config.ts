@@ -1,0 +1,282 @@
+/**
+ * JSON configs validated with zod. Every run kind has one strict schema (unknown fields are
+ * errors) whose fields carry a default and a one-line `.describe()`; this module loads a file,
+ * applies `--set a.b=value` overrides and turns zod's issues into messages a person can act on:
+ *
+ *   configs/x.json: field optim.lr: expected number, got string
+ *   configs/x.json:3:12: invalid JSON: Expected ',' or '}' after property value
+ */
+import * as fs from "node:fs";
+import { z } from "zod";
+
+/** A config that could not be read or validated; the message names the source and the field. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Validate `value` against `schema`, filling defaults. `source` names where it came from. */
+export function parseConfig<T>(value: unknown, schema: z.ZodType<T>, source: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => formatIssue(issue, value));
+  throw new ConfigError(lines.map((l) => `${source}: ${l}`).join("\n"));
+}
+
+/** Read a JSON file and validate it (see parseConfig); `overrides` are `a.b=value` strings. */
+export function loadConfig<T>(file: string, schema: z.ZodType<T>, overrides: readonly string[] = []): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read config: ${(e as Error).message}`);
+  }
+  const raw = parseJsonText(text, file);
+  return parseConfig(applyOverrides(raw, overrides), schema, overrides.length ? `${file} (with --set)` : file);
+}
+
+/**
+ * Build a config from an optional file plus overrides; with no file the schema's defaults are
+ * the base. This is what CLI commands call.
+ */
+export function resolveConfig<T>(file: string | undefined, schema: z.ZodType<T>, overrides: readonly string[] = []): T {
+  if (file) return loadConfig(file, schema, overrides);
+  return parseConfig(applyOverrides({}, overrides), schema, overrides.length ? "--set" : "defaults");
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON text with line/column errors
+
+/** JSON.parse, but a syntax error names `source:line:column`. */
+export function parseJsonText(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const offset = locateJsonError(text);
+    const { line, column } = lineColumn(text, offset);
+    const reason = (e as Error).message.replace(/,? ?".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+.*$/s, "");
+    throw new ConfigError(`${source}:${line}:${column}: invalid JSON: ${reason}`);
+  }
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split("\n");
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/**
+ * Offset of the first JSON syntax error in `text` (V8's messages do not always carry one).
+ * A minimal recursive-descent scanner over the JSON grammar; it builds nothing.
+ */
+export function locateJsonError(text: string): number {
+  let i = 0;
+  class Stop extends Error {}
+  const fail = (): never => { throw new Stop(); };
+  const ws = () => { while (i < text.length && " \t\n\r".includes(text[i]!)) i++; };
+  const lit = (word: string) => { if (text.startsWith(word, i)) i += word.length; else fail(); };
+  const str = () => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) fail();
+      if (text[i] === "\\") {
+        i++;
+        if (text[i] === "u") { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 5; }
+        else if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i]!)) i++;
+        else fail();
+      } else i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const num = () => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++; ws();
+      if (text[i] === "}") { i++; return; }
+      for (;;) {
+        ws(); str(); ws();
+        if (text[i] !== ":") fail();
+        i++; value(); ws();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i] === "}") { i++; return; }
+        fail();
+      }
+    } else if (c === "[") {
+      i++; ws();
+      if (text[i] === "]") { i++; return; }
+      for (;;) {
+        value(); ws();
+        if (text[i] === ",") { i++; continue; }
+        if (text[i] === "]") { i++; return; }
+        fail();
+      }
+    } else if (c === '"') str();
+    else if (c === "t") lit("true");
+    else if (c === "f") lit("false");
+    else if (c === "n") lit("null");
+    else num();
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : text.length;
+  } catch (e) {
+    if (e instanceof Stop) return Math.min(i, text.length);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --set overrides
+
+/**
+ * Apply `a.b.c=value` overrides to a plain JSON value (returns a copy). The value is parsed as
+ * JSON when it parses (`3`, `true`, `[0.9,0.95]`, `"x"`), else taken as a string (`name=run1`).
+ * Validation happens afterwards with the schema, so a mistyped key is still an error.
+ */
+export function applyOverrides(base: unknown, overrides: readonly string[]): unknown {
+  const root: unknown = structuredClone(base ?? {});
+  for (const o of overrides) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--set ${o}: expected key.path=value`);
+    const keys = o.slice(0, eq).trim().split(".");
+    if (keys.some((k) => k === "")) throw new ConfigError(`--set ${o}: empty key in '${o.slice(0, eq)}'`);
+    const rawValue = o.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = JSON.parse(rawValue);
+    } catch {
+      value = rawValue;
+    }
+    let obj = root as Record<string, unknown>;
+    if (!isPlainObject(obj)) throw new ConfigError(`--set ${o}: the config is not an object`);
+    for (const k of keys.slice(0, -1)) {
+      if (obj[k] === undefined) obj[k] = {};
+      if (!isPlainObject(obj[k])) throw new ConfigError(`--set ${o}: field ${k} is not an object`);
+      obj = obj[k] as Record<string, unknown>;
+    }
+    obj[keys[keys.length - 1]!] = value;
+  }
+  return root;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// zod issues -> messages
+
+function typeName(v: unknown): string {
+  if (v === undefined) return "nothing (missing)";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number" && Number.isNaN(v)) return "NaN";
+  return typeof v;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function pathString(path: readonly PropertyKey[]): string {
+  return path.map((k, idx) => (typeof k === "number" ? `[${k}]` : idx === 0 ? String(k) : `.${String(k)}`)).join("");
+}
+
+function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = pathString(issue.path);
+  const where = path ? `field ${path}` : "config";
+  switch (issue.code) {
+    case "invalid_type":
+      return `${where}: expected ${issue.expected}, got ${typeName(valueAt(input, issue.path))}`;
+    case "unrecognized_keys": {
+      const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+      return `unknown field${keys.length > 1 ? "s" : ""} ${keys.join(", ")}`;
+    }
+    case "invalid_value":
+      return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}, got ${JSON.stringify(valueAt(input, issue.path))}`;
+    default:
+      return `${where}: ${issue.message}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Describing a schema (for --help and docs)
+
+export interface FieldDoc {
+  /** Dotted path, e.g. `optim.lr`. */
+  path: string;
+  /** A short type, e.g. `number`, `integer`, `string`, `"a" | "b"`, `[number, number]`. */
+  type: string;
+  /** The default as JSON text, or undefined when the field has none (required or optional). */
+  default: string | undefined;
+  description: string;
+}
+
+interface JsonSchemaNode {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchemaNode>;
+  enum?: unknown[];
+  prefixItems?: JsonSchemaNode[];
+  items?: JsonSchemaNode | false;
+  anyOf?: JsonSchemaNode[];
+  const?: unknown;
+}
+
+function shortType(node: JsonSchemaNode): string {
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (node.const !== undefined) return JSON.stringify(node.const);
+  if (node.anyOf) return node.anyOf.map(shortType).join(" | ");
+  if (node.type === "array") {
+    if (node.prefixItems) return `[${node.prefixItems.map(shortType).join(", ")}]`;
+    if (node.items) return `${shortType(node.items)}[]`;
+    return "array";
+  }
+  if (Array.isArray(node.type)) return node.type.join(" | ");
+  return node.type ?? "any";
+}
+
+/** Every leaf field of an object schema with its type, default and description. */
+export function describeSchema(schema: z.ZodType): FieldDoc[] {
+  const root = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as JsonSchemaNode;
+  const out: FieldDoc[] = [];
+  const walk = (node: JsonSchemaNode, prefix: string) => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      const p = prefix ? `${prefix}.${key}` : key;
+      if (child.type === "object" && child.properties) {
+        walk(child, p);
+        continue;
+      }
+      out.push({
+        path: p,
+        type: shortType(child),
+        default: child.default === undefined ? undefined : JSON.stringify(child.default),
+        description: child.description ?? "",
+      });
+    }
+  };
+  walk(root, "");
+  return out;
+}
+
+/** The fields as aligned text lines: `  optim.lr  number = 0.001  learning rate`. */
+export function formatSchemaHelp(schema: z.ZodType): string {
+  const docs = describeSchema(schema);
+  const left = docs.map((d) => `${d.path} (${d.type})${d.default !== undefined ? ` = ${d.default}` : ""}`);
+  const width = Math.max(0, ...left.map((l) => l.length));
+  return docs.map((d, i) => `  ${left[i]!.padEnd(width)}  ${d.description}`).join("\n");
+}

@@ -1,0 +1,352 @@
+/**
+ * Plotly figure builders. Each returns a plain `{data, layout}` object (JSON-serialisable) that
+ * `figureToHtml` or `Renderer.png` turn into a page or an image. Colors come from `methodColor`,
+ * so a method has the same color in every figure; traces of one method share a legendgroup.
+ */
+import { bootstrapMeanCI, type BootstrapOptions } from "../analysis/bootstrap.js";
+import type { ScalingFit } from "../analysis/fit.js";
+import { metricCurve, type Run } from "../analysis/stability.js";
+import { methodColor, withAlpha } from "./colors.js";
+
+/** The subset of Plotly's trace attributes these builders use. */
+export interface Trace {
+  type: "scatter" | "histogram" | "bar";
+  mode?: "lines" | "markers" | "lines+markers" | "none";
+  name?: string;
+  x?: (number | string)[];
+  y?: (number | string | null)[];
+  xaxis?: string;
+  yaxis?: string;
+  line?: { color?: string; width?: number; dash?: string; shape?: string };
+  marker?: { color?: string; size?: number; symbol?: string; opacity?: number; line?: { color?: string; width?: number } };
+  fill?: "none" | "toself" | "tonexty";
+  fillcolor?: string;
+  opacity?: number;
+  legendgroup?: string;
+  showlegend?: boolean;
+  hoverinfo?: string;
+  text?: string[];
+  error_x?: ErrorBar;
+  error_y?: ErrorBar;
+  xbins?: { start?: number; end?: number; size?: number };
+  histnorm?: "" | "percent" | "probability" | "density" | "probability density";
+}
+export interface ErrorBar { type: "data"; symmetric?: boolean; array: number[]; arrayminus?: number[]; color?: string; thickness?: number; width?: number; visible?: boolean }
+export interface Axis { title?: { text: string }; type?: "linear" | "log"; domain?: [number, number]; anchor?: string; range?: number[]; zeroline?: boolean; rangemode?: "normal" | "tozero" | "nonnegative"; tickvals?: number[]; dtick?: number }
+export interface Layout {
+  title?: { text: string };
+  width?: number;
+  height?: number;
+  template?: unknown;
+  barmode?: "overlay" | "group" | "stack";
+  showlegend?: boolean;
+  legend?: Record<string, unknown>;
+  margin?: { l?: number; r?: number; t?: number; b?: number };
+  shapes?: Record<string, unknown>[];
+  annotations?: Record<string, unknown>[];
+  [axis: `xaxis${string}` | `yaxis${string}`]: Axis | undefined;
+}
+export interface Figure { data: Trace[]; layout: Layout }
+
+const BASE: Partial<Layout> = { margin: { l: 70, r: 20, t: 60, b: 60 }, legend: { orientation: "v" } };
+
+/** Tick positions for a log N axis: the measured N values (and the extrapolation end). */
+function nTicks(ns: number[], extra?: number): number[] {
+  return [...new Set([...ns, ...(extra ? [extra] : [])])].sort((a, b) => a - b);
+}
+
+function linspace(lo: number, hi: number, k: number, log: boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < k; i++) {
+    const t = i / (k - 1);
+    out.push(i === 0 ? lo : i === k - 1 ? hi : log ? Math.exp(Math.log(lo) + t * (Math.log(hi) - Math.log(lo))) : lo + t * (hi - lo));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task scaling
+
+export interface ScalingSeries {
+  method: string;
+  /** Measured N and values (one point per N, or per N and seed). */
+  ns: number[];
+  values: number[];
+  /** Optional CI half-widths per point: [lo, hi] of each value. */
+  ci?: [number, number][];
+  /** A fit of these points (fitScaling); drawn as a curve with its band. */
+  fit?: ScalingFit;
+}
+
+export interface ScalingFigureOptions {
+  /** Axis title of the metric (e.g. "eval/tokens_per_problem"). */
+  metric: string;
+  title?: string;
+  /** Draw the fitted curve and band up to this N (extrapolation), default max measured N. */
+  extrapolateTo?: number;
+  /** Log-scale N axis (default true: N is usually 1, 2, 4, 8, ...). */
+  logX?: boolean;
+  /** Subplot axes suffix ("" for x/y, "2" for x2/y2), used by taskScalingFigure. */
+  axes?: string;
+  /** Legend entries (default true). */
+  showlegend?: boolean;
+}
+
+/** Traces of one metric vs N: measured points, fitted curve, and its bootstrap band. */
+export function scalingTraces(series: ScalingSeries[], opts: ScalingFigureOptions): Trace[] {
+  const logX = opts.logX ?? true;
+  const ax = opts.axes ?? "";
+  const axes = ax ? { xaxis: `x${ax}`, yaxis: `y${ax}` } : {};
+  const showlegend = opts.showlegend ?? true;
+  const data: Trace[] = [];
+  for (const s of series) {
+    const color = methodColor(s.method);
+    if (s.fit) {
+      const lo = Math.min(...s.ns), hi = Math.max(opts.extrapolateTo ?? 0, ...s.ns);
+      const xs = linspace(lo, hi, 60, logX);
+      const bands = xs.map((x) => s.fit!.band(x));
+      if (bands.every(([a, b]) => Number.isFinite(a) && Number.isFinite(b))) {
+        data.push({
+          type: "scatter", mode: "lines", name: `${s.method} ${Math.round(100 * s.fit.level)}% band`,
+          x: [...xs, ...xs.slice().reverse()],
+          y: [...bands.map((b) => b[1]), ...bands.map((b) => b[0]).reverse()],
+          fill: "toself", fillcolor: withAlpha(color, 0.2), line: { color: withAlpha(color, 0), width: 0 },
+          legendgroup: s.method, showlegend: false, hoverinfo: "skip", ...axes,
+        });
+      }
+      data.push({
+        type: "scatter", mode: "lines", name: `${s.method} fit (${s.fit.form})`, x: xs, y: xs.map((x) => s.fit!.predict(x)),
+        line: { color, width: 2 }, legendgroup: s.method, showlegend: false, text: xs.map(() => s.fit!.formula), ...axes,
+      });
+    }
+    const pts: Trace = {
+      type: "scatter", mode: "markers", name: s.method, x: s.ns, y: s.values,
+      marker: { color, size: 8 }, legendgroup: s.method, showlegend, ...axes,
+    };
+    if (s.ci) {
+      pts.error_y = { type: "data", symmetric: false, array: s.ci.map((c, i) => c[1] - s.values[i]!), arrayminus: s.ci.map((c, i) => s.values[i]! - c[0]), color };
+    }
+    data.push(pts);
+  }
+  return data;
+}
+
+/** One metric vs N for several methods, with fitted curves and bands. */
+export function scalingFigure(series: ScalingSeries[], opts: ScalingFigureOptions): Figure {
+  const logX = opts.logX ?? true;
+  return {
+    data: scalingTraces(series, { ...opts, axes: "" }),
+    layout: {
+      ...BASE,
+      title: { text: opts.title ?? `${opts.metric} vs N` },
+      xaxis: { title: { text: "N (problems per context)" }, type: logX ? "log" : "linear",
+        ...(logX ? { tickvals: nTicks(series.flatMap((s) => s.ns), opts.extrapolateTo) } : {}) },
+      yaxis: { title: { text: opts.metric } },
+    },
+  };
+}
+
+export interface TaskScalingSeries {
+  method: string;
+  ns: number[];
+  tokensPerProblem: number[];
+  accuracy: number[];
+  tokensFit?: ScalingFit;
+  accuracyFit?: ScalingFit;
+}
+
+/** Claim 1: tokens per problem (left) and accuracy (right) vs N, side by side. */
+export function taskScalingFigure(series: TaskScalingSeries[], opts?: { title?: string; extrapolateTo?: number; logX?: boolean }): Figure {
+  const logX = opts?.logX ?? true;
+  const common = { extrapolateTo: opts?.extrapolateTo, logX };
+  const left = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.tokensPerProblem, fit: s.tokensFit })),
+    { ...common, metric: "eval/tokens_per_problem", axes: "" });
+  const right = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.accuracy, fit: s.accuracyFit })),
+    { ...common, metric: "eval/accuracy", axes: "2", showlegend: false });
+  const xType = logX ? "log" : "linear";
+  const ticks = logX ? { tickvals: nTicks(series.flatMap((s) => s.ns), opts?.extrapolateTo) } : {};
+  return {
+    data: [...left, ...right],
+    layout: {
+      ...BASE,
+      title: { text: opts?.title ?? "Task scaling: tokens per problem and accuracy vs N" },
+      xaxis: { title: { text: "N (problems per context)" }, type: xType, domain: [0, 0.45], anchor: "y", ...ticks },
+      yaxis: { title: { text: "eval/tokens_per_problem" }, anchor: "x" },
+      xaxis2: { title: { text: "N (problems per context)" }, type: xType, domain: [0.55, 1], anchor: "y2", ...ticks },
+      yaxis2: { title: { text: "eval/accuracy" }, anchor: "x2", range: [0, 1.02] },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claim 2: accuracy vs tokens at N=1
+
+export interface SeedPoint { method: string; seed: number; accuracy: number; tokensPerProblem: number }
+
+/** One faint point per seed plus the per-method mean with bootstrap CI error bars on both axes. */
+export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOptions & { title?: string }): Figure {
+  const methods = [...new Set(points.map((p) => p.method))];
+  const data: Trace[] = [];
+  for (const m of methods) {
+    const pts = points.filter((p) => p.method === m);
+    const color = methodColor(m);
+    data.push({
+      type: "scatter", mode: "markers", name: `${m} (seeds)`, x: pts.map((p) => p.tokensPerProblem), y: pts.map((p) => p.accuracy),
+      text: pts.map((p) => `seed ${p.seed}`), marker: { color, size: 7, opacity: 0.45 }, legendgroup: m, showlegend: false,
+    });
+    const acc = bootstrapMeanCI(pts.map((p) => p.accuracy), opts);
+    const tok = bootstrapMeanCI(pts.map((p) => p.tokensPerProblem), opts);
+    data.push({
+      type: "scatter", mode: "markers", name: m, x: [tok.mean], y: [acc.mean], legendgroup: m,
+      marker: { color, size: 13, symbol: "diamond", line: { color: "#222", width: 1 } },
+      error_x: { type: "data", symmetric: false, array: [tok.ci[1] - tok.mean], arrayminus: [tok.mean - tok.ci[0]], color },
+      error_y: { type: "data", symmetric: false, array: [acc.ci[1] - acc.mean], arrayminus: [acc.mean - acc.ci[0]], color },
+    });
+  }
+  return {
+    data,
+    layout: {
+      ...BASE,
+      title: { text: opts?.title ?? "Accuracy vs tokens per problem at N=1 (mean with 95% CI; faint: seeds)" },
+      xaxis: { title: { text: "eval/tokens_per_problem" } },
+      yaxis: { title: { text: "eval/accuracy" } },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training curves
+
+export interface RunCurve { method: string; seed: number | string; steps: number[]; values: number[] }
+
+function runCurves(runs: (Run | RunCurve)[], metric: string): RunCurve[] {
+  return runs.map((r) => {
+    if ("steps" in r) return r;
+    const c = metricCurve(r, metric);
+    return { method: r.config.method, seed: r.config.seed, steps: c.steps, values: c.values };
+  });
+}
+
+/** Trailing moving average over `window` points (1 = none). */
+export function smooth(values: number[], window: number): number[] {
+  if (window <= 1) return values.slice();
+  const out: number[] = [];
+  let s = 0;
+  for (let i = 0; i < values.length; i++) {
+    s += values[i]!;
+    if (i >= window) s -= values[i - window]!;
+    out.push(s / Math.min(i + 1, window));
+  }
+  return out;
+}
+
+function curveTraces(curves: RunCurve[], axes: { xaxis?: string; yaxis?: string }, showlegend: boolean, window: number): Trace[] {
+  const seen = new Set<string>();
+  const sorted = curves.slice().sort((a, b) => a.method.localeCompare(b.method) || String(a.seed).localeCompare(String(b.seed)));
+  return sorted.map((c) => {
+    const first = !seen.has(c.method);
+    seen.add(c.method);
+    return {
+      type: "scatter", mode: "lines", name: c.method, x: c.steps, y: smooth(c.values, window),
+      line: { color: methodColor(c.method), width: 1.5 }, opacity: 0.85, legendgroup: c.method,
+      showlegend: showlegend && first, text: c.steps.map(() => `${c.method} seed ${c.seed}`), ...axes,
+    };
+  });
+}
+
+/** Any metric vs step, one line per run, colored and legend-grouped by method. */
+export function trainingCurvesFigure(runs: (Run | RunCurve)[], metric: string, opts?: { title?: string; smooth?: number }): Figure {
+  return {
+    data: curveTraces(runCurves(runs, metric), {}, true, opts?.smooth ?? 1),
+    layout: {
+      ...BASE,
+      title: { text: opts?.title ?? `${metric} during training (one line per seed)` },
+      xaxis: { title: { text: "step" } },
+      yaxis: { title: { text: metric } },
+    },
+  };
+}
+
+/** Claim 4 diagnostics: grad/cos_acc_len (top, zero line dashed) and grad/norm (bottom) vs step. */
+export function gradientFigure(runs: (Run | RunCurve)[], opts?: { title?: string; smooth?: number; logNorm?: boolean }): Figure {
+  const w = opts?.smooth ?? 1;
+  const asRuns = runs.filter((r): r is Run => !("steps" in r));
+  if (asRuns.length !== runs.length) throw new Error("gradientFigure: needs Run objects (it reads two metrics per run)");
+  return {
+    data: [
+      ...curveTraces(runCurves(asRuns, "grad/cos_acc_len"), { xaxis: "x", yaxis: "y" }, true, w),
+      ...curveTraces(runCurves(asRuns, "grad/norm"), { xaxis: "x2", yaxis: "y2" }, false, w),
+    ],
+    layout: {
+      ...BASE,
+      title: { text: opts?.title ?? "Gradients of the accuracy and length terms during training" },
+      xaxis: { title: { text: "step" }, domain: [0, 1], anchor: "y" },
+      yaxis: { title: { text: "grad/cos_acc_len" }, domain: [0.55, 1], anchor: "x", range: [-1.05, 1.05] },
+      xaxis2: { title: { text: "step" }, domain: [0, 1], anchor: "y2" },
+      yaxis2: { title: { text: "grad/norm" }, domain: [0, 0.42], anchor: "x2", type: opts?.logNorm ? "log" : "linear" },
+      shapes: [{ type: "line", xref: "x domain", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: "#666", width: 1, dash: "dash" } }],
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Position in context, histograms
+
+export interface PositionPoint { method: string; position: number; accuracy: number; ci?: [number, number] }
+
+/** Accuracy by position k of a problem in the packed context (1 = first), one line per method. */
+export function positionAccuracyFigure(points: PositionPoint[], opts?: { title?: string; n?: number }): Figure {
+  const methods = [...new Set(points.map((p) => p.method))];
+  const data: Trace[] = methods.map((m) => {
+    const pts = points.filter((p) => p.method === m).sort((a, b) => a.position - b.position);
+    const color = methodColor(m);
+    const t: Trace = {
+      type: "scatter", mode: "lines+markers", name: m, x: pts.map((p) => p.position), y: pts.map((p) => p.accuracy),
+      line: { color }, marker: { color, size: 8 }, legendgroup: m,
+    };
+    if (pts.every((p) => p.ci)) {
+      t.error_y = { type: "data", symmetric: false, array: pts.map((p) => p.ci![1] - p.accuracy), arrayminus: pts.map((p) => p.accuracy - p.ci![0]), color };
+    }
+    return t;
+  });
+  return {
+    data,
+    layout: {
+      ...BASE,
+      title: { text: opts?.title ?? `Accuracy by position in the context${opts?.n ? ` (N=${opts.n})` : ""}` },
+      xaxis: { title: { text: "position of the problem in the context" }, dtick: 1 },
+      yaxis: { title: { text: "accuracy" }, range: [0, 1.02] },
+    },
+  };
+}
+
+export interface Sample { method: string; values: number[] }
+
+/** Overlaid histograms per method (probability normalised so methods with more samples compare). */
+export function histogramFigure(samples: Sample[], opts: { metric: string; title?: string; binSize?: number; integer?: boolean }): Figure {
+  const data: Trace[] = samples.map((s) => ({
+    type: "histogram", name: s.method, x: s.values, histnorm: "probability", opacity: 0.55,
+    marker: { color: methodColor(s.method) }, legendgroup: s.method,
+    ...(opts.binSize || opts.integer ? { xbins: { size: opts.binSize ?? 1, ...(opts.integer ? { start: -0.5 } : {}) } } : {}),
+  }));
+  return {
+    data,
+    layout: {
+      ...BASE,
+      barmode: "overlay",
+      title: { text: opts.title ?? `Distribution of ${opts.metric}` },
+      xaxis: { title: { text: opts.metric } },
+      yaxis: { title: { text: "share of responses" } },
+    },
+  };
+}
+
+/** Histogram of response length in tokens. */
+export function lengthHistogramFigure(samples: Sample[], opts?: { title?: string; binSize?: number }): Figure {
+  return histogramFigure(samples, { metric: "response length (tokens)", title: opts?.title, binSize: opts?.binSize });
+}
+
+/** Histogram of metacognitive loop counts per response (integer bins). */
+export function loopHistogramFigure(samples: Sample[], opts?: { title?: string }): Figure {
+  return histogramFigure(samples, { metric: "loops per response", title: opts?.title ?? "Redundant loops per response", integer: true });
+}

@@ -1,0 +1,57 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { formatValue, toCsv, toHtml, toMarkdown, toTable, writeCsv } from "../../src/analysis/tables.js";
+
+const rows = [
+  { method: "bcr", acc: 0.51234567, n: 3, note: "a|b" },
+  { method: "<x>", acc: NaN, n: 4, extra: null },
+];
+
+test("toTable takes the union of keys in first-seen order", () => {
+  const t = toTable(rows);
+  assert.deepEqual(t.columnNames(), ["method", "acc", "n", "note", "extra"]);
+  assert.equal(t.numRows(), 2);
+  assert.equal(toTable(t), t);
+});
+
+test("formatValue: significant digits, integers verbatim, blanks for missing", () => {
+  assert.equal(formatValue(0.51234567), "0.5123");
+  assert.equal(formatValue(1234.5678, 3), "1230");
+  assert.equal(formatValue(12), "12");
+  assert.equal(formatValue(null), "");
+  assert.equal(formatValue(NaN), "");
+  assert.equal(formatValue([0.11111, 0.22222], 2), "[0.11, 0.22]");
+});
+
+test("markdown: header, alignment, rounded numbers, escaped pipes", () => {
+  const md = toMarkdown(rows).trim().split("\n");
+  assert.equal(md[0], "|method|acc|n|note|extra|");
+  assert.equal(md[1], "|:-|-:|-:|:-|-:|");
+  assert.equal(md[2], "|bcr|0.5123|3|a\\|b||");
+  assert.equal(md[3], "|<x>||4|||");
+  assert.equal(toMarkdown(rows, { columns: ["n"] }).trim().split("\n")[0], "|n|");
+});
+
+test("html escapes cells; csv keeps full precision and quotes", () => {
+  const html = toHtml(rows);
+  assert.match(html, /^<table>/);
+  assert.match(html, /&lt;x&gt;/);
+  assert.match(html, />0\.5123</);
+  const csv = toCsv([{ a: 0.123456789, b: "x,y" }, { a: NaN, b: null }]);
+  assert.equal(csv, 'a,b\n0.123456789,"x,y"\n,\n');
+});
+
+test("writeCsv writes atomically, leaving no temp file", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-tables-"));
+  try {
+    const file = path.join(dir, "sub", "t.csv");
+    writeCsv(file, rows);
+    assert.equal(fs.readFileSync(file, "utf8"), toCsv(rows));
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ["t.csv"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

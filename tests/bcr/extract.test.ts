@@ -1,0 +1,94 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { closingBraces, extractAnswers, findSections, matchBrace } from "../../src/bcr/extract.js";
+
+const natural = { template: "natural" as const };
+
+test("compact: answers map to the section they sit in", () => {
+  assert.deepEqual(extractAnswers("1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A6", 2), ["46", "6"]);
+  assert.deepEqual(extractAnswers("1:A46 2:A-6", 2), ["46", "-6"]);   // A right after the header, negative value
+});
+
+test("compact: out of order, twice (last wins), missing, out of range", () => {
+  assert.deepEqual(extractAnswers("3:A9 1:A4", 3), ["4", null, "9"]);
+  assert.deepEqual(extractAnswers("1:A4 2:A5 1:chk A7", 2), ["7", "5"]);
+  assert.deepEqual(extractAnswers("1:A4 A8", 1), ["8"]);
+  assert.deepEqual(extractAnswers("1:A4 5:A9 0:A1", 2), ["4", null]);
+});
+
+test("compact: answers before any section count only when n = 1; a mid-word A is not an answer", () => {
+  assert.deepEqual(extractAnswers("A12", 1), ["12"]);
+  assert.deepEqual(extractAnswers("A12 1:3", 2), [null, null]);
+  assert.deepEqual(extractAnswers("1:chkA5 xA7", 1), [null]);
+});
+
+test("compact: a truncated response drops an answer that touches the end", () => {
+  assert.deepEqual(extractAnswers("1:A46 2:9-3=6 A6", 2, { truncated: true }), ["46", null]);
+  assert.deepEqual(extractAnswers("1:A46 2:9-3=6 A6", 2), ["46", "6"]);
+  assert.deepEqual(extractAnswers("1:A46 2:9-3=6 A6 ", 2, { truncated: true }), ["46", "6"]);
+});
+
+test("natural: Answer k: \\boxed{..} in any order, prose around, nested braces", () => {
+  const r = "Let me solve both.\n### Problem 2\n... so Answer 2: the total is \\boxed{\\frac{1}{2}}.\n" +
+    "### Problem 1\nAnswer 1: \\boxed{ {3}+\\{4\\} }";
+  assert.deepEqual(extractAnswers(r, 2, natural), ["{3}+\\{4\\}", "\\frac{1}{2}"]);
+  assert.deepEqual(extractAnswers("answer 1:: \\boxed{7}", 1, natural), ["7"]);   // AnswerX:: form, any case
+});
+
+test("natural: twice -> last complete wins; a cut-off box is ignored", () => {
+  assert.deepEqual(extractAnswers("Answer 1: \\boxed{5}\nwait\nAnswer 1: \\boxed{6}", 1, natural), ["6"]);
+  assert.deepEqual(extractAnswers("Answer 1: \\boxed{5}\nhmm Answer 1: \\boxed{\\frac{6", 1, natural), ["5"]);
+});
+
+test("natural: missing answers are null; indices outside 1..n ignored", () => {
+  assert.deepEqual(extractAnswers("Answer 3: \\boxed{1}\nAnswer 0: \\boxed{2}", 2, natural), [null, null]);
+  assert.deepEqual(extractAnswers("Answer 2: \\boxed{9}", 3, natural), [null, "9", null]);
+});
+
+test("natural: a bare value after Answer k:, dropped when truncated at the end of the text", () => {
+  assert.deepEqual(extractAnswers("Answer 1: 18 dollars.\nAnswer 2: $5$\n", 2, natural), ["18 dollars", "5"]);
+  assert.deepEqual(extractAnswers("Answer 1: 18\nAnswer 2: 5", 2, { ...natural, truncated: true }), ["18", null]);
+});
+
+test("natural: a bare \\boxed{} counts only when n = 1 (the last one)", () => {
+  assert.deepEqual(extractAnswers("so \\boxed{3} no, \\boxed{4}.", 1, natural), ["4"]);
+  assert.deepEqual(extractAnswers("so \\boxed{3}", 2, natural), [null, null]);
+  assert.deepEqual(extractAnswers("Answer 1: \\boxed{8} and \\boxed{3}", 1, natural), ["8"]);
+});
+
+test("matchBrace finds the closing brace with a stack and reports unbalanced text", () => {
+  assert.equal(matchBrace("{a{b}c}d", 0), 6);
+  assert.equal(matchBrace("{a\\}b}", 0), 5);
+  assert.equal(matchBrace("{a{b}", 0), -1);
+});
+
+test("closingBraces (one pass) agrees with matchBrace at every brace", () => {
+  fc.assert(fc.property(fc.array(fc.constantFrom("{", "}", "a"), { maxLength: 40 }).map((a) => a.join("")), (t) => {
+    const table = closingBraces(t);
+    for (let i = 0; i < t.length; i++) if (t[i] === "{") assert.equal(table[i], matchBrace(t, i), `${t} at ${i}`);
+  }), { numRuns: 500 });
+});
+
+test("extraction stays fast on adversarial text (many unclosed boxes)", () => {
+  const t0 = performance.now();
+  extractAnswers("\\boxed{".repeat(20000), 1, natural);
+  extractAnswers("Answer 1: \\boxed{".repeat(20000), 2, natural);
+  assert.ok(performance.now() - t0 < 2000);   // ~0.3 s here; a scan per box (quadratic) took ~10 s
+});
+
+test("findSections finds compact headers and natural headings", () => {
+  assert.deepEqual(findSections("1:3+4=7 A7 2:A1"), [{ start: 0, index: 1 }, { start: 11, index: 2 }]);
+  assert.deepEqual(findSections("x\n### Problem 2\ny\n## problem 1", "natural"), [{ start: 2, index: 2 }, { start: 18, index: 1 }]);
+});
+
+test("extraction never throws and returns n entries, on any text", () => {
+  const alphabet = fc.constantFrom(..."0123456789A: \n{}\\boxedAnswer#Problem$".split(""), "\\boxed{", "Answer 1:", "### Problem 2\n", "1:");
+  const text = fc.oneof(fc.string({ maxLength: 200 }), fc.array(alphabet, { maxLength: 60 }).map((a) => a.join("")));
+  fc.assert(fc.property(text, fc.integer({ min: 0, max: 16 }), fc.boolean(), fc.constantFrom("compact", "natural"),
+    (t, n, truncated, template) => {
+      const out = extractAnswers(t, n, { template: template as "compact" | "natural", truncated });
+      assert.equal(out.length, n);
+      for (const a of out) assert.ok(a === null || typeof a === "string");
+    }), { numRuns: 2000 });
+});

@@ -1,0 +1,32 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { answersOnlyResponse, formatAnswer, packProblems, withTargetLength } from "../../src/bcr/index.js";
+
+const probs = [
+  { id: "a", question: "47+8-15+6", answer: "46" },
+  { id: "b", question: "9-3", answer: "6" },
+];
+
+test("compact packing numbers the problems on one line", () => {
+  const p = packProblems(probs);
+  assert.equal(p.text, "1:47+8-15+6 2:9-3\n");
+  assert.deepEqual([p.n, p.ids, p.golds, p.template], [2, ["a", "b"], ["46", "6"], "compact"]);
+});
+
+test("natural packing has an instruction and ### Problem k sections", () => {
+  const p = packProblems(probs, { template: "natural" });
+  assert.match(p.text, /^Solve the following 2 problems/);
+  assert.match(p.text, /Answer k: \\boxed\{\.\.\.\}/);
+  assert.ok(p.text.includes("### Problem 1\n47+8-15+6\n\n### Problem 2\n9-3\n"));
+  assert.match(packProblems([probs[0]!], { template: "natural" }).text, /^Solve the following problem\./);
+  assert.throws(() => packProblems([]), /at least one/);
+});
+
+test("answer formatting and target-length prompts", () => {
+  assert.equal(formatAnswer(3, "12"), "3:A12");
+  assert.throws(() => formatAnswer(1, "1 2"), /whitespace/);
+  assert.equal(formatAnswer(2, "5", "natural"), "### Problem 2\nAnswer 2: \\boxed{5}");
+  assert.equal(answersOnlyResponse(["4", "5"], "compact", [1, 0]), "2:A5 1:A4");
+  assert.equal(withTargetLength(packProblems(probs), 120).text, "L120 1:47+8-15+6 2:9-3\n");
+  assert.match(withTargetLength(packProblems(probs, { template: "natural" }), 99.6).text, /^Think for 100 tokens\.\n/);
+});

@@ -1,0 +1,189 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { initBackend, tf } from "../../src/engine/backend.js";
+import { DEFAULT_GPT, GPT, type GPTConfig } from "../../src/model/gpt.js";
+import { CharTokenizer } from "../../src/model/tokenizer.js";
+import { Rng } from "../../src/util/rng.js";
+
+await initBackend();
+const tok = new CharTokenizer();
+const TINY: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 32, nEmbd: 16, nLayer: 2, nHead: 2, dropout: 0, seed: 3 };
+const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
+const RAGGED = [prompt(""), prompt("12+7="), prompt("3*4"), prompt("(5-2)*9=")];
+
+test("DEFAULT_GPT matches the tokenizer and the contract's shape", () => {
+  assert.equal(DEFAULT_GPT.vocabSize, tok.vocabSize);
+  assert.deepEqual({ ...DEFAULT_GPT, vocabSize: 0 }, { vocabSize: 0, blockSize: 512, nEmbd: 64, nLayer: 2, nHead: 4, dropout: 0, seed: 1 });
+  const m = new GPT(DEFAULT_GPT);
+  assert.equal(m.params.get("transformer.h.1.attn.c_attn.weight")!.shape.join("x"), "64x192");
+  assert.ok(!m.params.has("lm_head.weight"), "head is tied to wte");
+  m.dispose();
+});
+
+test("init: biases 0, LN weight 1, stds 0.02 and 0.02/sqrt(2*nLayer) for residual projections", () => {
+  const m = new GPT({ ...DEFAULT_GPT, nLayer: 4 });
+  const std = (name: string) => { const d = Array.from(m.params.get(name)!.dataSync() as Float32Array); const mu = d.reduce((a, b) => a + b, 0) / d.length; return Math.sqrt(d.reduce((a, b) => a + (b - mu) ** 2, 0) / d.length); };
+  assert.ok(Math.abs(std("transformer.wte.weight") - 0.02) < 0.002);
+  assert.ok(Math.abs(std("transformer.h.0.mlp.c_fc.weight") - 0.02) < 0.001);
+  assert.ok(Math.abs(std("transformer.h.2.mlp.c_proj.weight") - 0.02 / Math.sqrt(8)) < 0.0005);
+  assert.ok(Math.abs(std("transformer.h.3.attn.c_proj.weight") - 0.02 / Math.sqrt(8)) < 0.0007);
+  assert.ok(m.params.get("transformer.h.0.attn.c_attn.bias")!.dataSync().every((v) => v === 0));
+  assert.ok(m.params.get("transformer.ln_f.weight")!.dataSync().every((v) => v === 1));
+  m.dispose();
+});
+
+test("tokenLogProbs equals log_softmax(logits) at the next token, computed independently", () => {
+  const m = new GPT(TINY);
+  const seqs = [prompt("12+34=46"), prompt("9*9=81\n#")];
+  const T = 9;
+  const tokens = tf.tensor2d(seqs.map((s) => s.slice(0, T)), [2, T], "int32");
+  const lp = m.tokenLogProbs(tokens).arraySync();
+  const logits = m.logits(tokens).arraySync();
+  for (let b = 0; b < 2; b++) {
+    for (let t = 0; t < T - 1; t++) {
+      const row = logits[b]![t]!;
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      assert.ok(Math.abs(lp[b]![t]! - (row[seqs[b]![t + 1]!]! - lse)) < 1e-4, `b=${b} t=${t}`);
+    }
+  }
+  tokens.dispose(); m.dispose();
+});
+
+test("gradients of a small loss match central finite differences in several tensors", () => {
+  const m = new GPT({ ...TINY, nEmbd: 8, blockSize: 8 });
+  const tokens = tf.tensor2d([prompt("1+2=3"), prompt("7-4=3")], [2, 6], "int32");
+  const w = tf.tensor2d([[0.3, -1, 0.5, 1, -0.2], [1, 0.1, -0.7, 0.4, 0.9]]);
+  const loss = () => tf.sum(tf.mul(m.tokenLogProbs(tokens), w)) as tf.Scalar;
+  const { grads } = tf.variableGrads(loss, [...m.params.values()]);
+  const probes: [string, number][] = [
+    ["transformer.wte.weight", 5 * 8 + 3], ["transformer.wpe.weight", 2 * 8 + 1],
+    ["transformer.h.0.attn.c_attn.weight", 3 * 24 + 17], ["transformer.h.0.attn.c_proj.weight", 9],
+    ["transformer.h.1.mlp.c_fc.bias", 7], ["transformer.h.1.ln_1.weight", 4], ["transformer.ln_f.bias", 2],
+  ];
+  const eps = 1e-2;
+  for (const [name, i] of probes) {
+    const v = m.params.get(name)!;
+    const base = v.dataSync().slice();
+    const at = (d: number) => { const x = base.slice(); x[i]! += d; v.assign(tf.tensor(x, v.shape)); return tf.tidy(() => loss().dataSync()[0]!); };
+    const fd = (at(eps) - at(-eps)) / (2 * eps);
+    v.assign(tf.tensor(base, v.shape));
+    const g = grads[v.name]!.dataSync()[i]!;
+    assert.ok(Math.abs(fd - g) <= 2e-3 + 2e-2 * Math.abs(g), `${name}[${i}]: analytic ${g} vs numeric ${fd}`);
+    assert.ok(Math.abs(g) > 1e-6, `${name}[${i}] gradient is not trivially zero`);
+  }
+  tf.dispose([tokens, w, ...Object.values(grads)]); m.dispose();
+});
+
+test("a tiny model overfits a handful of sequences with Adam", () => {
+  const m = new GPT({ ...TINY, nEmbd: 32, nHead: 4, nLayer: 1, blockSize: 16 });
+  const data = ["12+34=46", "7*8=56  ", "99-9=90 ", "3+4*2=11"].map((s) => [...prompt(s), CharTokenizer.EOS]);
+  const tokens = tf.tensor2d(data, [4, 10], "int32");
+  const opt = tf.train.adam(2e-2);
+  const vars = [...m.params.values()];
+  let last = Infinity;
+  for (let step = 0; step < 100; step++) {
+    const cost = opt.minimize(() => tf.neg(tf.mean(m.tokenLogProbs(tokens))) as tf.Scalar, true, vars)!;
+    last = cost.dataSync()[0]!;
+    cost.dispose();
+  }
+  // The first character after BOS is one of 4 equally likely, so the floor is ln(4)/9 = 0.154.
+  const floor = Math.log(4) / 9;
+  assert.ok(last < floor + 0.05, `mean NLL after 100 steps: ${last} (floor ${floor.toFixed(3)}, start ~4.5)`);
+  opt.dispose(); tokens.dispose(); m.dispose();
+});
+
+test("KV-cache decoding equals full recompute on ragged prompts (tokens, logProbs)", () => {
+  const m = new GPT(TINY);
+  for (const opts of [{ temperature: 1 }, { temperature: 0.7, topP: 0.9 }, { temperature: 0 }]) {
+    const a = m.generate(RAGGED, { maxNewTokens: 12, rng: new Rng(42), ...opts });
+    const b = m.generate(RAGGED, { maxNewTokens: 12, rng: new Rng(42), useCache: false, ...opts });
+    assert.deepEqual(a.tokens, b.tokens);
+    assert.deepEqual(a.stopped, b.stopped);
+    a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4)));
+  }
+  m.dispose();
+});
+
+test("sampled logProbs equal each sequence scored alone, unpadded (positions are per sequence)", () => {
+  const m = new GPT(TINY);
+  const r = m.generate(RAGGED, { maxNewTokens: 10, rng: new Rng(7), temperature: 1.3 });
+  RAGGED.forEach((p, i) => {
+    const full = [...p, ...r.tokens[i]!];
+    const lp = tf.tidy(() => m.tokenLogProbs(tf.tensor2d([full], [1, full.length], "int32")).dataSync());
+    r.logProbs[i]!.forEach((v, t) => assert.ok(Math.abs(v - lp[p.length - 1 + t]!) < 1e-4, `seq ${i} token ${t}: ${v} vs ${lp[p.length - 1 + t]}`));
+  });
+  m.dispose();
+});
+
+test("per-sequence stop tokens end sequences, which stop growing; the rest continue", () => {
+  const m = new GPT(TINY);
+  // Many stop ids so rows stop at different steps and the cache drops rows mid-generation.
+  const half = Array.from({ length: 40 }, (_, i) => i + 3);
+  const stops = [half, [], half.slice(0, 20), [CharTokenizer.EOS]];
+  const a = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: stops });
+  const b = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: stops, useCache: false });
+  assert.deepEqual(a, { ...b, logProbs: a.logProbs });
+  a.tokens.forEach((row, i) => {
+    const stopAt = row.findIndex((t) => stops[i]!.includes(t));
+    if (a.stopped[i]) assert.equal(stopAt, row.length - 1, `row ${i} ends on its stop token`);
+    else { assert.equal(stopAt, -1); assert.equal(row.length, 15); }
+    assert.equal(a.logProbs[i]!.length, row.length);
+  });
+  assert.equal(a.stopped[1], false);
+  assert.ok(a.stopped[0] && a.stopped[2], "rows with many stop ids stop early");
+  // A shared list works too.
+  const c = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: half });
+  assert.ok(c.stopped.every((s, i) => s === c.tokens[i]!.some((t) => half.includes(t))));
+  m.dispose();
+});
+
+test("generate validates blockSize, empty prompts and stopTokens", () => {
+  const m = new GPT(TINY);
+  assert.throws(() => m.generate([prompt("12345")], { maxNewTokens: 27, rng: new Rng(1) }), /exceeds blockSize \(32\)/);
+  assert.doesNotThrow(() => m.generate([prompt("12345")], { maxNewTokens: 26, rng: new Rng(1), temperature: 0 }));
+  assert.throws(() => m.generate([[]], { maxNewTokens: 1, rng: new Rng(1) }), /prompt 0 is empty/);
+  assert.throws(() => m.generate(RAGGED, { maxNewTokens: 1, rng: new Rng(1), stopTokens: [[2]] }), /1 lists for 4 prompts/);
+  assert.throws(() => m.logits(tf.zeros([1, 33], "int32") as tf.Tensor2D), /outside 1..blockSize/);
+  m.dispose();
+});
+
+test("determinism: same seed, same weights and samples; another seed differs", () => {
+  const a = new GPT(TINY), b = new GPT(TINY), c = new GPT({ ...TINY, seed: 4 });
+  for (const [name, v] of a.params) assert.deepEqual(v.dataSync(), b.params.get(name)!.dataSync(), name);
+  assert.notDeepEqual(a.params.get("transformer.wte.weight")!.dataSync(), c.params.get("transformer.wte.weight")!.dataSync());
+  const s = (m: GPT) => m.generate(RAGGED, { maxNewTokens: 8, rng: new Rng(9) });
+  assert.deepEqual(s(a), s(b));
+  assert.notDeepEqual(s(a).tokens, s(c).tokens);
+  a.dispose(); b.dispose(); c.dispose();
+});
+
+test("dropout only with training + dropoutSeed, and then reproducible", () => {
+  const m = new GPT({ ...TINY, dropout: 0.2 });
+  const x = tf.tensor2d([prompt("1+1=2")], [1, 6], "int32");
+  const plain = m.logits(x).dataSync();
+  assert.deepEqual(m.logits(x, { training: false, dropoutSeed: 5 }).dataSync(), plain);
+  assert.throws(() => m.logits(x, { training: true }), /needs opts.dropoutSeed/);
+  const d1 = m.logits(x, { training: true, dropoutSeed: 5 }).dataSync();
+  assert.deepEqual(m.logits(x, { training: true, dropoutSeed: 5 }).dataSync(), d1);
+  assert.notDeepEqual(d1, plain);
+  x.dispose(); m.dispose();
+});
+
+test("no tensor leaks across repeated forward, backward and generate", () => {
+  const m = new GPT(TINY);
+  const x = tf.tensor2d([prompt("12+34=46"), prompt("9*9=81\n#")], [2, 9], "int32");
+  const vars = [...m.params.values()];
+  const round = () => {
+    m.logits(x).dispose();
+    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(m.tokenLogProbs(x))) as tf.Scalar, vars);
+    tf.dispose([value, ...Object.values(grads)]);
+    m.generate(RAGGED, { maxNewTokens: 6, rng: new Rng(1), stopTokens: [[5], [], [6], [7]] });
+    m.generate(RAGGED, { maxNewTokens: 6, rng: new Rng(1), useCache: false });
+  };
+  round();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) round();
+  assert.equal(tf.memory().numTensors, before);
+  x.dispose(); m.dispose();
+});

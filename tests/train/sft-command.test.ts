@@ -1,0 +1,26 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { command } from "../../src/cli/commands/sft.js";
+import { UsageError } from "../../src/cli/command.js";
+import { readJsonl } from "../../src/util/fsx.js";
+import { backendInfo } from "../../src/engine/backend.js";
+
+test("bcr sft runs a config with --set overrides into a run folder, and resumes there", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-sftcli-"));
+  const args = ["--config", "configs/sft-tiny.json", "--out", out, "--backend", process.env.BCR_BACKEND ?? "auto",
+    "--set", "train.steps=4", "--set", "train.evalEvery=0", "--set", "train.checkpointEvery=0"];
+  assert.equal(await command.run([...args, "--max-steps", "2"]), 0);
+  assert.equal(fs.readFileSync(path.join(out, "checkpoints", "latest"), "utf8").trim(), "step-0000002");
+  assert.equal(await command.run(args), 0);
+  const cfg = JSON.parse(fs.readFileSync(path.join(out, "config.json"), "utf8"));
+  assert.equal(cfg.train.steps, 4);
+  assert.equal(cfg.optim.lr, 0.01); // from the file
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, "backend.json"), "utf8")).name, backendInfo()!.name);
+  const steps = readJsonl<{ step: number; "train/loss"?: number }>(path.join(out, "metrics.jsonl")).filter((r) => r["train/loss"] !== undefined).map((r) => r.step);
+  assert.deepEqual(steps, [1, 2, 3, 4]);
+  await assert.rejects(command.run(["--bogus"]), UsageError);
+  await assert.rejects(command.run(["--max-steps", "0"]), /--max-steps must be an integer >= 1/);
+});

@@ -1,0 +1,77 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { z } from "zod";
+import {
+  ConfigError, applyOverrides, describeSchema, formatSchemaHelp, loadConfig, locateJsonError, parseConfig, resolveConfig,
+} from "../../src/util/config.js";
+
+const Schema = z.strictObject({
+  name: z.string().default("run").describe("run name"),
+  optim: z.strictObject({
+    lr: z.number().positive().default(1e-3).describe("learning rate"),
+    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.95]).describe("Adam betas"),
+    kind: z.enum(["adamw", "sgd"]).default("adamw").describe("optimizer"),
+  }).prefault({}),
+});
+
+function write(text: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-cfg-"));
+  const file = path.join(dir, "x.json");
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+test("defaults fill missing fields; a valid file loads", () => {
+  assert.deepEqual(parseConfig({}, Schema, "t"), { name: "run", optim: { lr: 1e-3, betas: [0.9, 0.95], kind: "adamw" } });
+  const file = write(`{"optim": {"lr": 0.01}}`);
+  assert.equal(loadConfig(file, Schema).optim.lr, 0.01);
+});
+
+test("wrong type names the file, the field path and both types", () => {
+  const file = write(`{"optim": {"lr": "fast"}}`);
+  assert.throws(() => loadConfig(file, Schema), (e: Error) =>
+    e instanceof ConfigError && e.message === `${file}: field optim.lr: expected number, got string`);
+  assert.throws(() => parseConfig({ optim: { betas: [0.9] } }, Schema, "c.json"), /c\.json: field optim\.betas/);
+  assert.throws(() => parseConfig({ optim: { kind: "adam" } }, Schema, "c.json"),
+    /c\.json: field optim\.kind: expected one of "adamw" \| "sgd", got "adam"/);
+  assert.throws(() => parseConfig({ optim: { lr: -1 } }, Schema, "c.json"), /c\.json: field optim\.lr: /);
+});
+
+test("unknown fields are rejected at any depth", () => {
+  assert.throws(() => parseConfig({ optim: { learningRate: 1 } }, Schema, "c.json"), /c\.json: unknown field optim\.learningRate/);
+  assert.throws(() => parseConfig({ nmae: "x" }, Schema, "c.json"), /c\.json: unknown field nmae/);
+});
+
+test("a JSON syntax error names line and column", () => {
+  const file = write(`{\n  "name": "a",\n  "optim": {"lr": 0.1,}\n}\n`);
+  assert.throws(() => loadConfig(file, Schema), (e: Error) => e.message.startsWith(`${file}:3:23: invalid JSON`));
+  assert.equal(locateJsonError(`{"a": tru}`), 6);
+  assert.equal(locateJsonError(`[1 2]`), 3);
+  assert.equal(locateJsonError(`{"a": 1`), 7);
+  assert.equal(locateJsonError(`{"a": [1, {"b": "x\\q"}]}`), 19);
+  assert.throws(() => loadConfig(path.join(os.tmpdir(), "no-such-bcr.json"), Schema), /cannot read config/);
+});
+
+test("--set overrides parse JSON values, fall back to strings and are validated", () => {
+  const file = write(`{"optim": {"lr": 0.01}}`);
+  const cfg = loadConfig(file, Schema, ["optim.lr=0.5", "name=exp1", "optim.betas=[0.8,0.9]"]);
+  assert.deepEqual(cfg, { name: "exp1", optim: { lr: 0.5, betas: [0.8, 0.9], kind: "adamw" } });
+  assert.throws(() => loadConfig(file, Schema, ["optim.lr=abc"]), /field optim\.lr: expected number, got string/);
+  assert.throws(() => loadConfig(file, Schema, ["optim.lrr=1"]), /unknown field optim\.lrr/);
+  assert.throws(() => applyOverrides({}, ["noequals"]), /expected key\.path=value/);
+  assert.throws(() => applyOverrides({ name: "x" }, ["name.sub=1"]), /field name is not an object/);
+  assert.equal(resolveConfig(undefined, Schema, ["optim.kind=sgd"]).optim.kind, "sgd");
+  assert.deepEqual(applyOverrides({ a: 1 }, ['s="3"']), { a: 1, s: "3" }); // quoted: stays a string
+});
+
+test("describeSchema lists every leaf with type, default and description", () => {
+  const docs = describeSchema(Schema);
+  assert.deepEqual(docs.map((d) => d.path), ["name", "optim.lr", "optim.betas", "optim.kind"]);
+  assert.deepEqual(docs[1], { path: "optim.lr", type: "number", default: "0.001", description: "learning rate" });
+  assert.equal(docs[2]!.type, "[number, number]");
+  assert.equal(docs[3]!.type, `"adamw" | "sgd"`);
+  assert.match(formatSchemaHelp(Schema), /optim\.lr \(number\) = 0\.001\s+learning rate/);
+});

@@ -1,0 +1,113 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fitScaling } from "../../src/analysis/fit.js";
+import type { Run } from "../../src/analysis/stability.js";
+import { methodColor, withAlpha } from "../../src/viz/colors.js";
+import {
+  accuracyVsTokensFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
+  scalingFigure, smooth, taskScalingFigure, trainingCurvesFigure,
+} from "../../src/viz/figures.js";
+
+const NS = [1, 2, 4, 8];
+const tok = [1000, 620, 400, 290];
+const acc = [0.6, 0.57, 0.52, 0.46];
+
+test("methodColor is stable, distinct for the main methods, and reused across figures", () => {
+  assert.equal(methodColor("bcr"), methodColor("BCR"));
+  assert.notEqual(methodColor("bcr"), methodColor("linear"));
+  assert.equal(methodColor("linear-0.5"), methodColor("linear"));
+  assert.equal(methodColor("my-method"), methodColor("my-method"));
+  assert.match(methodColor("my-method"), /^#[0-9a-f]{6}$/);
+  assert.equal(withAlpha("#ff0080", 0.5), "rgba(255,0,128,0.5)");
+});
+
+test("scalingFigure: points, fitted curve and a closed band polygon reaching the extrapolation end", () => {
+  const fit = fitScaling(NS, tok, { bootstrap: 50 });
+  const fig = scalingFigure([{ method: "bcr", ns: NS, values: tok, fit }, { method: "base", ns: NS, values: tok.map((t) => t * 1.5) }],
+    { metric: "eval/tokens_per_problem", extrapolateTo: 16 });
+  assert.equal(fig.data.length, 4); // bcr band + fit + points, base points
+  const [band, curve, pts] = fig.data;
+  assert.equal(band!.fill, "toself");
+  assert.equal(band!.x!.length, 120);
+  assert.equal(Math.max(...(band!.x as number[])), 16);
+  for (let i = 0; i < 60; i++) assert.ok((band!.y![i] as number) >= (band!.y![119 - i] as number)); // upper over lower
+  assert.equal(curve!.mode, "lines");
+  assert.ok(Math.abs((curve!.y![0] as number) - fit.predict(1)) < 1e-9);
+  assert.deepEqual(pts!.x, NS);
+  assert.equal(pts!.marker!.color, methodColor("bcr"));
+  assert.equal(fig.data[3]!.marker!.color, methodColor("base"));
+  assert.equal(fig.layout.xaxis!.type, "log");
+  assert.deepEqual(fig.layout.xaxis!.tickvals, [1, 2, 4, 8, 16]);
+  assert.equal(fig.layout.yaxis!.title!.text, "eval/tokens_per_problem");
+});
+
+test("taskScalingFigure puts tokens and accuracy on two subplots with one legend entry per method", () => {
+  const fig = taskScalingFigure([{ method: "bcr", ns: NS, tokensPerProblem: tok, accuracy: acc,
+    tokensFit: fitScaling(NS, tok, { bootstrap: 20 }), accuracyFit: fitScaling(NS, acc, { form: "loglinear", bootstrap: 20 }) }]);
+  assert.equal(fig.data.length, 6);
+  assert.deepEqual(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name), ["bcr"]);
+  assert.equal(fig.data.filter((t) => t.xaxis === "x2").length, 3);
+  assert.equal(fig.layout.yaxis2!.title!.text, "eval/accuracy");
+  assert.equal(fig.layout.xaxis2!.anchor, "y2");
+});
+
+test("accuracyVsTokensFigure: seed points plus a mean marker with asymmetric CI bars on both axes", () => {
+  const pts = [0, 1, 2, 3].flatMap((s) => [
+    { method: "bcr", seed: s, accuracy: 0.5 + 0.01 * s, tokensPerProblem: 800 + 10 * s },
+    { method: "base", seed: s, accuracy: 0.48, tokensPerProblem: 1500 },
+  ]);
+  const fig = accuracyVsTokensFigure(pts, { resamples: 200 });
+  assert.equal(fig.data.length, 4);
+  const mean = fig.data.find((t) => t.name === "bcr")!;
+  assert.deepEqual(mean.x, [815]);
+  assert.ok(Math.abs((mean.y![0] as number) - 0.515) < 1e-12);
+  assert.ok(mean.error_y!.array[0]! > 0 && mean.error_y!.arrayminus![0]! > 0);
+  assert.ok(mean.error_x!.array[0]! > 0);
+  const base = fig.data.find((t) => t.name === "base")!;
+  assert.deepEqual(base.error_y!.array, [0]); // no spread, no bar
+  assert.equal(fig.data.find((t) => t.name === "bcr (seeds)")!.x!.length, 4);
+  assert.equal(fig.layout.xaxis!.title!.text, "eval/tokens_per_problem");
+});
+
+function fakeRun(method: string, seed: number): Run {
+  const metrics = Array.from({ length: 10 }, (_, step) => ({
+    step, "grad/norm": 1 + step / 10, "grad/cos_acc_len": method === "linear" ? -0.5 : 0.1, ...(step % 3 === 0 ? { "eval/accuracy": 0.5 } : {}),
+  }));
+  return { dir: "", name: `${method}-s${seed}`, config: { method, seed }, metrics };
+}
+
+test("trainingCurvesFigure: one line per run, one legend entry per method, optional smoothing", () => {
+  const runs = [fakeRun("bcr", 1), fakeRun("linear", 1), fakeRun("bcr", 2)];
+  const fig = trainingCurvesFigure(runs, "eval/accuracy");
+  assert.equal(fig.data.length, 3);
+  assert.deepEqual(fig.data.map((t) => t.legendgroup), ["bcr", "bcr", "linear"]);
+  assert.deepEqual(fig.data.map((t) => t.showlegend), [true, false, true]);
+  assert.deepEqual(fig.data[0]!.x, [0, 3, 6, 9]);
+  assert.equal(fig.layout.yaxis!.title!.text, "eval/accuracy");
+  assert.deepEqual(smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5]);
+  const sm = trainingCurvesFigure(runs, "grad/norm", { smooth: 3 });
+  assert.ok(Math.abs((sm.data[0]!.y![2] as number) - 1.1) < 1e-12);
+});
+
+test("gradientFigure: cosine on top with a zero line, norm below", () => {
+  const fig = gradientFigure([fakeRun("bcr", 1), fakeRun("linear", 1)]);
+  assert.equal(fig.data.length, 4);
+  assert.equal(fig.data.filter((t) => t.yaxis === "y2").length, 2);
+  assert.equal(fig.layout.yaxis!.title!.text, "grad/cos_acc_len");
+  assert.equal(fig.layout.yaxis2!.title!.text, "grad/norm");
+  assert.equal(fig.layout.shapes!.length, 1);
+});
+
+test("position and histogram figures", () => {
+  const pos = positionAccuracyFigure([
+    { method: "bcr", position: 2, accuracy: 0.5, ci: [0.4, 0.6] }, { method: "bcr", position: 1, accuracy: 0.6, ci: [0.5, 0.7] },
+  ], { n: 2 });
+  assert.deepEqual(pos.data[0]!.x, [1, 2]);
+  assert.ok(Math.abs(pos.data[0]!.error_y!.array[0]! - 0.1) < 1e-12);
+  assert.match(pos.layout.title!.text, /N=2/);
+  const h = loopHistogramFigure([{ method: "bcr", values: [0, 1] }, { method: "base", values: [2, 3] }]);
+  assert.equal(h.layout.barmode, "overlay");
+  assert.equal(h.data[0]!.type, "histogram");
+  assert.deepEqual(h.data[0]!.xbins, { size: 1, start: -0.5 });
+  assert.equal(lengthHistogramFigure([{ method: "bcr", values: [10] }]).layout.xaxis!.title!.text, "response length (tokens)");
+});
