@@ -44,8 +44,12 @@ import { grpoSurrogate, tokenLogProbsAndEntropy, type SurrogateConfig } from "./
 export interface RlRunOptions {
   /** Stop after this many steps in this call (a checkpoint is written first): tests interrupt runs this way. */
   maxStepsThisRun?: number;
+  /** Stop at the next step boundary when aborted (a checkpoint is written first). */
+  signal?: AbortSignal;
   /** Show a progress bar on stderr (default true). */
   progress?: boolean;
+  /** Called with every metrics record as it is written (notebooks draw curves from it). */
+  onMetrics?: (record: Record<string, number>) => void;
 }
 
 export interface RlResult {
@@ -115,7 +119,7 @@ export function sampleRollouts(model: GPT, tok: CharTokenizer, prompts: PackedPr
 // ---------------------------------------------------------------------------------------------
 // 3-5. Advantages, surrogate, step
 
-interface UpdateBatch {
+export interface UpdateBatch {
   tokens: tf.Tensor2D;
   mask: tf.Tensor2D;
   oldLogp: tf.Tensor2D;
@@ -163,7 +167,7 @@ function surrogateConfig(config: RlConfig, klBeta = config.grpo.klBeta): Surroga
 }
 
 /** Gradients of the surrogate under given advantages; side values are read back as numbers. */
-function surrogateGrads(model: GPT, b: UpdateBatch, adv: tf.Tensor1D, cfg: SurrogateConfig) {
+export function surrogateGrads(model: GPT, b: UpdateBatch, adv: tf.Tensor1D, cfg: SurrogateConfig) {
   let side: tf.Tensor[] = [];
   const { value, grads } = tf.variableGrads(() => {
     const logits = model.logits(b.tokens);
@@ -183,7 +187,7 @@ function surrogateGrads(model: GPT, b: UpdateBatch, adv: tf.Tensor1D, cfg: Surro
 }
 
 /** Norms of two gradients and the cosine between them (NaN when either is zero). */
-function gradientGeometry(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>) {
+export function gradientGeometry(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>) {
   const [dot, na, nb] = tf.tidy(() => {
     const parts = [...a.keys()].map((k) => [tf.sum(tf.mul(a.get(k)!, b.get(k)!)), tf.sum(tf.square(a.get(k)!)), tf.sum(tf.square(b.get(k)!))]);
     return [0, 1, 2].map((i) => tf.addN(parts.map((p) => p[i]!)));
@@ -250,6 +254,15 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     for (const f of [metricsFile, samplesFile]) if (fs.existsSync(f)) fs.rmSync(f);
   }
 
+  const summaryFile = path.join(outDir, "summary.json");
+  if (step >= config.steps && fs.existsSync(summaryFile)) {
+    // Already finished: nothing to redo.
+    model.dispose();
+    ref?.dispose();
+    optimizer.dispose();
+    return { outDir, step, finished: true, finalEval: null };
+  }
+
   const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
     const e = config.eval;
     const result = await evaluatePolicy(model, tok, evalProblems, {
@@ -275,12 +288,17 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   const progress = opts.progress === false ? null : new Progress({ total: config.steps, label: config.name, startStep: step });
   const startedAt = step;
   let lastEval: PolicyEval | null = null;
+  const release = () => {
+    model.dispose();
+    ref?.dispose();
+    optimizer.dispose();
+  };
   while (step < config.steps) {
-    if (opts.maxStepsThisRun !== undefined && step - startedAt >= opts.maxStepsThisRun) {
+    const interrupted = opts.signal?.aborted || (opts.maxStepsThisRun !== undefined && step - startedAt >= opts.maxStepsThisRun);
+    if (interrupted) {
+      if (step > startedAt) saveCk(step);
       progress?.done();
-      model.dispose();
-      ref?.dispose();
-      optimizer.dispose();
+      release();
       return { outDir, step, finished: false, finalEval: null };
     }
     const t0 = performance.now();
@@ -293,6 +311,7 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     Object.assign(record, rlStep(config, model, ref, tok, optimizer, shaping, step, dataRng, sampleRng, samplesFile));
     record["perf/step_s"] = (performance.now() - t0) / 1000;
     appendJsonl(metricsFile, record);
+    opts.onMetrics?.(record);
     step++;
     progress?.tick(1, {
       acc: record["reward/accuracy"]?.toFixed(3),
@@ -308,14 +327,15 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   lastEval = final.result;
   const finalRecord = { step, ...final.metrics };
   const existing = fs.existsSync(metricsFile) ? readJsonl<{ step: number }>(metricsFile) : [];
-  if (!existing.some((r) => r.step === step)) appendJsonl(metricsFile, finalRecord);
-  writeJsonAtomic(path.join(outDir, "summary.json"), {
+  if (!existing.some((r) => r.step === step)) {
+    appendJsonl(metricsFile, finalRecord);
+    opts.onMetrics?.(finalRecord);
+  }
+  writeJsonAtomic(summaryFile, {
     name: config.name, kind: config.kind, seed: config.seed, steps: step, backend: backendInfo()?.name,
     initialEvalAccuracy, final: final.metrics,
   });
-  model.dispose();
-  ref?.dispose();
-  optimizer.dispose();
+  release();
   return { outDir, step, finished: true, finalEval: lastEval };
 }
 
