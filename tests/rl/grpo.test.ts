@@ -32,7 +32,7 @@ before(async () => {
 
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const tiny = (over: RlConfigInput | Record<string, unknown>) =>
+const tiny = (over: Partial<RlConfigInput>) =>
   parseConfig({
     init, steps: 4, seed: 5,
     task: { levels: [1], evalProblems: 4 },
