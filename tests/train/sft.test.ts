@@ -55,6 +55,25 @@ test("the sampler's state restores the same batch sequence across epochs; the ev
   assert.equal(splitEval(EXAMPLES, 0.25, 3).eval!.length, 3);
 });
 
+test("the length-bucketed sampler restores exactly, covers every example once per epoch, and groups similar lengths", () => {
+  const lengths = Array.from({ length: 64 }, (_, i) => (i * 37) % 101);
+  const opts = { lengths, batchSize: 4, poolBatches: 4 };
+  const a = new BatchSampler(64, 9, opts);
+  const epoch = Array.from({ length: 16 }, () => a.next(4));
+  assert.deepEqual(epoch.flat().slice().sort((x, y) => x - y), Array.from({ length: 64 }, (_, i) => i));
+  // Within a pool of 16 examples sorted by length, a batch spans a quarter of the pool's range.
+  const spread = (b: number[]) => Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!));
+  const unbucketed = new BatchSampler(64, 9);
+  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  assert.ok(mean(epoch.map(spread)) < 0.5 * mean(Array.from({ length: 16 }, () => spread(unbucketed.next(4)))));
+  a.next(4);
+  const saved = a.state;
+  const rest = [a.next(4), a.next(4)];
+  const b = new BatchSampler(64, 9, opts);
+  b.restore(saved);
+  assert.deepEqual([b.next(4), b.next(4)], rest);
+});
+
 test("loss falls on a tiny dataset: from > 3.5 (~ln 89 at init) to a last-5 mean < 1.8 in 60 steps", async () => {
   const out = tmp();
   const r = await trainSft(config({ train: { steps: 60, checkpointEvery: 0, evalEvery: 30 } }), { train: EXAMPLES, eval: EXAMPLES.slice(0, 4) }, out, { progress: false });
