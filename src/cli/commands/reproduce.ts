@@ -1,0 +1,93 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ReproduceConfigSchema } from "../../reproduce/config.js";
+import { reproduce, STAGES } from "../../reproduce/pipeline.js";
+import { ConfigError, describeSchema, resolveConfig } from "../../util/config.js";
+import { UsageError, type Command } from "../command.js";
+
+const usage = [
+  "usage: bcr reproduce [--quick] [--config FILE] [--out DIR] [--runs DIR] [--force] [--only STAGE,...] [--set key=value]... [--backend NAME]",
+  "",
+  "The whole experiment: synthetic data, SFT, the RL runs (single, bcr, length penalties x seeds),",
+  "N=1 evals and N-sweeps, fits and bootstrap CIs, then results/ (claims.json, summary.json,",
+  "tables/, figures/, report.html with the verdict on each of the paper's four claims).",
+  `Stages: ${STAGES.join(" -> ")}. A stage done with the same config is skipped; an interrupted one resumes.`,
+  "",
+  "  --quick          the tiny CI version (configs/reproduce-quick.json)",
+  "  --config FILE    JSON config (default configs/reproduce.json; fields below)",
+  "  --out DIR        results folder (default: the config's out)",
+  "  --runs DIR       data, runs and caches (default: the config's runs)",
+  "  --force          redo the selected stages even when done",
+  "  --only S,...     run only these stages; earlier ones must be done already, later ones are not run",
+  "  --set K=V        override one field, e.g. --set rl.steps=50 (repeatable)",
+  "  --backend NAME   auto | tensorflow | wasm | cpu (default BCR_BACKEND or auto)",
+  "  --quiet          no progress bars (stage lines only)",
+  "",
+  "config fields (default in =; the sft.run.* defaults listed are bcr sft's own: without an sft.run section",
+  "the full-run values of configs/reproduce.json apply):",
+  fieldHelp(),
+].join("\n");
+
+/** The config fields, one a line; long defaults (the method list, the SFT run) are shortened. */
+function fieldHelp(): string {
+  const docs = describeSchema(ReproduceConfigSchema);
+  const left = docs.map((d) => {
+    const def = d.default === undefined ? "" : d.default.length > 40 ? " = (see configs/reproduce.json)" : ` = ${d.default}`;
+    return `${d.path} (${d.type.length > 40 ? "object[]" : d.type})${def}`;
+  });
+  const width = Math.max(...left.map((l) => l.length));
+  return docs.map((d, i) => `  ${left[i]!.padEnd(width)}  ${d.description}`).join("\n");
+}
+
+/** configs/<name> from the working directory, else from the package root. */
+function defaultConfig(name: string): string {
+  const local = path.join("configs", name);
+  if (fs.existsSync(local)) return local;
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "configs", name);
+}
+
+export const command: Command = {
+  name: "reproduce",
+  summary: "run the whole experiment (data, SFT, RL, evals, analysis) and write results/ with the claims report",
+  usage,
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          quick: { type: "boolean" }, config: { type: "string" }, out: { type: "string" }, runs: { type: "string" },
+          force: { type: "boolean" }, only: { type: "string" }, set: { type: "string", multiple: true },
+          backend: { type: "string" }, quiet: { type: "boolean" },
+        },
+        strict: true, allowPositionals: false,
+      }));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (values.quick && values.config) throw new UsageError("--quick and --config exclude each other (--quick is --config configs/reproduce-quick.json)");
+    const file = values.config ?? defaultConfig(values.quick ? "reproduce-quick.json" : "reproduce.json");
+    let config;
+    try {
+      config = resolveConfig(file, ReproduceConfigSchema, values.set ?? []);
+    } catch (e) {
+      if (e instanceof ConfigError && /^--set /.test(e.message)) throw new UsageError(e.message);
+      throw e;
+    }
+    const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
+    if (only) {
+      const bad = only.filter((s) => !(STAGES as readonly string[]).includes(s));
+      if (bad.length) throw new UsageError(`--only: unknown stage ${bad.join(", ")} (stages: ${STAGES.join(", ")})`);
+    }
+    const r = await reproduce(config, {
+      ...(values.out ? { out: values.out } : {}), ...(values.runs ? { runs: values.runs } : {}),
+      force: values.force ?? false, ...(only ? { only } : {}), ...(values.backend ? { backend: values.backend } : {}),
+      progress: !values.quiet,
+    });
+    const verdicts = r.analysis ? r.analysis.claims.map((c) => `claim ${c.number} ${c.verdict}`).join(", ") + "; " : "";
+    console.log(`bcr reproduce: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`);
+    return 0;
+  },
+};

@@ -1,0 +1,120 @@
+/**
+ * Every setting of `bcr reproduce`, with its default and a one-line description. The defaults
+ * are the full experiment (configs/reproduce.json spells them out); configs/reproduce-quick.json
+ * is the tiny CI version. The resolved object is saved in results/summary.json.
+ *
+ * Numbers derived from the data rather than set by hand (recorded in <runs>/data/stats.json):
+ *   bcr response budget  = ceil(rl.bcr.budgetFactor * rl.bcr.n * mean essential trace length)
+ *   l1 target length     = round(mean essential trace length)   (unless a method sets one)
+ * where the mean essential trace length is that of one problem of the training set, written as
+ * in a packed response (`k:` header and separator included).
+ */
+import { z } from "zod";
+import { SftConfigSchema } from "../train/sft-config.js";
+
+const positiveInt = () => z.number().int().positive();
+const nonNegInt = () => z.number().int().nonnegative();
+const levels = () => z.array(z.number().int().min(1).max(4)).min(1);
+
+export const DataSchema = z.strictObject({
+  seed: z.number().int().default(1234).describe("seed of the synthetic train/test problems"),
+  train: positiveInt().default(6000).describe("training problems (SFT examples are drawn from them)"),
+  test: positiveInt().default(500).describe("held-out test problems written to disk"),
+  levels: levels().default([1, 2, 3]).describe("synthetic difficulty levels (data, RL prompts, eval)"),
+});
+
+export const SftStageSchema = z.strictObject({
+  examples: positiveInt().default(20000).describe("SFT examples built with buildSftExamples"),
+  groupSizes: z.array(positiveInt()).min(1).default([1, 1, 2, 3, 4]).describe("N of each SFT example, drawn uniformly from this list (repeat a value to weight it)"),
+  seed: z.number().int().default(2).describe("seed of the SFT example builder"),
+  mix: z.strictObject({
+    essential: z.number().nonnegative().default(0.3).describe("weight of concise essential traces"),
+    redundant: z.number().nonnegative().default(0.6).describe("weight of wordy traces with re-check loops"),
+    shortcut: z.number().nonnegative().default(0.1).describe("weight of answer-only traces"),
+  }).prefault({}).describe("trace-style mixture (default: the wordy DEFAULT_MIX)"),
+  run: SftConfigSchema.prefault({
+    name: "sft",
+    model: { blockSize: 512, nEmbd: 64, nLayer: 2, nHead: 4, dropout: 0 },
+    train: { steps: 1200, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
+    optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
+  }).describe("the SFT run itself (model size, steps, optimizer); data.train is ignored"),
+});
+
+export const MethodSchema = z.strictObject({
+  kind: z.enum(["single", "bcr", "penalty"]).describe("run kind (src/rl/config.ts)"),
+  shaping: z.string().default("accuracy").describe("penalty runs: reward shaping from src/rewards"),
+  params: z.record(z.string(), z.number()).default({}).describe("shaping parameters, e.g. {\"lambda\": 5}"),
+  targetLength: positiveInt().optional().describe("l1-exact/l1-max: target length (default: derived from the data)"),
+});
+export type MethodSpec = z.infer<typeof MethodSchema>;
+
+export const RlStageSchema = z.strictObject({
+  steps: positiveInt().default(200).describe("RL steps of every run (same for every method)"),
+  promptsPerStep: positiveInt().default(8).describe("prompts per RL step (same for every method)"),
+  groupSize: z.number().int().min(2).default(8).describe("G: rollouts per prompt (same for every method)"),
+  lr: z.number().positive().default(3e-4).describe("RL learning rate"),
+  singleBudget: positiveInt().default(128).describe("response budget of single and penalty runs (generous: a wordy answer fits)"),
+  bcr: z.strictObject({
+    n: positiveInt().default(3).describe("problems per context in bcr training"),
+    budgetFactor: z.number().positive().default(1.2).describe("bcr budget = ceil(factor * n * mean essential trace length): tight enough that wordy answers run out of room"),
+    budget: positiveInt().optional().describe("explicit bcr budget in tokens (overrides budgetFactor)"),
+  }).prefault({}).describe("the BCR runs"),
+  evalEvery: nonNegInt().default(20).describe("steps between periodic held-out evals during RL (training curves, collapse detection)"),
+  evalProblems: positiveInt().default(64).describe("held-out problems per periodic eval"),
+  evalBudget: positiveInt().default(160).describe("token budget of the periodic N=1 eval"),
+  diagnosticsEvery: nonNegInt().default(5).describe("steps between accuracy/length gradient diagnostics (penalty runs)"),
+  checkpointEvery: nonNegInt().default(25).describe("steps between RL checkpoints (resume granularity)"),
+  methods: z.array(MethodSchema).min(1).default([
+    { kind: "single", shaping: "accuracy", params: {} },
+    { kind: "bcr", shaping: "accuracy", params: {} },
+    { kind: "penalty", shaping: "linear", params: { lambda: 5 } },
+    { kind: "penalty", shaping: "kimi", params: {} },
+    { kind: "penalty", shaping: "l1-exact", params: { alpha: 0.01 } },
+  ]).describe("methods trained, one run per method and seed; labels single, bcr, <shaping>@<param>"),
+  base: z.record(z.string(), z.unknown()).default({}).describe("extra RlConfig fields merged into every run first (e.g. {\"grpo\": {\"klBeta\": 0.01}})"),
+});
+
+export const EvalStageSchema = z.strictObject({
+  problems: positiveInt().default(256).describe("test problems evaluated (the first ones of the test split)"),
+  n1Budget: positiveInt().default(160).describe("token budget of the N=1 eval (generous: no answer should be cut off)"),
+  ns: z.array(positiveInt()).min(1).default([1, 2, 3, 4, 6, 8]).describe("N values of the task-scaling sweep"),
+  sweepBudget: positiveInt().default(256).describe("fixed total token budget per context in the sweep (same for every N)"),
+  rotations: positiveInt().default(1).describe("cyclic rotations per sweep group (N: full Latin square over positions)"),
+  batchSize: positiveInt().default(64).describe("contexts generated per batch"),
+});
+
+export const AnalysisStageSchema = z.strictObject({
+  bootstrap: positiveInt().default(1000).describe("bootstrap resamples for every CI and fit band"),
+  seed: z.number().int().default(0).describe("seed of every bootstrap"),
+  fitBy: z.enum(["aic", "aicc", "bic"]).default("aicc").describe("criterion that ranks the scaling forms"),
+});
+
+/** Thresholds of the claim verdicts (src/reproduce/claims.ts documents each one). */
+export const ClaimThresholdsSchema = z.strictObject({
+  freeLunchMinReduction: z.number().min(0).max(1).default(0.3).describe("free lunch: bcr must use at least this fraction fewer tokens per problem than single at N=1"),
+  freeLunchAccuracyMargin: z.number().min(0).max(1).default(0.01).describe("free lunch: bcr accuracy may be at most this much (a fraction) below single's"),
+  monotoneTolerance: z.number().min(0).default(0.02).describe("task scaling: a rise of tokens/problem between consecutive N up to this fraction of the N=1 value counts as noise"),
+  scalingMaxN: positiveInt().default(8).describe("task scaling: accuracy drop measured from N=1 to this N (or the largest N measured)"),
+  collapseFraction: z.number().gt(0).lt(1).default(0.5).describe("a run collapsed when eval accuracy ends below this fraction of its start (src/analysis/stability.ts)"),
+  collapsedSeedShare: z.number().gt(0).max(1).default(0.5).describe("a method counts as collapsed when at least this share of its seeds collapsed"),
+});
+
+export const ReproduceConfigSchema = z.strictObject({
+  name: z.string().default("reproduce").describe("name shown in logs and the report"),
+  out: z.string().default("results").describe("output folder (claims.json, summary.json, tables/, figures/, report.html); --out overrides"),
+  runs: z.string().default("runs/reproduce").describe("folder of the data, the runs and the eval caches; --runs overrides"),
+  seeds: z.array(z.number().int()).min(1).default([1, 2, 3]).describe("RL seeds: every method is trained once per seed"),
+  data: DataSchema.prefault({}).describe("synthetic problems"),
+  sft: SftStageSchema.prefault({}).describe("the SFT starting point"),
+  rl: RlStageSchema.prefault({}).describe("the RL runs"),
+  eval: EvalStageSchema.prefault({}).describe("N=1 eval and the N-sweep"),
+  analysis: AnalysisStageSchema.prefault({}).describe("bootstraps and fits"),
+  claims: ClaimThresholdsSchema.prefault({}).describe("verdict thresholds"),
+  figures: z.strictObject({
+    png: z.boolean().default(true).describe("render PNGs with headless Chromium (false: interactive HTML only)"),
+  }).prefault({}).describe("figure output"),
+  writeRlConfigs: z.string().nullable().default(null).describe("folder to write each method's RL config to as <method>.json (null: don't)"),
+});
+
+export type ReproduceConfig = z.infer<typeof ReproduceConfigSchema>;
+export type ReproduceConfigInput = z.input<typeof ReproduceConfigSchema>;

@@ -1,0 +1,101 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ClaimThresholdsSchema } from "../../src/reproduce/config.js";
+import {
+  accuracyDrop, evaluateClaims, freeLunchClaim, isMonotoneNonIncreasing, loopsClaim, stabilityClaim, taskScalingClaim,
+  type ScalingCurve,
+} from "../../src/reproduce/claims.js";
+
+const T = ClaimThresholdsSchema.parse({});
+const e = (mean: number, lo: number, hi: number) => ({ mean, ci: [lo, hi] as [number, number] });
+
+test("free lunch: held with >= 30% fewer tokens and accuracy within 1 point", () => {
+  const c = freeLunchClaim({ tokenReduction: e(0.42, 0.35, 0.5), accuracyDiff: e(-0.005, -0.03, 0.02), bcrTokens: 29, singleTokens: 50 }, T);
+  assert.equal(c.verdict, "held");
+  assert.equal(c.number, 2);
+  assert.match(c.measurement, /42\.0% \[35\.0%, 50\.0%\]/);
+});
+
+test("free lunch: partially when the reduction is real but below 30%, or large but accuracy drops", () => {
+  assert.equal(freeLunchClaim({ tokenReduction: e(0.2, 0.1, 0.3), accuracyDiff: e(0, -0.01, 0.01), bcrTokens: 40, singleTokens: 50 }, T).verdict, "partially");
+  assert.equal(freeLunchClaim({ tokenReduction: e(0.5, 0.4, 0.6), accuracyDiff: e(-0.1, -0.15, -0.05), bcrTokens: 25, singleTokens: 50 }, T).verdict, "partially");
+});
+
+test("free lunch: not held with no reduction, or a small one and lower accuracy", () => {
+  assert.equal(freeLunchClaim({ tokenReduction: e(0.02, -0.05, 0.08), accuracyDiff: e(0, -0.01, 0.01), bcrTokens: 49, singleTokens: 50 }, T).verdict, "not held");
+  assert.equal(freeLunchClaim({ tokenReduction: e(0.1, 0.05, 0.15), accuracyDiff: e(-0.2, -0.3, -0.1), bcrTokens: 45, singleTokens: 50 }, T).verdict, "not held");
+  // the boundary: accuracy exactly 1 point lower still counts as "no lower than single's minus 1 point"
+  assert.equal(freeLunchClaim({ tokenReduction: e(0.3, 0.25, 0.35), accuracyDiff: e(-0.01, -0.02, 0), bcrTokens: 35, singleTokens: 50 }, T).verdict, "held");
+});
+
+const curve = (tokens: number[], accuracy: number[], ns = [1, 2, 4, 8]): ScalingCurve => ({ ns, tokensPerProblem: tokens, accuracy });
+
+test("task scaling: held when bcr's tokens fall monotonically and its accuracy drops less than single's", () => {
+  const c = taskScalingClaim({ bcr: curve([50, 40, 30, 25], [0.9, 0.88, 0.85, 0.8]), single: curve([60, 45, 30, 20], [0.9, 0.8, 0.6, 0.3]) }, T);
+  assert.equal(c.verdict, "held");
+  assert.deepEqual((c.details as { drop: unknown }).drop, { n: 8, a: 0.9 - 0.8, b: 0.9 - 0.3 });
+});
+
+test("task scaling: partially with one condition, not held with none", () => {
+  // not monotone (rise of 10 > 2% of 50), graceful
+  assert.equal(taskScalingClaim({ bcr: curve([50, 60, 30, 25], [0.9, 0.9, 0.9, 0.9]), single: curve([60, 45, 30, 20], [0.9, 0.8, 0.6, 0.3]) }, T).verdict, "partially");
+  // monotone, but degrades more than single
+  assert.equal(taskScalingClaim({ bcr: curve([50, 40, 30, 25], [0.9, 0.5, 0.2, 0.1]), single: curve([60, 45, 30, 20], [0.9, 0.8, 0.7, 0.6]) }, T).verdict, "partially");
+  assert.equal(taskScalingClaim({ bcr: curve([50, 60, 70, 80], [0.9, 0.5, 0.2, 0.1]), single: curve([60, 45, 30, 20], [0.9, 0.8, 0.7, 0.6]) }, T).verdict, "not held");
+});
+
+test("task scaling: the monotonicity tolerance absorbs noise; unsorted N are sorted", () => {
+  assert.ok(isMonotoneNonIncreasing([50, 50.9, 40], 0.02));
+  assert.ok(!isMonotoneNonIncreasing([50, 51.1, 40], 0.02));
+  assert.ok(!isMonotoneNonIncreasing([50, 50.1], 0));
+  const c = taskScalingClaim({ bcr: curve([25, 50, 30, 40], [0.8, 0.9, 0.85, 0.88], [8, 1, 4, 2]), single: curve([60, 45, 30, 20], [0.9, 0.8, 0.6, 0.3]) }, T);
+  assert.equal(c.verdict, "held");
+  assert.equal(accuracyDrop(curve([1, 1], [0.5, 0.4], [2, 4]), curve([1, 1], [0.5, 0.4], [2, 4]), 8), null);
+  // drop measured at the largest common N <= scalingMaxN
+  assert.deepEqual(accuracyDrop(curve([3, 2, 1], [0.9, 0.8, 0.1], [1, 4, 16]), curve([3, 2, 1], [0.9, 0.5, 0], [1, 4, 16]), 8), { n: 4, a: 0.9 - 0.8, b: 0.9 - 0.5 });
+});
+
+test("loops: held below sft with a CI below 0, partially when the CI includes 0, not held otherwise", () => {
+  assert.equal(loopsClaim({ bcr: e(0.2, 0.1, 0.3), sft: e(1.5, 1.3, 1.7), diff: e(-1.3, -1.5, -1.1) }).verdict, "held");
+  assert.equal(loopsClaim({ bcr: e(1.4, 1.2, 1.6), sft: e(1.5, 1.3, 1.7), diff: e(-0.1, -0.3, 0.1) }).verdict, "partially");
+  assert.equal(loopsClaim({ bcr: e(1.6, 1.4, 1.8), sft: e(1.5, 1.3, 1.7), diff: e(0.1, -0.1, 0.3) }).verdict, "not held");
+  assert.equal(loopsClaim(undefined).verdict, "not tested");
+});
+
+test("stability: held when linear collapsed and bcr did not; partially with one; not held with neither", () => {
+  const s = (lin: number, bcr: number) => stabilityClaim({ penalty: { method: "linear@5", collapsedSeeds: lin, seeds: 3 }, bcr: { collapsedSeeds: bcr, seeds: 3 } }, T).verdict;
+  assert.equal(s(3, 0), "held");
+  assert.equal(s(2, 0), "held"); // 2/3 >= collapsedSeedShare 0.5
+  assert.equal(s(1, 0), "partially"); // 1/3 < 0.5: linear not collapsed, bcr stable
+  assert.equal(s(3, 3), "partially");
+  assert.equal(s(0, 3), "not held");
+  assert.equal(stabilityClaim({ penalty: null, bcr: { collapsedSeeds: 0, seeds: 3 } }, T).verdict, "not tested");
+});
+
+test("evaluateClaims: four claims in the paper's order; missing inputs are 'not tested'", () => {
+  const cs = evaluateClaims({}, T);
+  assert.deepEqual(cs.map((c) => [c.number, c.id, c.verdict]), [
+    [1, "task_scaling", "not tested"], [2, "free_lunch", "not tested"], [3, "loops", "not tested"], [4, "stability", "not tested"],
+  ]);
+  for (const c of cs) assert.ok(c.paper.length > 0 && c.criterion.length > 0);
+});
+
+test("thresholds are config fields: a stricter free-lunch threshold changes the verdict", () => {
+  const strict = ClaimThresholdsSchema.parse({ freeLunchMinReduction: 0.5 });
+  const input = { tokenReduction: e(0.42, 0.35, 0.5), accuracyDiff: e(0, -0.01, 0.01), bcrTokens: 29, singleTokens: 50 };
+  assert.equal(freeLunchClaim(input, T).verdict, "held");
+  assert.equal(freeLunchClaim(input, strict).verdict, "partially");
+});
+
+test("configs: reproduce.json spells out the schema defaults; reproduce-quick.json is valid and small", async () => {
+  const { loadConfig } = await import("../../src/util/config.js");
+  const { ReproduceConfigSchema } = await import("../../src/reproduce/config.js");
+  const full = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
+  assert.deepEqual({ ...full, writeRlConfigs: null }, ReproduceConfigSchema.parse({}));
+  assert.equal(full.writeRlConfigs, "configs/rl");
+  const quick = loadConfig("configs/reproduce-quick.json", ReproduceConfigSchema);
+  assert.equal(quick.writeRlConfigs, null, "the quick run must not overwrite configs/rl");
+  assert.notEqual(quick.out, full.out);
+  assert.notEqual(quick.runs, full.runs);
+  assert.ok(quick.rl.steps <= 3 && quick.seeds.length === 1);
+});

@@ -1,0 +1,110 @@
+/**
+ * End to end: the whole pipeline with an even smaller config than --quick (no PNGs, so no
+ * Chromium), into a temp dir; then a second call skips every stage, and a changed claim
+ * threshold re-runs only analysis and report. The full `bcr reproduce --quick` (PNGs included)
+ * is CI's job.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { z } from "zod";
+import { ReproduceConfigSchema, type ReproduceConfigInput } from "../../src/reproduce/config.js";
+import { reproduce } from "../../src/reproduce/pipeline.js";
+import { rlConfigFor, derive, layout } from "../../src/reproduce/experiment.js";
+import { RlConfigSchema } from "../../src/rl/config.js";
+
+const Est = z.strictObject({ mean: z.number(), ci: z.tuple([z.number(), z.number()]) }).passthrough();
+const Method = z.object({
+  n1: z.object({ accuracy: Est, tokens_per_problem: Est }),
+  sweep: z.array(z.object({ n: z.number().int(), accuracy: z.number().min(0).max(1), tokens_per_problem: z.number().nonnegative() })).min(1),
+  loops_per_response: z.number().nonnegative(),
+  collapsed: z.boolean().nullable(),
+});
+/** The contract shape of results/claims.json (more fields are allowed). */
+export const ClaimsJson = z.object({
+  backend: z.string(),
+  cores: z.number().int().positive(),
+  wall_s: z.number().nonnegative(),
+  seeds: z.array(z.number().int()).min(1),
+  methods: z.record(z.string(), Method),
+  claims: z.array(z.object({ id: z.string(), number: z.number(), verdict: z.enum(["held", "partially", "not held", "not tested"]) })).length(4),
+});
+
+const tiny: ReproduceConfigInput = {
+  name: "reproduce-test",
+  seeds: [1],
+  data: { train: 200, test: 16, levels: [1] },
+  sft: { examples: 200, groupSizes: [1, 2], run: { model: { blockSize: 128, nEmbd: 16, nLayer: 1, nHead: 2 }, train: { steps: 4, batchSize: 8, evalEvery: 0, evalBatches: 1, checkpointEvery: 0 }, optim: { warmupSteps: 1 } } },
+  rl: { steps: 1, promptsPerStep: 2, groupSize: 2, singleBudget: 32, evalEvery: 0, evalProblems: 4, evalBudget: 32, diagnosticsEvery: 1, checkpointEvery: 0 },
+  eval: { problems: 8, n1Budget: 32, ns: [1, 2, 4], sweepBudget: 48, batchSize: 16 },
+  analysis: { bootstrap: 50 },
+  figures: { png: false },
+};
+
+test("reproduce: every stage, every output; a second run skips; a threshold change redoes analysis + report only", { timeout: 240_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-reproduce-"));
+  const runs = path.join(dir, "runs"), out = path.join(dir, "results");
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+  try {
+    const config = ReproduceConfigSchema.parse(tiny);
+    const r = await reproduce(config, { runs, out, progress: false, log });
+    assert.deepEqual(Object.values(r.stages).map((s) => s.action), ["fresh", "fresh", "fresh", "fresh", "fresh", "fresh"]);
+
+    const claims = ClaimsJson.parse(JSON.parse(fs.readFileSync(path.join(out, "claims.json"), "utf8")));
+    assert.deepEqual(Object.keys(claims.methods).sort(), ["bcr", "kimi", "l1-exact@0.01", "linear@5", "sft", "single"].sort());
+    assert.equal(claims.methods.sft!.collapsed, null);
+    assert.equal(typeof claims.methods.bcr!.collapsed, "boolean");
+    assert.deepEqual(claims.methods.bcr!.sweep.map((p) => p.n), [1, 2, 4]);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8"));
+    for (const k of ["data", "sft", "rl", "eval", "analysis", "report", "total"]) assert.equal(typeof summary.wall_s[k], "number", k);
+    assert.equal(summary.config.rl.steps, 1);
+    assert.ok(summary.derived.bcrBudget > 0);
+    for (const t of ["n1", "sweep", "fits", "stability", "free_lunch", "claims"]) assert.ok(fs.existsSync(path.join(out, "tables", `${t}.csv`)), t);
+    for (const f of ["task_scaling", "accuracy_vs_tokens", "training_eval_accuracy", "gradients", "position_accuracy", "length_histogram", "loop_histogram"]) {
+      assert.ok(fs.existsSync(path.join(out, "figures", `${f}.html`)), f);
+    }
+    assert.ok(fs.existsSync(path.join(out, "figures", "plotly.min.js")));
+    const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+    assert.match(html, /The four claims/);
+    for (const c of claims.claims) assert.ok(html.includes(c.verdict));
+    // run folders as planned, each with the resolved RlConfig it was trained with
+    const bcrCfg = JSON.parse(fs.readFileSync(path.join(runs, "rl", "bcr", "seed-1", "config.json"), "utf8"));
+    assert.equal(bcrCfg.sampling.budget, summary.derived.bcrBudget);
+    assert.equal(bcrCfg.init, path.join(runs, "sft"));
+
+    const again = await reproduce(config, { runs, out, progress: false, log });
+    assert.deepEqual(Object.values(again.stages).map((s) => s.action), ["skip", "skip", "skip", "skip", "skip", "skip"]);
+
+    const stricter = ReproduceConfigSchema.parse({ ...tiny, claims: { freeLunchMinReduction: 0.9 } });
+    const third = await reproduce(stricter, { runs, out, progress: false, log });
+    assert.deepEqual(Object.values(third.stages).map((s) => s.action), ["skip", "skip", "skip", "skip", "fresh", "fresh"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("rlConfigFor: same RL budget for every method; bcr gets the derived tight budget; l1 a target length", () => {
+  const config = ReproduceConfigSchema.parse({});
+  const derived = derive(config, { meanEssentialTokens: 27.7, meanRedundantTokens: 52, meanShortcutTokens: 5, sftExamples: 1, sftStyleShares: {} });
+  assert.equal(derived.bcrBudget, Math.ceil(1.2 * 3 * 27.7));
+  assert.equal(derived.targetLength, 28);
+  const L = layout("runs/reproduce", "results");
+  const cfgs = config.rl.methods.map((m) => rlConfigFor(config, m, 2, derived, L.sft));
+  assert.deepEqual(cfgs.map((c) => c.method), ["single", "bcr", "linear@5", "kimi", "l1-exact@0.01"]);
+  for (const c of cfgs) {
+    assert.equal(c.steps, config.rl.steps);
+    assert.equal(c.sampling.promptsPerStep, config.rl.promptsPerStep);
+    assert.equal(c.sampling.groupSize, config.rl.groupSize);
+    assert.equal(c.seed, 2);
+    assert.equal(c.init, path.join("runs/reproduce", "sft"));
+    assert.deepEqual(RlConfigSchema.parse(JSON.parse(JSON.stringify(c))), c, "a written config parses back to itself");
+  }
+  assert.equal(cfgs[1]!.sampling.budget, derived.bcrBudget);
+  assert.equal(cfgs[1]!.n, 3);
+  assert.equal(cfgs[0]!.sampling.budget, config.rl.singleBudget);
+  assert.equal(cfgs[4]!.shaping.targetLength, 28);
+  assert.equal(cfgs[2]!.shaping.targetLength, undefined);
+});

@@ -1,0 +1,117 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { canonicalJson, decideStage, readMarker, runStage, stageHash, type StageSpec } from "../../src/reproduce/stages.js";
+import { ReproduceConfigSchema } from "../../src/reproduce/config.js";
+import { stageHashes } from "../../src/reproduce/pipeline.js";
+
+const quiet = () => undefined;
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stages-"));
+}
+
+function spec(dir: string, hash: string, calls: string[], opts: { fail?: boolean } = {}): StageSpec {
+  const out = path.join(dir, "out.txt");
+  return {
+    name: "work", hash, outputs: [out], clean: [out],
+    async run(action) {
+      calls.push(action);
+      if (opts.fail) {
+        fs.writeFileSync(out + ".partial", "half");
+        throw new Error("interrupted");
+      }
+      fs.writeFileSync(out, hash);
+      return { wrote: out };
+    },
+  };
+}
+
+test("stageHash ignores key order and changes with any value", () => {
+  assert.equal(stageHash({ a: 1, b: { c: [1, 2], d: "x" } }), stageHash({ b: { d: "x", c: [1, 2] }, a: 1 }));
+  assert.notEqual(stageHash({ a: 1 }), stageHash({ a: 2 }));
+  assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+});
+
+test("decideStage: fresh without a marker, on another hash, or forced; skip when done; resume otherwise", () => {
+  const m = { stage: "s", hash: "h", status: "done" as const, started: "", wall_s: 1 };
+  assert.equal(decideStage(null, "h", { outputsExist: true }), "fresh");
+  assert.equal(decideStage(m, "other", { outputsExist: true }), "fresh");
+  assert.equal(decideStage(m, "h", { outputsExist: true, force: true }), "fresh");
+  assert.equal(decideStage(m, "h", { outputsExist: true }), "skip");
+  assert.equal(decideStage(m, "h", { outputsExist: false }), "resume");
+  assert.equal(decideStage({ ...m, status: "running" }, "h", { outputsExist: true }), "resume");
+});
+
+test("runStage: a done stage is skipped, a changed config re-runs it fresh, --force redoes it", async () => {
+  const dir = tmp();
+  try {
+    const calls: string[] = [];
+    const first = await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet });
+    assert.equal(first.action, "fresh");
+    assert.equal(first.status, "done");
+    assert.deepEqual(first.info, { wrote: path.join(dir, "out.txt") });
+    const again = await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet });
+    assert.equal(again.action, "skip");
+    assert.deepEqual(calls, ["fresh"]);
+    const changed = await runStage(spec(dir, "h2", calls), { runsDir: dir, log: quiet });
+    assert.equal(changed.action, "fresh");
+    assert.equal(fs.readFileSync(path.join(dir, "out.txt"), "utf8"), "h2");
+    const forced = await runStage(spec(dir, "h2", calls), { runsDir: dir, log: quiet, force: true });
+    assert.equal(forced.action, "fresh");
+    assert.deepEqual(calls, ["fresh", "fresh", "fresh"]);
+    // deleting an output of a done stage makes it resume (the work inside picks up what is left)
+    fs.rmSync(path.join(dir, "out.txt"));
+    const resumed = await runStage(spec(dir, "h2", calls), { runsDir: dir, log: quiet });
+    assert.equal(resumed.action, "resume");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("runStage: an interrupted stage keeps a running marker and resumes with the same hash, without cleaning", async () => {
+  const dir = tmp();
+  try {
+    const calls: string[] = [];
+    await assert.rejects(runStage(spec(dir, "h1", calls, { fail: true }), { runsDir: dir, log: quiet }), /interrupted/);
+    const marker = readMarker(dir, "work");
+    assert.equal(marker?.status, "running");
+    assert.equal(marker?.hash, "h1");
+    const r = await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet });
+    assert.equal(r.action, "resume");
+    assert.ok(fs.existsSync(path.join(dir, "out.txt.partial")), "resume must not delete partial work");
+    assert.ok(r.wall_s >= marker!.wall_s);
+    assert.deepEqual(calls, ["fresh", "resume"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("runStage with --only: unselected stages must be done already", async () => {
+  const dir = tmp();
+  try {
+    const calls: string[] = [];
+    await assert.rejects(runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet, only: ["other"] }), /not done with the current config/);
+    await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet });
+    const r = await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet, only: ["other"], force: true });
+    assert.equal(r.action, "skip", "--force applies only to the stages --only selects");
+    assert.deepEqual(calls, ["fresh"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("stage hashes chain: an SFT change redoes sft and later stages, a threshold change only analysis and report", () => {
+  const base = stageHashes(ReproduceConfigSchema.parse({}));
+  const sft = stageHashes(ReproduceConfigSchema.parse({ sft: { run: { train: { steps: 7 } } } }));
+  assert.equal(sft.data, base.data);
+  for (const s of ["sft", "rl", "eval", "analysis", "report"] as const) assert.notEqual(sft[s], base[s], s);
+  const thr = stageHashes(ReproduceConfigSchema.parse({ claims: { freeLunchMinReduction: 0.5 } }));
+  for (const s of ["data", "sft", "rl", "eval"] as const) assert.equal(thr[s], base[s], s);
+  assert.notEqual(thr.analysis, base.analysis);
+  assert.notEqual(thr.report, base.report);
+  const paths = stageHashes(ReproduceConfigSchema.parse({ out: "elsewhere", runs: "x/y" }));
+  assert.deepEqual(paths, base, "paths are not part of any hash");
+});
