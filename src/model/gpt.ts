@@ -20,6 +20,7 @@
  */
 import { tf } from "../engine/backend.js";
 import { Rng } from "../util/rng.js";
+import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { logProbOf, sampleToken } from "./sample.js";
 import { CharTokenizer } from "./tokenizer.js";
 
@@ -74,29 +75,108 @@ export interface SampleResult {
 }
 
 const LN_EPS = 1e-5;
-/** Additive attention mask; large but finite so a fully masked row is uniform, not NaN. */
-const NEG = -1e9;
 
+// ---- layers with hand-written gradients ----
+//
+// Each is one tf.customGrad op, for three wasm costs the op-by-op gradients pay: the tape clones
+// (copies) the saved inputs of every kernel, so fewer, fused ops save fewer copies; a column sum
+// (bias and LayerNorm-weight gradients) runs ~20 ns per value through wasm's transpose-then-sum,
+// while a [1, R] @ [R, N] matmul with ones does it in a few ns; and wasm's tanh is ~20x slower
+// than its sigmoid.
+
+/** Sums g [R, N] over its rows -> [N], as ones[1, R] @ g (see above). */
+function colSum(g: tf.Tensor2D): tf.Tensor1D {
+  return tf.reshape(tf.matMul(tf.ones([1, g.shape[0]]), g), [g.shape[1]]);
+}
+
+/** Gradient of a residual add: dy to both sides; nothing is saved. */
+const residualOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b] = args as [tf.Tensor2D, tf.Tensor2D];
+  return { value: tf.add(a, b), gradFunc: (dy: tf.Tensor) => [dy, dy] };
+});
+function residual(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return residualOp(a, b) as tf.Tensor2D;
+}
+
+/** x [R, K] @ w [K, N] + b as one fused kernel. */
+const linearOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor2D, [xs, ws]: tf.Tensor[]) => {
+      const [R, K] = xs!.shape as [number, number];
+      const N = dy.shape[1];
+      // [x, 1]^T @ dy stacks dW [K, N] on db [1, N]: the bias gradient rides on the dW matmul.
+      const xT1 = tf.concat([tf.transpose(xs!), tf.ones([1, R])], 0);
+      const dWb = tf.matMul(xT1, dy);
+      return [tf.matMul(dy, tf.transpose(ws!)), tf.slice(dWb, [0, 0], [K, N]), tf.reshape(tf.slice(dWb, [K, 0], [1, N]), [N])];
+    },
+  };
+});
 function linear(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w), b);
+  return linearOp(x, w, b) as tf.Tensor2D;
 }
 
-function layerNorm(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
+/** LayerNorm over the last axis of x [R, C] (eps 1e-5, biased variance, like PyTorch). */
+const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
   const xc = tf.sub(x, tf.mean(x, -1, true));
-  const variance = tf.mean(tf.square(xc), -1, true);
-  return tf.add(tf.mul(tf.mul(xc, tf.rsqrt(tf.add(variance, LN_EPS))), w), b);
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), LN_EPS));
+  const xhat = tf.mul(xc, rstd);
+  save([xhat, rstd, w]);
+  return {
+    value: tf.add(tf.mul(xhat, w), b) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor2D, [xh, rs, ws]: tf.Tensor[]) => {
+      const C = dy.shape[1];
+      // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w
+      const g = tf.mul(dy, ws!);
+      const dx = tf.mul(rs!, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xh!, tf.mean(tf.mul(g, xh!), -1, true))));
+      // dw and db in one column sum of [dy * xhat, dy]
+      const dwb = colSum(tf.concat([tf.mul(dy, xh!), dy], 1) as tf.Tensor2D);
+      const [dw, db] = tf.split(dwb, 2);
+      return [dx, dw!, db!];
+    },
+  };
+});
+function layerNorm(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
+  return layerNormOp(x, w, b) as tf.Tensor2D;
 }
 
-/** GELU, tanh approximation (PyTorch's approximate="tanh"). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x)))));
-  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+/**
+ * GELU, tanh approximation (PyTorch's approximate="tanh"), computed as x * sigmoid(2u) with
+ * u = sqrt(2/pi) (x + 0.044715 x^3): the same function, since 0.5 (1 + tanh(u)) = sigmoid(2u).
+ */
+const GELU_A = 2 * Math.sqrt(2 / Math.PI);
+const GELU_B = GELU_A * 0.044715;
+const geluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const x2 = tf.square(x);
+  const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, GELU_B), GELU_A)));
+  save([x]);
+  return {
+    value: tf.mul(x, s),
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => {
+      // d/dx x s(z) = s + x s (1 - s) z', z = x (A + B x^2), z' = A + 3 B x^2; s is recomputed
+      // (a sigmoid is cheaper than keeping a copy).
+      const sq = tf.square(xs!);
+      const sig = tf.sigmoid(tf.mul(xs!, tf.add(tf.mul(sq, GELU_B), GELU_A)));
+      const dz = tf.mul(xs!, tf.add(tf.mul(sq, 3 * GELU_B), GELU_A));
+      return tf.mul(dy, tf.add(sig, tf.mul(tf.mul(sig, tf.sub(1, sig)), dz)));
+    },
+  };
+});
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return geluOp(x);
 }
 
 /** Seeded dropout; each call site gets its own stream derived from the step's seed. */
 class Dropout {
   private site = 0;
   constructor(private readonly rate: number, private readonly seed: number | null) {}
+  get active(): boolean {
+    return this.seed !== null && this.rate > 0;
+  }
   apply<T extends tf.Tensor>(x: T): T {
     if (this.seed === null || this.rate === 0) return x;
     return tf.dropout(x, this.rate, undefined, `${this.seed}:${this.site++}`) as T;
@@ -105,12 +185,14 @@ class Dropout {
 
 /** Per-call inputs of the forward pass besides the tokens. */
 interface ForwardCtx {
-  /** int32 [B, T] positions; absent: 0..T-1 for every row. */
-  positions?: tf.Tensor2D;
   /** Additive attention bias broadcastable to [B, H, T, Tk]. */
   bias: tf.Tensor;
+  /** Left padding per row (generate's ragged prompts); the same mask as in `bias`, as counts. */
+  keyPads?: number[];
   /** Keys/values of earlier positions per layer, [B*H, Tpast, hd] each. */
   past?: { k: tf.Tensor3D; v: tf.Tensor3D }[];
+  /** Whether the caller wants each layer's keys/values back (generate with the cache). */
+  wantKv?: boolean;
   dropout: Dropout;
 }
 
@@ -185,23 +267,40 @@ export class GPT {
     const { nEmbd: C, nHead: H } = this.config;
     const hd = C / H;
     const h = `transformer.h.${i}.attn.`;
-    const [q, k, v] = tf.split(linear(x, this.p(h + "c_attn.weight"), this.p(h + "c_attn.bias")), 3, 1);
-    // [B*T, C] -> [B*H, T, hd]: one batched matmul over all (sequence, head) pairs.
+    const qkv = linear(x, this.p(h + "c_attn.weight"), this.p(h + "c_attn.bias"));
+    // [B*T, C] -> [B*H, T, hd]: the layout of the batched matmul and of the KV cache.
     const heads = (t: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]) as tf.Tensor3D;
-    let keys = heads(k);
-    let values = heads(v);
+    let merged: tf.Tensor2D;
+    let keys: tf.Tensor3D | null = null;
+    let values: tf.Tensor3D | null = null;
     const past = ctx.past?.[i];
-    if (past) {
-      keys = tf.concat([past.k, keys], 1);
-      values = tf.concat([past.v, values], 1);
+    if (!past && T >= attentionSettings.pairwiseMinLength && !ctx.dropout.active) {
+      // Long sequences without a cache: one 2-D matmul problem per (sequence, head), see attention.ts.
+      merged = causalSelfAttention(qkv, B, T, H, ctx.keyPads);
+      if (ctx.wantKv) {
+        const [, k, v] = tf.split(qkv, 3, 1);
+        keys = heads(k!);
+        values = heads(v!);
+      }
+    } else {
+      const [q, k, v] = tf.split(qkv, 3, 1);
+      keys = heads(k!);
+      values = heads(v!);
+      if (past) {
+        keys = tf.concat([past.k, keys], 1);
+        values = tf.concat([past.v, values], 1);
+      }
+      const Tk = keys.shape[1];
+      // Scaling q (T*hd values) is cheaper than scaling the scores (T*Tk).
+      const qs = tf.mul(heads(q!), 1 / Math.sqrt(hd));
+      // A cached step (one query) multiplies and sums over hd instead: transposing the whole
+      // key cache every step cost more than the product itself.
+      const scores = T === 1 && past ? tf.sum(tf.mul(qs, keys), -1) : tf.matMul(qs, tf.transpose(keys, [0, 2, 1]));
+      const att = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, Tk]), ctx.bias));
+      const y = tf.matMul(ctx.dropout.apply(tf.reshape(att, [B * H, T, Tk])), values);
+      merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
     }
-    const Tk = keys.shape[1];
-    // Scaling q (T*hd values) is cheaper than scaling the scores (T*Tk).
-    const scores = tf.matMul(tf.mul(heads(q), 1 / Math.sqrt(hd)), tf.transpose(keys, [0, 2, 1]));
-    const att = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, Tk]), ctx.bias));
-    const y = tf.matMul(ctx.dropout.apply(tf.reshape(att, [B * H, T, Tk])), values);
-    const merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
     const out = linear(merged, this.p(h + "c_proj.weight"), this.p(h + "c_proj.bias"));
     return { out: ctx.dropout.apply(out), k: keys, v: values };
   }
@@ -212,35 +311,35 @@ export class GPT {
     return ctx.dropout.apply(linear(up, this.p(h + "c_proj.weight"), this.p(h + "c_proj.bias")));
   }
 
-  /** tokens [B, T] -> final hidden states [B*T, C] (after ln_f), plus each layer's keys/values. */
-  private forward(tokens: tf.Tensor2D, ctx: ForwardCtx) {
+  /** tokens [B, T] -> token + position embeddings [B*T, C], positions 0..T-1. */
+  private embed(tokens: tf.Tensor2D): tf.Tensor2D {
     const [B, T] = tokens.shape;
-    const { vocabSize: V, nEmbd: C, nLayer } = this.config;
+    const { vocabSize: V, nEmbd: C } = this.config;
+    // One-hot matmul, not gather: the gather gradient has no wasm kernel.
     const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [B * T]);
     const tok = tf.matMul(tf.cast(tf.oneHot(ids, V), "float32"), this.p("transformer.wte.weight"));
-    const wpe = this.p("transformer.wpe.weight");
-    let x: tf.Tensor2D;
-    if (ctx.positions) {
-      // Only generation passes positions, and it needs no gradient, so a plain gather is fine.
-      x = tf.add(tok, tf.gather(wpe, tf.reshape(ctx.positions, [B * T])));
-    } else {
-      x = tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), tf.slice(wpe, [0, 0], [T, C])), [B * T, C]);
-    }
+    const pos = tf.slice(this.p("transformer.wpe.weight"), [0, 0], [T, C]);
+    return tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), pos), [B * T, C]);
+  }
+
+  /** Embeddings x [B*T, C] -> final hidden states [B*T, C] (after ln_f), plus each layer's keys/values. */
+  private forward(x: tf.Tensor2D, B: number, T: number, ctx: ForwardCtx) {
+    const nLayer = this.config.nLayer;
     x = ctx.dropout.apply(x);
     const kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] = [];
     for (let i = 0; i < nLayer; i++) {
       const h = `transformer.h.${i}.`;
       const a = this.attention(i, layerNorm(x, this.p(h + "ln_1.weight"), this.p(h + "ln_1.bias")), B, T, ctx);
-      x = tf.add(x, a.out);
-      x = tf.add(x, this.mlp(i, layerNorm(x, this.p(h + "ln_2.weight"), this.p(h + "ln_2.bias")), ctx));
-      kv.push({ k: a.k, v: a.v });
+      x = residual(x, a.out);
+      x = residual(x, this.mlp(i, layerNorm(x, this.p(h + "ln_2.weight"), this.p(h + "ln_2.bias")), ctx));
+      if (a.k && a.v) kv.push({ k: a.k, v: a.v });
     }
     return { h: layerNorm(x, this.p("transformer.ln_f.weight"), this.p("transformer.ln_f.bias")), kv };
   }
 
-  /** Tied output head: h [N, C] -> logits [N, V]. */
-  private head(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, tf.transpose(this.p("transformer.wte.weight")));
+  /** Tied output head: h [N, C] -> logits [N, V]. `wteT`: the transposed table, if at hand. */
+  private head(h: tf.Tensor2D, wteT?: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(h, wteT ?? tf.transpose(this.p("transformer.wte.weight")));
   }
 
   private trainCtx(T: number, opts?: { training?: boolean; dropoutSeed?: number }): ForwardCtx {
@@ -264,7 +363,7 @@ export class GPT {
   logits(tokens: tf.Tensor2D, opts?: { training?: boolean; dropoutSeed?: number }): tf.Tensor3D {
     return tf.tidy(() => {
       const [B, T] = tokens.shape;
-      const { h } = this.forward(tokens, this.trainCtx(T, opts));
+      const { h } = this.forward(this.embed(tokens), B, T, this.trainCtx(T, opts));
       return tf.reshape(this.head(h), [B, T, this.config.vocabSize]) as tf.Tensor3D;
     });
   }
@@ -275,7 +374,7 @@ export class GPT {
       const [B, T] = tokens.shape;
       if (T < 2) throw new Error(`GPT.tokenLogProbs: need at least 2 tokens per row, got ${T}`);
       const { nEmbd: C, vocabSize: V } = this.config;
-      const { h } = this.forward(tokens, this.trainCtx(T, opts));
+      const { h } = this.forward(this.embed(tokens), B, T, this.trainCtx(T, opts));
       // The last position predicts nothing we score, so drop it before the head.
       const hPred = tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, 0, 0], [B, T - 1, C]), [B * (T - 1), C]);
       const logp = tf.logSoftmax(this.head(hPred as tf.Tensor2D));
@@ -295,7 +394,11 @@ export class GPT {
    * 0 on its first real token, so every row computes exactly what it would alone. With the
    * cache, the padded prompts run once (prefill) and each step feeds one token per row; without
    * it, the whole padded sequence is recomputed each step. Rows that hit a stop token leave the
-   * batch (their cache rows are dropped), so late steps only pay for sequences still running.
+   * batch, so late steps only pay for sequences still running; with the cache, finished rows
+   * ride along (their outputs ignored) until an eighth of the batch has finished, because
+   * dropping cache rows copies the whole cache.
+   * Embeddings are looked up on the host (generate needs no gradient), saving the one-hot
+   * matmul and wasm's slow gather each step.
    */
   generate(prompts: number[][], opts: SampleOptions): SampleResult {
     const { maxNewTokens, rng } = opts;
@@ -322,8 +425,14 @@ export class GPT {
       throw new Error(`GPT.generate: longest prompt (${P}) + maxNewTokens (${maxNewTokens}) exceeds blockSize (${this.config.blockSize})`);
     }
     const pads = prompts.map((p) => P - p.length);
-    const V = this.config.vocabSize;
-    let active = prompts.map((_, b) => b);
+    const { vocabSize: V, nEmbd: C } = this.config;
+    const wte = this.p("transformer.wte.weight").dataSync() as Float32Array;
+    const wpe = this.p("transformer.wpe.weight").dataSync() as Float32Array;
+    const wteT = tf.transpose(this.p("transformer.wte.weight")) as tf.Tensor2D;
+    // `batch`: the sequences whose rows the forward pass (and the cache) holds, in order;
+    // `running`: those not yet stopped. Without the cache the batch is rebuilt every step.
+    let batch = prompts.map((_, b) => b);
+    const running = prompts.map(() => true);
     let cache: { k: tf.Tensor3D; v: tf.Tensor3D }[] | null = null;
     try {
       for (let step = 0; step < maxNewTokens; step++) {
@@ -331,45 +440,56 @@ export class GPT {
         // step feeds only the token sampled last, at column P + step - 1.
         const start = useCache && step > 0 ? P + step - 1 : 0;
         const L = P + step;
-        const rows = active.map((b) => [...new Array<number>(pads[b]!).fill(CharTokenizer.PAD), ...prompts[b]!, ...out.tokens[b]!].slice(start, L));
-        const rowPads = active.map((b) => pads[b]!);
-        const result: { logits: tf.Tensor2D; kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] } = tf.tidy(() => {
-          const B = rows.length;
-          const T = L - start;
-          const tokens = tf.tensor2d(rows.flat(), [B, T], "int32");
-          const pos = new Int32Array(B * T);
-          const keyBias = new Float32Array(B * L);
-          for (let r = 0; r < B; r++) {
-            for (let t = 0; t < T; t++) pos[r * T + t] = Math.max(0, start + t - rowPads[r]!);
-            for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
+        const B = batch.length;
+        const T = L - start;
+        const rowPads = batch.map((b) => pads[b]!);
+        const x0 = new Float32Array(B * T * C);
+        batch.forEach((b, r) => {
+          const seq = [...prompts[b]!, ...out.tokens[b]!];
+          for (let t = 0; t < T; t++) {
+            const col = start + t;
+            // (a finished row riding along has no new token: it gets PAD, its output is ignored)
+            const tok = col < pads[b]! ? CharTokenizer.PAD : seq[col - pads[b]!] ?? CharTokenizer.PAD;
+            const pos = Math.max(0, col - pads[b]!);
+            const o = (r * T + t) * C;
+            for (let c = 0; c < C; c++) x0[o + c] = wte[tok * C + c]! + wpe[pos * C + c]!;
           }
+        });
+        const result: { logits: tf.Tensor2D; kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] } = tf.tidy(() => {
+          const keyBias = new Float32Array(B * L);
+          for (let r = 0; r < B; r++) for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
           let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
           if (T > 1) bias = tf.add(bias, tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]));
-          const ctx: ForwardCtx = { positions: tf.tensor2d(pos, [B, T], "int32"), bias, past: cache ?? undefined, dropout: new Dropout(0, null) };
-          const { h, kv } = this.forward(tokens, ctx);
-          const last = tf.reshape(tf.slice(tf.reshape(h, [B, T, this.config.nEmbd]), [0, T - 1, 0], [B, 1, this.config.nEmbd]), [B, this.config.nEmbd]);
-          return { logits: this.head(last as tf.Tensor2D), kv: useCache ? kv : [] };
+          const ctx: ForwardCtx = { bias, keyPads: rowPads, past: cache ?? undefined, wantKv: useCache, dropout: new Dropout(0, null) };
+          const { h, kv } = this.forward(tf.tensor2d(x0, [B * T, C]), B, T, ctx);
+          const last = T === 1 ? h : tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
+          return { logits: this.head(last as tf.Tensor2D, wteT), kv: useCache ? kv : [] };
         });
         const logits = result.logits.dataSync() as Float32Array;
         result.logits.dispose();
         cache?.forEach((c) => { c.k.dispose(); c.v.dispose(); });
         cache = useCache ? result.kv : null;
 
-        const keep: number[] = [];
-        active.forEach((b, r) => {
+        // Sample the running rows in sequence order (the rng draws do not depend on the cache).
+        batch.forEach((b, r) => {
+          if (!running[b]) return;
           const row = logits.subarray(r * V, (r + 1) * V);
           const tok = sampleToken(row, temperature, topP, rng);
           out.tokens[b]!.push(tok);
           out.logProbs[b]!.push(logProbOf(row, tok));
-          if (stops[b]!.has(tok)) out.stopped[b] = true;
-          else keep.push(r);
+          if (stops[b]!.has(tok)) { out.stopped[b] = true; running[b] = false; }
         });
+        const keep = batch.flatMap((b, r) => (running[b] ? [r] : []));
         if (keep.length === 0) break;
-        if (keep.length < active.length && cache) cache = dropRows(cache, keep, active.length);
-        active = keep.map((r) => active[r]!);
+        const finished = batch.length - keep.length;
+        if (!cache || finished >= Math.max(1, batch.length / 8)) {
+          if (cache && finished > 0) cache = dropRows(cache, keep, batch.length);
+          batch = keep.map((r) => batch[r]!);
+        }
       }
     } finally {
       cache?.forEach((c) => { c.k.dispose(); c.v.dispose(); });
+      wteT.dispose();
     }
     return out;
   }
@@ -380,17 +500,21 @@ export class GPT {
   }
 }
 
-/** Keeps cache rows of the sequences still running ([B*H, L, hd] laid out sequence-major). */
+/**
+ * Keeps cache rows `keep` (of B sequences; [B*H, L, hd] laid out sequence-major). Copied on
+ * the host: wasm's gather moves ~80 ns per value, a host copy of contiguous rows ~1.
+ */
 function dropRows(cache: { k: tf.Tensor3D; v: tf.Tensor3D }[], keep: number[], B: number) {
-  const idx = tf.tensor1d(keep, "int32");
-  const pick = (t: tf.Tensor3D) => tf.tidy(() => {
+  const pick = (t: tf.Tensor3D) => {
     const [BH, L, hd] = t.shape;
-    const rows = tf.gather(tf.reshape(t, [B, (BH / B) * L * hd]), idx);
-    return tf.reshape(rows, [keep.length * (BH / B), L, hd]) as tf.Tensor3D;
-  });
+    const size = (BH / B) * L * hd;
+    const src = t.dataSync() as Float32Array;
+    const dst = new Float32Array(keep.length * size);
+    keep.forEach((r, i) => dst.set(src.subarray(r * size, (r + 1) * size), i * size));
+    return tf.tensor3d(dst, [keep.length * (BH / B), L, hd]);
+  };
   const next = cache.map((c) => ({ k: pick(c.k), v: pick(c.v) }));
   cache.forEach((c) => { c.k.dispose(); c.v.dispose(); });
-  idx.dispose();
   return next;
 }
 

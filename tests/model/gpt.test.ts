@@ -187,3 +187,19 @@ test("no tensor leaks across repeated forward, backward and generate", () => {
   assert.equal(tf.memory().numTensors, before);
   x.dispose(); m.dispose();
 });
+
+test("finished rows that ride along in a large cached batch change nothing (same as recompute)", () => {
+  const m = new GPT(TINY);
+  // 24 prompts with varied stop sets: rows stop at many different steps, so the cached batch
+  // keeps finished rows for a while and drops them in groups.
+  const prompts = Array.from({ length: 24 }, (_, i) => prompt(["1+2=", "7*8", "(3)", "", "99-1="][i % 5]!.slice(0, 1 + (i % 4))));
+  const stops = prompts.map((_, i) => Array.from({ length: 4 + 3 * (i % 7) }, (_, j) => 3 + ((i * 5 + j * 3) % 80)));
+  const a = m.generate(prompts, { maxNewTokens: 14, rng: new Rng(8), stopTokens: stops });
+  const b = m.generate(prompts, { maxNewTokens: 14, rng: new Rng(8), stopTokens: stops, useCache: false });
+  assert.deepEqual(a.tokens, b.tokens);
+  assert.deepEqual(a.stopped, b.stopped);
+  a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4)));
+  const stoppedAt = a.tokens.filter((_, i) => a.stopped[i]).map((t) => t.length);
+  assert.ok(new Set(stoppedAt).size >= 4, `rows stop at several different steps: ${stoppedAt}`);
+  m.dispose();
+});

@@ -1,6 +1,5 @@
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 import { DEFAULT_SYNTH_DIR, DEFAULT_SYNTH_OPTIONS, loadSyntheticDataset, writeSyntheticDataset } from "../../tasks/dataset.js";
 import { LEVELS } from "../../tasks/synthetic.js";
 
@@ -18,19 +17,10 @@ export const command: Command = {
     "real math data (GSM8K, MATH-500): npm run datasets:download",
   ].join("\n"),
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           out: { type: "string" }, seed: { type: "string" }, train: { type: "string" },
           test: { type: "string" }, levels: { type: "string" }, check: { type: "boolean" },
-        },
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+        });
     const dir = path.resolve(values.out ?? DEFAULT_SYNTH_DIR);
     if (values.check) {
       const train = loadSyntheticDataset(dir, "train").length;

@@ -1,9 +1,8 @@
-import { parseArgs } from "node:util";
 import { TEMPLATES } from "../../bcr/index.js";
 import type { TemplateName } from "../../bcr/types.js";
 import { EXPORT_FORMATS, exportProblems, type ExportFormat, type Grouping } from "../../export/dataset.js";
 import { loadProblems, SOURCES, type SourceName } from "../../export/sources.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = `usage: bcr export-dataset --out DIR [options]
 
@@ -39,22 +38,13 @@ export const command: Command = {
   summary: "write packed BCR prompts + labels for OpenRLHF / verl (JSONL and Parquet)",
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           out: { type: "string" }, n: { type: "string" }, source: { type: "string" }, file: { type: "string" },
           count: { type: "string" }, levels: { type: "string" }, limit: { type: "string" }, seed: { type: "string" },
           grouping: { type: "string" }, template: { type: "string" }, format: { type: "string" },
           "input-key": { type: "string" }, "label-key": { type: "string" }, "data-source": { type: "string" },
           split: { type: "string" }, "no-parquet": { type: "boolean" },
-        },
-        strict: true, allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+        });
     if (!values.out) throw new UsageError("--out is required");
     const source = (values.source ?? "synthetic") as SourceName;
     if (!SOURCES.includes(source)) throw new UsageError(`--source must be one of ${SOURCES.join(", ")}, got '${source}'`);

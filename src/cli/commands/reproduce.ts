@@ -1,11 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { ReproduceConfigSchema } from "../../reproduce/config.js";
 import { reproduce, STAGES } from "../../reproduce/pipeline.js";
 import { ConfigError, describeSchema, resolveConfig } from "../../util/config.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = [
   "usage: bcr reproduce [--quick] [--config FILE] [--out DIR] [--runs DIR] [--force] [--only STAGE,...] [--set key=value]... [--backend NAME]",
@@ -53,20 +52,11 @@ export const command: Command = {
   summary: "run the whole experiment (data, SFT, RL, evals, analysis) and write results/ with the claims report",
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           quick: { type: "boolean" }, config: { type: "string" }, out: { type: "string" }, runs: { type: "string" },
           force: { type: "boolean" }, only: { type: "string" }, set: { type: "string", multiple: true },
           backend: { type: "string" }, quiet: { type: "boolean" },
-        },
-        strict: true, allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+        });
     if (values.quick && values.config) throw new UsageError("--quick and --config exclude each other (--quick is --config configs/reproduce-quick.json)");
     const file = values.config ?? defaultConfig(values.quick ? "reproduce-quick.json" : "reproduce.json");
     let config;

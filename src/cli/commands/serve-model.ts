@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 import { loadLocal } from "../../eval/load-local.js";
 import { startModelServer } from "../../serve/model-server.js";
 
@@ -22,19 +21,11 @@ export const command: Command = {
   summary: "serve a checkpoint over an OpenAI-compatible HTTP API",
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv, strict: true, allowPositionals: false,
-        options: {
+    const values = parseFlags(argv, {
           checkpoint: { type: "string" }, port: { type: "string", default: "8000" }, host: { type: "string", default: "127.0.0.1" },
           name: { type: "string" }, "batch-window-ms": { type: "string", default: "5" }, "max-batch": { type: "string", default: "32" },
           "unknown-chars": { type: "string", default: "reject" },
-        },
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+        });
     if (!values.checkpoint) throw new UsageError("--checkpoint is required");
     const num = (k: string, v: string, min: number): number => {
       const n = Number(v);

@@ -1,10 +1,9 @@
-import { parseArgs } from "node:util";
 import { TEMPLATES } from "../../bcr/index.js";
 import type { TemplateName } from "../../bcr/types.js";
 import { makeShaping, SHAPINGS } from "../../rewards/index.js";
 import { DEFAULT_MAX_BODY_BYTES, startRewardServer } from "../../serve/reward-server.js";
 import { TOKEN_COUNTERS, type TokenCounterName } from "../../serve/reward-tokens.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = `usage: bcr serve-reward [options]
 
@@ -48,22 +47,13 @@ export const command: Command = {
   summary: "serve BCR rewards over HTTP (OpenRLHF remote reward-model protocol)",
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           host: { type: "string" }, port: { type: "string" }, shaping: { type: "string" },
           param: { type: "string", multiple: true }, template: { type: "string" },
           "max-length": { type: "string" }, counter: { type: "string" },
           "target-length": { type: "string" }, "total-steps": { type: "string" },
           "max-body-mb": { type: "string" }, quiet: { type: "boolean" },
-        },
-        strict: true, allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+        });
     const template = (values.template ?? "natural") as TemplateName;
     if (!TEMPLATES.includes(template)) throw new UsageError(`--template must be one of ${TEMPLATES.join(", ")}, got '${template}'`);
     const counter = (values.counter ?? "estimate") as TokenCounterName;

@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 import type { Problem, TemplateName } from "../../bcr/index.js";
 import { loadLocalModel } from "../../eval/load-local.js";
 import { OpenAIModel } from "../../eval/openai-client.js";
@@ -54,11 +53,7 @@ export const command: Command = {
   summary: "N-sweep: accuracy and tokens per problem vs the number of problems per context",
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv, strict: true, allowPositionals: false,
-        options: {
+    const values = parseFlags(argv, {
           model: { type: "string" }, ns: { type: "string", default: "1,2,3,4,6,8" }, data: { type: "string" },
           limit: { type: "string" }, count: { type: "string" }, levels: { type: "string", default: "1,2,3" },
           budget: { type: "string", default: "per:128" }, out: { type: "string" }, template: { type: "string" },
@@ -66,11 +61,7 @@ export const command: Command = {
           temperature: { type: "string" }, "batch-size": { type: "string" }, "retry-failed": { type: "boolean" },
           "base-url": { type: "string" }, mode: { type: "string" }, concurrency: { type: "string" },
           "timeout-ms": { type: "string" }, "max-retries": { type: "string" },
-        },
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+        });
     if (!values.model) throw new UsageError("--model is required");
     if (!values.data) throw new UsageError("--data is required");
     if (!values.out) throw new UsageError("--out is required");

@@ -1,10 +1,9 @@
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { initBackend } from "../../engine/backend.js";
 import { RlConfigSchema } from "../../rl/config.js";
 import { trainRl } from "../../rl/grpo.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
-import { UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = [
   "usage: bcr train --config FILE [--out DIR] [--set key=value]... [--backend NAME] [--max-steps N]",
@@ -28,24 +27,11 @@ export const command: Command = {
   summary: "RL (GRPO) with BCR, the single-problem baseline or a length-penalty baseline",
   usage,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
+    const values = parseFlags(argv, {
           config: { type: "string" }, out: { type: "string" }, set: { type: "string", multiple: true },
           backend: { type: "string" }, "max-steps": { type: "string" },
-        },
-        strict: true, allowPositionals: false,
-      }));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    let maxSteps: number | undefined;
-    if (values["max-steps"] !== undefined) {
-      maxSteps = Number(values["max-steps"]);
-      if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new UsageError(`--max-steps must be an integer >= 1, got '${values["max-steps"]}'`);
-    }
+        });
+    const maxSteps = intFlag(values["max-steps"], "max-steps");
     let config;
     try {
       config = resolveConfig(values.config, RlConfigSchema, values.set ?? []);
