@@ -14,13 +14,13 @@ import { SftConfigSchema } from "../train/sft-config.js";
 
 const positiveInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
-const levels = () => z.array(z.number().int().min(1).max(4)).min(1);
+const levels = () => z.array(z.number().int().min(1).max(8)).min(1);
 
 export const DataSchema = z.strictObject({
   seed: z.number().int().default(1234).describe("seed of the synthetic train/test problems"),
   train: positiveInt().default(6000).describe("training problems (SFT examples are drawn from them)"),
   test: positiveInt().default(500).describe("held-out test problems written to disk"),
-  levels: levels().default([1, 2, 3]).describe("synthetic difficulty levels (data, RL prompts, eval)"),
+  levels: levels().default([5, 6, 7, 8]).describe("synthetic difficulty levels (data, RL prompts, eval)"),
 });
 
 export const SftStageSchema = z.strictObject({
@@ -35,7 +35,7 @@ export const SftStageSchema = z.strictObject({
   run: SftConfigSchema.prefault({
     name: "sft",
     model: { blockSize: 512, nEmbd: 64, nLayer: 2, nHead: 4, dropout: 0 },
-    train: { steps: 1200, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
+    train: { steps: 1500, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
     optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
   }).describe("the SFT run itself (model size, steps, optimizer); data.train is ignored"),
 });
@@ -49,21 +49,21 @@ export const MethodSchema = z.strictObject({
 export type MethodSpec = z.infer<typeof MethodSchema>;
 
 export const RlStageSchema = z.strictObject({
-  steps: positiveInt().default(200).describe("RL steps of every run (same for every method)"),
+  steps: positiveInt().default(40).describe("RL steps of every run (same for every method)"),
   promptsPerStep: positiveInt().default(8).describe("prompts per RL step (same for every method)"),
   groupSize: z.number().int().min(2).default(8).describe("G: rollouts per prompt (same for every method)"),
-  lr: z.number().positive().default(3e-4).describe("RL learning rate"),
+  lr: z.number().positive().default(5e-4).describe("RL learning rate"),
   singleBudget: positiveInt().default(128).describe("response budget of single and penalty runs (generous: a wordy answer fits)"),
   bcr: z.strictObject({
     n: positiveInt().default(3).describe("problems per context in bcr training"),
     budgetFactor: z.number().positive().default(1.2).describe("bcr budget = ceil(factor * n * mean essential trace length): tight enough that wordy answers run out of room"),
     budget: positiveInt().optional().describe("explicit bcr budget in tokens (overrides budgetFactor)"),
   }).prefault({}).describe("the BCR runs"),
-  evalEvery: nonNegInt().default(20).describe("steps between periodic held-out evals during RL (training curves, collapse detection)"),
+  evalEvery: nonNegInt().default(10).describe("steps between periodic held-out evals during RL (training curves, collapse detection)"),
   evalProblems: positiveInt().default(64).describe("held-out problems per periodic eval"),
   evalBudget: positiveInt().default(160).describe("token budget of the periodic N=1 eval"),
   diagnosticsEvery: nonNegInt().default(5).describe("steps between accuracy/length gradient diagnostics (penalty runs)"),
-  checkpointEvery: nonNegInt().default(25).describe("steps between RL checkpoints (resume granularity)"),
+  checkpointEvery: nonNegInt().default(10).describe("steps between RL checkpoints (resume granularity)"),
   methods: z.array(MethodSchema).min(1).default([
     { kind: "single", shaping: "accuracy", params: {} },
     { kind: "bcr", shaping: "accuracy", params: {} },
@@ -75,7 +75,7 @@ export const RlStageSchema = z.strictObject({
 });
 
 export const EvalStageSchema = z.strictObject({
-  problems: positiveInt().default(256).describe("test problems evaluated (the first ones of the test split)"),
+  problems: positiveInt().default(128).describe("test problems evaluated (the first ones of the test split)"),
   n1Budget: positiveInt().default(160).describe("token budget of the N=1 eval (generous: no answer should be cut off)"),
   ns: z.array(positiveInt()).min(1).default([1, 2, 3, 4, 6, 8]).describe("N values of the task-scaling sweep"),
   sweepBudget: positiveInt().default(256).describe("fixed total token budget per context in the sweep (same for every N)"),

@@ -138,14 +138,14 @@ export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>
 }
 
 /** The RlConfig of one method and seed, built from the reproduce config (same RL budget for all). */
-export function rlConfigFor(config: ReproduceConfig, method: MethodSpec, seed: number, derived: Derived, init: string): RlConfig {
+export function rlConfigFor(config: ReproduceConfig, method: MethodSpec, seed: number, derived: Derived, init: string, trainFile?: string): RlConfig {
   const r = config.rl;
   const own: Record<string, unknown> = {
     kind: method.kind,
     seed,
     init,
     steps: r.steps,
-    task: { levels: config.data.levels, evalProblems: r.evalProblems },
+    task: { levels: config.data.levels, evalProblems: r.evalProblems, ...(trainFile ? { trainFile } : {}) },
     sampling: { promptsPerStep: r.promptsPerStep, groupSize: r.groupSize, budget: method.kind === "bcr" ? derived.bcrBudget : r.singleBudget },
     optim: { lr: r.lr },
     eval: { every: r.evalEvery, n: 1, budget: r.evalBudget },
@@ -168,7 +168,7 @@ export interface RunPlan { method: string; seed: number; dir: string; config: Rl
 
 export function planRuns(config: ReproduceConfig, L: Layout, derived: Derived): RunPlan[] {
   const plans = config.rl.methods.flatMap((m) => config.seeds.map((seed) => {
-    const c = rlConfigFor(config, m, seed, derived, L.sft);
+    const c = rlConfigFor(config, m, seed, derived, L.sft, path.join(L.data, "train.jsonl"));
     return { method: c.method, seed, dir: path.join(L.rl, c.method, `seed-${seed}`), config: c };
   }));
   const labels = new Set<string>();
@@ -206,7 +206,7 @@ export function writeRlConfigs(config: ReproduceConfig, derived: Derived, L: Lay
   if (!config.writeRlConfigs) return [];
   const written: string[] = [];
   for (const m of config.rl.methods) {
-    const c = rlConfigFor(config, m, config.seeds[0]!, derived, L.sft);
+    const c = rlConfigFor(config, m, config.seeds[0]!, derived, L.sft, path.join(L.data, "train.jsonl"));
     const file = path.join(config.writeRlConfigs, `${c.method}.json`);
     writeJsonAtomic(file, c);
     written.push(file);

@@ -12,8 +12,9 @@ const positiveInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
 
 export const RlTaskSchema = z.strictObject({
-  levels: z.array(z.number().int().min(1).max(4)).min(1).default([1, 2, 3, 4]).describe("synthetic difficulty levels drawn uniformly for training prompts"),
+  levels: z.array(z.number().int().min(1).max(8)).min(1).default([1, 2, 3, 4]).describe("synthetic difficulty levels drawn uniformly for training prompts"),
   trainSeed: z.number().int().default(11).describe("seed of the stream of training problems"),
+  trainFile: z.string().optional().describe("JSONL of problems to draw training prompts from (e.g. a data set's train split, so RL never sees test problems); default: generated"),
   evalSeed: z.number().int().default(7).describe("seed of the fixed held-out eval problems"),
   evalProblems: positiveInt().default(64).describe("held-out problems evaluated at each eval"),
 });

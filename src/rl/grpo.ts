@@ -78,11 +78,29 @@ type Metrics = Record<string, number>;
 // ---------------------------------------------------------------------------------------------
 // 1-2. Sample and score
 
+const problemFiles = new Map<string, Problem[]>();
+
+/** The training problems of `task.trainFile` at the run's levels (read once per process). */
+function trainPool(config: RlConfig): Problem[] | null {
+  const file = config.task.trainFile;
+  if (!file) return null;
+  let all = problemFiles.get(file);
+  if (!all) {
+    all = readJsonl<Problem>(file);
+    problemFiles.set(file, all);
+  }
+  const pool = all.filter((p) => config.task.levels.includes(p.difficulty ?? -1));
+  if (pool.length === 0) throw new Error(`${file}: no problems at levels ${config.task.levels.join(", ")} (field task.trainFile)`);
+  return pool;
+}
+
 /** Draw this step's prompts: P contexts of N problems (N = 1 unless bcr). */
 export function drawPrompts(config: RlConfig, rng: Rng): PackedPrompt[] {
   const n = contextSize(config, (ns) => rng.pick(ns));
+  const pool = trainPool(config);
   return Array.from({ length: config.sampling.promptsPerStep }, () => {
-    const problems: Problem[] = Array.from({ length: n }, () => generateProblem(rng, rng.pick(config.task.levels)));
+    const problems: Problem[] = Array.from({ length: n }, () =>
+      pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)));
     const packed = packProblems(problems, { template: "compact" });
     const target = config.shaping.targetLength;
     return target !== undefined && config.kind === "penalty" ? withTargetLength(packed, target) : packed;

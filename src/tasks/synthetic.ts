@@ -26,6 +26,8 @@ export interface LevelConfig {
   start: [number, number];
   /** Operand of each operation, inclusive range. */
   operand: [number, number];
+  /** Largest value any running total may take (default VALUE_MAX). */
+  max?: number;
 }
 
 export const LEVELS: Readonly<Record<number, LevelConfig>> = {
@@ -33,6 +35,13 @@ export const LEVELS: Readonly<Record<number, LevelConfig>> = {
   2: { ops: [2, 2], start: [10, 99], operand: [1, 20] },
   3: { ops: [3, 3], start: [10, 99], operand: [1, 50] },
   4: { ops: [3, 4], start: [10, 150], operand: [1, 99] },
+  // Digit chains: every value stays in 0..9, so each step is a small lookup a tiny model learns
+  // in minutes, while the chain still has to be worked step by step (a shortcut answer must
+  // compose 2-5 operations at once). The default model organism of `bcr reproduce` uses these.
+  5: { ops: [2, 2], start: [0, 9], operand: [1, 9], max: 9 },
+  6: { ops: [3, 3], start: [0, 9], operand: [1, 9], max: 9 },
+  7: { ops: [4, 4], start: [0, 9], operand: [1, 9], max: 9 },
+  8: { ops: [5, 5], start: [0, 9], operand: [1, 9], max: 9 },
 };
 
 export interface Step { a: number; op: "+" | "-"; b: number; result: number }
@@ -47,13 +56,14 @@ export function levelConfig(level: number): LevelConfig {
 export function generateProblem(rng: Rng, level: number, id = `syn-L${level}`): Problem {
   const c = levelConfig(level);
   const k = rng.int(c.ops[0], c.ops[1]);
-  let v = rng.int(c.start[0], Math.min(c.start[1], VALUE_MAX));
+  const max = c.max ?? VALUE_MAX;
+  let v = rng.int(c.start[0], Math.min(c.start[1], max));
   let q = String(v);
   for (let i = 0; i < k; i++) {
-    const canAdd = v + c.operand[0] <= VALUE_MAX;
+    const canAdd = v + c.operand[0] <= max;
     const canSub = v - c.operand[0] >= 0;
     const op = canAdd && canSub ? (rng.next() < 0.5 ? "+" : "-") : canAdd ? "+" : "-";
-    const hi = op === "+" ? Math.min(c.operand[1], VALUE_MAX - v) : Math.min(c.operand[1], v);
+    const hi = op === "+" ? Math.min(c.operand[1], max - v) : Math.min(c.operand[1], v);
     const b = rng.int(c.operand[0], hi);
     v = op === "+" ? v + b : v - b;
     q += op + b;

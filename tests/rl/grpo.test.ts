@@ -141,3 +141,17 @@ test("a short run on an easy objective raises the reward (length penalty teaches
   assert.ok(last > first + 0.2, `reward ${first.toFixed(3)} -> ${last.toFixed(3)}`);
   assert.ok(numTensors.slice(2).every((n) => n === numTensors[2]), `tensor count drifts: ${numTensors.join(",")}`);
 });
+
+test("with task.trainFile, prompts are drawn only from that file's problems at the run's levels", () => {
+  const file = path.join(tmp, "train.jsonl");
+  const probs = [
+    { id: "a", question: "1+2", answer: "3", difficulty: 5 },
+    { id: "b", question: "4-1", answer: "3", difficulty: 5 },
+    { id: "c", question: "9-9", answer: "0", difficulty: 6 },
+  ];
+  fs.writeFileSync(file, probs.map((p) => JSON.stringify(p)).join("\n") + "\n");
+  const cfg = tiny({ kind: "bcr", n: 3, task: { levels: [5], evalProblems: 4, trainFile: file } });
+  const prompts = drawPrompts(cfg, new Rng(4));
+  for (const p of prompts) for (const g of p.golds) assert.equal(g, "3");
+  assert.throws(() => drawPrompts(tiny({ task: { levels: [7], evalProblems: 4, trainFile: file } }), new Rng(1)), /no problems at levels 7/);
+});

@@ -1,0 +1,157 @@
+#!/usr/bin/python3
+"""Execute the TypeScript notebooks headlessly with the in-repo tslab kernel (CI and `npm run notebooks:run`).
+
+    /usr/bin/python3 scripts/run-notebooks.py [--full] [--timeout S] [--no-write] [NOTEBOOK ...]
+
+- Runs every notebooks/*.ipynb (sorted) or the ones named, each in a fresh kernel started in
+  notebooks/ (so `../dist/index.js` resolves), with BCR_QUICK=1 unless --full (or BCR_QUICK is
+  already set in the environment).
+- Writes each executed notebook back in place, outputs included, so readers on GitHub see the
+  results; a notebook that fails keeps the outputs of the cells that ran.
+- tslab's error reply carries no name, value or traceback (the log would show an empty
+  `<Error>:`); the message is in the failing cell's stderr output, so that is what is printed,
+  with the cell's source.
+- Without reproduction results the notebooks train tiny models once and share them through
+  runs/notebooks/tiny/; it is cleared at start (so a run never reuses stale models) unless --reuse.
+- A failing notebook does not stop the others; the exit status is 1 when any failed.
+- --timeout is per notebook (default 600 s), enforced per cell as the time left; cells slower
+  than --slow seconds (default 5) are listed with their time.
+
+Needs Debian's Jupyter (nbclient, nbformat, jupyter_client) under /usr/bin/python3: run
+`npm run notebooks:setup` first (it also builds dist/).
+"""
+import argparse
+import glob
+import os
+import shutil
+import sys
+import time
+
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+except ImportError as e:  # pragma: no cover
+    sys.exit(f"run-notebooks: {e}; run `npm run notebooks:setup` (it installs Debian's jupyter packages)")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NB_DIR = os.path.join(ROOT, "notebooks")
+
+
+def configure_env(full):
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        [os.path.join(ROOT, "jupyter")] + ([os.environ["JUPYTER_PATH"]] if os.environ.get("JUPYTER_PATH") else []))
+    os.environ.setdefault("JUPYTER_RUNTIME_DIR", os.path.join(ROOT, ".jupyter-runtime"))
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    if full:
+        os.environ["BCR_QUICK"] = "0"
+    else:
+        os.environ.setdefault("BCR_QUICK", "1")
+
+
+def cell_stderr(cell):
+    """The text tslab reports a failure with: the cell's stderr stream and any error outputs."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename', '')}: {out.get('evalue', '')}\n" + "\n".join(out.get("traceback", [])))
+    return "".join(parts).strip()
+
+
+def indent(text, prefix="    | "):
+    return "\n".join(prefix + line for line in text.splitlines()) or prefix + "(empty)"
+
+
+def run_one(path, timeout, write, slow):
+    nb = nbformat.read(path, as_version=4)
+    deadline = time.monotonic() + timeout
+    failed = {}
+    starts = {}
+
+    def on_start(cell, cell_index, **_):
+        starts[cell_index] = time.monotonic()
+
+    def on_error(cell, cell_index, **_):
+        failed.setdefault("index", cell_index)
+
+    def on_complete(cell, cell_index, **_):
+        secs = time.monotonic() - starts.get(cell_index, time.monotonic())
+        if secs >= slow:
+            print(f"       cell {cell_index} ({cell.get('id', '?')}): {secs:.1f} s", flush=True)
+
+    client = NotebookClient(
+        nb,
+        kernel_name="tslab",
+        timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
+        startup_timeout=120,
+        record_timing=False,
+        resources={"metadata": {"path": NB_DIR}},
+        on_cell_start=on_start,
+        on_cell_error=on_error,
+        on_cell_executed=on_complete,
+    )
+    t0 = time.monotonic()
+    error = None
+    try:
+        client.execute()
+    except CellTimeoutError:
+        error = f"timed out (notebook limit {timeout} s)"
+    except DeadKernelError as e:
+        error = f"kernel died: {e}"
+    except CellExecutionError:
+        error = "a cell failed"
+    except Exception as e:  # kernel start failures and the like
+        error = f"{type(e).__name__}: {e}"
+    elapsed = time.monotonic() - t0
+    if write:
+        nbformat.write(nb, path)
+    if error:
+        idx = failed.get("index", max(starts) if starts else None)
+        print(f"FAIL {os.path.relpath(path, ROOT)} ({elapsed:.1f} s): {error}", flush=True)
+        if idx is not None:
+            cell = nb.cells[idx]
+            print(f"  cell {idx} (id {cell.get('id', '?')}):\n{indent(cell.source)}")
+            print(f"  stderr:\n{indent(cell_stderr(cell))}", flush=True)
+        return False, elapsed
+    print(f"ok   {os.path.relpath(path, ROOT)} ({elapsed:.1f} s)", flush=True)
+    return True, elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("notebooks", nargs="*", help="notebooks to run (default notebooks/*.ipynb)")
+    ap.add_argument("--full", action="store_true", help="full mode: BCR_QUICK=0 (default QUICK mode)")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
+    ap.add_argument("--slow", type=float, default=5.0, help="print the time of cells slower than this (s)")
+    ap.add_argument("--reuse", action="store_true", help="keep runs/notebooks/tiny (tiny runs shared by the notebooks) from an earlier run")
+    ap.add_argument("--no-write", action="store_true", help="do not write executed notebooks back")
+    args = ap.parse_args()
+    configure_env(args.full)
+    if not os.path.exists(os.path.join(ROOT, "dist", "index.js")):
+        sys.exit("run-notebooks: dist/index.js is missing; run `npm run notebooks:setup` (or `npm run build`)")
+    paths = [os.path.abspath(p) for p in args.notebooks] or sorted(glob.glob(os.path.join(NB_DIR, "*.ipynb")))
+    if not paths:
+        sys.exit(f"run-notebooks: no notebooks in {NB_DIR}")
+    mode = "QUICK" if os.environ["BCR_QUICK"] == "1" else "full"
+    print(f"running {len(paths)} notebook(s) in {mode} mode (BCR_QUICK={os.environ['BCR_QUICK']}), "
+          f"timeout {args.timeout} s each", flush=True)
+    tiny = os.path.join(ROOT, "runs", "notebooks", "tiny")
+    if not args.reuse and os.path.isdir(tiny):
+        shutil.rmtree(tiny)
+        print(f"cleared {os.path.relpath(tiny, ROOT)} (the notebooks' shared tiny runs; --reuse keeps them)", flush=True)
+    results = []
+    t0 = time.monotonic()
+    for p in paths:
+        ok, secs = run_one(p, args.timeout, not args.no_write, args.slow)
+        results.append((p, ok, secs))
+    bad = [p for p, ok, _ in results if not ok]
+    print(f"\n{len(results) - len(bad)}/{len(results)} passed in {time.monotonic() - t0:.1f} s")
+    for p, ok, secs in results:
+        print(f"  {'ok  ' if ok else 'FAIL'} {secs:7.1f} s  {os.path.relpath(p, ROOT)}")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
