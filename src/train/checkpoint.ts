@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { tf } from "../engine/backend.js";
-import { writeFileAtomic } from "../util/fsx.js";
+import { writeDurable, writeFileAtomic } from "../util/fsx.js";
 import type { AdamW, AdamWState, MomentState } from "./optim.js";
 
 export const CHECKPOINT_FORMAT = "bcr-checkpoint/1";
@@ -96,17 +96,6 @@ export class CheckpointError extends Error {
 
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-function writeDurable(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, "w");
-  try {
-    if (typeof data === "string") fs.writeSync(fd, data);
-    else fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function concatFloat32(parts: Float32Array[]): Uint8Array {

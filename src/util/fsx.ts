@@ -8,7 +8,13 @@ import * as path from "node:path";
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fd = fs.openSync(tmp, "w");
+  writeDurable(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/** Write and fsync a file in place (callers that rename whole directories use this). */
+export function writeDurable(file: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(file, "w");
   try {
     if (typeof data === "string") fs.writeSync(fd, data);
     else fs.writeSync(fd, data);
@@ -16,7 +22,6 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, file);
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {
