@@ -25,6 +25,7 @@ export { grpoSurrogate, grpoSurrogateReference, type SurrogateConfig, type Aggre
 export { evaluatePolicy, type PolicyEval } from "./rl/evaluate.js";
 export { loadConfig, parseConfig, ConfigError } from "./util/config.js";
 export { Rng } from "./util/rng.js";
+export { readJsonl } from "./util/fsx.js";
 
 // Evaluation: models, N-sweeps, servers
 export type { CompletionModel, CompletionRequest, Completion } from "./eval/types.js";
@@ -32,7 +33,7 @@ export { LocalModel } from "./eval/local-model.js";
 export { loadLocal, loadLocalModel } from "./eval/load-local.js";
 export { OpenAIModel } from "./eval/openai-client.js";
 export { loadProblemsFile } from "./eval/problems.js";
-export { sweepN, planGroups, scoreGroup, summarizeN, parseBudget, budgetTokens, type SweepRow, type SweepSummary, type NSummary, type Budget } from "./eval/sweep.js";
+export { sweepN, planGroups, scoreGroup, summarizeN, parseBudget, budgetTokens, summaryRows, taskScalingSeries, type SweepRow, type SweepSummary, type NSummary, type Budget, type SummaryRow } from "./eval/sweep.js";
 export { startModelServer, type ModelServer } from "./serve/model-server.js";
 export { startRewardServer, type RewardServer } from "./serve/reward-server.js";
 export { exportProblems, groupProblems } from "./export/dataset.js";
@@ -44,3 +45,7 @@ export { readRun, readRuns, stabilityTable, stabilityRows, detectCollapse, metri
 export { toTable, toCsv, writeCsv, toMarkdown, toHtml } from "./analysis/tables.js";
 export * from "./viz/figures.js";
 export { figureToHtml, writeFigureHtml, copyPlotly, Renderer } from "./viz/render.js";
+export { methodColor } from "./viz/colors.js";
+
+// Notebooks: the tiny runs they share, and where the reproduction's outputs are
+export { trainQuickRuns, quickSettings, findReproduceOutputs, type QuickRuns, type QuickRunOptions, type ReproduceOutputs } from "./notebook/quick.js";

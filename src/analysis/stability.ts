@@ -109,10 +109,11 @@ export function readRun(dir: string): Run {
 
 /**
  * Read run folders: `root` itself when it is a run folder, otherwise every folder below it
- * (depth <= 3) holding a config.json, sorted by path.
+ * (depth <= 3) holding a config.json, sorted by path. Folders whose config has no `method`
+ * (SFT runs) are skipped; a malformed config.json or a `method` that is not a string throws.
  */
 export function readRuns(root: string): Run[] {
-  if (fs.existsSync(path.join(root, "config.json"))) return [readRun(root)];
+  if (fs.existsSync(path.join(root, "config.json"))) return hasMethod(root) ? [readRun(root)] : [];
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -123,7 +124,22 @@ export function readRuns(root: string): Run[] {
     }
   };
   walk(root, 1);
-  return found.sort().map(readRun);
+  return found.sort().filter(hasMethod).map(readRun);
+}
+
+/**
+ * Whether a folder's config.json names a method (RL runs do; SFT runs do not, and readRuns skips
+ * them). Malformed JSON throws, naming the file.
+ */
+function hasMethod(dir: string): boolean {
+  const file = path.join(dir, "config.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: malformed JSON: ${(e as Error).message}`);
+  }
+  return typeof raw === "object" && raw !== null && "method" in raw;
 }
 
 /** (step, value) pairs of one metric, only where it is a finite number; step defaults to the row index. */

@@ -9,7 +9,11 @@ import { writeFileAtomic } from "../util/fsx.js";
 
 export type { ColumnTable };
 export type Row = Record<string, unknown>;
-export type TableLike = ColumnTable | readonly Row[];
+/**
+ * An arquero table or an array of records. Any object type is accepted, interfaces included
+ * (`Problem[]`, `SweepRow[]`): their own enumerable keys are the columns.
+ */
+export type TableLike = ColumnTable | readonly object[];
 
 export interface FormatOptions {
   /** Significant digits for non-integer numbers (default 4). */
@@ -21,7 +25,7 @@ export interface FormatOptions {
 /** Build an arquero table from records; columns are the union of keys in first-seen order. */
 export function toTable(data: TableLike): ColumnTable {
   if (!Array.isArray(data)) return data as ColumnTable;
-  const rows = data as readonly Row[];
+  const rows = data as readonly Row[]; // every object reads as a record of its own keys
   const names: string[] = [];
   const seen = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); names.push(k); }

@@ -39,6 +39,7 @@ import { bootstrapMeanCI, type MeanCI } from "../analysis/bootstrap.js";
 import { appendJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
+import type { TaskScalingSeries } from "../viz/figures.js";
 import type { Completion, CompletionModel } from "./types.js";
 
 /** The token cap of one packed response. */
@@ -273,6 +274,48 @@ export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   writeFileAtomic(path.join(opts.outDir, "rows.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
   writeFileAtomic(path.join(opts.outDir, "rows.csv"), toCsv(rows));
   return { rows, summary };
+}
+
+/** One plain row per N of a sweep summary (tables, CSV): the means with their 95% CIs. */
+export interface SummaryRow {
+  model: string;
+  N: number;
+  groups: number;
+  failed: number;
+  accuracy: number;
+  acc_lo: number;
+  acc_hi: number;
+  tokens_per_problem: number;
+  tok_lo: number;
+  tok_hi: number;
+  truncation: number;
+  trunc_lo: number;
+  trunc_hi: number;
+  answered: number;
+}
+
+export function summaryRows(summary: SweepSummary): SummaryRow[] {
+  return summary.perN.map((p) => ({
+    model: summary.model, N: p.n, groups: p.groups, failed: p.failed,
+    accuracy: p.accuracy.mean, acc_lo: p.accuracy.ci[0], acc_hi: p.accuracy.ci[1],
+    tokens_per_problem: p.tokensPerProblem.mean, tok_lo: p.tokensPerProblem.ci[0], tok_hi: p.tokensPerProblem.ci[1],
+    truncation: p.truncationRate.mean, trunc_lo: p.truncationRate.ci[0], trunc_hi: p.truncationRate.ci[1],
+    answered: p.answeredRate.mean,
+  }));
+}
+
+/**
+ * A sweep summary as the input of taskScalingFigure (and, through `tokensPerProblem` or `accuracy`
+ * as `values`, of scalingFigure and fitScaling): the mean per N, labelled `method` (default the
+ * summary's model name).
+ */
+export function taskScalingSeries(summary: SweepSummary, method: string = summary.model): TaskScalingSeries {
+  return {
+    method,
+    ns: summary.perN.map((p) => p.n),
+    tokensPerProblem: summary.perN.map((p) => p.tokensPerProblem.mean),
+    accuracy: summary.perN.map((p) => p.accuracy.mean),
+  };
 }
 
 const EMPTY: MeanCI = { mean: NaN, ci: [NaN, NaN] };

@@ -32,7 +32,7 @@ export interface Trace {
   histnorm?: "" | "percent" | "probability" | "density" | "probability density";
 }
 export interface ErrorBar { type: "data"; symmetric?: boolean; array: number[]; arrayminus?: number[]; color?: string; thickness?: number; width?: number; visible?: boolean }
-export interface Axis { title?: { text: string }; type?: "linear" | "log"; domain?: [number, number]; anchor?: string; range?: number[]; zeroline?: boolean; rangemode?: "normal" | "tozero" | "nonnegative"; tickvals?: number[]; dtick?: number }
+export interface Axis { title?: { text: string }; matches?: string; type?: "linear" | "log"; domain?: [number, number]; anchor?: string; range?: number[]; zeroline?: boolean; rangemode?: "normal" | "tozero" | "nonnegative"; tickvals?: number[]; dtick?: number }
 export interface Layout {
   title?: { text: string };
   width?: number;
@@ -119,9 +119,10 @@ export function scalingTraces(series: ScalingSeries[], opts: ScalingFigureOption
         line: { color, width: 2 }, legendgroup: s.method, showlegend: false, text: xs.map(() => s.fit!.formula), ...axes,
       });
     }
+    // Without a fitted curve, a thin line joins the measured points so each method reads as a series.
     const pts: Trace = {
-      type: "scatter", mode: "markers", name: s.method, x: s.ns, y: s.values,
-      marker: { color, size: 8 }, legendgroup: s.method, showlegend, ...axes,
+      type: "scatter", mode: s.fit ? "markers" : "lines+markers", name: s.method, x: s.ns, y: s.values,
+      marker: { color, size: 8 }, ...(s.fit ? {} : { line: { color, width: 1 } }), legendgroup: s.method, showlegend, ...axes,
     };
     if (s.ci) {
       pts.error_y = { type: "data", symmetric: false, array: s.ci.map((c, i) => c[1] - s.values[i]!), arrayminus: s.ci.map((c, i) => s.values[i]! - c[0]), color };
@@ -240,24 +241,34 @@ export function smooth(values: number[], window: number): number[] {
   return out;
 }
 
-function curveTraces(curves: RunCurve[], axes: { xaxis?: string; yaxis?: string }, showlegend: boolean, window: number): Trace[] {
+/** Curves with at most this many points are drawn with markers too (a short run is a few dots). */
+export const FEW_POINTS = 12;
+
+/**
+ * One line per curve, sorted by method and seed; the first curve of a method whose name is in
+ * `legend` carries the legend entry (one per method).
+ */
+function curveTraces(curves: RunCurve[], axes: { xaxis?: string; yaxis?: string }, legend: ReadonlySet<string>, window: number): Trace[] {
   const seen = new Set<string>();
   const sorted = curves.slice().sort((a, b) => a.method.localeCompare(b.method) || String(a.seed).localeCompare(String(b.seed)));
   return sorted.map((c) => {
     const first = !seen.has(c.method);
     seen.add(c.method);
+    const color = methodColor(c.method);
     return {
-      type: "scatter", mode: "lines", name: c.method, x: c.steps, y: smooth(c.values, window),
-      line: { color: methodColor(c.method), width: 1.5 }, opacity: 0.85, legendgroup: c.method,
-      showlegend: showlegend && first, text: c.steps.map(() => `${c.method} seed ${c.seed}`), ...axes,
+      type: "scatter", mode: c.steps.length <= FEW_POINTS ? "lines+markers" : "lines", name: c.method, x: c.steps, y: smooth(c.values, window),
+      line: { color, width: 1.5 }, ...(c.steps.length <= FEW_POINTS ? { marker: { color, size: 6 } } : {}), opacity: 0.85,
+      legendgroup: c.method, showlegend: legend.has(c.method) && first, text: c.steps.map(() => `${c.method} seed ${c.seed}`), ...axes,
     };
   });
 }
 
+const methodsOf = (curves: RunCurve[]): Set<string> => new Set(curves.map((c) => c.method));
+
 /** Any metric vs step, one line per run, colored and legend-grouped by method. */
 export function trainingCurvesFigure(runs: (Run | RunCurve)[], metric: string, opts?: { title?: string; smooth?: number }): Figure {
   return {
-    data: curveTraces(runCurves(runs, metric), {}, true, opts?.smooth ?? 1),
+    data: ((curves) => curveTraces(curves, {}, methodsOf(curves), opts?.smooth ?? 1))(runCurves(runs, metric)),
     layout: {
       ...BASE,
       title: { text: opts?.title ?? `${metric} during training (one line per seed)` },
@@ -267,20 +278,27 @@ export function trainingCurvesFigure(runs: (Run | RunCurve)[], metric: string, o
   };
 }
 
-/** Claim 4 diagnostics: grad/cos_acc_len (top, zero line dashed) and grad/norm (bottom) vs step. */
+/**
+ * Claim 4 diagnostics: grad/cos_acc_len (top, zero line dashed) and grad/norm (bottom) vs step.
+ * Only shaped runs log a cosine; runs without one are drawn in the norm panel only, and their
+ * legend entry comes from there, so every method is in the legend once.
+ */
 export function gradientFigure(runs: (Run | RunCurve)[], opts?: { title?: string; smooth?: number; logNorm?: boolean }): Figure {
   const w = opts?.smooth ?? 1;
   const asRuns = runs.filter((r): r is Run => !("steps" in r));
   if (asRuns.length !== runs.length) throw new Error("gradientFigure: needs Run objects (it reads two metrics per run)");
+  const cos = runCurves(asRuns, "grad/cos_acc_len").filter((c) => c.steps.length > 0);
+  const norm = runCurves(asRuns, "grad/norm").filter((c) => c.steps.length > 0);
+  const withCos = methodsOf(cos);
   return {
     data: [
-      ...curveTraces(runCurves(asRuns, "grad/cos_acc_len"), { xaxis: "x", yaxis: "y" }, true, w),
-      ...curveTraces(runCurves(asRuns, "grad/norm"), { xaxis: "x2", yaxis: "y2" }, false, w),
+      ...curveTraces(cos, { xaxis: "x", yaxis: "y" }, withCos, w),
+      ...curveTraces(norm, { xaxis: "x2", yaxis: "y2" }, new Set([...methodsOf(norm)].filter((m) => !withCos.has(m))), w),
     ],
     layout: {
       ...BASE,
       title: { text: opts?.title ?? "Gradients of the accuracy and length terms during training" },
-      xaxis: { title: { text: "step" }, domain: [0, 1], anchor: "y" },
+      xaxis: { title: { text: "step" }, domain: [0, 1], anchor: "y", matches: "x2" },
       yaxis: { title: { text: "grad/cos_acc_len" }, domain: [0.55, 1], anchor: "x", range: [-1.05, 1.05] },
       xaxis2: { title: { text: "step" }, domain: [0, 1], anchor: "y2" },
       yaxis2: { title: { text: "grad/norm" }, domain: [0, 0.42], anchor: "x2", type: opts?.logNorm ? "log" : "linear" },

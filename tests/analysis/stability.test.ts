@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { detectCollapse, metricCurve, readRuns, stabilityRows, stabilityTable, summarizeRun } from "../../src/analysis/stability.js";
+import { detectCollapse, metricCurve, readRun, readRuns, stabilityRows, stabilityTable, summarizeRun } from "../../src/analysis/stability.js";
 import { toMarkdown } from "../../src/analysis/tables.js";
 import { appendJsonl, writeJsonAtomic } from "../../src/util/fsx.js";
 import { Rng } from "../../src/util/rng.js";
@@ -98,8 +98,24 @@ test("stabilityTable: BCR stable, linear penalty collapses on every seed, a tran
 test("readRun errors name the file and field", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stab-"));
   try {
-    writeJsonAtomic(path.join(root, "r", "config.json"), { seed: 1 });
+    writeJsonAtomic(path.join(root, "r", "config.json"), { seed: 1, method: 3 });
     assert.throws(() => readRuns(root), /config\.json: field method: expected a string/);
+    assert.throws(() => readRun(path.join(root, "r")), /config\.json: field method: expected a string/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("readRuns skips folders whose config names no method (SFT runs), still throws on malformed JSON", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stab-"));
+  try {
+    writeJsonAtomic(path.join(root, "sft", "config.json"), { name: "sft", model: { nEmbd: 32 } });
+    writeJsonAtomic(path.join(root, "rl", "bcr", "seed-0", "config.json"), { method: "bcr", seed: 0 });
+    assert.deepEqual(readRuns(root).map((r) => r.config.method), ["bcr"]);
+    assert.deepEqual(readRuns(path.join(root, "sft")), []);
+    assert.throws(() => readRun(path.join(root, "sft")), /field method/);
+    fs.writeFileSync(path.join(root, "rl", "bcr", "seed-0", "config.json"), "{ not json");
+    assert.throws(() => readRuns(root), /config\.json: malformed JSON/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -55,3 +55,19 @@ test("writeCsv writes atomically, leaving no temp file", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+interface Typed { id: string; score: number; tags?: string[] }
+
+test("interface-typed arrays (Problem[], SweepRow[]) are accepted without copying", () => {
+  const typed: readonly Typed[] = [{ id: "a", score: 0.5 }, { id: "b", score: 2, tags: ["x"] }];
+  assert.match(toMarkdown(typed), /\|a\s*\|\s*0\.5\|/);
+  assert.match(toHtml(typed), /<td[^>]*>b<\/td>/);
+  assert.equal(toCsv(typed).split("\n")[0], "id,score,tags");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-tables-"));
+  try {
+    writeCsv(path.join(dir, "t.csv"), typed);
+    assert.match(fs.readFileSync(path.join(dir, "t.csv"), "utf8"), /^id,score,tags\na,0\.5,/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

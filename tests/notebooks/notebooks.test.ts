@@ -57,6 +57,17 @@ for (const f of files) {
   });
 }
 
+test("notebooks write only under runs/notebooks/: reproduction paths come from findReproduceOutputs", () => {
+  for (const f of files) {
+    const all = code(read(f)).join("\n");
+    for (const m of all.matchAll(/"\.\.\/[^"]*"/g)) {
+      assert.ok(m[0] === '"../dist/index.js"' || m[0].startsWith('"../runs/notebooks/') || m[0].includes("datasets/"),
+        `${f}: path literal ${m[0]} (scratch outputs go under ../runs/notebooks/; read the reproduction through findReproduceOutputs(".."))`);
+    }
+    for (const m of all.matchAll(/const OUT = "([^"]+)"/g)) assert.ok(m[1]!.startsWith("../runs/notebooks/"), `${f}: OUT = ${m[1]}`);
+  }
+});
+
 test("every value the notebooks import from ../dist/index.js is exported by src/index.ts", async () => {
   const api = (await import("../../src/index.js")) as Record<string, unknown>;
   for (const f of files) {

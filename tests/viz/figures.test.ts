@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fitScaling } from "../../src/analysis/fit.js";
 import type { Run } from "../../src/analysis/stability.js";
+import { SHAPINGS } from "../../src/rewards/index.js";
 import { methodColor, withAlpha } from "../../src/viz/colors.js";
 import {
   accuracyVsTokensFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
@@ -21,6 +22,19 @@ test("methodColor is stable, distinct for the main methods, and reused across fi
   assert.equal(withAlpha("#ff0080", 0.5), "rgba(255,0,128,0.5)");
 });
 
+test("methodColor: fixed distinct colors for sft, single, bcr and every shaping; labels take their shaping's color", () => {
+  const names = ["sft", "single", "bcr", ...SHAPINGS];
+  const colors = names.map(methodColor);
+  assert.equal(new Set(colors).size, names.length, `distinct: ${names.map((n, i) => `${n}=${colors[i]}`).join(" ")}`);
+  assert.equal(methodColor("linear@1"), methodColor("linear"));
+  assert.equal(methodColor("l1-exact@0.01"), methodColor("l1-exact"));
+  assert.equal(methodColor("l1-max@0.5"), methodColor("l1-max"));
+  assert.equal(methodColor("bcr/seed-0"), methodColor("bcr"));
+  assert.equal(methodColor("sft (before RL)"), methodColor("sft"));
+  assert.equal(methodColor("single-s1"), methodColor("single"));
+  assert.notEqual(methodColor("singleton"), methodColor("single"));
+});
+
 test("scalingFigure: points, fitted curve and a closed band polygon reaching the extrapolation end", () => {
   const fit = fitScaling(NS, tok, { bootstrap: 50 });
   const fig = scalingFigure([{ method: "bcr", ns: NS, values: tok, fit }, { method: "base", ns: NS, values: tok.map((t) => t * 1.5) }],
@@ -36,6 +50,8 @@ test("scalingFigure: points, fitted curve and a closed band polygon reaching the
   assert.deepEqual(pts!.x, NS);
   assert.equal(pts!.marker!.color, methodColor("bcr"));
   assert.equal(fig.data[3]!.marker!.color, methodColor("base"));
+  assert.equal(pts!.mode, "markers"); // a fit draws the curve
+  assert.equal(fig.data[3]!.mode, "lines+markers"); // no fit: the points are joined
   assert.equal(fig.layout.xaxis!.type, "log");
   assert.deepEqual(fig.layout.xaxis!.tickvals, [1, 2, 4, 8, 16]);
   assert.equal(fig.layout.yaxis!.title!.text, "eval/tokens_per_problem");
@@ -96,6 +112,19 @@ test("gradientFigure: cosine on top with a zero line, norm below", () => {
   assert.equal(fig.layout.yaxis!.title!.text, "grad/cos_acc_len");
   assert.equal(fig.layout.yaxis2!.title!.text, "grad/norm");
   assert.equal(fig.layout.shapes!.length, 1);
+  assert.equal(fig.data[0]!.mode, "lines+markers"); // 10 points: markers too
+  assert.equal(fig.layout.xaxis!.matches, "x2"); // one step axis for both panels
+});
+
+test("gradientFigure: runs without a cosine get their legend entry from the norm panel; long curves are lines", () => {
+  const noCos = (r: Run): Run => ({ ...r, metrics: r.metrics.map(({ "grad/cos_acc_len": _c, ...m }) => m) });
+  const fig = gradientFigure([noCos(fakeRun("bcr", 1)), noCos(fakeRun("bcr", 2)), fakeRun("linear", 1), noCos(fakeRun("single", 1))]);
+  assert.deepEqual(fig.data.filter((t) => t.yaxis === "y").map((t) => t.name), ["linear"]);
+  const legend = fig.data.filter((t) => t.showlegend).map((t) => `${t.name}:${t.yaxis}`);
+  assert.deepEqual(legend, ["linear:y", "bcr:y2", "single:y2"]);
+  const long: Run = { ...fakeRun("linear", 3), metrics: Array.from({ length: 40 }, (_, step) => ({ step, "grad/norm": 1, "grad/cos_acc_len": 0 })) };
+  assert.equal(gradientFigure([long]).data[0]!.mode, "lines");
+  assert.equal(trainingCurvesFigure([long], "grad/norm").data[0]!.mode, "lines");
 });
 
 test("position and histogram figures", () => {

@@ -1,0 +1,86 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { findReproduceOutputs, quickSettings, trainQuickRuns } from "../../src/notebook/quick.js";
+import { RlConfigSchema } from "../../src/rl/config.js";
+import { parseConfig } from "../../src/util/config.js";
+
+function touch(file: string, text = "{}") {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+test("findReproduceOutputs: nothing there -> nulls and empty lists", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-nb-"));
+  try {
+    assert.deepEqual(findReproduceOutputs(root), { sft: null, rl: null, rlRuns: [], sweeps: [], data: null, levels: null, claims: null, summary: null, demoSft: null, model: null });
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("findReproduceOutputs: the layout bcr reproduce writes, only finished pieces", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-nb-"));
+  try {
+    const runs = path.join(root, "runs", "reproduce");
+    touch(path.join(runs, "sft", "checkpoints", "latest"), "step-10");
+    touch(path.join(runs, ".reproduce", "sft.json"), JSON.stringify({ status: "running" }));
+    touch(path.join(runs, "rl", "bcr", "seed-0", "summary.json"));
+    touch(path.join(runs, "rl", "linear@1", "seed-1", "summary.json"));
+    touch(path.join(runs, "rl", "single", "seed-0", "config.json")); // still training: no summary.json
+    touch(path.join(runs, "eval", "sft", "sweep", "summary.json"));
+    touch(path.join(runs, "eval", "sft", "n1", "summary.json"));
+    touch(path.join(runs, "eval", "bcr", "seed-0", "sweep", "summary.json"));
+    touch(path.join(runs, "eval", "bcr", "seed-1", "sweep", "cache.jsonl")); // unfinished sweep
+    touch(path.join(runs, "data", "manifest.json"), JSON.stringify({ generator: { levels: [5, 6] } }));
+    let out = findReproduceOutputs(root);
+    assert.deepEqual(out.levels, [5, 6]);
+    assert.equal(out.data, path.join(runs, "data"));
+    assert.equal(out.sft, null, "the sft stage is still running");
+    assert.deepEqual(out.rlRuns, [path.join(runs, "rl", "bcr", "seed-0"), path.join(runs, "rl", "linear@1", "seed-1")]);
+    assert.equal(out.rl, path.join(runs, "rl"));
+    assert.deepEqual(out.sweeps, [
+      { method: "bcr", seed: 0, dir: path.join(runs, "eval", "bcr", "seed-0", "sweep") },
+      { method: "sft", seed: null, dir: path.join(runs, "eval", "sft", "sweep") },
+    ]);
+    assert.equal(out.claims, null);
+    touch(path.join(runs, ".reproduce", "sft.json"), JSON.stringify({ status: "done" }));
+    touch(path.join(root, "results", "claims.json"));
+    touch(path.join(root, "results", "summary.json"));
+    touch(path.join(root, "results", "models", "sft", "config.json"));
+    out = findReproduceOutputs(root);
+    assert.equal(out.sft, path.join(runs, "sft"));
+    assert.equal(out.model, out.sft);
+    assert.equal(out.claims, path.join(root, "results", "claims.json"));
+    assert.equal(out.summary, path.join(root, "results", "summary.json"));
+    assert.equal(out.demoSft, path.join(root, "results", "models", "sft"));
+    fs.rmSync(runs, { recursive: true });
+    assert.equal(findReproduceOutputs(root).model, path.join(root, "results", "models", "sft"), "the demo checkpoint when there is no run");
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("quickSettings: the three RL kinds parse, labelled single, bcr, linear@1", () => {
+  for (const quick of [true, false]) {
+    const s = quickSettings(quick);
+    const labels = s.kinds.map((k) => parseConfig({ ...s.rl, ...k, name: k.kind, init: "x" }, RlConfigSchema, "test").method);
+    assert.deepEqual(labels, ["single", "bcr", "linear@1"]);
+  }
+  assert.deepEqual(quickSettings(true).levels, [1]);
+});
+
+test("trainQuickRuns reuses a finished SFT model and returns the layout", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-nb-"));
+  try {
+    touch(path.join(out, "sft", "checkpoints", "latest"), "step-120");
+    const lines: string[] = [];
+    const r = await trainQuickRuns(out, { rl: false, log: (l) => lines.push(l) });
+    assert.deepEqual(r, { sft: path.join(out, "sft"), rl: path.join(out, "rl"), runs: [], levels: [1] });
+    assert.deepEqual(lines, [`sft: reusing ${path.join(out, "sft")}`]);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
