@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,7 +24,7 @@ function writeRun(root: string, method: string, seed: number, acc: (s: number) =
 }
 
 function withRuns(fn: (root: string) => void) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stab-"));
+  const root = tempDir("bcr-stab-");
   try {
     for (const seed of [1, 2, 3]) {
       writeRun(path.join(root, "bcr"), "bcr", seed, (s) => 0.4 + 0.005 * s, null);
@@ -96,7 +97,7 @@ test("stabilityTable: BCR stable, linear penalty collapses on every seed, a tran
 });
 
 test("readRun errors name the file and field", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stab-"));
+  const root = tempDir("bcr-stab-");
   try {
     writeJsonAtomic(path.join(root, "r", "config.json"), { seed: 1, method: 3 });
     assert.throws(() => readRuns(root), /config\.json: field method: expected a string/);
@@ -107,7 +108,7 @@ test("readRun errors name the file and field", () => {
 });
 
 test("readRuns skips folders whose config names no method (SFT runs), still throws on malformed JSON", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stab-"));
+  const root = tempDir("bcr-stab-");
   try {
     writeJsonAtomic(path.join(root, "sft", "config.json"), { name: "sft", model: { nEmbd: 32 } });
     writeJsonAtomic(path.join(root, "rl", "bcr", "seed-0", "config.json"), { method: "bcr", seed: 0 });

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -45,7 +46,7 @@ test("html escapes cells; csv keeps full precision and quotes", () => {
 });
 
 test("writeCsv writes atomically, leaving no temp file", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-tables-"));
+  const dir = tempDir("bcr-tables-");
   try {
     const file = path.join(dir, "sub", "t.csv");
     writeCsv(file, rows);
@@ -63,7 +64,7 @@ test("interface-typed arrays (Problem[], SweepRow[]) are accepted without copyin
   assert.match(toMarkdown(typed), /\|a\s*\|\s*0\.5\|/);
   assert.match(toHtml(typed), /<td[^>]*>b<\/td>/);
   assert.equal(toCsv(typed).split("\n")[0], "id,score,tags");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-tables-"));
+  const dir = tempDir("bcr-tables-");
   try {
     writeCsv(path.join(dir, "t.csv"), typed);
     assert.match(fs.readFileSync(path.join(dir, "t.csv"), "utf8"), /^id,score,tags\na,0\.5,/);

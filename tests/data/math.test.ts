@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -6,7 +7,7 @@ import * as path from "node:path";
 import { gsm8kFinal, lastBoxed, loadGsm8k, loadMath, loadMathProblems } from "../../src/data/index.js";
 
 function tmpFile(name: string, lines: string[]): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-data-"));
+  const dir = tempDir("bcr-data-");
   const f = path.join(dir, name);
   fs.writeFileSync(f, lines.join("\n") + "\n");
   return f;

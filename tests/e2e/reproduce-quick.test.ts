@@ -1,6 +1,7 @@
 // CI runs the quick reproduction end to end through the real CLI: data, SFT, every RL method,
 // sweeps, fits, analyses, figures and report.html (about 1-2 minutes on 2 cores).
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,7 +12,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 test("bcr reproduce --quick writes claims.json, summary.json, tables, figures and report.html", { timeout: 900_000 }, () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-quick-"));
+  const tmp = tempDir("bcr-quick-");
   const out = path.join(tmp, "results"), runs = path.join(tmp, "runs");
   const r = spawnSync(process.execPath, [path.join(root, "bin/bcr.js"), "reproduce", "--quick", "--out", out, "--runs", runs, "--quiet"], {
     cwd: root, encoding: "utf8", timeout: 890_000,

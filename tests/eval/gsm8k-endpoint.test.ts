@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -24,7 +25,7 @@ test("GSM8K end to end: natural template, tiny char model behind the OpenAI-comp
     const problems = loadProblemsFile(GSM8K, { limit: 4 });
     assert.equal(problems[0]!.answer, "18");
     const model = new OpenAIModel({ baseUrl: srv.baseUrl, env: {}, maxRetries: 1, initialDelayMs: 1 });
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-gsm8k-"));
+    const out = tempDir("bcr-gsm8k-");
     const { rows, summary } = await sweepN({
       model, problems, ns: [1, 2], budget: parseBudget("per:4"), template: "natural", maxGroups: 2,
       outDir: out, progress: false, bootstrapResamples: 100,

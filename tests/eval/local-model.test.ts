@@ -1,4 +1,5 @@
 import { test, before } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -70,7 +71,7 @@ test("stop strings cut the text and count the tokens up to the stop", async () =
 });
 
 test("a checkpoint loads into a LocalModel that answers like the in-memory model", async () => {
-  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bcr-local-")), "ck");
+  const dir = path.join(tempDir("bcr-local-"), "ck");
   saveCheckpoint(dir, { model: gpt, step: 5 });
   const loaded = await loadLocalModel(dir);
   assert.equal(loaded.name, `local:${dir}`);
@@ -82,7 +83,7 @@ test("a checkpoint loads into a LocalModel that answers like the in-memory model
 test("an N-sweep runs on a tiny local model", async () => {
   const model = new LocalModel({ model: gpt, tokenizer: tok, name: "tiny" });
   const problems = generateProblems(1, 8, [1, 2]);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-local-sweep-"));
+  const out = tempDir("bcr-local-sweep-");
   const { rows, summary } = await sweepN({
     model, problems, ns: [1, 2], budget: parseBudget("per:4"), outDir: out, progress: false, bootstrapResamples: 100,
   });

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,7 +23,7 @@ function compactAnswer(r: CompletionRequest): string {
   }).join(" ");
 }
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bcr-sweep-"));
+const tmp = () => tempDir("bcr-sweep-");
 const quiet = { progress: false as const, bootstrapResamples: 200 };
 
 test("groups: every problem once at every position (Latin square), balanced difficulty, seeded", () => {

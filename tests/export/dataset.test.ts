@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,7 +13,7 @@ import { getRewards } from "../../src/serve/reward-client.js";
 import { startRewardServer } from "../../src/serve/reward-server.js";
 import { readJsonl } from "../../src/util/fsx.js";
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bcr-export-"));
+const tmp = () => tempDir("bcr-export-");
 const bigintSafe = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? Number(x) : x)));
 
 async function readParquet(file: string): Promise<Record<string, unknown>[]> {

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,7 +14,7 @@ function touch(file: string, text = "{}") {
 }
 
 test("findReproduceOutputs: nothing there -> nulls and empty lists", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-nb-"));
+  const root = tempDir("bcr-nb-");
   try {
     assert.deepEqual(findReproduceOutputs(root), { sft: null, rl: null, rlRuns: [], sweeps: [], data: null, levels: null, claims: null, summary: null, demoSft: null, model: null });
   } finally {
@@ -22,7 +23,7 @@ test("findReproduceOutputs: nothing there -> nulls and empty lists", () => {
 });
 
 test("findReproduceOutputs: the layout bcr reproduce writes, only finished pieces", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-nb-"));
+  const root = tempDir("bcr-nb-");
   try {
     const runs = path.join(root, "runs", "reproduce");
     touch(path.join(runs, "sft", "checkpoints", "latest"), "step-10");
@@ -73,7 +74,7 @@ test("quickSettings: the three RL kinds parse, labelled single, bcr, linear@1", 
 });
 
 test("trainQuickRuns reuses a finished SFT model and returns the layout", async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-nb-"));
+  const out = tempDir("bcr-nb-");
   try {
     touch(path.join(out, "sft", "checkpoints", "latest"), "step-120");
     const lines: string[] = [];

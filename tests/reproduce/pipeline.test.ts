@@ -5,6 +5,7 @@
  * is CI's job.
  */
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -44,7 +45,7 @@ const tiny: ReproduceConfigInput = {
 };
 
 test("reproduce: every stage, every output; a second run skips; a threshold change redoes analysis + report only", { timeout: 240_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-reproduce-"));
+  const dir = tempDir("bcr-reproduce-");
   const runs = path.join(dir, "runs"), out = path.join(dir, "results");
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);

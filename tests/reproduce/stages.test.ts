@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,7 +11,7 @@ import { stageHashes } from "../../src/reproduce/pipeline.js";
 const quiet = () => undefined;
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "bcr-stages-"));
+  return tempDir("bcr-stages-");
 }
 
 function spec(dir: string, hash: string, calls: string[], opts: { fail?: boolean } = {}): StageSpec {

@@ -1,4 +1,5 @@
 import { test, before, after } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,7 +24,7 @@ const tok = new CharTokenizer();
 
 before(async () => {
   await initBackend();
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-rl-"));
+  tmp = tempDir("bcr-rl-");
   init = path.join(tmp, "init");
   const gpt = new GPT({ vocabSize: tok.vocabSize, blockSize: 96, nEmbd: 16, nLayer: 1, nHead: 2, dropout: 0, seed: 3 });
   saveCheckpoint(init, { model: gpt, step: 0 });

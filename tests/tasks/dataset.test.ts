@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -6,7 +7,7 @@ import * as path from "node:path";
 import { loadSyntheticDataset, writeSyntheticDataset } from "../../src/tasks/index.js";
 
 test("the data set is seeded, disjoint, and verified on load", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-synth-"));
+  const dir = tempDir("bcr-synth-");
   const opts = { seed: 7, train: 300, test: 50, levels: [2, 3] };
   const m = writeSyntheticDataset(dir, opts);
   assert.deepEqual(m.counts, { train: 300, test: 50 });

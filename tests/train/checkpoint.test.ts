@@ -1,4 +1,5 @@
 import { test, before } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,7 +13,7 @@ import { Rng } from "../../src/util/rng.js";
 
 before(useBackend);
 
-const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "bcr-ckpt-"));
+const tmpDir = () => tempDir("bcr-ckpt-");
 
 function makeModel(seed: number, nEmbd = 4) {
   const r = new Rng(seed);

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,7 +10,7 @@ import { readJsonl } from "../../src/util/fsx.js";
 import { backendInfo } from "../../src/engine/backend.js";
 
 test("bcr sft runs a config with --set overrides into a run folder, and resumes there", async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-sftcli-"));
+  const out = tempDir("bcr-sftcli-");
   const args = ["--config", "configs/sft-tiny.json", "--out", out, "--backend", process.env.BCR_BACKEND ?? "auto",
     "--set", "train.steps=4", "--set", "train.evalEvery=0", "--set", "train.checkpointEvery=0"];
   assert.equal(await command.run([...args, "--max-steps", "2"]), 0);

@@ -1,4 +1,5 @@
 import { test, before } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -12,7 +13,7 @@ import { readJsonl } from "../../src/util/fsx.js";
 
 before(useBackend);
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "bcr-sft-"));
+const tmp = () => tempDir("bcr-sft-");
 const EXAMPLES: SftExample[] = Array.from({ length: 12 }, (_, i) => ({ prompt: `${i}+${i % 3}=`, response: `${i + (i % 3)}` }));
 
 function config(over: SftConfigInput = {}) {

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,7 +19,7 @@ const Schema = z.strictObject({
 });
 
 function write(text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-cfg-"));
+  const dir = tempDir("bcr-cfg-");
   const file = path.join(dir, "x.json");
   fs.writeFileSync(file, text);
   return file;

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,7 +24,7 @@ test("figureToHtml references the shared plotly.js and embeds the figure JSON sa
 });
 
 test("writeFigureHtml copies plotly.min.js once beside the pages", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bcr-html-"));
+  const dir = tempDir("bcr-html-");
   try {
     writeFigureHtml(path.join(dir, "a.html"), fig);
     const mtime = fs.statSync(path.join(dir, "plotly.min.js")).mtimeMs;
