@@ -50,6 +50,7 @@ export type MethodSpec = z.infer<typeof MethodSchema>;
 
 export const RlStageSchema = z.strictObject({
   steps: positiveInt().default(40).describe("RL steps of every run (same for every method)"),
+  workers: positiveInt().default(2).describe("RL runs trained at once, each in its own process (wasm computes on one thread: 2 uses both cores of a 2-core machine)"),
   promptsPerStep: positiveInt().default(8).describe("prompts per RL step (same for every method)"),
   groupSize: z.number().int().min(2).default(8).describe("G: rollouts per prompt (same for every method)"),
   lr: z.number().positive().default(5e-4).describe("RL learning rate"),

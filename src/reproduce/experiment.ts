@@ -10,8 +10,11 @@
  *   rl/<method>/seed-<k>/                    one RL run per method and seed (trainRl)
  *   eval/<method>/[seed-<k>/]{n1,sweep}/     sweepN caches; eval.json per model
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { backendInfo } from "../engine/backend.js";
 import { packProblems, withTargetLength } from "../bcr/templates.js";
 import type { Problem } from "../bcr/types.js";
 import { loadLocal } from "../eval/load-local.js";
@@ -186,19 +189,59 @@ export async function runRl(config: ReproduceConfig, L: Layout, log: Log, progre
   log(`[reproduce] rl: ${plans.length} runs (${[...new Set(plans.map((p) => p.method))].join(", ")} x seeds ${config.seeds.join(", ")}); ` +
     `bcr budget ${derived.bcrBudget} tokens for n=${config.rl.bcr.n} (mean essential trace ${derived.meanEssentialTokens.toFixed(1)} tokens/problem), single/penalty budget ${config.rl.singleBudget}`);
   writeRlConfigs(config, derived, L);
-  const results: Record<string, unknown>[] = [];
-  for (const [i, p] of plans.entries()) {
+  for (const p of plans) {
     const cfgFile = path.join(p.dir, "config.json");
     if (fs.existsSync(cfgFile) && fs.readFileSync(cfgFile, "utf8") !== JSON.stringify(p.config, null, 2) + "\n") {
       log(`[reproduce] rl: ${p.dir} holds another config; starting that run over`);
       fs.rmSync(p.dir, { recursive: true, force: true });
     }
+  }
+  const results: Record<string, unknown>[] = [];
+  const trainOne = async (p: RunPlan, i: number) => {
     log(`[reproduce] rl ${i + 1}/${plans.length}: ${p.method} seed ${p.seed} -> ${p.dir}`);
     const t0 = performance.now();
-    const r = await trainRl(p.config, p.dir, { progress });
-    results.push({ method: p.method, seed: p.seed, step: r.step, finished: r.finished, wall_s: (performance.now() - t0) / 1000, finalAccuracy: r.finalEval?.accuracy ?? null });
-  }
+    if (config.rl.workers > 1) {
+      await trainInChild(p);
+      const summary = JSON.parse(fs.readFileSync(path.join(p.dir, "summary.json"), "utf8")) as { steps: number; final?: Record<string, number> };
+      results[i] = { method: p.method, seed: p.seed, step: summary.steps, finished: true, wall_s: (performance.now() - t0) / 1000, finalAccuracy: summary.final?.["eval/accuracy"] ?? null };
+    } else {
+      const r = await trainRl(p.config, p.dir, { progress });
+      results[i] = { method: p.method, seed: p.seed, step: r.step, finished: r.finished, wall_s: (performance.now() - t0) / 1000, finalAccuracy: r.finalEval?.accuracy ?? null };
+    }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < plans.length) {
+      const i = next++;
+      await trainOne(plans[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.rl.workers, plans.length) }, worker));
   return { derived, runs: results };
+}
+
+/**
+ * Train one run in a child `bcr train` process (its log in <run>/train.log): the wasm backend
+ * computes on one thread, so separate processes are how RL runs use several cores.
+ */
+function trainInChild(p: RunPlan): Promise<void> {
+  fs.mkdirSync(p.dir, { recursive: true });
+  const cfgFile = path.join(p.dir, "config.json");
+  if (!fs.existsSync(cfgFile)) writeJsonAtomic(cfgFile, p.config);
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/bcr.js");
+  const logFile = path.join(p.dir, "train.log");
+  const out = fs.openSync(logFile, "a");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, "train", "--config", cfgFile, "--out", p.dir], {
+      stdio: ["ignore", out, out], env: { ...process.env, BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto" },
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      fs.closeSync(out);
+      if (code === 0) resolve();
+      else reject(new Error(`bcr train for ${p.method} seed ${p.seed} exited ${code}; see ${logFile}`));
+    });
+  });
 }
 
 /** configs/rl/<method>.json: the first seed's config, so `bcr train --config` reproduces one run. */
