@@ -78,6 +78,7 @@ export const RlStageSchema = z.strictObject({
 export const EvalStageSchema = z.strictObject({
   problems: positiveInt().default(128).describe("test problems evaluated (the first ones of the test split)"),
   n1Budget: positiveInt().default(160).describe("token budget of the N=1 eval (generous: no answer should be cut off)"),
+  temperature: z.number().min(0).default(1).describe("sampling temperature of the N=1 eval and the sweep (1: the policy as trained and sampled in RL; 0: greedy, which hides the SFT model's re-check loops since no single re-check is ever the likeliest next token)"),
   ns: z.array(positiveInt()).min(1).default([1, 2, 3, 4, 6, 8]).describe("N values of the task-scaling sweep"),
   sweepBudget: positiveInt().default(256).describe("fixed total token budget per context in the sweep (same for every N)"),
   rotations: positiveInt().default(1).describe("cyclic rotations per sweep group (N: full Latin square over positions)"),

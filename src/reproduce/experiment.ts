@@ -307,7 +307,7 @@ export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, prob
     const local = new LocalModel({ model: gpt, tokenizer, name, maxBatch: config.eval.batchSize });
     const model = ref.targetLength !== undefined ? withPromptTarget(local, ref.targetLength) : local;
     const e = config.eval;
-    const common = { model, problems, batchSize: e.batchSize, seed: config.analysis.seed, temperature: 0, progress: progress ? process.stderr : (false as const), bootstrapResamples: config.analysis.bootstrap };
+    const common = { model, problems, batchSize: e.batchSize, seed: config.analysis.seed, temperature: config.eval.temperature, progress: progress ? process.stderr : (false as const), bootstrapResamples: config.analysis.bootstrap };
     const n1Dir = path.join(ref.dir, "n1");
     const n1 = await sweepN({ ...common, ns: [1], budget: { kind: "fixed", tokens: e.n1Budget }, outDir: n1Dir, rotations: 1 });
     const loops = new Map<string, number>();

@@ -49,7 +49,9 @@ export function stageHashes(config: ReproduceConfig): Record<StageName, string> 
   const s = config.sft;
   const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix } });
   const sft = stageHash({ data, run: s.run });
-  const rl = stageHash({ sft, rl: config.rl, seeds: config.seeds, levels: config.data.levels });
+  // rl.workers only sets how many runs train at once, not what they compute: not hashed.
+  const { workers: _workers, ...rlSettings } = config.rl;
+  const rl = stageHash({ sft, rl: rlSettings, seeds: config.seeds, levels: config.data.levels });
   const ev = stageHash({ rl, eval: config.eval, seed: config.analysis.seed, bootstrap: config.analysis.bootstrap });
   const analysis = stageHash({ ev, analysis: config.analysis, claims: config.claims });
   const report = stageHash({ analysis, figures: config.figures });
