@@ -10,7 +10,7 @@
  *   rl/<method>/seed-<k>/                    one RL run per method and seed (trainRl)
  *   eval/<method>/[seed-<k>/]{n1,sweep}/     sweepN caches; eval.json per model
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -224,7 +224,16 @@ export async function runRl(config: ReproduceConfig, L: Layout, log: Log, progre
  * Train one run in a child `bcr train` process (its log in <run>/train.log): the wasm backend
  * computes on one thread, so separate processes are how RL runs use several cores.
  */
+const children = new Set<ChildProcess>();
+let reapOnExit = false;
+
 function trainInChild(p: RunPlan): Promise<void> {
+  if (!reapOnExit) {
+    // A stopped reproduce must not leave its training processes running on their own.
+    reapOnExit = true;
+    process.on("exit", () => children.forEach((c) => c.kill("SIGTERM")));
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
+  }
   fs.mkdirSync(p.dir, { recursive: true });
   const cfgFile = path.join(p.dir, "config.json");
   if (!fs.existsSync(cfgFile)) writeJsonAtomic(cfgFile, p.config);
@@ -235,8 +244,10 @@ function trainInChild(p: RunPlan): Promise<void> {
     const child = spawn(process.execPath, [bin, "train", "--config", cfgFile, "--out", p.dir], {
       stdio: ["ignore", out, out], env: { ...process.env, BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto" },
     });
+    children.add(child);
     child.on("error", reject);
     child.on("exit", (code) => {
+      children.delete(child);
       fs.closeSync(out);
       if (code === 0) resolve();
       else reject(new Error(`bcr train for ${p.method} seed ${p.seed} exited ${code}; see ${logFile}`));
