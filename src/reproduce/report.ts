@@ -227,7 +227,7 @@ ${claimsTable(r.analysis.claims)}
 <p class="small">Verdicts are computed by src/reproduce/claims.ts from the numbers below with the thresholds shown (config section <code>claims</code>).
 "partially": one of the two conditions holds. CIs: 95% percentile bootstrap; N=1 numbers are averaged over seeds per test problem and bootstrapped over problems.</p>
 <h2>Results</h2>
-${table("n1", "N=1 evaluation per method (greedy, generous budget)")}
+${table("n1", `N=1 evaluation per method (sampling temperature ${(r.config as { eval?: { temperature?: number } }).eval?.temperature ?? "?"}, generous budget)`)}
 ${table("free_lunch", "Free lunch: paired comparisons at N=1 (token_reduction = 1 - tokens_a / tokens_b)")}
 ${table("sweep", "N-sweep under a fixed total budget")}
 ${table("fits", "Task-scaling fits (ranked by the configured criterion)")}

@@ -44,6 +44,8 @@ export interface HtmlOptions {
   plotlySrc?: string;
   /** Page title (default: the figure's title). */
   title?: string;
+  /** Tried in order when plotlySrc did not load (e.g. the bundle in node_modules of a fresh clone). */
+  fallbackSrcs?: string[];
 }
 
 /** A standalone HTML page showing the figure; plotly.js is referenced, not inlined. */
@@ -56,6 +58,7 @@ export function figureToHtml(fig: Figure, opts?: HtmlOptions): string {
 <meta charset="utf-8">
 <title>${escapeHtml(title)}</title>
 <script src="${escapeHtml(src)}"></script>
+${(opts?.fallbackSrcs ?? []).map((f) => `<script>if (typeof Plotly === "undefined") document.write(${scriptJson(`<script src="${f}"></` + "script>")});</script>`).join("\n")}
 <style>html, body { margin: 0; height: 100%; } #fig { width: 100%; height: 100vh; }</style>
 </head>
 <body>
@@ -72,7 +75,10 @@ Plotly.newPlot("fig", figure.data, figure.layout, { responsive: true });
 /** Write `file` (an .html page) with plotly.min.js copied once into the same folder. */
 export function writeFigureHtml(file: string, fig: Figure, opts?: { title?: string }): void {
   copyPlotly(path.dirname(file));
-  writeFileAtomic(file, figureToHtml(fig, { plotlySrc: "plotly.min.js", title: opts?.title }));
+  // The copy beside the page is not committed (one 4.8 MB bundle); a fresh clone finds the one
+  // npm installed instead.
+  const fallback = path.relative(path.dirname(path.resolve(file)), plotlyBundlePath()).split(path.sep).join("/");
+  writeFileAtomic(file, figureToHtml(fig, { plotlySrc: "plotly.min.js", title: opts?.title, fallbackSrcs: [fallback] }));
 }
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
