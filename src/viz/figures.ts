@@ -343,7 +343,8 @@ export interface Sample { method: string; values: number[] }
 /** Overlaid histograms per method (probability normalised so methods with more samples compare). */
 export function histogramFigure(samples: Sample[], opts: { metric: string; title?: string; binSize?: number; integer?: boolean }): Figure {
   const data: Trace[] = samples.map((s) => ({
-    type: "histogram", name: s.method, x: s.values, histnorm: "probability", opacity: 0.55,
+    // One bingroup: every method is binned on the same edges, so overlaid bars compare.
+    type: "histogram", name: s.method, x: s.values, histnorm: "probability", opacity: 0.55, bingroup: "all",
     marker: { color: methodColor(s.method) }, legendgroup: s.method,
     ...(opts.binSize || opts.integer ? { xbins: { size: opts.binSize ?? 1, ...(opts.integer ? { start: -0.5 } : {}) } } : {}),
   }));
