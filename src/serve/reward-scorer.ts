@@ -14,7 +14,7 @@
  * length >= maxLength.
  */
 import { scoreResponse } from "../bcr/index.js";
-import type { TemplateName } from "../bcr/types.js";
+import type { ResponseScore, TemplateName } from "../bcr/types.js";
 import type { RewardShaping, RolloutForReward, ShapingContext } from "../rewards/index.js";
 import { stripEos, type RewardRequest } from "./reward-protocol.js";
 
@@ -29,14 +29,7 @@ export interface ScorerConfig {
 }
 
 /** Per-item details, returned under "details" (OpenRLHF ignores the key). */
-export interface ItemDetail {
-  correct: boolean[];
-  accuracy: number;
-  answered: number;
-  format: number;
-  tokensPerProblem: number[];
-  totalTokens: number;
-  truncated: boolean;
+export interface ItemDetail extends ResponseScore {
   /** The shaped reward and its components: total = accuracy + length. */
   reward: { total: number; accuracy: number; length: number };
   /** Index of the item's prompt group within this request. */
