@@ -86,10 +86,10 @@ export function readSftJsonl(file: string): SftExample[] {
 /** The train/eval data a config names (data.train / data.eval JSONL files). */
 export function loadSftData(config: SftConfig): SftData {
   if (!config.data.train) throw new Error("no training data: set data.train to a JSONL of {prompt, response} records");
-  return {
-    train: readSftJsonl(config.data.train),
-    ...(config.data.eval ? { eval: readSftJsonl(config.data.eval) } : {}),
-  };
+  const train = readSftJsonl(config.data.train);
+  // Without data.eval, hold out data.evalFraction of train, as trainSft does for in-memory examples.
+  if (!config.data.eval) return splitEval(train, config.data.evalFraction, config.seed + 1);
+  return { train, eval: readSftJsonl(config.data.eval) };
 }
 
 /** An example as token ids plus the index of the first target (response) token. */

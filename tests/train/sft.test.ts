@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { tf, useBackend } from "./setup.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { SftConfigSchema, type SftConfigInput } from "../../src/train/sft-config.js";
-import { BatchSampler, encodeExample, makeBatch, splitEval, trainSft, type SftExample } from "../../src/train/sft.js";
+import { BatchSampler, encodeExample, loadSftData, makeBatch, splitEval, trainSft, type SftExample } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";
 import { readJsonl } from "../../src/util/fsx.js";
 
@@ -151,4 +151,18 @@ test("no tensor leak across steps (eval and checkpoints included)", async () => 
   const before = tf.memory().numTensors;
   r.model.dispose();
   assert.ok(tf.memory().numTensors < before);
+});
+
+test("loadSftData holds out data.evalFraction of data.train when no data.eval is given", () => {
+  const dir = tempDir("bcr-sftdata-");
+  const file = path.join(dir, "train.jsonl");
+  const rows = Array.from({ length: 40 }, (_, i) => ({ prompt: `1:${i % 9}+1\n`, response: `1:A${(i % 9) + 1}` }));
+  fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const cfg = parseConfig({ data: { train: file, evalFraction: 0.1 } }, SftConfigSchema, "test");
+  const d = loadSftData(cfg);
+  assert.equal(d.eval!.length, 4);
+  assert.equal(d.train.length, 36);
+  const withEval = loadSftData(parseConfig({ data: { train: file, eval: file } }, SftConfigSchema, "test"));
+  assert.equal(withEval.train.length, 40);
+  assert.equal(withEval.eval!.length, 40);
 });
