@@ -17,6 +17,7 @@ import { analyze, type Analysis } from "./analysis.js";
 import type { ReproduceConfig } from "./config.js";
 import { derive, layout, readDataStats, readEvals, runData, runEval, runRl, runSft, type Layout, type Log } from "./experiment.js";
 import { writeOutputs } from "./report.js";
+import { latestCheckpoint } from "../train/checkpoint.js";
 import { readMarker, runStage, stageHash, type StageMarker, type StageSpec } from "./stages.js";
 
 export const STAGES = ["data", "sft", "rl", "eval", "analysis", "report"] as const;
@@ -56,6 +57,17 @@ export function stageHashes(config: ReproduceConfig): Record<StageName, string> 
   const analysis = stageHash({ ev, analysis: config.analysis, claims: config.claims });
   const report = stageHash({ analysis, figures: config.figures });
   return { data, sft, rl, eval: ev, analysis, report };
+}
+
+/**
+ * The SFT model's final weights (no optimizer state, ~0.5 MB for the default model) as the demo
+ * checkpoint that notebooks and `bcr sweep --model local:results/models/sft` use.
+ */
+function copyDemoModel(sftRun: string, dest: string): void {
+  const src = latestCheckpoint(path.join(sftRun, "checkpoints"));
+  if (!src) return;
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of ["model.json", "weights.bin", "state.json"]) fs.copyFileSync(path.join(src, f), path.join(dest, f));
 }
 
 function cpuModel(): string {
@@ -138,6 +150,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
       for (const s of STAGES) wall[s] = s === "report" ? (performance.now() - reportStart) / 1000 : (stages[s]?.wall_s ?? readMarker(L.runs, s)?.wall_s ?? 0);
       const total = Object.values(wall).reduce((a, b) => a + b, 0);
       const derived = { ...derive(config, readDataStats(L)), data: readDataStats(L) };
+      copyDemoModel(L.sft, path.join(L.out, "models", "sft"));
       await writeOutputs({
         outDir: L.out, analysis: final, runs: fs.existsSync(L.rl) ? readRuns(L.rl) : [],
         meta: { backend: backendInfo()?.name ?? info.name, cores: os.cpus().length, cpu: cpuModel(), wall: { ...wall, total }, seeds: config.seeds },
