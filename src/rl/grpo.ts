@@ -229,24 +229,23 @@ function shapingFor(config: RlConfig): RewardShaping {
 export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptions = {}): Promise<RlResult> {
   await initBackend();
   ensureGradients();
-  fs.mkdirSync(outDir, { recursive: true });
   const configFile = path.join(outDir, "config.json");
-  if (fs.existsSync(configFile)) {
-    const saved = fs.readFileSync(configFile, "utf8");
-    if (saved !== JSON.stringify(config, null, 2) + "\n") {
-      throw new Error(`${configFile}: this run folder holds a different config; resume needs the same config (use another --out for a new run)`);
-    }
-  } else {
-    writeJsonAtomic(configFile, config);
+  const resuming = fs.existsSync(configFile);
+  if (resuming && fs.readFileSync(configFile, "utf8") !== JSON.stringify(config, null, 2) + "\n") {
+    throw new Error(`${configFile}: this run folder holds a different config; resume needs the same config (use another --out for a new run)`);
   }
-  writeJsonAtomic(path.join(outDir, "backend.json"), backendInfo());
-
+  // Load everything that can fail before the run folder is written: a bad init path or shaping
+  // leaves no half-made run behind.
   const { gpt: model, tokenizer: tok } = await loadLocal(config.init);
   const ref = config.grpo.klBeta > 0 ? (await loadLocal(config.init)).gpt : null;
+  const shaping = shapingFor(config);
+  fs.mkdirSync(outDir, { recursive: true });
+  if (!resuming) writeJsonAtomic(configFile, config);
+  writeJsonAtomic(path.join(outDir, "backend.json"), backendInfo());
+
   const optimizer = new AdamW(model.params, {
     beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weightDecay: config.optim.weightDecay,
   });
-  const shaping = shapingFor(config);
   const evalProblems = generateProblems(config.task.evalSeed, config.task.evalProblems, config.task.levels, "eval");
   const metricsFile = path.join(outDir, "metrics.jsonl");
   const samplesFile = path.join(outDir, "samples.jsonl");
@@ -272,12 +271,15 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     for (const f of [metricsFile, samplesFile]) if (fs.existsSync(f)) fs.rmSync(f);
   }
 
-  const summaryFile = path.join(outDir, "summary.json");
-  if (step >= config.steps && fs.existsSync(summaryFile)) {
-    // Already finished: nothing to redo.
+  const release = () => {
     model.dispose();
     ref?.dispose();
     optimizer.dispose();
+  };
+  const summaryFile = path.join(outDir, "summary.json");
+  if (step >= config.steps && fs.existsSync(summaryFile)) {
+    // Already finished: nothing to redo.
+    release();
     return { outDir, step, finished: true, finalEval: null };
   }
 
@@ -306,11 +308,6 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   const progress = opts.progress === false ? null : new Progress({ total: config.steps, label: config.name, startStep: step });
   const startedAt = step;
   let lastEval: PolicyEval | null = null;
-  const release = () => {
-    model.dispose();
-    ref?.dispose();
-    optimizer.dispose();
-  };
   while (step < config.steps) {
     const interrupted = opts.signal?.aborted || (opts.maxStepsThisRun !== undefined && step - startedAt >= opts.maxStepsThisRun);
     if (interrupted) {
@@ -384,8 +381,8 @@ export function rlStep(
 
   // 6. Diagnostics before the update, at ratio = 1 where the surrogate is linear in A:
   //    grad(A) = grad(A_acc) + grad(A_len) exactly (KL term left out of both).
-  const shaped_ = config.kind === "penalty" && config.shaping.name !== "accuracy";
-  if (shaped_ && config.diagnosticsEvery > 0 && step % config.diagnosticsEvery === 0) {
+  const hasLengthTerm = config.kind === "penalty" && config.shaping.name !== "accuracy";
+  if (hasLengthTerm && config.diagnosticsEvery > 0 && step % config.diagnosticsEvery === 0) {
     const cfg0 = surrogateConfig(config, 0);
     const ga = surrogateGrads(model, batch, batch.adv.accuracy, cfg0);
     const gl = surrogateGrads(model, batch, batch.adv.length, cfg0);

@@ -156,3 +156,9 @@ test("with task.trainFile, prompts are drawn only from that file's problems at t
   for (const p of prompts) for (const g of p.golds) assert.equal(g, "3");
   assert.throws(() => drawPrompts(tiny({ task: { levels: [7], evalProblems: 4, trainFile: file } }), new Rng(1)), /no problems at levels 7/);
 });
+
+test("a bad init checkpoint is refused before anything is written to the run folder", async () => {
+  const dir = path.join(tmp, "bad-init");
+  await assert.rejects(trainRl(tiny({ init: path.join(tmp, "no-such-checkpoint") }), dir, { progress: false }), /not a checkpoint/);
+  assert.equal(fs.existsSync(dir), false);
+});

@@ -3,7 +3,7 @@ import { initBackend } from "../../engine/backend.js";
 import { SftConfigSchema } from "../../train/sft-config.js";
 import { loadSftData, trainSft } from "../../train/sft.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, stopOnSigint, UsageError, type Command } from "../command.js";
 
 const usage = [
   "usage: bcr sft [--config FILE] [--out DIR] [--set key=value]... [--backend NAME] [--fresh] [--max-steps N]",
@@ -45,17 +45,10 @@ export const command: Command = {
     const outDir = path.resolve(values.out ?? path.join("runs", `${config.name}-s${config.seed}-${stamp}`));
     console.error(`bcr sft: ${data.train.length} train / ${data.eval?.length ?? 0} eval examples, backend ${info.name}, run folder ${outDir}`);
 
-    // Ctrl-C stops at the next step boundary and saves a checkpoint; a second Ctrl-C exits.
-    const ctl = new AbortController();
-    const onSigint = () => {
-      if (ctl.signal.aborted) process.exit(130);
-      console.error("\nbcr sft: stopping after this step (Ctrl-C again to quit now)");
-      ctl.abort();
-    };
-    process.on("SIGINT", onSigint);
+    const stop = stopOnSigint("sft");
     try {
       const r = await trainSft(config, data, outDir, {
-        resume: !values.fresh, signal: ctl.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}),
+        resume: !values.fresh, signal: stop.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}),
       });
       const last = r.losses[r.losses.length - 1];
       const ev = r.evalLosses[r.evalLosses.length - 1];
@@ -65,7 +58,7 @@ export const command: Command = {
       r.model.dispose();
       return 0;
     } finally {
-      process.off("SIGINT", onSigint);
+      stop.release();
     }
   },
 };

@@ -3,7 +3,7 @@ import { initBackend } from "../../engine/backend.js";
 import { RlConfigSchema } from "../../rl/config.js";
 import { trainRl } from "../../rl/grpo.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, stopOnSigint, UsageError, type Command } from "../command.js";
 
 const usage = [
   "usage: bcr train --config FILE [--out DIR] [--set key=value]... [--backend NAME] [--max-steps N]",
@@ -42,22 +42,16 @@ export const command: Command = {
     const info = await initBackend(values.backend);
     const outDir = path.resolve(values.out ?? path.join("runs", `${config.method}-s${config.seed}`));
     console.error(`bcr train: ${config.kind} run '${config.method}', backend ${info.name}, run folder ${outDir}`);
-    const ctl = new AbortController();
-    const onSigint = () => {
-      if (ctl.signal.aborted) process.exit(130);
-      console.error("\nbcr train: stopping after this step (Ctrl-C again to quit now)");
-      ctl.abort();
-    };
-    process.on("SIGINT", onSigint);
+    const stop = stopOnSigint("train");
     try {
-      const r = await trainRl(config, outDir, { signal: ctl.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}) });
+      const r = await trainRl(config, outDir, { signal: stop.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}) });
       const ev = r.finalEval;
       console.error(`bcr train: ${r.finished ? "done" : "stopped"} at step ${r.step}/${config.steps}` +
         (ev ? `; eval accuracy ${ev.accuracy.toFixed(3)}, tokens/problem ${ev.tokensPerProblem.toFixed(1)}, loops/response ${ev.loopsPerResponse.toFixed(2)}` : "") +
         `; run folder ${outDir}`);
       return 0;
     } finally {
-      process.off("SIGINT", onSigint);
+      stop.release();
     }
   },
 };
