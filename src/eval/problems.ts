@@ -8,6 +8,7 @@
 import * as path from "node:path";
 import { readJsonl } from "../util/fsx.js";
 import type { Problem } from "../bcr/index.js";
+import { gsm8kFinal } from "../data/math.js";
 
 export function loadProblemsFile(file: string, opts: { limit?: number } = {}): Problem[] {
   const stem = path.basename(file).replace(/\.jsonl?$/, "");
@@ -20,10 +21,10 @@ function toProblem(r: Record<string, unknown>, fallbackId: string, where: string
   if (typeof r.question !== "string" || typeof r.answer !== "string") {
     throw new Error(`${where}: expected string fields "question" and "answer"`);
   }
-  const hash = r.answer.lastIndexOf("####");
-  if (typeof r.id !== "string" && hash >= 0) {
+  const gold = typeof r.id !== "string" ? gsm8kFinal(r.answer) : null;
+  if (gold !== null) {
     const steps = (r.answer.match(/<<[^>]*>>/g) ?? []).length;
-    return { id: fallbackId, question: r.question, answer: r.answer.slice(hash + 4).trim().replace(/,/g, ""), difficulty: steps };
+    return { id: fallbackId, question: r.question, answer: gold, difficulty: steps };
   }
   const p: Problem = { id: typeof r.id === "string" ? r.id : fallbackId, question: r.question, answer: r.answer };
   if (typeof r.difficulty === "number") p.difficulty = r.difficulty;

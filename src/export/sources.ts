@@ -2,12 +2,12 @@
  * Where export-dataset gets its problems.
  * - synthetic: src/tasks generateProblems(seed, count, levels); difficulty = level.
  * - problems:  a JSONL (or JSON array) file of {question, answer, id?, difficulty?} records.
- * - gsm8k, math: the src/data loaders, looked up at run time (see loadFromDataModule).
+ * - gsm8k, math: the src/data loaders.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Problem } from "../bcr/types.js";
+import { loadGsm8k, loadMath } from "../data/index.js";
 import { generateProblems } from "../tasks/index.js";
 
 export type SourceName = "synthetic" | "problems" | "gsm8k" | "math";
@@ -22,8 +22,9 @@ export async function loadProblems(opts: SourceOptions): Promise<Problem[]> {
     case "problems":
       return readProblemsFile(need(opts));
     case "gsm8k":
+      return loadGsm8k(need(opts));
     case "math":
-      return loadFromDataModule(opts.source, need(opts));
+      return loadMath(need(opts));
   }
 }
 
@@ -50,20 +51,3 @@ export function readProblemsFile(file: string): Problem[] {
   });
 }
 
-/**
- * The GSM8K / MATH loaders live in src/data (another part of the toolkit). They are looked up
- * at run time so this module builds whether or not they exist yet: any exported function whose
- * name is load<Gsm8k|Math>... taking a file path and returning Problem[] (or a promise of it).
- */
-async function loadFromDataModule(source: "gsm8k" | "math", file: string): Promise<Problem[]> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = ["index.ts", "index.js"].map((f) => path.join(here, "../data", f)).filter((f) => fs.existsSync(f));
-  if (candidates.length === 0) throw new Error(`--source ${source}: the src/data loaders are not available; convert the file to {question, answer} JSONL and use --source problems`);
-  const mod = (await import(pathToFileURL(candidates[0]!).href)) as Record<string, unknown>;
-  const want = source === "gsm8k" ? /^load_?gsm8k/i : /^load_?math/i;
-  const name = Object.keys(mod).find((k) => want.test(k) && typeof mod[k] === "function");
-  if (!name) throw new Error(`--source ${source}: src/data exports no load${source === "gsm8k" ? "Gsm8k" : "Math"}* function (exports: ${Object.keys(mod).join(", ")})`);
-  const problems = await (mod[name] as (f: string) => Problem[] | Promise<Problem[]>)(file);
-  if (!Array.isArray(problems)) throw new Error(`--source ${source}: ${name}(file) did not return an array of problems`);
-  return problems;
-}
