@@ -6,21 +6,13 @@
  * The tokenizer alphabet is read from the checkpoint's `extra.tokenizerChars` when present,
  * else the default SYNTH_CHARS (what training uses today); its vocabSize must equal the model's.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { initBackend } from "../engine/backend.js";
 import { GPT, type GPTConfig } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { latestCheckpoint, loadCheckpoint, restoreCheckpoint } from "../train/checkpoint.js";
+import { loadCheckpoint, resolveCheckpointDir, restoreCheckpoint } from "../train/checkpoint.js";
 import { LocalModel, type LocalModelOptions } from "./local-model.js";
 
-export function resolveCheckpointDir(dir: string): string {
-  if (fs.existsSync(path.join(dir, "model.json"))) return dir;
-  for (const ckDir of [dir, path.join(dir, "checkpoints")]) {
-    if (fs.existsSync(path.join(ckDir, "latest"))) return latestCheckpoint(ckDir)!;
-  }
-  throw new Error(`${dir}: not a checkpoint (no model.json), a checkpoints folder or a run folder (no checkpoints/latest)`);
-}
+export { resolveCheckpointDir };
 
 export interface LoadedLocal { gpt: GPT; tokenizer: CharTokenizer; dir: string; step: number }
 

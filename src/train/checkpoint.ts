@@ -359,3 +359,12 @@ export function latestCheckpoint(checkpointsDir: string): string | null {
   if (!/^step-\d+$/.test(name)) throw new CheckpointError(`${pointer}: does not name a checkpoint (${JSON.stringify(name)})`);
   return path.join(checkpointsDir, name);
 }
+
+/** A checkpoint directory (model.json), a `checkpoints/` folder (its `latest`) or a run folder (`<run>/checkpoints/latest`). */
+export function resolveCheckpointDir(dir: string): string {
+  if (fs.existsSync(path.join(dir, "model.json"))) return dir;
+  for (const ckDir of [dir, path.join(dir, "checkpoints")]) {
+    if (fs.existsSync(path.join(ckDir, "latest"))) return latestCheckpoint(ckDir)!;
+  }
+  throw new Error(`${dir}: not a checkpoint (no model.json), a checkpoints folder or a run folder (no checkpoints/latest)`);
+}

@@ -166,3 +166,23 @@ test("loadSftData holds out data.evalFraction of data.train when no data.eval is
   assert.equal(withEval.train.length, 40);
   assert.equal(withEval.eval!.length, 40);
 });
+
+test("init starts from another run's weights (kept exactly at lr ~0), with any init seed; a different architecture is refused", async () => {
+  const base = tmp();
+  const first = await trainSft(config({ train: { steps: 8, checkpointEvery: 0 } }), EXAMPLES, base, { progress: false });
+  const trained = weights(first.model);
+  first.model.dispose();
+  // A fine-tune with lr ~0 must keep the trained weights (a random init would not match them).
+  const tuned = await trainSft(config({ init: base, seed: 9, train: { steps: 1, checkpointEvery: 0 }, optim: { lr: 1e-12, minLr: 0, warmupSteps: 0, weightDecay: 0 } }), EXAMPLES, tmp(), { progress: false });
+  const after = weights(tuned.model);
+  tuned.model.dispose();
+  for (let i = 0; i < trained.length; i++) {
+    const [name, w] = trained[i]! as [string, number[]];
+    const v = after[i]![1] as number[];
+    assert.ok(w.every((x, j) => Math.abs(x - v[j]!) < 1e-6), `${name} changed`);
+  }
+  await assert.rejects(
+    trainSft(config({ init: base, model: { nEmbd: 32 } }), EXAMPLES, tmp(), { progress: false }),
+    /nEmbd|config|shape/i,
+  );
+});
