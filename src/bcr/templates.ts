@@ -5,7 +5,7 @@ import type { PackedPrompt, Problem, TemplateName } from "./types.js";
  * each one, marking which problem an answer belongs to.
  *
  * compact (synthetic, char-level, every character in SYNTH_CHARS):
- *   prompt    `1:47+8-15+6 2:9-3\n`                       (one space between problems, newline ends it)
+ *   prompt    `1:47+8-15+6   2:9-3        \n`            (questions padded to COMPACT_COLUMN, newline ends it)
  *   response  `1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A6`  (section `k:` per problem, answer `A<value>`)
  * natural (real models), following the paper's packing:
  *   an instruction line, then `### Problem k` sections; answers as `Answer k: \boxed{...}`.
@@ -25,8 +25,21 @@ export function packProblems(problems: Problem[], opts: { template?: TemplateNam
   };
 }
 
+/**
+ * Width every compact question is right-padded to: the longest digit-chain question (5 operations,
+ * `9-1+2-3+4-5`) is 11 characters. With N <= 9 every problem then sits in a 14-character column
+ * (`k:`, 11, one space), so problem k's j-th operation is at a fixed place in the prompt.
+ *
+ * Why: the model organism is a 2-layer char model with learned absolute positions. It finds the
+ * next operand by position; with unaligned problems that position depends on every earlier
+ * problem's length, and the SFT model copied operands from the wrong problem (greedy accuracy
+ * 0.90 at N=1 but 0.29 at N=2 and 0.25 at N=3 on the same 48 test problems; see the README).
+ * Longer questions (levels 1-4) are not padded: they keep one space between problems.
+ */
+export const COMPACT_COLUMN = 11;
+
 function compactPrompt(problems: Problem[]): string {
-  return problems.map((p, i) => `${i + 1}:${p.question}`).join(" ") + "\n";
+  return problems.map((p, i) => `${i + 1}:${p.question.padEnd(COMPACT_COLUMN)}`).join(" ") + "\n";
 }
 
 function naturalPrompt(problems: Problem[]): string {

@@ -34,8 +34,8 @@ export const SftStageSchema = z.strictObject({
   }).prefault({}).describe("trace-style mixture (default: the wordy DEFAULT_MIX)"),
   run: SftConfigSchema.prefault({
     name: "sft",
-    model: { blockSize: 512, nEmbd: 64, nLayer: 2, nHead: 4, dropout: 0 },
-    train: { steps: 1500, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
+    model: { blockSize: 512, nEmbd: 128, nLayer: 2, nHead: 4, dropout: 0 },
+    train: { steps: 1000, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
     optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
   }).describe("the SFT run itself (model size, steps, optimizer); data.train is ignored"),
 });

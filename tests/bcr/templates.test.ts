@@ -9,8 +9,15 @@ const probs = [
 
 test("compact packing numbers the problems on one line", () => {
   const p = packProblems(probs);
-  assert.equal(p.text, "1:47+8-15+6 2:9-3\n");
+  assert.equal(p.text, "1:47+8-15+6   2:9-3        \n");
   assert.deepEqual([p.n, p.ids, p.golds, p.template], [2, ["a", "b"], ["46", "6"], "compact"]);
+});
+
+test("compact columns: with digit chains (<= 11 characters) and N <= 9, problem k starts at 14 (k - 1)", () => {
+  const chains = ["1+2", "9-1+2-3+4-5", "0+7-3", "5-5+2+1"].map((question, i) => ({ id: `p${i}`, question, answer: "0" }));
+  const text = packProblems(chains).text;
+  chains.forEach((p, k) => assert.equal(text.slice(14 * k, 14 * k + 2 + p.question.length), `${k + 1}:${p.question}`));
+  assert.equal(text.length, 14 * chains.length);
 });
 
 test("natural packing has an instruction and ### Problem k sections", () => {
@@ -27,6 +34,6 @@ test("answer formatting and target-length prompts", () => {
   assert.throws(() => formatAnswer(1, "1 2"), /whitespace/);
   assert.equal(formatAnswer(2, "5", "natural"), "### Problem 2\nAnswer 2: \\boxed{5}");
   assert.equal(answersOnlyResponse(["4", "5"], "compact", [1, 0]), "2:A5 1:A4");
-  assert.equal(withTargetLength(packProblems(probs), 120).text, "L120 1:47+8-15+6 2:9-3\n");
+  assert.equal(withTargetLength(packProblems(probs), 120).text, "L120 1:47+8-15+6   2:9-3        \n");
   assert.match(withTargetLength(packProblems(probs, { template: "natural" }), 99.6).text, /^Think for 100 tokens\.\n/);
 });
