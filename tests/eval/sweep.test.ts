@@ -15,7 +15,7 @@ const problems: Problem[] = Array.from({ length: 24 }, (_, i) => ({
 
 /** Answers every section of a compact prompt; right at positions 1-2, wrong (off by one) after. */
 function compactAnswer(r: CompletionRequest): string {
-  return r.prompt.trim().split(" ").map((sec) => {
+  return r.prompt.trim().split(/\s+/).map((sec) => {
     const [k, expr] = sec.split(":") as [string, string];
     const [a, b] = expr.split("+").map(Number) as [number, number];
     const v = a + b + (Number(k) > 2 ? 1 : 0);
@@ -63,7 +63,7 @@ test("budget settings: fixed is the same cap for every N, per-problem scales wit
     const m = new RecordingModel(compactAnswer);
     const { rows } = await sweepN({ model: m, problems, ns: [1, 2, 4], budget, outDir: tmp(), maxGroups: 2, ...quiet });
     for (const r of m.asked) {
-      const n = r.prompt.trim().split(" ").length;
+      const n = r.prompt.trim().split(/\s+/).length;
       assert.equal(r.maxTokens, budget.kind === "fixed" ? 40 : 10 * n);
     }
     // Responses are ~10-12 chars per problem: under per:10 every group is cut short.
