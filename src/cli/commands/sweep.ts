@@ -21,7 +21,8 @@ Re-running with the same settings asks only the groups not done yet.
   --levels <list>      synthetic: difficulty levels (default 1,2,3)
   --budget <b>         fixed:<tokens> (same cap for every N) or per:<tokens> (tokens x N); default per:128
   --out <dir>          output folder (required)
-  --template <t>       compact | natural (default: compact for synthetic, natural for files)
+  --template <t>       compact | natural (default: compact for synthetic data or a local model,
+                       whose character vocabulary cannot spell the natural template; natural otherwise)
   --seed <s>           grouping / sampling / bootstrap seed (default 0)
   --rotations <r>      rotations per base group (default N: every problem at every position)
   --max-groups <g>     at most g base groups per N
@@ -71,7 +72,7 @@ export const command: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const template = (values.template ?? (values.data === "synthetic" ? "compact" : "natural")) as TemplateName;
+    const template = (values.template ?? (values.data === "synthetic" || values.model?.startsWith("local:") ? "compact" : "natural")) as TemplateName;
     if (template !== "compact" && template !== "natural") throw new UsageError(`--template must be compact or natural, got ${template}`);
     const mode = values.mode ?? "completions";
     if (mode !== "completions" && mode !== "chat") throw new UsageError(`--mode must be completions or chat, got ${mode}`);
