@@ -6,7 +6,7 @@ import type { PackedPrompt, Problem, TemplateName } from "./types.js";
  *
  * compact (synthetic, char-level, every character in SYNTH_CHARS):
  *   prompt    `1:47+8-15+6   2:9-3        \n`            (questions padded to COMPACT_COLUMN, newline ends it)
- *   response  `1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A6`  (section `k:` per problem, answer `A<value>`)
+ *   response  `1:a47+8=55 b55-15=40 c40+6=46 A46 2:a9-3=6 A6`  (section `k:` per problem, lettered steps, answer `A<value>`)
  * natural (real models), following the paper's packing:
  *   an instruction line, then `### Problem k` sections; answers as `Answer k: \boxed{...}`.
  */

@@ -4,7 +4,7 @@ export interface Problem { id: string; question: string; answer: string; difficu
 /**
  * How N problems are written into one prompt and how the response is expected to look.
  * - compact: the synthetic char-level language, e.g. prompt `1:47+8-15+6   2:9-3        \n`, response
- *   `1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A6`.
+ *   `1:a47+8=55 b55-15=40 c40+6=46 A46 2:a9-3=6 A6`.
  * - natural: for real models: an instruction, `### Problem k` sections, answers `Answer k: \boxed{...}`.
  */
 export type TemplateName = "compact" | "natural";

@@ -5,11 +5,18 @@ import { solveSteps, stepText } from "./synthetic.js";
  * Solution traces in the compact response language, one per problem (the `k:` header and the
  * space between problems are added by the packing):
  * - essential: one step per operation with the running value, then the answer:
- *     `47+8=55 55-15=40 40+6=46 A46`
+ *     `a47+8=55 b55-15=40 c40+6=46 A46`
  * - redundant: the essential steps plus re-checks of steps already done, the stand-in for
  *   "wait, let me double-check"; they never change the answer, only cost tokens:
- *     `47+8=55 55-15=40 chk 47+8=55 40+6=46 chk 55-15=40 A46`
+ *     `a47+8=55 b55-15=40 chk a47+8=55 c40+6=46 chk b55-15=40 A46`
  * - shortcut: the answer alone, `A46` (right for a small model only on easy problems).
+ *
+ * Each step starts with its operation's letter (a = first operation, b = second, ...). Why: the
+ * model has to fetch the j-th operation of problem k from the prompt; with the letter written
+ * down, j is the token right before, and problem k sits in a fixed column (see COMPACT_COLUMN),
+ * so the fetch is a lookup at a fixed place. Without letters the 2-layer SFT model had to count
+ * steps since the section began, and lost count in every section but the first (greedy accuracy
+ * after 600 SFT steps: 0.88 at N=1, 0.33 at N=2, 0.17 at N=3; see the README).
  */
 export type TraceStyle = "essential" | "redundant" | "shortcut";
 export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut"];
@@ -24,7 +31,7 @@ export interface TraceOptions {
 
 export function trace(question: string, answer: string, style: TraceStyle, rng: Rng, opts: TraceOptions = {}): string {
   if (style === "shortcut") return `A${answer}`;
-  const steps = solveSteps(question).map(stepText);
+  const steps = solveSteps(question).map((s, j) => stepLabel(j) + stepText(s));
   if (style === "essential") return [...steps, `A${answer}`].join(" ");
   const [lo, hi] = opts.loops ?? [1, 3];
   const count = rng.int(lo, hi);
@@ -49,4 +56,10 @@ export function countLoops(response: string): number {
   let n = 0;
   for (const _ of response.matchAll(/(?<![A-Za-z])chk(?![A-Za-z])/g)) n++;
   return n;
+}
+
+/** The letter that starts the trace step of operation j (0-based): a, b, ..., z. */
+export function stepLabel(j: number): string {
+  if (!Number.isInteger(j) || j < 0 || j >= 26) throw new Error(`stepLabel: operation index must be 0..25, got ${j}`);
+  return String.fromCharCode(97 + j);
 }
