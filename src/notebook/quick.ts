@@ -28,7 +28,7 @@ export function quickSettings(quick: boolean) {
   return {
     levels,
     sft: quick
-      ? { name: "tiny-sft", model: { nEmbd: 32, nLayer: 1, nHead: 2, blockSize: 192 }, train: { steps: 120, batchSize: 16, evalEvery: 0, checkpointEvery: 0 }, optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 10 } }
+      ? { name: "tiny-sft", model: { nEmbd: 32, nLayer: 1, nHead: 2, blockSize: 256 }, train: { steps: 120, batchSize: 16, evalEvery: 0, checkpointEvery: 0 }, optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 10 } }
       : { name: "small-sft", model: { nEmbd: 64, nLayer: 2, nHead: 4, blockSize: 384 }, train: { steps: 1500, batchSize: 32, evalEvery: 250, checkpointEvery: 500 }, optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 } },
     /** SFT examples built from 2000 training problems. */
     sftExamples: quick ? 800 : 20000,
