@@ -53,7 +53,7 @@ export const RlStageSchema = z.strictObject({
   workers: positiveInt().default(2).describe("RL runs trained at once, each in its own process (wasm computes on one thread: 2 uses both cores of a 2-core machine)"),
   promptsPerStep: positiveInt().default(8).describe("prompts per RL step (same for every method)"),
   groupSize: z.number().int().min(2).default(8).describe("G: rollouts per prompt (same for every method)"),
-  lr: z.number().positive().default(5e-4).describe("RL learning rate"),
+  lr: z.number().positive().default(2e-4).describe("RL learning rate"),
   singleBudget: positiveInt().default(128).describe("response budget of single and penalty runs (generous: a wordy answer fits)"),
   bcr: z.strictObject({
     n: positiveInt().default(3).describe("problems per context in bcr training"),
