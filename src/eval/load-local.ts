@@ -12,8 +12,6 @@ import { CharTokenizer } from "../model/tokenizer.js";
 import { loadCheckpoint, resolveCheckpointDir, restoreCheckpoint } from "../train/checkpoint.js";
 import { LocalModel, type LocalModelOptions } from "./local-model.js";
 
-export { resolveCheckpointDir };
-
 export interface LoadedLocal { gpt: GPT; tokenizer: CharTokenizer; dir: string; step: number }
 
 /** Initialises the backend (BCR_BACKEND) and restores the GPT and its tokenizer. */

@@ -16,7 +16,8 @@ import { solveSteps, stepText } from "./synthetic.js";
  * down, j is the token right before, and problem k sits in a fixed column (see COMPACT_COLUMN),
  * so the fetch is a lookup at a fixed place. Without letters the 2-layer SFT model had to count
  * steps since the section began, and lost count in every section but the first (greedy accuracy
- * after 600 SFT steps: 0.88 at N=1, 0.33 at N=2, 0.17 at N=3; see the README).
+ * after 600 SFT steps: 0.88 at N=1, 0.33 at N=2, 0.17 at N=3). Measured since: letters did not
+ * fix it either (after 700 steps N=2 0.31, N=3 0.25; second problem 0.12); see the README.
  */
 export type TraceStyle = "essential" | "redundant" | "shortcut";
 export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut"];
