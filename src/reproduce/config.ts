@@ -28,10 +28,13 @@ export const SftStageSchema = z.strictObject({
   groupSizes: z.array(positiveInt()).min(1).default([1, 1, 2, 3, 4]).describe("N of each SFT example, drawn uniformly from this list (repeat a value to weight it)"),
   seed: z.number().int().default(2).describe("seed of the SFT example builder"),
   mix: z.strictObject({
-    essential: z.number().nonnegative().default(0.3).describe("weight of concise essential traces"),
-    redundant: z.number().nonnegative().default(0.6).describe("weight of wordy traces with re-check loops"),
+    essential: z.number().nonnegative().default(0.1).describe("weight of concise essential traces"),
+    redundant: z.number().nonnegative().default(0.8).describe("weight of wordy traces with re-check loops"),
     shortcut: z.number().nonnegative().default(0.1).describe("weight of answer-only traces"),
   }).prefault({}).describe("trace-style mixture (default: the wordy DEFAULT_MIX)"),
+  loops: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
+    .refine(([lo, hi]) => lo <= hi, "loops: the low end must not exceed the high end")
+    .default([2, 4]).describe("re-checks per redundant trace, inclusive range [low, high] (DEFAULT_LOOPS)"),
   run: SftConfigSchema.prefault({
     name: "sft",
     model: { blockSize: 512, nEmbd: 128, nLayer: 2, nHead: 4, dropout: 0 },

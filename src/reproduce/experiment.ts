@@ -61,10 +61,10 @@ export interface DataStats {
 }
 
 /** Per-problem length of each trace style, `k:` header and the separator included. */
-export function traceLengths(problems: readonly Problem[], seed: number): Omit<DataStats, "sftExamples" | "sftStyleShares"> {
+export function traceLengths(problems: readonly Problem[], seed: number, loops?: [number, number]): Omit<DataStats, "sftExamples" | "sftStyleShares"> {
   const rng = new Rng(seed);
   const mean = (style: "essential" | "redundant" | "shortcut") =>
-    problems.reduce((s, p) => s + `1:${trace(p.question, p.answer, style, rng)}`.length + 1, 0) / problems.length;
+    problems.reduce((s, p) => s + `1:${trace(p.question, p.answer, style, rng, { loops })}`.length + 1, 0) / problems.length;
   return { meanEssentialTokens: mean("essential"), meanRedundantTokens: mean("redundant"), meanShortcutTokens: mean("shortcut") };
 }
 
@@ -73,12 +73,12 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   writeSyntheticDataset(L.data, { seed: d.seed, train: d.train, test: d.test, levels: d.levels });
   const train = loadSyntheticDataset(L.data, "train");
   const s = config.sft;
-  const examples = buildSftExamples(train, { count: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix });
+  const examples = buildSftExamples(train, { count: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops });
   writeFileAtomic(path.join(L.data, "sft.jsonl"), examples.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const styles = examples.flatMap((e) => e.styles);
   const share = (st: string) => styles.filter((x) => x === st).length / styles.length;
   const stats: DataStats = {
-    ...traceLengths(train, d.seed + 17),
+    ...traceLengths(train, d.seed + 17, s.loops),
     sftExamples: examples.length,
     sftStyleShares: { essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut") },
   };

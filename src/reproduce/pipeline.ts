@@ -48,7 +48,7 @@ export interface ReproduceResult {
 /** The hash of every stage, chained (see the header). */
 export function stageHashes(config: ReproduceConfig): Record<StageName, string> {
   const s = config.sft;
-  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix } });
+  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops } });
   const sft = stageHash({ data, run: s.run });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;

@@ -11,7 +11,14 @@ export interface StyleMix { essential: number; redundant: number; shortcut: numb
  * BCR should make concise); some essential traces so concise reasoning is in its repertoire; a few
  * shortcuts so "skip the reasoning" is reachable too (what a strong length penalty pushes toward).
  */
-export const DEFAULT_MIX: StyleMix = { essential: 0.3, redundant: 0.6, shortcut: 0.1 };
+export const DEFAULT_MIX: StyleMix = { essential: 0.1, redundant: 0.8, shortcut: 0.1 };
+
+/**
+ * Default re-checks per redundant trace. With DEFAULT_MIX a problem's SFT trace is about 1.6
+ * times as long as its essential one at levels 5-8, so a model that keeps the SFT habit has room
+ * to become much shorter, and a BCR budget of ~1.2 essential traces per problem is tight for it.
+ */
+export const DEFAULT_LOOPS: [number, number] = [2, 4];
 
 export interface SftOptions {
   /** Number of examples to build. */
@@ -20,7 +27,7 @@ export interface SftOptions {
   groupSizes: readonly number[];
   seed: number;
   mix?: StyleMix;
-  /** Re-checks per redundant trace, inclusive range (default [1, 3]). */
+  /** Re-checks per redundant trace, inclusive range (default DEFAULT_LOOPS). */
   loops?: [number, number];
   /** Use the shortcut style only on problems with difficulty <= this (default: any). */
   shortcutMaxLevel?: number;
@@ -56,7 +63,7 @@ export function buildSftExamples(problems: readonly Problem[], opts: SftOptions)
     const group = Array.from({ length: n }, take);
     const styles = group.map((p) => pickStyle(rng, weights, p, opts.shortcutMaxLevel));
     const response = group
-      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops })}`)
+      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i })}`)
       .join(" ");
     out.push({ prompt: packProblems(group).text, response, n, ids: group.map((p) => p.id), styles });
   }

@@ -11,13 +11,21 @@ import { solveSteps, stepText } from "./synthetic.js";
  *     `a47+8=55 b55-15=40 chk a47+8=55 c40+6=46 chk b55-15=40 A46`
  * - shortcut: the answer alone, `A46` (right for a small model only on easy problems).
  *
- * Each step starts with its operation's letter (a = first operation, b = second, ...). Why: the
- * model has to fetch the j-th operation of problem k from the prompt; with the letter written
- * down, j is the token right before, and problem k sits in a fixed column (see COMPACT_COLUMN),
- * so the fetch is a lookup at a fixed place. Without letters the 2-layer SFT model had to count
- * steps since the section began, and lost count in every section but the first (greedy accuracy
- * after 600 SFT steps: 0.88 at N=1, 0.33 at N=2, 0.17 at N=3). Measured since: letters did not
- * fix it either (after 700 steps N=2 0.31, N=3 0.25; second problem 0.12); see the README.
+ * Each step starts with a symbol naming its operation, and the symbols are unique across the
+ * problems of a pack: problem 1 uses a-e, problem 2 f-j, problem 3 k-o, ... (OPS_PER_BLOCK per
+ * problem; STEP_SYMBOLS lists them). Why: the model has to fetch the j-th operation of problem k
+ * from the prompt, where problem k sits in a fixed column (see COMPACT_COLUMN). With one symbol
+ * naming both k and j, the fetch is a single lookup keyed by the token just written. Measured
+ * before (2-layer SFT model, greedy): without symbols, 0.88 at N=1 but 0.33 at N=2 after 600
+ * steps (it had to count steps since the section began); with a-e restarting in every problem,
+ * N=2 0.31 and the second problem 0.12 after 700 steps (it had to combine the symbol with the
+ * section number found further back).
+ *
+ * A re-check repeats the step just done (`b55-15=40 chk b55-15=40`), so the step after it starts
+ * from the value right before it, as after any step. Measured before: when a re-check repeated an
+ * older step, the next step had to reach past it for its start value, sampled traces with
+ * re-checks went wrong more often, and accuracy-only RL removed them within 40 steps (0.69 to
+ * 0.03 loops per response): a re-check then cost accuracy, not only tokens.
  */
 export type TraceStyle = "essential" | "redundant" | "shortcut";
 export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut"];
@@ -28,20 +36,22 @@ export const LOOP_MARK = "chk";
 export interface TraceOptions {
   /** Re-checks in a redundant trace, inclusive range (default [1, 3]). */
   loops?: [number, number];
+  /** 0-based place of the problem in its pack; picks the block of step symbols (default 0). */
+  position?: number;
 }
 
 export function trace(question: string, answer: string, style: TraceStyle, rng: Rng, opts: TraceOptions = {}): string {
   if (style === "shortcut") return `A${answer}`;
-  const steps = solveSteps(question).map((s, j) => stepLabel(j) + stepText(s));
+  const position = opts.position ?? 0;
+  const steps = solveSteps(question).map((s, j) => stepLabel(j, position) + stepText(s));
   if (style === "essential") return [...steps, `A${answer}`].join(" ");
   const [lo, hi] = opts.loops ?? [1, 3];
   const count = rng.int(lo, hi);
-  // re-check j sits after step `at` (0-based) and repeats one of the steps 0..at
+  // each re-check sits after a random step and repeats that step
   const after = new Map<number, string[]>();
   for (let j = 0; j < count; j++) {
     const at = rng.int(0, steps.length - 1);
-    const repeated = steps[rng.int(0, at)]!;
-    after.set(at, [...(after.get(at) ?? []), `${LOOP_MARK} ${repeated}`]);
+    after.set(at, [...(after.get(at) ?? []), `${LOOP_MARK} ${steps[at]!}`]);
   }
   const out: string[] = [];
   steps.forEach((s, i) => out.push(s, ...(after.get(i) ?? [])));
@@ -59,8 +69,21 @@ export function countLoops(response: string): number {
   return n;
 }
 
-/** The letter that starts the trace step of operation j (0-based): a, b, ..., z. */
-export function stepLabel(j: number): string {
-  if (!Number.isInteger(j) || j < 0 || j >= 26) throw new Error(`stepLabel: operation index must be 0..25, got ${j}`);
-  return String.fromCharCode(97 + j);
+/** Operations per problem that have their own symbol (the most any synthetic level uses). */
+export const OPS_PER_BLOCK = 5;
+
+/** Step symbols in order: a-z, then B-Z (A marks the answer). Enough for 10 problems per pack. */
+export const STEP_SYMBOLS = "abcdefghijklmnopqrstuvwxyz" + "BCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/**
+ * The symbol that starts the trace step of operation j (0-based) of the problem at `position`
+ * (0-based) in its pack: a-e for the first problem, f-j for the second, ...
+ */
+export function stepLabel(j: number, position = 0): string {
+  if (!Number.isInteger(j) || j < 0 || j >= OPS_PER_BLOCK) throw new Error(`stepLabel: operation index must be 0..${OPS_PER_BLOCK - 1}, got ${j}`);
+  const blocks = Math.floor(STEP_SYMBOLS.length / OPS_PER_BLOCK);
+  if (!Number.isInteger(position) || position < 0 || position >= blocks) {
+    throw new Error(`stepLabel: pack position must be 0..${blocks - 1} (at most ${blocks} problems per pack), got ${position}`);
+  }
+  return STEP_SYMBOLS[position * OPS_PER_BLOCK + j]!;
 }

@@ -14,19 +14,31 @@ test("the three trace styles", () => {
   assert.equal(r.replace(/ chk \S+/g, ""), "a47+8=55 b55-15=40 c40+6=46 A46");
 });
 
-test("step letters: a for the first operation, then b, c, ...; 26 at most", () => {
-  assert.deepEqual([0, 1, 4, 25].map(stepLabel), ["a", "b", "e", "z"]);
-  assert.throws(() => stepLabel(26), /0\.\.25/);
+test("step symbols: a-e for the first problem of a pack, f-j for the second, ...; never A", () => {
+  assert.deepEqual([0, 1, 4].map((j) => stepLabel(j)), ["a", "b", "e"]);
+  assert.deepEqual([0, 4].map((j) => stepLabel(j, 1)), ["f", "j"]);
+  assert.equal(stepLabel(0, 5), "z");
+  assert.equal(stepLabel(0, 6), "F"); // a-z are indices 0-25, then B is 26: index 30 is F
+  assert.equal(stepLabel(4, 9), "Y"); // the 50th symbol; Z is spare
+  assert.throws(() => stepLabel(5), /0\.\.4/);
+  assert.throws(() => stepLabel(0, 10), /0\.\.9/);
+  const all = Array.from({ length: 10 }, (_, k) => Array.from({ length: 5 }, (_, j) => stepLabel(j, k))).flat();
+  assert.equal(new Set(all).size, 50, "every (problem, operation) pair has its own symbol");
+  assert.ok(!all.includes("A"), "A marks the answer");
   assert.equal(trace("9-1+2-3+4-5", "6", "essential", new Rng(1)), "a9-1=8 b8+2=10 c10-3=7 d7+4=11 e11-5=6 A6");
+  assert.equal(trace("9-1+2", "10", "essential", new Rng(1), { position: 2 }), "k9-1=8 l8+2=10 A10");
+  assert.throws(() => trace("1+1+1+1+1+1+1", "7", "essential", new Rng(1)), /operation index/);
 });
 
-test("re-checks only repeat steps already done", () => {
+test("a re-check repeats the step just before it, so the next step starts from the same value", () => {
   const rng = new Rng(2);
   for (let i = 0; i < 200; i++) {
-    const parts = trace("10+5+5-3-2", "15", "redundant", rng).split(" ");
+    const parts = trace("10+5+5-3-2", "15", "redundant", rng, { position: 1 }).split(" ");
     parts.forEach((w, j) => {
-      if (w === "chk") assert.ok(parts.slice(0, j).includes(parts[j + 1]!), parts.join(" "));
+      if (w === "chk") assert.equal(parts[j + 1], parts[j - 1], parts.join(" "));
     });
+    // drop the re-checks and the essential trace is left
+    assert.equal(parts.join(" ").replace(/ chk \S+/g, ""), "f10+5=15 g15+5=20 h20-3=17 i17-2=15 A15");
     assert.deepEqual(extractAnswers(`1:${parts.join(" ")}`, 1), ["15"]);
   }
 });
