@@ -5,8 +5,9 @@ import type { PackedPrompt, Problem, TemplateName } from "./types.js";
  * each one, marking which problem an answer belongs to.
  *
  * compact (synthetic, char-level, every character in SYNTH_CHARS):
- *   prompt    `1:47+8-15+6   2:9-3        \n`            (questions padded to COMPACT_COLUMN, newline ends it)
- *   response  `1:a47+8=55 b55-15=40 c40+6=46 A46 2:a9-3=6 A6`  (section `k:` per problem, lettered steps, answer `A<value>`)
+ *   prompt    `1:47+8-15+6   2:9-3        ` + blank columns + `\n`  (questions padded to COMPACT_COLUMN, at least
+ *             COMPACT_MIN_COLUMNS columns, newline ends it)
+ *   response  `1:a47+8=55 b55-15=40 c40+6=46 A46 2:f9-3=6 A6`  (section `k:` per problem, lettered steps, answer `A<value>`)
  * natural (real models), following the paper's packing:
  *   an instruction line, then `### Problem k` sections; answers as `Answer k: \boxed{...}`.
  */
@@ -40,8 +41,27 @@ export function packProblems(problems: Problem[], opts: { template?: TemplateNam
  */
 export const COMPACT_COLUMN = 11;
 
+/**
+ * Compact prompts with fewer problems than this are padded with blank columns (spaces) up to
+ * this many, so for every N <= COMPACT_MIN_COLUMNS the response starts at the same position.
+ *
+ * Why: without it, the 2-layer model organism fetched problem 1's operations right 81% of the time
+ * at N=1 but 31-57% at N=2..4 after 500 SFT steps, though problem 1 sits in the same place: it had
+ * tied the fetch to where the response starts, which moved with N. With the padding (same data
+ * and model), problem 1's fetch was right 95-97% of the time at every N <= 4 after 600 steps and
+ * 100% after 1,000, its greedy accuracy 0.96-1.00. Problems 2-4 stay hard (fetch 0.12-0.46,
+ * accuracy 0.16-0.22 after 1,000 steps): see the README.
+ * Larger N (the sweep goes to 8) make longer prompts, as before.
+ */
+export const COMPACT_MIN_COLUMNS = 4;
+
+/** Characters one compact column takes: `k:`, the padded question, one space. */
+const COMPACT_COLUMN_WIDTH = 2 + COMPACT_COLUMN + 1;
+
 function compactPrompt(problems: Problem[]): string {
-  return problems.map((p, i) => `${i + 1}:${p.question.padEnd(COMPACT_COLUMN)}`).join(" ") + "\n";
+  const columns = problems.map((p, i) => `${i + 1}:${p.question.padEnd(COMPACT_COLUMN)}`).join(" ");
+  const blank = Math.max(0, COMPACT_MIN_COLUMNS - problems.length) * COMPACT_COLUMN_WIDTH;
+  return columns + " ".repeat(blank) + "\n";
 }
 
 function naturalPrompt(problems: Problem[]): string {

@@ -19,7 +19,10 @@ import { solveSteps, stepText } from "./synthetic.js";
  * before (2-layer SFT model, greedy): without symbols, 0.88 at N=1 but 0.33 at N=2 after 600
  * steps (it had to count steps since the section began); with a-e restarting in every problem,
  * N=2 0.31 and the second problem 0.12 after 700 steps (it had to combine the symbol with the
- * section number found further back).
+ * section number found further back). Measured since, with these symbols and the fixed-length
+ * prompt (COMPACT_MIN_COLUMNS), after 1,000 steps: problem 1's operations are fetched right at every
+ * N <= 4, problems 2-4's only 12-46% of the time (`scripts/packed-lookup.ts`): the symbols alone do
+ * not teach the 2-layer model the fetch for later problems.
  *
  * A re-check repeats the step just done (`b55-15=40 chk b55-15=40`), so the step after it starts
  * from the value right before it, as after any step. Measured before: when a re-check repeated an

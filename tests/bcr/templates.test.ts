@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { answersOnlyResponse, formatAnswer, packProblems, withTargetLength } from "../../src/bcr/index.js";
+import { COMPACT_MIN_COLUMNS } from "../../src/bcr/templates.js";
 
 const probs = [
   { id: "a", question: "47+8-15+6", answer: "46" },
@@ -9,8 +10,16 @@ const probs = [
 
 test("compact packing numbers the problems on one line", () => {
   const p = packProblems(probs);
-  assert.equal(p.text, "1:47+8-15+6   2:9-3        \n");
+  // two problems, then two blank 14-character columns (COMPACT_MIN_COLUMNS = 4)
+  assert.equal(p.text, "1:47+8-15+6   2:9-3        " + " ".repeat(28) + "\n");
   assert.deepEqual([p.n, p.ids, p.golds, p.template], [2, ["a", "b"], ["46", "6"], "compact"]);
+});
+
+test("compact prompts of 1-4 problems have one length, so the response starts at one position; more problems make it longer", () => {
+  const chain = (i: number) => ({ id: `p${i}`, question: "9-1+2", answer: "0" });
+  const lengths = [1, 2, 3, 4, 5, 8].map((n) => packProblems(Array.from({ length: n }, (_, i) => chain(i))).text.length);
+  assert.deepEqual(lengths, [56, 56, 56, 56, 70, 112]);
+  assert.equal(COMPACT_MIN_COLUMNS, 4);
 });
 
 test("compact columns: with digit chains (<= 11 characters) and N <= 9, problem k starts at 14 (k - 1)", () => {
@@ -34,6 +43,6 @@ test("answer formatting and target-length prompts", () => {
   assert.throws(() => formatAnswer(1, "1 2"), /whitespace/);
   assert.equal(formatAnswer(2, "5", "natural"), "### Problem 2\nAnswer 2: \\boxed{5}");
   assert.equal(answersOnlyResponse(["4", "5"], "compact", [1, 0]), "2:A5 1:A4");
-  assert.equal(withTargetLength(packProblems(probs), 120).text, "L120 1:47+8-15+6   2:9-3        \n");
+  assert.equal(withTargetLength(packProblems(probs), 120).text, "L120 1:47+8-15+6   2:9-3        " + " ".repeat(28) + "\n");
   assert.match(withTargetLength(packProblems(probs, { template: "natural" }), 99.6).text, /^Think for 100 tokens\.\n/);
 });
