@@ -75,7 +75,9 @@ export const RlStageSchema = z.strictObject({
     { kind: "penalty", shaping: "kimi", params: {} },
     { kind: "penalty", shaping: "l1-exact", params: { alpha: 0.01 } },
   ]).describe("methods trained, one run per method and seed; labels single, bcr, <shaping>@<param>"),
-  base: z.record(z.string(), z.unknown()).default({}).describe("extra RlConfig fields merged into every run first (e.g. {\"grpo\": {\"klBeta\": 0.01}})"),
+  // Token-level aggregation by default: GRPO's per-sequence mean weighs tokens by 1/|o|, a length
+  // pressure of its own that would shorten the accuracy-only baseline (Dr. GRPO, arXiv 2503.20783).
+  base: z.record(z.string(), z.unknown()).default({ grpo: { aggregation: "token-mean" } }).describe("extra RlConfig fields merged into every run first (e.g. {\"grpo\": {\"klBeta\": 0.01}})"),
 });
 
 export const EvalStageSchema = z.strictObject({

@@ -81,7 +81,9 @@ test("a checkpoint loads into a LocalModel that answers like the in-memory model
 });
 
 test("an N-sweep runs on a tiny local model", async () => {
-  const model = new LocalModel({ model: gpt, tokenizer: tok, name: "tiny" });
+  // Compact prompts of 1-4 problems are 56 characters (COMPACT_MIN_COLUMNS): a wider window than gpt's 48.
+  const wide = new GPT({ ...gpt.config, blockSize: 96 });
+  const model = new LocalModel({ model: wide, tokenizer: tok, name: "tiny" });
   const problems = generateProblems(1, 8, [1, 2]);
   const out = tempDir("bcr-local-sweep-");
   const { rows, summary } = await sweepN({
@@ -91,4 +93,5 @@ test("an N-sweep runs on a tiny local model", async () => {
   assert.ok(rows.every((r) => !r.failed && !r.tokensEstimated && r.groupTokens <= 4 * r.n));
   assert.deepEqual(summary.perN.map((s) => s.n), [1, 2]);
   assert.ok(model.stats.generateCalls < summary.asked, "groups were batched into generate calls");
+  wide.dispose();
 });
