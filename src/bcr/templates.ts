@@ -43,7 +43,8 @@ export const COMPACT_COLUMN = 11;
 
 /**
  * Compact prompts with fewer problems than this are padded with blank columns (spaces) up to
- * this many, so for every N <= COMPACT_MIN_COLUMNS the response starts at the same position.
+ * this many, so for every N <= COMPACT_MIN_COLUMNS the response starts at the same position (when
+ * every question fits COMPACT_COLUMN, as digit chains do).
  *
  * Why: without it, the 2-layer model organism fetched problem 1's operations right 81% of the time
  * at N=1 but 31-57% at N=2..4 after 500 SFT steps, though problem 1 sits in the same place: it had
