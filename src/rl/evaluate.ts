@@ -6,7 +6,7 @@
 import type { Problem } from "../bcr/types.js";
 import { planGroups, scoreGroup } from "../eval/sweep.js";
 import { LocalModel, type SamplingModel, type TokenizerLike } from "../eval/local-model.js";
-import { packProblems } from "../bcr/templates.js";
+import { packProblems, withTargetLength } from "../bcr/templates.js";
 import { countLoops } from "../tasks/traces.js";
 
 export interface PolicyEval {
@@ -22,12 +22,19 @@ export async function evaluatePolicy(
   model: SamplingModel,
   tokenizer: TokenizerLike,
   problems: Problem[],
-  opts: { n: number; budget: number; temperature: number; seed: number; examples?: number },
+  opts: {
+    n: number; budget: number; temperature: number; seed: number; examples?: number;
+    /** L1-style runs: target tokens per problem, stated in front of every prompt as in training. */
+    targetLength?: number;
+  },
 ): Promise<PolicyEval> {
   const local = new LocalModel({ model, tokenizer, name: "policy", maxBatch: 64, seed: opts.seed });
   const groups = planGroups(problems, opts.n, { seed: opts.seed, rotations: 1 });
   if (groups.length === 0) throw new Error(`evaluatePolicy: ${problems.length} problems cannot fill one group of ${opts.n}`);
-  const prompts = groups.map((g) => packProblems(g.problems, { template: "compact" }).text);
+  const prompts = groups.map((g) => {
+    const packed = packProblems(g.problems, { template: "compact" });
+    return opts.targetLength === undefined ? packed.text : withTargetLength(packed, opts.targetLength * packed.n).text;
+  });
   const completions = await local.complete(
     prompts.map((prompt) => ({ prompt, maxTokens: opts.budget, temperature: opts.temperature, seed: opts.seed })),
   );

@@ -285,8 +285,11 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
 
   const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
     const e = config.eval;
+    // Asked the way the run trains: a penalty run with a target length states it in the prompt.
+    const target = config.kind === "penalty" ? config.shaping.targetLength : undefined;
     const result = await evaluatePolicy(model, tok, evalProblems, {
       n: e.n, budget: e.budget, temperature: e.temperature, seed: config.task.evalSeed * 1000 + atStep,
+      ...(target !== undefined ? { targetLength: target } : {}),
     });
     initialEvalAccuracy ??= result.accuracy;
     const metrics: Metrics = {
