@@ -256,8 +256,16 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   let step = 0;
   let initialEvalAccuracy: number | null = null;
   const latest = latestCheckpoint(ckDir);
+  const summaryFile = path.join(outDir, "summary.json");
   if (latest) {
     const ck = loadCheckpoint(latest);
+    if (ck.step >= config.steps && fs.existsSync(summaryFile)) {
+      // Already finished: nothing to redo, and its metrics (the final eval line too) stay as they are.
+      model.dispose();
+      ref?.dispose();
+      optimizer.dispose();
+      return { outDir, step: ck.step, finished: true, finalEval: null };
+    }
     restoreCheckpoint(ck, model, optimizer);
     step = ck.step;
     const rs = ck.rngState as Record<string, number>;
@@ -276,12 +284,6 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     ref?.dispose();
     optimizer.dispose();
   };
-  const summaryFile = path.join(outDir, "summary.json");
-  if (step >= config.steps && fs.existsSync(summaryFile)) {
-    // Already finished: nothing to redo.
-    release();
-    return { outDir, step, finished: true, finalEval: null };
-  }
 
   const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
     const e = config.eval;

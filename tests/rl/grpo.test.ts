@@ -65,6 +65,17 @@ test("a run interrupted and resumed logs the same metrics as an uninterrupted on
   assert.ok("eval/accuracy" in summary.final);
 });
 
+test("calling a finished run again changes nothing: its metrics keep the final eval line", async () => {
+  const cfg = tiny({ kind: "single", steps: 2 });
+  const dir = path.join(tmp, "finished");
+  await trainRl(cfg, dir, { progress: false });
+  const before = fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8");
+  assert.ok(readJsonl<{ step: number }>(path.join(dir, "metrics.jsonl")).some((r) => r.step === 2), "final eval logged at step = steps");
+  const again = await trainRl(cfg, dir, { progress: false });
+  assert.equal(again.finished, true);
+  assert.equal(fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8"), before);
+});
+
 test("a resume with a different config is refused", async () => {
   const dir = path.join(tmp, "refuse");
   await trainRl(tiny({ kind: "single", steps: 1 }), dir, { progress: false });
