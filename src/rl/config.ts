@@ -97,3 +97,8 @@ export function contextSize(c: RlConfig, draw: (ns: number[]) => number): number
   if (c.kind !== "bcr") return 1;
   return Array.isArray(c.n) ? draw(c.n) : c.n;
 }
+
+/** Target tokens per problem that a run states in its prompts (L1-style penalty runs), else undefined. */
+export function promptTargetLength(c: RlConfig): number | undefined {
+  return c.kind === "penalty" ? c.shaping.targetLength : undefined;
+}

@@ -37,7 +37,7 @@ import { Rng } from "../util/rng.js";
 import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { advantageStats, groupAdvantages, type GroupAdvantages } from "./advantages.js";
-import { contextSize, type RlConfig } from "./config.js";
+import { contextSize, promptTargetLength, type RlConfig } from "./config.js";
 import { evaluatePolicy, type PolicyEval } from "./evaluate.js";
 import { grpoSurrogate, tokenLogProbsAndEntropy, type SurrogateConfig } from "./loss.js";
 
@@ -102,8 +102,8 @@ export function drawPrompts(config: RlConfig, rng: Rng): PackedPrompt[] {
     const problems: Problem[] = Array.from({ length: n }, () =>
       pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)));
     const packed = packProblems(problems, { template: "compact" });
-    const target = config.shaping.targetLength;
-    return target !== undefined && config.kind === "penalty" ? withTargetLength(packed, target) : packed;
+    const target = promptTargetLength(config);
+    return target !== undefined ? withTargetLength(packed, target * packed.n) : packed;
   });
 }
 
@@ -255,15 +255,18 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   let sampleRng = new Rng(config.seed);
   let step = 0;
   let initialEvalAccuracy: number | null = null;
+  const release = () => {
+    model.dispose();
+    ref?.dispose();
+    optimizer.dispose();
+  };
   const latest = latestCheckpoint(ckDir);
   const summaryFile = path.join(outDir, "summary.json");
   if (latest) {
     const ck = loadCheckpoint(latest);
     if (ck.step >= config.steps && fs.existsSync(summaryFile)) {
       // Already finished: nothing to redo, and its metrics (the final eval line too) stay as they are.
-      model.dispose();
-      ref?.dispose();
-      optimizer.dispose();
+      release();
       return { outDir, step: ck.step, finished: true, finalEval: null };
     }
     restoreCheckpoint(ck, model, optimizer);
@@ -279,16 +282,10 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     for (const f of [metricsFile, samplesFile]) if (fs.existsSync(f)) fs.rmSync(f);
   }
 
-  const release = () => {
-    model.dispose();
-    ref?.dispose();
-    optimizer.dispose();
-  };
-
   const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
     const e = config.eval;
-    // Asked the way the run trains: a penalty run with a target length states it in the prompt.
-    const target = config.kind === "penalty" ? config.shaping.targetLength : undefined;
+    // Asked the way the run trains (promptTargetLength).
+    const target = promptTargetLength(config);
     const result = await evaluatePolicy(model, tok, evalProblems, {
       n: e.n, budget: e.budget, temperature: e.temperature, seed: config.task.evalSeed * 1000 + atStep,
       ...(target !== undefined ? { targetLength: target } : {}),
