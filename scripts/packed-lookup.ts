@@ -1,7 +1,7 @@
 /**
  * Diagnostic: can a local model solve every problem of a packed context, or only the first?
  *
- *   npx tsx scripts/packed-lookup.ts <checkpoint|run folder> <problems.jsonl> [ns=1,2,3,4] [count=96] [temperature=0]
+ *   npx tsx scripts/packed-lookup.ts <checkpoint|run folder> <problems.jsonl> [ns=1,2,3,4] [count=96] [temperature=0] [show=0]
  *
  * Packs the first `count` problems of the file in consecutive groups of N (compact template),
  * samples one response per group (greedy by default), and prints per N: accuracy, accuracy by
@@ -9,6 +9,8 @@
  * trace steps `<symbol><value><op><operand>=` whose op and operand are the operation the step's
  * symbol names (stepLabel: a-e for problem 1, f-j for problem 2, ...). A low fetch rate with a
  * high one at position 1 means the model cannot find a later problem's operations in the prompt.
+With show > 0, the first `show` prompts and responses of each N are printed too, to see how the
+later problems go wrong (a neighbouring character fetched, a step too many, an arithmetic slip).
  */
 import { packProblems } from "../src/bcr/templates.js";
 import { scoreResponse } from "../src/bcr/score.js";
@@ -19,15 +21,15 @@ import { countLoops, OPS_PER_BLOCK, STEP_SYMBOLS } from "../src/tasks/traces.js"
 import { readJsonl } from "../src/util/fsx.js";
 import { Rng } from "../src/util/rng.js";
 
-const [checkpoint, file, nsArg = "1,2,3,4", countArg = "96", tempArg = "0"] = process.argv.slice(2);
+const [checkpoint, file, nsArg = "1,2,3,4", countArg = "96", tempArg = "0", showArg = "0"] = process.argv.slice(2);
 if (!checkpoint || !file) {
-  console.error("usage: npx tsx scripts/packed-lookup.ts <checkpoint|run folder> <problems.jsonl> [ns=1,2,3,4] [count=96] [temperature=0]");
+  console.error("usage: npx tsx scripts/packed-lookup.ts <checkpoint|run folder> <problems.jsonl> [ns=1,2,3,4] [count=96] [temperature=0] [show=0]");
   process.exit(2);
 }
 const ns = nsArg.split(",").map(Number);
-const count = Number(countArg), temperature = Number(tempArg);
-if (ns.some((n) => !Number.isInteger(n) || n < 1) || !(count >= 1) || !(temperature >= 0)) {
-  console.error(`bad arguments: ns=${nsArg} count=${countArg} temperature=${tempArg}`);
+const count = Number(countArg), temperature = Number(tempArg), show = Number(showArg);
+if (ns.some((n) => !Number.isInteger(n) || n < 1) || !(count >= 1) || !(temperature >= 0) || !Number.isInteger(show) || show < 0) {
+  console.error(`bad arguments: ns=${nsArg} count=${countArg} temperature=${tempArg} show=${showArg}`);
   process.exit(2);
 }
 
@@ -64,6 +66,7 @@ for (const n of ns) {
   let tokens = 0, loops = 0;
   res.tokens.forEach((ids, i) => {
     const text = tokenizer.decode(ids);
+    if (i < show) console.log(`  ${JSON.stringify(packed[i]!.text)}\n    -> ${text}`);
     scoreResponse(text, packed[i]!.golds, { template: "compact", truncated: !res.stopped[i] }).correct
       .forEach((c, k) => { right[k]![0] += Number(c); right[k]![1]++; });
     fetches(text, groups[i]!).forEach(([a, b], k) => { fetched[k]![0] += a; fetched[k]![1] += b; });
