@@ -9,10 +9,11 @@
  * trace steps `<symbol><value><op><operand>=` whose op and operand are the operation the step's
  * symbol names (stepLabel: a-e for problem 1, f-j for problem 2, ...). A low fetch rate with a
  * high one at position 1 means the model cannot find a later problem's operations in the prompt.
-With show > 0, the first `show` prompts and responses of each N are printed too, to see how the
-later problems go wrong (a neighbouring character fetched, a step too many, an arithmetic slip).
+ * With show > 0, the first `show` prompts and responses of each N are printed too, to see how the
+ * later problems go wrong (a neighbouring character fetched, a step too many, an arithmetic slip).
  */
 import { packProblems } from "../src/bcr/templates.js";
+import { findSections } from "../src/bcr/extract.js";
 import { scoreResponse } from "../src/bcr/score.js";
 import type { Problem } from "../src/bcr/types.js";
 import { loadLocal } from "../src/eval/load-local.js";
@@ -36,9 +37,11 @@ if (ns.some((n) => !Number.isInteger(n) || n < 1) || !(count >= 1) || !(temperat
 /** [right, total] fetches per position of one response. */
 function fetches(response: string, group: Problem[]): [number, number][] {
   const out = group.map((): [number, number] => [0, 0]);
-  for (const section of response.split(/(?:^| )(?=\d+:)/)) {
-    const k = Number(/^(\d+):/.exec(section)?.[1] ?? 0) - 1;
+  const sections = findSections(response, "compact");
+  for (const [i, { start, index }] of sections.entries()) {
+    const k = index - 1;
     if (k < 0 || k >= group.length) continue;
+    const section = response.slice(start, sections[i + 1]?.start);
     const ops = group[k]!.question.match(/[+-]\d+/g) ?? [];
     for (const step of section.matchAll(/(?:^|[ :])([a-zB-Z])\d+([+-]\d+)=/g)) {
       const j = STEP_SYMBOLS.indexOf(step[1]!) - OPS_PER_BLOCK * k;

@@ -104,3 +104,12 @@ export function withTargetLength(prompt: PackedPrompt, targetLength: number): Pa
   const text = prompt.template === "compact" ? `L${n} ${prompt.text}` : `Think for ${n} tokens.\n${prompt.text}`;
   return { ...prompt, text };
 }
+
+/**
+ * The target stated for a pack of N problems when a run's target is per problem (this project's
+ * L1 runs): `perProblem * N` tokens, via withTargetLength. Training prompts, the in-training eval
+ * and the reproduction's eval all state it this way.
+ */
+export function withTargetPerProblem(prompt: PackedPrompt, perProblem: number): PackedPrompt {
+  return withTargetLength(prompt, perProblem * prompt.n);
+}

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { backendInfo } from "../engine/backend.js";
-import { packProblems, withTargetLength } from "../bcr/templates.js";
+import { packProblems, withTargetPerProblem } from "../bcr/templates.js";
 import type { Problem } from "../bcr/types.js";
 import { loadLocal } from "../eval/load-local.js";
 import { LocalModel } from "../eval/local-model.js";
@@ -304,7 +304,7 @@ export function withPromptTarget(model: CompletionModel, perProblem: number): Co
     name: model.name,
     complete: (reqs, opts) => model.complete(reqs.map((r) => {
       const n = Math.max(1, (r.prompt.match(/(?:^| )\d+:/g) ?? []).length);
-      return { ...r, prompt: withTargetLength({ text: r.prompt, n, ids: [], golds: [], template: "compact" }, perProblem * n).text };
+      return { ...r, prompt: withTargetPerProblem({ text: r.prompt, n, ids: [], golds: [], template: "compact" }, perProblem).text };
     }), opts),
   };
 }

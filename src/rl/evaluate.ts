@@ -6,7 +6,7 @@
 import type { Problem } from "../bcr/types.js";
 import { planGroups, scoreGroup } from "../eval/sweep.js";
 import { LocalModel, type SamplingModel, type TokenizerLike } from "../eval/local-model.js";
-import { packProblems, withTargetLength } from "../bcr/templates.js";
+import { packProblems, withTargetPerProblem } from "../bcr/templates.js";
 import { countLoops } from "../tasks/traces.js";
 
 export interface PolicyEval {
@@ -33,7 +33,7 @@ export async function evaluatePolicy(
   if (groups.length === 0) throw new Error(`evaluatePolicy: ${problems.length} problems cannot fill one group of ${opts.n}`);
   const prompts = groups.map((g) => {
     const packed = packProblems(g.problems, { template: "compact" });
-    return opts.targetLength === undefined ? packed.text : withTargetLength(packed, opts.targetLength * packed.n).text;
+    return opts.targetLength === undefined ? packed.text : withTargetPerProblem(packed, opts.targetLength).text;
   });
   const completions = await local.complete(
     prompts.map((prompt) => ({ prompt, maxTokens: opts.budget, temperature: opts.temperature, seed: opts.seed })),

@@ -23,7 +23,7 @@ import * as path from "node:path";
 import { tf, initBackend, backendInfo } from "../engine/backend.js";
 import type { GPT } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { packProblems, withTargetLength } from "../bcr/templates.js";
+import { packProblems, withTargetPerProblem } from "../bcr/templates.js";
 import type { PackedPrompt, Problem } from "../bcr/types.js";
 import { scoreResponse } from "../bcr/score.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
@@ -103,7 +103,7 @@ export function drawPrompts(config: RlConfig, rng: Rng): PackedPrompt[] {
       pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)));
     const packed = packProblems(problems, { template: "compact" });
     const target = promptTargetLength(config);
-    return target !== undefined ? withTargetLength(packed, target * packed.n) : packed;
+    return target !== undefined ? withTargetPerProblem(packed, target) : packed;
   });
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { answersOnlyResponse, formatAnswer, packProblems, withTargetLength } from "../../src/bcr/index.js";
+import { answersOnlyResponse, formatAnswer, packProblems, withTargetLength, withTargetPerProblem } from "../../src/bcr/index.js";
 import { COMPACT_MIN_COLUMNS } from "../../src/bcr/templates.js";
 
 const probs = [
@@ -45,4 +45,7 @@ test("answer formatting and target-length prompts", () => {
   assert.equal(answersOnlyResponse(["4", "5"], "compact", [1, 0]), "2:A5 1:A4");
   assert.equal(withTargetLength(packProblems(probs), 120).text, "L120 1:47+8-15+6   2:9-3        " + " ".repeat(28) + "\n");
   assert.match(withTargetLength(packProblems(probs, { template: "natural" }), 99.6).text, /^Think for 100 tokens\.\n/);
+  // a per-problem target states target x N: 2 problems x 32 = 64
+  assert.match(withTargetPerProblem(packProblems(probs), 32).text, /^L64 1:47\+8-15\+6 /);
+  assert.match(withTargetPerProblem(packProblems(probs.slice(0, 1)), 32).text, /^L32 1:/);
 });
