@@ -11,10 +11,11 @@
  * position of problem 2's trace is not what makes it hard.
  */
 import { packProblems } from "../src/bcr/templates.js";
+import { scoreResponse } from "../src/bcr/score.js";
 import type { Problem } from "../src/bcr/types.js";
 import { loadLocal } from "../src/eval/load-local.js";
 import { CharTokenizer } from "../src/model/tokenizer.js";
-import { OPS_PER_BLOCK, STEP_SYMBOLS, trace } from "../src/tasks/traces.js";
+import { operationFetches, trace } from "../src/tasks/traces.js";
 import { readJsonl } from "../src/util/fsx.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -32,28 +33,26 @@ if (problems.length < 2 * pairs) throw new Error(`${file}: need ${2 * pairs} pro
 console.log(`${checkpoint}: ${pairs} pairs of ${file}, problem 1 teacher-forced, problem 2 greedy`);
 for (const loops of loopChoices) {
   const rng = new Rng(7);
-  const prefixes: string[] = [];
+  const prompts: string[] = [], forcedStarts: string[] = [];
   for (let i = 0; i < pairs; i++) {
     const [p1, p2] = [problems[2 * i]!, problems[2 * i + 1]!];
     const forced = loops === 0 ? trace(p1.question, p1.answer, "essential", rng)
       : trace(p1.question, p1.answer, "redundant", rng, { loops: [loops, loops] });
-    prefixes.push(packProblems([p1, p2]).text + `1:${forced} 2:`);
+    prompts.push(packProblems([p1, p2]).text);
+    forcedStarts.push(`1:${forced} 2:`);
   }
-  const res = gpt.generate(prefixes.map((t) => [CharTokenizer.BOS, ...tokenizer.encode(t)]), {
+  const res = gpt.generate(prompts.map((t, i) => [CharTokenizer.BOS, ...tokenizer.encode(t + forcedStarts[i]!)]), {
     maxNewTokens: 100, temperature: 0, stopTokens: [CharTokenizer.EOS], rng: new Rng(1),
   });
   let right = 0, fetched = 0, steps = 0, start = 0;
   res.tokens.forEach((ids, i) => {
-    const p2 = problems[2 * i + 1]!;
-    const text = tokenizer.decode(ids).split(/\s\d+:/)[0]!; // problem 2's section only
-    if (new RegExp(`(^|\\s)A${p2.answer}(\\s|$)`).test(text.trim() + " ")) right++;
-    const ops = p2.question.match(/[+-]\d+/g) ?? [];
-    for (const step of text.matchAll(/(?:^|\s)([a-zB-Z])\d+([+-]\d+)=/g)) {
-      const j = STEP_SYMBOLS.indexOf(step[1]!) - OPS_PER_BLOCK;
-      steps++;
-      if (j >= 0 && j < ops.length && ops[j] === step[2]) fetched++;
-    }
-    start += 1 + prefixes[i]!.length;
+    const [p1, p2] = [problems[2 * i]!, problems[2 * i + 1]!];
+    // the whole response (forced problem 1, then the model's text) scored as any response is
+    const response = forcedStarts[i]! + tokenizer.decode(ids);
+    right += Number(scoreResponse(response, [p1.answer, p2.answer], { template: "compact", truncated: !res.stopped[i] }).correct[1]);
+    const [r, t] = operationFetches(response, [p1.question, p2.question])[1]!;
+    fetched += r; steps += t;
+    start += 1 + prompts[i]!.length + forcedStarts[i]!.length;
   });
   console.log(`  problem 1 with ${loops} re-checks: problem 2 starts at position ${(start / pairs).toFixed(0)} on average; ` +
     `problem 2 accuracy ${(right / pairs).toFixed(3)}, fetch ${(fetched / steps).toFixed(2)} (${steps} steps)`);

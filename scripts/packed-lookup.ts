@@ -13,12 +13,11 @@
  * later problems go wrong (a neighbouring character fetched, a step too many, an arithmetic slip).
  */
 import { packProblems } from "../src/bcr/templates.js";
-import { findSections } from "../src/bcr/extract.js";
 import { scoreResponse } from "../src/bcr/score.js";
 import type { Problem } from "../src/bcr/types.js";
 import { loadLocal } from "../src/eval/load-local.js";
 import { CharTokenizer } from "../src/model/tokenizer.js";
-import { countLoops, OPS_PER_BLOCK, STEP_SYMBOLS } from "../src/tasks/traces.js";
+import { countLoops, operationFetches } from "../src/tasks/traces.js";
 import { readJsonl } from "../src/util/fsx.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -32,24 +31,6 @@ const count = Number(countArg), temperature = Number(tempArg), show = Number(sho
 if (ns.some((n) => !Number.isInteger(n) || n < 1) || !(count >= 1) || !(temperature >= 0) || !Number.isInteger(show) || show < 0) {
   console.error(`bad arguments: ns=${nsArg} count=${countArg} temperature=${tempArg} show=${showArg}`);
   process.exit(2);
-}
-
-/** [right, total] fetches per position of one response. */
-function fetches(response: string, group: Problem[]): [number, number][] {
-  const out = group.map((): [number, number] => [0, 0]);
-  const sections = findSections(response, "compact");
-  for (const [i, { start, index }] of sections.entries()) {
-    const k = index - 1;
-    if (k < 0 || k >= group.length) continue;
-    const section = response.slice(start, sections[i + 1]?.start);
-    const ops = group[k]!.question.match(/[+-]\d+/g) ?? [];
-    for (const step of section.matchAll(/(?:^|[ :])([a-zB-Z])\d+([+-]\d+)=/g)) {
-      const j = STEP_SYMBOLS.indexOf(step[1]!) - OPS_PER_BLOCK * k;
-      out[k]![1]++;
-      if (j >= 0 && j < ops.length && ops[j] === step[2]) out[k]![0]++;
-    }
-  }
-  return out;
 }
 
 const { gpt, tokenizer } = await loadLocal(checkpoint);
@@ -72,7 +53,7 @@ for (const n of ns) {
     if (i < show) console.log(`  ${JSON.stringify(packed[i]!.text)}\n    -> ${text}`);
     scoreResponse(text, packed[i]!.golds, { template: "compact", truncated: !res.stopped[i] }).correct
       .forEach((c, k) => { right[k]![0] += Number(c); right[k]![1]++; });
-    fetches(text, groups[i]!).forEach(([a, b], k) => { fetched[k]![0] += a; fetched[k]![1] += b; });
+    operationFetches(text, groups[i]!.map((p) => p.question)).forEach(([a, b], k) => { fetched[k]![0] += a; fetched[k]![1] += b; });
     tokens += ids.length;
     loops += countLoops(text);
   });

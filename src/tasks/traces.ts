@@ -1,5 +1,6 @@
 import type { Rng } from "../util/rng.js";
 import { solveSteps, stepText } from "./synthetic.js";
+import { findSections } from "../bcr/extract.js";
 
 /**
  * Solution traces in the compact response language, one per problem (the `k:` header and the
@@ -89,4 +90,28 @@ export function stepLabel(j: number, position = 0): string {
     throw new Error(`stepLabel: pack position must be 0..${blocks - 1} (at most ${blocks} problems per pack), got ${position}`);
   }
   return STEP_SYMBOLS[position * OPS_PER_BLOCK + j]!;
+}
+
+/**
+ * How often a compact response's trace steps copy the right operation, per problem of the pack:
+ * [right, total] for each of `questions`, counting the steps `<symbol><value><op><operand>=` of
+ * section k+1 as right when op and operand are the operation that the step's symbol names
+ * (stepLabel(j, k) -> the j-th operation of question k). Sections outside 1..questions.length are
+ * ignored. The diagnostic for "can the model find a later problem's operations in the prompt".
+ */
+export function operationFetches(response: string, questions: readonly string[]): [number, number][] {
+  const out = questions.map((): [number, number] => [0, 0]);
+  const sections = findSections(response, "compact");
+  for (const [i, { start, index }] of sections.entries()) {
+    const k = index - 1;
+    if (k < 0 || k >= questions.length) continue;
+    const section = response.slice(start, sections[i + 1]?.start);
+    const ops = questions[k]!.match(/[+-]\d+/g) ?? [];
+    for (const step of section.matchAll(/(?:^|[ :])([a-zB-Z])\d+([+-]\d+)=/g)) {
+      const j = STEP_SYMBOLS.indexOf(step[1]!) - OPS_PER_BLOCK * k;
+      out[k]![1]++;
+      if (j >= 0 && j < ops.length && ops[j] === step[2]) out[k]![0]++;
+    }
+  }
+  return out;
 }

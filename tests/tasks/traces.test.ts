@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { extractAnswers } from "../../src/bcr/index.js";
-import { countLoops, stepLabel, trace } from "../../src/tasks/index.js";
+import { countLoops, operationFetches, stepLabel, trace } from "../../src/tasks/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("the three trace styles", () => {
@@ -47,4 +47,21 @@ test("countLoops counts chk as a word", () => {
   assert.equal(countLoops("1:3+4=7 chk 3+4=7 chk 3+4=7 A7 2:chk A1"), 3);
   assert.equal(countLoops("xchk chkx A5"), 0);
   assert.equal(countLoops(""), 0);
+});
+
+test("operationFetches: per problem, steps whose symbol names the operation they copied", () => {
+  // problem 1 `7+2-8`: a copies +2 (right), chk a +2 (right), b copies +8 (wrong sign).
+  // problem 2 `3-1`: f copies -1 (right); g names a 2nd operation that problem 2 lacks (wrong);
+  // a (problem 1's symbol) inside problem 2 is wrong too. Section 3 is outside the pack: ignored.
+  const response = "1:a7+2=9 chk a7+2=9 b9+8=7 A7 2:f3-1=2 g2-1=1 a1+2=3 A3 3:k1+1=2 A2";
+  assert.deepEqual(operationFetches(response, ["7+2-8", "3-1"]), [[2, 3], [1, 3]]);
+  // a response built from the traces themselves fetches everything
+  const rng = new Rng(3);
+  const qs = ["4+5-2", "9-3+1-7"];
+  const full = qs.map((q, k) => `${k + 1}:${trace(q, "0", "redundant", rng, { position: k })}`).join(" ");
+  const [[r1, t1], [r2, t2]] = operationFetches(full, qs);
+  assert.ok(t1 >= 2 && t2 >= 3);
+  assert.equal(r1, t1);
+  assert.equal(r2, t2);
+  assert.deepEqual(operationFetches("no sections here", qs), [[0, 0], [0, 0]]);
 });
