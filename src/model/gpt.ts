@@ -3,7 +3,8 @@
  * backend needs written by hand, then embeddings, attention, MLP, blocks, the model, and
  * batched sampling with a KV cache.
  *
- * Architecture (a PyTorch peer matches it exactly): token + learned position embeddings;
+ * Architecture (a PyTorch peer matches it exactly): token + learned position embeddings (or,
+ * with `positions: "rotary"`, no position table and rotary q/k instead, see rotary.ts);
  * pre-LayerNorm blocks (eps 1e-5) of causal multi-head self-attention (qkv Linear with bias,
  * output Linear with bias) and an MLP (Linear to 4C with bias, GELU tanh approximation,
  * Linear back with bias); final LayerNorm; output head tied to the token embedding, no bias.
@@ -21,6 +22,7 @@
 import { tf } from "../engine/backend.js";
 import { Rng } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
+import { applyRotary, RotaryTable } from "./rotary.js";
 import { logProbOf, sampleToken } from "./sample.js";
 import { CharTokenizer } from "./tokenizer.js";
 
@@ -39,6 +41,12 @@ export interface GPTConfig {
   dropout: number;
   /** Seed of the weight init. */
   seed: number;
+  /**
+   * How the model knows where a token is: "learned" (absent: the default) adds a learned
+   * absolute position table; "rotary" rotates queries and keys so attention sees only relative
+   * offsets (and the model has no wpe table).
+   */
+  positions?: "learned" | "rotary";
 }
 
 /** The default small model: ~140k parameters, a 512-token context for packed prompts. */
@@ -189,6 +197,8 @@ interface ForwardCtx {
   bias: tf.Tensor;
   /** Left padding per row (generate's ragged prompts); the same mask as in `bias`, as counts. */
   keyPads?: number[];
+  /** Rotary models: the position of every fed token, row-major [B*T]. */
+  positions?: Int32Array;
   /** Keys/values of earlier positions per layer, [B*H, Tpast, hd] each. */
   past?: { k: tf.Tensor3D; v: tf.Tensor3D }[];
   /** Whether the caller wants each layer's keys/values back (generate with the cache). */
@@ -203,6 +213,8 @@ export class GPT {
   readonly params = new Map<string, tf.Variable>();
   /** [blockSize, blockSize] additive causal mask (0 on and below the diagonal). */
   private readonly causal: tf.Tensor2D;
+  /** cos/sin tables of rotary models; null with learned positions. */
+  private readonly rotary: RotaryTable | null;
 
   constructor(config: GPTConfig) {
     validateConfig(config);
@@ -225,7 +237,8 @@ export class GPT {
     };
     // Draw order is the parameter order, so a seed fixes every weight on every backend.
     add("transformer.wte.weight", [V, C], "normal");
-    add("transformer.wpe.weight", [blockSize, C], "normal");
+    if (this.config.positions !== "rotary") add("transformer.wpe.weight", [blockSize, C], "normal");
+    this.rotary = this.config.positions === "rotary" ? new RotaryTable(blockSize, C / config.nHead) : null;
     for (let i = 0; i < nLayer; i++) {
       const h = `transformer.h.${i}.`;
       add(h + "ln_1.weight", [C], "ones");
@@ -267,7 +280,9 @@ export class GPT {
     const { nEmbd: C, nHead: H } = this.config;
     const hd = C / H;
     const h = `transformer.h.${i}.attn.`;
-    const qkv = linear(x, this.p(h + "c_attn.weight"), this.p(h + "c_attn.bias"));
+    let qkv = linear(x, this.p(h + "c_attn.weight"), this.p(h + "c_attn.bias"));
+    // Keys enter the cache already rotated: a key's rotation depends only on its own position.
+    if (this.rotary) qkv = applyRotary(qkv, ctx.positions!, H, this.rotary);
     // [B*T, C] -> [B*H, T, hd]: the layout of the batched matmul and of the KV cache.
     const heads = (t: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]) as tf.Tensor3D;
@@ -311,13 +326,14 @@ export class GPT {
     return ctx.dropout.apply(linear(up, this.p(h + "c_proj.weight"), this.p(h + "c_proj.bias")));
   }
 
-  /** tokens [B, T] -> token + position embeddings [B*T, C], positions 0..T-1. */
+  /** tokens [B, T] -> token + position embeddings [B*T, C], positions 0..T-1 (token only when rotary). */
   private embed(tokens: tf.Tensor2D): tf.Tensor2D {
     const [B, T] = tokens.shape;
     const { vocabSize: V, nEmbd: C } = this.config;
     // One-hot matmul, not gather: the gather gradient has no wasm kernel.
     const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [B * T]);
     const tok = tf.matMul(tf.cast(tf.oneHot(ids, V), "float32"), this.p("transformer.wte.weight"));
+    if (this.rotary) return tok as tf.Tensor2D;
     const pos = tf.slice(this.p("transformer.wpe.weight"), [0, 0], [T, C]);
     return tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), pos), [B * T, C]);
   }
@@ -342,7 +358,7 @@ export class GPT {
     return tf.matMul(h, wteT ?? tf.transpose(this.p("transformer.wte.weight")));
   }
 
-  private trainCtx(T: number, opts?: { training?: boolean; dropoutSeed?: number }): ForwardCtx {
+  private trainCtx(B: number, T: number, opts?: { training?: boolean; dropoutSeed?: number }): ForwardCtx {
     if (T < 1 || T > this.config.blockSize) {
       throw new Error(`GPT: sequence length ${T} is outside 1..blockSize (${this.config.blockSize})`);
     }
@@ -356,6 +372,7 @@ export class GPT {
     return {
       bias: tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]),
       dropout: new Dropout(this.config.dropout, seed),
+      ...(this.rotary ? { positions: Int32Array.from({ length: B * T }, (_, r) => r % T) } : {}),
     };
   }
 
@@ -363,7 +380,7 @@ export class GPT {
   logits(tokens: tf.Tensor2D, opts?: { training?: boolean; dropoutSeed?: number }): tf.Tensor3D {
     return tf.tidy(() => {
       const [B, T] = tokens.shape;
-      const { h } = this.forward(this.embed(tokens), B, T, this.trainCtx(T, opts));
+      const { h } = this.forward(this.embed(tokens), B, T, this.trainCtx(B, T, opts));
       return tf.reshape(this.head(h), [B, T, this.config.vocabSize]) as tf.Tensor3D;
     });
   }
@@ -374,7 +391,7 @@ export class GPT {
       const [B, T] = tokens.shape;
       if (T < 2) throw new Error(`GPT.tokenLogProbs: need at least 2 tokens per row, got ${T}`);
       const { nEmbd: C, vocabSize: V } = this.config;
-      const { h } = this.forward(this.embed(tokens), B, T, this.trainCtx(T, opts));
+      const { h } = this.forward(this.embed(tokens), B, T, this.trainCtx(B, T, opts));
       // The last position predicts nothing we score, so drop it before the head.
       const hPred = tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, 0, 0], [B, T - 1, C]), [B * (T - 1), C]);
       const logp = tf.logSoftmax(this.head(hPred as tf.Tensor2D));
@@ -427,7 +444,8 @@ export class GPT {
     const pads = prompts.map((p) => P - p.length);
     const { vocabSize: V, nEmbd: C } = this.config;
     const wte = this.p("transformer.wte.weight").dataSync() as Float32Array;
-    const wpe = this.p("transformer.wpe.weight").dataSync() as Float32Array;
+    // Rotary models have no position table: their positions go to the attention instead.
+    const wpe = this.rotary ? null : (this.p("transformer.wpe.weight").dataSync() as Float32Array);
     const wteT = tf.transpose(this.p("transformer.wte.weight")) as tf.Tensor2D;
     // `batch`: the sequences whose rows the forward pass (and the cache) holds, in order;
     // `running`: those not yet stopped. Without the cache the batch is rebuilt every step.
@@ -444,6 +462,7 @@ export class GPT {
         const T = L - start;
         const rowPads = batch.map((b) => pads[b]!);
         const x0 = new Float32Array(B * T * C);
+        const positions = new Int32Array(B * T);
         batch.forEach((b, r) => {
           const seq = [...prompts[b]!, ...out.tokens[b]!];
           for (let t = 0; t < T; t++) {
@@ -452,7 +471,8 @@ export class GPT {
             const tok = col < pads[b]! ? CharTokenizer.PAD : seq[col - pads[b]!] ?? CharTokenizer.PAD;
             const pos = Math.max(0, col - pads[b]!);
             const o = (r * T + t) * C;
-            for (let c = 0; c < C; c++) x0[o + c] = wte[tok * C + c]! + wpe[pos * C + c]!;
+            positions[r * T + t] = pos;
+            for (let c = 0; c < C; c++) x0[o + c] = wte[tok * C + c]! + (wpe ? wpe[pos * C + c]! : 0);
           }
         });
         const result: { logits: tf.Tensor2D; kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] } = tf.tidy(() => {
@@ -460,7 +480,10 @@ export class GPT {
           for (let r = 0; r < B; r++) for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
           let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
           if (T > 1) bias = tf.add(bias, tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]));
-          const ctx: ForwardCtx = { bias, keyPads: rowPads, past: cache ?? undefined, wantKv: useCache, dropout: new Dropout(0, null) };
+          const ctx: ForwardCtx = {
+            bias, keyPads: rowPads, past: cache ?? undefined, wantKv: useCache, dropout: new Dropout(0, null),
+            ...(this.rotary ? { positions } : {}),
+          };
           const { h, kv } = this.forward(tf.tensor2d(x0, [B * T, C]), B, T, ctx);
           const last = T === 1 ? h : tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
           return { logits: this.head(last as tf.Tensor2D, wteT), kv: useCache ? kv : [] };
@@ -535,4 +558,10 @@ function validateConfig(c: GPTConfig): void {
   if (c.nEmbd % c.nHead !== 0) throw new Error(`GPTConfig: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1), got ${c.dropout}`);
   if (!Number.isInteger(c.seed)) throw new Error(`GPTConfig.seed must be an integer, got ${c.seed}`);
+  if (c.positions !== undefined && c.positions !== "learned" && c.positions !== "rotary") {
+    throw new Error(`GPTConfig.positions must be "learned" or "rotary", got ${JSON.stringify(c.positions)}`);
+  }
+  if (c.positions === "rotary" && (c.nEmbd / c.nHead) % 2 !== 0) {
+    throw new Error(`GPTConfig: rotary positions need an even head size, got nEmbd/nHead = ${c.nEmbd / c.nHead}`);
+  }
 }

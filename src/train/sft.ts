@@ -244,7 +244,10 @@ export function evalLoss(model: GPT, data: Encoded[], batchSize: number, maxBatc
 
 export function gptConfigFor(config: SftConfig, vocabSize: number): GPTConfig {
   const m = config.model;
-  return { vocabSize, blockSize: m.blockSize, nEmbd: m.nEmbd, nLayer: m.nLayer, nHead: m.nHead, dropout: m.dropout, seed: config.seed };
+  return {
+    vocabSize, blockSize: m.blockSize, nEmbd: m.nEmbd, nLayer: m.nLayer, nHead: m.nHead, dropout: m.dropout, seed: config.seed,
+    ...(m.positions ? { positions: m.positions } : {}),
+  };
 }
 
 /** Keep only metrics lines up to `step` (after a resume, later lines were never checkpointed). */
