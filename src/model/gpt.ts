@@ -3,8 +3,9 @@
  * backend needs written by hand, then embeddings, attention, MLP, blocks, the model, and
  * batched sampling with a KV cache.
  *
- * Architecture (a PyTorch peer matches it exactly): token + learned position embeddings (or,
- * with `positions: "rotary"`, no position table and rotary q/k instead, see rotary.ts);
+ * Architecture (a PyTorch peer matches the learned-position model exactly): token + learned
+ * position embeddings (or, with `positions: "rotary"`, no position table and rotary q/k
+ * instead, see rotary.ts);
  * pre-LayerNorm blocks (eps 1e-5) of causal multi-head self-attention (qkv Linear with bias,
  * output Linear with bias) and an MLP (Linear to 4C with bias, GELU tanh approximation,
  * Linear back with bias); final LayerNorm; output head tied to the token embedding, no bias.
