@@ -3,22 +3,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
-import { attentionSettings, causalSelfAttention, causalSelfAttentionBatched } from "../../src/model/attention.js";
+import { causalSelfAttention, causalSelfAttentionBatched } from "../../src/model/attention.js";
 import { GPT, gelu, type GPTConfig } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
+import { withPairwise } from "../helpers/attention.js";
 
 await initBackend();
 const rng = new Rng(5);
 const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * rng.next() - 1), shape);
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
-/** Runs f with the per-pair path forced on (every length) or off. */
-function withPairwise<T>(on: boolean, f: () => T): T {
-  const saved = attentionSettings.pairwiseMinLength;
-  attentionSettings.pairwiseMinLength = on ? 1 : Infinity;
-  try { return f(); } finally { attentionSettings.pairwiseMinLength = saved; }
-}
 
 test("per-pair attention equals the batched one: values and gradients, with and without left padding", () => {
   for (const [B, T, H, C, pads] of [[2, 5, 2, 8, undefined], [3, 7, 4, 16, [0, 2, 6]], [1, 1, 1, 4, undefined]] as const) {

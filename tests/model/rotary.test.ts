@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
-import { attentionSettings } from "../../src/model/attention.js";
 import { GPT, type GPTConfig } from "../../src/model/gpt.js";
 import { applyRotary, rotateQueriesKeys, RotaryTable, ROTARY_BASE } from "../../src/model/rotary.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
@@ -15,6 +14,7 @@ import { parseConfig } from "../../src/util/config.js";
 import { Rng } from "../../src/util/rng.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
+import { withPairwise } from "../helpers/attention.js";
 
 await initBackend();
 const tok = new CharTokenizer();
@@ -138,20 +138,14 @@ test("rotary: KV-cache decoding equals full recompute, and sampled logProbs equa
 test("rotary: the per-pair attention path gives the batched path's log-probs and gradients, without leaking tensors", () => {
   const m = sharpRotary();
   const seqs = [prompt("12+34=46  "), prompt("9*9=81\n#a+")];
-  const run = (minLength: number) => {
-    const saved = attentionSettings.pairwiseMinLength;
-    attentionSettings.pairwiseMinLength = minLength;
-    try {
-      return tf.tidy(() => {
-        const tokens = tf.tensor2d(seqs, [2, seqs[0]!.length], "int32");
-        const { value, grads } = tf.variableGrads(() => tf.sum(m.tokenLogProbs(tokens)) as tf.Scalar, [...m.params.values()]);
-        const g = grads[m.params.get("transformer.h.0.attn.c_attn.weight")!.name]!.dataSync();
-        return { lp: value.dataSync()[0]!, g: Array.from(g) };
-      });
-    } finally { attentionSettings.pairwiseMinLength = saved; }
-  };
+  const run = (pairwise: boolean) => withPairwise(pairwise, () => tf.tidy(() => {
+    const tokens = tf.tensor2d(seqs, [2, seqs[0]!.length], "int32");
+    const { value, grads } = tf.variableGrads(() => tf.sum(m.tokenLogProbs(tokens)) as tf.Scalar, [...m.params.values()]);
+    const g = grads[m.params.get("transformer.h.0.attn.c_attn.weight")!.name]!.dataSync();
+    return { lp: value.dataSync()[0]!, g: Array.from(g) };
+  }));
   const before = tf.memory().numTensors;
-  const pairwise = run(1), batched = run(Infinity);
+  const pairwise = run(true), batched = run(false);
   assert.equal(tf.memory().numTensors, before);
   assert.ok(Math.abs(pairwise.lp - batched.lp) < 1e-3, `${pairwise.lp} vs ${batched.lp}`);
   pairwise.g.forEach((v, i) => assert.ok(Math.abs(v - batched.g[i]!) < 1e-4, `grad ${i}`));
