@@ -5,7 +5,8 @@
  *
  * Architecture (a PyTorch peer matches the learned-position model exactly): token + learned
  * position embeddings (or, with `positions: "rotary"`, no position table and rotary q/k
- * instead, see rotary.ts);
+ * instead, see rotary.ts; with `positions: "sections"`, positions that restart at every problem
+ * section plus a learned section embedding, see sections.ts);
  * pre-LayerNorm blocks (eps 1e-5) of causal multi-head self-attention (qkv Linear with bias,
  * output Linear with bias) and an MLP (Linear to 4C with bias, GELU tanh approximation,
  * Linear back with bias); final LayerNorm; output head tied to the token embedding, no bias.
@@ -23,7 +24,9 @@
 import { tf } from "../engine/backend.js";
 import { Rng } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
+import { lookupRows } from "./lookup.js";
 import { applyRotary, RotaryTable } from "./rotary.js";
+import { sectionLayout, validateSectionSpec, type SectionSpec } from "./sections.js";
 import { logProbOf, sampleToken } from "./sample.js";
 import { CharTokenizer } from "./tokenizer.js";
 
@@ -45,9 +48,13 @@ export interface GPTConfig {
   /**
    * How the model knows where a token is: "learned" (absent: the default) adds a learned
    * absolute position table; "rotary" rotates queries and keys so attention sees only relative
-   * offsets (and the model has no wpe table).
+   * offsets (and the model has no wpe table); "sections" keeps the learned table but restarts
+   * response positions at every problem section and adds a learned section-id embedding
+   * (sections.ts; needs `sections`).
    */
-  positions?: "learned" | "rotary";
+  positions?: "learned" | "rotary" | "sections";
+  /** With positions "sections": the tokens that end the prompt and open a section. */
+  sections?: SectionSpec;
 }
 
 /** The default small model: ~140k parameters, a 512-token context for packed prompts. */
@@ -239,6 +246,7 @@ export class GPT {
     // Draw order is the parameter order, so a seed fixes every weight on every backend.
     add("transformer.wte.weight", [V, C], "normal");
     if (this.config.positions !== "rotary") add("transformer.wpe.weight", [blockSize, C], "normal");
+    if (this.config.positions === "sections") add("transformer.wse.weight", [config.sections!.maxSection + 1, C], "normal");
     this.rotary = this.config.positions === "rotary" ? new RotaryTable(blockSize, C / config.nHead) : null;
     for (let i = 0; i < nLayer; i++) {
       const h = `transformer.h.${i}.`;
@@ -335,6 +343,22 @@ export class GPT {
     const ids = tf.reshape(tokens.dtype === "int32" ? tokens : tf.cast(tokens, "int32"), [B * T]);
     const tok = tf.matMul(tf.cast(tf.oneHot(ids, V), "float32"), this.p("transformer.wte.weight"));
     if (this.rotary) return tok as tf.Tensor2D;
+    if (this.config.positions === "sections") {
+      // Positions and section ids depend on the tokens, so they are computed on the host, and
+      // the rows looked up there too (lookup.ts).
+      const spec = this.config.sections!;
+      const host = tokens.dataSync();
+      const posIds = new Int32Array(B * T);
+      const secIds = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) {
+        const layout = sectionLayout(host.subarray(b * T, (b + 1) * T), spec);
+        posIds.set(layout.pos, b * T);
+        secIds.set(layout.section, b * T);
+      }
+      const pos = lookupRows(this.p("transformer.wpe.weight") as tf.Tensor2D, posIds);
+      const sec = lookupRows(this.p("transformer.wse.weight") as tf.Tensor2D, secIds);
+      return tf.add(tf.add(tok, pos), sec) as tf.Tensor2D;
+    }
     const pos = tf.slice(this.p("transformer.wpe.weight"), [0, 0], [T, C]);
     return tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), pos), [B * T, C]);
   }
@@ -447,6 +471,8 @@ export class GPT {
     const wte = this.p("transformer.wte.weight").dataSync() as Float32Array;
     // Rotary models have no position table: their positions go to the attention instead.
     const wpe = this.rotary ? null : (this.p("transformer.wpe.weight").dataSync() as Float32Array);
+    const spec = this.config.positions === "sections" ? this.config.sections! : null;
+    const wse = spec ? (this.p("transformer.wse.weight").dataSync() as Float32Array) : null;
     const wteT = tf.transpose(this.p("transformer.wte.weight")) as tf.Tensor2D;
     // `batch`: the sequences whose rows the forward pass (and the cache) holds, in order;
     // `running`: those not yet stopped. Without the cache the batch is rebuilt every step.
@@ -466,14 +492,20 @@ export class GPT {
         const positions = new Int32Array(B * T);
         batch.forEach((b, r) => {
           const seq = [...prompts[b]!, ...out.tokens[b]!];
+          const layout = spec ? sectionLayout(seq, spec) : null;
           for (let t = 0; t < T; t++) {
             const col = start + t;
             // (a finished row riding along has no new token: it gets PAD, its output is ignored)
             const tok = col < pads[b]! ? CharTokenizer.PAD : seq[col - pads[b]!] ?? CharTokenizer.PAD;
-            const pos = Math.max(0, col - pads[b]!);
+            const at = col - pads[b]!;
+            const pos = layout ? (layout.pos[at] ?? 0) : Math.max(0, at);
             const o = (r * T + t) * C;
             positions[r * T + t] = pos;
             for (let c = 0; c < C; c++) x0[o + c] = wte[tok * C + c]! + (wpe ? wpe[pos * C + c]! : 0);
+            if (layout && wse) {
+              const sec = layout.section[at] ?? 0;
+              for (let c = 0; c < C; c++) x0[o + c] += wse[sec * C + c]!;
+            }
           }
         });
         const result: { logits: tf.Tensor2D; kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] } = tf.tidy(() => {
@@ -559,8 +591,14 @@ function validateConfig(c: GPTConfig): void {
   if (c.nEmbd % c.nHead !== 0) throw new Error(`GPTConfig: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1), got ${c.dropout}`);
   if (!Number.isInteger(c.seed)) throw new Error(`GPTConfig.seed must be an integer, got ${c.seed}`);
-  if (c.positions !== undefined && c.positions !== "learned" && c.positions !== "rotary") {
-    throw new Error(`GPTConfig.positions must be "learned" or "rotary", got ${JSON.stringify(c.positions)}`);
+  if (c.positions !== undefined && c.positions !== "learned" && c.positions !== "rotary" && c.positions !== "sections") {
+    throw new Error(`GPTConfig.positions must be "learned", "rotary" or "sections", got ${JSON.stringify(c.positions)}`);
+  }
+  if (c.positions === "sections") {
+    if (!c.sections) throw new Error("GPTConfig: positions \"sections\" needs sections: { promptEnd, mark, maxSection }");
+    validateSectionSpec(c.sections, c.vocabSize);
+  } else if (c.sections !== undefined) {
+    throw new Error(`GPTConfig.sections is only read with positions "sections", got positions ${JSON.stringify(c.positions ?? "learned")}`);
   }
   if (c.positions === "rotary" && (c.nEmbd / c.nHead) % 2 !== 0) {
     throw new Error(`GPTConfig: rotary positions need an even head size, got nEmbd/nHead = ${c.nEmbd / c.nHead}`);

@@ -15,7 +15,7 @@ export const SftModelSchema = z.strictObject({
   nHead: positiveInt().default(DEFAULT_GPT.nHead).describe("attention heads per block (must divide nEmbd)"),
   dropout: z.number().min(0).lt(1).default(DEFAULT_GPT.dropout).describe("dropout probability during training"),
   // No default, so configs written before this setting existed resolve (and hash) as before.
-  positions: z.enum(["learned", "rotary"]).optional().describe("position encoding: learned absolute table (when absent) or rotary q/k (relative offsets only)"),
+  positions: z.enum(["learned", "rotary", "sections"]).optional().describe("position encoding: learned absolute table (when absent), rotary q/k (relative offsets only), or sections (learned table restarted at every problem section `k:` of the response, plus a learned section id)"),
 }).refine((m) => m.nEmbd % m.nHead === 0, { message: "nHead must divide nEmbd", path: ["nHead"] });
 
 export const SftDataSchema = z.strictObject({

@@ -242,11 +242,19 @@ export function evalLoss(model: GPT, data: Encoded[], batchSize: number, maxBatc
 // ---------------------------------------------------------------------------------------------
 // The training loop
 
-export function gptConfigFor(config: SftConfig, vocabSize: number): GPTConfig {
+/**
+ * Largest section id a "sections" model embeds: the sweep packs up to 8 problems; a 9th and
+ * later share the last id.
+ */
+export const MAX_SECTION = 9;
+
+export function gptConfigFor(config: SftConfig, tok: CharTokenizer): GPTConfig {
   const m = config.model;
   return {
-    vocabSize, blockSize: m.blockSize, nEmbd: m.nEmbd, nLayer: m.nLayer, nHead: m.nHead, dropout: m.dropout, seed: config.seed,
+    vocabSize: tok.vocabSize, blockSize: m.blockSize, nEmbd: m.nEmbd, nLayer: m.nLayer, nHead: m.nHead, dropout: m.dropout, seed: config.seed,
     ...(m.positions ? { positions: m.positions } : {}),
+    // The compact template's prompt ends with a newline and opens each problem with `k:`.
+    ...(m.positions === "sections" ? { sections: { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":")[0]!, maxSection: MAX_SECTION } } : {}),
   };
 }
 
@@ -272,7 +280,7 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
   writeJsonAtomic(path.join(outDir, "backend.json"), backendInfo() ?? { name: tf.getBackend() });
 
   // Model, optimizer, data order, dropout stream
-  const model = new GPT(gptConfigFor(config, tok.vocabSize));
+  const model = new GPT(gptConfigFor(config, tok));
   const opt = new AdamW(model.params, { beta1: O.beta1, beta2: O.beta2, eps: O.eps, weightDecay: O.weightDecay });
   const sampler = new BatchSampler(trainSet.length, config.seed + 2, { lengths: trainSet.map((e) => e.ids.length), batchSize: T.batchSize });
   let dropoutRng = new Rng(config.seed + 3);

@@ -103,7 +103,7 @@ test("applyRotary's gradient matches finite differences; bad positions and head 
   assert.throws(() => rotateQueriesKeys(new Float32Array(3 * C), [16], H, table), /position 16 is outside 0..15/);
   assert.throws(() => new RotaryTable(8, 5), /even head size/);
   assert.throws(() => new GPT({ ...ROTARY, nEmbd: 6, nHead: 2 }), /even head size/);
-  assert.throws(() => new GPT({ ...ROTARY, positions: "alibi" as never }), /positions must be "learned" or "rotary"/);
+  assert.throws(() => new GPT({ ...ROTARY, positions: "alibi" as never }), /positions must be "learned", "rotary" or "sections"/);
   tf.dispose([x, w]);
 });
 
