@@ -5,6 +5,7 @@ import { DEFAULT_GPT, GPT, type GPTConfig } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
+import { assertSampledLogProbsMatchScoring } from "../helpers/decoding.js";
 
 await initBackend();
 const tok = new CharTokenizer();
@@ -97,11 +98,7 @@ test("KV-cache decoding equals full recompute on ragged prompts (tokens, logProb
 test("sampled logProbs equal each sequence scored alone, unpadded (positions are per sequence)", () => {
   const m = new GPT(TINY);
   const r = m.generate(RAGGED, { maxNewTokens: 10, rng: new Rng(7), temperature: 1.3 });
-  RAGGED.forEach((p, i) => {
-    const full = [...p, ...r.tokens[i]!];
-    const lp = tf.tidy(() => m.tokenLogProbs(tf.tensor2d([full], [1, full.length], "int32")).dataSync());
-    r.logProbs[i]!.forEach((v, t) => assert.ok(Math.abs(v - lp[p.length - 1 + t]!) < 1e-4, `seq ${i} token ${t}: ${v} vs ${lp[p.length - 1 + t]}`));
-  });
+  assertSampledLogProbsMatchScoring(m, RAGGED, r);
   m.dispose();
 });
 

@@ -15,6 +15,7 @@ import { Rng } from "../../src/util/rng.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
 import { withPairwise } from "../helpers/attention.js";
+import { assertCacheMatchesRecompute, assertSampledLogProbsMatchScoring, sharpenAttention } from "../helpers/decoding.js";
 
 await initBackend();
 const tok = new CharTokenizer();
@@ -24,18 +25,8 @@ const RAGGED = [prompt(""), prompt("12+7="), prompt("3*4"), prompt("(5-2)*9=")];
 const rng = new Rng(11);
 const randArray = (n: number) => Float32Array.from({ length: n }, () => 2 * rng.next() - 1);
 
-/**
- * A rotary GPT whose attention is sharp: at init (std 0.02) q.k is ~0, attention is uniform
- * whatever the positions, and a wrong rotation would go unseen. Larger q/k weights fix that.
- */
-function sharpRotary(config: GPTConfig = ROTARY): GPT {
-  const m = new GPT(config);
-  for (let i = 0; i < config.nLayer; i++) {
-    const v = m.params.get(`transformer.h.${i}.attn.c_attn.weight`)!;
-    v.assign(tf.tidy(() => tf.mul(v, 40)));
-  }
-  return m;
-}
+/** A rotary GPT with sharp attention, so a wrong rotation shows (see sharpenAttention). */
+const sharpRotary = (config: GPTConfig = ROTARY) => sharpenAttention(new GPT(config));
 
 test("the rotation equals multiplying each (i, i+hd/2) pair, as a complex number, by e^(i pos base^(-2i/hd))", () => {
   const H = 2, hd = 8, C = H * hd, half = hd / 2;
@@ -123,15 +114,8 @@ test("a rotary GPT has no position table, and its gradients match finite differe
 
 test("rotary: KV-cache decoding equals full recompute, and sampled logProbs equal each sequence scored alone", () => {
   const m = sharpRotary();
-  const a = m.generate(RAGGED, { maxNewTokens: 12, rng: new Rng(42), temperature: 1.2 });
-  const b = m.generate(RAGGED, { maxNewTokens: 12, rng: new Rng(42), temperature: 1.2, useCache: false });
-  assert.deepEqual(a.tokens, b.tokens);
-  a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4)));
-  RAGGED.forEach((p, i) => {
-    const full = [...p, ...a.tokens[i]!];
-    const lp = tf.tidy(() => m.tokenLogProbs(tf.tensor2d([full], [1, full.length], "int32")).dataSync());
-    a.logProbs[i]!.forEach((v, t) => assert.ok(Math.abs(v - lp[p.length - 1 + t]!) < 1e-4, `seq ${i} token ${t}`));
-  });
+  const a = assertCacheMatchesRecompute(m, RAGGED, { maxNewTokens: 12, seed: 42, temperature: 1.2 });
+  assertSampledLogProbsMatchScoring(m, RAGGED, a);
   m.dispose();
 });
 

@@ -10,9 +10,9 @@ import { loadLocal } from "../../src/eval/load-local.js";
 import { SftConfigSchema } from "../../src/train/sft-config.js";
 import { MAX_SECTION, trainSft } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";
-import { Rng } from "../../src/util/rng.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
+import { assertCacheMatchesRecompute, assertSampledLogProbsMatchScoring, sharpenAttention } from "../helpers/decoding.js";
 
 await initBackend();
 const tok = new CharTokenizer();
@@ -20,15 +20,8 @@ const SPEC: SectionSpec = { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":
 const SECTIONS: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 48, nEmbd: 16, nLayer: 2, nHead: 2, dropout: 0, seed: 5, positions: "sections", sections: SPEC };
 const ids = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
 
-/** Sharp attention: at init (std 0.02) attention is near uniform and a wrong position goes unseen. */
-function sharp(config: GPTConfig = SECTIONS): GPT {
-  const m = new GPT(config);
-  for (let i = 0; i < config.nLayer; i++) {
-    const v = m.params.get(`transformer.h.${i}.attn.c_attn.weight`)!;
-    v.assign(tf.tidy(() => tf.mul(v, 40)));
-  }
-  return m;
-}
+/** A sections GPT with sharp attention, so a wrong position shows (see sharpenAttention). */
+const sharp = () => sharpenAttention(new GPT(SECTIONS));
 
 test("section layout on a hand-worked pack: prompt absolute, each response section restarts where section 1 started", () => {
   // index:   0 B, 1-2 "1:", 3-5 "5+1", 6 " ", 7-8 "2:", 9-11 "7-2", 12 "\n" | response from 13
@@ -87,16 +80,9 @@ test("sections: KV-cache decoding equals full recompute, and sampled logProbs eq
   // Ragged prompts (left padding); two end inside response section 2 or 3, so their decoded
   // tokens sit at restarted positions.
   const prompts = [ids("1:5+1 2:7\n1:a5+1=6 A6 2:f"), ids("1:3\n"), ids("1:2-1 2:4 3:9\n1:A1 2:A4 3:")];
-  const a = m.generate(prompts, { maxNewTokens: 16, rng: new Rng(42), temperature: 1.3 });
-  const b = m.generate(prompts, { maxNewTokens: 16, rng: new Rng(42), temperature: 1.3, useCache: false });
-  assert.deepEqual(a.tokens, b.tokens);
-  a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4)));
+  const a = assertCacheMatchesRecompute(m, prompts, { maxNewTokens: 16, seed: 42, temperature: 1.3 });
   // Sampling must compute the layout the training path computes: score each sequence alone.
-  prompts.forEach((p, i) => {
-    const full = [...p, ...a.tokens[i]!];
-    const lp = tf.tidy(() => m.tokenLogProbs(tf.tensor2d([full], [1, full.length], "int32")).dataSync());
-    a.logProbs[i]!.forEach((v, t) => assert.ok(Math.abs(v - lp[p.length - 1 + t]!) < 1e-4, `seq ${i} token ${t}: ${v} vs ${lp[p.length - 1 + t]}`));
-  });
+  assertSampledLogProbsMatchScoring(m, prompts, a);
   m.dispose();
 });
 
