@@ -99,3 +99,21 @@ test("configs: reproduce.json spells out the schema defaults; reproduce-quick.js
   assert.notEqual(quick.runs, full.runs);
   assert.ok(quick.rl.steps <= 3 && quick.seeds.length === 1);
 });
+
+test("configs: reproduce-sections.json is the default run with section positions and RL lr 1e-4, in its own folders", async () => {
+  const { loadConfig } = await import("../../src/util/config.js");
+  const { ReproduceConfigSchema } = await import("../../src/reproduce/config.js");
+  const full = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
+  const sections = loadConfig("configs/reproduce-sections.json", ReproduceConfigSchema);
+  assert.equal(sections.sft.run.model.positions, "sections");
+  assert.equal(sections.rl.lr, 1e-4);
+  assert.equal(sections.writeRlConfigs, null, "the variant must not overwrite configs/rl");
+  assert.notEqual(sections.out, full.out);
+  assert.notEqual(sections.runs, full.runs);
+  // Everything else is the default run's, so the two differ only where the README says.
+  const strip = (c: typeof full) => ({
+    ...c, name: "", out: "", runs: "", writeRlConfigs: null, rl: { ...c.rl, lr: 0 },
+    sft: { ...c.sft, run: { ...c.sft.run, model: { ...c.sft.run.model, positions: undefined } } },
+  });
+  assert.deepEqual(strip(sections), strip(full));
+});
