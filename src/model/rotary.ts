@@ -2,8 +2,8 @@
  * Rotary position embeddings (RoPE, Su et al. 2021) for the GPT's queries and keys.
  *
  * Why this file exists: with learned absolute positions the SFT model tells the problems of a
- * packed context apart by *where* they sit, not by the "k:" header it has just written (see the
- * README's "why claim 2 fails"). Rotating q and k by an angle proportional to the position makes
+ * packed context apart by *where* they sit, not by the "k:" header it has just written (see
+ * docs/packed-contexts.md). Rotating q and k by an angle proportional to the position makes
  * every attention score a function of the *relative* offset between query and key, so "which
  * problem am I in" has to be read from content.
  *
