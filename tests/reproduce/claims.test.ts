@@ -117,3 +117,21 @@ test("configs: reproduce-sections.json is the default run with section positions
   });
   assert.deepEqual(strip(sections), strip(full));
 });
+
+test("configs: reproduce-sections-packs8.json is reproduce-sections.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", async () => {
+  const { loadConfig } = await import("../../src/util/config.js");
+  const { ReproduceConfigSchema } = await import("../../src/reproduce/config.js");
+  const sections = loadConfig("configs/reproduce-sections.json", ReproduceConfigSchema);
+  const packs8 = loadConfig("configs/reproduce-sections-packs8.json", ReproduceConfigSchema);
+  assert.deepEqual(packs8.sft.groupSizes, [1, 1, 2, 3, 4, 6, 8]);
+  assert.equal(packs8.sft.run.model.blockSize, 768, "the longest 8-pack SFT example is 739 tokens");
+  assert.deepEqual(packs8.rl.methods.map((m) => m.kind), ["single", "bcr"]);
+  assert.equal(packs8.writeRlConfigs, null, "the variant must not overwrite configs/rl");
+  assert.notEqual(packs8.out, sections.out);
+  assert.notEqual(packs8.runs, sections.runs);
+  const strip = (c: typeof sections) => ({
+    ...c, name: "", out: "", runs: "", seeds: [], rl: { ...c.rl, methods: [] },
+    sft: { ...c.sft, groupSizes: [], run: { ...c.sft.run, model: { ...c.sft.run.model, blockSize: 0 } } },
+  });
+  assert.deepEqual(strip(packs8), strip(sections));
+});
