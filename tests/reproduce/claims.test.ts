@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ClaimThresholdsSchema } from "../../src/reproduce/config.js";
+import { ClaimThresholdsSchema, ReproduceConfigSchema } from "../../src/reproduce/config.js";
+import { loadConfig } from "../../src/util/config.js";
 import {
   accuracyDrop, evaluateClaims, freeLunchClaim, isMonotoneNonIncreasing, loopsClaim, stabilityClaim, taskScalingClaim,
   type ScalingCurve,
@@ -8,6 +9,7 @@ import {
 
 const T = ClaimThresholdsSchema.parse({});
 const e = (mean: number, lo: number, hi: number) => ({ mean, ci: [lo, hi] as [number, number] });
+const loadReproduceConfig = (file: string) => loadConfig(file, ReproduceConfigSchema);
 
 test("free lunch: held with >= 30% fewer tokens and accuracy within 1 point", () => {
   const c = freeLunchClaim({ tokenReduction: e(0.42, 0.35, 0.5), accuracyDiff: e(-0.005, -0.03, 0.02), bcrTokens: 29, singleTokens: 50 }, T);
@@ -87,24 +89,20 @@ test("thresholds are config fields: a stricter free-lunch threshold changes the 
   assert.equal(freeLunchClaim(input, strict).verdict, "partially");
 });
 
-test("configs: reproduce.json spells out the schema defaults; reproduce-quick.json is valid and small", async () => {
-  const { loadConfig } = await import("../../src/util/config.js");
-  const { ReproduceConfigSchema } = await import("../../src/reproduce/config.js");
-  const full = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
+test("configs: reproduce.json spells out the schema defaults; reproduce-quick.json is valid and small", () => {
+  const full = loadReproduceConfig("configs/reproduce.json");
   assert.deepEqual({ ...full, writeRlConfigs: null }, ReproduceConfigSchema.parse({}));
   assert.equal(full.writeRlConfigs, "configs/rl");
-  const quick = loadConfig("configs/reproduce-quick.json", ReproduceConfigSchema);
+  const quick = loadReproduceConfig("configs/reproduce-quick.json");
   assert.equal(quick.writeRlConfigs, null, "the quick run must not overwrite configs/rl");
   assert.notEqual(quick.out, full.out);
   assert.notEqual(quick.runs, full.runs);
   assert.ok(quick.rl.steps <= 3 && quick.seeds.length === 1);
 });
 
-test("configs: reproduce-sections.json is the default run with section positions and RL lr 1e-4, in its own folders", async () => {
-  const { loadConfig } = await import("../../src/util/config.js");
-  const { ReproduceConfigSchema } = await import("../../src/reproduce/config.js");
-  const full = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
-  const sections = loadConfig("configs/reproduce-sections.json", ReproduceConfigSchema);
+test("configs: reproduce-sections.json is the default run with section positions and RL lr 1e-4, in its own folders", () => {
+  const full = loadReproduceConfig("configs/reproduce.json");
+  const sections = loadReproduceConfig("configs/reproduce-sections.json");
   assert.equal(sections.sft.run.model.positions, "sections");
   assert.equal(sections.rl.lr, 1e-4);
   assert.equal(sections.writeRlConfigs, null, "the variant must not overwrite configs/rl");
@@ -118,11 +116,9 @@ test("configs: reproduce-sections.json is the default run with section positions
   assert.deepEqual(strip(sections), strip(full));
 });
 
-test("configs: reproduce-sections-packs8.json is reproduce-sections.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", async () => {
-  const { loadConfig } = await import("../../src/util/config.js");
-  const { ReproduceConfigSchema } = await import("../../src/reproduce/config.js");
-  const sections = loadConfig("configs/reproduce-sections.json", ReproduceConfigSchema);
-  const packs8 = loadConfig("configs/reproduce-sections-packs8.json", ReproduceConfigSchema);
+test("configs: reproduce-sections-packs8.json is reproduce-sections.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", () => {
+  const sections = loadReproduceConfig("configs/reproduce-sections.json");
+  const packs8 = loadReproduceConfig("configs/reproduce-sections-packs8.json");
   assert.deepEqual(packs8.sft.groupSizes, [1, 1, 2, 3, 4, 6, 8]);
   assert.equal(packs8.sft.run.model.blockSize, 768, "the longest 8-pack SFT example is 739 tokens");
   assert.deepEqual(packs8.rl.methods.map((m) => m.kind), ["single", "bcr"]);
