@@ -41,6 +41,26 @@ export const SftStageSchema = z.strictObject({
     train: { steps: 1000, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
     optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
   }).describe("the SFT run itself (model size, steps, optimizer); data.train is ignored"),
+  extend: z.strictObject({
+    examples: positiveInt().default(20000).describe("examples of the second phase (same mix and loops as the first)"),
+    groupSizes: z.array(positiveInt()).min(1).describe("N of each second-phase example, e.g. [1, 1, 2, 3, 4, 6, 8] to add longer packs"),
+    seed: z.number().int().default(3).describe("seed of the second phase's example builder"),
+    run: SftConfigSchema.describe("the second phase's run, started from the first phase's weights with a fresh optimizer and schedule; model as sft.run.model except that blockSize may grow; data and init are set by the pipeline"),
+  }).optional().describe("a second SFT phase that continues the first on other packs (absent: one phase); its model is the SFT model RL starts from"),
+}).superRefine((s, ctx) => {
+  // Caught here, before an hour of first-phase training, rather than when the second phase loads it.
+  if (!s.extend) return;
+  const a = s.run.model as Record<string, unknown>, b = s.extend.run.model as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (k === "blockSize") {
+      if ((b.blockSize as number) < (a.blockSize as number)) {
+        ctx.addIssue({ code: "custom", path: ["extend", "run", "model", "blockSize"], message: `must be at least sft.run.model.blockSize (${a.blockSize as number}): the context may grow, not shrink` });
+      }
+    } else if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) {
+      ctx.addIssue({ code: "custom", path: ["extend", "run", "model", k], message: `must equal sft.run.model.${k} (${JSON.stringify(a[k])}): the second phase continues the first model` });
+    }
+  }
+  if (s.extend.run.init !== undefined) ctx.addIssue({ code: "custom", path: ["extend", "run", "init"], message: "is set by the pipeline (the first phase's run); leave it out" });
 });
 
 export const MethodSchema = z.strictObject({

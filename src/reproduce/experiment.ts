@@ -6,7 +6,9 @@
  * Layout of the runs folder:
  *   data/{train,test}.jsonl, manifest.json   synthetic problems (src/tasks)
  *   data/sft.jsonl, data/stats.json          SFT examples; trace-length statistics
- *   sft/                                     the SFT run (trainSft)
+ *   data/sft-extend.jsonl                    second-phase SFT examples (with sft.extend)
+ *   sft/                                     the SFT model RL starts from (trainSft)
+ *   sft-base/                                with sft.extend: the first phase; sft/ continues it
  *   rl/<method>/seed-<k>/                    one RL run per method and seed (trainRl)
  *   eval/<method>/[seed-<k>/]{n1,sweep}/     sweepN caches; eval.json per model
  */
@@ -27,6 +29,7 @@ import { buildSftExamples } from "../tasks/sft.js";
 import { loadSyntheticDataset, writeSyntheticDataset } from "../tasks/dataset.js";
 import { countLoops, trace } from "../tasks/traces.js";
 import { trainSft } from "../train/sft.js";
+import type { SftConfig } from "../train/sft-config.js";
 import { parseConfig } from "../util/config.js";
 import { readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Rng } from "../util/rng.js";
@@ -36,13 +39,13 @@ export type Log = (line: string) => void;
 
 export interface Layout {
   runs: string; out: string;
-  data: string; sft: string; rl: string; eval: string; analysis: string;
+  data: string; sft: string; sftBase: string; rl: string; eval: string; analysis: string;
 }
 
 export function layout(runs: string, out: string): Layout {
   return {
     runs, out,
-    data: path.join(runs, "data"), sft: path.join(runs, "sft"), rl: path.join(runs, "rl"),
+    data: path.join(runs, "data"), sft: path.join(runs, "sft"), sftBase: path.join(runs, "sft-base"), rl: path.join(runs, "rl"),
     eval: path.join(runs, "eval"), analysis: path.join(runs, "analysis.json"),
   };
 }
@@ -58,6 +61,8 @@ export interface DataStats {
   meanShortcutTokens: number;
   sftExamples: number;
   sftStyleShares: Record<string, number>;
+  /** With sft.extend: the second phase's example count. */
+  sftExtendExamples?: number;
 }
 
 /** Per-problem length of each trace style, `k:` header and the separator included. */
@@ -75,12 +80,16 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   const s = config.sft;
   const examples = buildSftExamples(train, { count: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops });
   writeFileAtomic(path.join(L.data, "sft.jsonl"), examples.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  const ext = s.extend;
+  const extended = ext ? buildSftExamples(train, { count: ext.examples, groupSizes: ext.groupSizes, seed: ext.seed, mix: s.mix, loops: s.loops }) : null;
+  if (extended) writeFileAtomic(path.join(L.data, "sft-extend.jsonl"), extended.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const styles = examples.flatMap((e) => e.styles);
   const share = (st: string) => styles.filter((x) => x === st).length / styles.length;
   const stats: DataStats = {
     ...traceLengths(train, d.seed + 17, s.loops),
     sftExamples: examples.length,
     sftStyleShares: { essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut") },
+    ...(extended ? { sftExtendExamples: extended.length } : {}),
   };
   writeJsonAtomic(path.join(L.data, "stats.json"), stats);
   return stats;
@@ -94,13 +103,22 @@ export function readDataStats(L: Layout): DataStats {
 // sft
 
 export async function runSft(config: ReproduceConfig, L: Layout, log: Log, progress: boolean): Promise<Record<string, unknown>> {
-  const run = config.sft.run;
-  const all = readJsonl<{ prompt: string; response: string }>(path.join(L.data, "sft.jsonl"));
+  const ext = config.sft.extend;
+  const first = await trainSftPhase(config.sft.run, "sft.jsonl", "sft.run", ext ? L.sftBase : L.sft, L, log, progress);
+  if (!ext) return first;
+  // The second phase starts from the first one's weights; trainSft lets its context grow.
+  const second = await trainSftPhase({ ...ext.run, init: L.sftBase }, "sft-extend.jsonl", "sft.extend.run", L.sft, L, log, progress);
+  return { ...second, base: first };
+}
+
+/** One SFT run on one examples file of the data stage (resumes or returns when already done). */
+async function trainSftPhase(run: SftConfig, file: string, field: string, dir: string, L: Layout, log: Log, progress: boolean): Promise<Record<string, unknown>> {
+  const all = readJsonl<{ prompt: string; response: string }>(path.join(L.data, file));
   // BOS + prompt + response + EOS must fit the context; longer examples are left out (counted).
   const fits = all.filter((e) => e.prompt.length + e.response.length + 2 <= run.model.blockSize);
-  if (fits.length === 0) throw new Error(`no SFT example fits sft.run.model.blockSize ${run.model.blockSize}`);
-  if (fits.length < all.length) log(`[reproduce] sft: ${all.length - fits.length} of ${all.length} examples exceed blockSize ${run.model.blockSize} and are left out`);
-  const r = await trainSft(run, fits.map((e) => ({ prompt: e.prompt, response: e.response })), L.sft, { progress: progress ? process.stderr : false });
+  if (fits.length === 0) throw new Error(`no SFT example of data/${file} fits ${field}.model.blockSize ${run.model.blockSize}`);
+  if (fits.length < all.length) log(`[reproduce] sft: ${all.length - fits.length} of ${all.length} examples of data/${file} exceed ${field}.model.blockSize ${run.model.blockSize} and are left out`);
+  const r = await trainSft(run, fits.map((e) => ({ prompt: e.prompt, response: e.response })), dir, { progress: progress ? process.stderr : false });
   r.model.dispose();
   const last = r.losses[r.losses.length - 1];
   const ev = r.evalLosses[r.evalLosses.length - 1];

@@ -48,8 +48,10 @@ export interface ReproduceResult {
 /** The hash of every stage, chained (see the header). */
 export function stageHashes(config: ReproduceConfig): Record<StageName, string> {
   const s = config.sft;
-  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops } });
-  const sft = stageHash({ data, run: s.run });
+  // The second SFT phase enters the hashes only when present, so one-phase configs keep theirs.
+  const extendData = s.extend ? { extend: { examples: s.extend.examples, groupSizes: s.extend.groupSizes, seed: s.extend.seed } } : {};
+  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, ...extendData } });
+  const sft = stageHash({ data, run: s.run, ...(s.extend ? { extend: s.extend.run } : {}) });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;
   const rl = stageHash({ sft, rl: rlSettings, seeds: config.seeds, levels: config.data.levels });
@@ -110,12 +112,12 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
 
   await run({
     name: "data", hash: h.data, clean: [L.data],
-    outputs: ["train.jsonl", "test.jsonl", "manifest.json", "sft.jsonl", "stats.json"].map((f) => path.join(L.data, f)),
+    outputs: ["train.jsonl", "test.jsonl", "manifest.json", "sft.jsonl", ...(config.sft.extend ? ["sft-extend.jsonl"] : []), "stats.json"].map((f) => path.join(L.data, f)),
     run: async () => ({ ...runData(config, L) }),
   });
   if (!wanted("sft")) return finish(null);
   await run({
-    name: "sft", hash: h.sft, clean: [L.sft], outputs: [path.join(L.sft, "checkpoints", "latest")],
+    name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [path.join(L.sft, "checkpoints", "latest")],
     run: () => runSft(config, L, log, progress),
   });
   if (!wanted("rl")) return finish(null);

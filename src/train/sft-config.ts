@@ -49,7 +49,7 @@ export const SftOptimSchema = z.strictObject({
 export const SftConfigSchema = z.strictObject({
   name: z.string().default("sft").describe("run name (shown in logs)"),
   seed: z.number().int().default(1337).describe("seeds model init, data order, eval split and dropout"),
-  init: z.string().optional().describe("start from this checkpoint's weights (a checkpoint, checkpoints folder or run folder; model must match) instead of a random init"),
+  init: z.string().optional().describe("start from this checkpoint's weights (a checkpoint, checkpoints folder or run folder; model must match, except that blockSize may grow) instead of a random init"),
   model: SftModelSchema.prefault({}).describe("GPT size"),
   data: SftDataSchema.prefault({}).describe("where the examples come from"),
   train: SftTrainSchema.prefault({}).describe("loop lengths and intervals"),

@@ -23,7 +23,8 @@ import { CharTokenizer } from "../model/tokenizer.js";
 import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { CheckpointError, configDiff, latestCheckpoint, loadCheckpoint, resolveCheckpointDir, restoreCheckpoint, saveRunCheckpoint } from "./checkpoint.js";
+import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveRunCheckpoint } from "./checkpoint.js";
+import { initFromCheckpoint } from "./init-from.js";
 import { AdamW, clipByGlobalNorm, lrAt } from "./optim.js";
 import type { SftConfig } from "./sft-config.js";
 
@@ -302,14 +303,8 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
     fs.rmSync(ckDir, { recursive: true, force: true });
     fs.mkdirSync(ckDir, { recursive: true });
     // Fine-tuning: weights from another run; the optimizer, data order and schedule start fresh.
-    if (config.init) {
-      const from = resolveCheckpointDir(config.init);
-      const ck = loadCheckpoint(from, { expectParams: model.params });
-      // The architecture must match; the init seed may differ (it no longer matters).
-      const diff = configDiff({ ...ck.model.config, seed: 0 }, { ...model.config, seed: 0 });
-      if (diff.length) throw new CheckpointError(`init ${from}: model config differs: ${diff.join("; ")}`);
-      restoreCheckpoint(ck, model);
-    }
+    // The architecture must match, except that the context (blockSize) may grow (init-from.ts).
+    if (config.init) initFromCheckpoint(model, config.init);
   }
 
   const startStep = step;

@@ -15,6 +15,7 @@ import { ReproduceConfigSchema, type ReproduceConfigInput } from "../../src/repr
 import { reproduce } from "../../src/reproduce/pipeline.js";
 import { rlConfigFor, derive, layout } from "../../src/reproduce/experiment.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
+import { latestCheckpoint } from "../../src/train/checkpoint.js";
 
 const Est = z.strictObject({ mean: z.number(), ci: z.tuple([z.number(), z.number()]) }).passthrough();
 const Method = z.object({
@@ -108,4 +109,44 @@ test("rlConfigFor: same RL budget for every method; bcr gets the derived tight b
   assert.equal(cfgs[0]!.sampling.budget, config.rl.singleBudget);
   assert.equal(cfgs[4]!.shaping.targetLength, 28);
   assert.equal(cfgs[2]!.shaping.targetLength, undefined);
+});
+
+test("sft.extend: the data stage writes the second phase's packs; the sft stage trains sft-base, then continues it in sft/ with a longer context", { timeout: 120_000 }, async () => {
+  const dir = tempDir("bcr-reproduce-extend-");
+  const runs = path.join(dir, "runs"), out = path.join(dir, "results");
+  const base = tiny.sft!;
+  const run = { ...base.run!, model: { ...base.run!.model!, blockSize: 192 }, train: { ...base.run!.train!, steps: 3 } };
+  try {
+    const config = ReproduceConfigSchema.parse({ ...tiny, sft: { ...base, extend: { examples: 60, groupSizes: [3, 4], run } } });
+    const r = await reproduce(config, { runs, out, progress: false, log: () => {}, only: ["data", "sft"] });
+    assert.deepEqual(Object.keys(r.stages), ["data", "sft"]);
+    const sizes = (f: string) => new Set(fs.readFileSync(path.join(runs, "data", f), "utf8").trim().split("\n").map((l) => JSON.parse(l).n as number));
+    assert.deepEqual([...sizes("sft.jsonl")].sort(), [1, 2]);
+    assert.deepEqual([...sizes("sft-extend.jsonl")].sort(), [3, 4]);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(runs, "data", "stats.json"), "utf8")).sftExtendExamples, 60);
+    // Phase one ran its 4 steps at blockSize 128; phase two its 3 from phase one's weights at 192.
+    const latest = (d: string, f: string) => JSON.parse(fs.readFileSync(path.join(latestCheckpoint(path.join(runs, d, "checkpoints"))!, f), "utf8"));
+    const model = (d: string) => latest(d, "model.json").config;
+    const state = (d: string) => latest(d, "state.json").step;
+    assert.equal(model("sft-base").blockSize, 128);
+    assert.equal(model("sft").blockSize, 192);
+    assert.deepEqual([state("sft-base"), state("sft")], [4, 3]);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(runs, "sft", "config.json"), "utf8")).init, path.join(runs, "sft-base"));
+    assert.equal((r.stages.sft!.info as { base: { step: number } }).base.step, 4);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("sft.extend: the second phase must keep the first phase's model (blockSize may grow) and leave init to the pipeline, each error naming its field", () => {
+  const run = tiny.sft!.run!;
+  const errors = (extendRun: object) => {
+    const r = ReproduceConfigSchema.safeParse({ ...tiny, sft: { ...tiny.sft, extend: { groupSizes: [8], run: extendRun } } });
+    assert.equal(r.success, false);
+    return r.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  };
+  assert.deepEqual(errors({ ...run, model: { ...run.model, nEmbd: 32 } }), ["sft.extend.run.model.nEmbd: must equal sft.run.model.nEmbd (16): the second phase continues the first model"]);
+  assert.deepEqual(errors({ ...run, model: { ...run.model, blockSize: 64 } }), ["sft.extend.run.model.blockSize: must be at least sft.run.model.blockSize (128): the context may grow, not shrink"]);
+  assert.deepEqual(errors({ ...run, init: "runs/x" }), ["sft.extend.run.init: is set by the pipeline (the first phase's run); leave it out"]);
+  assert.ok(ReproduceConfigSchema.safeParse({ ...tiny, sft: { ...tiny.sft, extend: { groupSizes: [8], run: { ...run, model: { ...run.model, blockSize: 256 } } } } }).success);
 });

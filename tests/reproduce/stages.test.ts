@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { canonicalJson, decideStage, readMarker, runStage, stageHash, type StageSpec } from "../../src/reproduce/stages.js";
 import { ReproduceConfigSchema } from "../../src/reproduce/config.js";
 import { stageHashes } from "../../src/reproduce/pipeline.js";
+import { loadConfig } from "../../src/util/config.js";
 
 const quiet = () => undefined;
 
@@ -115,4 +116,18 @@ test("stage hashes chain: an SFT change redoes sft and later stages, a threshold
   assert.notEqual(thr.report, base.report);
   const paths = stageHashes(ReproduceConfigSchema.parse({ out: "elsewhere", runs: "x/y" }));
   assert.deepEqual(paths, base, "paths are not part of any hash");
+});
+
+test("sft.extend enters the hashes only when present: committed one-phase configs keep theirs; its examples redo data, its run only sft on", () => {
+  // The hashes of the committed results/sections run (results/sections/summary.json).
+  const sections = loadConfig("configs/reproduce-sections.json", ReproduceConfigSchema);
+  const h = stageHashes(sections);
+  assert.deepEqual([h.data, h.sft, h.rl], ["efcee7f58b1db9ca", "ecef9ffbea2dee8e", "e57a0a36872a4d5c"]);
+  const run = { ...sections.sft.run, model: { ...sections.sft.run.model, blockSize: 768 } };
+  const ext = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run } } }));
+  for (const s of ["data", "sft", "rl"] as const) assert.notEqual(ext[s], h[s], s);
+  const longer = { ...run, train: { ...run.train, steps: run.train.steps + 1 } };
+  const ext2 = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run: longer } } }));
+  assert.equal(ext2.data, ext.data);
+  assert.notEqual(ext2.sft, ext.sft);
 });
