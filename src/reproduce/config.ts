@@ -5,6 +5,7 @@
  *
  * Numbers derived from the data rather than set by hand (recorded in <runs>/data/stats.json):
  *   bcr response budget  = ceil(rl.bcr.budgetFactor * rl.bcr.n * mean essential trace length)
+ *                          (rl.bcr.n a list: its mean; the budget is the same for every N drawn)
  *   l1 target length     = round(mean essential trace length)   (unless a method sets one)
  * where the mean essential trace length is that of one problem of the training set, written as
  * in a packed response (`k:` header and separator included).
@@ -79,7 +80,7 @@ export const RlStageSchema = z.strictObject({
   lr: z.number().positive().default(2e-4).describe("RL learning rate"),
   singleBudget: positiveInt().default(128).describe("response budget of single and penalty runs (generous: a wordy answer fits)"),
   bcr: z.strictObject({
-    n: positiveInt().default(3).describe("problems per context in bcr training"),
+    n: z.union([positiveInt(), z.array(positiveInt()).min(1)]).default(3).describe("problems per context in bcr training: fixed, or drawn per step from a list (one budget for every N, derived from the list's mean: larger N get less room per problem)"),
     budgetFactor: z.number().positive().default(1.2).describe("bcr budget = ceil(factor * n * mean essential trace length): tight enough that wordy answers run out of room"),
     budget: positiveInt().optional().describe("explicit bcr budget in tokens (overrides budgetFactor)"),
   }).prefault({}).describe("the BCR runs"),

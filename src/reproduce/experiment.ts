@@ -136,11 +136,14 @@ export interface Derived {
   targetLength: number;
 }
 
+const meanN = (n: number | number[]) => (Array.isArray(n) ? n.reduce((a, b) => a + b, 0) / n.length : n);
+
 export function derive(config: ReproduceConfig, stats: DataStats): Derived {
   const b = config.rl.bcr;
   return {
     meanEssentialTokens: stats.meanEssentialTokens,
-    bcrBudget: b.budget ?? Math.ceil(b.budgetFactor * b.n * stats.meanEssentialTokens),
+    // With N drawn from a list the budget stays fixed, as in the paper: larger N get less room each.
+    bcrBudget: b.budget ?? Math.ceil(b.budgetFactor * meanN(b.n) * stats.meanEssentialTokens),
     targetLength: Math.max(1, Math.round(stats.meanEssentialTokens)),
   };
 }
@@ -205,7 +208,7 @@ export async function runRl(config: ReproduceConfig, L: Layout, log: Log, progre
   const derived = derive(config, readDataStats(L));
   const plans = planRuns(config, L, derived);
   log(`[reproduce] rl: ${plans.length} runs (${[...new Set(plans.map((p) => p.method))].join(", ")} x seeds ${config.seeds.join(", ")}); ` +
-    `bcr budget ${derived.bcrBudget} tokens for n=${config.rl.bcr.n} (mean essential trace ${derived.meanEssentialTokens.toFixed(1)} tokens/problem), single/penalty budget ${config.rl.singleBudget}`);
+    `bcr budget ${derived.bcrBudget} tokens for n=${JSON.stringify(config.rl.bcr.n)} (mean essential trace ${derived.meanEssentialTokens.toFixed(1)} tokens/problem), single/penalty budget ${config.rl.singleBudget}`);
   writeRlConfigs(config, derived, L);
   for (const p of plans) {
     const cfgFile = path.join(p.dir, "config.json");

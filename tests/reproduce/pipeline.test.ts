@@ -109,6 +109,15 @@ test("rlConfigFor: same RL budget for every method; bcr gets the derived tight b
   assert.equal(cfgs[0]!.sampling.budget, config.rl.singleBudget);
   assert.equal(cfgs[4]!.shaping.targetLength, 28);
   assert.equal(cfgs[2]!.shaping.targetLength, undefined);
+
+  // N drawn from a list: one budget for every N, from the list's mean (2+3+7)/3 = 4.
+  const listed = ReproduceConfigSchema.parse({ rl: { bcr: { n: [2, 3, 7] } } });
+  const d2 = derive(listed, { meanEssentialTokens: 27.7, meanRedundantTokens: 52, meanShortcutTokens: 5, sftExamples: 1, sftStyleShares: {} });
+  assert.equal(d2.bcrBudget, Math.ceil(1.2 * 4 * 27.7));
+  const bcr2 = rlConfigFor(listed, listed.rl.methods[1]!, 1, d2, L.sft);
+  assert.deepEqual(bcr2.n, [2, 3, 7]);
+  assert.equal(bcr2.sampling.budget, d2.bcrBudget);
+  assert.deepEqual(RlConfigSchema.parse(JSON.parse(JSON.stringify(bcr2))), bcr2);
 });
 
 test("sft.extend: the data stage writes the second phase's packs; the sft stage trains sft-base, then continues it in sft/ with a longer context", { timeout: 120_000 }, async () => {
