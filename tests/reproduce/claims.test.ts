@@ -131,3 +131,22 @@ test("configs: reproduce-sections-packs8.json is reproduce-sections.json with SF
   });
   assert.deepEqual(strip(packs8), strip(sections));
 });
+
+test("configs: reproduce-sections-packs8-long.json is reproduce-sections-packs8.json plus a 400-step second SFT phase on the same packs, every method on 3 seeds", () => {
+  const sections = loadReproduceConfig("configs/reproduce-sections.json");
+  const packs8 = loadReproduceConfig("configs/reproduce-sections-packs8.json");
+  const long = loadReproduceConfig("configs/reproduce-sections-packs8-long.json");
+  const ext = long.sft.extend!;
+  // The same examples as phase one (same groupSizes, count and seed), 400 more steps at lr 1e-3 -> 1e-4.
+  assert.deepEqual([ext.groupSizes, ext.examples, ext.seed], [long.sft.groupSizes, long.sft.examples, long.sft.seed]);
+  assert.deepEqual(ext.run.model, long.sft.run.model);
+  assert.deepEqual([ext.run.train.steps, ext.run.optim.lr, ext.run.optim.minLr, ext.run.optim.warmupSteps], [400, 1e-3, 1e-4, 20]);
+  assert.deepEqual([long.seeds, long.rl.methods], [sections.seeds, sections.rl.methods]);
+  assert.equal(long.writeRlConfigs, null, "the variant must not overwrite configs/rl");
+  for (const other of [sections, packs8]) {
+    assert.notEqual(long.out, other.out);
+    assert.notEqual(long.runs, other.runs);
+  }
+  const strip = (c: typeof packs8) => ({ ...c, name: "", out: "", runs: "", seeds: [], rl: { ...c.rl, methods: [] }, sft: { ...c.sft, extend: undefined } });
+  assert.deepEqual(strip(long), strip(packs8));
+});
