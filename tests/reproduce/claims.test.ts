@@ -150,3 +150,15 @@ test("configs: reproduce-sections-packs8-long.json is reproduce-sections-packs8.
   const strip = (c: typeof packs8) => ({ ...c, name: "", out: "", runs: "", seeds: [], rl: { ...c.rl, methods: [] }, sft: { ...c.sft, extend: undefined } });
   assert.deepEqual(strip(long), strip(packs8));
 });
+
+test("configs: reproduce-sections-packs8-nlist.json is reproduce-sections-packs8-long.json with bcr trained on N drawn from [3, 4, 6] under the N=3 budget (117 tokens)", () => {
+  const long = loadReproduceConfig("configs/reproduce-sections-packs8-long.json");
+  const nlist = loadReproduceConfig("configs/reproduce-sections-packs8-nlist.json");
+  assert.deepEqual(nlist.rl.bcr.n, [3, 4, 6]);
+  assert.equal(nlist.rl.bcr.budget, 117, "the budget the N=3 runs derived: ceil(1.2 * 3 * 32.3)");
+  assert.equal(nlist.writeRlConfigs, null);
+  assert.notEqual(nlist.out, long.out);
+  assert.notEqual(nlist.runs, long.runs);
+  const strip = (c: typeof long) => ({ ...c, name: "", out: "", runs: "", rl: { ...c.rl, bcr: { n: 0, budgetFactor: 0 } } });
+  assert.deepEqual(strip(nlist), strip(long));
+});
