@@ -32,7 +32,10 @@ export const SftStageSchema = z.strictObject({
     essential: z.number().nonnegative().default(0.1).describe("weight of concise essential traces"),
     redundant: z.number().nonnegative().default(0.8).describe("weight of wordy traces with re-check loops"),
     shortcut: z.number().nonnegative().default(0.1).describe("weight of answer-only traces"),
+    // Optional without a default, so that configs without it keep their stage hashes.
+    merged: z.number().nonnegative().optional().describe("weight of traces whose steps may fold in the next operation (absent: 0)"),
   }).prefault({}).describe("trace-style mixture (default: the wordy DEFAULT_MIX)"),
+  merge: z.number().min(0).max(1).optional().describe("merged traces: chance that a step folds in the next operation (absent: 0.5, DEFAULT_MERGE)"),
   loops: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
     .refine(([lo, hi]) => lo <= hi, "loops: the low end must not exceed the high end")
     .default([2, 4]).describe("re-checks per redundant trace, inclusive range [low, high] (DEFAULT_LOOPS)"),
@@ -43,7 +46,7 @@ export const SftStageSchema = z.strictObject({
     optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
   }).describe("the SFT run itself (model size, steps, optimizer); data.train is ignored"),
   extend: z.strictObject({
-    examples: positiveInt().default(20000).describe("examples of the second phase (same mix and loops as the first)"),
+    examples: positiveInt().default(20000).describe("examples of the second phase (same mix, loops and merge as the first)"),
     groupSizes: z.array(positiveInt()).min(1).describe("N of each second-phase example, e.g. [1, 1, 2, 3, 4, 6, 8] to add longer packs"),
     seed: z.number().int().default(3).describe("seed of the second phase's example builder"),
     run: SftConfigSchema.describe("the second phase's run, started from the first phase's weights with a fresh optimizer and schedule; model as sft.run.model except that blockSize may grow; data and init are set by the pipeline"),

@@ -78,17 +78,18 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   writeSyntheticDataset(L.data, { seed: d.seed, train: d.train, test: d.test, levels: d.levels });
   const train = loadSyntheticDataset(L.data, "train");
   const s = config.sft;
-  const examples = buildSftExamples(train, { count: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops });
+  const merge = s.merge !== undefined ? { merge: s.merge } : {};
+  const examples = buildSftExamples(train, { count: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, ...merge });
   writeFileAtomic(path.join(L.data, "sft.jsonl"), examples.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const ext = s.extend;
-  const extended = ext ? buildSftExamples(train, { count: ext.examples, groupSizes: ext.groupSizes, seed: ext.seed, mix: s.mix, loops: s.loops }) : null;
+  const extended = ext ? buildSftExamples(train, { count: ext.examples, groupSizes: ext.groupSizes, seed: ext.seed, mix: s.mix, loops: s.loops, ...merge }) : null;
   if (extended) writeFileAtomic(path.join(L.data, "sft-extend.jsonl"), extended.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const styles = examples.flatMap((e) => e.styles);
   const share = (st: string) => styles.filter((x) => x === st).length / styles.length;
   const stats: DataStats = {
     ...traceLengths(train, d.seed + 17, s.loops),
     sftExamples: examples.length,
-    sftStyleShares: { essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut") },
+    sftStyleShares: { essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut"), ...(s.mix.merged !== undefined ? { merged: share("merged") } : {}) },
     ...(extended ? { sftExtendExamples: extended.length } : {}),
   };
   writeJsonAtomic(path.join(L.data, "stats.json"), stats);

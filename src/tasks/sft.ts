@@ -3,8 +3,8 @@ import type { Problem } from "../bcr/types.js";
 import { Rng } from "../util/rng.js";
 import { TRACE_STYLES, trace, type TraceStyle } from "./traces.js";
 
-/** Relative weights of the trace styles in SFT data (need not sum to 1). */
-export interface StyleMix { essential: number; redundant: number; shortcut: number }
+/** Relative weights of the trace styles in SFT data (need not sum to 1; merged absent = 0). */
+export interface StyleMix { essential: number; redundant: number; shortcut: number; merged?: number }
 
 /**
  * Default mixture: mostly redundant, so the SFT model is accurate but wordy (the starting point
@@ -31,6 +31,8 @@ export interface SftOptions {
   loops?: [number, number];
   /** Use the shortcut style only on problems with difficulty <= this (default: any). */
   shortcutMaxLevel?: number;
+  /** Merged style: chance that a step folds in the next operation (default DEFAULT_MERGE). */
+  merge?: number;
 }
 
 export interface SftExample { prompt: string; response: string; n: number; ids: string[]; styles: TraceStyle[] }
@@ -46,7 +48,7 @@ export function buildSftExamples(problems: readonly Problem[], opts: SftOptions)
     throw new Error(`buildSftExamples: groupSizes must be positive integers, got [${opts.groupSizes.join(", ")}]`);
   }
   const mix = opts.mix ?? DEFAULT_MIX;
-  const weights = TRACE_STYLES.map((s) => mix[s]);
+  const weights = TRACE_STYLES.map((s) => mix[s] ?? 0);
   if (weights.some((w) => !(w >= 0)) || !(weights.reduce((a, b) => a + b, 0) > 0)) {
     throw new Error(`buildSftExamples: style weights must be >= 0 with a positive sum, got ${JSON.stringify(mix)}`);
   }
@@ -63,7 +65,7 @@ export function buildSftExamples(problems: readonly Problem[], opts: SftOptions)
     const group = Array.from({ length: n }, take);
     const styles = group.map((p) => pickStyle(rng, weights, p, opts.shortcutMaxLevel));
     const response = group
-      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i })}`)
+      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i, ...(opts.merge !== undefined ? { merge: opts.merge } : {}) })}`)
       .join(" ");
     out.push({ prompt: packProblems(group).text, response, n, ids: group.map((p) => p.id), styles });
   }

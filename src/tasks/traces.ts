@@ -11,6 +11,13 @@ import { findSections } from "../bcr/extract.js";
  *   "wait, let me double-check"; they never change the answer, only cost tokens:
  *     `a47+8=55 b55-15=40 chk a47+8=55 c40+6=46 chk b55-15=40 A46`
  * - shortcut: the answer alone, `A46` (right for a small model only on easy problems).
+ * - merged: the essential steps, but a step may fold the next operations into itself and write
+ *   only the value after the last of them: `a47+8-15=40 c40+6=46 A46`. Each fold saves the
+ *   running value and the next step's symbol (about 4 tokens) at the price of doing two operations
+ *   at once. Why: the other styles leave nothing between the essential trace and a guess, so a
+ *   model under a budget cannot write a little less per problem; with merged steps it can
+ *   (docs/packed-contexts.md, "Why tokens per problem cannot fall much here"). A merged step
+ *   keeps the symbol of its first operation; operationFetches does not count merged steps.
  *
  * Each step starts with a symbol naming its operation, and the symbols are unique across the
  * problems of a pack: problem 1 uses a-e, problem 2 f-j, problem 3 k-o, ... (OPS_PER_BLOCK per
@@ -31,8 +38,12 @@ import { findSections } from "../bcr/extract.js";
  * re-checks went wrong more often, and accuracy-only RL removed them within 40 steps (0.69 to
  * 0.03 loops per response): a re-check then cost accuracy, not only tokens.
  */
-export type TraceStyle = "essential" | "redundant" | "shortcut";
-export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut"];
+export type TraceStyle = "essential" | "redundant" | "shortcut" | "merged";
+// New styles go last: SFT data draws a style by index, so the first three keep their draws.
+export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut", "merged"];
+
+/** Default chance that a merged-style step folds in the next operation. */
+export const DEFAULT_MERGE = 0.5;
 
 /** The word that marks a redundant re-check. */
 export const LOOP_MARK = "chk";
@@ -42,6 +53,8 @@ export interface TraceOptions {
   loops?: [number, number];
   /** 0-based place of the problem in its pack; picks the block of step symbols (default 0). */
   position?: number;
+  /** Merged style: chance that a step folds in the next operation, in [0, 1] (default DEFAULT_MERGE). */
+  merge?: number;
 }
 
 export function trace(question: string, answer: string, style: TraceStyle, rng: Rng, opts: TraceOptions = {}): string {
@@ -49,6 +62,7 @@ export function trace(question: string, answer: string, style: TraceStyle, rng: 
   const position = opts.position ?? 0;
   const steps = solveSteps(question).map((s, j) => stepLabel(j, position) + stepText(s));
   if (style === "essential") return [...steps, `A${answer}`].join(" ");
+  if (style === "merged") return [...mergedSteps(question, position, rng, opts.merge ?? DEFAULT_MERGE), `A${answer}`].join(" ");
   const [lo, hi] = opts.loops ?? [1, 3];
   const count = rng.int(lo, hi);
   // each re-check sits after a random step and repeats that step
@@ -61,6 +75,23 @@ export function trace(question: string, answer: string, style: TraceStyle, rng: 
   steps.forEach((s, i) => out.push(s, ...(after.get(i) ?? [])));
   out.push(`A${answer}`);
   return out.join(" ");
+}
+
+/** The merged style's steps: `a47+8-15=40`, each folding in the next operation with chance `merge`. */
+function mergedSteps(question: string, position: number, rng: Rng, merge: number): string[] {
+  if (!(merge >= 0 && merge <= 1)) throw new Error(`trace: merge must be in [0, 1], got ${merge}`);
+  const ops = solveSteps(question);
+  const out: string[] = [];
+  for (let j = 0; j < ops.length;) {
+    let text = stepLabel(j, position) + `${ops[j]!.a}${ops[j]!.op}${ops[j]!.b}`;
+    let last = j++;
+    while (j < ops.length && rng.next() < merge) {
+      text += `${ops[j]!.op}${ops[j]!.b}`;
+      last = j++;
+    }
+    out.push(`${text}=${ops[last]!.result}`);
+  }
+  return out;
 }
 
 /**

@@ -130,4 +130,9 @@ test("sft.extend enters the hashes only when present: committed one-phase config
   const ext2 = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run: longer } } }));
   assert.equal(ext2.data, ext.data);
   assert.notEqual(ext2.sft, ext.sft);
+  // The merged trace style, likewise: absent keeps the hashes, present redoes data and all after.
+  const merged = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, mix: { ...sections.sft.mix, merged: 0.2 } } }));
+  const mergedHalf = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, mix: { ...sections.sft.mix, merged: 0.2 }, merge: 0.3 } }));
+  assert.notEqual(merged.data, h.data);
+  assert.notEqual(mergedHalf.data, merged.data);
 });

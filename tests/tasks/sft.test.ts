@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { scoreResponse } from "../../src/bcr/index.js";
 import { buildSftExamples, countLoops, generateProblems } from "../../src/tasks/index.js";
 
@@ -38,5 +39,27 @@ test("8 problems with essential traces fit a 512-char context at every level", (
     const ex = buildSftExamples(generateProblems(level, 400, [level]), { count: 100, groupSizes: [8], seed: 2, mix: { essential: 1, redundant: 0, shortcut: 0 } });
     const mean = ex.reduce((a, e) => a + e.prompt.length + e.response.length, 0) / ex.length;
     assert.ok(mean < 460, `level ${level}: mean ${mean}`);
+  }
+});
+
+test("the merged style is drawn only when weighted: mixes without it give the same examples as before it existed", () => {
+  const base = { count: 300, groupSizes: [1, 3], seed: 5 } as const;
+  const mix = { essential: 0.1, redundant: 0.8, shortcut: 0.1 };
+  const a = buildSftExamples(problems, { ...base, mix });
+  assert.deepEqual(buildSftExamples(problems, { ...base, mix: { ...mix, merged: 0 } }), a);
+  assert.ok(!a.some((e) => e.styles.includes("merged")));
+  // Pinned: these 300 examples as generated before the merged style existed (sha256 of their JSON).
+  assert.equal(createHash("sha256").update(JSON.stringify(a)).digest("hex").slice(0, 16), "f356bdc4c1147269");
+  const m = buildSftExamples(problems, { ...base, mix: { ...mix, merged: 1 }, merge: 1 });
+  const styles = m.flatMap((e) => e.styles);
+  const share = styles.filter((s) => s === "merged").length / styles.length;
+  assert.ok(Math.abs(share - 0.5) < 0.06, `merged share ${share}`);
+  for (const e of m) {
+    assert.equal(scoreResponse(e.response, e.ids.map((id) => byId.get(id)!.answer)).accuracy, 1, e.response);
+    e.styles.forEach((s, i) => {
+      if (s !== "merged") return;
+      const section = e.response.split(/ (?=\d+:)/)[i]!;
+      assert.equal(section.split(" ").length, 2, `merge 1: one step and the answer: ${section}`);
+    });
   }
 });

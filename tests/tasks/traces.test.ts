@@ -65,3 +65,38 @@ test("operationFetches: per problem, steps whose symbol names the operation they
   assert.equal(r2, t2);
   assert.deepEqual(operationFetches("no sections here", qs), [[0, 0], [0, 0]]);
 });
+
+test("merged traces: each step folds in later operations with the chance given, keeps its first symbol, and its value is right", () => {
+  const q = "47+8-15+6-3";
+  const essential = trace(q, "43", "essential", new Rng(1));
+  assert.equal(trace(q, "43", "merged", new Rng(1), { merge: 0 }), essential, "merge 0: the essential trace");
+  assert.equal(trace(q, "43", "merged", new Rng(1), { merge: 1 }), "a47+8-15+6-3=43 A43", "merge 1: one step");
+  assert.equal(trace(q, "43", "merged", new Rng(1), { merge: 1, position: 1 }), "f47+8-15+6-3=43 A43");
+  assert.throws(() => trace(q, "43", "merged", new Rng(1), { merge: 1.5 }), /merge must be in \[0, 1\], got 1.5/);
+  // At the default chance: every step's arithmetic checks out (evaluated here, independently of
+  // solveSteps), each step starts from the previous step's value, and folds happen about half the time.
+  const rng = new Rng(7);
+  let steps = 0, folds = 0, shorter = 0;
+  for (let i = 0; i < 400; i++) {
+    const t = trace(q, "43", "merged", rng);
+    assert.match(t, / A43$/);
+    let value = 47, symbol = 0;
+    for (const step of t.split(" ").slice(0, -1)) {
+      const m = step.match(/^([a-e])(\d+)((?:[+-]\d+)+)=(\d+)$/);
+      assert.ok(m, step);
+      assert.equal(Number(m[2]), value, `${t}: ${step} starts from ${value}`);
+      assert.equal(m[1], "abcde"[symbol], `${t}: ${step} keeps its first operation's symbol`);
+      const ops = m[3]!.match(/[+-]\d+/g)!;
+      value = ops.reduce((v, o) => v + Number(o), value);
+      assert.equal(Number(m[4]), value, step);
+      symbol += ops.length;
+      steps++; folds += ops.length - 1;
+    }
+    assert.equal(symbol, 4, "every operation appears once");
+    if (t.length < essential.length) shorter++;
+  }
+  assert.equal(steps + folds, 1600);
+  assert.ok(Math.abs(folds / 1200 - 0.5) < 0.05, `fold rate ${folds / 1200}`);
+  // Shorter than the essential trace unless none of the 3 boundaries folds (chance 1/8).
+  assert.ok(Math.abs(shorter / 400 - 0.875) < 0.05, `shorter ${shorter / 400}`);
+});

@@ -42,3 +42,12 @@ test("weighted follows its weights and refuses all-zero weights", () => {
   assert.ok(Math.abs(counts[2]! / 10000 - 0.75) < 0.03);
   assert.throws(() => r.weighted([0, 0]), /positive/);
 });
+
+test("weighted never returns a zero weight, even when rounding leaves the draw past the last one", () => {
+  // With weights 0.3 and 0.7, the largest draw (1 - 2^-53) times their sum, minus each weight in
+  // turn, is still >= 0 in floating point: the loop finds no index and the fallback decides.
+  class Top extends Rng { override next(): number { return 1 - 2 ** -53; } }
+  assert.equal(new Top(1).weighted([0.3, 0.7, 0]), 1);
+  assert.equal(new Top(1).weighted([0.3, 0, 0.7, 0, 0]), 2);
+  assert.equal(new Top(1).weighted([0.3, 0.7]), 1);
+});
