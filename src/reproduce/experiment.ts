@@ -78,12 +78,14 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   writeSyntheticDataset(L.data, { seed: d.seed, train: d.train, test: d.test, levels: d.levels });
   const train = loadSyntheticDataset(L.data, "train");
   const s = config.sft;
-  const merge = s.merge !== undefined ? { merge: s.merge } : {};
-  const examples = buildSftExamples(train, { count: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, ...merge });
-  writeFileAtomic(path.join(L.data, "sft.jsonl"), examples.map((e) => JSON.stringify(e)).join("\n") + "\n");
-  const ext = s.extend;
-  const extended = ext ? buildSftExamples(train, { count: ext.examples, groupSizes: ext.groupSizes, seed: ext.seed, mix: s.mix, loops: s.loops, ...merge }) : null;
-  if (extended) writeFileAtomic(path.join(L.data, "sft-extend.jsonl"), extended.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  // Both SFT phases share the trace mixture; each has its own count, pack sizes and seed.
+  const writeExamples = (file: string, p: { examples: number; groupSizes: number[]; seed: number }) => {
+    const out = buildSftExamples(train, { count: p.examples, groupSizes: p.groupSizes, seed: p.seed, mix: s.mix, loops: s.loops, ...(s.merge !== undefined ? { merge: s.merge } : {}) });
+    writeFileAtomic(path.join(L.data, file), out.map((e) => JSON.stringify(e)).join("\n") + "\n");
+    return out;
+  };
+  const examples = writeExamples("sft.jsonl", s);
+  const extended = s.extend ? writeExamples("sft-extend.jsonl", s.extend) : null;
   const styles = examples.flatMap((e) => e.styles);
   const share = (st: string) => styles.filter((x) => x === st).length / styles.length;
   const stats: DataStats = {
