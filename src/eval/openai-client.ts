@@ -59,6 +59,7 @@ export interface ClientStats {
   retries: number;       // attempts that were retries
   failures: number;      // items returned as errors
   maxInFlight: number;   // highest concurrency seen
+  backoffMs: number;     // total delay scheduled between retries (Retry-After included, after the cap)
 }
 
 class RetryableError extends Error {
@@ -72,7 +73,7 @@ const RETRY_STATUS = new Set([408, 409, 425, 429]);
 export class OpenAIModel implements CompletionModel {
   readonly baseUrl: string;
   readonly mode: "completions" | "chat";
-  readonly stats: ClientStats = { requests: 0, retries: 0, failures: 0, maxInFlight: 0 };
+  readonly stats: ClientStats = { requests: 0, retries: 0, failures: 0, maxInFlight: 0, backoffMs: 0 };
   private modelId: string | undefined;
   private readonly apiKey: string | undefined;
   private readonly sem: Semaphore;
@@ -157,6 +158,7 @@ export class OpenAIModel implements CompletionModel {
         if (attempt === this.maxRetries) break;
         const backoff = Math.min(this.maxDelayMs, this.initialDelayMs * 2 ** attempt) * (0.5 + 0.5 * this.rng.next());
         const delay = Math.min(this.maxDelayMs, Math.max(backoff, e.retryAfterMs ?? 0));
+        this.stats.backoffMs += delay;
         await sleep(delay, signal);
       }
     }

@@ -74,7 +74,7 @@ test("extraction stays fast on adversarial text (many unclosed boxes)", () => {
   const t0 = performance.now();
   extractAnswers("\\boxed{".repeat(20000), 1, natural);
   extractAnswers("Answer 1: \\boxed{".repeat(20000), 2, natural);
-  assert.ok(performance.now() - t0 < 2000);   // ~0.3 s here; a scan per box (quadratic) took ~10 s
+  assert.ok(performance.now() - t0 < 4000);   // ~0.3 s here; a scan per box (quadratic) took ~10 s; loose for a loaded CI machine
 });
 
 test("findSections finds compact headers and natural headings", () => {
