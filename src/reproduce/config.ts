@@ -41,7 +41,7 @@ export const SftStageSchema = z.strictObject({
     .default([2, 4]).describe("re-checks per redundant trace, inclusive range [low, high] (DEFAULT_LOOPS)"),
   run: SftConfigSchema.prefault({
     name: "sft",
-    model: { blockSize: 512, nEmbd: 128, nLayer: 2, nHead: 4, dropout: 0 },
+    model: { blockSize: 512, nEmbd: 128, nLayer: 2, nHead: 4, dropout: 0, positions: "sections" },
     train: { steps: 1000, batchSize: 32, evalEvery: 100, checkpointEvery: 100 },
     optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
   }).describe("the SFT run itself (model size, steps, optimizer); data.train is ignored"),
@@ -80,7 +80,7 @@ export const RlStageSchema = z.strictObject({
   workers: positiveInt().default(2).describe("RL runs trained at once, each in its own process (wasm computes on one thread: 2 uses both cores of a 2-core machine)"),
   promptsPerStep: positiveInt().default(8).describe("prompts per RL step (same for every method)"),
   groupSize: z.number().int().min(2).default(8).describe("G: rollouts per prompt (same for every method)"),
-  lr: z.number().positive().default(2e-4).describe("RL learning rate"),
+  lr: z.number().positive().default(1e-4).describe("RL learning rate (2e-4 damages the single baseline of a section-position SFT model, see docs/packed-contexts.md)"),
   singleBudget: positiveInt().default(128).describe("response budget of single and penalty runs (generous: a wordy answer fits)"),
   bcr: z.strictObject({
     n: z.union([positiveInt(), z.array(positiveInt()).min(1)]).default(3).describe("problems per context in bcr training: fixed, or drawn per step from a list (one budget for every N, derived from the list's mean: larger N get less room per problem)"),

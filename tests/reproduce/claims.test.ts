@@ -100,24 +100,26 @@ test("configs: reproduce.json spells out the schema defaults; reproduce-quick.js
   assert.ok(quick.rl.steps <= 3 && quick.seeds.length === 1);
 });
 
-test("configs: reproduce-sections.json is the default run with section positions and RL lr 1e-4, in its own folders", () => {
+test("configs: reproduce.json uses section positions and RL lr 1e-4; reproduce-learned.json is the earlier default (learned positions, lr 2e-4) in its own folders", () => {
   const full = loadReproduceConfig("configs/reproduce.json");
-  const sections = loadReproduceConfig("configs/reproduce-sections.json");
-  assert.equal(sections.sft.run.model.positions, "sections");
-  assert.equal(sections.rl.lr, 1e-4);
-  assert.equal(sections.writeRlConfigs, null, "the variant must not overwrite configs/rl");
-  assert.notEqual(sections.out, full.out);
-  assert.notEqual(sections.runs, full.runs);
+  const learned = loadReproduceConfig("configs/reproduce-learned.json");
+  assert.equal(full.sft.run.model.positions, "sections");
+  assert.equal(full.rl.lr, 1e-4);
+  assert.equal(learned.sft.run.model.positions, undefined, "no positions field: learned, and the hashes of results/learned");
+  assert.equal(learned.rl.lr, 2e-4);
+  assert.equal(learned.writeRlConfigs, null, "the variant must not overwrite configs/rl");
+  assert.notEqual(learned.out, full.out);
+  assert.notEqual(learned.runs, full.runs);
   // Everything else is the default run's, so the two differ only where the README says.
   const strip = (c: typeof full) => ({
     ...c, name: "", out: "", runs: "", writeRlConfigs: null, rl: { ...c.rl, lr: 0 },
     sft: { ...c.sft, run: { ...c.sft.run, model: { ...c.sft.run.model, positions: undefined } } },
   });
-  assert.deepEqual(strip(sections), strip(full));
+  assert.deepEqual(strip(learned), strip(full));
 });
 
-test("configs: reproduce-sections-packs8.json is reproduce-sections.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", () => {
-  const sections = loadReproduceConfig("configs/reproduce-sections.json");
+test("configs: reproduce-sections-packs8.json is reproduce.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", () => {
+  const sections = loadReproduceConfig("configs/reproduce.json");
   const packs8 = loadReproduceConfig("configs/reproduce-sections-packs8.json");
   assert.deepEqual(packs8.sft.groupSizes, [1, 1, 2, 3, 4, 6, 8]);
   assert.equal(packs8.sft.run.model.blockSize, 768, "the longest 8-pack SFT example is 739 tokens");
@@ -126,14 +128,14 @@ test("configs: reproduce-sections-packs8.json is reproduce-sections.json with SF
   assert.notEqual(packs8.out, sections.out);
   assert.notEqual(packs8.runs, sections.runs);
   const strip = (c: typeof sections) => ({
-    ...c, name: "", out: "", runs: "", seeds: [], rl: { ...c.rl, methods: [] },
+    ...c, name: "", out: "", runs: "", seeds: [], writeRlConfigs: null, rl: { ...c.rl, methods: [] },
     sft: { ...c.sft, groupSizes: [], run: { ...c.sft.run, model: { ...c.sft.run.model, blockSize: 0 } } },
   });
   assert.deepEqual(strip(packs8), strip(sections));
 });
 
 test("configs: reproduce-sections-packs8-long.json is reproduce-sections-packs8.json plus a 400-step second SFT phase on the same packs, every method on 3 seeds", () => {
-  const sections = loadReproduceConfig("configs/reproduce-sections.json");
+  const sections = loadReproduceConfig("configs/reproduce.json");
   const packs8 = loadReproduceConfig("configs/reproduce-sections-packs8.json");
   const long = loadReproduceConfig("configs/reproduce-sections-packs8-long.json");
   const ext = long.sft.extend!;

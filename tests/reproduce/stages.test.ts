@@ -119,10 +119,12 @@ test("stage hashes chain: an SFT change redoes sft and later stages, a threshold
 });
 
 test("sft.extend enters the hashes only when present: committed one-phase configs keep theirs; its examples redo data, its run only sft on", () => {
-  // The hashes of the committed results/sections run (results/sections/summary.json).
-  const sections = loadConfig("configs/reproduce-sections.json", ReproduceConfigSchema);
+  // The hashes of the committed runs (results/summary.json, results/learned/summary.json).
+  const sections = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
   const h = stageHashes(sections);
   assert.deepEqual([h.data, h.sft, h.rl], ["efcee7f58b1db9ca", "ecef9ffbea2dee8e", "e57a0a36872a4d5c"]);
+  const learned = stageHashes(loadConfig("configs/reproduce-learned.json", ReproduceConfigSchema));
+  assert.deepEqual([learned.data, learned.sft, learned.rl], ["efcee7f58b1db9ca", "be140e9a8e1fd5e7", "942ebd22f81b2c0e"]);
   const run = { ...sections.sft.run, model: { ...sections.sft.run.model, blockSize: 768 } };
   const ext = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run } } }));
   for (const s of ["data", "sft", "rl"] as const) assert.notEqual(ext[s], h[s], s);
