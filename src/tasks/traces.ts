@@ -104,6 +104,20 @@ export function countLoops(response: string): number {
   return n;
 }
 
+/**
+ * The trace style one problem's section of a compact response was written in (the section's text
+ * without its `k:` header, e.g. `a47+8-15=40 c40+6=46 A46`): "merged" when any step does two or
+ * more operations, else "redundant" when it re-checks, else "essential" when it has steps, else
+ * "shortcut" (an answer alone, or nothing). For measuring which styles a model writes after RL,
+ * and how accurate each is (scripts/trace-styles.ts).
+ */
+export function traceStyleOf(section: string): TraceStyle {
+  const steps = section.match(/(?<![A-Za-z])[a-zB-Z]\d+(?:[+-]\d+)+=/g) ?? [];
+  if (steps.some((s) => (s.slice(1).match(/[+-]/g) ?? []).length >= 2)) return "merged";
+  if (countLoops(section) > 0) return "redundant";
+  return steps.length > 0 ? "essential" : "shortcut";
+}
+
 /** Operations per problem that have their own symbol (the most any synthetic level uses). */
 export const OPS_PER_BLOCK = 5;
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { extractAnswers } from "../../src/bcr/index.js";
-import { countLoops, operationFetches, stepLabel, trace } from "../../src/tasks/index.js";
+import { countLoops, operationFetches, stepLabel, trace, traceStyleOf, TRACE_STYLES } from "../../src/tasks/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("the three trace styles", () => {
@@ -99,4 +99,23 @@ test("merged traces: each step folds in later operations with the chance given, 
   assert.ok(Math.abs(folds / 1200 - 0.5) < 0.05, `fold rate ${folds / 1200}`);
   // Shorter than the essential trace unless none of the 3 boundaries folds (chance 1/8).
   assert.ok(Math.abs(shorter / 400 - 0.875) < 0.05, `shorter ${shorter / 400}`);
+});
+
+test("traceStyleOf names the style a section was written in, hand examples and generated traces", () => {
+  assert.equal(traceStyleOf("a47+8=55 b55-15=40 c40+6=46 A46"), "essential");
+  assert.equal(traceStyleOf("a47+8=55 chk a47+8=55 b55-15=40 A40"), "redundant");
+  assert.equal(traceStyleOf("a47+8-15=40 c40+6=46 A46"), "merged");
+  assert.equal(traceStyleOf("k0+9-3=6 chk k0+9-3=6 A6"), "merged", "merged wins over a re-check");
+  assert.equal(traceStyleOf("A46"), "shortcut");
+  assert.equal(traceStyleOf(""), "shortcut", "an empty section: no steps");
+  assert.equal(traceStyleOf("xchk a4+1=5 A5"), "essential", "chk only as a word");
+  // Generated traces of every style at every pack position come back as their style; a merged
+  // trace in which no step folded is an essential one.
+  const rng = new Rng(3);
+  for (let i = 0; i < 200; i++) {
+    const style = TRACE_STYLES[i % TRACE_STYLES.length]!;
+    const t = trace("7+2-9+9-5", "4", style, rng, { position: i % 8, loops: [1, 3] });
+    const folded = style === "merged" && t !== trace("7+2-9+9-5", "4", "essential", rng, { position: i % 8 });
+    assert.equal(traceStyleOf(t), style === "merged" && !folded ? "essential" : style, t);
+  }
 });
