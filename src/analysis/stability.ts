@@ -17,7 +17,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readJsonl } from "../util/fsx.js";
+import { readJsonl, subdirectories } from "../util/fsx.js";
 import { bootstrapMeanCI, median, type BootstrapOptions } from "./bootstrap.js";
 
 export type MetricRow = Record<string, number | null | undefined> & { step?: number };
@@ -116,9 +116,8 @@ export function readRuns(root: string): Run[] {
   if (fs.existsSync(path.join(root, "config.json"))) return hasMethod(root) ? [readRun(root)] : [];
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const p = path.join(dir, e.name);
+    for (const name of subdirectories(dir)) {
+      const p = path.join(dir, name);
       if (fs.existsSync(path.join(p, "config.json"))) found.push(p);
       else if (depth < 3) walk(p, depth + 1);
     }

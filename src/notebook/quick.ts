@@ -21,6 +21,7 @@ import { latestCheckpoint } from "../train/checkpoint.js";
 import { SftConfigSchema } from "../train/sft-config.js";
 import { trainSft } from "../train/sft.js";
 import { parseConfig } from "../util/config.js";
+import { subdirectories } from "../util/fsx.js";
 
 /** Settings of the tiny runs: QUICK (seconds) or full (small, tens of minutes). */
 export function quickSettings(quick: boolean) {
@@ -104,8 +105,7 @@ export interface ReproduceOutputs {
   model: string | null;
 }
 
-const dirs = (d: string): string[] =>
-  fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
+const dirs = subdirectories;
 const ifExists = (p: string): string | null => (fs.existsSync(p) ? p : null);
 const seedOf = (name: string): number | null => (/^seed-(\d+)$/.test(name) ? Number(name.slice(5)) : null);
 

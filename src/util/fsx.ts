@@ -53,3 +53,15 @@ export function readJsonl<T = unknown>(file: string): T[] {
   }
   return out;
 }
+
+/**
+ * Names of the sub-folders of `dir`, following symbolic links (a runs folder assembled from links
+ * to run folders elsewhere must read like one holding them); sorted. [] when `dir` does not exist.
+ */
+export function subdirectories(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() || (e.isSymbolicLink() && fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false })?.isDirectory() === true))
+    .map((e) => e.name)
+    .sort();
+}

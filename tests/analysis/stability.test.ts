@@ -58,6 +58,21 @@ test("readRuns finds nested run folders; curves skip steps without the metric", 
   });
 });
 
+test("readRuns follows symbolic links: a runs folder assembled from links reads like one holding the runs", () => {
+  withRuns((root) => {
+    const linked = tempDir("bcr-stab-links-");
+    try {
+      fs.symlinkSync(path.join(root, "bcr"), path.join(linked, "bcr"), "dir");
+      fs.symlinkSync(path.join(root, "linear-s1"), path.join(linked, "linear-s1"), "dir");
+      fs.symlinkSync(path.join(root, "missing"), path.join(linked, "dangling"), "dir"); // ignored, no throw
+      const runs = readRuns(linked);
+      assert.deepEqual(runs.map((r) => r.name), ["bcr-s1", "bcr-s2", "bcr-s3", "linear-s1"]);
+    } finally {
+      fs.rmSync(linked, { recursive: true, force: true });
+    }
+  });
+});
+
 test("summarizeRun reports collapse onset and gradient statistics", () => {
   withRuns((root) => {
     const lin = readRuns(root).find((r) => r.name === "linear-s1")!;

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ClaimThresholdsSchema, ReproduceConfigSchema } from "../../src/reproduce/config.js";
 import { loadConfig } from "../../src/util/config.js";
+import { stageHashes } from "../../src/reproduce/pipeline.js";
 import {
   accuracyDrop, evaluateClaims, freeLunchClaim, isMonotoneNonIncreasing, loopsClaim, stabilityClaim, taskScalingClaim,
   type ScalingCurve,
@@ -163,4 +164,20 @@ test("configs: reproduce-sections-packs8-nlist.json is reproduce-sections-packs8
   assert.notEqual(nlist.runs, long.runs);
   const strip = (c: typeof long) => ({ ...c, name: "", out: "", runs: "", rl: { ...c.rl, bcr: { n: 0, budgetFactor: 0 } } });
   assert.deepEqual(strip(nlist), strip(long));
+});
+
+test("configs: reproduce-sections-packs8-n8.json is reproduce-sections-packs8-nlist.json with N drawn from [3, 4, 6, 8]", () => {
+  const nlist = loadReproduceConfig("configs/reproduce-sections-packs8-nlist.json");
+  const n8 = loadReproduceConfig("configs/reproduce-sections-packs8-n8.json");
+  assert.deepEqual(n8.rl.bcr.n, [3, 4, 6, 8]);
+  assert.equal(n8.rl.bcr.budget, 117);
+  assert.equal(n8.writeRlConfigs, null);
+  assert.notEqual(n8.out, nlist.out);
+  assert.notEqual(n8.runs, nlist.runs);
+  const strip = (c: typeof nlist) => ({ ...c, name: "", out: "", runs: "", rl: { ...c.rl, bcr: { ...c.rl.bcr, n: 0 } } });
+  assert.deepEqual(strip(n8), strip(nlist));
+  // Same data and SFT stages; the RL stage differs (of its runs, only bcr's configs change).
+  const [a, b] = [stageHashes(nlist), stageHashes(n8)];
+  assert.deepEqual([a.data, a.sft], [b.data, b.sft]);
+  assert.notEqual(a.rl, b.rl);
 });
