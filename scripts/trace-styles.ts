@@ -18,7 +18,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { findSections } from "../src/bcr/extract.js";
 import { TRACE_STYLES, traceStyleOf, type TraceStyle } from "../src/tasks/traces.js";
-import { readJsonl } from "../src/util/fsx.js";
+import { readJsonl, subdirectories } from "../src/util/fsx.js";
 
 interface CacheRow { position: number; correct: boolean; tokens: number }
 interface CacheEntry { key: { n: number }; response: string; rows: CacheRow[] }
@@ -41,11 +41,11 @@ function cacheFiles(method: string): string[] {
   const dir = path.join(evalDir, method);
   const own = path.join(dir, which, "cache.jsonl");
   if (fs.existsSync(own)) return [own];
-  return fs.readdirSync(dir).filter((d) => /^seed-\d+$/.test(d)).map((d) => path.join(dir, d, which, "cache.jsonl")).filter((f) => fs.existsSync(f));
+  return subdirectories(dir).filter((d) => /^seed-\d+$/.test(d)).map((d) => path.join(dir, d, which, "cache.jsonl")).filter((f) => fs.existsSync(f));
 }
 
 type Tally = { problems: number; right: number; tokens: number };
-const methods = only.length ? only : fs.readdirSync(evalDir).filter((d) => fs.statSync(path.join(evalDir, d)).isDirectory());
+const methods = only.length ? only : subdirectories(evalDir);
 console.log(["method", byPosition ? "N/position" : "N", ...TRACE_STYLES.map((s) => `${s}: share / acc / tokens`)].join("\t"));
 for (const method of methods) {
   // Keyed by N, or by N * 1000 + position with --by-position.

@@ -105,7 +105,6 @@ export interface ReproduceOutputs {
   model: string | null;
 }
 
-const dirs = subdirectories;
 const ifExists = (p: string): string | null => (fs.existsSync(p) ? p : null);
 const seedOf = (name: string): number | null => (/^seed-(\d+)$/.test(name) ? Number(name.slice(5)) : null);
 
@@ -127,12 +126,12 @@ export function findReproduceOutputs(root = "."): ReproduceOutputs {
   const runs = path.join(root, "runs", "reproduce");
   const results = path.join(root, "results");
   const rlRoot = path.join(runs, "rl");
-  const rlRuns = dirs(rlRoot).flatMap((m) => dirs(path.join(rlRoot, m)).filter((s) => seedOf(s) !== null).map((s) => path.join(rlRoot, m, s)))
+  const rlRuns = subdirectories(rlRoot).flatMap((m) => subdirectories(path.join(rlRoot, m)).filter((s) => seedOf(s) !== null).map((s) => path.join(rlRoot, m, s)))
     .filter((d) => fs.existsSync(path.join(d, "summary.json")));
   const evalRoot = path.join(runs, "eval");
-  const sweeps = dirs(evalRoot).flatMap((m) => [
+  const sweeps = subdirectories(evalRoot).flatMap((m) => [
     { method: m, seed: null as number | null, dir: path.join(evalRoot, m, "sweep") },
-    ...dirs(path.join(evalRoot, m)).filter((s) => seedOf(s) !== null).map((s) => ({ method: m, seed: seedOf(s), dir: path.join(evalRoot, m, s, "sweep") })),
+    ...subdirectories(path.join(evalRoot, m)).filter((s) => seedOf(s) !== null).map((s) => ({ method: m, seed: seedOf(s), dir: path.join(evalRoot, m, s, "sweep") })),
   ]).filter((s) => fs.existsSync(path.join(s.dir, "summary.json")));
   const sft = sftDone(runs) ? path.join(runs, "sft") : null;
   const demoSft = ifExists(path.join(results, "models", "sft"));

@@ -80,7 +80,7 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   const s = config.sft;
   // Both SFT phases share the trace mixture; each has its own count, pack sizes and seed.
   const writeExamples = (file: string, p: { examples: number; groupSizes: number[]; seed: number }) => {
-    const out = buildSftExamples(train, { count: p.examples, groupSizes: p.groupSizes, seed: p.seed, mix: s.mix, loops: s.loops, ...(s.merge !== undefined ? { merge: s.merge } : {}) });
+    const out = buildSftExamples(train, { count: p.examples, groupSizes: p.groupSizes, seed: p.seed, mix: s.mix, loops: s.loops, merge: s.merge });
     writeFileAtomic(path.join(L.data, file), out.map((e) => JSON.stringify(e)).join("\n") + "\n");
     return out;
   };

@@ -50,7 +50,7 @@ export function stageHashes(config: ReproduceConfig): Record<StageName, string> 
   const s = config.sft;
   // The second SFT phase enters the hashes only when present, so one-phase configs keep theirs.
   const extendData = s.extend ? { extend: { examples: s.extend.examples, groupSizes: s.extend.groupSizes, seed: s.extend.seed } } : {};
-  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, ...(s.merge !== undefined ? { merge: s.merge } : {}), ...extendData } });
+  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, merge: s.merge, ...extendData } });
   const sft = stageHash({ data, run: s.run, ...(s.extend ? { extend: s.extend.run } : {}) });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;

@@ -65,7 +65,7 @@ export function buildSftExamples(problems: readonly Problem[], opts: SftOptions)
     const group = Array.from({ length: n }, take);
     const styles = group.map((p) => pickStyle(rng, weights, p, opts.shortcutMaxLevel));
     const response = group
-      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i, ...(opts.merge !== undefined ? { merge: opts.merge } : {}) })}`)
+      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i, merge: opts.merge })}`)
       .join(" ");
     out.push({ prompt: packProblems(group).text, response, n, ids: group.map((p) => p.id), styles });
   }

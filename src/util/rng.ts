@@ -56,9 +56,11 @@ export class Rng {
       u -= weights[i]!;
       if (u < 0) return i;
     }
-    // Rounding can leave u >= 0 after the loop: take the last index that can be drawn at all.
-    for (let i = weights.length - 1; i >= 0; i--) if (weights[i]! > 0) return i;
-    return weights.length - 1;
+    // Rounding can leave u >= 0 after the loop: take the last index that can be drawn at all
+    // (there is one, since the weights sum to a positive number).
+    let last = weights.length - 1;
+    while (!(weights[last]! > 0)) last--;
+    return last;
   }
 
   /** Fisher-Yates shuffle of a copy. */
