@@ -5,8 +5,16 @@
  *
  *   configs/x.json: field optim.lr: expected number, got string
  *   configs/x.json:3:12: invalid JSON: Expected ',' or '}' after property value
+ *
+ * A config file may start from another: `"extends": "reproduce.json"` (a path relative to the
+ * file) loads that one first and deep-merges this file's fields over it, so a variant holds only
+ * what it changes. Objects merge key by key; arrays and scalars replace; `null` is a value (it
+ * does not delete). To drop a field the base sets (so that the schema's "absent" applies, which
+ * may differ from any value, e.g. a model without `positions`), list its dotted path under
+ * `"unset"`. The resolved object is what gets validated, hashed and saved.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 
 /** A config that could not be read or validated; the message names the source and the field. */
@@ -24,6 +32,19 @@ export function parseConfig<T>(value: unknown, schema: z.ZodType<T>, source: str
 
 /** Read a JSON file and validate it (see parseConfig); `overrides` are `a.b=value` strings. */
 export function loadConfig<T>(file: string, schema: z.ZodType<T>, overrides: readonly string[] = []): T {
+  const raw = readConfigJson(file);
+  return parseConfig(applyOverrides(raw, overrides), schema, overrides.length ? `${file} (with --set)` : file);
+}
+
+/**
+ * A config file's JSON with its `extends` chain resolved (see the header), not yet validated.
+ * Errors name the file that is wrong, and a cycle names the whole chain.
+ */
+export function readConfigJson(file: string, chain: readonly string[] = []): unknown {
+  const resolved = path.resolve(file);
+  if (chain.includes(resolved)) {
+    throw new ConfigError(`${file}: extends cycle: ${[...chain, resolved].map((f) => path.relative(".", f)).join(" -> ")}`);
+  }
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -31,7 +52,36 @@ export function loadConfig<T>(file: string, schema: z.ZodType<T>, overrides: rea
     throw new ConfigError(`${file}: cannot read config: ${(e as Error).message}`);
   }
   const raw = parseJsonText(text, file);
-  return parseConfig(applyOverrides(raw, overrides), schema, overrides.length ? `${file} (with --set)` : file);
+  if (!isPlainObject(raw) || !("extends" in raw)) {
+    if (isPlainObject(raw) && "unset" in raw) throw new ConfigError(`${file}: field unset: only allowed beside extends`);
+    return raw;
+  }
+  const { extends: parent, unset = [], ...own } = raw;
+  if (typeof parent !== "string" || parent === "") {
+    throw new ConfigError(`${file}: field extends: expected a file name (string), got ${typeName(parent)}`);
+  }
+  if (!Array.isArray(unset) || unset.some((u) => typeof u !== "string" || u === "")) {
+    throw new ConfigError(`${file}: field unset: expected an array of dotted field paths (strings)`);
+  }
+  const base = readConfigJson(path.join(path.dirname(file), parent), [...chain, resolved]);
+  for (const dotted of unset as string[]) {
+    const keys = dotted.split(".");
+    let obj: unknown = base;
+    for (const k of keys.slice(0, -1)) obj = isPlainObject(obj) ? obj[k] : undefined;
+    if (!isPlainObject(obj) || !(keys[keys.length - 1]! in obj)) {
+      throw new ConfigError(`${file}: field unset: ${dotted} is not set in ${parent}`);
+    }
+    delete obj[keys[keys.length - 1]!];
+  }
+  return deepMerge(base, own);
+}
+
+/** `over` merged onto `base`: plain objects key by key, everything else replaced. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return structuredClone(over);
+  const out: Record<string, unknown> = structuredClone(base);
+  for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : structuredClone(v);
+  return out;
 }
 
 /**

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
 import {
-  ConfigError, applyOverrides, describeSchema, formatSchemaHelp, loadConfig, locateJsonError, parseConfig, resolveConfig,
+  ConfigError, applyOverrides, deepMerge, describeSchema, formatSchemaHelp, loadConfig, locateJsonError, parseConfig, resolveConfig,
 } from "../../src/util/config.js";
 
 const Schema = z.strictObject({
@@ -75,4 +75,55 @@ test("describeSchema lists every leaf with type, default and description", () =>
   assert.equal(docs[2]!.type, "[number, number]");
   assert.equal(docs[3]!.type, `"adamw" | "sgd"`);
   assert.match(formatSchemaHelp(Schema), /optim\.lr \(number\) = 0\.001\s+learning rate/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// extends
+
+function writeIn(dir: string, name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+test("extends: the variant's fields deep-merge over its base, arrays replace, the chain is followed", () => {
+  const dir = tempDir("bcr-cfg-ext-");
+  writeIn(dir, "base.json", `{"name": "base", "optim": {"lr": 0.01, "betas": [0.8, 0.9]}}`);
+  writeIn(dir, "mid/mid.json", `{"extends": "../base.json", "optim": {"kind": "sgd"}}`);
+  const leaf = writeIn(dir, "leaf.json", `{"extends": "mid/mid.json", "optim": {"betas": [0.5, 0.6]}}`);
+  assert.deepEqual(loadConfig(leaf, Schema), { name: "base", optim: { lr: 0.01, betas: [0.5, 0.6], kind: "sgd" } });
+  // --set applies to the resolved config
+  assert.equal(loadConfig(leaf, Schema, ["optim.lr=0.5"]).optim.lr, 0.5);
+  // deepMerge leaves its inputs alone
+  const base = { a: { b: 1 } };
+  assert.deepEqual(deepMerge(base, { a: { c: 2 } }), { a: { b: 1, c: 2 } });
+  assert.deepEqual(base, { a: { b: 1 } });
+});
+
+test("extends: unset removes a field of the base so the schema's absent value applies", () => {
+  const Opt = z.strictObject({ a: z.number().default(1), b: z.enum(["x", "y"]).optional() });
+  const dir = tempDir("bcr-cfg-unset-");
+  writeIn(dir, "base.json", `{"a": 2, "b": "y"}`);
+  const v = writeIn(dir, "v.json", `{"extends": "base.json", "unset": ["b"]}`);
+  assert.deepEqual(loadConfig(v, Opt), { a: 2 });
+  const bad = writeIn(dir, "bad.json", `{"extends": "base.json", "unset": ["c.d"]}`);
+  assert.throws(() => loadConfig(bad, Opt), (e: Error) => e instanceof ConfigError && e.message === `${bad}: field unset: c.d is not set in base.json`);
+  const alone = writeIn(dir, "alone.json", `{"unset": ["b"]}`);
+  assert.throws(() => loadConfig(alone, Opt), /alone\.json: field unset: only allowed beside extends/);
+});
+
+test("extends: a missing base, a wrong type and a cycle name the file", () => {
+  const dir = tempDir("bcr-cfg-bad-");
+  const missing = writeIn(dir, "m.json", `{"extends": "nope.json"}`);
+  assert.throws(() => loadConfig(missing, Schema), /nope\.json: cannot read config/);
+  const typed = writeIn(dir, "t.json", `{"extends": 3}`);
+  assert.throws(() => loadConfig(typed, Schema), (e: Error) => e.message === `${typed}: field extends: expected a file name (string), got number`);
+  writeIn(dir, "a.json", `{"extends": "b.json"}`);
+  const b = writeIn(dir, "b.json", `{"extends": "a.json"}`);
+  assert.throws(() => loadConfig(b, Schema), /extends cycle: .*b\.json -> .*a\.json -> .*b\.json/);
+  // a schema error in the merged result names the file that was loaded
+  const wrong = writeIn(dir, "w.json", `{"extends": "base.json", "optim": {"lr": "x"}}`);
+  writeIn(dir, "base.json", `{}`);
+  assert.throws(() => loadConfig(wrong, Schema), (e: Error) => e.message === `${wrong}: field optim.lr: expected number, got string`);
 });

@@ -23,6 +23,7 @@ const usage = [
   "  --set K=V        override one field, e.g. --set rl.steps=50 (repeatable)",
   "  --backend NAME   auto | tensorflow | wasm | cpu (default BCR_BACKEND or auto)",
   "  --quiet          no progress bars (stage lines only)",
+  "  --print-config   print the resolved config (extends chain, --set and defaults applied) as JSON and exit",
   "",
   "config fields (default in =; the sft.run.* defaults listed are bcr sft's own: without an sft.run section",
   "the full-run values of configs/reproduce.json apply):",
@@ -55,7 +56,7 @@ export const command: Command = {
     const values = parseFlags(argv, {
           quick: { type: "boolean" }, config: { type: "string" }, out: { type: "string" }, runs: { type: "string" },
           force: { type: "boolean" }, only: { type: "string" }, set: { type: "string", multiple: true },
-          backend: { type: "string" }, quiet: { type: "boolean" },
+          backend: { type: "string" }, quiet: { type: "boolean" }, "print-config": { type: "boolean" },
         });
     if (values.quick && values.config) throw new UsageError("--quick and --config exclude each other (--quick is --config configs/reproduce-quick.json)");
     const file = values.config ?? defaultConfig(values.quick ? "reproduce-quick.json" : "reproduce.json");
@@ -65,6 +66,10 @@ export const command: Command = {
     } catch (e) {
       if (e instanceof ConfigError && /^--set /.test(e.message)) throw new UsageError(e.message);
       throw e;
+    }
+    if (values["print-config"]) {
+      console.log(JSON.stringify(config, null, 2));
+      return 0;
     }
     const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
     if (only) {
