@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { packProblems } from "../src/bcr/index.js";
 import { request } from "../src/serve/reward-client.js";
-import { estimateTokens } from "../src/serve/reward-tokens.js";
+import { estimateTokens } from "../src/bcr/tokens.js";
 import { Rng } from "../src/util/rng.js";
 
 const { values } = parseArgs({

@@ -13,7 +13,7 @@
 import { packProblems } from "../src/bcr/templates.js";
 import { scoreResponse } from "../src/bcr/score.js";
 import type { Problem } from "../src/bcr/types.js";
-import { loadLocal } from "../src/eval/load-local.js";
+import { loadLocal } from "../src/train/load-local.js";
 import { CharTokenizer } from "../src/model/tokenizer.js";
 import { countLoops } from "../src/tasks/traces.js";
 import { readJsonl } from "../src/util/fsx.js";

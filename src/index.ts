@@ -28,12 +28,13 @@ export { Rng } from "./util/rng.js";
 export { readJsonl } from "./util/fsx.js";
 
 // Evaluation: models, N-sweeps, servers
-export type { CompletionModel, CompletionRequest, Completion } from "./eval/types.js";
-export { LocalModel } from "./eval/local-model.js";
-export { loadLocal, loadLocalModel } from "./eval/load-local.js";
+export type { CompletionModel, CompletionRequest, Completion } from "./model/completion.js";
+export { LocalModel } from "./model/local-model.js";
+export { loadLocal, loadLocalModel } from "./train/load-local.js";
 export { OpenAIModel } from "./eval/openai-client.js";
 export { loadProblemsFile } from "./eval/problems.js";
-export { sweepN, planGroups, scoreGroup, summarizeN, parseBudget, budgetTokens, summaryRows, taskScalingSeries, type SweepRow, type SweepSummary, type NSummary, type Budget, type SummaryRow } from "./eval/sweep.js";
+export { planGroups, scoreGroup, type PlannedGroup } from "./bcr/groups.js";
+export { sweepN, summarizeN, parseBudget, budgetTokens, summaryRows, taskScalingSeries, type SweepRow, type SweepSummary, type NSummary, type Budget, type SummaryRow, type TaskScalingSeries } from "./eval/sweep.js";
 export { startModelServer, type ModelServer } from "./serve/model-server.js";
 export { startRewardServer, type RewardServer } from "./serve/reward-server.js";
 export { exportProblems, groupProblems } from "./export/dataset.js";

@@ -3,4 +3,5 @@ export type { Problem, TemplateName, PackedPrompt, ResponseScore, FoundAnswer } 
 export { packProblems, formatAnswer, answersOnlyResponse, withTargetLength, withTargetPerProblem, TEMPLATES } from "./templates.js";
 export { extractAnswers, findAnswers, findSections, matchBrace } from "./extract.js";
 export { answersMatch, normalizeAnswer, parseNumber } from "./answers.js";
-export { scoreResponse, countChars, estimateTokens } from "./score.js";
+export { scoreResponse } from "./score.js";
+export { countChars, estimateTokens, makeTokenCounter, TOKEN_COUNTERS, type TokenCounterName } from "./tokens.js";

@@ -1,11 +1,7 @@
 import { answersMatch } from "./answers.js";
 import { findAnswers, findSections } from "./extract.js";
+import { countChars, estimateTokens } from "./tokens.js";
 import type { ResponseScore, TemplateName } from "./types.js";
-
-/** Default token counter for the compact template: one token per character (the char-level model). */
-export const countChars = (s: string): number => s.length;
-/** Default token counter for the natural template: ceil(chars / 4), the usual BPE rule of thumb. */
-export const estimateTokens = (s: string): number => Math.ceil(s.length / 4);
 
 /**
  * Scores one response to a packed prompt with gold answers `golds` (n = golds.length).

@@ -21,14 +21,14 @@
  *   `finishReason: "error"` with the last error message; `complete` never throws for one item.
  *   Only an abort through `opts.signal` rejects the whole call.
  * - Token counts come from `usage.completion_tokens`; when the endpoint omits it the count is
- *   ceil(chars / 4) of the returned text and `tokensEstimated` is true.
+ *   estimateTokens (src/bcr/tokens.ts) of the returned text and `tokensEstimated` is true.
  */
 import { Rng } from "../util/rng.js";
 import { Semaphore } from "./semaphore.js";
+import { estimateTokens } from "../bcr/tokens.js";
 import {
-  estimateTokens, errorCompletion,
-  type Completion, type CompletionModel, type CompletionRequest, type FinishReason,
-} from "./types.js";
+  errorCompletion, type Completion, type CompletionModel, type CompletionRequest, type FinishReason,
+} from "../model/completion.js";
 
 export interface OpenAIModelOptions {
   baseUrl?: string;

@@ -3,16 +3,8 @@
  * under one token budget (the paper's task-scaling law, claim 1).
  *
  * For each N:
- * 1. Groups. The problems are shuffled (seeded), the first G*N kept (G = floor(P/N), at most
- *    `maxGroups`), stably sorted by difficulty (missing = 0), and dealt in snake order
- *    (0..G-1, G-1..0, ...) into G base groups, so every group draws one problem from each
- *    difficulty stratum (member s from stratum s) and group mean difficulties match.
- * 2. Positions. Each base group is asked in `rotations` cyclic rotations (default N, a full
- *    Latin square: every problem is seen once at every position 1..N, so position effects
- *    average out and can be measured). With r < N rotations, base group b uses the offsets
- *    (b + j) mod N for j < r: stratum s then sits at position (s - b - j) mod N, so each
- *    difficulty stratum is spread evenly over the positions across base groups.
- *    Group index = b * r + j.
+ * 1-2. Groups and positions: planGroups (src/bcr/groups.ts), seeded, difficulty-stratified,
+ *    in `rotations` cyclic rotations (default N: a Latin square over positions).
  * 3. Each group is packed with packProblems (template), asked once with maxTokens = the budget
  *    (`fixed`: the same total for every N; `perProblem`: tokens * N), scored with scoreResponse
  *    (truncated = the response hit the budget). A problem's tokens are the response's completion
@@ -34,13 +26,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { extractAnswers, packProblems, scoreResponse, type Problem, type TemplateName } from "../bcr/index.js";
+import { planGroups, scoreGroup, type PlannedGroup, type SweepRow } from "../bcr/groups.js";
+import { packProblems, type Problem, type TemplateName } from "../bcr/index.js";
 import { bootstrapMeanCI, type MeanCI } from "../analysis/bootstrap.js";
+import { toCsv } from "../analysis/tables.js";
 import { appendJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import type { TaskScalingSeries } from "../viz/figures.js";
-import type { Completion, CompletionModel } from "./types.js";
+import type { ScalingFit } from "../analysis/fit.js";
+import type { Completion, CompletionModel } from "../model/completion.js";
 
 /** The token cap of one packed response. */
 export type Budget = { kind: "fixed"; tokens: number } | { kind: "perProblem"; tokens: number };
@@ -86,29 +80,6 @@ export interface SweepOptions {
   bootstrapResamples?: number;  // default 1000
 }
 
-/** One row of the tidy table. */
-export interface SweepRow {
-  n: number;
-  group: number;
-  /** 1-based position of the problem in the packed prompt. */
-  position: number;
-  problemId: string;
-  difficulty: number | null;
-  correct: boolean;
-  /** Completion tokens attributed to this problem. */
-  tokens: number;
-  truncated: boolean;
-  answered: boolean;
-  failed: boolean;
-  model: string;
-  template: TemplateName;
-  seed: number;
-  budget: string;
-  /** The group's completion tokens and whether they are an estimate. */
-  groupTokens: number;
-  tokensEstimated: boolean;
-  error?: string;
-}
 
 export interface NSummary {
   n: number;
@@ -139,35 +110,22 @@ export interface SweepSummary {
 
 export interface SweepResult { rows: SweepRow[]; summary: SweepSummary }
 
-/** A planned group: which problems, in which order. */
-export interface PlannedGroup { n: number; group: number; problems: Problem[] }
+export type { PlannedGroup, SweepRow };
+
+/** Claim 1's data for one method: tokens per problem and accuracy by N (taskScalingFigure's input). */
+export interface TaskScalingSeries {
+  method: string;
+  ns: number[];
+  tokensPerProblem: number[];
+  accuracy: number[];
+  tokensFit?: ScalingFit;
+  accuracyFit?: ScalingFit;
+}
+
 
 interface CacheKey { n: number; group: number; model: string; template: TemplateName; budget: string; seed: number }
 interface CacheRecord { key: CacheKey; ids: string[]; response: string; finishReason: string; rows: SweepRow[] }
 
-/** The groups of one N (steps 1-2 of the header). */
-export function planGroups(problems: Problem[], n: number, opts: { seed?: number; rotations?: number; maxGroups?: number } = {}): PlannedGroup[] {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`N must be a positive integer, got ${n}`);
-  const rng = new Rng(((opts.seed ?? 0) * 1000003 + n) >>> 0);
-  const G = Math.min(Math.floor(problems.length / n), opts.maxGroups ?? Infinity);
-  if (G < 1) return [];
-  const kept = rng.shuffle(problems).slice(0, G * n);
-  const sorted = kept.map((p, i) => ({ p, i })).sort((a, b) => (a.p.difficulty ?? 0) - (b.p.difficulty ?? 0) || a.i - b.i).map((x) => x.p);
-  const base: Problem[][] = Array.from({ length: G }, () => []);
-  sorted.forEach((p, i) => {
-    const stratum = Math.floor(i / G), j = i % G;
-    base[stratum % 2 === 0 ? j : G - 1 - j]!.push(p);
-  });
-  const r = Math.max(1, Math.min(n, opts.rotations ?? n));
-  const out: PlannedGroup[] = [];
-  base.forEach((order, b) => {
-    for (let j = 0; j < r; j++) {
-      const off = (b + j) % n;
-      out.push({ n, group: b * r + j, problems: [...order.slice(off), ...order.slice(0, off)] });
-    }
-  });
-  return out;
-}
 
 function keyString(k: CacheKey): string {
   return JSON.stringify([k.n, k.group, k.model, k.template, k.budget, k.seed]);
@@ -192,29 +150,6 @@ function readCache(file: string): Map<string, CacheRecord> {
   return out;
 }
 
-/** Score one group's completion into its rows (steps 3-4 of the header). */
-export function scoreGroup(g: PlannedGroup, c: Completion, ctx: { model: string; template: TemplateName; seed: number; budget: string }): SweepRow[] {
-  const base = { n: g.n, group: g.group, model: ctx.model, template: ctx.template, seed: ctx.seed, budget: ctx.budget };
-  if (c.finishReason === "error") {
-    return g.problems.map((p, i) => ({
-      ...base, position: i + 1, problemId: p.id, difficulty: p.difficulty ?? null, correct: false, tokens: 0,
-      truncated: false, answered: false, failed: true, groupTokens: 0, tokensEstimated: c.tokensEstimated,
-      error: c.error ?? "unknown error",
-    }));
-  }
-  const truncated = c.finishReason === "length";
-  const s = scoreResponse(c.text, g.problems.map((p) => p.answer), { template: ctx.template, truncated });
-  const answers = extractAnswers(c.text, g.n, { template: ctx.template, truncated });
-  const scale = s.totalTokens > 0 ? c.completionTokens / s.totalTokens : 0;
-  return g.problems.map((p, i) => ({
-    ...base, position: i + 1, problemId: p.id, difficulty: p.difficulty ?? null,
-    correct: s.correct[i]!,
-    tokens: s.totalTokens > 0 ? s.tokensPerProblem[i]! * scale : c.completionTokens / g.n,
-    truncated,
-    answered: answers[i] !== null,
-    failed: false, groupTokens: c.completionTokens, tokensEstimated: c.tokensEstimated,
-  }));
-}
 
 export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   const template = opts.template ?? "compact";
@@ -272,7 +207,7 @@ export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   };
   writeJsonAtomic(path.join(opts.outDir, "summary.json"), summary);
   writeFileAtomic(path.join(opts.outDir, "rows.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
-  writeFileAtomic(path.join(opts.outDir, "rows.csv"), toCsv(rows));
+  writeFileAtomic(path.join(opts.outDir, "rows.csv"), sweepRowsCsv(rows));
   return { rows, summary };
 }
 
@@ -350,17 +285,15 @@ export function summarizeN(rows: SweepRow[], n: number, budget: number, seed = 0
   };
 }
 
-const COLUMNS: (keyof SweepRow)[] = [
+const COLUMNS: string[] = [
   "n", "group", "position", "problemId", "difficulty", "correct", "tokens", "truncated", "answered", "failed",
   "model", "template", "seed", "budget", "groupTokens", "tokensEstimated", "error",
 ];
 
-function csvCell(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function toCsv(rows: SweepRow[]): string {
-  return [COLUMNS.join(","), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n";
+/** The sweep's rows as CSV, columns in the order above (cells quoted as RFC 4180 asks). */
+export function sweepRowsCsv(rows: SweepRow[]): string {
+  // Every column present in every row (an absent `error` is an empty cell), so a sweep without
+  // failures still has all of them.
+  const full = rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, (r as unknown as Record<string, unknown>)[c] ?? null])));
+  return toCsv(full, { columns: COLUMNS });
 }

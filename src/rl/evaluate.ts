@@ -4,8 +4,8 @@
  * and sweep numbers are computed the same way.
  */
 import type { Problem } from "../bcr/types.js";
-import { planGroups, scoreGroup } from "../eval/sweep.js";
-import { LocalModel, type SamplingModel, type TokenizerLike } from "../eval/local-model.js";
+import { planGroups, scoreGroup } from "../bcr/groups.js";
+import { LocalModel, type SamplingModel, type TokenizerLike } from "../model/local-model.js";
 import { packProblems, withTargetPerProblem } from "../bcr/templates.js";
 import { countLoops } from "../tasks/traces.js";
 

@@ -29,7 +29,7 @@ import { scoreResponse } from "../bcr/score.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
 import { generateProblem, generateProblems } from "../tasks/synthetic.js";
 import { countLoops } from "../tasks/traces.js";
-import { loadLocal } from "../eval/load-local.js";
+import { loadLocal } from "../train/load-local.js";
 import { AdamW, clipByGlobalNorm, lrAt } from "../train/optim.js";
 import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveRunCheckpoint } from "../train/checkpoint.js";
 import { ensureGradients } from "../train/gradients.js";

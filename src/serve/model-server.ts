@@ -28,8 +28,8 @@
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { LocalModel, type SamplingModel, type TokenizerLike } from "../eval/local-model.js";
-import type { Completion, CompletionRequest } from "../eval/types.js";
+import { LocalModel, type SamplingModel, type TokenizerLike } from "../model/local-model.js";
+import type { Completion, CompletionRequest } from "../model/completion.js";
 
 export interface ModelServerOptions {
   model: SamplingModel;

@@ -9,7 +9,7 @@
  * used; a group split over two requests is shaped as two smaller groups.
  *
  * Length: the client's `response_lengths` when sent, else the server's token counter (an
- * estimate unless it is exact for the model, see reward-tokens.ts). Truncated: the client's
+ * estimate unless it is exact for the model, see src/bcr/tokens.ts). Truncated: the client's
  * `truncated` when sent; else false when the response ends in an end-of-sequence marker, else
  * length >= maxLength.
  */

@@ -19,7 +19,7 @@ import type { TemplateName } from "../bcr/types.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
 import { parseRewardRequest, RequestError } from "./reward-protocol.js";
 import { scoreBatch, type ScorerConfig } from "./reward-scorer.js";
-import { makeTokenCounter, type TokenCounterName } from "./reward-tokens.js";
+import { makeTokenCounter, type TokenCounterName } from "../bcr/tokens.js";
 
 export interface RewardServerOptions {
   /** Default 127.0.0.1 (loopback only); 0.0.0.0 to serve a cluster. */

@@ -7,6 +7,7 @@ import { bootstrapMeanCI, type BootstrapOptions } from "../analysis/bootstrap.js
 import type { ScalingFit } from "../analysis/fit.js";
 import { metricCurve, type Run } from "../analysis/stability.js";
 import { methodColor, withAlpha } from "./colors.js";
+import type { TaskScalingSeries } from "../eval/sweep.js";
 
 /** The subset of Plotly's trace attributes these builders use. */
 export interface Trace {
@@ -147,14 +148,6 @@ export function scalingFigure(series: ScalingSeries[], opts: ScalingFigureOption
   };
 }
 
-export interface TaskScalingSeries {
-  method: string;
-  ns: number[];
-  tokensPerProblem: number[];
-  accuracy: number[];
-  tokensFit?: ScalingFit;
-  accuracyFit?: ScalingFit;
-}
 
 /** Claim 1: tokens per problem (left) and accuracy (right) vs N, side by side. */
 export function taskScalingFigure(series: TaskScalingSeries[], opts?: { title?: string; extrapolateTo?: number; logX?: boolean }): Figure {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { answersOnlyResponse, packProblems, scoreResponse, type TemplateName } from "../../src/bcr/index.js";
+import { answersOnlyResponse, estimateTokens, packProblems, scoreResponse, type TemplateName } from "../../src/bcr/index.js";
 
 test("compact: correctness, accuracy, format and per-section tokens", () => {
   const r = "1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A7 ";
@@ -37,8 +37,8 @@ test("natural: headings cut the response; tokens rescaled to the total", () => {
   const p2 = "### Problem 2\nAnswer 2: \\boxed{6}\n".length;
   const p1 = "### Problem 1\nAnswer 1: \\boxed{46}".length;
   assert.deepEqual(s.tokensPerProblem, [p1 + 3.5, p2 + 3.5]);   // "Intro.\n" (7) split evenly
-  const d = scoreResponse(r, ["46", "6"], { template: "natural" });   // default ceil(chars/4)
-  assert.equal(d.totalTokens, Math.ceil(r.length / 4));
+  const d = scoreResponse(r, ["46", "6"], { template: "natural" });   // default: the one estimator, src/bcr/tokens.ts
+  assert.equal(d.totalTokens, estimateTokens(r));
   assert.ok(Math.abs(d.tokensPerProblem[0]! + d.tokensPerProblem[1]! - d.totalTokens) < 1e-9);
 });
 

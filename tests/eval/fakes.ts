@@ -3,8 +3,8 @@
  * CompletionModel that records every request it is asked.
  */
 import type { Rng } from "../../src/util/rng.js";
-import type { SamplingModel } from "../../src/eval/local-model.js";
-import type { Completion, CompletionModel, CompletionRequest } from "../../src/eval/types.js";
+import type { SamplingModel } from "../../src/model/local-model.js";
+import type { Completion, CompletionModel, CompletionRequest } from "../../src/model/completion.js";
 
 /**
  * Emits `reply(prompt)` token by token then EOS (id 2), honouring maxNewTokens and per-sequence

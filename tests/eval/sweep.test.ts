@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planGroups, sweepN, parseBudget, budgetTokens, type SweepRow } from "../../src/eval/sweep.js";
+import { planGroups } from "../../src/bcr/groups.js";
+import { sweepN, parseBudget, budgetTokens, type SweepRow } from "../../src/eval/sweep.js";
 import type { Problem } from "../../src/bcr/index.js";
-import type { CompletionRequest } from "../../src/eval/types.js";
+import type { CompletionRequest } from "../../src/model/completion.js";
 import { RecordingModel } from "./fakes.js";
 
 const problems: Problem[] = Array.from({ length: 24 }, (_, i) => ({

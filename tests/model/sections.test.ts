@@ -6,7 +6,7 @@ import { initBackend, tf } from "../../src/engine/backend.js";
 import { GPT, type GPTConfig } from "../../src/model/gpt.js";
 import { sectionLayout, type SectionSpec } from "../../src/model/sections.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
-import { loadLocal } from "../../src/eval/load-local.js";
+import { loadLocal } from "../../src/train/load-local.js";
 import { SftConfigSchema } from "../../src/train/sft-config.js";
 import { MAX_SECTION, trainSft } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";

@@ -48,5 +48,5 @@ test("bcr reproduce --print-config prints the resolved config and runs nothing",
   const printed = JSON.parse(r.stdout);
   assert.deepEqual(printed, loadConfig("configs/reproduce-sections-packs8-n8.json", ReproduceConfigSchema, ["rl.steps=7"]));
   assert.deepEqual(printed.rl.bcr.n, [3, 4, 6, 8]);
-  assert.equal(printed.sft.extend.run.train.steps, 400, "inherited from reproduce-sections-packs8-long.json");
+  assert.equal(printed.sft.extend?.run.train.steps, 400, "inherited from reproduce-sections-packs8-long.json");
 });

@@ -112,7 +112,7 @@ test("config errors name the field", () => {
 
 test("at ratio 1 the total gradient is the sum of the accuracy-term and length-term gradients", async () => {
   const cfg = tiny({ kind: "penalty", shaping: { name: "linear", params: { lambda: 1 } }, sampling: { promptsPerStep: 2, groupSize: 4, budget: 12 } });
-  const { loadLocal } = await import("../../src/eval/load-local.js");
+  const { loadLocal } = await import("../../src/train/load-local.js");
   const { gpt } = await loadLocal(init);
   const prompts = drawPrompts(cfg, new Rng(1));
   const groups = sampleRollouts(gpt, tok, prompts, cfg, new Rng(2));

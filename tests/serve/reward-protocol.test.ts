@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLabel, parseRewardRequest, RequestError, splitResponse, stripEos } from "../../src/serve/reward-protocol.js";
-import { estimateTokens, makeTokenCounter } from "../../src/serve/reward-tokens.js";
+import { estimateTokens, makeTokenCounter } from "../../src/bcr/tokens.js";
 
 test("labels: JSON-array strings, real arrays, plain answers and numbers", () => {
   assert.deepEqual(parseLabel('["12","7"]'), ["12", "7"]);

@@ -1,5 +1,5 @@
 import { parseFlags, UsageError, type Command } from "../command.js";
-import { loadLocal } from "../../eval/load-local.js";
+import { loadLocal } from "../../train/load-local.js";
 import { startModelServer } from "../../serve/model-server.js";
 
 const usage = `usage: bcr serve-model --checkpoint <dir> [--port 8000] [--host 127.0.0.1] [options]

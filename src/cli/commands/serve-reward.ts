@@ -2,7 +2,7 @@ import { TEMPLATES } from "../../bcr/index.js";
 import type { TemplateName } from "../../bcr/types.js";
 import { makeShaping, SHAPINGS } from "../../rewards/index.js";
 import { DEFAULT_MAX_BODY_BYTES, startRewardServer } from "../../serve/reward-server.js";
-import { TOKEN_COUNTERS, type TokenCounterName } from "../../serve/reward-tokens.js";
+import { TOKEN_COUNTERS, type TokenCounterName } from "../../bcr/tokens.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = `usage: bcr serve-reward [options]

@@ -1,10 +1,10 @@
 import { parseFlags, UsageError, type Command } from "../command.js";
 import type { Problem, TemplateName } from "../../bcr/index.js";
-import { loadLocalModel } from "../../eval/load-local.js";
+import { loadLocalModel } from "../../train/load-local.js";
 import { OpenAIModel } from "../../eval/openai-client.js";
 import { loadProblemsFile } from "../../eval/problems.js";
 import { parseBudget, sweepN } from "../../eval/sweep.js";
-import type { CompletionModel } from "../../eval/types.js";
+import type { CompletionModel } from "../../model/completion.js";
 import { generateProblems } from "../../tasks/synthetic.js";
 
 const usage = `usage: bcr sweep --model local:<checkpoint>|openai[:<model>] --data <file.jsonl>|synthetic --out <dir> [options]

@@ -1,6 +1,8 @@
 /**
- * Token counters for the reward server. The server receives text, not token ids, so the
- * response length that length-aware shapings see is counted here.
+ * The one token estimator, and the counters built on it. Text arrives without token ids in three
+ * places: the reward server (length-aware shapings), scoring a response of a real model
+ * (src/bcr/score.ts, non-compact templates) and an endpoint that reports no usage counts
+ * (src/eval/openai-client.ts). All three count here.
  *
  * - `estimate` (default): a one-pass approximation of a byte-level BPE tokenizer of the
  *   Qwen2/Qwen3/DeepSeek-R1-Distill family (the models in the paper): every digit is one token
@@ -46,12 +48,13 @@ export function estimateTokens(text: string): number {
   return tokens;
 }
 
-export function charTokens(text: string): number {
+/** One token per character: exact for this project's character-level models. */
+export function countChars(text: string): number {
   return text.length;
 }
 
 export function makeTokenCounter(name: string): (text: string) => number {
   if (name === "estimate") return estimateTokens;
-  if (name === "chars") return charTokens;
+  if (name === "chars") return countChars;
   throw new Error(`unknown token counter '${name}' (expected one of: ${TOKEN_COUNTERS.join(", ")})`);
 }

@@ -29,7 +29,7 @@ export interface Completion {
   promptTokens?: number;
   /** "stop": ended on EOS or a stop string; "length": hit maxTokens; "error": failed (see `error`). */
   finishReason: FinishReason;
-  /** True when completionTokens is an estimate (endpoint without usage counts): ceil(chars / 4). */
+  /** True when completionTokens is an estimate (endpoint without usage counts): src/bcr/tokens.ts estimateTokens. */
   tokensEstimated: boolean;
   error?: string;
 }
@@ -38,11 +38,6 @@ export interface CompletionModel {
   /** Identifies the model in result rows and caches (e.g. "local:runs/x/ckpt", "openai:qwen3-4b"). */
   readonly name: string;
   complete(requests: CompletionRequest[], opts?: { signal?: AbortSignal }): Promise<Completion[]>;
-}
-
-/** The estimate used when an endpoint reports no token counts. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
 }
 
 /** A failed completion, as models return it instead of throwing. */

@@ -15,7 +15,7 @@
  *   item finishes with "length").
  */
 import { Rng } from "../util/rng.js";
-import { errorCompletion, type Completion, type CompletionModel, type CompletionRequest } from "./types.js";
+import { errorCompletion, type Completion, type CompletionModel, type CompletionRequest } from "./completion.js";
 
 /** What LocalModel needs from a GPT (structurally the contract's GPT). */
 export interface SamplingModel {

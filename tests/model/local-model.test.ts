@@ -9,10 +9,10 @@ import { GPT } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { saveCheckpoint } from "../../src/train/checkpoint.js";
 import { generateProblems } from "../../src/tasks/synthetic.js";
-import { LocalModel } from "../../src/eval/local-model.js";
-import { loadLocalModel } from "../../src/eval/load-local.js";
+import { LocalModel } from "../../src/model/local-model.js";
+import { loadLocalModel } from "../../src/train/load-local.js";
 import { parseBudget, sweepN } from "../../src/eval/sweep.js";
-import { FakeGenerator } from "./fakes.js";
+import { FakeGenerator } from "../eval/fakes.js";
 
 const tok = new CharTokenizer();
 let gpt: GPT;
