@@ -18,6 +18,7 @@ import type { ReproduceConfig } from "./config.js";
 import { derive, layout, readDataStats, readEvals, runData, runEval, runRl, runSft, type Layout, type Log } from "./experiment.js";
 import { writeOutputs } from "./report.js";
 import { latestCheckpoint } from "../train/checkpoint.js";
+import { checkpointsDir, latestPointer } from "../run/files.js";
 import { readMarker, runStage, stageHash, type StageMarker, type StageSpec } from "./stages.js";
 
 export const STAGES = ["data", "sft", "rl", "eval", "analysis", "report"] as const;
@@ -66,7 +67,7 @@ export function stageHashes(config: ReproduceConfig): Record<StageName, string> 
  * checkpoint that notebooks and `bcr sweep --model local:results/models/sft` use.
  */
 function copyDemoModel(sftRun: string, dest: string): void {
-  const src = latestCheckpoint(path.join(sftRun, "checkpoints"));
+  const src = latestCheckpoint(checkpointsDir(sftRun));
   if (!src) return;
   fs.mkdirSync(dest, { recursive: true });
   for (const f of ["model.json", "weights.bin", "state.json"]) fs.copyFileSync(path.join(src, f), path.join(dest, f));
@@ -117,7 +118,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   });
   if (!wanted("sft")) return finish(null);
   await run({
-    name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [path.join(L.sft, "checkpoints", "latest")],
+    name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [latestPointer(L.sft)],
     run: () => runSft(config, L, log, progress),
   });
   if (!wanted("rl")) return finish(null);
