@@ -2,7 +2,7 @@
  * What the notebooks share, so their cells stay one step each:
  *
  * - `findReproduceOutputs`: where `bcr reproduce` (`npm start`) put its outputs, if it did. Layout
- *   (src/reproduce/experiment.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
+ *   (src/reproduce/layout.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
  *   (RL runs), `eval/<method>/[seed-<k>/]sweep/` (N-sweeps), and `results/claims.json`,
  *   `results/summary.json`, the data's levels (`data/manifest.json`); plus a committed demo SFT
  *   checkpoint `results/models/sft/`. Read only.
