@@ -23,6 +23,7 @@ export { RlConfigSchema, defaultMethodLabel, type RlConfig, type RlConfigInput }
 export { groupAdvantages, advantageStats, type GroupAdvantages, type AdvantageStats } from "./rl/advantages.js";
 export { grpoSurrogate, grpoSurrogateReference, type SurrogateConfig, type Aggregation } from "./rl/loss.js";
 export { evaluatePolicy, type PolicyEval } from "./rl/evaluate.js";
+export { RUN_FILES, runFile, checkpointsDir } from "./run/files.js";
 export { loadConfig, parseConfig, ConfigError } from "./util/config.js";
 export { Rng } from "./util/rng.js";
 export { readJsonl } from "./util/fsx.js";
