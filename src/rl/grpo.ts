@@ -399,7 +399,7 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   const startedAt = step;
   let lastEval: PolicyEval | null = null;
   while (step < config.steps) {
-    if (shouldStop(opts, step, startedAt)) {
+    if (await shouldStop(opts, step, startedAt)) {
       if (step > startedAt) saveCk(step);
       progress?.done();
       release();

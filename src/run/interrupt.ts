@@ -11,8 +11,13 @@ export interface StopOptions {
   signal?: AbortSignal;
 }
 
-/** Whether a run that started this call at `startStep` and is now at `step` should stop. */
-export function shouldStop(opts: StopOptions, step: number, startStep: number): boolean {
+/**
+ * Whether a run that started this call at `startStep` and is now at `step` should stop. Called at
+ * every step boundary; it first lets pending events run, since a training step computes without
+ * awaiting anything and a signal handler (or a closed pipe) would otherwise wait for the whole run.
+ */
+export async function shouldStop(opts: StopOptions, step: number, startStep: number): Promise<boolean> {
+  await new Promise((resolve) => setImmediate(resolve));
   return opts.signal?.aborted === true || (opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun);
 }
 

@@ -312,7 +312,7 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
   let stopped = false;
   let lastCheckpoint = startStep;
   while (step < T.steps) {
-    if (shouldStop(opts, step, startStep)) {
+    if (await shouldStop(opts, step, startStep)) {
       stopped = true;
       break;
     }

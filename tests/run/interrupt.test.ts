@@ -2,14 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { shouldStop, stopOnSignals } from "../../src/run/interrupt.js";
 
-test("shouldStop: after maxStepsThisRun steps of this call, or once the signal is aborted", () => {
-  assert.equal(shouldStop({}, 100, 0), false);
-  assert.equal(shouldStop({ maxStepsThisRun: 3 }, 5, 3), false);
-  assert.equal(shouldStop({ maxStepsThisRun: 3 }, 6, 3), true);
+test("shouldStop: after maxStepsThisRun steps of this call, or once the signal is aborted", async () => {
+  assert.equal(await shouldStop({}, 100, 0), false);
+  assert.equal(await shouldStop({ maxStepsThisRun: 3 }, 5, 3), false);
+  assert.equal(await shouldStop({ maxStepsThisRun: 3 }, 6, 3), true);
   const ctl = new AbortController();
-  assert.equal(shouldStop({ signal: ctl.signal }, 1, 0), false);
+  assert.equal(await shouldStop({ signal: ctl.signal }, 1, 0), false);
   ctl.abort();
-  assert.equal(shouldStop({ signal: ctl.signal }, 1, 0), true);
+  assert.equal(await shouldStop({ signal: ctl.signal }, 1, 0), true);
 });
 
 test("stopOnSignals: SIGTERM (as SIGINT) aborts the signal once; release removes the handlers", () => {
@@ -22,4 +22,14 @@ test("stopOnSignals: SIGTERM (as SIGINT) aborts the signal once; release removes
   assert.match(lines[0]!, /test run: SIGTERM, stopping after this step/);
   stop.release();
   assert.deepEqual({ int: process.listenerCount("SIGINT"), term: process.listenerCount("SIGTERM") }, before);
+});
+
+test("shouldStop lets a pending event run first: an abort queued behind a synchronous step is seen at the next boundary", async () => {
+  const ctl = new AbortController();
+  setImmediate(() => ctl.abort()); // as a signal handler would be, while a step computes
+  let busy = 0;
+  for (let i = 0; i < 1e6; i++) busy += i; // a synchronous step
+  assert.ok(busy > 0);
+  assert.equal(ctl.signal.aborted, false);
+  assert.equal(await shouldStop({ signal: ctl.signal }, 1, 0), true);
 });
