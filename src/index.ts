@@ -17,12 +17,13 @@ export { makeShaping, SHAPINGS, thinkpruneCap, type RewardShaping, type ShapedRe
 // Training: SFT and RL
 export { trainSft, type SftResult, type SftRunOptions } from "./train/sft.js";
 export { SftConfigSchema, type SftConfig, type SftConfigInput } from "./train/sft-config.js";
-export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, CheckpointError } from "./train/checkpoint.js";
+export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, CheckpointError } from "./run/checkpoint.js";
 export { trainRl, rlStep, drawPrompts, sampleRollouts, type RlResult, type RlRunOptions, type Rollout } from "./rl/grpo.js";
 export { RlConfigSchema, defaultMethodLabel, type RlConfig, type RlConfigInput } from "./rl/config.js";
 export { groupAdvantages, advantageStats, type GroupAdvantages, type AdvantageStats } from "./rl/advantages.js";
 export { grpoSurrogate, grpoSurrogateReference, type SurrogateConfig, type Aggregation } from "./rl/loss.js";
 export { evaluatePolicy, type PolicyEval } from "./rl/evaluate.js";
+export { RUN_FILES, runFile, checkpointsDir } from "./run/files.js";
 export { loadConfig, parseConfig, ConfigError } from "./util/config.js";
 export { Rng } from "./util/rng.js";
 export { readJsonl } from "./util/fsx.js";

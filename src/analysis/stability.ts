@@ -18,6 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readJsonl, subdirectories } from "../util/fsx.js";
+import { runFile } from "../run/files.js";
 import { bootstrapMeanCI, median, type BootstrapOptions } from "./bootstrap.js";
 
 export type MetricRow = Record<string, number | null | undefined> & { step?: number };
@@ -91,7 +92,7 @@ export interface StabilityOptions extends BootstrapOptions {
 
 /** Read one run folder. Errors name the folder and the missing or malformed piece. */
 export function readRun(dir: string): Run {
-  const cfgFile = path.join(dir, "config.json");
+  const cfgFile = runFile(dir, "config");
   if (!fs.existsSync(cfgFile)) throw new Error(`${dir}: not a run folder (no config.json)`);
   let raw: unknown;
   try {
@@ -102,7 +103,7 @@ export function readRun(dir: string): Run {
   const cfg = raw as Partial<RunConfig>;
   if (typeof cfg !== "object" || cfg === null || typeof cfg.method !== "string") throw new Error(`${cfgFile}: field method: expected a string`);
   if (typeof cfg.seed !== "number") throw new Error(`${cfgFile}: field seed: expected a number`);
-  const mFile = path.join(dir, "metrics.jsonl");
+  const mFile = runFile(dir, "metrics");
   const metrics = fs.existsSync(mFile) ? readJsonl<MetricRow>(mFile) : [];
   return { dir, name: path.basename(dir), config: cfg as RunConfig, metrics };
 }
@@ -113,12 +114,12 @@ export function readRun(dir: string): Run {
  * (SFT runs) are skipped; a malformed config.json or a `method` that is not a string throws.
  */
 export function readRuns(root: string): Run[] {
-  if (fs.existsSync(path.join(root, "config.json"))) return hasMethod(root) ? [readRun(root)] : [];
+  if (fs.existsSync(runFile(root, "config"))) return hasMethod(root) ? [readRun(root)] : [];
   const found: string[] = [];
   const walk = (dir: string, depth: number) => {
     for (const name of subdirectories(dir)) {
       const p = path.join(dir, name);
-      if (fs.existsSync(path.join(p, "config.json"))) found.push(p);
+      if (fs.existsSync(runFile(p, "config"))) found.push(p);
       else if (depth < 3) walk(p, depth + 1);
     }
   };
@@ -131,7 +132,7 @@ export function readRuns(root: string): Run[] {
  * them). Malformed JSON throws, naming the file.
  */
 function hasMethod(dir: string): boolean {
-  const file = path.join(dir, "config.json");
+  const file = runFile(dir, "config");
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));

@@ -42,17 +42,3 @@ export function intFlag(value: string | undefined, flag: string, min = 1): numbe
   return n;
 }
 
-/**
- * Ctrl-C for trainers: the first stops the run at the next step boundary (it saves a
- * checkpoint), a second exits at once. Call `release()` when the run is over.
- */
-export function stopOnSigint(command: string): { signal: AbortSignal; release: () => void } {
-  const ctl = new AbortController();
-  const onSigint = () => {
-    if (ctl.signal.aborted) process.exit(130);
-    console.error(`\nbcr ${command}: stopping after this step (Ctrl-C again to quit now)`);
-    ctl.abort();
-  };
-  process.on("SIGINT", onSigint);
-  return { signal: ctl.signal, release: () => process.off("SIGINT", onSigint) };
-}

@@ -4,7 +4,7 @@
  *
  * Why this file exists: with learned absolute positions the 2-layer SFT model finds problem k's
  * operations by *where* its response section sits, and problem k's section starts wherever the
- * earlier sections happened to end (docs/packed-contexts.md: `scripts/later-start.ts` shows
+ * earlier sections happened to end (docs/packed-contexts.md: `bcr diagnose later-start` shows
  * problem 2's fetch peaking where the SFT data usually puts it and falling to 0 elsewhere). Rotary
  * positions took that cue away and nothing replaced it. Here every section gets the coordinates
  * problem 1 always had: section k's tokens take the positions section 1 would take, and a

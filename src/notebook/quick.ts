@@ -2,7 +2,7 @@
  * What the notebooks share, so their cells stay one step each:
  *
  * - `findReproduceOutputs`: where `bcr reproduce` (`npm start`) put its outputs, if it did. Layout
- *   (src/reproduce/experiment.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
+ *   (src/reproduce/layout.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
  *   (RL runs), `eval/<method>/[seed-<k>/]sweep/` (N-sweeps), and `results/claims.json`,
  *   `results/summary.json`, the data's levels (`data/manifest.json`); plus a committed demo SFT
  *   checkpoint `results/models/sft/`. Read only.
@@ -17,7 +17,8 @@ import { RlConfigSchema } from "../rl/config.js";
 import { trainRl } from "../rl/grpo.js";
 import { generateProblems } from "../tasks/synthetic.js";
 import { buildSftExamples } from "../tasks/sft.js";
-import { latestCheckpoint } from "../train/checkpoint.js";
+import { latestCheckpoint } from "../run/checkpoint.js";
+import { checkpointsDir, latestPointer, runFile } from "../run/files.js";
 import { SftConfigSchema } from "../train/sft-config.js";
 import { trainSft } from "../train/sft.js";
 import { parseConfig } from "../util/config.js";
@@ -66,7 +67,7 @@ export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {})
   const log = opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => {});
   const s = quickSettings(quick);
   const sft = path.join(outDir, "sft");
-  if (latestCheckpoint(path.join(sft, "checkpoints")) === null) {
+  if (latestCheckpoint(checkpointsDir(sft)) === null) {
     const examples = buildSftExamples(generateProblems(1, 2000, s.levels, "train"), { count: s.sftExamples, groupSizes: [1, 2, 3], seed: 2 });
     const run = await trainSft(parseConfig(s.sft, SftConfigSchema, "notebook"), examples, sft, { resume: false, progress: false });
     run.model.dispose();
@@ -78,7 +79,7 @@ export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {})
     const config = parseConfig({ ...s.rl, ...k, name: k.kind, init: sft }, RlConfigSchema, "notebook");
     const dir = path.join(rl, `${config.method}-s${config.seed}`);
     runs.push(dir);
-    if (fs.existsSync(path.join(dir, "summary.json"))) { log(`${config.method}: reusing ${dir}`); continue; }
+    if (fs.existsSync(runFile(dir, "summary"))) { log(`${config.method}: reusing ${dir}`); continue; }
     const res = await trainRl(config, dir, { progress: false });
     log(`${config.method}: ${res.step} steps, final eval accuracy ${res.finalEval?.accuracy.toFixed(3)}, tokens/problem ${res.finalEval?.tokensPerProblem.toFixed(1)}`);
   }
@@ -118,7 +119,7 @@ function sftDone(runs: string): boolean {
       return false;
     }
   }
-  return fs.existsSync(path.join(runs, "sft", "checkpoints", "latest"));
+  return fs.existsSync(latestPointer(path.join(runs, "sft")));
 }
 
 /** What `bcr reproduce` wrote under `root` (the repository; `..` from notebooks/), only what is finished. */
@@ -127,7 +128,7 @@ export function findReproduceOutputs(root = "."): ReproduceOutputs {
   const results = path.join(root, "results");
   const rlRoot = path.join(runs, "rl");
   const rlRuns = subdirectories(rlRoot).flatMap((m) => subdirectories(path.join(rlRoot, m)).filter((s) => seedOf(s) !== null).map((s) => path.join(rlRoot, m, s)))
-    .filter((d) => fs.existsSync(path.join(d, "summary.json")));
+    .filter((d) => fs.existsSync(runFile(d, "summary")));
   const evalRoot = path.join(runs, "eval");
   const sweeps = subdirectories(evalRoot).flatMap((m) => [
     { method: m, seed: null as number | null, dir: path.join(evalRoot, m, "sweep") },

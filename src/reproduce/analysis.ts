@@ -16,7 +16,7 @@ import { compareForms, fitScaling, SCALING_FORMS, type ScalingFit } from "../ana
 import { stabilityTable, type MethodStability, type Run } from "../analysis/stability.js";
 import type { ReproduceConfig } from "./config.js";
 import { evaluateClaims, isCollapsed, type Claim, type ClaimInputs, type Estimate } from "./claims.js";
-import type { ModelEval } from "./experiment.js";
+import type { ModelEval } from "./eval.js";
 
 export interface FitSummary {
   form: string; formula: string; params: Record<string, number>; ci: Record<string, [number, number]>;

@@ -144,7 +144,6 @@ export const ReproduceConfigSchema = z.strictObject({
   figures: z.strictObject({
     png: z.boolean().default(true).describe("render PNGs with headless Chromium (false: interactive HTML only)"),
   }).prefault({}).describe("figure output"),
-  writeRlConfigs: z.string().nullable().default(null).describe("folder to write each method's RL config to as <method>.json (null: don't)"),
 });
 
 export type ReproduceConfig = z.infer<typeof ReproduceConfigSchema>;

@@ -15,9 +15,16 @@ import { readRuns } from "../analysis/stability.js";
 import { writeJsonAtomic } from "../util/fsx.js";
 import { analyze, type Analysis } from "./analysis.js";
 import type { ReproduceConfig } from "./config.js";
-import { derive, layout, readDataStats, readEvals, runData, runEval, runRl, runSft, type Layout, type Log } from "./experiment.js";
+import { derive } from "./budget.js";
+import { readDataStats, runData } from "./data.js";
+import { readEvals, runEval } from "./eval.js";
+import { layout, type Layout, type Log } from "./layout.js";
+import { runRl } from "./rl.js";
+import type { OnStep } from "./rl-pool.js";
+import { runSft } from "./sft.js";
 import { writeOutputs } from "./report.js";
-import { latestCheckpoint } from "../train/checkpoint.js";
+import { latestCheckpoint } from "../run/checkpoint.js";
+import { checkpointsDir, latestPointer } from "../run/files.js";
 import { readMarker, runStage, stageHash, type StageMarker, type StageSpec } from "./stages.js";
 
 export const STAGES = ["data", "sft", "rl", "eval", "analysis", "report"] as const;
@@ -34,6 +41,11 @@ export interface ReproduceOptions {
   /** Progress bars of training and sweeps (default true). */
   progress?: boolean;
   log?: Log;
+  /**
+   * Every metrics record of every RL run as it is logged (in this process or a worker's),
+   * with the run's name `<method>/seed-<k>`: the hook for a live line per run.
+   */
+  onStep?: OnStep;
 }
 
 export interface ReproduceResult {
@@ -66,7 +78,7 @@ export function stageHashes(config: ReproduceConfig): Record<StageName, string> 
  * checkpoint that notebooks and `bcr sweep --model local:results/models/sft` use.
  */
 function copyDemoModel(sftRun: string, dest: string): void {
-  const src = latestCheckpoint(path.join(sftRun, "checkpoints"));
+  const src = latestCheckpoint(checkpointsDir(sftRun));
   if (!src) return;
   fs.mkdirSync(dest, { recursive: true });
   for (const f of ["model.json", "weights.bin", "state.json"]) fs.copyFileSync(path.join(src, f), path.join(dest, f));
@@ -117,13 +129,13 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   });
   if (!wanted("sft")) return finish(null);
   await run({
-    name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [path.join(L.sft, "checkpoints", "latest")],
+    name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [latestPointer(L.sft)],
     run: () => runSft(config, L, log, progress),
   });
   if (!wanted("rl")) return finish(null);
   await run({
     name: "rl", hash: h.rl, clean: [L.rl], outputs: [L.rl],
-    run: () => runRl(config, L, log, progress),
+    run: () => runRl(config, L, log, progress, opts.onStep),
   });
   if (!wanted("eval")) return finish(null);
   await run({

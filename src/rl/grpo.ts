@@ -1,25 +1,30 @@
 /**
- * GRPO with Batched Contextual Reinforcement, in the order a step runs:
+ * GRPO with Batched Contextual Reinforcement, in the order a step runs. With policy pi_theta,
+ * a group of G responses o_1..o_G to each prompt q (sampled from pi_old = pi_theta at sampling
+ * time), reward r_i and ratio rho_it = pi_theta(o_it | q, o_i<t) / pi_old(o_it | q, o_i<t):
  *
- *   1. sample   P prompts (N problems packed per prompt under bcr, one otherwise) and G
- *               responses to each from the current policy, under one token budget;
- *   2. score    each response against its N gold answers (accuracy = mean correctness) and
- *               shape the reward (accuracy alone for single/bcr, a length shaping for penalty);
- *   3. advantages, group-relative: A_i = (r_i - mean_g r) / (std_g r + eps)   (src/rl/advantages.ts)
- *   4. surrogate  min(rho A, clip(rho, 1-clipLow, 1+clipHigh) A) - beta KL_k3, aggregated
- *               per sequence, per token or by a constant                    (src/rl/loss.ts)
- *   5. step     AdamW on the clipped gradient, `epochs` passes over the batch, old log-probs
- *               recorded at sampling time;
- *   6. diagnostics  gradient norm; for shaped rewards the gradients of the surrogate under the
- *               accuracy advantages alone and the length advantages alone, their norms and
- *               cosine; advantage statistics; clip fraction; KL; entropy; lengths; truncation.
+ *   J(theta) = agg_{i,t} [ min(rho_it A_i, clip(rho_it, 1 - clipLow, 1 + clipHigh) A_i) - beta KL_k3(pi_theta || pi_ref)_it ]
+ *   A_i      = (r_i - mean_g r) / (std_g r + eps)                 (group-relative, src/rl/advantages.ts)
+ *   r_i      = accuracy_i = (1/N) sum_k 1[answer_k = gold_k]      (single, bcr)
+ *            | shaping(accuracy_i, |o_i|)                         (penalty, src/rewards/)
+ *
+ * with agg the per-sequence, per-token or constant mean of src/rl/loss.ts. The file reads in
+ * that order:
+ *
+ *   1. rollout     P prompts (N problems packed per prompt under bcr, one otherwise) and G
+ *                  responses to each from the current policy, under one token budget;
+ *   2. reward      each response scored against its N gold answers, shaped for penalty runs;
+ *   3. advantages  group-relative, per response, spread over its tokens;
+ *   4. loss        the clipped surrogate and its gradients;
+ *   5. update      AdamW on the clipped gradient, `epochs` passes over the batch (rlStep);
+ *   6. log         one metrics record per step: rewards, lengths, loss, KL, entropy, gradient
+ *                  norms (and for shaped rewards the accuracy-term and length-term gradients'
+ *                  norms and cosine), advantage statistics, clip fraction, timings (trainRl).
  *
  * Truncated responses stay in the loss by default: under bcr, running out of budget is the
- * signal that teaches brevity. A run is a folder: config.json, backend.json, metrics.jsonl,
- * samples.jsonl, checkpoints/ (resumable), summary.json.
+ * signal that teaches brevity. The run folder (config, metrics, checkpoints, resume, summary)
+ * is src/run/'s job; this file keeps only the algorithm.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { tf, initBackend, backendInfo } from "../engine/backend.js";
 import type { GPT } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
@@ -30,25 +35,23 @@ import { makeShaping, type RewardShaping } from "../rewards/index.js";
 import { generateProblem, generateProblems } from "../tasks/synthetic.js";
 import { countLoops } from "../tasks/traces.js";
 import { loadLocal } from "../train/load-local.js";
+import { RunFolder } from "../run/folder.js";
+import { shouldStop, type StopOptions } from "../run/interrupt.js";
 import { AdamW, clipByGlobalNorm, lrAt } from "../train/optim.js";
-import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveRunCheckpoint } from "../train/checkpoint.js";
+import { loadCheckpoint, restoreCheckpoint } from "../run/checkpoint.js";
 import { ensureGradients } from "../train/gradients.js";
 import { Rng } from "../util/rng.js";
-import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { readJsonl } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { advantageStats, groupAdvantages, type GroupAdvantages } from "./advantages.js";
 import { contextSize, promptTargetLength, type RlConfig } from "./config.js";
 import { evaluatePolicy, type PolicyEval } from "./evaluate.js";
 import { grpoSurrogate, tokenLogProbsAndEntropy, type SurrogateConfig } from "./loss.js";
 
-export interface RlRunOptions {
-  /** Stop after this many steps in this call (a checkpoint is written first): tests interrupt runs this way. */
-  maxStepsThisRun?: number;
-  /** Stop at the next step boundary when aborted (a checkpoint is written first). */
-  signal?: AbortSignal;
+export interface RlRunOptions extends StopOptions {
   /** Show a progress bar on stderr (default true). */
   progress?: boolean;
-  /** Called with every metrics record as it is written (notebooks draw curves from it). */
+  /** Called with every metrics record as it is written (notebooks draw curves from it; live console lines). */
   onMetrics?: (record: Record<string, number>) => void;
 }
 
@@ -75,8 +78,11 @@ export interface Rollout {
 
 type Metrics = Record<string, number>;
 
+/** The first response of a step, kept in samples.jsonl to read what the policy writes. */
+export interface StepSample { prompt: string; response: string; golds: string[]; correct: boolean[]; truncated: boolean }
+
 // ---------------------------------------------------------------------------------------------
-// 1-2. Sample and score
+// 1. Rollout: prompts and the policy's responses, scored
 
 const problemFiles = new Map<string, Problem[]>();
 
@@ -135,7 +141,14 @@ export function sampleRollouts(model: GPT, tok: CharTokenizer, prompts: PackedPr
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3-5. Advantages, surrogate, step
+// 2. Reward shaping
+
+function shapingFor(config: RlConfig): RewardShaping {
+  return makeShaping(config.kind === "penalty" ? config.shaping.name : "accuracy", config.kind === "penalty" ? config.shaping.params : {});
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Advantages, laid out as the update batch
 
 export interface UpdateBatch {
   tokens: tf.Tensor2D;
@@ -179,6 +192,9 @@ export function buildUpdateBatch(rollouts: Rollout[], advantages: GroupAdvantage
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. Loss: the clipped surrogate and its gradients
+
 function surrogateConfig(config: RlConfig, klBeta = config.grpo.klBeta): SurrogateConfig {
   const g = config.grpo;
   return { clipLow: g.clipLow, clipHigh: g.clipHigh, klBeta, aggregation: g.aggregation, constNorm: config.sampling.budget };
@@ -219,147 +235,12 @@ export function gradientGeometry(a: Map<string, tf.Tensor>, b: Map<string, tf.Te
 }
 
 // ---------------------------------------------------------------------------------------------
-// The run
-
-function shapingFor(config: RlConfig): RewardShaping {
-  return makeShaping(config.kind === "penalty" ? config.shaping.name : "accuracy", config.kind === "penalty" ? config.shaping.params : {});
-}
-
-/** Run (or resume) an RL run in `outDir`. */
-export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptions = {}): Promise<RlResult> {
-  await initBackend();
-  ensureGradients();
-  const configFile = path.join(outDir, "config.json");
-  const resuming = fs.existsSync(configFile);
-  if (resuming && fs.readFileSync(configFile, "utf8") !== JSON.stringify(config, null, 2) + "\n") {
-    throw new Error(`${configFile}: this run folder holds a different config; resume needs the same config (use another --out for a new run)`);
-  }
-  // Load everything that can fail before the run folder is written: a bad init path or shaping
-  // leaves no half-made run behind.
-  const { gpt: model, tokenizer: tok } = await loadLocal(config.init);
-  const ref = config.grpo.klBeta > 0 ? (await loadLocal(config.init)).gpt : null;
-  const shaping = shapingFor(config);
-  fs.mkdirSync(outDir, { recursive: true });
-  if (!resuming) writeJsonAtomic(configFile, config);
-  writeJsonAtomic(path.join(outDir, "backend.json"), backendInfo());
-
-  const optimizer = new AdamW(model.params, {
-    beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weightDecay: config.optim.weightDecay,
-  });
-  const evalProblems = generateProblems(config.task.evalSeed, config.task.evalProblems, config.task.levels, "eval");
-  const metricsFile = path.join(outDir, "metrics.jsonl");
-  const samplesFile = path.join(outDir, "samples.jsonl");
-  const ckDir = path.join(outDir, "checkpoints");
-
-  let dataRng = new Rng(config.task.trainSeed * 7919 + config.seed);
-  let sampleRng = new Rng(config.seed);
-  let step = 0;
-  let initialEvalAccuracy: number | null = null;
-  const release = () => {
-    model.dispose();
-    ref?.dispose();
-    optimizer.dispose();
-  };
-  const latest = latestCheckpoint(ckDir);
-  const summaryFile = path.join(outDir, "summary.json");
-  if (latest) {
-    const ck = loadCheckpoint(latest);
-    if (ck.step >= config.steps && fs.existsSync(summaryFile)) {
-      // Already finished: nothing to redo, and its metrics (the final eval line too) stay as they are.
-      release();
-      return { outDir, step: ck.step, finished: true, finalEval: null };
-    }
-    restoreCheckpoint(ck, model, optimizer);
-    step = ck.step;
-    const rs = ck.rngState as Record<string, number>;
-    dataRng = Rng.fromState(rs.data!);
-    sampleRng = Rng.fromState(rs.sample!);
-    initialEvalAccuracy = (ck.extra.initialEvalAccuracy as number | null) ?? null;
-    // Lines logged after the checkpoint were never saved with it: drop them, they will be redone.
-    const kept = fs.existsSync(metricsFile) ? readJsonl<{ step: number }>(metricsFile).filter((r) => r.step < step) : [];
-    writeFileAtomic(metricsFile, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-  } else {
-    for (const f of [metricsFile, samplesFile]) if (fs.existsSync(f)) fs.rmSync(f);
-  }
-
-  const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
-    const e = config.eval;
-    // Asked the way the run trains (promptTargetLength).
-    const target = promptTargetLength(config);
-    const result = await evaluatePolicy(model, tok, evalProblems, {
-      n: e.n, budget: e.budget, temperature: e.temperature, seed: config.task.evalSeed * 1000 + atStep,
-      ...(target !== undefined ? { targetLength: target } : {}),
-    });
-    initialEvalAccuracy ??= result.accuracy;
-    const metrics: Metrics = {
-      "eval/accuracy": result.accuracy,
-      "eval/tokens_per_problem": result.tokensPerProblem,
-      "eval/loops_per_response": result.loopsPerResponse,
-      "eval/truncation_rate": result.truncationRate,
-      "collapse/flag": result.accuracy < 0.5 * initialEvalAccuracy ? 1 : 0,
-    };
-    return { metrics, result };
-  };
-  const saveCk = (atStep: number) =>
-    saveRunCheckpoint(ckDir, {
-      model, optimizer, step: atStep,
-      rngState: { data: dataRng.state, sample: sampleRng.state },
-      extra: { initialEvalAccuracy, tokenizerChars: (tok as unknown as { chars?: string }).chars },
-    }, { keepLast: config.keepCheckpoints });
-
-  const progress = opts.progress === false ? null : new Progress({ total: config.steps, label: config.name, startStep: step });
-  const startedAt = step;
-  let lastEval: PolicyEval | null = null;
-  while (step < config.steps) {
-    const interrupted = opts.signal?.aborted || (opts.maxStepsThisRun !== undefined && step - startedAt >= opts.maxStepsThisRun);
-    if (interrupted) {
-      if (step > startedAt) saveCk(step);
-      progress?.done();
-      release();
-      return { outDir, step, finished: false, finalEval: null };
-    }
-    const t0 = performance.now();
-    const record: Metrics = { step };
-    if (step === 0 || (config.eval.every > 0 && step % config.eval.every === 0)) {
-      const ev = await evalNow(step);
-      Object.assign(record, ev.metrics);
-      lastEval = ev.result;
-    }
-    Object.assign(record, rlStep(config, model, ref, tok, optimizer, shaping, step, dataRng, sampleRng, samplesFile));
-    record["perf/step_s"] = (performance.now() - t0) / 1000;
-    appendJsonl(metricsFile, record);
-    opts.onMetrics?.(record);
-    step++;
-    progress?.tick(1, {
-      acc: record["reward/accuracy"]?.toFixed(3),
-      len: record["length/mean"]?.toFixed(1),
-      ...(record["eval/accuracy"] !== undefined ? { eval: record["eval/accuracy"]!.toFixed(3) } : {}),
-    });
-    if (step === config.steps || (config.checkpointEvery > 0 && step % config.checkpointEvery === 0)) saveCk(step);
-  }
-  progress?.done();
-
-  // Final eval, logged at step = steps.
-  const final = await evalNow(step);
-  lastEval = final.result;
-  const finalRecord = { step, ...final.metrics };
-  const existing = fs.existsSync(metricsFile) ? readJsonl<{ step: number }>(metricsFile) : [];
-  if (!existing.some((r) => r.step === step)) {
-    appendJsonl(metricsFile, finalRecord);
-    opts.onMetrics?.(finalRecord);
-  }
-  writeJsonAtomic(summaryFile, {
-    name: config.name, kind: config.kind, seed: config.seed, steps: step, backend: backendInfo()?.name,
-    initialEvalAccuracy, final: final.metrics,
-  });
-  release();
-  return { outDir, step, finished: true, finalEval: lastEval };
-}
+// 5. Update: one RL step
 
 /** One RL step: sample, score, advantages, update, diagnostics. Returns the step's metrics. */
 export function rlStep(
   config: RlConfig, model: GPT, ref: GPT | null, tok: CharTokenizer, optimizer: AdamW, shaping: RewardShaping,
-  step: number, dataRng: Rng, sampleRng: Rng, samplesFile: string | null,
+  step: number, dataRng: Rng, sampleRng: Rng, logSample: ((step: number, sample: StepSample) => void) | null = null,
 ): Metrics {
   const t0 = performance.now();
   const G = config.sampling.groupSize;
@@ -433,9 +314,125 @@ export function rlStep(
     "perf/update_s": (tEnd - tSample) / 1000,
     "perf/tokens_per_s": batch.responseTokens / ((tEnd - t0) / 1000),
   });
-  if (samplesFile && config.samplesEvery > 0 && step % config.samplesEvery === 0) {
+  if (logSample && config.samplesEvery > 0 && step % config.samplesEvery === 0) {
     const r = groups[0]![0]!;
-    appendJsonl(samplesFile, { step, prompt: prompts[0]!.text, response: r.text, golds: prompts[0]!.golds, correct: r.correct, truncated: r.truncated });
+    logSample(step, { prompt: prompts[0]!.text, response: r.text, golds: prompts[0]!.golds, correct: r.correct, truncated: r.truncated });
   }
   return m;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Log: the run loop (eval, step, metrics, checkpoints, summary)
+
+/** Run (or resume) an RL run in `outDir` (a run folder, src/run/). */
+export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptions = {}): Promise<RlResult> {
+  await initBackend();
+  ensureGradients();
+  const run = new RunFolder(outDir, opts.onMetrics ? { onMetrics: opts.onMetrics } : {});
+  run.requireSameConfig(config);
+  // Load everything that can fail before the run folder is written: a bad init path or shaping
+  // leaves no half-made run behind.
+  const { gpt: model, tokenizer: tok } = await loadLocal(config.init);
+  const ref = config.grpo.klBeta > 0 ? (await loadLocal(config.init)).gpt : null;
+  const shaping = shapingFor(config);
+  const optimizer = new AdamW(model.params, {
+    beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weightDecay: config.optim.weightDecay,
+  });
+  const release = () => {
+    model.dispose();
+    ref?.dispose();
+    optimizer.dispose();
+  };
+  const latest = run.latestCheckpoint();
+  if (latest && run.hasSummary() && loadCheckpoint(latest).step >= config.steps) {
+    // Already finished: nothing to redo, and its metrics (the final eval line too) stay as they are.
+    release();
+    return { outDir, step: config.steps, finished: true, finalEval: null };
+  }
+  run.writeHeader(config);
+  const evalProblems = generateProblems(config.task.evalSeed, config.task.evalProblems, config.task.levels, "eval");
+
+  // Every random stream, seeded from the config and restored on resume.
+  let dataRng = new Rng(config.task.trainSeed * 7919 + config.seed);
+  let sampleRng = new Rng(config.seed);
+  let step = 0;
+  let initialEvalAccuracy: number | null = null;
+  const ck = run.resume();
+  if (ck) {
+    restoreCheckpoint(ck, model, optimizer);
+    step = ck.step;
+    const rs = ck.rngState as Record<string, number>;
+    dataRng = Rng.fromState(rs.data!);
+    sampleRng = Rng.fromState(rs.sample!);
+    initialEvalAccuracy = (ck.extra.initialEvalAccuracy as number | null) ?? null;
+  } else {
+    run.startFresh();
+  }
+
+  const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
+    const e = config.eval;
+    // Asked the way the run trains (promptTargetLength).
+    const target = promptTargetLength(config);
+    const result = await evaluatePolicy(model, tok, evalProblems, {
+      n: e.n, budget: e.budget, temperature: e.temperature, seed: config.task.evalSeed * 1000 + atStep,
+      ...(target !== undefined ? { targetLength: target } : {}),
+    });
+    initialEvalAccuracy ??= result.accuracy;
+    const metrics: Metrics = {
+      "eval/accuracy": result.accuracy,
+      "eval/tokens_per_problem": result.tokensPerProblem,
+      "eval/loops_per_response": result.loopsPerResponse,
+      "eval/truncation_rate": result.truncationRate,
+      "collapse/flag": result.accuracy < 0.5 * initialEvalAccuracy ? 1 : 0,
+    };
+    return { metrics, result };
+  };
+  const saveCk = (atStep: number) =>
+    run.saveCheckpoint({
+      model, optimizer, step: atStep,
+      rngState: { data: dataRng.state, sample: sampleRng.state },
+      extra: { initialEvalAccuracy, tokenizerChars: (tok as unknown as { chars?: string }).chars },
+    }, config.keepCheckpoints);
+  const logSample = (atStep: number, s: StepSample) => run.logSample({ step: atStep, ...s });
+
+  const progress = opts.progress === false ? null : new Progress({ total: config.steps, label: config.name, startStep: step });
+  const startedAt = step;
+  let lastEval: PolicyEval | null = null;
+  while (step < config.steps) {
+    if (await shouldStop(opts, step, startedAt)) {
+      if (step > startedAt) saveCk(step);
+      progress?.done();
+      release();
+      return { outDir, step, finished: false, finalEval: null };
+    }
+    const t0 = performance.now();
+    const record: Metrics & { step: number } = { step };
+    if (step === 0 || (config.eval.every > 0 && step % config.eval.every === 0)) {
+      const ev = await evalNow(step);
+      Object.assign(record, ev.metrics);
+      lastEval = ev.result;
+    }
+    Object.assign(record, rlStep(config, model, ref, tok, optimizer, shaping, step, dataRng, sampleRng, logSample));
+    record["perf/step_s"] = (performance.now() - t0) / 1000;
+    run.metrics.append(record);
+    step++;
+    progress?.tick(1, {
+      acc: record["reward/accuracy"]?.toFixed(3),
+      len: record["length/mean"]?.toFixed(1),
+      ...(record["eval/accuracy"] !== undefined ? { eval: record["eval/accuracy"]!.toFixed(3) } : {}),
+    });
+    if (step === config.steps || (config.checkpointEvery > 0 && step % config.checkpointEvery === 0)) saveCk(step);
+  }
+  progress?.done();
+
+  // Final eval of the model after every update: step = steps.
+  const final = await evalNow(step);
+  lastEval = final.result;
+  if (!run.metrics.has(step)) run.metrics.append({ step, ...final.metrics });
+  run.writeSummary({
+    name: config.name, kind: config.kind, seed: config.seed, steps: step, backend: backendInfo()?.name,
+    initialEvalAccuracy, final: final.metrics,
+  });
+  release();
+  return { outDir, step, finished: true, finalEval: lastEval };
 }

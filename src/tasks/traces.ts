@@ -29,7 +29,7 @@ import { findSections } from "../bcr/extract.js";
  * N=2 0.31 and the second problem 0.12 after 700 steps (it had to combine the symbol with the
  * section number found further back). Measured since, with these symbols and the fixed-length
  * prompt (COMPACT_MIN_COLUMNS), after 1,000 steps: problem 1's operations are fetched right at every
- * N <= 4, problems 2-4's only 12-46% of the time (`scripts/packed-lookup.ts`): the symbols alone do
+ * N <= 4, problems 2-4's only 12-46% of the time (`bcr diagnose packed-lookup`): the symbols alone do
  * not teach the 2-layer model the fetch for later problems.
  *
  * A re-check repeats the step just done (`b55-15=40 chk b55-15=40`), so the step after it starts
@@ -109,7 +109,7 @@ export function countLoops(response: string): number {
  * without its `k:` header, e.g. `a47+8-15=40 c40+6=46 A46`): "merged" when any step does two or
  * more operations, else "redundant" when it re-checks, else "essential" when it has steps, else
  * "shortcut" (an answer alone, or nothing). For measuring which styles a model writes after RL,
- * and how accurate each is (scripts/trace-styles.ts).
+ * and how accurate each is (`bcr diagnose trace-styles`, src/diagnostics/trace-styles.ts).
  */
 export function traceStyleOf(section: string): TraceStyle {
   const steps = section.match(/(?<![A-Za-z])[a-zB-Z]\d+(?:[+-]\d+)+=/g) ?? [];

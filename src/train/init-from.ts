@@ -10,7 +10,7 @@
  * is refused: it would silently throw trained rows away.
  */
 import type { GPT } from "../model/gpt.js";
-import { CheckpointError, configDiff, loadCheckpoint, resolveCheckpointDir, restoreCheckpoint, type LoadedCheckpoint } from "./checkpoint.js";
+import { CheckpointError, configDiff, loadCheckpoint, resolveCheckpointDir, restoreCheckpoint, type LoadedCheckpoint } from "../run/checkpoint.js";
 
 const POSITION_TABLE = "transformer.wpe.weight";
 

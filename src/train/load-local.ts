@@ -9,7 +9,7 @@
 import { initBackend } from "../engine/backend.js";
 import { GPT, type GPTConfig } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { loadCheckpoint, resolveCheckpointDir, restoreCheckpoint } from "./checkpoint.js";
+import { loadCheckpoint, resolveCheckpointDir, restoreCheckpoint } from "../run/checkpoint.js";
 import { LocalModel, type LocalModelOptions } from "../model/local-model.js";
 
 export interface LoadedLocal { gpt: GPT; tokenizer: CharTokenizer; dir: string; step: number }

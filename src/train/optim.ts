@@ -25,20 +25,9 @@ export interface AdamWOptions {
   decays?: (name: string, v: tf.Variable) => boolean;
 }
 
-/** Moments of one parameter, for checkpoints. */
-export interface MomentState {
-  shape: number[];
-  m: Float32Array;
-  v: Float32Array;
-}
+import type { AdamWState, MomentState } from "../run/checkpoint.js";
 
-/** Everything needed to continue optimisation exactly: the step count and all moments. */
-export interface AdamWState {
-  /** Number of update steps taken so far. */
-  step: number;
-  /** Keyed by parameter name, in the parameters' order. */
-  moments: Map<string, MomentState>;
-}
+export type { AdamWState, MomentState };
 
 export class AdamW {
   readonly options: Required<AdamWOptions>;

@@ -12,18 +12,19 @@
  * from `seed`. A checkpoint stores weights, AdamW moments, the step, the RNG states and the data
  * cursor, so a run interrupted and resumed ends with bit-identical weights to one that was not.
  *
- * Run folder: config.json, backend.json, metrics.jsonl (train/loss, train/lr, grad/norm,
- * perf/tokens_per_s, eval/loss, step), checkpoints/step-N/ + checkpoints/latest.
+ * Run folder (src/run/): config.json, backend.json, metrics.jsonl (train/loss, train/lr,
+ * grad/norm, perf/tokens_per_s, eval/loss; `step` = updates before the measurement, so the loss
+ * of the first update is step 0 and the final eval/loss is step = train.steps), checkpoints/.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { backendInfo, tf } from "../engine/backend.js";
+import { tf } from "../engine/backend.js";
 import { GPT, type GPTConfig } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { shouldStop, type StopOptions } from "../run/interrupt.js";
+import { RunFolder } from "../run/folder.js";
+import { readJsonl } from "../util/fsx.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
-import { latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveRunCheckpoint } from "./checkpoint.js";
+import { restoreCheckpoint } from "../run/checkpoint.js";
 import { initFromCheckpoint } from "./init-from.js";
 import { AdamW, clipByGlobalNorm, lrAt } from "./optim.js";
 import type { SftConfig } from "./sft-config.js";
@@ -39,13 +40,9 @@ export interface SftData {
   eval?: SftExample[];
 }
 
-export interface SftRunOptions {
+export interface SftRunOptions extends StopOptions {
   /** Continue from checkpoints/latest in outDir when there is one (default true). */
   resume?: boolean;
-  /** Stop after this many steps in this call (a test hook for interruption). */
-  maxStepsThisRun?: number;
-  /** Stop at the next step boundary when aborted. */
-  signal?: AbortSignal;
   /** Save a checkpoint when stopped early (default true; false simulates a crash). */
   saveOnStop?: boolean;
   /** Progress bar: false for none, or a stream (default process.stderr). */
@@ -259,26 +256,12 @@ export function gptConfigFor(config: SftConfig, tok: CharTokenizer): GPTConfig {
   };
 }
 
-/** Keep only metrics lines up to `step` (after a resume, later lines were never checkpointed). */
-function truncateMetrics(file: string, step: number): void {
-  if (!fs.existsSync(file)) return;
-  const kept = readJsonl<{ step?: number }>(file).filter((r) => (r.step ?? 0) <= step);
-  writeFileAtomic(file, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-}
-
 export async function trainSft(config: SftConfig, examples: SftData | SftExample[], outDir: string, opts: SftRunOptions = {}): Promise<SftResult> {
   const { train: T, optim: O } = config;
   const tok = new CharTokenizer();
   const data = Array.isArray(examples) ? splitEval(examples, config.data.evalFraction, config.seed + 1) : examples;
   const trainSet = data.train.map((e, i) => encodeExample(tok, e, config.model.blockSize, `train example ${i + 1}`));
   const evalSet = (data.eval ?? []).map((e, i) => encodeExample(tok, e, config.model.blockSize, `eval example ${i + 1}`));
-
-  // Run folder
-  const ckDir = path.join(outDir, "checkpoints");
-  const metricsFile = path.join(outDir, "metrics.jsonl");
-  fs.mkdirSync(ckDir, { recursive: true });
-  writeJsonAtomic(path.join(outDir, "config.json"), config);
-  writeJsonAtomic(path.join(outDir, "backend.json"), backendInfo() ?? { name: tf.getBackend() });
 
   // Model, optimizer, data order, dropout stream
   const model = new GPT(gptConfigFor(config, tok));
@@ -287,21 +270,18 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
   let dropoutRng = new Rng(config.seed + 3);
   const schedule = { lr: O.lr, minLr: O.minLr, warmupSteps: O.warmupSteps, decaySteps: T.steps, decay: O.decay };
 
+  // Run folder: resume from its latest checkpoint, or start fresh.
+  const run = new RunFolder(outDir, opts.onMetrics ? { onMetrics: opts.onMetrics } : {});
+  run.writeHeader(config);
   let step = 0;
-  const latest = opts.resume === false ? null : latestCheckpoint(ckDir);
-  if (latest) {
-    const ck = loadCheckpoint(latest, { expectConfig: model.config, expectParams: model.params });
+  const ck = opts.resume === false ? null : run.resume({ expectConfig: model.config, expectParams: model.params });
+  if (ck) {
     restoreCheckpoint(ck, model, opt);
     step = ck.step;
-    const rng = ck.rngState as { dropout: number };
-    dropoutRng = Rng.fromState(rng.dropout);
+    dropoutRng = Rng.fromState((ck.rngState as { dropout: number }).dropout);
     sampler.restore(ck.extra.data as BatchSampler["state"]);
-    truncateMetrics(metricsFile, step);
   } else {
-    // A fresh start: nothing from an earlier run in this folder may mix with this one.
-    fs.rmSync(metricsFile, { force: true });
-    fs.rmSync(ckDir, { recursive: true, force: true });
-    fs.mkdirSync(ckDir, { recursive: true });
+    run.startFresh();
     // Fine-tuning: weights from another run; the optimizer, data order and schedule start fresh.
     // The architecture must match, except that the context (blockSize) may grow (init-from.ts).
     if (config.init) initFromCheckpoint(model, config.init);
@@ -314,30 +294,29 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
   const evalLosses: SftResult["evalLosses"] = [];
   const bar = opts.progress === false ? null
     : new Progress({ total: T.steps, label: config.name, startStep, ...(opts.progress ? { stream: opts.progress } : {}) });
-  const log = (record: Record<string, number>) => {
-    appendJsonl(metricsFile, record);
-    opts.onMetrics?.(record);
-  };
-  const checkpoint = () => saveRunCheckpoint(ckDir, {
+  const checkpoint = () => run.saveCheckpoint({
     model, optimizer: opt, step,
     rngState: { dropout: dropoutRng.state },
     extra: { data: sampler.state },
-  }, { keepLast: T.keepCheckpoints });
+  }, T.keepCheckpoints);
+  // The model after `step` updates, so logged at `step` (metrics.ts); before any checkpoint write
+  // at a later step, so a resume from `step` redoes it.
   const runEval = () => {
     if (evalSet.length === 0) return;
     const loss = evalLoss(model, evalSet, T.batchSize, T.evalBatches);
     evalLosses.push({ step, loss });
-    log({ step, "eval/loss": loss });
+    run.metrics.append({ step, "eval/loss": loss });
     bar?.update(step, { eval: loss });
   };
 
   let stopped = false;
   let lastCheckpoint = startStep;
   while (step < T.steps) {
-    if ((opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun) || opts.signal?.aborted) {
+    if (await shouldStop(opts, step, startStep)) {
       stopped = true;
       break;
     }
+    if (T.evalEvery > 0 && step > 0 && step % T.evalEvery === 0) runEval();
     const t0 = performance.now();
     const lr = lrAt(step, schedule);
     const batch = sampler.next(T.batchSize).map((i) => trainSet[i]!);
@@ -352,26 +331,25 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
     const { grads: clipped, norm } = clipByGlobalNorm(named, O.gradClip);
     opt.update(clipped, lr);
-    step++;
 
-    if (step % T.logEvery === 0 || step === T.steps) {
+    // The loss was measured on the model before this update: logged at `step` (metrics.ts).
+    if (step % T.logEvery === 0 || step === T.steps - 1) {
       const both = tf.tidy(() => tf.stack([loss, norm]));
       const [lossValue, normValue] = both.dataSync();
       both.dispose();
       const dt = (performance.now() - t0) / 1000;
-      const record = {
+      losses.push({ step, loss: lossValue! });
+      run.metrics.append({
         step, "train/loss": lossValue!, "train/lr": lr, "grad/norm": normValue!,
         "perf/tokens_per_s": (batch.reduce((n, e) => n + e.ids.length, 0)) / dt,
-      };
-      losses.push({ step, loss: lossValue! });
-      log(record);
-      bar?.update(step, { loss: lossValue!, lr });
+      });
+      bar?.update(step + 1, { loss: lossValue!, lr });
     } else {
-      bar?.update(step);
+      bar?.update(step + 1);
     }
     tf.dispose([tokens, mask, loss, norm, ...Object.values(grads), ...clipped.values()]);
+    step++;
 
-    if (T.evalEvery > 0 && step % T.evalEvery === 0 && step < T.steps) runEval();
     if (T.checkpointEvery > 0 && step % T.checkpointEvery === 0 && step < T.steps) {
       checkpoint();
       lastCheckpoint = step;

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { initBackend } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
-import { saveCheckpoint } from "../../src/train/checkpoint.js";
+import { saveCheckpoint } from "../../src/run/checkpoint.js";
 import { generateProblems } from "../../src/tasks/synthetic.js";
 import { LocalModel } from "../../src/model/local-model.js";
 import { loadLocalModel } from "../../src/train/load-local.js";

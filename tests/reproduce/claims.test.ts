@@ -92,10 +92,8 @@ test("thresholds are config fields: a stricter free-lunch threshold changes the 
 
 test("configs: reproduce.json spells out the schema defaults; reproduce-quick.json is valid and small", () => {
   const full = loadReproduceConfig("configs/reproduce.json");
-  assert.deepEqual({ ...full, writeRlConfigs: null }, ReproduceConfigSchema.parse({}));
-  assert.equal(full.writeRlConfigs, "configs/rl");
+  assert.deepEqual(full, ReproduceConfigSchema.parse({}));
   const quick = loadReproduceConfig("configs/reproduce-quick.json");
-  assert.equal(quick.writeRlConfigs, null, "the quick run must not overwrite configs/rl");
   assert.notEqual(quick.out, full.out);
   assert.notEqual(quick.runs, full.runs);
   assert.ok(quick.rl.steps <= 3 && quick.seeds.length === 1);
@@ -108,12 +106,11 @@ test("configs: reproduce.json uses section positions and RL lr 1e-4; reproduce-l
   assert.equal(full.rl.lr, 1e-4);
   assert.equal(learned.sft.run.model.positions, undefined, "no positions field: learned, and the hashes of results/learned");
   assert.equal(learned.rl.lr, 2e-4);
-  assert.equal(learned.writeRlConfigs, null, "the variant must not overwrite configs/rl");
   assert.notEqual(learned.out, full.out);
   assert.notEqual(learned.runs, full.runs);
   // Everything else is the default run's, so the two differ only where the README says.
   const strip = (c: typeof full) => ({
-    ...c, name: "", out: "", runs: "", writeRlConfigs: null, rl: { ...c.rl, lr: 0 },
+    ...c, name: "", out: "", runs: "", rl: { ...c.rl, lr: 0 },
     sft: { ...c.sft, run: { ...c.sft.run, model: { ...c.sft.run.model, positions: undefined } } },
   });
   assert.deepEqual(strip(learned), strip(full));
@@ -125,11 +122,10 @@ test("configs: reproduce-sections-packs8.json is reproduce.json with SFT packs o
   assert.deepEqual(packs8.sft.groupSizes, [1, 1, 2, 3, 4, 6, 8]);
   assert.equal(packs8.sft.run.model.blockSize, 768, "the longest 8-pack SFT example is 739 tokens");
   assert.deepEqual(packs8.rl.methods.map((m) => m.kind), ["single", "bcr"]);
-  assert.equal(packs8.writeRlConfigs, null, "the variant must not overwrite configs/rl");
   assert.notEqual(packs8.out, sections.out);
   assert.notEqual(packs8.runs, sections.runs);
   const strip = (c: typeof sections) => ({
-    ...c, name: "", out: "", runs: "", seeds: [], writeRlConfigs: null, rl: { ...c.rl, methods: [] },
+    ...c, name: "", out: "", runs: "", seeds: [], rl: { ...c.rl, methods: [] },
     sft: { ...c.sft, groupSizes: [], run: { ...c.sft.run, model: { ...c.sft.run.model, blockSize: 0 } } },
   });
   assert.deepEqual(strip(packs8), strip(sections));
@@ -145,7 +141,6 @@ test("configs: reproduce-sections-packs8-long.json is reproduce-sections-packs8.
   assert.deepEqual(ext.run.model, long.sft.run.model);
   assert.deepEqual([ext.run.train.steps, ext.run.optim.lr, ext.run.optim.minLr, ext.run.optim.warmupSteps], [400, 1e-3, 1e-4, 20]);
   assert.deepEqual([long.seeds, long.rl.methods], [sections.seeds, sections.rl.methods]);
-  assert.equal(long.writeRlConfigs, null, "the variant must not overwrite configs/rl");
   for (const other of [sections, packs8]) {
     assert.notEqual(long.out, other.out);
     assert.notEqual(long.runs, other.runs);
@@ -159,7 +154,6 @@ test("configs: reproduce-sections-packs8-nlist.json is reproduce-sections-packs8
   const nlist = loadReproduceConfig("configs/reproduce-sections-packs8-nlist.json");
   assert.deepEqual(nlist.rl.bcr.n, [3, 4, 6]);
   assert.equal(nlist.rl.bcr.budget, 117, "the budget the N=3 runs derived: ceil(1.2 * 3 * 32.3)");
-  assert.equal(nlist.writeRlConfigs, null);
   assert.notEqual(nlist.out, long.out);
   assert.notEqual(nlist.runs, long.runs);
   const strip = (c: typeof long) => ({ ...c, name: "", out: "", runs: "", rl: { ...c.rl, bcr: { n: 0, budgetFactor: 0 } } });
@@ -171,7 +165,6 @@ test("configs: reproduce-sections-packs8-n8.json is reproduce-sections-packs8-nl
   const n8 = loadReproduceConfig("configs/reproduce-sections-packs8-n8.json");
   assert.deepEqual(n8.rl.bcr.n, [3, 4, 6, 8]);
   assert.equal(n8.rl.bcr.budget, 117);
-  assert.equal(n8.writeRlConfigs, null);
   assert.notEqual(n8.out, nlist.out);
   assert.notEqual(n8.runs, nlist.runs);
   const strip = (c: typeof nlist) => ({ ...c, name: "", out: "", runs: "", rl: { ...c.rl, bcr: { ...c.rl.bcr, n: 0 } } });

@@ -13,9 +13,12 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ReproduceConfigSchema, type ReproduceConfigInput } from "../../src/reproduce/config.js";
 import { reproduce } from "../../src/reproduce/pipeline.js";
-import { rlConfigFor, derive, layout } from "../../src/reproduce/experiment.js";
+import { derive } from "../../src/reproduce/budget.js";
+import { layout } from "../../src/reproduce/layout.js";
+import { rlConfigFor } from "../../src/reproduce/rl.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
-import { latestCheckpoint } from "../../src/train/checkpoint.js";
+import { latestCheckpoint } from "../../src/run/checkpoint.js";
+import { readJsonl } from "../../src/util/fsx.js";
 
 const Est = z.strictObject({ mean: z.number(), ci: z.tuple([z.number(), z.number()]) }).passthrough();
 const Method = z.object({
@@ -52,7 +55,10 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
   const log = (l: string) => lines.push(l);
   try {
     const config = ReproduceConfigSchema.parse(tiny);
-    const r = await reproduce(config, { runs, out, progress: false, log });
+    assert.equal(config.rl.workers, 2, "RL runs train in worker processes (rl-pool.ts)");
+    const steps = new Map<string, Record<string, number>[]>();
+    const onStep = (run: string, record: Record<string, number>) => steps.set(run, [...(steps.get(run) ?? []), record]);
+    const r = await reproduce(config, { runs, out, progress: false, log, onStep });
     assert.deepEqual(Object.values(r.stages).map((s) => s.action), ["fresh", "fresh", "fresh", "fresh", "fresh", "fresh"]);
 
     const claims = ClaimsJson.parse(JSON.parse(fs.readFileSync(path.join(out, "claims.json"), "utf8")));
@@ -76,6 +82,9 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
     const bcrCfg = JSON.parse(fs.readFileSync(path.join(runs, "rl", "bcr", "seed-1", "config.json"), "utf8"));
     assert.equal(bcrCfg.sampling.budget, summary.derived.bcrBudget);
     assert.equal(bcrCfg.init, path.join(runs, "sft"));
+    // every record of every worker reached onStep, as written to its metrics.jsonl
+    assert.deepEqual([...steps.keys()].sort(), ["bcr/seed-1", "kimi/seed-1", "l1-exact@0.01/seed-1", "linear@5/seed-1", "single/seed-1"]);
+    for (const [run, records] of steps) assert.deepEqual(records, readJsonl(path.join(runs, "rl", run, "metrics.jsonl")), run);
 
     const again = await reproduce(config, { runs, out, progress: false, log });
     assert.deepEqual(Object.values(again.stages).map((s) => s.action), ["skip", "skip", "skip", "skip", "skip", "skip"]);

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
-import { saveCheckpoint } from "../../src/train/checkpoint.js";
+import { saveCheckpoint } from "../../src/run/checkpoint.js";
 import { RlConfigSchema, type RlConfigInput } from "../../src/rl/config.js";
 import {
   buildUpdateBatch, drawPrompts, gradientGeometry, sampleRollouts, surrogateGrads, trainRl, type UpdateBatch,

@@ -4,7 +4,7 @@ import { tempDir } from "../helpers/tmp.js";
 import { tf, useBackend } from "./setup.js";
 import { GPT, type GPTConfig } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
-import { saveCheckpoint } from "../../src/train/checkpoint.js";
+import { saveCheckpoint } from "../../src/run/checkpoint.js";
 import { initFromCheckpoint } from "../../src/train/init-from.js";
 
 before(useBackend);

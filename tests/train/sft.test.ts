@@ -117,9 +117,9 @@ test("interrupted (crash after the step-4 checkpoint) then resumed = uninterrupt
   assert.equal(resumed.startStep, 4);
   assert.equal(resumed.step, 12);
   assert.deepEqual(weights(resumed.model), weights(full.model));
-  // metrics.jsonl holds each step once, with the same losses as the uninterrupted run.
+  // metrics.jsonl holds each step once (step = updates before it: 0..11), with the same losses as the uninterrupted run.
   const logged = readJsonl<Record<string, number>>(path.join(out, "metrics.jsonl")).filter((r) => "train/loss" in r);
-  assert.deepEqual(logged.map((r) => r.step), Array.from({ length: 12 }, (_, i) => i + 1));
+  assert.deepEqual(logged.map((r) => r.step), Array.from({ length: 12 }, (_, i) => i));
   assert.deepEqual(logged.map((r) => r["train/loss"]), full.losses.map((l) => l.loss));
   full.model.dispose();
   resumed.model.dispose();
@@ -130,7 +130,7 @@ test("a stop via AbortSignal saves a checkpoint at the stop step; resume continu
   const ctl = new AbortController();
   const cfg = config({ train: { steps: 6, checkpointEvery: 0 } });
   const part = await trainSft(cfg, EXAMPLES, out, {
-    progress: false, onMetrics: (r) => { if (r.step === 3) ctl.abort(); }, signal: ctl.signal,
+    progress: false, onMetrics: (r) => { if (r.step === 2) ctl.abort(); }, signal: ctl.signal, // the record of the 3rd update
   });
   assert.equal(part.step, 3);
   part.model.dispose();
@@ -139,6 +139,24 @@ test("a stop via AbortSignal saves a checkpoint at the stop step; resume continu
   assert.equal(rest.startStep, 3);
   assert.equal(rest.step, 6);
   rest.model.dispose();
+});
+
+test("metrics follow src/run's step convention: an interrupted run's file equals an uninterrupted one's, eval lines included, and a finished run called again logs nothing twice", async () => {
+  const cfg = config({ train: { steps: 8, evalEvery: 4, checkpointEvery: 4 } });
+  const data = { train: EXAMPLES, eval: EXAMPLES.slice(0, 4) };
+  const lines = (dir: string) => readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl")).map(({ "perf/tokens_per_s": _, ...r }) => r);
+  const a = tmp();
+  (await trainSft(cfg, data, a, { progress: false })).model.dispose();
+  const b = tmp();
+  // Crash after update 6: the checkpoint at 4 is the latest; the eval of the model after 4 updates (step 4) was logged before it.
+  (await trainSft(cfg, data, b, { progress: false, maxStepsThisRun: 6, saveOnStop: false })).model.dispose();
+  (await trainSft(cfg, data, b, { progress: false })).model.dispose();
+  assert.deepEqual(lines(b), lines(a));
+  assert.deepEqual(lines(a).filter((r) => "eval/loss" in r).map((r) => r.step), [4, 8], "eval/loss after 4 and 8 updates");
+  assert.deepEqual(lines(a).filter((r) => "train/loss" in r).map((r) => r.step), [0, 1, 2, 3, 4, 5, 6, 7]);
+  // Called again when finished: resumes at 8, drops nothing it does not redo, redoes only the final eval.
+  (await trainSft(cfg, data, a, { progress: false })).model.dispose();
+  assert.deepEqual(lines(a), lines(b), "no duplicate final eval line");
 });
 
 test("no tensor leak across steps (eval and checkpoints included)", async () => {

@@ -1,9 +1,11 @@
 import * as path from "node:path";
 import { initBackend } from "../../engine/backend.js";
+import { checkpointsDir } from "../../run/files.js";
 import { SftConfigSchema } from "../../train/sft-config.js";
 import { loadSftData, trainSft } from "../../train/sft.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
-import { intFlag, parseFlags, stopOnSigint, UsageError, type Command } from "../command.js";
+import { stopOnSignals } from "../../run/interrupt.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = [
   "usage: bcr sft [--config FILE] [--out DIR] [--set key=value]... [--backend NAME] [--fresh] [--max-steps N]",
@@ -45,7 +47,7 @@ export const command: Command = {
     const outDir = path.resolve(values.out ?? path.join("runs", `${config.name}-s${config.seed}-${stamp}`));
     console.error(`bcr sft: ${data.train.length} train / ${data.eval?.length ?? 0} eval examples, backend ${info.name}, run folder ${outDir}`);
 
-    const stop = stopOnSigint("sft");
+    const stop = stopOnSignals("bcr sft");
     try {
       const r = await trainSft(config, data, outDir, {
         resume: !values.fresh, signal: stop.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}),
@@ -54,7 +56,7 @@ export const command: Command = {
       const ev = r.evalLosses[r.evalLosses.length - 1];
       console.error(`bcr sft: ${r.stopped ? "stopped" : "done"} at step ${r.step}/${config.train.steps}` +
         (last ? `, train/loss ${last.loss.toFixed(4)}` : "") + (ev ? `, eval/loss ${ev.loss.toFixed(4)}` : "") +
-        `; checkpoint in ${path.join(outDir, "checkpoints")}`);
+        `; checkpoint in ${checkpointsDir(outDir)}`);
       r.model.dispose();
       return 0;
     } finally {

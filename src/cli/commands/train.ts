@@ -3,7 +3,8 @@ import { initBackend } from "../../engine/backend.js";
 import { RlConfigSchema } from "../../rl/config.js";
 import { trainRl } from "../../rl/grpo.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
-import { intFlag, parseFlags, stopOnSigint, UsageError, type Command } from "../command.js";
+import { stopOnSignals } from "../../run/interrupt.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = [
   "usage: bcr train --config FILE [--out DIR] [--set key=value]... [--backend NAME] [--max-steps N]",
@@ -42,7 +43,7 @@ export const command: Command = {
     const info = await initBackend(values.backend);
     const outDir = path.resolve(values.out ?? path.join("runs", `${config.method}-s${config.seed}`));
     console.error(`bcr train: ${config.kind} run '${config.method}', backend ${info.name}, run folder ${outDir}`);
-    const stop = stopOnSigint("train");
+    const stop = stopOnSignals("bcr train");
     try {
       const r = await trainRl(config, outDir, { signal: stop.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}) });
       const ev = r.finalEval;

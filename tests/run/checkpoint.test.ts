@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { tf, useBackend } from "./setup.js";
+import { tf, useBackend } from "../train/setup.js";
 import { AdamW } from "../../src/train/optim.js";
 import {
   CheckpointError, latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, saveRunCheckpoint,
-} from "../../src/train/checkpoint.js";
+} from "../../src/run/checkpoint.js";
 import { Rng } from "../../src/util/rng.js";
 
 before(useBackend);

@@ -19,7 +19,31 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tf } from "../engine/backend.js";
 import { writeDurable, writeFileAtomic } from "../util/fsx.js";
-import type { AdamW, AdamWState, MomentState } from "./optim.js";
+
+/** Moments of one parameter, for checkpoints. */
+export interface MomentState {
+  shape: number[];
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** Everything needed to continue optimisation exactly: the step count and all moments. */
+export interface AdamWState {
+  /** Number of update steps taken so far. */
+  step: number;
+  /** Keyed by parameter name, in the parameters' order. */
+  moments: Map<string, MomentState>;
+}
+
+/**
+ * What a checkpoint needs of an optimizer (AdamW in src/train/optim.ts satisfies it). Declared
+ * here, not imported, because the run folder sits below the trainers in the layer order.
+ */
+export interface CheckpointableOptimizer {
+  readonly options: { beta1: number; beta2: number; eps: number; weightDecay: number };
+  getState(): AdamWState;
+  setState(state: AdamWState): void;
+}
 
 export const CHECKPOINT_FORMAT = "bcr-checkpoint/1";
 
@@ -34,7 +58,7 @@ export type RngState = number | Record<string, number>;
 
 export interface CheckpointInput {
   model: CheckpointableModel;
-  optimizer?: AdamW;
+  optimizer?: CheckpointableOptimizer;
   step: number;
   rngState?: RngState;
   /** Anything else the trainer needs to resume (data cursor, metrics so far). JSON only. */
@@ -307,7 +331,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
  * Copy a loaded checkpoint into a model (and optimizer). Checks names and shapes against the
  * model first, so nothing is half-restored.
  */
-export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: CheckpointableModel, optimizer?: AdamW): void {
+export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: CheckpointableModel, optimizer?: CheckpointableOptimizer): void {
   const problems: string[] = [];
   for (const [name, v] of model.params) {
     const w = ckpt.weights.get(name);

@@ -1,0 +1,107 @@
+/**
+ * Stage eval: every model (the SFT model, each RL run) on the held-out test problems, at N=1 and
+ * over the N-sweep, with sweepN's caches under eval/<method>/[seed-<k>/] (resumable) and one
+ * eval.json per model that the analysis stage reads.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { packProblems } from "../bcr/templates.js";
+import type { Problem } from "../bcr/types.js";
+import { loadLocal } from "../train/load-local.js";
+import { LocalModel } from "../model/local-model.js";
+import { sweepN, type SweepRow } from "../eval/sweep.js";
+import { loadSyntheticDataset } from "../tasks/dataset.js";
+import { countLoops } from "../tasks/traces.js";
+import { readJsonl, writeJsonAtomic } from "../util/fsx.js";
+import { derive, type Derived } from "./budget.js";
+import type { ReproduceConfig } from "./config.js";
+import { readDataStats } from "./data.js";
+import type { Layout, Log } from "./layout.js";
+import { withPromptTarget } from "./prompt-target.js";
+import { planRuns } from "./rl.js";
+
+/** The file in each model's eval folder that the analysis stage reads. */
+export const EVAL_FILE = "eval.json";
+
+export interface ModelRef { method: string; seed: number | null; checkpoint: string; dir: string; targetLength?: number }
+
+export function modelsToEvaluate(config: ReproduceConfig, L: Layout, derived: Derived): ModelRef[] {
+  return [
+    { method: "sft", seed: null, checkpoint: L.sft, dir: path.join(L.eval, "sft") },
+    ...planRuns(config, L, derived).map((p) => ({
+      method: p.method, seed: p.seed, checkpoint: p.dir, dir: path.join(L.eval, p.method, `seed-${p.seed}`),
+      ...(p.config.shaping.targetLength !== undefined ? { targetLength: p.config.shaping.targetLength } : {}),
+    })),
+  ];
+}
+
+/** What eval.json holds for one model. */
+export interface ModelEval {
+  method: string;
+  seed: number | null;
+  checkpoint: string;
+  step: number;
+  /** N=1 eval, one entry per test problem. */
+  n1: { problemId: string; correct: boolean; tokens: number; loops: number; truncated: boolean }[];
+  /** N-sweep rows (every N, group and position). */
+  sweep: Pick<SweepRow, "n" | "group" | "position" | "problemId" | "correct" | "tokens" | "truncated" | "failed">[];
+}
+
+interface CacheLine { key: { n: number; group: number }; ids: string[]; response: string; finishReason: string }
+
+export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, problems: Problem[], log: Log, progress: boolean): Promise<ModelEval> {
+  const { gpt, tokenizer, step } = await loadLocal(ref.checkpoint);
+  const name = ref.seed === null ? ref.method : `${ref.method}/seed-${ref.seed}`;
+  try {
+    const local = new LocalModel({ model: gpt, tokenizer, name, maxBatch: config.eval.batchSize });
+    const model = ref.targetLength !== undefined ? withPromptTarget(local, ref.targetLength) : local;
+    const e = config.eval;
+    const common = { model, problems, batchSize: e.batchSize, seed: config.analysis.seed, temperature: config.eval.temperature, progress: progress ? process.stderr : (false as const), bootstrapResamples: config.analysis.bootstrap };
+    const n1Dir = path.join(ref.dir, "n1");
+    const n1 = await sweepN({ ...common, ns: [1], budget: { kind: "fixed", tokens: e.n1Budget }, outDir: n1Dir, rotations: 1 });
+    const loops = new Map<string, number>();
+    for (const rec of readJsonl<CacheLine>(path.join(n1Dir, "cache.jsonl"))) loops.set(rec.ids[0]!, countLoops(rec.response));
+    const sw = await sweepN({ ...common, ns: e.ns, budget: { kind: "fixed", tokens: e.sweepBudget }, outDir: path.join(ref.dir, "sweep"), rotations: e.rotations });
+    const failed = n1.rows.filter((r) => r.failed).length + sw.rows.filter((r) => r.failed).length;
+    if (failed > 0) log(`[reproduce] eval ${name}: ${failed} rows failed (e.g. prompt longer than the context); they are left out of the means`);
+    const out: ModelEval = {
+      method: ref.method, seed: ref.seed, checkpoint: ref.checkpoint, step,
+      n1: n1.rows.filter((r) => !r.failed).map((r) => ({ problemId: r.problemId, correct: r.correct, tokens: r.tokens, loops: loops.get(r.problemId) ?? 0, truncated: r.truncated })),
+      sweep: sw.rows.map((r) => ({ n: r.n, group: r.group, position: r.position, problemId: r.problemId, correct: r.correct, tokens: r.tokens, truncated: r.truncated, failed: r.failed })),
+    };
+    writeJsonAtomic(path.join(ref.dir, EVAL_FILE), out);
+    return out;
+  } finally {
+    gpt.dispose();
+  }
+}
+
+export async function runEval(config: ReproduceConfig, L: Layout, log: Log, progress: boolean): Promise<Record<string, unknown>> {
+  const derived = derive(config, readDataStats(L));
+  const test = loadSyntheticDataset(L.data, "test");
+  if (test.length < config.eval.problems) log(`[reproduce] eval: only ${test.length} test problems (eval.problems ${config.eval.problems})`);
+  const problems = test.slice(0, config.eval.problems);
+  const refs = modelsToEvaluate(config, L, derived);
+  const maxPrompt = Math.max(...config.eval.ns.map((n) => packProblems(problems.slice(0, n)).text.length + 1));
+  const blockSize = config.sft.run.model.blockSize;
+  const warnings: string[] = [];
+  if (maxPrompt + config.eval.sweepBudget > blockSize) {
+    warnings.push(`sweep: prompt (up to ~${maxPrompt} tokens at N=${Math.max(...config.eval.ns)}) + budget ${config.eval.sweepBudget} exceeds blockSize ${blockSize}; the budget is clamped to the context at large N`);
+  }
+  for (const w of warnings) log(`[reproduce] eval: warning: ${w}`);
+  for (const [i, ref] of refs.entries()) {
+    const done = path.join(ref.dir, EVAL_FILE);
+    if (fs.existsSync(done)) {
+      log(`[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} done earlier`);
+      continue;
+    }
+    log(`[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} (${problems.length} problems, N=1 budget ${config.eval.n1Budget}; sweep N=${config.eval.ns.join(",")} at fixed ${config.eval.sweepBudget})`);
+    await evaluateModel(ref, config, problems, log, progress);
+  }
+  return { models: refs.length, problems: problems.length, warnings };
+}
+
+export function readEvals(config: ReproduceConfig, L: Layout): ModelEval[] {
+  const derived = derive(config, readDataStats(L));
+  return modelsToEvaluate(config, L, derived).map((ref) => JSON.parse(fs.readFileSync(path.join(ref.dir, EVAL_FILE), "utf8")) as ModelEval);
+}
