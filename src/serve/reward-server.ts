@@ -6,19 +6,29 @@
  *
  * Errors are JSON `{"error": message}`: 400 malformed JSON / missing or mistyped fields /
  * mismatched lengths / bad labels / a query without its prompt, 404 unknown path, 405 wrong
- * method (with Allow), 413 body over the limit, 503 while draining, 500 for a bug (e.g. a
- * shaping producing a non-finite reward), never a crash.
+ * method (with Allow), 408 a body or headers not received within the timeouts, 413 body over
+ * the limit, 500 for a bug (e.g. a shaping producing a non-finite reward), never a crash.
  *
- * Shutdown (`close()`): stop accepting connections, answer requests already being read or
- * scored, refuse (503, Connection: close) anything new on a kept-alive socket, close idle
- * sockets, resolve when the last connection is gone (force-closing after drainTimeoutMs).
+ * Scoring runs in worker threads (score-pool.ts): the event loop only moves bytes, so
+ * /health and every other request are answered while the largest body is being scored.
+ *
+ * Shutdown (`close()`): stop accepting connections after acceptGraceMs (500 ms: connections
+ * already in the kernel's backlog are taken, not reset); answer every request received
+ * (being read, queued or scored, and any that arrive on an open connection during the drain),
+ * each with `Connection: close`; leave idle kept-alive connections to Node's
+ * keep-alive timeout (5 s) rather than closing them at once: a request already sent may sit
+ * unread in the socket's buffer (or the event loop may be late to read it), and closing such
+ * a connection as idle resets it. Resolve when the last connection is gone, force-closing
+ * whatever is left after drainTimeoutMs.
  */
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import type { TemplateName } from "../bcr/types.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
-import { parseRewardRequest, RequestError } from "./reward-protocol.js";
-import { scoreBatch, type ScorerConfig } from "./reward-scorer.js";
+import type { ScorerConfig } from "./reward-scorer.js";
+import { scoreBody, startScorePool, type ScorePool, type ScoreReply } from "./score-pool.js";
 import { makeTokenCounter, type TokenCounterName } from "./reward-tokens.js";
 
 export interface RewardServerOptions {
@@ -43,44 +53,88 @@ export interface RewardServerOptions {
   log?: ((line: string) => void) | null;
   /** close() force-closes connections still open after this long. Default 30 s. */
   drainTimeoutMs?: number;
+  /**
+   * close() keeps accepting this long (default 500 ms) before it closes the listener, so
+   * connections already waiting in the kernel's backlog are answered, not reset.
+   */
+  acceptGraceMs?: number;
+  /** A request whose body has not fully arrived this long after it began gets 408. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** A request whose headers have not fully arrived this long after the connection began (or the last request ended) gets 408. Default 10 s. */
+  headersTimeoutMs?: number;
+  /**
+   * Worker threads that parse and score (default: min(4, cores)); 0 scores on the event loop
+   * (then a large request blocks every other one). A custom shaping object or counter function
+   * always scores on the event loop: functions cannot be sent to a worker.
+   */
+  scoreWorkers?: number;
 }
 
-export interface RewardServerStats { requests: number; items: number; errors: number; inFlight: number }
+export interface RewardServerStats {
+  requests: number; items: number; errors: number; inFlight: number;
+  /** Bytes of request bodies received and held right now (0 once every body is scored or dropped). */
+  bodyBytes: number;
+}
 
 export interface RewardServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
   readonly shaping: RewardShaping;
+  /** Worker threads scoring (0: on the event loop). */
+  readonly scoreWorkers: number;
   stats(): RewardServerStats;
   /** Graceful shutdown; idempotent (every call returns the same promise). */
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+export const DEFAULT_ACCEPT_GRACE_MS = 500;
 
 export async function startRewardServer(opts: RewardServerOptions = {}): Promise<RewardServer> {
+  const custom = typeof opts.shaping === "object" || typeof opts.counter === "function";
   const shaping = typeof opts.shaping === "object"
     ? opts.shaping
     : makeShaping(opts.shaping ?? "accuracy", opts.params ?? {});
   const maxLength = opts.maxLength ?? 5120;
   if (!(Number.isInteger(maxLength) && maxLength > 0)) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
   const counter = opts.counter ?? "estimate";
+  const template = opts.template ?? "natural";
   const cfg: ScorerConfig = {
-    shaping,
-    template: opts.template ?? "natural",
-    maxLength,
+    shaping, template, maxLength,
     countTokens: typeof counter === "function" ? counter : makeTokenCounter(counter),
   };
   if (opts.targetLength !== undefined) cfg.targetLength = opts.targetLength;
   if (opts.totalSteps !== undefined) cfg.totalSteps = opts.totalSteps;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  for (const [k, v] of [["requestTimeoutMs", requestTimeout], ["headersTimeoutMs", headersTimeout]] as const) {
+    if (!(Number.isFinite(v) && v > 0)) throw new Error(`${k} must be a positive number of milliseconds, got ${v}`);
+  }
+  const drainTimeout = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  const acceptGrace = Math.min(opts.acceptGraceMs ?? DEFAULT_ACCEPT_GRACE_MS, drainTimeout);
+  const workers = custom ? 0 : opts.scoreWorkers ?? Math.min(4, os.availableParallelism());
+  if (!(Number.isInteger(workers) && workers >= 0)) throw new Error(`scoreWorkers must be a non-negative integer, got ${workers}`);
+  const pool: ScorePool | null = workers > 0 ? startScorePool({
+    shaping: shaping.name, params: shaping.params, template, maxLength, counter: counter as TokenCounterName,
+    ...(opts.targetLength !== undefined ? { targetLength: opts.targetLength } : {}),
+    ...(opts.totalSteps !== undefined ? { totalSteps: opts.totalSteps } : {}),
+  }, workers) : null;
+  const score = (body: Uint8Array): Promise<ScoreReply> => pool ? pool.score(body) : Promise.resolve(scoreBody(body, cfg));
   const log = opts.log === undefined ? (line: string) => process.stdout.write(line + "\n") : opts.log;
   const started = Date.now();
-  const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0 };
+  const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0, bodyBytes: 0 };
   let closing = false;
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({
+    requestTimeout, headersTimeout,
+    // Node checks the two timeouts on this interval (default 30 s, which would add up to 30 s).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
+  }, (req, res) => {
     const t0 = performance.now();
     stats.requests++;
     stats.inFlight++;
@@ -89,7 +143,6 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
       stats.inFlight--;
       if (res.statusCode >= 400) stats.errors++;
       log?.(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} items=${items} ${(performance.now() - t0).toFixed(1)}ms`);
-      if (closing && stats.inFlight === 0) server.closeIdleConnections();
     });
     req.on("error", () => { /* client went away; res 'close' still fires */ });
     handle(req, res, (n) => { items = n; }).catch((e: unknown) => {
@@ -98,16 +151,15 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, setItems: (n: number) => void): Promise<void> {
-    if (closing) {
-      res.setHeader("Connection", "close");
-      return send(res, 503, { error: "server is shutting down" });
-    }
+    // During the drain every answer ends its connection: the client's next request must go
+    // to a new connection, which the closed listener refuses.
+    if (closing) res.setHeader("Connection", "close");
     const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
     if (path === "/health") {
       if (req.method !== "GET" && req.method !== "HEAD") return notAllowed(res, "GET, HEAD");
-      return send(res, 200, {
-        status: "ok", shaping: { name: shaping.name, params: shaping.params }, template: cfg.template,
-        maxLength: cfg.maxLength, counter: typeof counter === "function" ? "custom" : counter,
+      return send(res, closing ? 503 : 200, {
+        status: closing ? "shutting down" : "ok", shaping: { name: shaping.name, params: shaping.params }, template,
+        maxLength, counter: typeof counter === "function" ? "custom" : counter, score_workers: workers,
         uptime_s: (Date.now() - started) / 1000, requests: stats.requests, items: stats.items, in_flight: stats.inFlight,
       });
     }
@@ -116,28 +168,20 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
 
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > maxBody) return tooLarge(req, res);
-    const body = await readBody(req, maxBody);
+    const body = await readBody(req, maxBody, stats);
+    if (body === "aborted") return;   // nothing to answer: the connection is gone
     if (body === null) return tooLarge(req, res);
-
-    let parsed: unknown;
+    const size = body.byteLength;   // read now: handing the bytes to a worker detaches them
+    let r: ScoreReply;
     try {
-      parsed = JSON.parse(body.toString("utf8"));
-    } catch (e) {
-      return send(res, 400, { error: `malformed JSON: ${(e as Error).message}` });
+      r = await score(body);
+    } finally {
+      stats.bodyBytes -= size;
     }
-    try {
-      const request = parseRewardRequest(parsed);
-      setItems(request.items.length);
-      const result = scoreBatch(request, cfg);
-      const bad = result.rewards.findIndex((r) => !Number.isFinite(r));
-      if (bad >= 0) throw new Error(`shaping '${shaping.name}' gave a non-finite reward for item ${bad}`);
-      stats.items += request.items.length;
-      if (closing) res.setHeader("Connection", "close");
-      send(res, 200, result);
-    } catch (e) {
-      if (e instanceof RequestError) return send(res, e.status, { error: e.message });
-      throw e;
-    }
+    setItems(r.items);
+    if (r.status === 200) stats.items += r.items;
+    if (closing) res.setHeader("Connection", "close");
+    sendText(res, r.status, r.body);
   }
 
   function tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -166,51 +210,79 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     host,
     port: address.port,
     shaping,
+    scoreWorkers: workers,
     stats: () => ({ ...stats }),
     close() {
       if (closed) return closed;
       closing = true;
       closed = new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), opts.drainTimeoutMs ?? 30_000);
+        const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
         force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
+        // Connections the kernel has already completed wait in the listen backlog until the
+        // event loop accepts them, and closing the listener resets them, requests and all (seen
+        // under load, 2 cores and a load average of 9: seven requests sent 150-350 ms before
+        // SIGTERM were reset). So the listener stays open for acceptGraceMs more; whatever it
+        // accepts then is answered like any request of the drain.
+        const grace = setTimeout(() => {
+          // net.Server's close, not http.Server's: the latter also closes idle connections at
+          // once, and a connection whose request is still unread in its buffer looks idle.
+          net.Server.prototype.close.call(server, () => {
+            clearTimeout(force);
+            void (pool?.close() ?? Promise.resolve()).then(() => resolve());
+          });
+        }, acceptGrace);
+        grace.unref();
       });
       return closed;
     },
   };
 }
 
-/** The body, or null once it passes `limit` bytes (the rest is left unread). */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+/**
+ * The body, null once it passes `limit` bytes (the rest is left unread), or "aborted" when the
+ * client goes away first. Bytes held are counted in stats.bodyBytes while they are held; an
+ * aborted or oversized body drops its chunks at once (six stalled 60 MB uploads otherwise stay
+ * in memory until the request is collected).
+ */
+function readBody(req: http.IncomingMessage, limit: number, stats: { bodyBytes: number }): Promise<Uint8Array | null | "aborted"> {
+  return new Promise((resolve) => {
+    let chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let done = false;
+    const finish = (result: Uint8Array | null | "aborted", keep: number) => {
+      if (done) return;
+      done = true;
+      stats.bodyBytes -= size - keep;
+      chunks = [];
+      req.off("data", onData);
+      resolve(result);
+    };
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        over = true;
-        req.off("data", onData);
-        chunks.length = 0;
-        resolve(null);
-        return;
-      }
+      stats.bodyBytes += c.length;
+      if (size > limit) return finish(null, 0);
       chunks.push(c);
     };
     req.on("data", onData);
-    req.on("end", () => { if (!over) resolve(Buffer.concat(chunks, size)); });
-    req.on("error", reject);
-    req.on("aborted", () => reject(new Error("client aborted the request")));
+    req.on("end", () => {
+      if (done) return;
+      // One buffer that owns its memory, so the scoring worker can take it without a copy.
+      const body = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) { body.set(c, at); at += c.length; }
+      finish(body, size);
+    });
+    req.on("close", () => { if (!req.complete) finish("aborted", 0); });
+    req.on("error", () => finish("aborted", 0));
   });
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body));
+}
+
+function sendText(res: http.ServerResponse, status: number, data: string): void {
   if (res.headersSent || res.destroyed) return;
-  const data = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) });
   res.end(data);
 }
