@@ -12,26 +12,25 @@
  * Scoring runs in worker threads (score-pool.ts): the event loop only moves bytes, so
  * /health and every other request are answered while the largest body is being scored.
  *
- * Shutdown (`close()`): stop accepting connections after acceptGraceMs (500 ms: connections
- * already in the kernel's backlog are taken, not reset); answer every request received
- * (being read, queued or scored, and any that arrive on an open connection during the drain),
- * each with `Connection: close`; leave idle kept-alive connections to Node's
- * keep-alive timeout (5 s) rather than closing them at once: a request already sent may sit
- * unread in the socket's buffer (or the event loop may be late to read it), and closing such
- * a connection as idle resets it. Resolve when the last connection is gone, force-closing
- * whatever is left after drainTimeoutMs.
+ * Shutdown (`close()`, http-drain.ts): accept for acceptGraceMs more (connections already in
+ * the kernel's backlog), then stop accepting; answer every request received, each with
+ * `Connection: close`; resolve when the last connection is gone (force-closing after
+ * drainTimeoutMs). Timeouts (requestTimeoutMs, headersTimeoutMs) answer stalled clients 408.
  */
 import * as http from "node:http";
-import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import type { TemplateName } from "../bcr/types.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
 import type { ScorerConfig } from "./reward-scorer.js";
+import {
+  closeGracefully, timeoutOptions, trackIdle, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS,
+  type ConnectionOptions,
+} from "./http-drain.js";
 import { scoreBody, startScorePool, type ScorePool, type ScoreReply } from "./score-pool.js";
 import { makeTokenCounter, type TokenCounterName } from "./reward-tokens.js";
 
-export interface RewardServerOptions {
+export interface RewardServerOptions extends ConnectionOptions {
   /** Default 127.0.0.1 (loopback only); 0.0.0.0 to serve a cluster. */
   host?: string;
   /** Default 0: a free port, read it back from `server.port`. */
@@ -51,17 +50,6 @@ export interface RewardServerOptions {
   maxBodyBytes?: number;
   /** One line per request; null for quiet. Default: stdout. */
   log?: ((line: string) => void) | null;
-  /** close() force-closes connections still open after this long. Default 30 s. */
-  drainTimeoutMs?: number;
-  /**
-   * close() keeps accepting this long (default 500 ms) before it closes the listener, so
-   * connections already waiting in the kernel's backlog are answered, not reset.
-   */
-  acceptGraceMs?: number;
-  /** A request whose body has not fully arrived this long after it began gets 408. Default 60 s. */
-  requestTimeoutMs?: number;
-  /** A request whose headers have not fully arrived this long after the connection began (or the last request ended) gets 408. Default 10 s. */
-  headersTimeoutMs?: number;
   /**
    * Worker threads that parse and score (default: min(4, cores)); 0 scores on the event loop
    * (then a large request blocks every other one). A custom shaping object or counter function
@@ -89,10 +77,7 @@ export interface RewardServer {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
-export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
-export const DEFAULT_ACCEPT_GRACE_MS = 500;
+export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS };
 
 export async function startRewardServer(opts: RewardServerOptions = {}): Promise<RewardServer> {
   const custom = typeof opts.shaping === "object" || typeof opts.counter === "function";
@@ -110,13 +95,6 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
   if (opts.targetLength !== undefined) cfg.targetLength = opts.targetLength;
   if (opts.totalSteps !== undefined) cfg.totalSteps = opts.totalSteps;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const headersTimeout = Math.min(opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
-  for (const [k, v] of [["requestTimeoutMs", requestTimeout], ["headersTimeoutMs", headersTimeout]] as const) {
-    if (!(Number.isFinite(v) && v > 0)) throw new Error(`${k} must be a positive number of milliseconds, got ${v}`);
-  }
-  const drainTimeout = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
-  const acceptGrace = Math.min(opts.acceptGraceMs ?? DEFAULT_ACCEPT_GRACE_MS, drainTimeout);
   const workers = custom ? 0 : opts.scoreWorkers ?? Math.min(4, os.availableParallelism());
   if (!(Number.isInteger(workers) && workers >= 0)) throw new Error(`scoreWorkers must be a non-negative integer, got ${workers}`);
   const pool: ScorePool | null = workers > 0 ? startScorePool({
@@ -130,11 +108,7 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
   const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0, bodyBytes: 0 };
   let closing = false;
 
-  const server = http.createServer({
-    requestTimeout, headersTimeout,
-    // Node checks the two timeouts on this interval (default 30 s, which would add up to 30 s).
-    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
-  }, (req, res) => {
+  const server = http.createServer(timeoutOptions(opts), (req, res) => {
     const t0 = performance.now();
     stats.requests++;
     stats.inFlight++;
@@ -192,6 +166,7 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     req.resume();
   }
 
+  const idle = trackIdle(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
@@ -215,24 +190,7 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     close() {
       if (closed) return closed;
       closing = true;
-      closed = new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
-        force.unref();
-        // Connections the kernel has already completed wait in the listen backlog until the
-        // event loop accepts them, and closing the listener resets them, requests and all (seen
-        // under load, 2 cores and a load average of 9: seven requests sent 150-350 ms before
-        // SIGTERM were reset). So the listener stays open for acceptGraceMs more; whatever it
-        // accepts then is answered like any request of the drain.
-        const grace = setTimeout(() => {
-          // net.Server's close, not http.Server's: the latter also closes idle connections at
-          // once, and a connection whose request is still unread in its buffer looks idle.
-          net.Server.prototype.close.call(server, () => {
-            clearTimeout(force);
-            void (pool?.close() ?? Promise.resolve()).then(() => resolve());
-          });
-        }, acceptGrace);
-        grace.unref();
-      });
+      closed = closeGracefully(server, idle, opts).then(() => pool?.close());
       return closed;
     },
   };
