@@ -102,9 +102,23 @@ function answerAfter(text: string, from: number, index: number, closeOf: (open: 
     if (close < 0) return null;   // cut off inside the box
     return { index, value: text.slice(open + 1, close).trim(), start: i, end: close + 1, closed: true };
   }
-  const value = line.trim().replace(/^\$+|[$.]+$/g, "").trim();
+  const value = trimAnswerLine(line);
   if (value === "") return null;
   return { index, value, start: i, end: eol, closed: eol < text.length };
+}
+
+/**
+ * A bare answer line without leading `$` and trailing `$`/`.`. A scan rather than
+ * /^\$+|[$.]+$/g, which retries `[$.]+` from every `$` of a run that does not reach the end
+ * (quadratic in the run).
+ */
+function trimAnswerLine(line: string): string {
+  const t = line.trim();
+  let a = 0;
+  while (a < t.length && t[a] === "$") a++;
+  let b = t.length;
+  while (b > a && (t[b - 1] === "$" || t[b - 1] === ".")) b--;
+  return t.slice(a, b).trim();
 }
 
 /**

@@ -16,9 +16,17 @@ export interface CompletionRequest {
   topP?: number;
   /** Strings that end the completion; the returned text stops before the first one. */
   stop?: string[];
-  /** Seed for sampling; same seed + same batch -> same output. */
+  /** Seed for sampling; same seed -> same output, whatever else is sampled alongside. */
   seed?: number;
+  /**
+   * Return the log-probability of each generated token and of the `logprobs` most likely
+   * alternatives at each step (0: the sampled token's only). Unset: none.
+   */
+  logprobs?: number;
 }
+
+/** One generated token with its log-probability (temperature 1, no top-p) and the top alternatives. */
+export interface TokenLogProb { token: string; logprob: number; top: { token: string; logprob: number }[] }
 
 export type FinishReason = "stop" | "length" | "error";
 
@@ -32,6 +40,8 @@ export interface Completion {
   /** True when completionTokens is an estimate (endpoint without usage counts): src/bcr/tokens.ts estimateTokens. */
   tokensEstimated: boolean;
   error?: string;
+  /** With CompletionRequest.logprobs: one entry per token of `text`. */
+  logprobs?: TokenLogProb[];
 }
 
 export interface CompletionModel {

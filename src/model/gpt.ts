@@ -27,7 +27,7 @@ import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
 import { applyRotary, RotaryTable } from "./rotary.js";
 import { sectionLayout, validateSectionSpec, type SectionSpec } from "./sections.js";
-import { logProbOf, sampleToken } from "./sample.js";
+import { logProbOf, sampleToken, topLogProbs } from "./sample.js";
 import { CharTokenizer } from "./tokenizer.js";
 
 export interface GPTConfig {
@@ -76,9 +76,15 @@ export interface SampleOptions {
   topP?: number;
   /** Tokens that end a sequence: one list for all, or one list per prompt. */
   stopTokens?: number[] | number[][];
-  rng: Rng;
+  /**
+   * The sampling stream: one Rng shared by all rows (drawn in row order), or one per prompt,
+   * so a row's tokens do not depend on what else is in the batch (a server's seeded requests).
+   */
+  rng: Rng | Rng[];
   /** false recomputes the whole sequence each step (the benchmark baseline). Default true. */
   useCache?: boolean;
+  /** Also return the k most likely tokens and their log-probs at each step (default 0: none). */
+  topLogProbs?: number;
 }
 
 export interface SampleResult {
@@ -88,6 +94,8 @@ export interface SampleResult {
   logProbs: number[][];
   /** true: ended on a stop token; false: ran out of maxNewTokens. */
   stopped: boolean[];
+  /** With opts.topLogProbs = k: per sequence, per step, the k most likely tokens (same log-probs as logProbs). */
+  topLogProbs?: { token: number; logProb: number }[][][];
 }
 
 const LN_EPS = 1e-5;
@@ -451,6 +459,11 @@ export class GPT {
     const out: SampleResult = {
       tokens: prompts.map(() => []), logProbs: prompts.map(() => []), stopped: prompts.map(() => false),
     };
+    const topK = opts.topLogProbs ?? 0;
+    if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`GPT.generate: topLogProbs must be a non-negative integer, got ${topK}`);
+    if (topK > 0) out.topLogProbs = prompts.map(() => []);
+    if (Array.isArray(rng) && rng.length !== n) throw new Error(`GPT.generate: rng has ${rng.length} streams for ${n} prompts`);
+    const rngOf = (b: number): Rng => (Array.isArray(rng) ? rng[b]! : rng);
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`GPT.generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
     if (!(temperature >= 0)) throw new Error(`GPT.generate: temperature must be >= 0, got ${temperature}`);
     if (!(topP > 0 && topP <= 1)) throw new Error(`GPT.generate: topP must be in (0, 1], got ${topP}`);
@@ -530,9 +543,10 @@ export class GPT {
         batch.forEach((b, r) => {
           if (!running[b]) return;
           const row = logits.subarray(r * V, (r + 1) * V);
-          const tok = sampleToken(row, temperature, topP, rng);
+          const tok = sampleToken(row, temperature, topP, rngOf(b));
           out.tokens[b]!.push(tok);
           out.logProbs[b]!.push(logProbOf(row, tok));
+          if (topK > 0) out.topLogProbs![b]!.push(topLogProbs(row, topK));
           if (stops[b]!.has(tok)) { out.stopped[b] = true; running[b] = false; }
         });
         const keep = batch.flatMap((b, r) => (running[b] ? [r] : []));

@@ -3,9 +3,10 @@
  * prompts in one `GPT.generate` call with the KV cache.
  *
  * - Prompts are encoded as [BOS, ...chars] (`addBos`, default true, as in training).
- * - Requests are batched together when they share temperature, top_p and seed; each distinct
- *   seed gets its own sampling stream (`new Rng(seed)`), so a seeded request reproduces when
- *   sent again in the same batch. Requests without a seed draw from the model's own stream.
+ * - Requests are batched together when they share temperature and top_p. Every request gets
+ *   its own sampling stream: `new Rng(seed)` when it has a seed, so a seeded request gives the
+ *   same text whatever else shares its batch; otherwise a stream seeded from the model's own
+ *   stream. `logprobs` requests also get each token's log-probability and the top alternatives.
  * - Generation stops per sequence on EOS and on single-token stop strings; longer stop strings
  *   are applied to the decoded text afterwards. `completionTokens` counts every token the model
  *   generated for the item, the EOS or the stop string included (as vLLM does); the returned
@@ -22,8 +23,8 @@ export interface SamplingModel {
   readonly config: { blockSize: number };
   generate(prompts: number[][], opts: {
     maxNewTokens: number; temperature?: number; topP?: number;
-    stopTokens?: number[] | number[][]; rng: Rng; useCache?: boolean;
-  }): { tokens: number[][]; stopped: boolean[] };
+    stopTokens?: number[] | number[][]; rng: Rng | Rng[]; useCache?: boolean; topLogProbs?: number;
+  }): { tokens: number[][]; stopped: boolean[]; logProbs?: number[][]; topLogProbs?: { token: number; logProb: number }[][][] };
 }
 
 /** What LocalModel needs from a CharTokenizer. */
@@ -50,7 +51,7 @@ export interface LocalModelOptions {
   seed?: number;
 }
 
-interface Item { index: number; ids: number[]; cap: number; req: CompletionRequest }
+interface Item { index: number; ids: number[]; cap: number; req: CompletionRequest; rng: Rng }
 
 export class LocalModel implements CompletionModel {
   readonly name: string;
@@ -105,17 +106,17 @@ export class LocalModel implements CompletionModel {
         return;
       }
       const temperature = req.temperature ?? this.defaultTemperature;
-      const key = `${temperature}|${req.topP ?? 1}|${req.seed ?? ""}`;
+      const key = `${temperature}|${req.topP ?? 1}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
-      g.push({ index, ids, cap, req });
+      const rng = new Rng(req.seed ?? this.rng.int(0, 2 ** 31 - 1));
+      g.push({ index, ids, cap, req, rng });
     });
     for (const items of groups.values()) {
       const first = items[0]!.req;
-      const rng = first.seed !== undefined ? new Rng(first.seed) : this.rng;
       for (const batch of this.batches(items, blockSize)) {
         opts.signal?.throwIfAborted();
-        const results = this.runBatch(batch, first.temperature ?? this.defaultTemperature, first.topP, rng);
+        const results = this.runBatch(batch, first.temperature ?? this.defaultTemperature, first.topP);
         batch.forEach((it, i) => (out[it.index] = results[i]!));
         await new Promise((r) => setImmediate(r)); // let the event loop breathe (servers, aborts)
       }
@@ -144,20 +145,41 @@ export class LocalModel implements CompletionModel {
     if (cur.length) yield cur;
   }
 
-  private runBatch(batch: Item[], temperature: number, topP: number | undefined, rng: Rng): Completion[] {
+  private runBatch(batch: Item[], temperature: number, topP: number | undefined): Completion[] {
     const maxNew = Math.max(...batch.map((it) => it.cap));
     const stopTokens = batch.map((it) => [this.eosId, ...this.singleTokenStops(it.req.stop)]);
-    let res: { tokens: number[][]; stopped: boolean[] };
+    const topK = Math.max(0, ...batch.map((it) => it.req.logprobs ?? 0));
+    let res: ReturnType<SamplingModel["generate"]>;
     try {
       res = this.model.generate(batch.map((it) => it.ids), {
-        maxNewTokens: maxNew, temperature, topP, stopTokens, rng, useCache: true,
+        maxNewTokens: maxNew, temperature, topP, stopTokens, rng: batch.map((it) => it.rng), useCache: true,
+        ...(topK > 0 ? { topLogProbs: topK } : {}),
       });
     } catch (e) {
       return batch.map(() => errorCompletion(`generate failed: ${(e as Error).message}`));
     }
     this.stats.generateCalls++;
     this.stats.sequences += batch.length;
-    return batch.map((it, i) => this.finish(res.tokens[i]!.slice(0, it.cap), it));
+    return batch.map((it, i) => {
+      const c = this.finish(res.tokens[i]!.slice(0, it.cap), it);
+      if (it.req.logprobs === undefined || c.finishReason === "error") return c;
+      return { ...c, logprobs: this.tokenLogProbs(res, i, c.text, it.req.logprobs) };
+    });
+  }
+
+  /** Log-probs of the tokens that make up `text` (EOS and stop strings are not in it). */
+  private tokenLogProbs(res: ReturnType<SamplingModel["generate"]>, row: number, text: string, k: number) {
+    if (!res.logProbs) throw new Error("the model's generate returned no log-probs");
+    const out: NonNullable<Completion["logprobs"]> = [];
+    let len = 0;
+    for (let t = 0; t < res.tokens[row]!.length && len < text.length; t++) {
+      const token = this.tokenizer.decode([res.tokens[row]![t]!]);
+      len += token.length;
+      const top = (res.topLogProbs?.[row]?.[t] ?? []).slice(0, k)
+        .map((a) => ({ token: this.tokenizer.decode([a.token]), logprob: a.logProb }));
+      out.push({ token, logprob: res.logProbs[row]![t]!, top });
+    }
+    return out;
   }
 
   private singleTokenStops(stop: string[] | undefined): number[] {

@@ -14,6 +14,17 @@ export function logProbOf(logits: ArrayLike<number>, token: number): number {
   return logits[token]! - max - Math.log(sum);
 }
 
+/** The k most likely tokens of log softmax(logits) at temperature 1, most likely first (ties: lower id). */
+export function topLogProbs(logits: ArrayLike<number>, k: number): { token: number; logProb: number }[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
+  const logZ = max + Math.log(sum);
+  const ids = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
+  return ids.slice(0, k).map((token) => ({ token, logProb: logits[token]! - logZ }));
+}
+
 /**
  * Samples a token from softmax(logits / temperature), restricted to the nucleus: the smallest
  * set of most likely tokens whose probability reaches topP. temperature 0 is greedy (argmax)

@@ -6,14 +6,28 @@
  *   GET  /health                 {"status":"ok"}
  *   GET  /v1/models              the one model this server holds
  *   POST /v1/completions         prompt (string or array of strings), max_tokens (default 16),
- *                                temperature, top_p, stop (string or array), seed, n (only 1)
+ *                                temperature, top_p, stop (string or array), seed, n (only 1),
+ *                                logprobs (0-20: each token's log-prob and the top alternatives)
  *   POST /v1/chat/completions    messages: the `user` contents joined by "\n" form the prompt
  *                                (system/assistant messages are ignored: the char model has no
- *                                chat format); same sampling fields
+ *                                chat format); same sampling fields; logprobs: true with
+ *                                top_logprobs (0-20)
  * Responses carry `choices[i].finish_reason` ("stop" on EOS or a stop string, "length" at
  * max_tokens) and `usage` {prompt_tokens, completion_tokens, total_tokens}, exact counts of the
  * char tokenizer (completion_tokens includes the EOS / stop string, as vLLM counts).
- * The `model` field of a request is accepted whatever it says. `stream: true` is refused (400).
+ * Log-probabilities are the model's own at temperature 1 without top-p (what GRPO stores as
+ * pi_old), whatever temperature sampled the token, in OpenAI's shapes: completions
+ * `{tokens, token_logprobs, top_logprobs, text_offset}`, chat `{content: [{token, logprob,
+ * bytes, top_logprobs}]}`.
+ * A `model` other than the served one is 404 (as vLLM and OpenAI answer); leaving it out is
+ * fine. What is not implemented is refused with 400 rather than silently ignored: `stream`,
+ * `n` > 1, `echo`, `best_of` > 1, `suffix`, `logit_bias`, non-zero presence/frequency penalties.
+ * Errors are `{error: {message, type, param, code}}`: type invalid_request_error for 4xx,
+ * server_error for 5xx.
+ *
+ * Connections (http-drain.ts): request/headers timeouts answer stalled clients 408; close()
+ * accepts for acceptGraceMs more, then stops, answers every request already received (the
+ * micro-batch queue is flushed, not dropped), and resolves when the last connection is gone.
  *
  * Unknown characters: the char tokenizer knows a fixed alphabet. By default
  * (`unknownChars: "reject"`) a prompt with a character outside it gets HTTP 400 naming the
@@ -24,14 +38,16 @@
  *
  * Micro-batching: items arriving within `batchWindowMs` (default 5 ms) of the first waiting one
  * (or until `maxBatch` are waiting) are sampled together in one LocalModel.complete call, i.e.
- * one GPT.generate per (temperature, top_p, seed) group. One batch runs at a time.
+ * one GPT.generate per (temperature, top_p) group. One batch runs at a time. Every request
+ * samples from its own stream, so a seeded request's text does not depend on its batch.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { LocalModel, type SamplingModel, type TokenizerLike } from "../model/local-model.js";
 import type { Completion, CompletionRequest } from "../model/completion.js";
+import { closeGracefully, timeoutOptions, trackIdle, type ConnectionOptions } from "./http-drain.js";
 
-export interface ModelServerOptions {
+export interface ModelServerOptions extends ConnectionOptions {
   model: SamplingModel;
   tokenizer: TokenizerLike;
   /** Model id reported by /v1/models and in responses (default "bcr-local"). */
@@ -61,7 +77,7 @@ export interface ModelServer {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly param?: string) {
+  constructor(readonly status: number, message: string, readonly param?: string, readonly code?: string) {
     super(message);
   }
 }
@@ -127,9 +143,15 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
 
   const handleCompletion = async (body: Record<string, unknown>, chat: boolean) => {
     if (body.stream === true) throw new HttpError(400, "streaming is not supported", "stream");
-    if (body.n !== undefined && body.n !== 1) throw new HttpError(400, "only n=1 is supported", "n");
+    if (body.n !== undefined && body.n !== null && body.n !== 1) throw new HttpError(400, "only n=1 is supported", "n");
+    if (body.model !== undefined && body.model !== null && body.model !== name) {
+      throw new HttpError(404, `The model \`${String(body.model)}\` does not exist; this server serves \`${name}\``, "model", "model_not_found");
+    }
+    refuseUnimplemented(body);
     const prompts = chat ? [chatPrompt(body.messages)] : promptList(body.prompt);
     const sampling = parseSampling(body);
+    const logprobs = parseLogprobs(body, chat);
+    if (logprobs !== undefined) sampling.logprobs = logprobs;
     const reqs = prompts.map((p, i) => ({ ...sampling, prompt: prepare(p, i) }));
     const results = await Promise.all(reqs.map(submit));
     const failed = results.find((r) => r.finishReason === "error");
@@ -143,12 +165,14 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
       const r = results[0]!;
       return {
         id, object: "chat.completion", created, model: name, usage,
-        choices: [{ index: 0, message: { role: "assistant", content: r.text }, finish_reason: r.finishReason, logprobs: null }],
+        choices: [{ index: 0, message: { role: "assistant", content: r.text }, finish_reason: r.finishReason,
+          logprobs: logprobs === undefined ? null : chatLogprobs(r) }],
       };
     }
     return {
       id, object: "text_completion", created, model: name, usage,
-      choices: results.map((r, index) => ({ index, text: r.text, finish_reason: r.finishReason, logprobs: null })),
+      choices: results.map((r, index) => ({ index, text: r.text, finish_reason: r.finishReason,
+        logprobs: logprobs === undefined ? null : completionLogprobs(r) })),
     };
   };
 
@@ -167,31 +191,38 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     throw new HttpError(404, `no route ${req.method} ${p}`);
   };
 
-  const server = http.createServer((req, res) => {
+  let closing = false;
+  const server = http.createServer(timeoutOptions(opts), (req, res) => {
     stats.requests++;
+    if (closing) res.setHeader("Connection", "close");
     route(req).then(
       ({ status, body }) => send(res, status, body),
       (e: Error) => {
         const status = e instanceof HttpError ? e.status : 500;
-        const type = status === 400 ? "invalid_request_error" : status === 404 ? "not_found_error" : "server_error";
-        send(res, status, { error: { message: e.message, type, param: (e as HttpError).param ?? null, code: status } });
+        // 4xx: the request was wrong (OpenAI's invalid_request_error); 5xx: the server was.
+        const type = status < 500 ? "invalid_request_error" : "server_error";
+        if (status === 413) res.setHeader("Connection", "close");   // the rest of the body is unread
+        if (status === 405) res.setHeader("Allow", "POST");
+        send(res, status, { error: { message: e.message, type, param: (e as HttpError).param ?? null, code: (e as HttpError).code ?? status } });
       },
     );
   });
+  const idle = trackIdle(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 8000, opts.host ?? "127.0.0.1", () => resolve());
   });
+  let closed: Promise<void> | undefined;
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   return {
     url, baseUrl: `${url}/v1`, port: addr.port, stats,
-    close: () => new Promise<void>((resolve) => {
-      if (timer) clearTimeout(timer);
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close() {
+      // The micro-batch timer stays: requests already queued are sampled and answered.
+      closed ??= (closing = true, closeGracefully(server, idle, opts));
+      return closed;
+    },
   };
 }
 
@@ -217,6 +248,63 @@ async function readJson(req: http.IncomingMessage, maxBytes: number): Promise<Re
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "request body must be a JSON object");
   return body as Record<string, unknown>;
+}
+
+/** Fields this server does not implement: refused (400) when set to anything but their no-op value. */
+function refuseUnimplemented(body: Record<string, unknown>): void {
+  const set = (k: string, noop: (v: unknown) => boolean) => body[k] !== undefined && body[k] !== null && !noop(body[k]);
+  const no = (k: string, why: string) => { throw new HttpError(400, `${k} is not supported by this server (${why})`, k); };
+  if (set("echo", (v) => v === false)) no("echo", "the prompt is not returned");
+  if (set("best_of", (v) => v === 1)) no("best_of", "only best_of=1");
+  if (set("suffix", (v) => v === "")) no("suffix", "no insertion mode");
+  if (set("logit_bias", (v) => typeof v === "object" && Object.keys(v as object).length === 0)) no("logit_bias", "logits are not biased");
+  if (set("presence_penalty", (v) => v === 0)) no("presence_penalty", "no penalties");
+  if (set("frequency_penalty", (v) => v === 0)) no("frequency_penalty", "no penalties");
+}
+
+const MAX_LOGPROBS = 20;
+
+/** Completions: `logprobs: k` (0-20). Chat: `logprobs: true` with optional `top_logprobs: k`. Undefined: none asked. */
+function parseLogprobs(body: Record<string, unknown>, chat: boolean): number | undefined {
+  const k = (v: unknown, name: string): number => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_LOGPROBS) {
+      throw new HttpError(400, `${name} must be an integer from 0 to ${MAX_LOGPROBS}`, name);
+    }
+    return v;
+  };
+  if (!chat) return body.logprobs === undefined || body.logprobs === null ? undefined : k(body.logprobs, "logprobs");
+  const top = body.top_logprobs === undefined || body.top_logprobs === null ? undefined : k(body.top_logprobs, "top_logprobs");
+  if (body.logprobs === undefined || body.logprobs === null || body.logprobs === false) {
+    if (top !== undefined) throw new HttpError(400, "top_logprobs needs logprobs: true", "top_logprobs");
+    return undefined;
+  }
+  if (body.logprobs !== true) throw new HttpError(400, "logprobs must be a boolean for chat completions", "logprobs");
+  return top ?? 0;
+}
+
+/** OpenAI's completions shape; text_offset counts characters from the start of the completion. */
+function completionLogprobs(r: Completion) {
+  const lp = r.logprobs ?? [];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const t of lp) { offsets.push(at); at += t.token.length; }
+  return {
+    tokens: lp.map((t) => t.token),
+    token_logprobs: lp.map((t) => t.logprob),
+    top_logprobs: lp.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))),
+    text_offset: offsets,
+  };
+}
+
+/** OpenAI's chat shape. */
+function chatLogprobs(r: Completion) {
+  const bytes = (s: string) => [...Buffer.from(s, "utf8")];
+  return {
+    content: (r.logprobs ?? []).map((t) => ({
+      token: t.token, logprob: t.logprob, bytes: bytes(t.token),
+      top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: bytes(a.token) })),
+    })),
+  };
 }
 
 function promptList(prompt: unknown): string[] {

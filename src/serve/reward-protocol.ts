@@ -73,6 +73,12 @@ export function parseLabel(label: unknown, where = "label"): string[] {
   }
   if (typeof label === "string") {
     const t = label.trim();
+    // Labels that are JSON gone wrong would otherwise be scored as a literal answer (0) in silence.
+    if (t === "null" || t === "undefined") throw bad(`${where}: ${t} is not a gold answer`);
+    if (t.startsWith("{") && t.endsWith("}")) throw bad(`${where}: a JSON object is not a gold answer: ${t.slice(0, 80)}`);
+    if (t.startsWith("[") && !t.endsWith("]") && !t.endsWith(")")) {
+      throw bad(`${where}: starts like a JSON list but does not end like one (cut off?): ${t.slice(0, 80)}`);
+    }
     if (t.startsWith("[") && t.endsWith("]")) {
       let parsed: unknown;
       try {

@@ -58,13 +58,12 @@ export function scoreBatch(req: RewardRequest, cfg: ScorerConfig): RewardRespons
   for (let i = 0; i < n; i++) {
     const item = req.items[i]!;
     const { text, stopped } = stripEos(item.response);
-    const s = scoreResponse(text, item.golds, {
-      template: cfg.template,
-      countTokens: cfg.countTokens,
-      ...(item.truncated !== undefined ? { truncated: item.truncated } : {}),
-    });
-    const totalTokens = item.length ?? s.totalTokens;
+    // Truncation is decided before parsing, so the inferred flag drops an unfinished last
+    // answer exactly as a client-sent `truncated: true` does (OpenRLHF never sends it).
+    const counted = cfg.countTokens(text);
+    const totalTokens = item.length ?? counted;
     const truncated = item.truncated ?? (!stopped && totalTokens >= cfg.maxLength);
+    const s = scoreResponse(text, item.golds, { template: cfg.template, countTokens: cfg.countTokens, truncated });
     let g = groupOf.get(item.prompt);
     if (g === undefined) {
       g = members.length;

@@ -6,22 +6,31 @@
  *
  * Errors are JSON `{"error": message}`: 400 malformed JSON / missing or mistyped fields /
  * mismatched lengths / bad labels / a query without its prompt, 404 unknown path, 405 wrong
- * method (with Allow), 413 body over the limit, 503 while draining, 500 for a bug (e.g. a
- * shaping producing a non-finite reward), never a crash.
+ * method (with Allow), 408 a body or headers not received within the timeouts, 413 body over
+ * the limit, 500 for a bug (e.g. a shaping producing a non-finite reward), never a crash.
  *
- * Shutdown (`close()`): stop accepting connections, answer requests already being read or
- * scored, refuse (503, Connection: close) anything new on a kept-alive socket, close idle
- * sockets, resolve when the last connection is gone (force-closing after drainTimeoutMs).
+ * Scoring runs in worker threads (score-pool.ts): the event loop only moves bytes, so
+ * /health and every other request are answered while the largest body is being scored.
+ *
+ * Shutdown (`close()`, http-drain.ts): accept for acceptGraceMs more (connections already in
+ * the kernel's backlog), then stop accepting; answer every request received, each with
+ * `Connection: close`; resolve when the last connection is gone (force-closing after
+ * drainTimeoutMs). Timeouts (requestTimeoutMs, headersTimeoutMs) answer stalled clients 408.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import type { TemplateName } from "../bcr/types.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
-import { parseRewardRequest, RequestError } from "./reward-protocol.js";
-import { scoreBatch, type ScorerConfig } from "./reward-scorer.js";
+import type { ScorerConfig } from "./reward-scorer.js";
+import {
+  closeGracefully, timeoutOptions, trackIdle, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS,
+  type ConnectionOptions,
+} from "./http-drain.js";
+import { scoreBody, startScorePool, type ScorePool, type ScoreReply } from "./score-pool.js";
 import { makeTokenCounter, type TokenCounterName } from "../bcr/tokens.js";
 
-export interface RewardServerOptions {
+export interface RewardServerOptions extends ConnectionOptions {
   /** Default 127.0.0.1 (loopback only); 0.0.0.0 to serve a cluster. */
   host?: string;
   /** Default 0: a free port, read it back from `server.port`. */
@@ -41,46 +50,65 @@ export interface RewardServerOptions {
   maxBodyBytes?: number;
   /** One line per request; null for quiet. Default: stdout. */
   log?: ((line: string) => void) | null;
-  /** close() force-closes connections still open after this long. Default 30 s. */
-  drainTimeoutMs?: number;
+  /**
+   * Worker threads that parse and score (default: min(4, cores)); 0 scores on the event loop
+   * (then a large request blocks every other one). A custom shaping object or counter function
+   * always scores on the event loop: functions cannot be sent to a worker.
+   */
+  scoreWorkers?: number;
 }
 
-export interface RewardServerStats { requests: number; items: number; errors: number; inFlight: number }
+export interface RewardServerStats {
+  requests: number; items: number; errors: number; inFlight: number;
+  /** Bytes of request bodies received and held right now (0 once every body is scored or dropped). */
+  bodyBytes: number;
+}
 
 export interface RewardServer {
   readonly url: string;
   readonly host: string;
   readonly port: number;
   readonly shaping: RewardShaping;
+  /** Worker threads scoring (0: on the event loop). */
+  readonly scoreWorkers: number;
   stats(): RewardServerStats;
   /** Graceful shutdown; idempotent (every call returns the same promise). */
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS };
 
 export async function startRewardServer(opts: RewardServerOptions = {}): Promise<RewardServer> {
+  const custom = typeof opts.shaping === "object" || typeof opts.counter === "function";
   const shaping = typeof opts.shaping === "object"
     ? opts.shaping
     : makeShaping(opts.shaping ?? "accuracy", opts.params ?? {});
   const maxLength = opts.maxLength ?? 5120;
   if (!(Number.isInteger(maxLength) && maxLength > 0)) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
   const counter = opts.counter ?? "estimate";
+  const template = opts.template ?? "natural";
   const cfg: ScorerConfig = {
-    shaping,
-    template: opts.template ?? "natural",
-    maxLength,
+    shaping, template, maxLength,
     countTokens: typeof counter === "function" ? counter : makeTokenCounter(counter),
   };
   if (opts.targetLength !== undefined) cfg.targetLength = opts.targetLength;
   if (opts.totalSteps !== undefined) cfg.totalSteps = opts.totalSteps;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const workers = custom ? 0 : opts.scoreWorkers ?? Math.min(4, os.availableParallelism());
+  if (!(Number.isInteger(workers) && workers >= 0)) throw new Error(`scoreWorkers must be a non-negative integer, got ${workers}`);
+  const pool: ScorePool | null = workers > 0 ? startScorePool({
+    shaping: shaping.name, params: shaping.params, template, maxLength, counter: counter as TokenCounterName,
+    ...(opts.targetLength !== undefined ? { targetLength: opts.targetLength } : {}),
+    ...(opts.totalSteps !== undefined ? { totalSteps: opts.totalSteps } : {}),
+  }, workers) : null;
+  const score = (body: Uint8Array): Promise<ScoreReply> => pool ? pool.score(body) : Promise.resolve(scoreBody(body, cfg));
   const log = opts.log === undefined ? (line: string) => process.stdout.write(line + "\n") : opts.log;
   const started = Date.now();
-  const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0 };
+  const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0, bodyBytes: 0 };
   let closing = false;
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(timeoutOptions(opts), (req, res) => {
     const t0 = performance.now();
     stats.requests++;
     stats.inFlight++;
@@ -89,7 +117,6 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
       stats.inFlight--;
       if (res.statusCode >= 400) stats.errors++;
       log?.(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} items=${items} ${(performance.now() - t0).toFixed(1)}ms`);
-      if (closing && stats.inFlight === 0) server.closeIdleConnections();
     });
     req.on("error", () => { /* client went away; res 'close' still fires */ });
     handle(req, res, (n) => { items = n; }).catch((e: unknown) => {
@@ -98,16 +125,15 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, setItems: (n: number) => void): Promise<void> {
-    if (closing) {
-      res.setHeader("Connection", "close");
-      return send(res, 503, { error: "server is shutting down" });
-    }
+    // During the drain every answer ends its connection: the client's next request must go
+    // to a new connection, which the closed listener refuses.
+    if (closing) res.setHeader("Connection", "close");
     const path = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
     if (path === "/health") {
       if (req.method !== "GET" && req.method !== "HEAD") return notAllowed(res, "GET, HEAD");
-      return send(res, 200, {
-        status: "ok", shaping: { name: shaping.name, params: shaping.params }, template: cfg.template,
-        maxLength: cfg.maxLength, counter: typeof counter === "function" ? "custom" : counter,
+      return send(res, closing ? 503 : 200, {
+        status: closing ? "shutting down" : "ok", shaping: { name: shaping.name, params: shaping.params }, template,
+        maxLength, counter: typeof counter === "function" ? "custom" : counter, score_workers: workers,
         uptime_s: (Date.now() - started) / 1000, requests: stats.requests, items: stats.items, in_flight: stats.inFlight,
       });
     }
@@ -116,28 +142,20 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
 
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > maxBody) return tooLarge(req, res);
-    const body = await readBody(req, maxBody);
+    const body = await readBody(req, maxBody, stats);
+    if (body === "aborted") return;   // nothing to answer: the connection is gone
     if (body === null) return tooLarge(req, res);
-
-    let parsed: unknown;
+    const size = body.byteLength;   // read now: handing the bytes to a worker detaches them
+    let r: ScoreReply;
     try {
-      parsed = JSON.parse(body.toString("utf8"));
-    } catch (e) {
-      return send(res, 400, { error: `malformed JSON: ${(e as Error).message}` });
+      r = await score(body);
+    } finally {
+      stats.bodyBytes -= size;
     }
-    try {
-      const request = parseRewardRequest(parsed);
-      setItems(request.items.length);
-      const result = scoreBatch(request, cfg);
-      const bad = result.rewards.findIndex((r) => !Number.isFinite(r));
-      if (bad >= 0) throw new Error(`shaping '${shaping.name}' gave a non-finite reward for item ${bad}`);
-      stats.items += request.items.length;
-      if (closing) res.setHeader("Connection", "close");
-      send(res, 200, result);
-    } catch (e) {
-      if (e instanceof RequestError) return send(res, e.status, { error: e.message });
-      throw e;
-    }
+    setItems(r.items);
+    if (r.status === 200) stats.items += r.items;
+    if (closing) res.setHeader("Connection", "close");
+    sendText(res, r.status, r.body);
   }
 
   function tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -148,6 +166,7 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     req.resume();
   }
 
+  const idle = trackIdle(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
@@ -166,51 +185,62 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     host,
     port: address.port,
     shaping,
+    scoreWorkers: workers,
     stats: () => ({ ...stats }),
     close() {
       if (closed) return closed;
       closing = true;
-      closed = new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), opts.drainTimeoutMs ?? 30_000);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      closed = closeGracefully(server, idle, opts).then(() => pool?.close());
       return closed;
     },
   };
 }
 
-/** The body, or null once it passes `limit` bytes (the rest is left unread). */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+/**
+ * The body, null once it passes `limit` bytes (the rest is left unread), or "aborted" when the
+ * client goes away first. Bytes held are counted in stats.bodyBytes while they are held; an
+ * aborted or oversized body drops its chunks at once (six stalled 60 MB uploads otherwise stay
+ * in memory until the request is collected).
+ */
+function readBody(req: http.IncomingMessage, limit: number, stats: { bodyBytes: number }): Promise<Uint8Array | null | "aborted"> {
+  return new Promise((resolve) => {
+    let chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
+    let done = false;
+    const finish = (result: Uint8Array | null | "aborted", keep: number) => {
+      if (done) return;
+      done = true;
+      stats.bodyBytes -= size - keep;
+      chunks = [];
+      req.off("data", onData);
+      resolve(result);
+    };
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        over = true;
-        req.off("data", onData);
-        chunks.length = 0;
-        resolve(null);
-        return;
-      }
+      stats.bodyBytes += c.length;
+      if (size > limit) return finish(null, 0);
       chunks.push(c);
     };
     req.on("data", onData);
-    req.on("end", () => { if (!over) resolve(Buffer.concat(chunks, size)); });
-    req.on("error", reject);
-    req.on("aborted", () => reject(new Error("client aborted the request")));
+    req.on("end", () => {
+      if (done) return;
+      // One buffer that owns its memory, so the scoring worker can take it without a copy.
+      const body = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) { body.set(c, at); at += c.length; }
+      finish(body, size);
+    });
+    req.on("close", () => { if (!req.complete) finish("aborted", 0); });
+    req.on("error", () => finish("aborted", 0));
   });
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body));
+}
+
+function sendText(res: http.ServerResponse, status: number, data: string): void {
   if (res.headersSent || res.destroyed) return;
-  const data = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) });
   res.end(data);
 }

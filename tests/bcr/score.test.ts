@@ -72,3 +72,10 @@ for (const template of ["compact", "natural"] as const) {
     }), { numRuns: 300 });
   });
 }
+
+test("natural: 200,000 section headers are attributed without overflowing the stack", () => {
+  const r = "### Problem 1\n".repeat(200_000) + "Answer 1: \\boxed{5}";
+  const s = scoreResponse(r, ["5", "6"], { template: "natural", countTokens: (t) => t.length });
+  assert.deepEqual(s.correct, [true, false]);
+  assert.deepEqual(s.tokensPerProblem, [r.length, 0]);
+});

@@ -1,8 +1,10 @@
-import { test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startModelServer } from "../../src/serve/model-server.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { FakeGenerator } from "../eval/fakes.js";
+import { tf, initBackend } from "../../src/engine/backend.js";
+import { GPT } from "../../src/model/gpt.js";
 
 const tok = new CharTokenizer();
 // Replies "ok" + the prompt's length in chars (BOS excluded), then EOS.
@@ -105,4 +107,127 @@ test("concurrent requests are micro-batched into fewer generate calls", async ()
   } finally {
     await srv.close();
   }
+});
+
+test("an unknown model is 404; unimplemented fields are 400; 405 and 413 are request errors", async () => {
+  const srv = await startModelServer({ model: gen(), tokenizer: tok, port: 0, name: "tiny", maxBodyBytes: 1000 });
+  try {
+    const r404 = await post(`${srv.baseUrl}/completions`, { model: "gpt-4", prompt: "1" });
+    assert.equal(r404.status, 404);
+    assert.equal(r404.body.error.code, "model_not_found");
+    assert.equal(r404.body.error.param, "model");
+    assert.equal((await post(`${srv.baseUrl}/chat/completions`, { model: "other", messages: [{ role: "user", content: "1" }] })).status, 404);
+    assert.equal((await post(`${srv.baseUrl}/completions`, { model: "tiny", prompt: "1" })).status, 200);
+    for (const [extra, param] of [[{ echo: true }, "echo"], [{ best_of: 2 }, "best_of"], [{ suffix: "x" }, "suffix"],
+      [{ logit_bias: { "5": 1 } }, "logit_bias"], [{ presence_penalty: 0.5 }, "presence_penalty"],
+      [{ frequency_penalty: 1 }, "frequency_penalty"], [{ logprobs: 21 }, "logprobs"], [{ logprobs: -1 }, "logprobs"]] as const) {
+      const r = await post(`${srv.baseUrl}/completions`, { prompt: "1", ...extra });
+      assert.equal(r.status, 400, JSON.stringify(extra));
+      assert.equal(r.body.error.param, param);
+      assert.equal(r.body.error.type, "invalid_request_error");
+    }
+    // no-op values are fine
+    assert.equal((await post(`${srv.baseUrl}/completions`, { prompt: "1", echo: false, best_of: 1, presence_penalty: 0 })).status, 200);
+    const chatTop = await post(`${srv.baseUrl}/chat/completions`, { messages: [{ role: "user", content: "1" }], top_logprobs: 2 });
+    assert.equal(chatTop.status, 400);
+    assert.match(chatTop.body.error.message, /needs logprobs: true/);
+    const r405 = await fetch(`${srv.baseUrl}/completions`);
+    assert.equal(r405.status, 405);
+    assert.equal(((await r405.json()) as any).error.type, "invalid_request_error");
+    const r413 = await post(`${srv.baseUrl}/completions`, { prompt: "1".repeat(2000) });
+    assert.equal(r413.status, 413);
+    assert.equal(r413.body.error.type, "invalid_request_error");
+  } finally {
+    await srv.close();
+  }
+});
+
+describe("with a real GPT", () => {
+  let gpt: GPT;
+  before(async () => {
+    await initBackend();
+    gpt = new GPT({ vocabSize: tok.vocabSize, blockSize: 48, nEmbd: 16, nLayer: 1, nHead: 2, dropout: 0, seed: 3 });
+  });
+  after(() => gpt.dispose());
+
+  test("a seeded request gives the same text alone, beside other traffic, and twice in one batch", async () => {
+    const srv = await startModelServer({ model: gpt, tokenizer: tok, port: 0, batchWindowMs: 30 });
+    try {
+      const seeded = { prompt: "12+3", max_tokens: 12, temperature: 1, seed: 42 };
+      const alone = (await post(`${srv.baseUrl}/completions`, seeded)).body.choices[0].text;
+      const batchesBefore = srv.stats.batches;
+      // The same request twice, plus unseeded and differently seeded traffic, in one micro-batch.
+      const rs = await Promise.all([
+        post(`${srv.baseUrl}/completions`, seeded),
+        post(`${srv.baseUrl}/completions`, { prompt: "7-1", max_tokens: 12, temperature: 1 }),
+        post(`${srv.baseUrl}/completions`, { ...seeded, seed: 43 }),
+        post(`${srv.baseUrl}/completions`, { prompt: "99", max_tokens: 12, temperature: 1, seed: 5 }),
+        post(`${srv.baseUrl}/completions`, seeded),
+      ]);
+      assert.equal(srv.stats.batches - batchesBefore, 1, "all five shared one micro-batch");
+      assert.equal(rs[0]!.body.choices[0].text, alone);
+      assert.equal(rs[4]!.body.choices[0].text, alone);
+      assert.notEqual(rs[2]!.body.choices[0].text, alone, "another seed samples another stream");
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("logprobs (completions and chat) equal the model's own scoring of the sampled text", async () => {
+    const srv = await startModelServer({ model: gpt, tokenizer: tok, port: 0 });
+    try {
+      // The untrained model sometimes samples a special token (decoded as ""), which the text
+      // cannot be re-encoded from: take the first seed whose sample is all characters.
+      let c: Awaited<ReturnType<typeof post>> | undefined;
+      let seed = 1;
+      for (; seed <= 50; seed++) {
+        c = await post(`${srv.baseUrl}/completions`, { prompt: "3+4", max_tokens: 10, temperature: 1, seed, logprobs: 3 });
+        assert.equal(c.status, 200);
+        if (c.body.choices[0].logprobs.tokens.every((t: string) => t.length === 1)) break;
+      }
+      assert.ok(seed <= 50 && c);
+      const ch = await post(`${srv.baseUrl}/chat/completions`, { messages: [{ role: "user", content: "3+4" }], max_tokens: 10,
+        temperature: 1, seed, logprobs: true, top_logprobs: 3 });
+      const text: string = c.body.choices[0].text;
+      const lp = c.body.choices[0].logprobs;
+      assert.equal(lp.tokens.join(""), text);
+      assert.deepEqual(lp.text_offset, [...text].map((_, i) => i));
+      assert.equal(ch.body.choices[0].message.content, text, "same prompt and seed");
+      assert.deepEqual(ch.body.choices[0].logprobs.content.map((t: any) => t.logprob), lp.token_logprobs);
+      // Independent computation: one teacher-forced forward pass over BOS + prompt + text.
+      const ids = [1, ...tok.encode("3+4"), ...tok.encode(text)];
+      const logits = tf.tidy(() => tf.logSoftmax(gpt.logits(tf.tensor2d([ids], [1, ids.length], "int32"))).arraySync() as number[][][]);
+      for (let t = 0; t < text.length; t++) {
+        const row = logits[0]![3 + t]!;   // position of the token before text[t]
+        const want = row[ids[4 + t]!]!;
+        assert.ok(Math.abs(lp.token_logprobs[t] - want) < 1e-4, `token ${t}: ${lp.token_logprobs[t]} vs ${want}`);
+        const top = Object.entries(lp.top_logprobs[t] as Record<string, number>);
+        assert.equal(top.length, 3);
+        // Each listed alternative has the reference log-prob, and none left out beats them
+        // (near-ties may order differently: the cached and the full forward round apart).
+        const fourth = row.slice().sort((a, b) => b - a)[3]!;
+        for (const [k, v] of top) {
+          if (k === "") continue;   // a special token (decodes to ""): no id to look it up by
+          assert.ok(Math.abs(v - row[tok.encode(k)[0]!]!) < 1e-4, `top ${k}`);
+          assert.ok(v >= fourth - 1e-4);
+        }
+      }
+      const none = await post(`${srv.baseUrl}/completions`, { prompt: "3+4", max_tokens: 4 });
+      assert.equal(none.body.choices[0].logprobs, null);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("close() with requests in flight: every one is answered, then new connections are refused", async () => {
+    const srv = await startModelServer({ model: gpt, tokenizer: tok, port: 0, batchWindowMs: 50, acceptGraceMs: 0 });
+    const sent = Array.from({ length: 20 }, (_, i) => post(`${srv.baseUrl}/completions`, { prompt: String(i), max_tokens: 16, temperature: 0 }));
+    for (let i = 0; i < 500 && srv.stats.requests < 20; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(srv.stats.requests, 20, "all twenty received");
+    const closing = srv.close();
+    const rs = await Promise.all(sent);
+    assert.deepEqual(rs.map((r) => r.status), Array(20).fill(200));
+    await closing;
+    await assert.rejects(fetch(`${srv.url}/health`));
+  });
 });

@@ -52,7 +52,7 @@ test("bcr serve-reward: SIGTERM finishes the in-flight request, then exits 0", {
     await new Promise((r) => setTimeout(r, 200));
     cli.child.kill("SIGTERM");
     for (let i = 0; i < 100 && !/SIGTERM/.test(cli.err()); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.match(cli.err(), /SIGTERM: finishing 1 in-flight/);
+    assert.match(cli.err(), /SIGTERM: no new connections; finishing 1 in-flight/);
     finish();
     const r = await inflight;
     assert.equal(r.status, 200);
@@ -71,5 +71,57 @@ test("bcr serve-reward: bad flags are usage errors (exit 2)", { timeout: 60_000 
     const cli = startCli(args);
     cli.url.catch(() => undefined);
     assert.equal(await cli.exited, 2, `${args.join(" ")}: ${cli.err()}`);
+  }
+});
+
+for (const keepAlive of [false, true]) test(`bcr serve-reward: SIGTERM with 20 clients posting in a loop (${keepAlive ? "kept-alive connections" : "a connection per request, as OpenRLHF's requests.post"}): every request sent before the signal is answered`, { timeout: 120_000 }, async () => {
+  const cli = startCli(["--port", "0", "--quiet", "--score-workers", "2"]);
+  const agent = new http.Agent({ keepAlive, maxSockets: 20 });
+  try {
+    const url = await cli.url;
+    // Heavy enough (~100 KB of text per request) that requests queue up behind the scorers.
+    const response = "Adding step by step: 3 + 4 = 7. ".repeat(3000) + "\nAnswer 1: \\boxed{7}";
+    const payload = JSON.stringify({ responses: [response], prompts: ["p"], labels: ["7"] });
+    const u = new URL(url);
+    let signalAt = Infinity;
+    let stop = false;
+    const outcomes: { sentAt: number; answeredAt: number; status: number | string; reward?: number }[] = [];
+    const post = () => new Promise<void>((resolve) => {
+      const o: (typeof outcomes)[number] = { sentAt: Infinity, answeredAt: Infinity, status: "pending" };
+      outcomes.push(o);
+      const req = http.request({ host: u.hostname, port: u.port, path: "/get_reward", method: "POST", agent,
+        headers: { "Content-Type": "application/json", "Content-Length": String(payload.length) } }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => { body += c.toString(); });
+        res.on("end", () => {
+          o.status = res.statusCode ?? 0;
+          o.answeredAt = performance.now();
+          if (o.status === 200) o.reward = JSON.parse(body).rewards[0];
+          resolve();
+        });
+      });
+      req.on("finish", () => { o.sentAt = performance.now(); });   // the whole request is written
+      req.on("error", (e: NodeJS.ErrnoException) => { o.status = e.code ?? e.message; resolve(); });
+      req.end(payload);
+    });
+    const client = async () => { while (!stop) await post(); };
+    const clients = Array.from({ length: 20 }, client);
+    for (let i = 0; i < 1000 && outcomes.filter((o) => o.status === 200).length < 40; i++) await new Promise((r) => setTimeout(r, 10));
+    signalAt = performance.now();
+    cli.child.kill("SIGTERM");
+    // Clients keep posting until the server is gone (new connections are refused then).
+    const code = await cli.exited;
+    stop = true;
+    await Promise.all(clients);
+    const before = outcomes.filter((o) => o.sentAt < signalAt);
+    const lost = before.filter((o) => o.status !== 200);
+    const inFlightAtSignal = before.filter((o) => o.answeredAt > signalAt).length;
+    assert.equal(code, 0);
+    assert.deepEqual(lost.map((o) => o.status), [], `${lost.length} of ${before.length} requests sent before SIGTERM were not answered`);
+    assert.ok(before.every((o) => o.reward === 1), "every answer scored right");
+    assert.ok(inFlightAtSignal >= 10, `only ${inFlightAtSignal} requests were in flight at the signal`);
+  } finally {
+    agent.destroy();
+    cli.child.kill("SIGKILL");
   }
 });

@@ -74,3 +74,14 @@ test("token estimate: digits one each, words by length, spaces free; chars count
   assert.equal(makeTokenCounter("chars")("abc d"), 5);
   assert.throws(() => makeTokenCounter("bpe"), /unknown token counter 'bpe'/);
 });
+
+test("malformed labels are 400s naming the item, not literal answers scored 0", () => {
+  for (const [label, msg] of [["[1,2", /labels\[1\]: starts like a JSON list/], ["null", /labels\[1\]: null is not a gold answer/],
+    ['{"a":1}', /labels\[1\]: a JSON object is not a gold answer/]] as const) {
+    assert.throws(() => parseRewardRequest({ responses: ["x", "y"], prompts: ["p", "q"], labels: ["5", label] }),
+      (e: unknown) => e instanceof RequestError && e.status === 400 && msg.test(e.message), label);
+  }
+  // Intervals stay single answers.
+  assert.deepEqual(parseLabel("[0,1)"), ["[0,1)"]);
+  assert.deepEqual(parseLabel("[-2,7]"), ["[-2,7]"]);
+});

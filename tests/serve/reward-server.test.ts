@@ -221,7 +221,7 @@ function tryConnect(port: number): Promise<"connected" | string> {
 }
 
 test("close() while requests are in flight: they complete, new connections are refused", async () => {
-  const server = await startRewardServer(quiet);
+  const server = await startRewardServer({ ...quiet, acceptGraceMs: 0 });
   const p = packProblems(PROBLEMS, { template: "natural" });
   const slow = [0, 1, 2].map((k) => {
     const values = p.golds.map((g, i) => (i < k + 1 ? g : "wrong"));
@@ -246,4 +246,66 @@ test("close() while requests are in flight: they complete, new connections are r
   await closing;
   assert.equal(closed, true);
   assert.equal(server.stats().inFlight, 0);
+});
+
+test("/health is answered while the largest accepted request is being scored (scoring runs in workers)", { timeout: 120_000 }, async () => {
+  const maxBodyBytes = 16 * 2 ** 20;
+  const server = await startRewardServer({ ...quiet, maxBodyBytes, scoreWorkers: 1 });
+  try {
+    // One body just under the limit: about 900 long packed responses, seconds of scoring.
+    const p = packProblems(PROBLEMS, { template: "natural" });
+    const filler = "Let me add these numbers carefully, 3 + 4 = 7, and check again. ".repeat(250);
+    const one = p.text + respond(p.golds, filler);
+    const perItem = JSON.stringify(one).length + JSON.stringify(p.text).length + JSON.stringify(JSON.stringify(p.golds)).length + 3;
+    const n = Math.floor((maxBodyBytes - 64) / perItem);
+    const body = JSON.stringify({ query: Array(n).fill(one), prompts: Array(n).fill(p.text), labels: Array(n).fill(JSON.stringify(p.golds)) });
+    assert.ok(body.length <= maxBodyBytes && body.length > maxBodyBytes * 0.9, `body ${body.length} bytes`);
+    let scored = false;
+    const big = request<RewardReply>(server.url, { path: "/get_reward", body, timeoutMs: 110_000 }).then((r) => { scored = true; return r; });
+    // Poll /health until the big reply is back; count the answers that came while the server
+    // held the whole body (received, not yet answered). A blocked event loop answers none.
+    let answeredWhileScoring = 0;
+    while (!scored) {
+      const h = await request<{ status: string }>(server.url, { path: "/health" });
+      assert.equal(h.status, 200);
+      if (!scored && server.stats().bodyBytes === Buffer.byteLength(body)) answeredWhileScoring++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const r = await big;
+    assert.equal(r.status, 200);
+    assert.equal(r.body.rewards.length, n);
+    assert.ok(r.body.rewards.every((x) => x === 1));
+    assert.ok(answeredWhileScoring >= 3, `health answered ${answeredWhileScoring} times while the body was being scored`);
+    assert.equal(server.stats().bodyBytes, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("stalled clients: a body or headers that stop arriving get 408 within the set timeouts; their bytes are released", { timeout: 60_000 }, async () => {
+  const server = await startRewardServer({ ...quiet, requestTimeoutMs: 600, headersTimeoutMs: 300 });
+  const u = new URL(server.url);
+  /** Opens a raw connection, writes `text`, resolves with everything the server sent once it closes. */
+  const stall = (text: string) => new Promise<string>((resolve) => {
+    const s: net.Socket = net.connect({ host: u.hostname, port: Number(u.port) }, () => s.write(text));
+    let got = "";
+    s.on("data", (c: Buffer) => { got += c.toString(); });
+    s.on("close", () => resolve(got));
+    s.on("error", () => { /* reset after the 408: the close handler reports what came */ });
+  });
+  try {
+    const big = 4 * 2 ** 20;
+    const partial = "x".repeat(2 * 2 ** 20);
+    const bodies = [0, 1, 2].map(() => stall(`POST /get_reward HTTP/1.1\r\nHost: x\r\nContent-Length: ${big}\r\n\r\n${partial}`));
+    const headers = stall("POST /get_reward HTTP/1.1\r\nHost: x\r\nContent-Le");
+    for (let i = 0; i < 500 && server.stats().bodyBytes < 3 * partial.length; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(server.stats().bodyBytes, 3 * partial.length, "the three half bodies are held while they arrive");
+    for (const got of await Promise.all([...bodies, headers])) assert.match(got, /^HTTP\/1\.1 408 /);
+    for (let i = 0; i < 100 && server.stats().bodyBytes > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(server.stats().bodyBytes, 0, "aborted bodies are dropped");
+    const ok = await getRewards(server.url, { responses: ["Answer 1: \\boxed{7}"], prompts: ["p"], labels: ["7"] });
+    assert.deepEqual(ok.rewards, [1]);
+  } finally {
+    await server.close();
+  }
 });

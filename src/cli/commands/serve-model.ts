@@ -14,7 +14,11 @@ Point clients at http://<host>:<port>/v1 (e.g. OPENAI_BASE_URL for bcr sweep --m
   --name <id>             model id reported by /v1/models (default: the checkpoint path)
   --batch-window-ms <ms>  how long a request waits for others to batch with (default 5)
   --max-batch <k>         most sequences per generate call (default 32)
-  --unknown-chars <m>     reject (default: 400 naming the character) | replace:<char> (map it)`;
+  --unknown-chars <m>     reject (default: 400 naming the character) | replace:<char> (map it)
+  --request-timeout-s <s> a body not fully received within s seconds gets 408 (default 60)
+  --headers-timeout-s <s> headers not fully received within s seconds get 408 (default 10)
+  --drain-timeout-s <s>   on SIGINT/SIGTERM, force-close connections still open after s seconds (default 30)
+On SIGINT/SIGTERM: stops accepting connections, answers every request already received, then exits.`;
 
 export const command: Command = {
   name: "serve-model",
@@ -24,7 +28,8 @@ export const command: Command = {
     const values = parseFlags(argv, {
           checkpoint: { type: "string" }, port: { type: "string", default: "8000" }, host: { type: "string", default: "127.0.0.1" },
           name: { type: "string" }, "batch-window-ms": { type: "string", default: "5" }, "max-batch": { type: "string", default: "32" },
-          "unknown-chars": { type: "string", default: "reject" },
+          "unknown-chars": { type: "string", default: "reject" }, "request-timeout-s": { type: "string" },
+          "headers-timeout-s": { type: "string" }, "drain-timeout-s": { type: "string" },
         });
     if (!values.checkpoint) throw new UsageError("--checkpoint is required");
     const num = (k: string, v: string, min: number): number => {
@@ -38,15 +43,25 @@ export const command: Command = {
     else if (uc.startsWith("replace:") && [...uc.slice(8)].length === 1) unknownChars = { replace: uc.slice(8) };
     else throw new UsageError(`--unknown-chars must be reject or replace:<one character>, got ${JSON.stringify(uc)}`);
 
+    const ms = (k: "request-timeout-s" | "headers-timeout-s" | "drain-timeout-s"): number | undefined => {
+      const v = values[k];
+      if (v === undefined) return undefined;
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x > 0)) throw new UsageError(`--${k} must be a positive number of seconds, got ${JSON.stringify(v)}`);
+      return x * 1000;
+    };
+    const timeouts = Object.fromEntries(([["requestTimeoutMs", ms("request-timeout-s")], ["headersTimeoutMs", ms("headers-timeout-s")],
+      ["drainTimeoutMs", ms("drain-timeout-s")]] as const).filter(([, v]) => v !== undefined));
     const { gpt, tokenizer, dir, step } = await loadLocal(values.checkpoint);
     const srv = await startModelServer({
       model: gpt, tokenizer, name: values.name ?? dir, host: values.host, port: num("port", values.port, 0),
       batchWindowMs: num("batch-window-ms", values["batch-window-ms"], 0), maxBatch: num("max-batch", values["max-batch"], 1),
-      unknownChars,
+      unknownChars, ...timeouts,
     });
     console.log(`serving ${dir} (step ${step}) at ${srv.baseUrl}  (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {
       const stop = () => {
+        console.log("stopping: no new connections; answering the requests already received");
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
         resolve();

@@ -1,7 +1,9 @@
 import { TEMPLATES } from "../../bcr/index.js";
 import type { TemplateName } from "../../bcr/types.js";
 import { makeShaping, SHAPINGS } from "../../rewards/index.js";
-import { DEFAULT_MAX_BODY_BYTES, startRewardServer } from "../../serve/reward-server.js";
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startRewardServer,
+} from "../../serve/reward-server.js";
 import { TOKEN_COUNTERS, type TokenCounterName } from "../../bcr/tokens.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 
@@ -21,8 +23,12 @@ GET /health. See docs/distributed.md.
   --target-length N    target length for the l1-exact / l1-max shapings
   --total-steps N      training length for schedule-aware shapings (thinkprune)
   --max-body-mb N      request body limit in MiB (default ${DEFAULT_MAX_BODY_BYTES / 2 ** 20}; 413 above)
+  --score-workers N    worker threads that parse and score (default min(4, cores); 0 = on the event loop)
+  --request-timeout-s S   a body not fully received S seconds after its request began gets 408 (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})
+  --headers-timeout-s S   headers not fully received within S seconds get 408 (default ${DEFAULT_HEADERS_TIMEOUT_MS / 1000})
+  --drain-timeout-s S     on SIGINT/SIGTERM, force-close connections still open after S seconds (default ${DEFAULT_DRAIN_TIMEOUT_MS / 1000})
   --quiet              no per-request log lines
-Stops gracefully on SIGINT/SIGTERM (finishes in-flight requests).`;
+On SIGINT/SIGTERM: stops accepting connections, answers every request already received, then exits.`;
 
 function positiveInt(flag: string, v: string | undefined, dflt: number, allowZero = false): number {
   if (v === undefined) return dflt;
@@ -52,7 +58,8 @@ export const command: Command = {
           param: { type: "string", multiple: true }, template: { type: "string" },
           "max-length": { type: "string" }, counter: { type: "string" },
           "target-length": { type: "string" }, "total-steps": { type: "string" },
-          "max-body-mb": { type: "string" }, quiet: { type: "boolean" },
+          "max-body-mb": { type: "string" }, quiet: { type: "boolean" }, "score-workers": { type: "string" },
+          "request-timeout-s": { type: "string" }, "headers-timeout-s": { type: "string" }, "drain-timeout-s": { type: "string" },
         });
     const template = (values.template ?? "natural") as TemplateName;
     if (!TEMPLATES.includes(template)) throw new UsageError(`--template must be one of ${TEMPLATES.join(", ")}, got '${template}'`);
@@ -69,7 +76,21 @@ export const command: Command = {
     const maxBodyMb = values["max-body-mb"] === undefined ? undefined : Number(values["max-body-mb"]);
     if (maxBodyMb !== undefined && !(maxBodyMb > 0)) throw new UsageError(`--max-body-mb must be a positive number`);
 
+    const seconds = (flag: string): number | undefined => {
+      const v = values[flag as "drain-timeout-s"];
+      if (v === undefined) return undefined;
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got '${v}'`);
+      return x * 1000;
+    };
+    const timeouts = {
+      ...(seconds("request-timeout-s") !== undefined ? { requestTimeoutMs: seconds("request-timeout-s")! } : {}),
+      ...(seconds("headers-timeout-s") !== undefined ? { headersTimeoutMs: seconds("headers-timeout-s")! } : {}),
+      ...(seconds("drain-timeout-s") !== undefined ? { drainTimeoutMs: seconds("drain-timeout-s")! } : {}),
+    };
     const server = await startRewardServer({
+      ...timeouts,
+      ...(values["score-workers"] !== undefined ? { scoreWorkers: positiveInt("--score-workers", values["score-workers"], 0, true) } : {}),
       host: values.host ?? "127.0.0.1",
       port: positiveInt("--port", values.port, 5000, true),
       shaping,
@@ -83,11 +104,14 @@ export const command: Command = {
     });
     const params = Object.entries(shaping.params).map(([k, v]) => `${k}=${v}`).join(" ");
     console.error(`bcr serve-reward: listening on ${server.url} (POST /get_reward, GET /health); ` +
-      `shaping ${shaping.name}${params ? ` ${params}` : ""}, template ${template}, counter ${counter}`);
+      `shaping ${shaping.name}${params ? ` ${params}` : ""}, template ${template}, counter ${counter}, ` +
+      `${server.scoreWorkers} scoring worker(s)`);
 
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
-        console.error(`bcr serve-reward: ${signal}: finishing ${server.stats().inFlight} in-flight request(s), then exiting`);
+        // In flight = requests received so far; more may still be read from open connections
+        // during the drain, and those are answered too.
+        console.error(`bcr serve-reward: ${signal}: no new connections; finishing ${server.stats().inFlight} in-flight request(s), then exiting`);
         process.off("SIGINT", onInt);
         process.off("SIGTERM", onTerm);
         void server.close().then(resolve);
