@@ -2,7 +2,7 @@
  * Diagnostic: which trace styles does each model write, and how accurate is each? Reads the eval
  * caches that `bcr reproduce` wrote (`<runs>/eval/<method>/[seed-<k>/]{n1,sweep}/cache.jsonl`),
  * names the style of every problem's section (traceStyleOf: essential, redundant = with re-checks,
- * merged = a step doing two or more operations, shortcut = answer only) and prints, per method and
+ * merged = a step doing two or more operations, terse = `a=55` steps, bare = values only, shortcut = answer only) and prints, per method and
  * N, each style's share of problems, its accuracy and its tokens per problem. Seeds are pooled.
  *
  *   npx tsx scripts/trace-styles.ts <runs folder> [sweep|n1] [--by-position] [method ...]

@@ -34,6 +34,8 @@ export const SftStageSchema = z.strictObject({
     shortcut: z.number().nonnegative().default(0.1).describe("weight of answer-only traces"),
     // Optional without a default, so that configs without it keep their stage hashes.
     merged: z.number().nonnegative().optional().describe("weight of traces whose steps may fold in the next operation (absent: 0)"),
+    terse: z.number().nonnegative().optional().describe("weight of terse traces, symbol and result per step (`a=55 b=40 A40`), the ladder's rung below essential (absent: 0)"),
+    bare: z.number().nonnegative().optional().describe("weight of bare traces, running values only (`55 40 A40`), the rung below terse (absent: 0)"),
   }).prefault({}).describe("trace-style mixture (default: the wordy DEFAULT_MIX)"),
   merge: z.number().min(0).max(1).optional().describe("merged traces: chance that a step folds in the next operation (absent: 0.5, DEFAULT_MERGE)"),
   loops: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
