@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ClaimThresholdsSchema, ReproduceConfigSchema } from "../../src/reproduce/config.js";
 import { loadConfig } from "../../src/util/config.js";
 import { stageHashes } from "../../src/reproduce/pipeline.js";
+import { derive, rlConfigFor } from "../../src/reproduce/experiment.js";
 import {
   accuracyDrop, evaluateClaims, freeLunchClaim, isMonotoneNonIncreasing, loopsClaim, stabilityClaim, taskScalingClaim,
   type ScalingCurve,
@@ -216,4 +217,27 @@ test("stability with lambda*: judged only on linear penalties at or below it; sa
   const unknown = stabilityClaim({ penalty: lin(5, 3), bcr, linear: [lin(5, 3)], lambdaStar: null, lambdaStarReason: "no styles" }, T);
   assert.equal(unknown.verdict, "held");
   assert.match(unknown.measurement, /lambda\* unknown \(no styles\)/);
+});
+
+test("configs: reproduce-ladder.json is the decisive run of issue 20 (ladder SFT mix, packs 1-8, N drawn from a set, controls, 3 seeds, 256 problems, hierarchical CIs) and validates", () => {
+  const ladder = loadReproduceConfig("configs/reproduce-ladder.json");
+  const full = loadReproduceConfig("configs/reproduce.json");
+  assert.deepEqual(ladder.sft.groupSizes, [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.ok((ladder.sft.mix.terse ?? 0) > 0 && (ladder.sft.mix.bare ?? 0) > 0, "every rung of the ladder in SFT");
+  assert.ok(ladder.sft.run.model.blockSize >= 768);
+  assert.deepEqual(ladder.rl.bcr.n, [1, 2, 3, 4, 6, 8]);
+  assert.deepEqual(ladder.eval.ns, [1, 2, 3, 4, 6, 8]);
+  assert.equal(ladder.eval.sweepBudget, ladder.rl.bcr.budget, "one fixed total budget, in training and in the sweep");
+  assert.ok(ladder.seeds.length >= 3 && ladder.eval.problems >= 256);
+  assert.equal(ladder.eval.greedy, true);
+  assert.equal(ladder.analysis.ci, "hierarchical");
+  // The controls: single at bcr's per-problem budget, the linear penalty at 0.5, 1, 2, 5.
+  const derived = derive(ladder, { meanEssentialTokens: 32.3, meanRedundantTokens: 65, meanShortcutTokens: 5, sftExamples: 1, sftStyleShares: {} });
+  const labels = ladder.rl.methods.map((m) => rlConfigFor(ladder, m, 1, derived, "runs/x/sft").method);
+  assert.deepEqual(labels, ["single", "bcr", "single@b40", "linear@0.5", "linear@1", "linear@2", "linear@5"]);
+  assert.equal(ladder.writeRlConfigs, null, "the variant must not overwrite configs/rl");
+  assert.notEqual(ladder.out, full.out);
+  assert.notEqual(ladder.runs, full.runs);
+  // Its own data and SFT stages; the default run's hashes are pinned in tests/reproduce/stages.test.ts.
+  assert.notEqual(stageHashes(ladder).data, stageHashes(full).data);
 });
