@@ -77,6 +77,21 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
     assert.equal(bcrCfg.sampling.budget, summary.derived.bcrBudget);
     assert.equal(bcrCfg.init, path.join(runs, "sft"));
 
+    // Checkable from the results alone: a copy of results/ without the runs folder re-judges every
+    // claim from eval-rows.jsonl.gz with the same numbers and verdicts.
+    assert.ok(fs.existsSync(path.join(out, "eval-rows.jsonl.gz")));
+    const copy = path.join(dir, "results-copy"), noRuns = path.join(dir, "no-runs");
+    fs.cpSync(out, copy, { recursive: true });
+    fs.rmSync(path.join(copy, "claims.json"));
+    const rejudged = await reproduce(config, { runs: noRuns, out: copy, only: ["analysis", "report"], progress: false, log });
+    assert.deepEqual(Object.keys(rejudged.stages), ["analysis", "report"]);
+    const strip = (c: Record<string, unknown>) => ({ ...c, wall_s: 0 });
+    const before = JSON.parse(fs.readFileSync(path.join(out, "claims.json"), "utf8"));
+    const after = JSON.parse(fs.readFileSync(path.join(copy, "claims.json"), "utf8"));
+    assert.deepEqual(strip(after), strip(before));
+    assert.ok(!fs.existsSync(path.join(noRuns, "rl")), "nothing trained");
+    assert.ok(lines.some((l) => l.includes("re-judging from")));
+
     const again = await reproduce(config, { runs, out, progress: false, log });
     assert.deepEqual(Object.values(again.stages).map((s) => s.action), ["skip", "skip", "skip", "skip", "skip", "skip"]);
 
