@@ -10,8 +10,8 @@ import { stabilityRows } from "../analysis/stability.js";
 import { toHtml, writeCsv, type Row } from "../analysis/tables.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import {
-  accuracyVsTokensFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
-  taskScalingFigure, trainingCurvesFigure, type Figure,
+  accuracyVsTokensFigure, doseResponseFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
+  taskScalingFigure, trainingCurvesFigure, type DosePoint, type Figure,
 } from "../viz/figures.js";
 import { copyPlotly, Renderer, writeFigureHtml } from "../viz/render.js";
 import { fitFromSummary, type Analysis, type MethodAnalysis, type N1Metrics } from "./analysis.js";
@@ -160,9 +160,25 @@ export function figures(analysis: Analysis, runs: Run[]): Record<string, { title
       fig: positionAccuracyFigure(pos.flatMap((m) => m.positions.points.map((p) => ({ method: m.method, position: p.position, accuracy: p.accuracy, ci: p.ci }))), { n }),
     };
   }
+  const dose = doseResponsePoints(analysis);
+  if (dose.length) {
+    out.dose_response = {
+      title: "Linear penalty: share of seeds collapsed and final eval accuracy against lambda, lambda* marked; gradient cosine below",
+      fig: doseResponseFigure(dose, analysis.lambdaStar?.value ?? null),
+    };
+  }
   out.length_histogram = { title: "N=1 response length (tokens)", fig: lengthHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.tokens }))) };
   out.loop_histogram = { title: "Re-check loops per N=1 response", fig: loopHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.loops }))) };
   return out;
+}
+
+/** One dose-response point per linear-penalty method that has stability numbers. */
+export function doseResponsePoints(analysis: Analysis): DosePoint[] {
+  const linear = analysis.claimInputs.stability?.linear ?? [];
+  return linear.flatMap(({ method, lambda }) => {
+    const s = analysis.stability.find((x) => x.method === method);
+    return s && s.total > 0 ? [{ lambda, collapsedShare: s.collapsed / s.total, finalAccuracy: s.finalAccuracy, meanCosAccLen: s.meanCosAccLen }] : [];
+  });
 }
 
 /** Writes figures/<name>.html (+ .png when a renderer is given); returns the PNG names written. */

@@ -65,7 +65,7 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
     assert.equal(summary.config.rl.steps, 1);
     assert.ok(summary.derived.bcrBudget > 0);
     for (const t of ["n1", "sweep", "fits", "stability", "free_lunch", "claims"]) assert.ok(fs.existsSync(path.join(out, "tables", `${t}.csv`)), t);
-    for (const f of ["task_scaling", "accuracy_vs_tokens", "training_eval_accuracy", "gradients", "position_accuracy", "length_histogram", "loop_histogram"]) {
+    for (const f of ["task_scaling", "accuracy_vs_tokens", "training_eval_accuracy", "gradients", "dose_response", "position_accuracy", "length_histogram", "loop_histogram"]) {
       assert.ok(fs.existsSync(path.join(out, "figures", `${f}.html`)), f);
     }
     assert.ok(fs.existsSync(path.join(out, "figures", "plotly.min.js")));
