@@ -196,6 +196,9 @@ function notes(config: ReproduceConfig, stages: ReproduceResult["stages"]): stri
     "L1 (l1-exact/l1-max) models are evaluated with the target length in the prompt, as trained: `L<target*N> ` before the packed problems.",
     "Tokens are characters (char-level model); tokens per problem at N>1 follow scoreResponse's attribution of response tokens to problems.",
   ];
+  if (!config.rl.methods.some((m) => m.shaping === "l1-exact" || m.shaping === "l1-max")) {
+    out.push("L1 is not in this run: its SFT model never saw the `L<target> ` prompt prefix, so its starting point would be measured out of distribution (rigor.md, fair baselines).");
+  }
   const ev = stages.eval?.info as { warnings?: string[] } | undefined;
   for (const w of ev?.warnings ?? []) out.push(`eval: ${w}`);
   if (config.seeds.length < 2) out.push("One RL seed: the CIs cover test problems only, not seed-to-seed variation.");
