@@ -15,9 +15,10 @@
  * every seed has; `seeds_ci` stays the seeds-only interval.
  *
  * lambda* (src/rewards/lambda-star.ts) is computed from the SFT model's own N=1 responses, by the
- * trace style each was written in (ModelEval n1 rows' `style`): a correct answer = its correct
- * essential-style responses (tokens), a bare guess = its answer-only responses (accuracy and
- * tokens), the budget = rl.singleBudget (the penalty runs' maxLength).
+ * trace style each was written in (ModelEval n1 rows' `style`): a bare guess = its answer-only
+ * responses, each traced form (essential, terse, ...) = its responses in that style (accuracy and
+ * mean tokens of each), the budget = rl.singleBudget (the penalty runs' maxLength). lambda* is the
+ * largest of the per-form thresholds: only above it does a guess out-score every traced form.
  */
 import { bootstrapDiffCI, bootstrapMeanCI, type DiffCI, type MeanCI } from "../analysis/bootstrap.js";
 import { hierarchicalDiffCI, hierarchicalMeanCI } from "../analysis/hierarchical.js";
@@ -70,7 +71,8 @@ export interface LambdaStar {
   value: number | null;
   reason?: string;
   budget: number;
-  correct: (AnswerForm & { responses: number }) | null;
+  /** The traced form that sets lambda* (the one a guess overtakes last), with its style. */
+  correct: (AnswerForm & { responses: number; style?: string }) | null;
   guess: (AnswerForm & { responses: number }) | null;
 }
 
@@ -288,23 +290,27 @@ export const LAMBDA_STAR_MIN_RESPONSES = 5;
 
 /**
  * lambda* of the starting (SFT) model from its sampled N=1 responses, by the style each was
- * written in: correct = its correct essential-style responses (accuracy 1 by definition, their
- * mean tokens), guess = its answer-only responses (their accuracy and mean tokens). The guess's
- * accuracy is that of the problems the model chose to guess on (likely the easier ones), an
- * estimate of what a policy that always guesses would score, not a measurement of it.
+ * written in. A guess = its answer-only responses; every other style with enough responses is a
+ * traced form with its own accuracy and mean tokens, and lambda* = the largest of
+ * lambdaStar(form, guess): a guess out-scores every traced form only above it (with a ladder, the
+ * terse form stays ahead of a guess longer than the essential one). The guess's accuracy is that of
+ * the problems the model chose to guess on (likely the easier ones), an estimate of what a policy
+ * that always guesses would score, not a measurement of it.
  */
 export function sftLambdaStar(sft: ModelEval[] | undefined, budget: number): LambdaStar {
   const none = (reason: string): LambdaStar => ({ value: null, reason, budget, correct: null, guess: null });
   if (!sft || sft.length === 0) return none("no SFT eval");
   const rows = sft.flatMap((e) => e.n1);
   if (rows.some((r) => r.style === undefined)) return none("the SFT eval rows carry no trace style (evaluated before styles were recorded); rerun the eval stage");
-  const traced = rows.filter((r) => r.style === "essential" && r.correct);
+  const form = (rs: N1Row[]) => ({ accuracy: mean(rs.map((r) => Number(r.correct))), tokens: mean(rs.map((r) => r.tokens)), responses: rs.length });
   const guesses = rows.filter((r) => r.style === "shortcut");
-  if (traced.length < LAMBDA_STAR_MIN_RESPONSES) return none(`the SFT model wrote ${traced.length} correct essential-style N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES})`);
   if (guesses.length < LAMBDA_STAR_MIN_RESPONSES) return none(`the SFT model wrote ${guesses.length} answer-only N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES})`);
-  const correct = { accuracy: 1, tokens: mean(traced.map((r) => r.tokens)), responses: traced.length };
-  const guess = { accuracy: mean(guesses.map((r) => Number(r.correct))), tokens: mean(guesses.map((r) => r.tokens)), responses: guesses.length };
-  return { value: lambdaStar(correct, guess, budget), budget, correct, guess };
+  const guess = form(guesses);
+  const styles = [...new Set(rows.map((r) => r.style!))].filter((st) => st !== "shortcut").sort();
+  const forms = styles.map((style) => ({ style, ...form(rows.filter((r) => r.style === style)) })).filter((f) => f.responses >= LAMBDA_STAR_MIN_RESPONSES);
+  if (forms.length === 0) return none(`the SFT model wrote no traced style ${LAMBDA_STAR_MIN_RESPONSES} or more times at N=1`);
+  const scored = forms.map((f) => ({ f, value: lambdaStar(f, guess, budget) })).sort((a, b) => b.value - a.value);
+  return { value: scored[0]!.value, budget, correct: scored[0]!.f, guess };
 }
 
 export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig): Analysis {

@@ -226,8 +226,10 @@ function lambdaStarText(a: Analysis): string {
   const s = a.lambdaStar;
   if (!s) return "";
   if (s.value === null) return `lambda* (the linear penalty above which a bare guess out-scores a correct answer): unknown, ${s.reason}.`;
-  return `lambda* = ${s.value.toFixed(2)}: budget ${s.budget} x (correct ${s.correct!.accuracy} - guess ${s.guess!.accuracy.toFixed(3)}) / ` +
-    `(correct ${s.correct!.tokens.toFixed(1)} - guess ${s.guess!.tokens.toFixed(1)} tokens), from the SFT model's own N=1 responses (the guess accuracy is that of the problems it chose to guess on).`;
+  const c = s.correct!, g = s.guess!;
+  return `lambda* = ${s.value.toFixed(2)}: budget ${s.budget} x (${c.style ?? "traced"} accuracy ${c.accuracy.toFixed(3)} - guess accuracy ${g.accuracy.toFixed(3)}) / ` +
+    `(${c.tokens.toFixed(1)} - ${g.tokens.toFixed(1)} tokens), from the SFT model's own sampled N=1 responses (${c.responses} ${c.style ?? "traced"}, ${g.responses} answer-only; ` +
+    `the guess accuracy is that of the problems it chose to guess on).`;
 }
 
 export interface ReportInput {

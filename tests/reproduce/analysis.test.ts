@@ -30,8 +30,11 @@ function evals(opts: { greedy?: boolean; styles?: boolean } = {}): ModelEval[] {
   const rng = new Rng(9);
   // The SFT model writes traces (30 tokens, right 80%) on most problems, a bare guess (5 tokens) on every 5th.
   const sftStyles = (i: number) => (i % 5 === 0 ? "shortcut" : "essential") as N1EvalRow["style"];
+  const sft = model("sft", null, 0.8, 30, rng, { greedy: opts.greedy, ...(opts.styles ? { styles: sftStyles } : {}) });
+  // its guesses: 5 tokens, right on 2 of 8
+  sft.n1 = sft.n1.map((r, i) => (r.style === "shortcut" ? { ...r, tokens: 5, correct: i % 20 === 0 } : r));
   return [
-    model("sft", null, 0.8, 30, rng, { greedy: opts.greedy, ...(opts.styles ? { styles: sftStyles } : {}) }),
+    sft,
     ...[1, 2, 3].flatMap((s) => [
       model("single", s, 0.9, 48, rng, { greedy: opts.greedy }), model("bcr", s, 0.9, 31, rng, { greedy: opts.greedy }), model("single@b39", s, 0.8, 29, rng, { greedy: opts.greedy }),
     ]),
@@ -102,19 +105,27 @@ test("greedy numbers sit beside the sampled ones when greedy rows exist; claims.
   assert.equal(cj2.methods.bcr!.n1.greedy.accuracy.mean, g.accuracy.mean);
 });
 
-test("lambda* from the SFT model's own responses, by trace style; null with a reason when styles or responses are missing", () => {
+test("lambda* from the SFT model's own responses, by trace style: the largest per-form threshold; null with a reason when styles or responses are missing", () => {
   const es = evals({ styles: true });
   const sft = es.filter((e) => e.method === "sft");
   const s = sftLambdaStar(sft, 128);
   const rows = sft[0]!.n1;
-  const traced = rows.filter((r) => r.style === "essential" && r.correct), guesses = rows.filter((r) => r.style === "shortcut");
   const m = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const expected = 128 * (1 - m(guesses.map((r) => Number(r.correct)))) / (m(traced.map((r) => r.tokens)) - m(guesses.map((r) => r.tokens)));
+  const of = (rs: N1EvalRow[]) => ({ acc: m(rs.map((r) => Number(r.correct))), tok: m(rs.map((r) => r.tokens)) });
+  const traced = of(rows.filter((r) => r.style === "essential")), guess = of(rows.filter((r) => r.style === "shortcut"));
+  const expected = 128 * (traced.acc - guess.acc) / (traced.tok - guess.tok);
   assert.ok(s.value !== null && Math.abs(s.value - expected) < 1e-12, `${s.value} vs ${expected}`);
+  assert.equal(s.correct!.style, "essential");
   assert.equal(s.guess!.responses, P / 5);
   const a = analyze(es, [], ReproduceConfigSchema.parse({ analysis: { bootstrap: 50 } }));
   assert.equal(a.lambdaStar.value, s.value);
   assert.equal(a.lambdaStar.budget, 128, "the penalty runs' budget, rl.singleBudget");
+  // A shorter, as accurate form (terse) stays ahead of the guess longer: it sets lambda*.
+  const withTerse = rows.map((r, i) => (r.style === "essential" && i % 2 === 0 ? { ...r, style: "terse" as const, tokens: r.tokens - 14 } : r));
+  const t = sftLambdaStar([{ ...sft[0]!, n1: withTerse }], 128);
+  assert.equal(t.correct!.style, "terse");
+  const terse = of(withTerse.filter((r) => r.style === "terse"));
+  assert.ok(Math.abs(t.value! - 128 * (terse.acc - guess.acc) / (terse.tok - guess.tok)) < 1e-12);
   assert.match(sftLambdaStar([{ ...sft[0]!, n1: rows.filter((r) => r.style !== "shortcut") }], 128).reason!, /wrote 0 answer-only/);
   assert.equal(sftLambdaStar(undefined, 128).value, null);
 });
