@@ -10,8 +10,19 @@
  *     -diff / mean(single tokens), its CI the diff's CI scaled the same way;
  *   - sweep points: per problem averaged over seeds and rotations, bootstrapped over problems;
  *   - scaling fits: compareForms on the per-N means (residual bootstrap bands).
+ * With analysis.ci "hierarchical" every one of these intervals (ci, sweep points, differences)
+ * resamples seeds and then problems instead (src/analysis/hierarchical.ts), over the problems
+ * every seed has; `seeds_ci` stays the seeds-only interval.
+ *
+ * lambda* (src/rewards/lambda-star.ts) is computed from the SFT model's own N=1 responses, by the
+ * trace style each was written in (ModelEval n1 rows' `style`): a bare guess = its answer-only
+ * responses, each traced form (essential, terse, ...) = its responses in that style (accuracy and
+ * mean tokens of each), the budget = rl.singleBudget (the penalty runs' maxLength). lambda* is the
+ * largest of the per-form thresholds: only above it does a guess out-score every traced form.
  */
-import { bootstrapDiffCI, bootstrapMeanCI, type MeanCI } from "../analysis/bootstrap.js";
+import { bootstrapDiffCI, bootstrapMeanCI, type DiffCI, type MeanCI } from "../analysis/bootstrap.js";
+import { hierarchicalDiffCI, hierarchicalMeanCI } from "../analysis/hierarchical.js";
+import { lambdaStar, type AnswerForm } from "../rewards/lambda-star.js";
 import { compareForms, fitScaling, SCALING_FORMS, type ScalingFit } from "../analysis/fit.js";
 import { stabilityTable, type MethodStability, type Run } from "../analysis/stability.js";
 import type { ReproduceConfig } from "./config.js";
@@ -27,15 +38,22 @@ export interface FitSummary {
 
 export interface SweepPoint { n: number; accuracy: MeanCI; tokens_per_problem: MeanCI; truncation_rate: number; problems: number }
 
+export type SeededCI = MeanCI & { seeds_ci: [number, number]; per_seed: number[] };
+
+export interface N1Metrics {
+  accuracy: SeededCI;
+  tokens_per_problem: SeededCI;
+  loops_per_response: SeededCI;
+  truncation_rate: number;
+  problems: number;
+}
+
 export interface MethodAnalysis {
   method: string;
   seeds: (number | null)[];
-  n1: {
-    accuracy: MeanCI & { seeds_ci: [number, number]; per_seed: number[] };
-    tokens_per_problem: MeanCI & { seeds_ci: [number, number]; per_seed: number[] };
-    loops_per_response: MeanCI & { seeds_ci: [number, number]; per_seed: number[] };
-    truncation_rate: number;
-    problems: number;
+  n1: N1Metrics & {
+    /** The same numbers under greedy decoding (eval.greedy), or null when no greedy rows exist. */
+    greedy: N1Metrics | null;
   };
   sweep: SweepPoint[];
   fits: { tokens_per_problem: FitSummary[]; accuracy: FitSummary[] };
@@ -48,7 +66,20 @@ export interface MethodAnalysis {
 
 export interface Comparison { a: string; b: string; tokenReduction: Estimate; accuracyDiff: Estimate; aTokens: number; bTokens: number; pValueTokens: number; pValueAccuracy: number }
 
+export interface LambdaStar {
+  /** null when the inputs are missing; `reason` says which. */
+  value: number | null;
+  reason?: string;
+  budget: number;
+  /** The traced form that sets lambda* (the one a guess overtakes last), with its style. */
+  correct: (AnswerForm & { responses: number; style?: string }) | null;
+  guess: (AnswerForm & { responses: number }) | null;
+}
+
 export interface Analysis {
+  /** How the intervals were computed (analysis.ci). */
+  ciMethod: "problems" | "hierarchical";
+  lambdaStar: LambdaStar;
   methods: Record<string, MethodAnalysis>;
   comparisons: Comparison[];
   loops: { a: string; b: string; diff: Estimate } | null;
@@ -68,6 +99,46 @@ function byProblem<T>(rows: T[], id: (r: T) => string, v: (r: T) => number): Map
     acc.set(k, [cur[0] + v(r), cur[1] + 1]);
   }
   return new Map([...acc].map(([k, [s, c]]) => [k, s / c]));
+}
+
+type N1Row = ModelEval["n1"][number];
+
+/**
+ * Per-seed values on the problems every group has: one row per group (seed), one column per
+ * problem id (sorted), a problem's entries within a group (rotations) averaged.
+ */
+function seedMatrix<T>(groups: T[][], id: (r: T) => string, v: (r: T) => number, only?: Set<string>): { ids: string[]; values: number[][] } {
+  const maps = groups.map((g) => byProblem(g, id, v));
+  const ids = [...(maps[0]?.keys() ?? [])].filter((k) => maps.every((m) => m.has(k)) && (!only || only.has(k))).sort();
+  return { ids, values: maps.map((m) => ids.map((k) => m.get(k)!)) };
+}
+
+/** Mean and interval of a per-problem quantity over groups (seeds), by analysis.ci. */
+function intervalOf<T>(groups: T[][], id: (r: T) => string, v: (r: T) => number, config: ReproduceConfig): MeanCI {
+  const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap };
+  if (config.analysis.ci === "hierarchical") {
+    const { values } = seedMatrix(groups.filter((g) => g.length > 0), id, v);
+    return values.length && values[0]!.length ? hierarchicalMeanCI(values, bopts) : { mean: NaN, ci: [NaN, NaN] };
+  }
+  const xs = [...byProblem(groups.flat(), id, v).values()];
+  return xs.length ? bootstrapMeanCI(xs, bopts) : { mean: NaN, ci: [NaN, NaN] };
+}
+
+function n1Metrics(perSeed: N1Row[][], config: ReproduceConfig): N1Metrics {
+  const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap };
+  const ci = (xs: number[]): MeanCI => (xs.length ? bootstrapMeanCI(xs, bopts) : { mean: NaN, ci: [NaN, NaN] });
+  const rows = perSeed.flat();
+  const metric = (v: (r: N1Row) => number): SeededCI => {
+    const seedMeans = perSeed.map((rs) => mean(rs.map(v)));
+    return { ...intervalOf(perSeed, (r) => r.problemId, v, config), seeds_ci: ci(seedMeans).ci, per_seed: seedMeans };
+  };
+  return {
+    accuracy: metric((r) => Number(r.correct)),
+    tokens_per_problem: metric((r) => r.tokens),
+    loops_per_response: metric((r) => r.loops),
+    truncation_rate: mean(rows.map((r) => Number(r.truncated))),
+    problems: new Set(rows.map((r) => r.problemId)).size,
+  };
 }
 
 function fitSummaries(ns: number[], ys: number[], config: ReproduceConfig): FitSummary[] {
@@ -117,18 +188,16 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
   const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap };
   const ci = (xs: number[]): MeanCI => (xs.length ? bootstrapMeanCI(xs, bopts) : { mean: NaN, ci: [NaN, NaN] });
   const n1Rows = evals.flatMap((e) => e.n1);
-  const metric = (v: (r: ModelEval["n1"][number]) => number) => {
-    const perSeed = evals.map((e) => mean(e.n1.map(v)));
-    return { ...ci([...byProblem(n1Rows, (r) => r.problemId, v).values()]), seeds_ci: ci(perSeed).ci, per_seed: perSeed };
-  };
+  const greedy = evals.length > 0 && evals.every((e) => e.n1Greedy && e.n1Greedy.length > 0) ? n1Metrics(evals.map((e) => e.n1Greedy!), config) : null;
   const sweepRows = evals.flatMap((e) => e.sweep.filter((r) => !r.failed));
   const ns = [...new Set(sweepRows.map((r) => r.n))].sort((a, b) => a - b);
   const sweep: SweepPoint[] = ns.map((n) => {
     const rows = sweepRows.filter((r) => r.n === n);
+    const perSeed = evals.map((e) => e.sweep.filter((r) => !r.failed && r.n === n));
     return {
       n,
-      accuracy: ci([...byProblem(rows, (r) => r.problemId, (r) => Number(r.correct)).values()]),
-      tokens_per_problem: ci([...byProblem(rows, (r) => r.problemId, (r) => r.tokens).values()]),
+      accuracy: intervalOf(perSeed, (r) => r.problemId, (r) => Number(r.correct), config),
+      tokens_per_problem: intervalOf(perSeed, (r) => r.problemId, (r) => r.tokens, config),
       truncation_rate: mean(rows.map((r) => Number(r.truncated))),
       problems: new Set(rows.map((r) => r.problemId)).size,
     };
@@ -143,13 +212,7 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
   return {
     method,
     seeds: evals.map((e) => e.seed),
-    n1: {
-      accuracy: metric((r) => Number(r.correct)),
-      tokens_per_problem: metric((r) => r.tokens),
-      loops_per_response: metric((r) => r.loops),
-      truncation_rate: mean(n1Rows.map((r) => Number(r.truncated))),
-      problems: new Set(n1Rows.map((r) => r.problemId)).size,
-    },
+    n1: { ...n1Metrics(evals.map((e) => e.n1), config), greedy },
     sweep,
     fits: {
       tokens_per_problem: fitSummaries(sweep.map((p) => p.n), sweep.map((p) => p.tokens_per_problem.mean), config),
@@ -169,35 +232,85 @@ function paired(a: ModelEval[], b: ModelEval[], v: (r: ModelEval["n1"][number]) 
   return [ids.map((k) => pa.get(k)!), ids.map((k) => pb.get(k)!)];
 }
 
+/**
+ * Difference a - b of a per-problem quantity at N=1, paired on problems, by analysis.ci; with its
+ * mean of b (over the problems used). null when the two share no problem.
+ */
+function diffOf(ea: ModelEval[], eb: ModelEval[], v: (r: N1Row) => number, config: ReproduceConfig): { d: DiffCI; meanA: number; meanB: number } | null {
+  const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap, paired: true };
+  if (config.analysis.ci === "hierarchical") {
+    const common = seedMatrix([...ea, ...eb].map((e) => e.n1), (r) => r.problemId, () => 0).ids;
+    if (common.length === 0) return null;
+    const only = new Set(common);
+    const ma = seedMatrix(ea.map((e) => e.n1), (r) => r.problemId, v, only).values;
+    const mb = seedMatrix(eb.map((e) => e.n1), (r) => r.problemId, v, only).values;
+    const d = hierarchicalDiffCI(ma, mb, bopts);
+    return { d, meanA: mean(ma.map(mean)), meanB: mean(mb.map(mean)) };
+  }
+  const [xa, xb] = paired(ea, eb, v);
+  if (xa.length === 0) return null;
+  return { d: bootstrapDiffCI(xa, xb, bopts), meanA: mean(xa), meanB: mean(xb) };
+}
+
 export function compareMethods(a: string, b: string, evals: Map<string, ModelEval[]>, config: ReproduceConfig): Comparison | null {
   const ea = evals.get(a), eb = evals.get(b);
   if (!ea || !eb) return null;
-  const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap, paired: true };
-  const [ta, tb] = paired(ea, eb, (r) => r.tokens);
-  const [aa, ab] = paired(ea, eb, (r) => Number(r.correct));
-  if (ta.length === 0) return null;
-  const dt = bootstrapDiffCI(ta, tb, bopts);
-  const da = bootstrapDiffCI(aa, ab, bopts);
-  const mb = mean(tb);
+  const tok = diffOf(ea, eb, (r) => r.tokens, config);
+  const acc = diffOf(ea, eb, (r) => Number(r.correct), config);
+  if (!tok || !acc) return null;
+  const dt = tok.d, da = acc.d;
+  const mb = tok.meanB;
   const scale = mb > 0 ? -1 / mb : NaN;
   return {
     a, b,
     tokenReduction: { mean: dt.diff * scale, ci: [dt.ci[1] * scale, dt.ci[0] * scale] },
     accuracyDiff: { mean: da.diff, ci: da.ci },
-    aTokens: mean(ta), bTokens: mb, pValueTokens: dt.pValue, pValueAccuracy: da.pValue,
+    aTokens: tok.meanA, bTokens: mb, pValueTokens: dt.pValue, pValueAccuracy: da.pValue,
   };
+}
+
+/** Every linear-penalty method among the runs with its lambda, strongest first. */
+export function linearPenalties(runs: Run[]): { method: string; lambda: number }[] {
+  const out = new Map<string, number>();
+  for (const r of runs) {
+    const cfg = r.config as { method: string; kind?: string; shaping?: { name?: string; params?: Record<string, number> } };
+    if (cfg.kind !== "penalty" || cfg.shaping?.name !== "linear") continue;
+    out.set(cfg.method, cfg.shaping.params?.lambda ?? 0);
+  }
+  return [...out].map(([method, lambda]) => ({ method, lambda })).sort((a, b) => b.lambda - a.lambda);
 }
 
 /** The strongest linear penalty among the methods (largest lambda), or null. */
 export function strongestLinear(runs: Run[]): string | null {
-  let best: { method: string; lambda: number } | null = null;
-  for (const r of runs) {
-    const cfg = r.config as { method: string; kind?: string; shaping?: { name?: string; params?: Record<string, number> } };
-    if (cfg.kind !== "penalty" || cfg.shaping?.name !== "linear") continue;
-    const lambda = cfg.shaping.params?.lambda ?? 0;
-    if (!best || lambda > best.lambda) best = { method: cfg.method, lambda };
-  }
-  return best?.method ?? null;
+  return linearPenalties(runs)[0]?.method ?? null;
+}
+
+/** Fewest responses of a form for its mean to enter lambda*. */
+export const LAMBDA_STAR_MIN_RESPONSES = 5;
+
+/**
+ * lambda* of the starting (SFT) model from its sampled N=1 responses, by the style each was
+ * written in. A guess = its answer-only responses; every other style with enough responses is a
+ * traced form with its own accuracy and mean tokens, and lambda* = the largest of
+ * lambdaStar(form, guess): a guess out-scores every traced form only above it (with a ladder, the
+ * terse form stays ahead of a guess longer than the essential one). The guess's accuracy is that of
+ * the problems the model chose to guess on (likely the easier ones), an estimate of what a policy
+ * that always guesses would score, not a measurement of it.
+ */
+export function sftLambdaStar(sft: ModelEval[] | undefined, budget: number): LambdaStar {
+  const none = (reason: string): LambdaStar => ({ value: null, reason, budget, correct: null, guess: null });
+  if (!sft || sft.length === 0) return none("no SFT eval");
+  const rows = sft.flatMap((e) => e.n1);
+  if (rows.some((r) => r.style === undefined)) return none("the SFT eval rows carry no trace style (evaluated before styles were recorded); rerun the eval stage");
+  const form = (rs: N1Row[]) => ({ accuracy: mean(rs.map((r) => Number(r.correct))), tokens: mean(rs.map((r) => r.tokens)), responses: rs.length });
+  const guesses = rows.filter((r) => r.style === "shortcut");
+  if (guesses.length < LAMBDA_STAR_MIN_RESPONSES) return none(`the SFT model wrote ${guesses.length} answer-only N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES})`);
+  const guess = form(guesses);
+  const styles = [...new Set(rows.map((r) => r.style!))].filter((st) => st !== "shortcut").sort();
+  const forms = styles.map((style) => ({ style, ...form(rows.filter((r) => r.style === style)) })).filter((f) => f.responses >= LAMBDA_STAR_MIN_RESPONSES);
+  if (forms.length === 0) return none(`the SFT model wrote no traced style ${LAMBDA_STAR_MIN_RESPONSES} or more times at N=1`);
+  const scored = forms.map((f) => ({ f, value: lambdaStar(f, guess, budget) })).sort((a, b) => b.value - a.value);
+  return { value: scored[0]!.value, budget, correct: scored[0]!.f, guess };
 }
 
 export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig): Analysis {
@@ -213,19 +326,19 @@ export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig
     if (m) m.stability = { collapsedSeeds: s.collapsed, seeds: s.total, collapsed: isCollapsed({ collapsedSeeds: s.collapsed, seeds: s.total }, t) };
   }
 
+  // bcr against single at its own per-problem budget (single@b<k>): a shared budget vs a small one.
+  const matched = [...byMethod.keys()].filter((m) => /^single@b\d+$/.test(m)).sort();
   const comparisons = [
     compareMethods("bcr", "single", byMethod, config),
+    ...matched.map((m) => compareMethods("bcr", m, byMethod, config)),
     compareMethods("bcr", "sft", byMethod, config),
     compareMethods("single", "sft", byMethod, config),
   ].filter((c): c is Comparison => c !== null);
 
   let loops: Analysis["loops"] = null;
   if (byMethod.has("bcr") && byMethod.has("sft")) {
-    const [la, lb] = paired(byMethod.get("bcr")!, byMethod.get("sft")!, (r) => r.loops);
-    if (la.length) {
-      const d = bootstrapDiffCI(la, lb, { seed: config.analysis.seed, resamples: config.analysis.bootstrap, paired: true });
-      loops = { a: "bcr", b: "sft", diff: { mean: d.diff, ci: d.ci } };
-    }
+    const l = diffOf(byMethod.get("bcr")!, byMethod.get("sft")!, (r) => r.loops, config);
+    if (l) loops = { a: "bcr", b: "sft", diff: { mean: l.d.diff, ci: l.d.ci } };
   }
 
   const inputs: ClaimInputs = {};
@@ -239,14 +352,23 @@ export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig
     const pick = (e: MeanCI): Estimate => ({ mean: e.mean, ci: e.ci });
     inputs.loops = { bcr: pick(methods.bcr.n1.loops_per_response), sft: pick(methods.sft.n1.loops_per_response), diff: loops.diff };
   }
+  const star = sftLambdaStar(byMethod.get("sft"), config.rl.singleBudget);
   const lin = strongestLinear(runs);
   const bcrStab = stability.find((s) => s.method === "bcr");
   const linStab = lin ? stability.find((s) => s.method === lin) : undefined;
   if (bcrStab) {
+    const linear = linearPenalties(runs).flatMap(({ method, lambda }) => {
+      const st = stability.find((s) => s.method === method);
+      return st ? [{ method, lambda, collapsedSeeds: st.collapsed, seeds: st.total }] : [];
+    });
     inputs.stability = {
       penalty: linStab ? { method: linStab.method, collapsedSeeds: linStab.collapsed, seeds: linStab.total } : null,
       bcr: { collapsedSeeds: bcrStab.collapsed, seeds: bcrStab.total },
+      linear, lambdaStar: star.value, ...(star.reason ? { lambdaStarReason: star.reason } : {}),
     };
   }
-  return { methods, comparisons, loops, stability, claims: evaluateClaims(inputs, t), claimInputs: inputs };
+  return {
+    ciMethod: config.analysis.ci, lambdaStar: star,
+    methods, comparisons, loops, stability, claims: evaluateClaims(inputs, t), claimInputs: inputs,
+  };
 }

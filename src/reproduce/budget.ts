@@ -4,7 +4,7 @@
  * essential trace length (unless rl.bcr.budget fixes it); L1 runs that set no target length get
  * the mean essential trace length.
  */
-import type { ReproduceConfig } from "./config.js";
+import type { MethodSpec, ReproduceConfig } from "./config.js";
 import type { DataStats } from "./data.js";
 
 export interface Derived {
@@ -25,4 +25,14 @@ export function derive(config: ReproduceConfig, stats: DataStats): Derived {
     bcrBudget: b.budget ?? Math.ceil(b.budgetFactor * meanN(b.n) * stats.meanEssentialTokens),
     targetLength: Math.max(1, Math.round(stats.meanEssentialTokens)),
   };
+}
+
+/**
+ * A single run's own budget (the matched-budget control single@b<k>): a number, or the bcr budget
+ * per problem, floor(bcr budget / mean bcr N). undefined when the method sets none.
+ */
+export function singleBudgetOf(method: MethodSpec, config: ReproduceConfig, derived: Derived): number | undefined {
+  if (method.budget === undefined) return undefined;
+  if (method.budget !== "bcr-per-problem") return method.budget;
+  return Math.max(1, Math.floor(derived.bcrBudget / meanN(config.rl.bcr.n)));
 }

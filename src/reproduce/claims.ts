@@ -10,18 +10,26 @@
  *     B: bcr's accuracy drop acc(1) - acc(M) is smaller than single's, M = the largest measured
  *        N <= scalingMaxN that both have.
  *     held: A and B; partially: one of them; not held: neither.
- * 2 free lunch (bcr vs single at N=1, problems paired, seeds averaged)
- *     A: token reduction 1 - tokens(bcr)/tokens(single) >= freeLunchMinReduction;
- *     B: accuracy(bcr) - accuracy(single) >= -freeLunchAccuracyMargin.
- *     held: A and B; partially: A without B, or B with a reduction whose CI lies above 0 (real
- *     but smaller than the threshold); not held: otherwise.
+ * 2 free lunch (bcr vs single at N=1, problems paired; intervals as analysis.ci says)
+ *     A: the token reduction 1 - tokens(bcr)/tokens(single) is shown to reach the threshold: the
+ *        lower bound of its interval >= freeLunchMinReduction;
+ *     B: non-inferiority: the lower bound of the accuracy difference's interval (bcr - single)
+ *        >= -freeLunchNonInferiorityMargin (a margin fixed in the config before the run). A mean
+ *        inside freeLunchAccuracyMargin is reported beside it but decides nothing: a mean of +0.3
+ *        points with an interval of [-5.5, +6.0] does not show equal accuracy.
+ *     held: A and B; partially: A without B, or B with a reduction whose interval lies above 0
+ *     (real, not shown to reach the threshold); not held: otherwise.
  * 3 loops (re-check loops per N=1 response, bcr vs the SFT model it started from)
  *     held: bcr's mean is below sft's and the CI of the difference lies below 0;
  *     partially: below, but the CI of the difference includes 0; not held: not below.
  * 4 stability (collapse = eval accuracy ends below collapseFraction of its start, per seed;
  *     a method collapsed when at least collapsedSeedShare of its seeds did)
- *     held: the strongest linear penalty collapsed and bcr did not; partially: only one of
- *     the two; not held: neither.
+ *     judged on the linear penalties with lambda <= lambda* (src/rewards/lambda-star.ts): above
+ *     lambda* a bare guess out-scores a correct answer, so a collapse there is the reward's
+ *     optimum, not instability. With lambda* unknown, on the strongest linear penalty, and the
+ *     measurement says that this does not separate the two.
+ *     held: a judged penalty collapsed and bcr did not; partially: only one of the two; not
+ *     held: neither; not tested: no linear penalty at or below lambda* was run.
  */
 import type { ClaimThresholdsSchema } from "./config.js";
 import type { z } from "zod";
@@ -38,10 +46,18 @@ export interface ClaimInputs {
   scaling?: { bcr: ScalingCurve; single: ScalingCurve };
   loops?: { bcr: Estimate; sft: Estimate; diff: Estimate };
   stability?: {
-    penalty: { method: string; collapsedSeeds: number; seeds: number } | null;
+    /** The penalty judged when `linear` is absent (the strongest linear penalty). */
+    penalty: PenaltyStability | null;
     bcr: { collapsedSeeds: number; seeds: number };
+    /** Every linear-penalty method with its lambda: claim 4 is judged on those with lambda <= lambdaStar. */
+    linear?: (PenaltyStability & { lambda: number })[];
+    /** lambda* of the starting model, or null when it could not be computed (lambdaStarReason says why). */
+    lambdaStar?: number | null;
+    lambdaStarReason?: string;
   };
 }
+
+export interface PenaltyStability { method: string; collapsedSeeds: number; seeds: number }
 
 export interface Claim {
   id: "task_scaling" | "free_lunch" | "loops" | "stability";
@@ -113,18 +129,24 @@ export function taskScalingClaim(input: ClaimInputs["scaling"], t: ClaimThreshol
 export function freeLunchClaim(input: ClaimInputs["freeLunch"], t: ClaimThresholds): Claim {
   const base = {
     id: "free_lunch" as const, number: 2 as const, title: "Free lunch at N=1", paper: PAPER.free_lunch,
-    criterion: `bcr uses >= ${pct(t.freeLunchMinReduction)} fewer tokens per problem than single at N=1 AND its accuracy is no lower than single's minus ${pts(t.freeLunchAccuracyMargin)} points`,
+    criterion: `the lower bound of the interval of bcr's token reduction against single at N=1 is >= ${pct(t.freeLunchMinReduction)} ` +
+      `AND bcr is non-inferior in accuracy: the lower bound of the accuracy difference's interval (bcr - single) is >= -${pts(t.freeLunchNonInferiorityMargin)} points (margin fixed in the config before the run)`,
   };
   if (!input) return { ...base, verdict: "not tested", measurement: "bcr and single N=1 evals are both needed", details: {} };
-  const enough = input.tokenReduction.mean >= t.freeLunchMinReduction;
-  const accOk = input.accuracyDiff.mean >= -t.freeLunchAccuracyMargin;
+  const enough = input.tokenReduction.ci[0] >= t.freeLunchMinReduction;
+  const nonInferior = input.accuracyDiff.ci[0] >= -t.freeLunchNonInferiorityMargin;
+  const meanWithinMargin = input.accuracyDiff.mean >= -t.freeLunchAccuracyMargin;
   const realReduction = input.tokenReduction.ci[0] > 0;
-  const verdict: Verdict = enough && accOk ? "held" : enough || (accOk && realReduction) ? "partially" : "not held";
+  const verdict: Verdict = enough && nonInferior ? "held" : enough || (nonInferior && realReduction) ? "partially" : "not held";
   return {
     ...base, verdict,
-    measurement: `token reduction ${ciPct(input.tokenReduction)} (bcr ${num(input.bcrTokens, 1)} vs single ${num(input.singleTokens, 1)} tokens/problem); ` +
-      `accuracy difference ${ciPts(input.accuracyDiff)}`,
-    details: { enoughReduction: enough, accuracyOk: accOk, reductionCiAboveZero: realReduction, ...input },
+    measurement: `token reduction ${ciPct(input.tokenReduction)} (bcr ${num(input.bcrTokens, 1)} vs single ${num(input.singleTokens, 1)} tokens/problem; ` +
+      `${enough ? "lower bound at or above" : "lower bound below"} ${pct(t.freeLunchMinReduction)}); ` +
+      `accuracy difference ${ciPts(input.accuracyDiff)} (${nonInferior ? "non-inferior" : "non-inferiority not shown"} at a ${pts(t.freeLunchNonInferiorityMargin)}-point margin)`,
+    details: {
+      enoughReduction: enough, nonInferior, nonInferiorityMargin: t.freeLunchNonInferiorityMargin, meanWithinMargin, meanMargin: t.freeLunchAccuracyMargin,
+      reductionCiAboveZero: realReduction, ...input,
+    },
   };
 }
 
@@ -148,18 +170,45 @@ export function isCollapsed(m: { collapsedSeeds: number; seeds: number }, t: Cla
 }
 
 export function stabilityClaim(input: ClaimInputs["stability"], t: ClaimThresholds): Claim {
+  const known = typeof input?.lambdaStar === "number";
+  const star = known ? input!.lambdaStar! : null;
   const base = {
     id: "stability" as const, number: 4 as const, title: "Training stability", paper: PAPER.stability,
-    criterion: `the strongest linear penalty collapsed AND bcr did not (a method collapsed when >= ${pct(t.collapsedSeedShare)} of its seeds ended below ${pct(t.collapseFraction)} of their start eval accuracy)`,
+    criterion: `a linear penalty with lambda <= lambda* (the strength above which a bare guess out-scores a correct answer${star !== null ? `, here ${num(star)}` : ""}) collapsed AND bcr did not ` +
+      `(a method collapsed when >= ${pct(t.collapsedSeedShare)} of its seeds ended below ${pct(t.collapseFraction)} of their start eval accuracy)`,
   };
-  if (!input || !input.penalty) return { ...base, verdict: "not tested", measurement: "a linear-penalty run and a bcr run are both needed", details: {} };
-  const penaltyCollapsed = isCollapsed(input.penalty, t);
+  if (!input) return { ...base, verdict: "not tested", measurement: "a linear-penalty run and a bcr run are both needed", details: {} };
   const bcrCollapsed = isCollapsed(input.bcr, t);
+  const bcrText = `bcr: ${input.bcr.collapsedSeeds}/${input.bcr.seeds} seeds collapsed (${bcrCollapsed ? "collapsed" : "stable"})`;
+  const linear = [...(input.linear ?? [])].sort((a, b) => b.lambda - a.lambda);
+  const seedsText = (p: PenaltyStability) => `${p.method}: ${p.collapsedSeeds}/${p.seeds} seeds collapsed (${isCollapsed(p, t) ? "collapsed" : "stable"})`;
+  if (linear.length && star !== null) {
+    const judged = linear.filter((p) => p.lambda <= star + 1e-12);
+    const above = linear.filter((p) => p.lambda > star + 1e-12);
+    const aboveText = above.length ? `; not judged, above lambda* where collapse is the reward's optimum: ${above.map(seedsText).join(", ")}` : "";
+    if (!judged.length) {
+      return {
+        ...base, verdict: "not tested",
+        measurement: `lambda* = ${num(star)}: no linear penalty at or below it was run${aboveText}; ${bcrText}`,
+        details: { lambdaStar: star, judged: [], above, bcrCollapsed, ...input },
+      };
+    }
+    const collapsed = judged.filter((p) => isCollapsed(p, t));
+    return {
+      ...base, verdict: from(Number(collapsed.length > 0) + Number(!bcrCollapsed)),
+      measurement: `lambda* = ${num(star)}; judged: ${judged.map(seedsText).join(", ")}` +
+        `${collapsed.length ? "" : " (no linear penalty at or below lambda* collapsed)"}${aboveText}; ${bcrText}`,
+      details: { lambdaStar: star, judged, above, penaltyCollapsed: collapsed.length > 0, bcrCollapsed, ...input },
+    };
+  }
+  const penalty = input.penalty ?? linear[0] ?? null;
+  if (!penalty) return { ...base, verdict: "not tested", measurement: "a linear-penalty run and a bcr run are both needed", details: {} };
+  const penaltyCollapsed = isCollapsed(penalty, t);
+  const unknown = `lambda* unknown (${input.lambdaStarReason ?? "not computed"}), so a collapse here is not separated from the reward's optimum`;
   return {
     ...base, verdict: from(Number(penaltyCollapsed) + Number(!bcrCollapsed)),
-    measurement: `${input.penalty.method}: ${input.penalty.collapsedSeeds}/${input.penalty.seeds} seeds collapsed (${penaltyCollapsed ? "collapsed" : "stable"}); ` +
-      `bcr: ${input.bcr.collapsedSeeds}/${input.bcr.seeds} seeds collapsed (${bcrCollapsed ? "collapsed" : "stable"})`,
-    details: { penaltyCollapsed, bcrCollapsed, ...input },
+    measurement: `${seedsText(penalty)}; ${bcrText}; ${unknown}`,
+    details: { penaltyCollapsed, bcrCollapsed, lambdaStar: null, ...input, penalty },
   };
 }
 

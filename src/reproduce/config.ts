@@ -34,6 +34,8 @@ export const SftStageSchema = z.strictObject({
     shortcut: z.number().nonnegative().default(0.1).describe("weight of answer-only traces"),
     // Optional without a default, so that configs without it keep their stage hashes.
     merged: z.number().nonnegative().optional().describe("weight of traces whose steps may fold in the next operation (absent: 0)"),
+    terse: z.number().nonnegative().optional().describe("weight of terse traces, symbol and result per step (`a=55 b=40 A40`), the ladder's rung below essential (absent: 0)"),
+    bare: z.number().nonnegative().optional().describe("weight of bare traces, running values only (`55 40 A40`), the rung below terse (absent: 0)"),
   }).prefault({}).describe("trace-style mixture (default: the wordy DEFAULT_MIX)"),
   merge: z.number().min(0).max(1).optional().describe("merged traces: chance that a step folds in the next operation (absent: 0.5, DEFAULT_MERGE)"),
   loops: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
@@ -72,6 +74,10 @@ export const MethodSchema = z.strictObject({
   shaping: z.string().default("accuracy").describe("penalty runs: reward shaping from src/rewards"),
   params: z.record(z.string(), z.number()).default({}).describe("shaping parameters, e.g. {\"lambda\": 5}"),
   targetLength: positiveInt().optional().describe("l1-exact/l1-max: target length (default: derived from the data)"),
+  // Optional without a default, so that configs without it keep their stage hashes.
+  budget: z.union([positiveInt(), z.literal("bcr-per-problem")]).optional().describe("single runs: their own response budget instead of rl.singleBudget, in tokens or \"bcr-per-problem\" (floor of the bcr budget / mean bcr N): the matched-budget control, labelled single@b<k>"),
+}).superRefine((m, ctx) => {
+  if (m.budget !== undefined && m.kind !== "single") ctx.addIssue({ code: "custom", path: ["budget"], message: `is for kind 'single' (the matched-budget control), not '${m.kind}'` });
 });
 export type MethodSpec = z.infer<typeof MethodSchema>;
 
@@ -112,18 +118,21 @@ export const EvalStageSchema = z.strictObject({
   sweepBudget: positiveInt().default(256).describe("fixed total token budget per context in the sweep (same for every N)"),
   rotations: positiveInt().default(1).describe("cyclic rotations per sweep group (N: full Latin square over positions)"),
   batchSize: positiveInt().default(64).describe("contexts generated per batch"),
+  greedy: z.boolean().optional().describe("also evaluate every model at N=1 greedily (temperature 0), reported beside the sampled numbers (absent: false)"),
 });
 
 export const AnalysisStageSchema = z.strictObject({
   bootstrap: positiveInt().default(1000).describe("bootstrap resamples for every CI and fit band"),
   seed: z.number().int().default(0).describe("seed of every bootstrap"),
   fitBy: z.enum(["aic", "aicc", "bic"]).default("aicc").describe("criterion that ranks the scaling forms"),
+  ci: z.enum(["problems", "hierarchical"]).default("problems").describe("intervals of per-method numbers and differences: problems (seeds averaged per problem, problems bootstrapped) or hierarchical (seeds, then problems; src/analysis/hierarchical.ts)"),
 });
 
 /** Thresholds of the claim verdicts (src/reproduce/claims.ts documents each one). */
 export const ClaimThresholdsSchema = z.strictObject({
   freeLunchMinReduction: z.number().min(0).max(1).default(0.3).describe("free lunch: bcr must use at least this fraction fewer tokens per problem than single at N=1"),
-  freeLunchAccuracyMargin: z.number().min(0).max(1).default(0.01).describe("free lunch: bcr accuracy may be at most this much (a fraction) below single's"),
+  freeLunchAccuracyMargin: z.number().min(0).max(1).default(0.01).describe("free lunch: bcr's mean accuracy may be at most this much (a fraction) below single's (reported beside the verdict; the verdict is non-inferiority)"),
+  freeLunchNonInferiorityMargin: z.number().min(0).max(1).default(0.03).describe("free lunch: non-inferiority margin, fixed before the run: the lower bound of the accuracy difference's interval (bcr - single) must be at least minus this (a fraction)"),
   monotoneTolerance: z.number().min(0).default(0.02).describe("task scaling: a rise of tokens/problem between consecutive N up to this fraction of the N=1 value counts as noise"),
   scalingMaxN: positiveInt().default(8).describe("task scaling: accuracy drop measured from N=1 to this N (or the largest N measured)"),
   collapseFraction: z.number().gt(0).lt(1).default(0.5).describe("a run collapsed when eval accuracy ends below this fraction of its start (src/analysis/stability.ts)"),

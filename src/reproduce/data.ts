@@ -51,7 +51,10 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   const stats: DataStats = {
     ...traceLengths(train, d.seed + 17, s.loops),
     sftExamples: examples.length,
-    sftStyleShares: { essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut"), ...(s.mix.merged !== undefined ? { merged: share("merged") } : {}) },
+    sftStyleShares: {
+      essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut"),
+      ...Object.fromEntries((["merged", "terse", "bare"] as const).filter((st) => s.mix[st] !== undefined).map((st) => [st, share(st)])),
+    },
     ...(extended ? { sftExtendExamples: extended.length } : {}),
   };
   writeJsonAtomic(path.join(L.data, "stats.json"), stats);

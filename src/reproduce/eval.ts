@@ -11,7 +11,7 @@ import { loadLocal } from "../train/load-local.js";
 import { LocalModel } from "../model/local-model.js";
 import { sweepN, type SweepRow } from "../eval/sweep.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
-import { countLoops } from "../tasks/traces.js";
+import { countLoops, traceStyleOf, type TraceStyle } from "../tasks/traces.js";
 import { readJsonl, writeJsonAtomic } from "../util/fsx.js";
 import { derive, type Derived } from "./budget.js";
 import type { ReproduceConfig } from "./config.js";
@@ -35,14 +35,18 @@ export function modelsToEvaluate(config: ReproduceConfig, L: Layout, derived: De
   ];
 }
 
+export interface N1EvalRow { problemId: string; correct: boolean; tokens: number; loops: number; truncated: boolean; style?: TraceStyle }
+
 /** What eval.json holds for one model. */
 export interface ModelEval {
   method: string;
   seed: number | null;
   checkpoint: string;
   step: number;
-  /** N=1 eval, one entry per test problem. */
-  n1: { problemId: string; correct: boolean; tokens: number; loops: number; truncated: boolean }[];
+  /** N=1 eval, one entry per test problem; `style`: the trace style it was written in (absent in evals made before it was recorded). */
+  n1: N1EvalRow[];
+  /** The N=1 eval under greedy decoding (with eval.greedy). */
+  n1Greedy?: N1EvalRow[];
   /** N-sweep rows (every N, group and position). */
   sweep: Pick<SweepRow, "n" | "group" | "position" | "problemId" | "correct" | "tokens" | "truncated" | "failed">[];
 }
@@ -57,16 +61,26 @@ export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, prob
     const model = ref.targetLength !== undefined ? withPromptTarget(local, ref.targetLength) : local;
     const e = config.eval;
     const common = { model, problems, batchSize: e.batchSize, seed: config.analysis.seed, temperature: config.eval.temperature, progress: progress ? process.stderr : (false as const), bootstrapResamples: config.analysis.bootstrap };
-    const n1Dir = path.join(ref.dir, "n1");
-    const n1 = await sweepN({ ...common, ns: [1], budget: { kind: "fixed", tokens: e.n1Budget }, outDir: n1Dir, rotations: 1 });
-    const loops = new Map<string, number>();
-    for (const rec of readJsonl<CacheLine>(path.join(n1Dir, "cache.jsonl"))) loops.set(rec.ids[0]!, countLoops(rec.response));
+    // One N=1 eval: its rows with each response's re-check count and trace style (from the cache).
+    const evalN1 = async (dir: string, temperature: number) => {
+      const r = await sweepN({ ...common, temperature, ns: [1], budget: { kind: "fixed", tokens: e.n1Budget }, outDir: path.join(ref.dir, dir), rotations: 1 });
+      const responses = new Map<string, string>();
+      for (const rec of readJsonl<CacheLine>(path.join(ref.dir, dir, "cache.jsonl"))) responses.set(rec.ids[0]!, rec.response);
+      const rows: N1EvalRow[] = r.rows.filter((x) => !x.failed).map((x) => {
+        const text = responses.get(x.problemId) ?? "";
+        return { problemId: x.problemId, correct: x.correct, tokens: x.tokens, loops: countLoops(text), truncated: x.truncated, style: traceStyleOf(text) };
+      });
+      return { rows, failed: r.rows.filter((x) => x.failed).length };
+    };
+    const n1 = await evalN1("n1", e.temperature);
+    const greedy = e.greedy ? await evalN1("n1-greedy", 0) : null;
     const sw = await sweepN({ ...common, ns: e.ns, budget: { kind: "fixed", tokens: e.sweepBudget }, outDir: path.join(ref.dir, "sweep"), rotations: e.rotations });
-    const failed = n1.rows.filter((r) => r.failed).length + sw.rows.filter((r) => r.failed).length;
+    const failed = n1.failed + (greedy?.failed ?? 0) + sw.rows.filter((r) => r.failed).length;
     if (failed > 0) log(`[reproduce] eval ${name}: ${failed} rows failed (e.g. prompt longer than the context); they are left out of the means`);
     const out: ModelEval = {
       method: ref.method, seed: ref.seed, checkpoint: ref.checkpoint, step,
-      n1: n1.rows.filter((r) => !r.failed).map((r) => ({ problemId: r.problemId, correct: r.correct, tokens: r.tokens, loops: loops.get(r.problemId) ?? 0, truncated: r.truncated })),
+      n1: n1.rows,
+      ...(greedy ? { n1Greedy: greedy.rows } : {}),
       sweep: sw.rows.map((r) => ({ n: r.n, group: r.group, position: r.position, problemId: r.problemId, correct: r.correct, tokens: r.tokens, truncated: r.truncated, failed: r.failed })),
     };
     writeJsonAtomic(path.join(ref.dir, EVAL_FILE), out);

@@ -23,6 +23,7 @@ import { runRl } from "./rl.js";
 import type { OnStep } from "./rl-pool.js";
 import { runSft } from "./sft.js";
 import { writeOutputs } from "./report.js";
+import { EVAL_ARCHIVE, readEvalArchive, writeEvalArchive } from "./archive.js";
 import { latestCheckpoint } from "../run/checkpoint.js";
 import { checkpointsDir, latestPointer } from "../run/files.js";
 import { readMarker, runStage, stageHash, type StageMarker, type StageSpec } from "./stages.js";
@@ -122,32 +123,43 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
     return { out: L.out, runs: L.runs, stages, analysis, wall_s };
   };
 
-  await run({
-    name: "data", hash: h.data, clean: [L.data],
-    outputs: ["train.jsonl", "test.jsonl", "manifest.json", "sft.jsonl", ...(config.sft.extend ? ["sft-extend.jsonl"] : []), "stats.json"].map((f) => path.join(L.data, f)),
-    run: async () => ({ ...runData(config, L) }),
-  });
-  if (!wanted("sft")) return finish(null);
-  await run({
-    name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [latestPointer(L.sft)],
-    run: () => runSft(config, L, log, progress),
-  });
-  if (!wanted("rl")) return finish(null);
-  await run({
-    name: "rl", hash: h.rl, clean: [L.rl], outputs: [L.rl],
-    run: () => runRl(config, L, log, progress, opts.onStep),
-  });
-  if (!wanted("eval")) return finish(null);
-  await run({
-    name: "eval", hash: h.eval, clean: [L.eval], outputs: [L.eval],
-    run: () => runEval(config, L, log, progress),
-  });
+  // Re-judging from results/eval-rows.jsonl.gz (archive.ts): only analysis and/or report asked
+  // for, and no eval stage in the runs folder (a clean clone). The stages before analysis are
+  // neither run nor checked: their work is what the archive holds.
+  const archiveFile = path.join(L.out, EVAL_ARCHIVE);
+  const archive = opts.only?.every((s) => s === "analysis" || s === "report") && !readMarker(L.runs, "eval") && fs.existsSync(archiveFile)
+    ? readEvalArchive(archiveFile) : null;
+  if (archive) log(`[reproduce] no eval stage in ${L.runs}: re-judging from ${archiveFile} (${archive.evals.length} models, ${archive.runs.length} RL runs)`);
+  const readRlRuns = () => (archive ? archive.runs : fs.existsSync(L.rl) ? readRuns(L.rl) : []);
+
+  if (!archive) {
+    await run({
+      name: "data", hash: h.data, clean: [L.data],
+      outputs: ["train.jsonl", "test.jsonl", "manifest.json", "sft.jsonl", ...(config.sft.extend ? ["sft-extend.jsonl"] : []), "stats.json"].map((f) => path.join(L.data, f)),
+      run: async () => ({ ...runData(config, L) }),
+    });
+    if (!wanted("sft")) return finish(null);
+    await run({
+      name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [latestPointer(L.sft)],
+      run: () => runSft(config, L, log, progress),
+    });
+    if (!wanted("rl")) return finish(null);
+    await run({
+      name: "rl", hash: h.rl, clean: [L.rl], outputs: [L.rl],
+      run: () => runRl(config, L, log, progress, opts.onStep),
+    });
+    if (!wanted("eval")) return finish(null);
+    await run({
+      name: "eval", hash: h.eval, clean: [L.eval], outputs: [L.eval],
+      run: () => runEval(config, L, log, progress),
+    });
+  }
   let analysis: Analysis | null = null;
   if (!wanted("analysis")) return finish(null);
   await run({
     name: "analysis", hash: h.analysis, clean: [L.analysis], outputs: [L.analysis],
     run: async () => {
-      analysis = analyze(readEvals(config, L), fs.existsSync(L.rl) ? readRuns(L.rl) : [], config);
+      analysis = analyze(archive ? archive.evals : readEvals(config, L), readRlRuns(), config);
       writeJsonAtomic(L.analysis, analysis);
       return { claims: Object.fromEntries(analysis.claims.map((c) => [c.id, c.verdict])) };
     },
@@ -158,15 +170,22 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   const reportStart = performance.now();
   await run({
     name: "report", hash: h.report, clean: [],
-    outputs: ["claims.json", "summary.json", "report.html"].map((f) => path.join(L.out, f)),
+    outputs: ["claims.json", "summary.json", "report.html", EVAL_ARCHIVE].map((f) => path.join(L.out, f)),
     run: async () => {
       const wall: Record<string, number> = {};
-      for (const s of STAGES) wall[s] = s === "report" ? (performance.now() - reportStart) / 1000 : (stages[s]?.wall_s ?? readMarker(L.runs, s)?.wall_s ?? 0);
+      for (const s of STAGES) {
+        wall[s] = s === "report" ? (performance.now() - reportStart) / 1000 : (stages[s]?.wall_s ?? readMarker(L.runs, s)?.wall_s ?? archive?.meta.wall[s] ?? 0);
+      }
       const total = Object.values(wall).reduce((a, b) => a + b, 0);
-      const derived = { ...derive(config, readDataStats(L)), data: readDataStats(L) };
+      const derived = archive ? archive.meta.derived : { ...derive(config, readDataStats(L)), data: readDataStats(L) };
+      const rlRuns = readRlRuns();
+      if (!archive) {
+        const { report: _report, ...before } = wall;
+        writeEvalArchive(archiveFile, { meta: { derived, wall: before }, evals: readEvals(config, L), runs: rlRuns });
+      }
       copyDemoModel(L.sft, path.join(L.out, "models", "sft"));
       await writeOutputs({
-        outDir: L.out, analysis: final, runs: fs.existsSync(L.rl) ? readRuns(L.rl) : [],
+        outDir: L.out, analysis: final, runs: rlRuns,
         meta: { backend: backendInfo()?.name ?? info.name, cores: os.cpus().length, cpu: cpuModel(), wall: { ...wall, total }, seeds: config.seeds },
         png: config.figures.png, config, derived, log,
         notes: notes(config, stages),
@@ -189,6 +208,9 @@ function notes(config: ReproduceConfig, stages: ReproduceResult["stages"]): stri
     "L1 (l1-exact/l1-max) models are evaluated with the target length in the prompt, as trained: `L<target*N> ` before the packed problems.",
     "Tokens are characters (char-level model); tokens per problem at N>1 follow scoreResponse's attribution of response tokens to problems.",
   ];
+  if (!config.rl.methods.some((m) => m.shaping === "l1-exact" || m.shaping === "l1-max")) {
+    out.push("L1 is not in this run: its SFT model never saw the `L<target> ` prompt prefix, so its starting point would be measured out of distribution (rigor.md, fair baselines).");
+  }
   const ev = stages.eval?.info as { warnings?: string[] } | undefined;
   for (const w of ev?.warnings ?? []) out.push(`eval: ${w}`);
   if (config.seeds.length < 2) out.push("One RL seed: the CIs cover test problems only, not seed-to-seed variation.");

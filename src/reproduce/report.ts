@@ -10,11 +10,11 @@ import { stabilityRows } from "../analysis/stability.js";
 import { toHtml, writeCsv, type Row } from "../analysis/tables.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import {
-  accuracyVsTokensFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
-  taskScalingFigure, trainingCurvesFigure, type Figure,
+  accuracyVsTokensFigure, doseResponseFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
+  taskScalingFigure, trainingCurvesFigure, type DosePoint, type Figure,
 } from "../viz/figures.js";
 import { copyPlotly, Renderer, writeFigureHtml } from "../viz/render.js";
-import { fitFromSummary, type Analysis, type MethodAnalysis } from "./analysis.js";
+import { fitFromSummary, type Analysis, type MethodAnalysis, type N1Metrics } from "./analysis.js";
 import type { Claim } from "./claims.js";
 
 export interface RunMeta {
@@ -35,6 +35,16 @@ export function methodOrder(analysis: Analysis): string[] {
 
 const est = (e: { mean: number; ci: [number, number] }) => ({ mean: e.mean, ci: e.ci });
 
+/** Why a method has no greedy numbers (claims.json says so rather than leaving a gap). */
+export const GREEDY_MISSING = "no greedy N=1 eval rows (eval.greedy was off for this run)";
+
+function greedyJson(g: N1Metrics) {
+  return {
+    accuracy: est(g.accuracy), tokens_per_problem: est(g.tokens_per_problem), loops_per_response: est(g.loops_per_response),
+    truncation_rate: g.truncation_rate, problems: g.problems,
+  };
+}
+
 /** claims.json: the contract shape (backend, cores, wall_s, seeds, methods) plus the verdicts. */
 export function buildClaimsJson(analysis: Analysis, meta: RunMeta): Record<string, unknown> {
   const methods: Record<string, unknown> = {};
@@ -45,6 +55,8 @@ export function buildClaimsJson(analysis: Analysis, meta: RunMeta): Record<strin
         accuracy: { ...est(a.n1.accuracy), seeds_ci: a.n1.accuracy.seeds_ci, per_seed: a.n1.accuracy.per_seed },
         tokens_per_problem: { ...est(a.n1.tokens_per_problem), seeds_ci: a.n1.tokens_per_problem.seeds_ci, per_seed: a.n1.tokens_per_problem.per_seed },
         problems: a.n1.problems,
+        greedy: a.n1.greedy ? greedyJson(a.n1.greedy) : null,
+        ...(a.n1.greedy ? {} : { greedy_missing: GREEDY_MISSING }),
       },
       sweep: a.sweep.map((p) => ({
         n: p.n, accuracy: p.accuracy.mean, tokens_per_problem: p.tokens_per_problem.mean,
@@ -57,8 +69,13 @@ export function buildClaimsJson(analysis: Analysis, meta: RunMeta): Record<strin
       seeds: a.seeds,
     };
   }
+  const star = analysis.lambdaStar;
   return {
     backend: meta.backend, cores: meta.cores, wall_s: meta.wall.total, seeds: meta.seeds,
+    ci_method: analysis.ciMethod ?? "problems",
+    // JSON has no Infinity: a guess that is never shorter than the trace gives a string.
+    lambda_star: star ? (star.value === null || Number.isFinite(star.value) ? star.value : "Infinity") : null,
+    lambda_star_detail: star ?? { value: null, reason: "analysis made before lambda* existed" },
     methods,
     comparisons: analysis.comparisons,
     claims: analysis.claims.map((c) => ({ id: c.id, number: c.number, title: c.title, verdict: c.verdict, criterion: c.criterion, measurement: c.measurement })),
@@ -80,6 +97,8 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
       tokens_per_problem: f(a.tokens_per_problem.mean, 1), tokens_lo: f(a.tokens_per_problem.ci[0], 1), tokens_hi: f(a.tokens_per_problem.ci[1], 1),
       loops_per_response: f(a.loops_per_response.mean), loops_lo: f(a.loops_per_response.ci[0]), loops_hi: f(a.loops_per_response.ci[1]),
       truncation_rate: f(a.truncation_rate),
+      greedy_accuracy: a.greedy ? f(a.greedy.accuracy.mean) : null, greedy_tokens_per_problem: a.greedy ? f(a.greedy.tokens_per_problem.mean, 1) : null,
+      greedy_loops_per_response: a.greedy ? f(a.greedy.loops_per_response.mean) : null,
       collapsed: analysis.methods[m]!.stability ? `${analysis.methods[m]!.stability!.collapsedSeeds}/${analysis.methods[m]!.stability!.seeds}` : "",
     };
   });
@@ -141,9 +160,25 @@ export function figures(analysis: Analysis, runs: Run[]): Record<string, { title
       fig: positionAccuracyFigure(pos.flatMap((m) => m.positions.points.map((p) => ({ method: m.method, position: p.position, accuracy: p.accuracy, ci: p.ci }))), { n }),
     };
   }
+  const dose = doseResponsePoints(analysis);
+  if (dose.length) {
+    out.dose_response = {
+      title: "Linear penalty: share of seeds collapsed and final eval accuracy against lambda, lambda* marked; gradient cosine below",
+      fig: doseResponseFigure(dose, analysis.lambdaStar?.value ?? null),
+    };
+  }
   out.length_histogram = { title: "N=1 response length (tokens)", fig: lengthHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.tokens }))) };
   out.loop_histogram = { title: "Re-check loops per N=1 response", fig: loopHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.loops }))) };
   return out;
+}
+
+/** One dose-response point per linear-penalty method that has stability numbers. */
+export function doseResponsePoints(analysis: Analysis): DosePoint[] {
+  const linear = analysis.claimInputs.stability?.linear ?? [];
+  return linear.flatMap(({ method, lambda }) => {
+    const s = analysis.stability.find((x) => x.method === method);
+    return s && s.total > 0 ? [{ lambda, collapsedShare: s.collapsed / s.total, finalAccuracy: s.finalAccuracy, meanCosAccLen: s.meanCosAccLen }] : [];
+  });
 }
 
 /** Writes figures/<name>.html (+ .png when a renderer is given); returns the PNG names written. */
@@ -179,6 +214,22 @@ function claimsTable(claims: Claim[]): string {
   const rows = claims.map((c) => `<tr><td>${c.number}. ${esc(c.title)}</td><td>${esc(c.paper)}</td><td>${esc(c.measurement)}</td>` +
     `<td class="verdict" style="color:${VERDICT_COLOR[c.verdict]}">${esc(c.verdict)}</td><td class="small">${esc(c.criterion)}</td></tr>`).join("\n");
   return `<table class="claims"><thead><tr><th>claim</th><th>the paper</th><th>our measurement (95% CI)</th><th>verdict</th><th>criterion (thresholds)</th></tr></thead>\n<tbody>${rows}</tbody></table>`;
+}
+
+function ciText(a: Analysis): string {
+  return (a.ciMethod ?? "problems") === "hierarchical"
+    ? "CIs: 95% hierarchical percentile bootstrap: seeds resampled, then test problems (one draw shared by every seed: all seeds answer the same problems); differences between methods paired on problems."
+    : "CIs: 95% percentile bootstrap; N=1 numbers are averaged over seeds per test problem and bootstrapped over problems (seed-to-seed variance is not in these intervals; seeds_ci in claims.json has it).";
+}
+
+function lambdaStarText(a: Analysis): string {
+  const s = a.lambdaStar;
+  if (!s) return "";
+  if (s.value === null) return `lambda* (the linear penalty above which a bare guess out-scores a correct answer): unknown, ${s.reason}.`;
+  const c = s.correct!, g = s.guess!;
+  return `lambda* = ${s.value.toFixed(2)}: budget ${s.budget} x (${c.style ?? "traced"} accuracy ${c.accuracy.toFixed(3)} - guess accuracy ${g.accuracy.toFixed(3)}) / ` +
+    `(${c.tokens.toFixed(1)} - ${g.tokens.toFixed(1)} tokens), from the SFT model's own sampled N=1 responses (${c.responses} ${c.style ?? "traced"}, ${g.responses} answer-only; ` +
+    `the guess accuracy is that of the problems it chose to guess on).`;
 }
 
 export interface ReportInput {
@@ -225,7 +276,7 @@ pre { background: #f6f8fa; padding: 1em; overflow: auto; font-size: 0.8em; }
 <h2>The four claims</h2>
 ${claimsTable(r.analysis.claims)}
 <p class="small">Verdicts are computed by src/reproduce/claims.ts from the numbers below with the thresholds shown (config section <code>claims</code>).
-"partially": one of the two conditions holds. CIs: 95% percentile bootstrap; N=1 numbers are averaged over seeds per test problem and bootstrapped over problems.</p>
+"partially": one of the two conditions holds. ${esc(ciText(r.analysis))} ${esc(lambdaStarText(r.analysis))}</p>
 <h2>Results</h2>
 ${table("n1", `N=1 evaluation per method (sampling temperature ${(r.config as { eval?: { temperature?: number } }).eval?.temperature ?? "?"}, generous budget)`)}
 ${table("free_lunch", "Free lunch: paired comparisons at N=1 (token_reduction = 1 - tokens_a / tokens_b)")}

@@ -12,7 +12,7 @@ import { trainRl } from "../rl/grpo.js";
 import { runFile } from "../run/files.js";
 import { RunFolder } from "../run/folder.js";
 import { parseConfig } from "../util/config.js";
-import { derive, type Derived } from "./budget.js";
+import { derive, singleBudgetOf, type Derived } from "./budget.js";
 import type { MethodSpec, ReproduceConfig } from "./config.js";
 import { readDataStats } from "./data.js";
 import type { Layout, Log } from "./layout.js";
@@ -34,13 +34,15 @@ export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>
 /** The RlConfig of one method and seed, built from the reproduce config (same RL budget for all). */
 export function rlConfigFor(config: ReproduceConfig, method: MethodSpec, seed: number, derived: Derived, init: string, trainFile?: string): RlConfig {
   const r = config.rl;
+  const ownBudget = singleBudgetOf(method, config, derived);
   const own: Record<string, unknown> = {
+    ...(ownBudget !== undefined ? { method: `single@b${ownBudget}` } : {}),
     kind: method.kind,
     seed,
     init,
     steps: r.steps,
     task: { levels: config.data.levels, evalProblems: r.evalProblems, ...(trainFile ? { trainFile } : {}) },
-    sampling: { promptsPerStep: r.promptsPerStep, groupSize: r.groupSize, budget: method.kind === "bcr" ? derived.bcrBudget : r.singleBudget },
+    sampling: { promptsPerStep: r.promptsPerStep, groupSize: r.groupSize, budget: method.kind === "bcr" ? derived.bcrBudget : ownBudget ?? r.singleBudget },
     optim: { lr: r.lr },
     eval: { every: r.evalEvery, n: 1, budget: r.evalBudget },
     diagnosticsEvery: r.diagnosticsEvery,

@@ -3,8 +3,8 @@ import type { Problem } from "../bcr/types.js";
 import { Rng } from "../util/rng.js";
 import { TRACE_STYLES, trace, type TraceStyle } from "./traces.js";
 
-/** Relative weights of the trace styles in SFT data (need not sum to 1; merged absent = 0). */
-export interface StyleMix { essential: number; redundant: number; shortcut: number; merged?: number }
+/** Relative weights of the trace styles in SFT data (need not sum to 1; an optional style absent = 0). */
+export interface StyleMix { essential: number; redundant: number; shortcut: number; merged?: number; terse?: number; bare?: number }
 
 /**
  * Default mixture: mostly redundant, so the SFT model is accurate but wordy (the starting point

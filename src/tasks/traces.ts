@@ -18,6 +18,14 @@ import { findSections } from "../bcr/extract.js";
  *   model under a budget cannot write a little less per problem; with merged steps it can
  *   (docs/packed-contexts.md, "Why tokens per problem cannot fall much here"). A merged step
  *   keeps the symbol of its first operation; operationFetches does not count merged steps.
+ * - terse: the compression ladder's first rung below essential: each step names its operation by
+ *   its symbol and writes only the result, operands not copied: `a=55 b=40 c=46 A46` (4 chars a
+ *   step for 2-digit values against 7-9). The model must do the operation without copying it.
+ * - bare: the rung below terse: the running values alone, no symbols: `55 40 46 A46`. The model
+ *   must count the steps written so far to find the next operation (symbols are what spare it
+ *   that); the `k:` section header still says which problem a value belongs to.
+ *   Ladder, top to bottom: redundant > essential > terse > bare > shortcut, each shorter than the
+ *   one above it (docs: /work/shared/reference/ladder-probe.md measured terse and bare at N=1).
  *
  * Each step starts with a symbol naming its operation, and the symbols are unique across the
  * problems of a pack: problem 1 uses a-e, problem 2 f-j, problem 3 k-o, ... (OPS_PER_BLOCK per
@@ -38,9 +46,10 @@ import { findSections } from "../bcr/extract.js";
  * re-checks went wrong more often, and accuracy-only RL removed them within 40 steps (0.69 to
  * 0.03 loops per response): a re-check then cost accuracy, not only tokens.
  */
-export type TraceStyle = "essential" | "redundant" | "shortcut" | "merged";
-// New styles go last: SFT data draws a style by index, so the first three keep their draws.
-export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut", "merged"];
+export type TraceStyle = "essential" | "redundant" | "shortcut" | "merged" | "terse" | "bare";
+// New styles go last: SFT data draws a style by index, and a style absent from the mix has weight
+// 0, so mixes without the new styles keep their draws (and data bytes).
+export const TRACE_STYLES: readonly TraceStyle[] = ["essential", "redundant", "shortcut", "merged", "terse", "bare"];
 
 /** Default chance that a merged-style step folds in the next operation. */
 export const DEFAULT_MERGE = 0.5;
@@ -60,6 +69,8 @@ export interface TraceOptions {
 export function trace(question: string, answer: string, style: TraceStyle, rng: Rng, opts: TraceOptions = {}): string {
   if (style === "shortcut") return `A${answer}`;
   const position = opts.position ?? 0;
+  if (style === "terse") return [...solveSteps(question).map((s, j) => `${stepLabel(j, position)}=${s.result}`), `A${answer}`].join(" ");
+  if (style === "bare") return [...solveSteps(question).map((s) => String(s.result)), `A${answer}`].join(" ");
   const steps = solveSteps(question).map((s, j) => stepLabel(j, position) + stepText(s));
   if (style === "essential") return [...steps, `A${answer}`].join(" ");
   if (style === "merged") return [...mergedSteps(question, position, rng, opts.merge ?? DEFAULT_MERGE), `A${answer}`].join(" ");
@@ -106,16 +117,87 @@ export function countLoops(response: string): number {
 
 /**
  * The trace style one problem's section of a compact response was written in (the section's text
- * without its `k:` header, e.g. `a47+8-15=40 c40+6=46 A46`): "merged" when any step does two or
- * more operations, else "redundant" when it re-checks, else "essential" when it has steps, else
- * "shortcut" (an answer alone, or nothing). For measuring which styles a model writes after RL,
- * and how accurate each is (`bcr diagnose trace-styles`, src/diagnostics/trace-styles.ts).
+ * without its `k:` header, e.g. `a47+8-15=40 c40+6=46 A46`), by the longest step form present:
+ * "merged" when any step does two or more operations, else "redundant" when it re-checks, else
+ * "essential" when it has full steps, else "terse" when it has `a=55` steps, else "bare" when it
+ * has bare values, else "shortcut" (an answer alone, or nothing). A section that mixes forms is
+ * named by the longest one (parseTrace counts each step's form). For measuring which styles a
+ * model writes after RL, and how accurate each is (`bcr diagnose trace-styles`, src/diagnostics/trace-styles.ts).
  */
 export function traceStyleOf(section: string): TraceStyle {
   const steps = section.match(/(?<![A-Za-z])[a-zB-Z]\d+(?:[+-]\d+)+=/g) ?? [];
   if (steps.some((s) => (s.slice(1).match(/[+-]/g) ?? []).length >= 2)) return "merged";
   if (countLoops(section) > 0) return "redundant";
-  return steps.length > 0 ? "essential" : "shortcut";
+  if (steps.length > 0) return "essential";
+  if (TERSE_STEP.test(section)) return "terse";
+  return BARE_VALUE.test(section) ? "bare" : "shortcut";
+}
+
+const TERSE_STEP = /(?<=^|\s|:)[a-zB-Z]=\d+(?=\s|$)/;
+const BARE_VALUE = /(?<=^|\s|:)\d+(?=\s|$)/;
+
+/** One written step of a section, in any form. */
+export interface ParsedStep {
+  form: "full" | "merged" | "terse" | "bare";
+  /** The step's symbol (null for a bare value). */
+  symbol: string | null;
+  /** The copied operations (`+8`, `-15`) of a full or merged step; empty for terse and bare. */
+  ops: string[];
+  /** The value the step wrote. */
+  result: number;
+  /** A re-check (after `chk`). */
+  recheck: boolean;
+}
+
+/**
+ * The steps and answer of one section (text after `k:`), any trace form or a mix of them:
+ * full `a47+8=55`, merged `a47+8-15=40`, terse `a=55`, bare `55`, re-checks `chk <step>`, answer
+ * `A<value>` (the last one wins, as in extractAnswers). Words of no form are skipped.
+ */
+export function parseTrace(section: string): { steps: ParsedStep[]; answer: string | null } {
+  const steps: ParsedStep[] = [];
+  let answer: string | null = null;
+  let recheck = false;
+  for (const word of section.split(/\s+/).filter(Boolean)) {
+    if (word === LOOP_MARK) { recheck = true; continue; }
+    let m: RegExpMatchArray | null;
+    if ((m = word.match(/^A(\S+)$/))) answer = m[1]!;
+    else if ((m = word.match(/^([a-zB-Z])(\d+)((?:[+-]\d+)+)=(\d+)$/))) {
+      const ops = m[3]!.match(/[+-]\d+/g)!;
+      steps.push({ form: ops.length > 1 ? "merged" : "full", symbol: m[1]!, ops, result: Number(m[4]), recheck });
+    } else if ((m = word.match(/^([a-zB-Z])=(\d+)$/))) steps.push({ form: "terse", symbol: m[1]!, ops: [], result: Number(m[2]), recheck });
+    else if ((m = word.match(/^(\d+)$/))) steps.push({ form: "bare", symbol: null, ops: [], result: Number(m[1]), recheck });
+    recheck = false;
+  }
+  return { steps, answer };
+}
+
+/** Per-form tally of a section's steps checked against the problem: [right, written]. */
+export type StepScore = Record<ParsedStep["form"], [number, number]>;
+
+/**
+ * Checks every step of a section (not re-checks) against the problem's own running values:
+ * a step with a symbol must write the value after the operation its symbol names (stepLabel(j,
+ * position)), and a full step must also copy that operation; a merged step the value after its
+ * last folded operation; a bare value, having no symbol, is the value after the operation
+ * counted by its place among the section's steps (the count a model without symbols must keep).
+ */
+export function scoreTrace(section: string, question: string, answer: string, position = 0): { steps: StepScore; answerRight: boolean } {
+  const truth = solveSteps(question);
+  const ops = truth.map((t) => `${t.op}${t.b}`);
+  const score: StepScore = { full: [0, 0], merged: [0, 0], terse: [0, 0], bare: [0, 0] };
+  const parsed = parseTrace(section);
+  let next = 0;   // operations covered by the steps so far, for bare values
+  for (const st of parsed.steps.filter((x) => !x.recheck)) {
+    const j = st.symbol === null ? next : STEP_SYMBOLS.indexOf(st.symbol) - OPS_PER_BLOCK * position;
+    const last = j + Math.max(1, st.ops.length) - 1;
+    const right = j >= 0 && last < truth.length && truth[last]!.result === st.result &&
+      st.ops.every((op, i) => ops[j + i] === op);
+    score[st.form][1]++;
+    if (right) score[st.form][0]++;
+    next = Math.max(next, last + 1);
+  }
+  return { steps: score, answerRight: parsed.answer === answer };
 }
 
 /** Operations per problem that have their own symbol (the most any synthetic level uses). */

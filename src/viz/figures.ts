@@ -362,3 +362,60 @@ export function lengthHistogramFigure(samples: Sample[], opts?: { title?: string
 export function loopHistogramFigure(samples: Sample[], opts?: { title?: string }): Figure {
   return histogramFigure(samples, { metric: "loops per response", title: opts?.title ?? "Redundant loops per response", integer: true });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Dose-response of the linear penalty
+
+export interface DosePoint {
+  lambda: number;
+  /** Share of seeds that collapsed. */
+  collapsedShare: number;
+  /** Final eval accuracy, mean over seeds with its interval (null when not logged). */
+  finalAccuracy: { mean: number; ci: [number, number] } | null;
+  /** Mean grad/cos_acc_len over logged steps and seeds (null when not logged). */
+  meanCosAccLen: number | null;
+}
+
+/**
+ * Collapse against the linear penalty's strength, lambda* marked: above lambda* a bare guess
+ * out-scores a correct answer, so a collapse there is the reward's optimum (rigor.md). Top: share
+ * of seeds collapsed and final eval accuracy; bottom: the accuracy/length gradient cosine.
+ */
+export function doseResponseFigure(points: DosePoint[], lambdaStar: number | null, opts?: { title?: string }): Figure {
+  const ps = [...points].sort((a, b) => a.lambda - b.lambda);
+  const x = ps.map((p) => p.lambda);
+  const withAcc = ps.filter((p) => p.finalAccuracy !== null);
+  const withCos = ps.filter((p) => p.meanCosAccLen !== null);
+  const data: Trace[] = [
+    { type: "scatter", mode: "lines+markers", name: "share of seeds collapsed", x, y: ps.map((p) => p.collapsedShare), line: { color: "#cf222e" }, marker: { size: 9 } },
+    {
+      type: "scatter", mode: "lines+markers", name: "final eval/accuracy (95% CI)", x: withAcc.map((p) => p.lambda), y: withAcc.map((p) => p.finalAccuracy!.mean),
+      line: { color: "#0969da" }, marker: { size: 9 },
+      error_y: { type: "data", symmetric: false, array: withAcc.map((p) => p.finalAccuracy!.ci[1] - p.finalAccuracy!.mean), arrayminus: withAcc.map((p) => p.finalAccuracy!.mean - p.finalAccuracy!.ci[0]) },
+    },
+    {
+      type: "scatter", mode: "lines+markers", name: "mean grad/cos_acc_len", x: withCos.map((p) => p.lambda), y: withCos.map((p) => p.meanCosAccLen!),
+      xaxis: "x2", yaxis: "y2", line: { color: "#8250df" }, marker: { size: 8 },
+    },
+  ];
+  const star = lambdaStar !== null && Number.isFinite(lambdaStar) && lambdaStar > 0;
+  // lambda* as a trace (not a layout shape): data coordinates on the log axis, and a legend entry.
+  if (star) {
+    data.push({
+      type: "scatter", mode: "lines", name: `lambda* = ${lambdaStar!.toFixed(2)}: above it a guess out-scores a correct answer`,
+      x: [lambdaStar!, lambdaStar!], y: [0, 1], line: { color: "#57606a", dash: "dash", width: 1.5 }, hoverinfo: "name",
+    });
+  }
+  return {
+    data,
+    layout: {
+      ...BASE,
+      height: 560,
+      title: { text: opts?.title ?? `Linear penalty dose-response${star ? ` (lambda* = ${lambdaStar!.toFixed(2)})` : " (lambda* unknown)"}` },
+      xaxis: { type: "log", anchor: "y", tickvals: x, domain: [0, 1] },
+      yaxis: { title: { text: "share collapsed / eval/accuracy" }, range: [-0.02, 1.05], domain: [0.45, 1], anchor: "x" },
+      xaxis2: { title: { text: "lambda" }, type: "log", matches: "x", anchor: "y2", tickvals: x },
+      yaxis2: { title: { text: "grad/cos_acc_len" }, range: [-1.05, 1.05], domain: [0, 0.35], anchor: "x2" },
+    },
+  };
+}

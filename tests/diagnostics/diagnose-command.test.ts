@@ -43,11 +43,17 @@ test("each model probe runs on a tiny model and prints its header and one line p
   assert.match(loops.at(-1)!, /^ {2}all {11}accuracy [\d.]+ {2}tokens [\d.]+$/);
   const later = await run(t, ["later-start", ...m, "--pairs", "2", "--loops", "0,3"]);
   assert.deepEqual(later.slice(1).map((l) => l.match(/with (\d+) re-checks/)![1]), ["0", "3"]);
+  const ladder = await run(t, ["ladder", ...m, "--count", "3", "--budget", "12"]);
+  assert.match(ladder[0]!, /on 3 problems of .*problems\.jsonl, temperature 0$/);
+  assert.equal(ladder[1], "| form | how | responses | accuracy | tokens/problem | steps right |");
+  // three forced forms and the free row, each over the 3 problems
+  assert.deepEqual(ladder.slice(3, 7).map((l) => l.split("|").slice(1, 4).map((c) => c.trim())),
+    [["essential", "forced", "3"], ["terse", "forced", "3"], ["shortcut", "forced", "3"], ["any", "free", "3"]]);
 });
 
 test("usage errors name the probe or the flag; a missing or malformed problems file names the file and line", async () => {
   const m = ["--model", model, "--problems", problems];
-  await assert.rejects(command.run([]), (e: Error) => e instanceof UsageError && /name a probe: packed-lookup, loops-accuracy, later-start, trace-styles/.test(e.message));
+  await assert.rejects(command.run([]), (e: Error) => e instanceof UsageError && /name a probe: packed-lookup, loops-accuracy, later-start, ladder, trace-styles/.test(e.message));
   await assert.rejects(command.run(["lookup"]), (e: Error) => e instanceof UsageError && /unknown probe 'lookup'/.test(e.message));
   await assert.rejects(command.run(["packed-lookup", "--problems", problems]), (e: Error) => e instanceof UsageError && /--model is required/.test(e.message));
   await assert.rejects(command.run(["packed-lookup", ...m, "--ns", "1,0"]), (e: Error) => e instanceof UsageError && /--ns must be a comma list of integers >= 1, got '1,0'/.test(e.message));

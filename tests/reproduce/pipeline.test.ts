@@ -71,7 +71,7 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
     assert.equal(summary.config.rl.steps, 1);
     assert.ok(summary.derived.bcrBudget > 0);
     for (const t of ["n1", "sweep", "fits", "stability", "free_lunch", "claims"]) assert.ok(fs.existsSync(path.join(out, "tables", `${t}.csv`)), t);
-    for (const f of ["task_scaling", "accuracy_vs_tokens", "training_eval_accuracy", "gradients", "position_accuracy", "length_histogram", "loop_histogram"]) {
+    for (const f of ["task_scaling", "accuracy_vs_tokens", "training_eval_accuracy", "gradients", "dose_response", "position_accuracy", "length_histogram", "loop_histogram"]) {
       assert.ok(fs.existsSync(path.join(out, "figures", `${f}.html`)), f);
     }
     assert.ok(fs.existsSync(path.join(out, "figures", "plotly.min.js")));
@@ -85,6 +85,21 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
     // every record of every worker reached onStep, as written to its metrics.jsonl
     assert.deepEqual([...steps.keys()].sort(), ["bcr/seed-1", "kimi/seed-1", "l1-exact@0.01/seed-1", "linear@5/seed-1", "single/seed-1"]);
     for (const [run, records] of steps) assert.deepEqual(records, readJsonl(path.join(runs, "rl", run, "metrics.jsonl")), run);
+
+    // Checkable from the results alone: a copy of results/ without the runs folder re-judges every
+    // claim from eval-rows.jsonl.gz with the same numbers and verdicts.
+    assert.ok(fs.existsSync(path.join(out, "eval-rows.jsonl.gz")));
+    const copy = path.join(dir, "results-copy"), noRuns = path.join(dir, "no-runs");
+    fs.cpSync(out, copy, { recursive: true });
+    fs.rmSync(path.join(copy, "claims.json"));
+    const rejudged = await reproduce(config, { runs: noRuns, out: copy, only: ["analysis", "report"], progress: false, log });
+    assert.deepEqual(Object.keys(rejudged.stages), ["analysis", "report"]);
+    const strip = (c: Record<string, unknown>) => ({ ...c, wall_s: 0 });
+    const before = JSON.parse(fs.readFileSync(path.join(out, "claims.json"), "utf8"));
+    const after = JSON.parse(fs.readFileSync(path.join(copy, "claims.json"), "utf8"));
+    assert.deepEqual(strip(after), strip(before));
+    assert.ok(!fs.existsSync(path.join(noRuns, "rl")), "nothing trained");
+    assert.ok(lines.some((l) => l.includes("re-judging from")));
 
     const again = await reproduce(config, { runs, out, progress: false, log });
     assert.deepEqual(Object.values(again.stages).map((s) => s.action), ["skip", "skip", "skip", "skip", "skip", "skip"]);

@@ -5,7 +5,7 @@ import type { Run } from "../../src/analysis/stability.js";
 import { SHAPINGS } from "../../src/rewards/index.js";
 import { methodColor, withAlpha } from "../../src/viz/colors.js";
 import {
-  accuracyVsTokensFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
+  accuracyVsTokensFigure, doseResponseFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
   scalingFigure, smooth, taskScalingFigure, trainingCurvesFigure,
 } from "../../src/viz/figures.js";
 
@@ -139,4 +139,23 @@ test("position and histogram figures", () => {
   assert.equal(h.data[0]!.type, "histogram");
   assert.deepEqual(h.data[0]!.xbins, { size: 1, start: -0.5 });
   assert.equal(lengthHistogramFigure([{ method: "bcr", values: [10] }]).layout.xaxis!.title!.text, "response length (tokens)");
+});
+
+test("doseResponseFigure: points by lambda, lambda* drawn as a dashed line when known, gradient cosine in its own panel", () => {
+  const pts = [
+    { lambda: 5, collapsedShare: 1, finalAccuracy: { mean: 0.2, ci: [0.1, 0.3] as [number, number] }, meanCosAccLen: -0.4 },
+    { lambda: 1, collapsedShare: 0, finalAccuracy: { mean: 0.95, ci: [0.9, 1] as [number, number] }, meanCosAccLen: null },
+  ];
+  const f = doseResponseFigure(pts, 4.63);
+  assert.deepEqual(f.data[0]!.x, [1, 5]);
+  assert.deepEqual(f.data[0]!.y, [0, 1]);
+  assert.deepEqual(f.data[2]!.x, [5], "a method without gradient diagnostics has no cosine point");
+  const star = f.data.find((t) => t.name?.startsWith("lambda* = 4.63"));
+  assert.ok(star && star.line?.dash === "dash");
+  assert.deepEqual(star.x, [4.63, 4.63]);
+  assert.match(f.layout.title!.text, /lambda\* = 4\.63/);
+  const unknown = doseResponseFigure(pts, null);
+  assert.ok(!unknown.data.some((t) => t.name?.startsWith("lambda*")));
+  assert.match(unknown.layout.title!.text, /lambda\* unknown/);
+  JSON.stringify(f);
 });

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import type { Problem } from "../../bcr/types.js";
+import { formatLadder, ladderTable } from "../../diagnostics/ladder.js";
 import { laterStart, formatLaterStart } from "../../diagnostics/later-start.js";
 import { formatLoopsAccuracy, loopsAccuracy } from "../../diagnostics/loops-accuracy.js";
 import { formatPackedLookup, packedLookup } from "../../diagnostics/packed-lookup.js";
@@ -24,11 +25,15 @@ Research probes of a trained model (src/diagnostics/); each prints a small table
   later-start     problem 2's accuracy and fetch rate when problem 1's forced trace (0, 2, 4
                   re-checks) makes it start earlier or later in the context
       --model DIR --problems FILE [--pairs 64] [--loops 0,2,4]
+  ladder          the compression ladder: N=1 accuracy, tokens and steps right with the response
+                  forced into each trace form (essential, terse, answer-only), then unforced
+                  responses by the style they chose (run it on a ladder run's SFT model)
+      --model DIR --problems FILE [--count 256] [--budget 160] [--temperature 0] [--samples 1]
   trace-styles    share, accuracy and tokens of each trace style (essential, re-checks, merged,
                   answer-only) per method and N, from a bcr reproduce runs folder's eval caches
       --runs DIR [--which sweep|n1] [--by-position] [--methods a,b]`;
 
-const PROBES = ["packed-lookup", "loops-accuracy", "later-start", "trace-styles"] as const;
+const PROBES = ["packed-lookup", "loops-accuracy", "later-start", "ladder", "trace-styles"] as const;
 
 function intList(flag: string, v: string, min: number): number[] {
   const xs = v.split(",").map((s) => Number(s.trim()));
@@ -54,10 +59,10 @@ function problemsOf(file: string, count?: number): Problem[] {
   return loadProblemsFile(file, count !== undefined ? { limit: count } : {});
 }
 
-async function withModel(dir: string, body: (m: LocalModel) => string[]): Promise<string[]> {
+async function withModel(dir: string, body: (m: LocalModel) => string[] | Promise<string[]>): Promise<string[]> {
   const model = await loadLocalModel(dir);
   try {
-    return body(model);
+    return await body(model);
   } finally {
     (model.model as { dispose?: () => void }).dispose?.();
   }
@@ -101,6 +106,17 @@ async function runProbe(probe: (typeof PROBES)[number], argv: string[]): Promise
       ...formatLaterStart(laterStart(m, problems, { loops })),
     ]);
   }
+  if (probe === "ladder") {
+    const v = parseFlags(argv, { ...modelFlags, count: { type: "string" }, budget: { type: "string" }, temperature: { type: "string" }, samples: { type: "string" } });
+    const [dir, file] = [required(v.model, "model"), required(v.problems, "problems")];
+    const count = intFlag(v.count, "count") ?? 256, budget = intFlag(v.budget, "budget") ?? 160, samples = intFlag(v.samples, "samples") ?? 1;
+    const temperature = temperatureFlag(v.temperature, 0);
+    const problems = problemsOf(file, count);
+    return withModel(dir, async (m) => [
+      `${dir} on ${problems.length} problems of ${file}, temperature ${temperature}`,
+      ...formatLadder(await ladderTable(m, problems, { budget, temperature, samples })),
+    ]);
+  }
   const v = parseFlags(argv, { runs: { type: "string" }, which: { type: "string" }, "by-position": { type: "boolean" }, methods: { type: "string" } });
   const runs = required(v.runs, "runs");
   const which = (v.which ?? "sweep") as EvalKind;
@@ -112,7 +128,7 @@ async function runProbe(probe: (typeof PROBES)[number], argv: string[]): Promise
 
 export const command: Command = {
   name: "diagnose",
-  summary: "research probes of a trained model: packed-lookup, loops-accuracy, later-start, trace-styles",
+  summary: "research probes of a trained model: packed-lookup, loops-accuracy, later-start, ladder, trace-styles",
   usage,
   async run(argv) {
     const [probe, ...rest] = argv;

@@ -20,6 +20,8 @@ const usage = [
   "  --runs DIR       data, runs and caches (default: the config's runs)",
   "  --force          redo the selected stages even when done",
   "  --only S,...     run only these stages; earlier ones must be done already, later ones are not run",
+  "                   (--only analysis,report with no eval stage in the runs folder, e.g. a clean clone,",
+  "                   re-judges every claim from <out>/eval-rows.jsonl.gz: no training, no evaluation)",
   "  --set K=V        override one field, e.g. --set rl.steps=50 (repeatable)",
   "  --backend NAME   auto | tensorflow | wasm | cpu (default BCR_BACKEND or auto)",
   "  --quiet          no progress bars (stage lines only)",
