@@ -33,6 +33,7 @@ import type { SftConfig } from "../train/sft-config.js";
 import { parseConfig } from "../util/config.js";
 import { readJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Rng } from "../util/rng.js";
+import { followJsonl, RunBoard } from "../util/progress.js";
 import type { MethodSpec, ReproduceConfig } from "./config.js";
 
 export type Log = (line: string) => void;
@@ -221,15 +222,22 @@ export async function runRl(config: ReproduceConfig, L: Layout, log: Log, progre
     }
   }
   const results: Record<string, unknown>[] = [];
+  // One console line per running run (step, reward, tokens/problem, ETA), fed by its metric records.
+  const board = progress ? new RunBoard() : null;
   const trainOne = async (p: RunPlan, i: number) => {
     log(`[reproduce] rl ${i + 1}/${plans.length}: ${p.method} seed ${p.seed} -> ${p.dir}`);
     const t0 = performance.now();
-    if (config.rl.workers > 1) {
-      await trainInChild(p);
+    const id = `${p.method}/seed-${p.seed}`;
+    const child = config.rl.workers > 1;
+    board?.start(id, { total: p.config.steps, log: path.join(p.dir, child ? "train.log" : "metrics.jsonl") });
+    if (child) {
+      const stop = board ? followJsonl(path.join(p.dir, "metrics.jsonl"), (r) => board.record(id, r)) : () => {};
+      try { await trainInChild(p); } finally { stop(); board?.finish(id); }
       const summary = JSON.parse(fs.readFileSync(path.join(p.dir, "summary.json"), "utf8")) as { steps: number; final?: Record<string, number> };
       results[i] = { method: p.method, seed: p.seed, step: summary.steps, finished: true, wall_s: (performance.now() - t0) / 1000, finalAccuracy: summary.final?.["eval/accuracy"] ?? null };
     } else {
-      const r = await trainRl(p.config, p.dir, { progress });
+      const r = await trainRl(p.config, p.dir, { progress: false, onMetrics: (rec) => board?.record(id, rec) });
+      board?.finish(id);
       results[i] = { method: p.method, seed: p.seed, step: r.step, finished: r.finished, wall_s: (performance.now() - t0) / 1000, finalAccuracy: r.finalEval?.accuracy ?? null };
     }
   };

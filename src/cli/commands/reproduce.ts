@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ReproduceConfigSchema } from "../../reproduce/config.js";
-import { reproduce, STAGES } from "../../reproduce/pipeline.js";
+import { isSmokeTest, reproduce, SMOKE_BANNER, STAGES } from "../../reproduce/pipeline.js";
 import { ConfigError, describeSchema, resolveConfig } from "../../util/config.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 
@@ -77,7 +77,8 @@ export const command: Command = {
       progress: !values.quiet,
     });
     const verdicts = r.analysis ? r.analysis.claims.map((c) => `claim ${c.number} ${c.verdict}`).join(", ") + "; " : "";
-    console.log(`bcr reproduce: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`);
+    const smoke = isSmokeTest(config) ? ` (${SMOKE_BANNER})` : "";
+    console.log(`bcr reproduce${smoke}: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`);
     return 0;
   },
 };
