@@ -118,11 +118,11 @@ test("followJsonl reads records appended by another writer, a partial last line 
   try {
     const file = path.join(dir, "metrics.jsonl");
     const got: unknown[] = [];
-    const stop = followJsonl(file, (r) => got.push(r.step), 1e9);
+    const stop = followJsonl(file, (r) => { got.push(r.step as number); }, 1e9);
     fs.writeFileSync(file, '{"step":0}\n{"step":1}\n{"st');
     stop();   // reads what is there now
     assert.deepEqual(got, [0, 1]);
-    const stop2 = followJsonl(file, (r) => got.push(r.step), 1e9);
+    const stop2 = followJsonl(file, (r) => { got.push(r.step as number); }, 1e9);
     fs.appendFileSync(file, 'ep":2}\n');
     stop2();
     assert.deepEqual(got, [0, 1, 0, 1, 2]);
