@@ -39,7 +39,7 @@ export { startRewardServer, type RewardServer } from "./serve/reward-server.js";
 export { exportProblems, groupProblems } from "./export/dataset.js";
 
 // Analysis and figures
-export { fitScaling, compareForms, SCALING_FORMS, BOUNDED_FORMS, unidentifiedParams, type ScalingFit, type ScalingForm } from "./analysis/fit.js";
+export { fitScaling, compareForms, SCALING_FORMS, BOUNDED_FORMS, unidentifiedParams, fitSummaryText, type ScalingFit, type ScalingForm } from "./analysis/fit.js";
 export { bootstrapMeanCI, bootstrapDiffCI, bootstrapCI } from "./analysis/bootstrap.js";
 export { readRun, readRuns, stabilityTable, stabilityRows, detectCollapse, metricCurve } from "./analysis/stability.js";
 export { toTable, toCsv, writeCsv, toMarkdown, toHtml, toText, escapeMarkdown } from "./analysis/tables.js";

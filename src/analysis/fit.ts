@@ -328,6 +328,17 @@ function validate(ns: number[], values: number[], form: ScalingForm, weights?: n
   return { x: ns.slice(), y: values.slice(), w };
 }
 
+/**
+ * A fit as a table reads it: the formula and each parameter with its interval, or "not
+ * identifiable" and which intervals explode (numbers that mean nothing are not printed).
+ */
+export function fitSummaryText(fit: { formula: string; params: Record<string, number>; ci: Record<string, [number, number]> }): { formula: string; params: string } {
+  const bad = unidentifiedParams(fit.params, fit.ci);
+  if (bad.length) return { formula: "not identifiable", params: `intervals of ${bad.join(", ")} explode` };
+  const num = (x: number, d: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(d))) : "?");
+  return { formula: fit.formula, params: Object.entries(fit.params).map(([k, v]) => `${k}=${num(v, 4)} [${(fit.ci[k] ?? [NaN, NaN]).map((x) => num(x, 3)).join(", ")}]`).join("; ") };
+}
+
 /** Fit one form to (N, value) points, with bootstrap intervals on parameters and curve. */
 export function fitScaling(ns: number[], values: number[], opts?: FitOptions): ScalingFit {
   const form = opts?.form ?? "power";

@@ -14,7 +14,8 @@ import {
   taskScalingFigure, trainingCurvesFigure, type Figure,
 } from "../viz/figures.js";
 import { copyPlotly, Renderer, writeFigureHtml } from "../viz/render.js";
-import { fitFromSummary, identifiability, type Analysis, type MethodAnalysis } from "./analysis.js";
+import { fitSummaryText } from "../analysis/fit.js";
+import { fitFromSummary, type Analysis, type MethodAnalysis } from "./analysis.js";
 import type { Claim } from "./claims.js";
 
 export interface RunMeta {
@@ -90,14 +91,9 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
   })));
   const fits = order.flatMap((m) => (["tokens_per_problem", "accuracy"] as const).flatMap((metric) =>
     analysis.methods[m]!.fits[metric].map((fit, rank) => {
-      // Numbers whose intervals explode are not results: say so instead of printing them.
-      const { unidentified } = identifiability(fit);
-      return {
-        method: m, metric, rank: rank + 1, form: fit.form, formula: unidentified.length ? "not identifiable" : fit.formula,
-        r2: f(fit.r2), aicc: f(fit.aicc, 2), aic: f(fit.aic, 2),
-        params: unidentified.length ? `intervals of ${unidentified.join(", ")} explode`
-          : Object.entries(fit.params).map(([k, v]) => `${k}=${Number(v.toPrecision(4))} [${fit.ci[k]!.map((x) => Number(x.toPrecision(3))).join(", ")}]`).join("; "),
-      };
+      // Numbers whose intervals explode are not results: fitSummaryText says so instead of printing them.
+      const text = fitSummaryText(fit);
+      return { method: m, metric, rank: rank + 1, form: fit.form, formula: text.formula, r2: f(fit.r2), aicc: f(fit.aicc, 2), aic: f(fit.aic, 2), params: text.params };
     })));
   const comparisons = analysis.comparisons.map((c) => ({
     comparison: `${c.a} vs ${c.b}`, tokens_a: f(c.aTokens, 1), tokens_b: f(c.bTokens, 1),

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareForms, fitScaling, unidentifiedParams, type ScalingForm } from "../../src/analysis/fit.js";
+import { compareForms, fitScaling, fitSummaryText, unidentifiedParams, type ScalingForm } from "../../src/analysis/fit.js";
 import { Rng } from "../../src/util/rng.js";
 
 const NS = [1, 2, 3, 4, 6, 8, 12, 16];
@@ -138,4 +138,12 @@ test("unidentifiedParams: the rule on stored numbers", () => {
   assert.deepEqual(unidentifiedParams({ a: 57.97, b: -14.96 }, { a: [35.6, 76.1], b: [-29.2, 0.262] }), []);
   assert.deepEqual(unidentifiedParams({ a: 1 }, { a: [NaN, NaN] }), [], "no bootstrap: nothing to judge");
   assert.deepEqual(unidentifiedParams({ a: 1 }, { a: [-Infinity, 2] }), ["a"]);
+});
+
+test("fitSummaryText: numbers with intervals, or 'not identifiable' without them", () => {
+  // The committed sft exponential fit of tokens/problem (results/tables/fits.csv, rank 2).
+  assert.deepEqual(fitSummaryText({ formula: "y = -21080 + 21140*exp(-0.0002564*N)", params: { a: 21140, b: 0.0002564, c: -21080 }, ci: { a: [36.2, 7720], b: [0.00125, 3.09], c: [-6810, 35.8] } }),
+    { formula: "not identifiable", params: "intervals of a, b, c explode" });
+  assert.deepEqual(fitSummaryText({ formula: "y = 57.97 - 14.96*ln(N)", params: { a: 57.97, b: -14.96 }, ci: { a: [35.61, 76.12], b: [-29.21, 0.2623] } }),
+    { formula: "y = 57.97 - 14.96*ln(N)", params: "a=57.97 [35.6, 76.1]; b=-14.96 [-29.2, 0.262]" });
 });
