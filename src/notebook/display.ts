@@ -74,7 +74,8 @@ export const NOTEBOOK_PLOTLY = "assets/plotly.min";
 /**
  * The script that swaps the PNG for the interactive figure: plotly.js from the page if loaded,
  * else through the classic Notebook's require.js from `<files>/<notebook folder>/assets/`.
- * Nothing happens (the PNG stays) where scripts do not run or the file is missing.
+ * Nothing happens (the PNG stays) where scripts do not run or the file is missing. plotly.js
+ * defines itself as the AMD module "plotly", so that is the name its path is configured under.
  */
 function plotlyScript(id: string, fig: Figure, height: number): string {
   return `<script>(function(){var el=document.getElementById("${id}");if(!el)return;var fig=${scriptJson(fig)};
@@ -83,8 +84,8 @@ P.newPlot(el,fig.data,l,{responsive:true});}
 if(window.Plotly)return draw(window.Plotly);var rq=window.requirejs||window.require;if(typeof rq!=="function"||!rq.config)return;
 var base=(document.body&&document.body.getAttribute("data-base-url"))||"/";
 var nb=(window.Jupyter&&window.Jupyter.notebook&&window.Jupyter.notebook.notebook_path)||"";var dir=nb.lastIndexOf("/")>=0?nb.slice(0,nb.lastIndexOf("/")+1):"";
-rq.config({paths:{"bcr-plotly":base+"files/"+dir+"${NOTEBOOK_PLOTLY}"}});
-rq(["bcr-plotly"],function(P){window.Plotly=P;draw(P);},function(){});})();</script>`;
+rq.config({paths:{plotly:base+"files/"+dir+"${NOTEBOOK_PLOTLY}"}});
+rq(["plotly"],function(P){P=P||window.Plotly;if(!P)return;window.Plotly=P;draw(P);},function(){});})();</script>`;
 }
 
 export interface FigureDisplayOptions { width?: number; height?: number }

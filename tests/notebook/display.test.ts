@@ -22,7 +22,7 @@ test("figureBundle: the PNG inside the HTML (shown without scripts) and beside i
   const b64 = Buffer.from(png).toString("base64");
   assert.equal(b["image/png"], b64);
   assert.match(b["text/html"]!, new RegExp(`<img src="data:image/png;base64,${b64}"`));
-  assert.match(b["text/html"]!, /files\/"\+dir\+"assets\/plotly\.min"/);
+  assert.match(b["text/html"]!, /plotly:base\+"files\/"\+dir\+"assets\/plotly\.min"/);
   assert.doesNotMatch(b["text/html"]!, /https?:\/\//, "no network");
   assert.doesNotMatch(b["text/html"]!, /<\/script>[^]*<\/script>[^]*<\/script>/, "one script only");
   assert.equal(b["text/plain"], `[figure] ${fig.layout.title!.text}`);
