@@ -8,6 +8,11 @@
 //      the spec folder) is found through JUPYTER_PATH=<repo>/jupyter, which the notebook runner
 //      and `npm run notebooks` set.
 //   3. `npm run build`, so notebooks can import ../dist/index.js.
+//   4. notebooks/assets/plotly.min.js, copied from node_modules (git-ignored): the one plotly.js
+//      the notebooks' interactive figures load (through Jupyter's /files/ route, no network).
+//   5. The committed notebooks signed as trusted in this machine's Jupyter signature store, so
+//      their interactive figures run when opened (untrusted, Jupyter strips scripts and the
+//      figures show as their PNG; tables are HTML and show either way).
 //
 // `--serve` (what `npm run notebooks` runs): rebuild dist/ only when src/ is newer, then start
 // Jupyter Notebook on notebooks/ at 127.0.0.1 without opening a browser. Extra arguments after
@@ -106,11 +111,36 @@ function ensureBuild(force) {
   run("npm", ["run", "--silent", "build"]);
 }
 
+function ensurePlotly() {
+  const src = path.join(root, "node_modules", "plotly.js-dist-min", "plotly.min.js");
+  const dst = path.join(root, "notebooks", "assets", "plotly.min.js");
+  if (!fs.existsSync(src)) {
+    log("node_modules/plotly.js-dist-min is missing: run `npm install`");
+    process.exit(1);
+  }
+  if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(src).size) return log("plotly.js: notebooks/assets/plotly.min.js present");
+  fs.mkdirSync(path.dirname(dst), { recursive: true });
+  fs.copyFileSync(src, dst + ".tmp");
+  fs.renameSync(dst + ".tmp", dst);
+  log("plotly.js: copied to notebooks/assets/plotly.min.js (git-ignored)");
+}
+
+function trustNotebooks() {
+  const files = fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).map((f) => path.join(root, "notebooks", f));
+  const code = "import sys, nbformat\nfrom nbformat.sign import NotebookNotary\nn = NotebookNotary()\n" +
+    "for f in sys.argv[1:]:\n    n.sign(nbformat.read(f, as_version=4))";
+  const r = spawnSync(PY, ["-c", code, ...files], { env: jupyterEnv(), encoding: "utf8" });
+  if (r.status !== 0) log(`could not sign the notebooks as trusted (figures will show as PNG until you run them): ${r.stderr?.trim()}`);
+  else log(`trusted: ${files.length} notebooks (signatures in Jupyter's store, the files are unchanged)`);
+}
+
 const args = process.argv.slice(2);
 const serve = args[0] === "--serve";
 ensureJupyter();
 ensureKernel();
 ensureBuild(!serve);
+ensurePlotly();
+trustNotebooks();
 if (serve) {
   const extra = args.slice(1).filter((a) => a !== "--");
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Execute the TypeScript notebooks headlessly with the in-repo tslab kernel (CI and `npm run notebooks:run`).
 
-    /usr/bin/python3 scripts/run-notebooks.py [--full] [--timeout S] [--no-write] [NOTEBOOK ...]
+    /usr/bin/python3 scripts/run-notebooks.py [--full] [--timeout S] [--write] [NOTEBOOK ...]
 
 - Runs every notebooks/*.ipynb (sorted) or the ones named, each in a fresh kernel started in
   notebooks/ (so `../dist/index.js` resolves), with BCR_QUICK=1 unless --full (or BCR_QUICK is
   already set in the environment).
-- Writes each executed notebook back in place, outputs included, so readers on GitHub see the
-  results; a notebook that fails keeps the outputs of the cells that ran.
+- Leaves the committed notebooks untouched unless --write: then each executed notebook is written
+  back in place, outputs included (a notebook that fails keeps the outputs of the cells that ran),
+  and signed as trusted in this machine's Jupyter signature store, so its interactive figures run
+  when it is opened here. CI and tests execute without writing.
 - tslab's error reply carries no name, value or traceback (the log would show an empty
   `<Error>:`); the message is in the failing cell's stderr output, so that is what is printed,
   with the cell's source.
@@ -64,6 +66,15 @@ def indent(text, prefix="    | "):
     return "\n".join(prefix + line for line in text.splitlines()) or prefix + "(empty)"
 
 
+def sign(nb):
+    """Trust what this runner produced (Jupyter's notary: ~/.local/share/jupyter/nbsignatures.db)."""
+    try:
+        from nbformat.sign import NotebookNotary
+        NotebookNotary().sign(nb)
+    except Exception as e:  # a read-only home and the like: the notebook still opens, figures show as PNG
+        print(f"       (not signed: {type(e).__name__}: {e})", flush=True)
+
+
 def run_one(path, timeout, write, slow):
     nb = nbformat.read(path, as_version=4)
     deadline = time.monotonic() + timeout
@@ -107,6 +118,7 @@ def run_one(path, timeout, write, slow):
     elapsed = time.monotonic() - t0
     if write:
         nbformat.write(nb, path)
+        sign(nb)
     if error:
         idx = failed.get("index", max(starts) if starts else None)
         print(f"FAIL {os.path.relpath(path, ROOT)} ({elapsed:.1f} s): {error}", flush=True)
@@ -126,7 +138,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
     ap.add_argument("--slow", type=float, default=5.0, help="print the time of cells slower than this (s)")
     ap.add_argument("--reuse", action="store_true", help="keep runs/notebooks/tiny (tiny runs shared by the notebooks) from an earlier run")
-    ap.add_argument("--no-write", action="store_true", help="do not write executed notebooks back")
+    ap.add_argument("--write", action="store_true", help="write executed notebooks back into notebooks/ (default: leave them untouched)")
+    ap.add_argument("--no-write", action="store_true", help="the default; kept for older callers")
     args = ap.parse_args()
     configure_env(args.full)
     if not os.path.exists(os.path.join(ROOT, "dist", "index.js")):
@@ -136,7 +149,7 @@ def main():
         sys.exit(f"run-notebooks: no notebooks in {NB_DIR}")
     mode = "QUICK" if os.environ["BCR_QUICK"] == "1" else "full"
     print(f"running {len(paths)} notebook(s) in {mode} mode (BCR_QUICK={os.environ['BCR_QUICK']}), "
-          f"timeout {args.timeout} s each", flush=True)
+          f"timeout {args.timeout} s each, {'writing them back (--write)' if args.write and not args.no_write else 'not writing them back (--write to)'}", flush=True)
     tiny = os.path.join(ROOT, "runs", "notebooks", "tiny")
     if not args.reuse and os.path.isdir(tiny):
         shutil.rmtree(tiny)
@@ -144,7 +157,7 @@ def main():
     results = []
     t0 = time.monotonic()
     for p in paths:
-        ok, secs = run_one(p, args.timeout, not args.no_write, args.slow)
+        ok, secs = run_one(p, args.timeout, args.write and not args.no_write, args.slow)
         results.append((p, ok, secs))
     bad = [p for p, ok, _ in results if not ok]
     print(f"\n{len(results) - len(bad)}/{len(results)} passed in {time.monotonic() - t0:.1f} s")

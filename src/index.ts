@@ -41,13 +41,17 @@ export { startRewardServer, type RewardServer } from "./serve/reward-server.js";
 export { exportProblems, groupProblems } from "./export/dataset.js";
 
 // Analysis and figures
-export { fitScaling, compareForms, SCALING_FORMS, type ScalingFit, type ScalingForm } from "./analysis/fit.js";
+export { fitScaling, compareForms, SCALING_FORMS, BOUNDED_FORMS, unidentifiedParams, fitSummaryText, type ScalingFit, type ScalingForm } from "./analysis/fit.js";
 export { bootstrapMeanCI, bootstrapDiffCI, bootstrapCI } from "./analysis/bootstrap.js";
 export { readRun, readRuns, stabilityTable, stabilityRows, detectCollapse, metricCurve } from "./analysis/stability.js";
-export { toTable, toCsv, writeCsv, toMarkdown, toHtml } from "./analysis/tables.js";
+export { toTable, toCsv, writeCsv, toMarkdown, toHtml, toText, escapeMarkdown } from "./analysis/tables.js";
 export * from "./viz/figures.js";
 export { figureToHtml, writeFigureHtml, copyPlotly, Renderer } from "./viz/render.js";
 export { methodColor } from "./viz/colors.js";
 
 // Notebooks: the tiny runs they share, and where the reproduction's outputs are
-export { trainQuickRuns, quickSettings, findReproduceOutputs, type QuickRuns, type QuickRunOptions, type ReproduceOutputs } from "./notebook/quick.js";
+export { trainQuickRuns, quickSettings, findReproduceOutputs, SFT_DONE, type QuickRuns, type QuickRunOptions, type ReproduceOutputs } from "./notebook/quick.js";
+export { NotebookDisplay, tableBundle, figureBundle, bannerBundle, jupyterSink, type MimeBundle, type DisplaySink } from "./notebook/display.js";
+export { LiveTraining, type LiveTrainingOptions } from "./notebook/live.js";
+export { readResults, sweepSeries, type ReproduceResults } from "./notebook/results.js";
+export { isSmokeTest, SMOKE_BANNER } from "./run/smoke.js";

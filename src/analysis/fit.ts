@@ -7,6 +7,15 @@
  *   loglinear    y = a + b * ln N          closed-form weighted OLS
  *   exponential  y = c + a * exp(-b * N)   saturating exponential: tends to c as N grows,
  *                                          b in [1e-6/max N, 50/min N]
+ *   logistic     y = 1 / (1 + exp(-(a + b * ln N)))   bounded in (0, 1): for accuracies; a
+ *                                          straight line in logit(y) vs ln N, started from
+ *                                          that regression on clamped values, then LM
+ *                                          (not in SCALING_FORMS: pass forms or form)
+ *
+ * Identifiability: a fit whose bootstrap interval of some parameter is wider than
+ * MAX_REL_WIDTH times the estimate (or non-finite, or does not hold the estimate within one
+ * width) says nothing about that parameter: `identifiable` is false and `unidentified` names
+ * them, so tables print "not identifiable" instead of numbers (a = -21080 [-6.26e9, 1.17e10]).
  *
  * Nonlinear search. power and exponential are linear in (a, c) once b is fixed, so the starting
  * points come from the profile RSS(b) (a and c by exact weighted least squares) on a log grid of
@@ -32,8 +41,26 @@ import { levenbergMarquardt } from "ml-levenberg-marquardt";
 import { Rng } from "../util/rng.js";
 import { percentileInterval } from "./bootstrap.js";
 
-export type ScalingForm = "power" | "loglinear" | "exponential";
+export type ScalingForm = "power" | "loglinear" | "exponential" | "logistic";
+/** The forms compareForms tries by default (unbounded: tokens per problem and the like). */
 export const SCALING_FORMS: readonly ScalingForm[] = ["power", "loglinear", "exponential"];
+/** Forms bounded in [0, 1], for accuracies. */
+export const BOUNDED_FORMS: readonly ScalingForm[] = ["logistic"];
+/** A parameter interval wider than this many times |estimate| counts as exploded. */
+export const MAX_REL_WIDTH = 10;
+
+/**
+ * Parameters whose interval explodes (see the header): wider than MAX_REL_WIDTH * |estimate|,
+ * not finite, or not holding the estimate within one interval width. Works on stored fits too.
+ */
+export function unidentifiedParams(params: Record<string, number>, ci: Record<string, [number, number]>): string[] {
+  return Object.entries(params).filter(([name, v]) => {
+    const iv = ci[name];
+    if (!iv || !iv.every(Number.isFinite)) return iv !== undefined && !iv.every(Number.isNaN);   // no bootstrap at all: nothing to judge
+    const width = iv[1] - iv[0];
+    return width > MAX_REL_WIDTH * Math.abs(v) || v < iv[0] - width || v > iv[1] + width;
+  }).map(([name]) => name);
+}
 
 export interface FitOptions {
   /** Functional form (default "power"). */
@@ -61,6 +88,10 @@ export interface ScalingFit {
   n: number;
   /** Parameters counted by the information criteria (curve parameters + 1 for the variance). */
   k: number;
+  /** False when some parameter's interval explodes (unidentifiedParams): report "not identifiable". */
+  identifiable: boolean;
+  /** The parameters whose intervals explode. */
+  unidentified: string[];
   /** Human-readable fitted formula, e.g. "y = 812.3*N^(-0.412) + 103.2". */
   formula: string;
   /** Bootstrap refits that succeeded (out of the requested resamples). */
@@ -103,6 +134,15 @@ const FORMS: Record<ScalingForm, FormSpec> = {
       return [g, -a! * n * g, 1];
     },
     formula: ([a, b, c]) => `y = ${fmt(c!)} ${a! < 0 ? "-" : "+"} ${fmt(Math.abs(a!))}*exp(-${fmt(b!)}*N)`,
+  },
+  logistic: {
+    names: ["a", "b"],
+    f: ([a, b], n) => 1 / (1 + Math.exp(-(a! + b! * Math.log(n)))),
+    grad: ([a, b], n) => {
+      const y = 1 / (1 + Math.exp(-(a! + b! * Math.log(n))));
+      return [y * (1 - y), y * (1 - y) * Math.log(n)];
+    },
+    formula: ([a, b]) => `y = 1/(1 + exp(-(${fmt(a!)} ${b! < 0 ? "-" : "+"} ${fmt(Math.abs(b!))}*ln(N))))`,
   },
 };
 
@@ -227,7 +267,28 @@ function lmPolish(form: "power" | "exponential", d: Data, start: Vec): { p: Vec;
   }
 }
 
+/** logistic: the logit-linear regression on values clamped into (0, 1), then LM on the real objective. */
+function logisticFit(d: Data): { p: Vec; rss: number } {
+  const eps = 1e-3;
+  const logit = d.y.map((y) => Math.log(Math.min(1 - eps, Math.max(eps, y)) / (1 - Math.min(1 - eps, Math.max(eps, y)))));
+  const [b0, a0] = linearFit(d.x.map(Math.log), { ...d, y: logit });
+  const spec = FORMS.logistic;
+  const start = { p: [a0, Number.isFinite(b0) ? b0 : 0], rss: rssOf(spec, [a0, Number.isFinite(b0) ? b0 : 0], d) };
+  try {
+    const res = levenbergMarquardt({ x: d.x, y: d.y }, (p: number[]) => (n: number) => spec.f(p, n), {
+      initialValues: start.p, weights: d.w.map(Math.sqrt), maxIterations: 200, errorTolerance: 0, improvementThreshold: 1e-3, damping: 1e-3,
+      minValues: [-50, -50], maxValues: [50, 50], jacobianFunction: (p: number[]) => (n: number) => spec.grad(p, n),
+    });
+    const p = res.parameterValues;
+    const rss = rssOf(spec, p, d);
+    return Number.isFinite(rss) && rss < start.rss ? { p, rss } : start;
+  } catch {
+    return start;
+  }
+}
+
 function fitOnce(form: ScalingForm, d: Data, polish: boolean): { p: Vec; rss: number } {
+  if (form === "logistic") return logisticFit(d);
   if (form === "loglinear") {
     const [b, a, rss] = linearFit(d.x.map(Math.log), d);
     return { p: [a, b], rss };
@@ -265,6 +326,17 @@ function validate(ns: number[], values: number[], form: ScalingForm, weights?: n
     w = weights.slice();
   }
   return { x: ns.slice(), y: values.slice(), w };
+}
+
+/**
+ * A fit as a table reads it: the formula and each parameter with its interval, or "not
+ * identifiable" and which intervals explode (numbers that mean nothing are not printed).
+ */
+export function fitSummaryText(fit: { formula: string; params: Record<string, number>; ci: Record<string, [number, number]> }): { formula: string; params: string } {
+  const bad = unidentifiedParams(fit.params, fit.ci);
+  if (bad.length) return { formula: "not identifiable", params: `intervals of ${bad.join(", ")} explode` };
+  const num = (x: number, d: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(d))) : "?");
+  return { formula: fit.formula, params: Object.entries(fit.params).map(([k, v]) => `${k}=${num(v, 4)} [${(fit.ci[k] ?? [NaN, NaN]).map((x) => num(x, 3)).join(", ")}]`).join("; ") };
 }
 
 /** Fit one form to (N, value) points, with bootstrap intervals on parameters and curve. */
@@ -316,7 +388,8 @@ export function fitScaling(ns: number[], values: number[], opts?: FitOptions): S
   const predict = (x: number) => spec.f(p, x);
   const band = (x: number): [number, number] =>
     boot.length > 0 ? percentileInterval(boot.map((q) => spec.f(q, x)), level) : [NaN, NaN];
-  return { form, params, ci, r2, aic, bic, aicc, rss, n, k, formula: spec.formula(p), resamples: boot.length, level, predict, band };
+  const unidentified = unidentifiedParams(params, ci);
+  return { form, params, ci, r2, aic, bic, aicc, rss, n, k, identifiable: unidentified.length === 0, unidentified, formula: spec.formula(p), resamples: boot.length, level, predict, band };
 }
 
 /**

@@ -71,11 +71,36 @@ export function writeCsv(file: string, data: TableLike, opts?: { columns?: strin
   writeFileAtomic(file, toCsv(data, opts));
 }
 
-/** GitHub-flavoured markdown table. */
+/**
+ * Markdown's inline syntax characters, backslash-escaped so a cell reads as written:
+ * `456.9*exp(-0.5751*N)` would otherwise render in italics, `<x>` as an HTML tag. (arquero
+ * escapes the pipe itself.)
+ */
+export function escapeMarkdown(s: string): string {
+  return s.replace(/\n/g, " ").replace(/[\\`*_[\]<>~]/g, (c) => `\\${c}`);
+}
+
+/** GitHub-flavoured markdown table, cells escaped (escapeMarkdown). */
 export function toMarkdown(data: TableLike, opts?: FormatOptions): string {
   const t = toTable(data);
-  const { format, align } = formats(t, opts?.digits ?? 4, (s) => s.replace(/\n/g, " "));
+  const { format, align } = formats(t, opts?.digits ?? 4, escapeMarkdown);
   return t.toMarkdown({ format, align, ...(opts?.columns ? { columns: opts.columns } : {}) });
+}
+
+/**
+ * A plain-text table (columns padded, numbers right-aligned): what a notebook shows where HTML
+ * is not rendered, and what a terminal prints.
+ */
+export function toText(data: TableLike, opts?: FormatOptions): string {
+  const t = toTable(data);
+  const names = opts?.columns ?? t.columnNames();
+  const { format, align } = formats(t, opts?.digits ?? 4, (s) => s.replace(/\n/g, " "));
+  const cells = names.map((name) => [name, ...(t.array(name) as unknown[]).map((v) => format[name]!(v))]);
+  const widths = cells.map((col) => Math.max(...col.map((c) => c.length)));
+  const pad = (c: string, i: number) => (align[names[i]!] === "r" ? c.padStart(widths[i]!) : c.padEnd(widths[i]!));
+  const line = (r: number) => names.map((_, i) => pad(cells[i]![r]!, i)).join("  ").trimEnd();
+  const rows = t.numRows();
+  return [line(0), widths.map((w) => "-".repeat(w)).join("  "), ...Array.from({ length: rows }, (_, r) => line(r + 1))].join("\n") + "\n";
 }
 
 /** HTML <table> string (cells HTML-escaped by arquero). */

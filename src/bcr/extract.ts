@@ -3,6 +3,9 @@ import type { FoundAnswer, TemplateName } from "./types.js";
 /**
  * Answer extraction: maps the answers in a response to problem indices 1..n.
  *
+ * Template: given, or detected from the text (detectTemplate: `Answer k:`, `\boxed{}` or a
+ * `### Problem k` heading mean natural, else compact); `onTemplate` hears which and why.
+ *
  * Rules (both templates):
  * - Answers may come in any order; the index, not the position, says which problem one answers.
  * - An index answered twice: the LAST complete answer wins. Models revise ("Answer 2: 5 ...
@@ -22,18 +25,47 @@ import type { FoundAnswer, TemplateName } from "./types.js";
  *   (`Answer 2: 18 dollars.` gives `18 dollars`). With n = 1 and no `Answer 1`, the last
  *   complete bare `\boxed{...}` counts.
  */
-export function extractAnswers(response: string, n: number,
-  opts: { template?: TemplateName; truncated?: boolean } = {}): (string | null)[] {
+export function extractAnswers(response: string, n: number, opts: ExtractOptions = {}): (string | null)[] {
   const out: (string | null)[] = Array.from({ length: Math.max(0, n) }, () => null);
   for (const a of findAnswers(response, n, opts)) out[a.index - 1] = a.value;
   return out;
 }
 
+export interface ExtractOptions {
+  /** The response's template; absent: detected from the text (detectTemplate). */
+  template?: TemplateName;
+  truncated?: boolean;
+  /** Called with the template used and why, when it was detected rather than given. */
+  onTemplate?: (template: TemplateName, reason: string) => void;
+}
+
+// The paper's answer line, or a LaTeX box: neither can occur in the compact language, whose
+// answers are `A<value>` and whose alphabet has no backslash or capitalised words.
+const NATURAL_SIGNS: [RegExp, string][] = [
+  [/answer\s*\d+\s*::?/i, "an `Answer k:` line"],
+  [/\\(?:boxed|fbox)\s*\{/, "a \\boxed{...}"],
+  [/^[ \t]*#{1,6}[ \t]*Problem[ \t]*\d+/im, "a `### Problem k` heading"],
+];
+
+/**
+ * Which template a response is written in: "natural" when it has an `Answer k:` line, a
+ * `\boxed{}` or a `### Problem k` heading, else "compact"; with the reason, for `onTemplate`.
+ */
+export function detectTemplate(response: string): { template: TemplateName; reason: string } {
+  for (const [re, what] of NATURAL_SIGNS) if (typeof response === "string" && re.test(response)) return { template: "natural", reason: `the text has ${what}` };
+  return { template: "compact", reason: "no `Answer k:`, \\boxed{} or `### Problem k` in the text" };
+}
+
 /** All answers with index in 1..n, in text order (later ones win in extractAnswers). */
-export function findAnswers(response: string, n: number,
-  opts: { template?: TemplateName; truncated?: boolean } = {}): FoundAnswer[] {
+export function findAnswers(response: string, n: number, opts: ExtractOptions = {}): FoundAnswer[] {
   if (typeof response !== "string" || !(n >= 1)) return [];
-  const found = (opts.template ?? "compact") === "compact"
+  let template = opts.template;
+  if (template === undefined) {
+    const d = detectTemplate(response);
+    template = d.template;
+    opts.onTemplate?.(d.template, d.reason);
+  }
+  const found = template === "compact"
     ? findCompact(response, n)
     : findNatural(response, n);
   return found.filter((a) => a.index >= 1 && a.index <= n &&

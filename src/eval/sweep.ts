@@ -120,8 +120,10 @@ export interface TaskScalingSeries {
   accuracy: number[];
   tokensFit?: ScalingFit;
   accuracyFit?: ScalingFit;
+  /** 95% intervals per point, drawn as error bars. */
+  tokensCi?: [number, number][];
+  accuracyCi?: [number, number][];
 }
-
 
 interface CacheKey { n: number; group: number; model: string; template: TemplateName; budget: string; seed: number }
 interface CacheRecord { key: CacheKey; ids: string[]; response: string; finishReason: string; rows: SweepRow[] }

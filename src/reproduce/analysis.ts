@@ -23,7 +23,7 @@
 import { bootstrapDiffCI, bootstrapMeanCI, type DiffCI, type MeanCI } from "../analysis/bootstrap.js";
 import { hierarchicalDiffCI, hierarchicalMeanCI } from "../analysis/hierarchical.js";
 import { lambdaStar, type AnswerForm } from "../rewards/lambda-star.js";
-import { compareForms, fitScaling, SCALING_FORMS, type ScalingFit } from "../analysis/fit.js";
+import { compareForms, fitScaling, SCALING_FORMS, unidentifiedParams, type ScalingFit } from "../analysis/fit.js";
 import { stabilityTable, type MethodStability, type Run } from "../analysis/stability.js";
 import type { ReproduceConfig } from "./config.js";
 import { evaluateClaims, isCollapsed, type Claim, type ClaimInputs, type Estimate } from "./claims.js";
@@ -164,6 +164,12 @@ function fitSummaries(ns: number[], ys: number[], config: ReproduceConfig): FitS
   }));
 }
 
+/** Whether a stored fit's parameter intervals explode (fit.ts: unidentifiedParams). */
+export function identifiability(s: Pick<FitSummary, "params" | "ci">): { identifiable: boolean; unidentified: string[] } {
+  const unidentified = unidentifiedParams(s.params, s.ci);
+  return { identifiable: unidentified.length === 0, unidentified };
+}
+
 /** A ScalingFit-shaped view of a stored fit (predict and band interpolate its grid). */
 export function fitFromSummary(s: FitSummary): ScalingFit {
   const interp = (ys: number[]) => (n: number) => {
@@ -180,7 +186,7 @@ export function fitFromSummary(s: FitSummary): ScalingFit {
   const y = interp(s.grid.y), lo = interp(s.grid.lo), hi = interp(s.grid.hi);
   return {
     form: s.form as ScalingFit["form"], params: s.params, ci: s.ci, r2: s.r2, aic: s.aic, bic: s.bic, aicc: s.aicc, rss: NaN,
-    n: 0, k: 0, formula: s.formula, resamples: s.resamples, level: s.level, predict: y, band: (n) => [lo(n), hi(n)],
+    n: 0, k: 0, ...identifiability(s), formula: s.formula, resamples: s.resamples, level: s.level, predict: y, band: (n) => [lo(n), hi(n)],
   };
 }
 

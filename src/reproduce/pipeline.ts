@@ -26,6 +26,7 @@ import { writeOutputs } from "./report.js";
 import { EVAL_ARCHIVE, readEvalArchive, writeEvalArchive } from "./archive.js";
 import { latestCheckpoint } from "../run/checkpoint.js";
 import { checkpointsDir, latestPointer } from "../run/files.js";
+import { isSmokeTest, SMOKE_BANNER } from "../run/smoke.js";
 import { readMarker, runStage, stageHash, type StageMarker, type StageSpec } from "./stages.js";
 
 export const STAGES = ["data", "sft", "rl", "eval", "analysis", "report"] as const;
@@ -116,9 +117,12 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   const last = opts.only ? Math.max(...opts.only.map((s) => STAGES.indexOf(s as StageName))) : STAGES.length - 1;
   const wanted = (name: StageName) => STAGES.indexOf(name) <= last;
   const run = async (spec: StageSpec) => (stages[spec.name] = await runStage(spec, ro));
+  const smoke = isSmokeTest(config);
+  if (smoke) log(`[reproduce] ${SMOKE_BANNER}`);
   const finish = (analysis: Analysis | null): ReproduceResult => {
     const wall_s = (performance.now() - t0) / 1000;
     log(`[reproduce] done in ${wall_s.toFixed(1)} s${analysis && wanted("report") ? `: ${path.join(L.out, "report.html")}` : ""}`);
+    if (smoke && analysis) log(`[reproduce] ${SMOKE_BANNER}: the verdicts below only show the pipeline ran`);
     for (const c of analysis?.claims ?? []) log(`[reproduce]   claim ${c.number} (${c.title}): ${c.verdict} — ${c.measurement}`);
     return { out: L.out, runs: L.runs, stages, analysis, wall_s };
   };
@@ -187,8 +191,8 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
       await writeOutputs({
         outDir: L.out, analysis: final, runs: rlRuns,
         meta: { backend: backendInfo()?.name ?? info.name, cores: os.cpus().length, cpu: cpuModel(), wall: { ...wall, total }, seeds: config.seeds },
-        png: config.figures.png, config, derived, log,
-        notes: notes(config, stages),
+        png: config.figures.png, config, derived, log, smokeTest: smoke,
+        notes: [...(smoke ? [`${SMOKE_BANNER}: ${config.name} trains tiny models for a few steps; its numbers and verdicts exercise the code and mean nothing about the method.`] : []), ...notes(config, stages)],
         summaryExtra: {
           name: config.name, backend_info: backendInfo(), node: process.version, platform: `${os.platform()} ${os.arch()}`, git_commit: gitCommit(),
           runs_dir: L.runs, stage_hashes: h, stage_markers: Object.fromEntries(STAGES.map((s) => [s, stages[s] ?? readMarker(L.runs, s)])),
@@ -201,6 +205,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   return finish(final);
 }
 
+/** What quick mode's console output, notes and report open with. */
 function notes(config: ReproduceConfig, stages: ReproduceResult["stages"]): string[] {
   const out = [
     "Claim numbering follows the paper's abstract as summarised in docs/reference (1 task scaling, 2 free lunch, 3 loops, 4 stability).",

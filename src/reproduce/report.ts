@@ -14,6 +14,7 @@ import {
   taskScalingFigure, trainingCurvesFigure, type DosePoint, type Figure,
 } from "../viz/figures.js";
 import { copyPlotly, Renderer, writeFigureHtml } from "../viz/render.js";
+import { fitSummaryText } from "../analysis/fit.js";
 import { fitFromSummary, type Analysis, type MethodAnalysis, type N1Metrics } from "./analysis.js";
 import type { Claim } from "./claims.js";
 
@@ -108,10 +109,11 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
     truncation_rate: f(p.truncation_rate), problems: p.problems,
   })));
   const fits = order.flatMap((m) => (["tokens_per_problem", "accuracy"] as const).flatMap((metric) =>
-    analysis.methods[m]!.fits[metric].map((fit, rank) => ({
-      method: m, metric, rank: rank + 1, form: fit.form, formula: fit.formula, r2: f(fit.r2), aicc: f(fit.aicc, 2), aic: f(fit.aic, 2),
-      params: Object.entries(fit.params).map(([k, v]) => `${k}=${Number(v.toPrecision(4))} [${fit.ci[k]!.map((x) => Number(x.toPrecision(3))).join(", ")}]`).join("; "),
-    }))));
+    analysis.methods[m]!.fits[metric].map((fit, rank) => {
+      // Numbers whose intervals explode are not results: fitSummaryText says so instead of printing them.
+      const text = fitSummaryText(fit);
+      return { method: m, metric, rank: rank + 1, form: fit.form, formula: text.formula, r2: f(fit.r2), aicc: f(fit.aicc, 2), aic: f(fit.aic, 2), params: text.params };
+    })));
   const comparisons = analysis.comparisons.map((c) => ({
     comparison: `${c.a} vs ${c.b}`, tokens_a: f(c.aTokens, 1), tokens_b: f(c.bTokens, 1),
     token_reduction: f(c.tokenReduction.mean), reduction_lo: f(c.tokenReduction.ci[0]), reduction_hi: f(c.tokenReduction.ci[1]),
@@ -242,12 +244,14 @@ export interface ReportInput {
   notes: string[];
   config: unknown;
   derived: unknown;
+  /** Quick mode: the page opens with a "smoke test, not a result" banner. */
+  smokeTest?: boolean;
 }
 
 export function reportHtml(r: ReportInput): string {
   const { meta } = r;
   const table = (name: string, caption: string) => r.tables[name]?.length
-    ? `<h3>${esc(caption)}</h3>\n${toHtml(r.tables[name]!)}\n<p class="small">CSV: <a href="tables/${name}.csv">tables/${name}.csv</a></p>` : "";
+    ? `<h3>${esc(caption)}</h3>\n<div class="scroll">${toHtml(r.tables[name]!)}</div>\n<p class="small">CSV: <a href="tables/${name}.csv">tables/${name}.csv</a></p>` : "";
   const figs = Object.entries(r.figures).map(([name, { title }]) => {
     const png = r.pngs[name];
     const img = png ? `<a href="figures/${name}.html"><img src="data:image/png;base64,${Buffer.from(png).toString("base64")}" alt="${esc(title)}"></a>` : `<p class="small">(no PNG rendered)</p>`;
@@ -260,8 +264,11 @@ export function reportHtml(r: ReportInput): string {
 <meta charset="utf-8">
 <title>BCR reproduction report</title>
 <style>
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #1f2328; }
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #1f2328; box-sizing: border-box; }
+.scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
+td { overflow-wrap: anywhere; }
+.smoke { color: #9a6700; background: #fff8c5; border: 1px solid #d4a72c; padding: 8px 12px; border-radius: 6px; font-weight: 600; }
 th, td { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; }
 th { background: #f6f8fa; }
 td.verdict { font-weight: bold; white-space: nowrap; }
@@ -272,6 +279,7 @@ pre { background: #f6f8fa; padding: 1em; overflow: auto; font-size: 0.8em; }
 </head>
 <body>
 <h1>Batched Contextual Reinforcement: reproduction report</h1>
+${r.smokeTest ? `<p class="smoke">SMOKE TEST, NOT A RESULT: quick mode trains tiny models for a few steps. The numbers and verdicts below show that the pipeline runs end to end; they say nothing about the method.</p>` : ""}
 <p>Backend <b>${esc(meta.backend)}</b>, ${meta.cores} cores (${esc(meta.cpu)}), RL seeds ${meta.seeds.join(", ")}. Wall time: ${esc(wall)}.</p>
 <h2>The four claims</h2>
 ${claimsTable(r.analysis.claims)}
@@ -297,7 +305,7 @@ ${figs}
 
 export interface WriteOutputsInput {
   outDir: string; analysis: Analysis; runs: Run[]; meta: RunMeta; png: boolean; config: unknown; derived: unknown;
-  summaryExtra: Record<string, unknown>; notes: string[]; log: (s: string) => void;
+  summaryExtra: Record<string, unknown>; notes: string[]; log: (s: string) => void; smokeTest?: boolean;
 }
 
 /** Writes everything under results/; returns the files written. */
@@ -343,6 +351,6 @@ export async function writeOutputs(i: WriteOutputsInput): Promise<string[]> {
     notes,
     config: i.config,
   });
-  writeFileAtomic(path.join(outDir, "report.html"), reportHtml({ analysis, meta: i.meta, tables: tbls, figures: figs, pngs, notes, config: i.config, derived: i.derived }));
+  writeFileAtomic(path.join(outDir, "report.html"), reportHtml({ analysis, meta: i.meta, tables: tbls, figures: figs, pngs, notes, config: i.config, derived: i.derived, smokeTest: i.smokeTest }));
   return ["claims.json", "summary.json", "report.html"].map((f) => path.join(outDir, f));
 }

@@ -12,6 +12,7 @@ import { trainRl } from "../rl/grpo.js";
 import { runFile } from "../run/files.js";
 import { RunFolder } from "../run/folder.js";
 import { parseConfig } from "../util/config.js";
+import { RunBoard } from "../util/progress.js";
 import { derive, singleBudgetOf, type Derived } from "./budget.js";
 import type { MethodSpec, ReproduceConfig } from "./config.js";
 import { readDataStats } from "./data.js";
@@ -92,16 +93,22 @@ export async function runRl(config: ReproduceConfig, L: Layout, log: Log, progre
     }
   }
   const results: Record<string, unknown>[] = [];
+  // One console line per running run (step, reward, tokens/problem, ETA), fed by its metric records.
+  const board = progress ? new RunBoard() : null;
+  const report: OnStep | undefined = board || onStep ? (name, record) => { board?.record(name, record); onStep?.(name, record); } : undefined;
   const trainOne = async (p: RunPlan, i: number) => {
     log(`[reproduce] rl ${i + 1}/${plans.length}: ${p.method} seed ${p.seed} -> ${p.dir}`);
     const t0 = performance.now();
     const name = runName(p);
-    if (config.rl.workers > 1) {
-      await trainInWorker(name, p.config, p.dir, onStep);
+    const inWorker = config.rl.workers > 1;
+    board?.start(name, { total: p.config.steps, log: runFile(p.dir, inWorker ? "log" : "metrics") });
+    if (inWorker) {
+      try { await trainInWorker(name, p.config, p.dir, report); } finally { board?.finish(name); }
       const summary = new RunFolder(p.dir).readSummary<{ steps: number; final?: Record<string, number> }>();
       results[i] = { method: p.method, seed: p.seed, step: summary.steps, finished: true, wall_s: (performance.now() - t0) / 1000, finalAccuracy: summary.final?.["eval/accuracy"] ?? null };
     } else {
-      const r = await trainRl(p.config, p.dir, { progress, ...(onStep ? { onMetrics: (record: Record<string, number>) => onStep(name, record) } : {}) });
+      const r = await trainRl(p.config, p.dir, { progress: false, ...(report ? { onMetrics: (record: Record<string, number>) => report(name, record) } : {}) });
+      board?.finish(name);
       results[i] = { method: p.method, seed: p.seed, step: r.step, finished: r.finished, wall_s: (performance.now() - t0) / 1000, finalAccuracy: r.finalEval?.accuracy ?? null };
     }
   };

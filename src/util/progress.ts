@@ -7,6 +7,8 @@
  * short but a stalled job still shows signs of life.
  */
 
+import * as fs from "node:fs";
+
 /** The part of a stream the bar needs; tests pass a fake. */
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -173,5 +175,145 @@ export class Progress {
     } else {
       this.stream.write(`${text}\n`);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several RL runs at once (bcr reproduce's workers): one line per run, from its metric records.
+
+/** What a run's line shows, picked from its latest metric records (stable metric names). */
+export const RUN_LINE_METRICS: readonly [key: string, label: string][] = [
+  ["reward/accuracy", "reward"], ["length/tokens_per_problem", "tokens/problem"], ["eval/accuracy", "eval acc"],
+];
+
+interface RunState {
+  label: string;
+  total: number;
+  /** Metric record steps are 0-based; a record for step s means s + 1 steps are done. */
+  done: number;
+  startStep: number;
+  startTime: number;
+  metrics: Record<string, number>;
+  log?: string;
+  finished: boolean;
+  lastPrinted: number;
+  lastBucket: number;
+  /** Steps done when the last line was printed (plain mode: finish does not repeat it). */
+  printedDone: number;
+}
+
+export interface RunBoardOptions {
+  stream?: ProgressStream;
+  tty?: boolean;
+  now?: () => number;
+  /** Plain mode: print a run's line each time it crosses another multiple of this percent (default 10). */
+  everyPercent?: number;
+  /** Plain mode: or when this many seconds passed since that run's last line (default 60). */
+  everySeconds?: number;
+}
+
+/**
+ * One progress line per run, fed with each run's per-step metric records:
+ * `bcr/seed-1  120/400  30%  ETA 3m20s  reward 0.8125  tokens/problem 31.0  eval acc 0.9219`.
+ * On a TTY the block of lines is redrawn in place; elsewhere a run's line is printed every
+ * `everyPercent` of its steps (or `everySeconds`). `start` prints where the run's log goes.
+ */
+export class RunBoard {
+  private readonly runs = new Map<string, RunState>();
+  private readonly stream: ProgressStream;
+  private readonly tty: boolean;
+  private readonly now: () => number;
+  private readonly everyPercent: number;
+  private readonly everySeconds: number;
+  private drawnLines = 0;
+
+  constructor(opts: RunBoardOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.tty = opts.tty ?? Boolean(this.stream.isTTY);
+    this.now = opts.now ?? (() => performance.now());
+    this.everyPercent = opts.everyPercent ?? 10;
+    this.everySeconds = opts.everySeconds ?? 60;
+  }
+
+  /** A run begins (`startStep` > 0 when it resumes); its log file is named once, here. */
+  start(id: string, opts: { label?: string; total: number; startStep?: number; log?: string }): void {
+    const t = this.now();
+    const startStep = opts.startStep ?? 0;
+    this.runs.set(id, { label: opts.label ?? id, total: opts.total, done: startStep, startStep, startTime: t, metrics: {}, log: opts.log,
+      finished: false, lastPrinted: t, lastBucket: this.bucket(startStep, opts.total), printedDone: -1 });
+    this.message(`${opts.label ?? id}: started${opts.log ? `, log ${opts.log}` : ""}`);
+  }
+
+  /** A metric record of run `id` (one per step, as written to metrics.jsonl). */
+  record(id: string, rec: Record<string, unknown>): void {
+    const r = this.runs.get(id);
+    if (!r || r.finished) return;
+    if (typeof rec.step === "number") r.done = Math.min(r.total, Math.max(r.done, rec.step + (rec.step < r.total ? 1 : 0)));
+    for (const [k] of RUN_LINE_METRICS) if (typeof rec[k] === "number" && Number.isFinite(rec[k])) r.metrics[k] = rec[k] as number;
+    this.refresh(id, r, false);
+  }
+
+  /** The run ended; its final line is printed. */
+  finish(id: string): void {
+    const r = this.runs.get(id);
+    if (!r || r.finished) return;
+    r.finished = true;
+    this.refresh(id, r, true);
+    if (this.tty) this.runs.delete(id);
+  }
+
+  /** The line of run `id` (no control characters). */
+  line(id: string, t = this.now()): string {
+    const r = this.runs.get(id);
+    if (!r) return "";
+    const elapsed = (t - r.startTime) / 1000;
+    const rate = elapsed > 0 ? (r.done - r.startStep) / elapsed : 0;
+    const eta = r.done >= r.total ? `took ${formatDuration(elapsed)}` : `ETA ${rate > 0 ? formatDuration((r.total - r.done) / rate) : "?"}`;
+    const frac = r.total > 0 ? r.done / r.total : 1;
+    const parts = [r.label, `${r.done}/${r.total}`, `${Math.floor(frac * 100)}%`, eta];
+    for (const [k, label] of RUN_LINE_METRICS) if (r.metrics[k] !== undefined) parts.push(`${label} ${formatMetric(r.metrics[k]!)}`);
+    return parts.join("  ");
+  }
+
+  /** A message above the lines. */
+  message(text: string): void {
+    if (this.tty) {
+      this.clear();
+      this.stream.write(`${text}\n`);
+      this.redraw();
+    } else this.stream.write(`${text}\n`);
+  }
+
+  private bucket(done: number, total: number): number {
+    return total > 0 && this.everyPercent > 0 ? Math.floor(((done / total) * 100) / this.everyPercent) : 0;
+  }
+
+  private refresh(id: string, r: RunState, final: boolean): void {
+    const t = this.now();
+    if (this.tty) {
+      this.clear();
+      if (final) this.stream.write(`${this.line(id, t)}\n`);   // stays above the live block
+      this.redraw();
+      return;
+    }
+    const b = this.bucket(r.done, r.total);
+    if ((final && r.printedDone !== r.done) || b > r.lastBucket || (t - r.lastPrinted) / 1000 >= this.everySeconds) {
+      r.lastBucket = b;
+      r.lastPrinted = t;
+      r.printedDone = r.done;
+      this.stream.write(`${this.line(id, t)}\n`);
+    }
+  }
+
+  private clear(): void {
+    if (this.drawnLines > 0) this.stream.write(`\x1b[${this.drawnLines}A\x1b[0J`);
+    this.drawnLines = 0;
+  }
+
+  private redraw(): void {
+    const cols = this.stream.columns ?? 120;
+    const live = [...this.runs.entries()].filter(([, r]) => !r.finished);
+    for (const [id] of live) this.stream.write(`${this.line(id).slice(0, Math.max(0, cols - 1))}\n`);
+    this.drawnLines = live.length;
   }
 }

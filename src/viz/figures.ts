@@ -50,6 +50,37 @@ export interface Layout {
 export interface Figure { data: Trace[]; layout: Layout }
 
 const BASE: Partial<Layout> = { margin: { l: 70, r: 20, t: 60, b: 60 }, legend: { orientation: "v" } };
+/** Many methods: the legend goes under the plot, in rows, so no entry is cut off. */
+const LEGEND_BELOW: Partial<Layout> = { margin: { l: 70, r: 20, t: 60, b: 120 }, legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" } };
+
+/**
+ * Axis and title text for the stable metric names: a reader sees "tokens per problem
+ * (held-out)", the key (`eval/tokens_per_problem`) stays in tables, files and hover text.
+ */
+export const METRIC_LABELS: Readonly<Record<string, string>> = {
+  "eval/accuracy": "accuracy (held-out)",
+  "eval/tokens_per_problem": "tokens per problem (held-out)",
+  "eval/loops_per_response": "re-check loops per response (held-out)",
+  "eval/truncation_rate": "share of responses cut by the budget (held-out)",
+  "reward/accuracy": "reward: accuracy of sampled responses",
+  "reward/total": "reward (total)",
+  "reward/length": "reward: length term",
+  "length/mean": "response length (tokens, sampled)",
+  "length/tokens_per_problem": "tokens per problem (sampled)",
+  "length/truncation_rate": "share of responses cut by the budget (sampled)",
+  "length/loops_per_response": "re-check loops per response (sampled)",
+  "grad/cos_acc_len": "cosine of accuracy and length gradients",
+  "grad/norm": "gradient norm",
+  "adv/neg_correct_frac": "share of correct responses with a negative advantage",
+  "train/loss": "training loss",
+  "eval/loss": "held-out loss",
+  "loss/policy": "policy loss",
+};
+
+/** The readable name of a metric key (the key itself when there is none). */
+export function metricLabel(key: string): string {
+  return METRIC_LABELS[key] ?? key;
+}
 
 /** Tick positions for a log N axis: the measured N values (and the extrapolation end). */
 function nTicks(ns: number[], extra?: number): number[] {
@@ -79,11 +110,21 @@ export interface ScalingSeries {
   fit?: ScalingFit;
 }
 
+/** The natural range of a metric, where it has one (fits are drawn clipped to it). */
+export function metricBounds(metric: string): [number, number] | undefined {
+  if (/accuracy|_rate$|_frac$|share/.test(metric)) return [0, 1];
+  if (/tokens|length|loops/.test(metric)) return [0, Infinity];
+  return undefined;
+}
+
 export interface ScalingFigureOptions {
   /** Axis title of the metric (e.g. "eval/tokens_per_problem"). */
   metric: string;
   title?: string;
-  /** Draw the fitted curve and band up to this N (extrapolation), default max measured N. */
+  /**
+   * Draw the fitted curve and band up to this N, default the largest measured N: a fit is only
+   * evidence where it was measured, so extrapolation has to be asked for.
+   */
   extrapolateTo?: number;
   /** Log-scale N axis (default true: N is usually 1, 2, 4, 8, ...). */
   logX?: boolean;
@@ -99,14 +140,18 @@ export function scalingTraces(series: ScalingSeries[], opts: ScalingFigureOption
   const ax = opts.axes ?? "";
   const axes = ax ? { xaxis: `x${ax}`, yaxis: `y${ax}` } : {};
   const showlegend = opts.showlegend ?? true;
+  const [yMin, yMax] = metricBounds(opts.metric) ?? [-Infinity, Infinity];
+  const clip = (y: number) => Math.min(yMax, Math.max(yMin, y));
   const data: Trace[] = [];
   for (const s of series) {
     const color = methodColor(s.method);
+    // A fit whose parameters are not identifiable is drawn as a thin dotted line without a band.
+    const identified = s.fit?.identifiable !== false;
     if (s.fit) {
       const lo = Math.min(...s.ns), hi = Math.max(opts.extrapolateTo ?? 0, ...s.ns);
       const xs = linspace(lo, hi, 60, logX);
-      const bands = xs.map((x) => s.fit!.band(x));
-      if (bands.every(([a, b]) => Number.isFinite(a) && Number.isFinite(b))) {
+      const bands = xs.map((x) => s.fit!.band(x).map(clip) as [number, number]);
+      if (identified && bands.every(([a, b]) => Number.isFinite(a) && Number.isFinite(b))) {
         data.push({
           type: "scatter", mode: "lines", name: `${s.method} ${Math.round(100 * s.fit.level)}% band`,
           x: [...xs, ...xs.slice().reverse()],
@@ -116,8 +161,9 @@ export function scalingTraces(series: ScalingSeries[], opts: ScalingFigureOption
         });
       }
       data.push({
-        type: "scatter", mode: "lines", name: `${s.method} fit (${s.fit.form})`, x: xs, y: xs.map((x) => s.fit!.predict(x)),
-        line: { color, width: 2 }, legendgroup: s.method, showlegend: false, text: xs.map(() => s.fit!.formula), ...axes,
+        type: "scatter", mode: "lines", name: `${s.method} fit (${s.fit.form}${identified ? "" : ", not identifiable"})`, x: xs, y: xs.map((x) => clip(s.fit!.predict(x))),
+        line: { color, width: identified ? 2 : 1, ...(identified ? {} : { dash: "dot" }) }, legendgroup: s.method, showlegend: false,
+        text: xs.map(() => (identified ? s.fit!.formula : `${s.fit!.form}: not identifiable (intervals of ${s.fit!.unidentified.join(", ")} explode)`)), ...axes,
       });
     }
     // Without a fitted curve, a thin line joins the measured points so each method reads as a series.
@@ -140,10 +186,11 @@ export function scalingFigure(series: ScalingSeries[], opts: ScalingFigureOption
     data: scalingTraces(series, { ...opts, axes: "" }),
     layout: {
       ...BASE,
-      title: { text: opts.title ?? `${opts.metric} vs N` },
+      ...(series.length > 6 ? LEGEND_BELOW : {}),
+      title: { text: opts.title ?? `${metricLabel(opts.metric)} vs N` },
       xaxis: { title: { text: "N (problems per context)" }, type: logX ? "log" : "linear",
         ...(logX ? { tickvals: nTicks(series.flatMap((s) => s.ns), opts.extrapolateTo) } : {}) },
-      yaxis: { title: { text: opts.metric } },
+      yaxis: { title: { text: metricLabel(opts.metric) }, ...(metricBounds(opts.metric)?.[1] === 1 ? { range: [0, 1.02] } : {}) },
     },
   };
 }
@@ -153,9 +200,9 @@ export function scalingFigure(series: ScalingSeries[], opts: ScalingFigureOption
 export function taskScalingFigure(series: TaskScalingSeries[], opts?: { title?: string; extrapolateTo?: number; logX?: boolean }): Figure {
   const logX = opts?.logX ?? true;
   const common = { extrapolateTo: opts?.extrapolateTo, logX };
-  const left = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.tokensPerProblem, fit: s.tokensFit })),
+  const left = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.tokensPerProblem, fit: s.tokensFit, ci: s.tokensCi })),
     { ...common, metric: "eval/tokens_per_problem", axes: "" });
-  const right = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.accuracy, fit: s.accuracyFit })),
+  const right = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.accuracy, fit: s.accuracyFit, ci: s.accuracyCi })),
     { ...common, metric: "eval/accuracy", axes: "2", showlegend: false });
   const xType = logX ? "log" : "linear";
   const ticks = logX ? { tickvals: nTicks(series.flatMap((s) => s.ns), opts?.extrapolateTo) } : {};
@@ -163,11 +210,12 @@ export function taskScalingFigure(series: TaskScalingSeries[], opts?: { title?: 
     data: [...left, ...right],
     layout: {
       ...BASE,
+      ...(series.length > 6 ? LEGEND_BELOW : {}),
       title: { text: opts?.title ?? "Task scaling: tokens per problem and accuracy vs N" },
       xaxis: { title: { text: "N (problems per context)" }, type: xType, domain: [0, 0.45], anchor: "y", ...ticks },
-      yaxis: { title: { text: "eval/tokens_per_problem" }, anchor: "x" },
+      yaxis: { title: { text: metricLabel("eval/tokens_per_problem") }, anchor: "x", rangemode: "tozero" },
       xaxis2: { title: { text: "N (problems per context)" }, type: xType, domain: [0.55, 1], anchor: "y2", ...ticks },
-      yaxis2: { title: { text: "eval/accuracy" }, anchor: "x2", range: [0, 1.02] },
+      yaxis2: { title: { text: metricLabel("eval/accuracy") }, anchor: "x2", range: [0, 1.02] },
     },
   };
 }
@@ -202,8 +250,8 @@ export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOpti
     layout: {
       ...BASE,
       title: { text: opts?.title ?? "Accuracy vs tokens per problem at N=1 (mean with 95% CI; faint: seeds)" },
-      xaxis: { title: { text: "eval/tokens_per_problem" } },
-      yaxis: { title: { text: "eval/accuracy" } },
+      xaxis: { title: { text: metricLabel("eval/tokens_per_problem") } },
+      yaxis: { title: { text: metricLabel("eval/accuracy") } },
     },
   };
 }
@@ -264,9 +312,9 @@ export function trainingCurvesFigure(runs: (Run | RunCurve)[], metric: string, o
     data: ((curves) => curveTraces(curves, {}, methodsOf(curves), opts?.smooth ?? 1))(runCurves(runs, metric)),
     layout: {
       ...BASE,
-      title: { text: opts?.title ?? `${metric} during training (one line per seed)` },
+      title: { text: opts?.title ?? `${metricLabel(metric)} during training (one line per seed)` },
       xaxis: { title: { text: "step" } },
-      yaxis: { title: { text: metric } },
+      yaxis: { title: { text: metricLabel(metric) } },
     },
   };
 }
@@ -292,9 +340,9 @@ export function gradientFigure(runs: (Run | RunCurve)[], opts?: { title?: string
       ...BASE,
       title: { text: opts?.title ?? "Gradients of the accuracy and length terms during training" },
       xaxis: { title: { text: "step" }, domain: [0, 1], anchor: "y", matches: "x2" },
-      yaxis: { title: { text: "grad/cos_acc_len" }, domain: [0.55, 1], anchor: "x", range: [-1.05, 1.05] },
+      yaxis: { title: { text: "cos(acc, len) gradients" }, domain: [0.55, 1], anchor: "x", range: [-1.05, 1.05] },
       xaxis2: { title: { text: "step" }, domain: [0, 1], anchor: "y2" },
-      yaxis2: { title: { text: "grad/norm" }, domain: [0, 0.42], anchor: "x2", type: opts?.logNorm ? "log" : "linear" },
+      yaxis2: { title: { text: metricLabel("grad/norm") }, domain: [0, 0.42], anchor: "x2", type: opts?.logNorm ? "log" : "linear" },
       shapes: [{ type: "line", xref: "x domain", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: "#666", width: 1, dash: "dash" } }],
     },
   };
@@ -333,22 +381,46 @@ export function positionAccuracyFigure(points: PositionPoint[], opts?: { title?:
 
 export interface Sample { method: string; values: number[] }
 
-/** Overlaid histograms per method (probability normalised so methods with more samples compare). */
+/** Shares of `values` in bins of width `size` starting at `start`: [left edges, shares]. */
+export function binShares(values: number[], start: number, size: number, bins: number): number[] {
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) {
+    const k = Math.floor((v - start) / size);
+    if (k >= 0 && k < bins) counts[k]! += 1;
+  }
+  return counts.map((c) => (values.length ? c / values.length : 0));
+}
+
+/**
+ * Histograms per method as step outlines on shared bins (probability normalised so methods
+ * with more samples compare): overlaid filled bars blend into one color and hide each other,
+ * outlines keep every method visible.
+ */
 export function histogramFigure(samples: Sample[], opts: { metric: string; title?: string; binSize?: number; integer?: boolean }): Figure {
-  const data: Trace[] = samples.map((s) => ({
-    // One bingroup: every method is binned on the same edges, so overlaid bars compare.
-    type: "histogram", name: s.method, x: s.values, histnorm: "probability", opacity: 0.55, bingroup: "all",
-    marker: { color: methodColor(s.method) }, legendgroup: s.method,
-    ...(opts.binSize || opts.integer ? { xbins: { size: opts.binSize ?? 1, ...(opts.integer ? { start: -0.5 } : {}) } } : {}),
-  }));
+  const all = samples.flatMap((s) => s.values).filter(Number.isFinite);
+  const lo = all.length ? Math.min(...all) : 0, hi = all.length ? Math.max(...all) : 1;
+  const size = opts.binSize ?? (opts.integer ? 1 : Math.max(1e-9, (hi - lo) / 30));
+  const start = opts.integer ? Math.floor(lo) - 0.5 : Math.floor(lo / size) * size;
+  const bins = Math.max(1, Math.floor((hi - start) / size) + 1);
+  const edges = Array.from({ length: bins + 1 }, (_, k) => start + k * size);
+  const data: Trace[] = samples.map((s) => {
+    const shares = binShares(s.values.filter(Number.isFinite), start, size, bins);
+    // "hv" steps: each bin's share from its left edge to its right edge, closed to 0 at both ends.
+    return {
+      type: "scatter", mode: "lines", name: s.method, x: [edges[0]!, ...edges], y: [0, ...shares, shares.at(-1) ?? 0],
+      line: { color: methodColor(s.method), width: 2, shape: "hv" }, legendgroup: s.method,
+    };
+  });
+  // The last step drops back to 0 at the right edge.
+  for (const t of data) { t.x!.push(edges.at(-1)!); t.y!.push(0); }
   return {
     data,
     layout: {
       ...BASE,
-      barmode: "overlay",
+      ...(samples.length > 6 ? LEGEND_BELOW : {}),
       title: { text: opts.title ?? `Distribution of ${opts.metric}` },
       xaxis: { title: { text: opts.metric } },
-      yaxis: { title: { text: "share of responses" } },
+      yaxis: { title: { text: "share of responses" }, rangemode: "tozero" },
     },
   };
 }
@@ -418,4 +490,34 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
       yaxis2: { title: { text: "grad/cos_acc_len" }, range: [-1.05, 1.05], domain: [0, 0.35], anchor: "x2" },
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run while it trains
+
+/** The panels of a live training view: what RL is judged by while it runs. */
+export const LIVE_METRICS: readonly string[] = ["reward/accuracy", "eval/accuracy", "length/tokens_per_problem", "grad/cos_acc_len"];
+
+/** Up to four metrics of one run vs step, one panel each (2 x 2), from its metric records. */
+export function liveCurvesFigure(records: Record<string, unknown>[], opts?: { metrics?: readonly string[]; title?: string; method?: string }): Figure {
+  const metrics = (opts?.metrics ?? LIVE_METRICS).slice(0, 4);
+  const color = methodColor(opts?.method ?? "bcr");
+  const layout: Layout = { ...BASE, showlegend: false, title: { text: opts?.title ?? "training" }, margin: { l: 60, r: 20, t: 60, b: 50 } };
+  const data: Trace[] = [];
+  metrics.forEach((m, i) => {
+    const k = i === 0 ? "" : String(i + 1);
+    const col = i % 2, row = Math.floor(i / 2);
+    const rows = metrics.length > 2 ? 2 : 1;
+    const pts = records.filter((r) => typeof r[m] === "number" && Number.isFinite(r[m]) && typeof r.step === "number");
+    data.push({
+      type: "scatter", mode: pts.length <= FEW_POINTS ? "lines+markers" : "lines", name: m, x: pts.map((r) => r.step as number), y: pts.map((r) => r[m] as number),
+      line: { color, width: 1.5 }, marker: { color, size: 5 }, xaxis: `x${k}`, yaxis: `y${k}`,
+    });
+    const x0 = col * 0.55, y0 = rows === 2 ? (row === 0 ? 0.6 : 0) : 0, y1 = rows === 2 ? (row === 0 ? 1 : 0.4) : 1;
+    const bounds = metricBounds(m);
+    layout[`xaxis${k}`] = { title: { text: row === rows - 1 ? "step" : "" }, domain: [x0, x0 + 0.45], anchor: `y${k}` };
+    layout[`yaxis${k}`] = { title: { text: metricLabel(m) }, domain: [y0, y1], anchor: `x${k}`,
+      ...(m === "grad/cos_acc_len" ? { range: [-1.05, 1.05] } : bounds?.[1] === 1 ? { range: [0, 1.02] } : {}) };
+  });
+  return { data, layout };
 }

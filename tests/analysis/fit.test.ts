@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareForms, fitScaling, type ScalingForm } from "../../src/analysis/fit.js";
+import { compareForms, fitScaling, fitSummaryText, unidentifiedParams, type ScalingForm } from "../../src/analysis/fit.js";
 import { Rng } from "../../src/util/rng.js";
 
 const NS = [1, 2, 3, 4, 6, 8, 12, 16];
@@ -8,6 +8,7 @@ const TRUTH: Record<ScalingForm, { params: Record<string, number>; f: (n: number
   power: { params: { a: 900, b: 0.6, c: 150 }, f: (n) => 900 * n ** -0.6 + 150, sd: 8 },
   loglinear: { params: { a: 0.8, b: -0.12 }, f: (n) => 0.8 - 0.12 * Math.log(n), sd: 0.01 },
   exponential: { params: { a: 0.5, b: 0.25, c: 0.3 }, f: (n) => 0.3 + 0.5 * Math.exp(-0.25 * n), sd: 0.01 },
+  logistic: { params: { a: 2.5, b: -1.5 }, f: (n) => 1 / (1 + Math.exp(-(2.5 - 1.5 * Math.log(n)))), sd: 0.01 },
 };
 
 function noisy(form: ScalingForm, seed: number, ns = NS): number[] {
@@ -15,7 +16,7 @@ function noisy(form: ScalingForm, seed: number, ns = NS): number[] {
   return ns.map((n) => TRUTH[form].f(n) + TRUTH[form].sd * r.normal());
 }
 
-for (const form of ["power", "loglinear", "exponential"] as const) {
+for (const form of ["power", "loglinear", "exponential", "logistic"] as const) {
   test(`${form}: parameters of a known law are recovered within their bootstrap intervals`, () => {
     // Coverage over several noisy data sets (one data set can be unlucky; 8 points make
     // percentile intervals somewhat narrow, so ask for most, not 95%).
@@ -110,4 +111,39 @@ test("bad input gives clear errors", () => {
   // compareForms skips forms with too few points but still fits the rest.
   assert.deepEqual(compareForms([1, 2, 4], [3, 2, 1], { bootstrap: 0 }).map((f) => f.form), ["loglinear"]);
   assert.throws(() => compareForms([1, 2], [3, 2]), /needs at least/);
+});
+
+test("logistic stays in (0, 1) and matches an independent logit-scale computation on exact data", () => {
+  // Exact points of a logistic law: the fit must give its parameters back (logit(y) is linear in ln N).
+  const ys = NS.map((n) => 1 / (1 + Math.exp(-(1.2 - 0.9 * Math.log(n)))));
+  const fit = fitScaling(NS, ys, { form: "logistic", bootstrap: 0 });
+  assert.ok(Math.abs(fit.params.a! - 1.2) < 1e-4 && Math.abs(fit.params.b! + 0.9) < 1e-4, JSON.stringify(fit.params));
+  for (const n of [0.5, 1, 100, 1e6]) assert.ok(fit.predict(n) > 0 && fit.predict(n) < 1);
+});
+
+test("identifiability: a well-determined fit is identifiable; one whose intervals explode is not", () => {
+  const good = fitScaling(NS, noisy("power", 7), { form: "power", bootstrap: 100, seed: 1 });
+  assert.equal(good.identifiable, true);
+  assert.deepEqual(good.unidentified, []);
+  // A flat, noisy curve: the power form's a and c trade off without bound (a*N^-b + c with b -> 0).
+  const r = new Rng(5);
+  const flat = [1, 2, 3, 4, 6, 8].map(() => 50 + 3 * r.normal());
+  const bad = fitScaling([1, 2, 3, 4, 6, 8], flat, { form: "exponential", bootstrap: 100, seed: 1 });
+  assert.equal(bad.identifiable, false, JSON.stringify(bad.ci));
+  assert.ok(bad.unidentified.length > 0);
+});
+
+test("unidentifiedParams: the rule on stored numbers", () => {
+  assert.deepEqual(unidentifiedParams({ a: -21080, b: 0.0002564 }, { a: [-6.26e9, 1.17e10], b: [0.00125, 3.09] }), ["a", "b"]);
+  assert.deepEqual(unidentifiedParams({ a: 57.97, b: -14.96 }, { a: [35.6, 76.1], b: [-29.2, 0.262] }), []);
+  assert.deepEqual(unidentifiedParams({ a: 1 }, { a: [NaN, NaN] }), [], "no bootstrap: nothing to judge");
+  assert.deepEqual(unidentifiedParams({ a: 1 }, { a: [-Infinity, 2] }), ["a"]);
+});
+
+test("fitSummaryText: numbers with intervals, or 'not identifiable' without them", () => {
+  // The committed sft exponential fit of tokens/problem (results/tables/fits.csv, rank 2).
+  assert.deepEqual(fitSummaryText({ formula: "y = -21080 + 21140*exp(-0.0002564*N)", params: { a: 21140, b: 0.0002564, c: -21080 }, ci: { a: [36.2, 7720], b: [0.00125, 3.09], c: [-6810, 35.8] } }),
+    { formula: "not identifiable", params: "intervals of a, b, c explode" });
+  assert.deepEqual(fitSummaryText({ formula: "y = 57.97 - 14.96*ln(N)", params: { a: 57.97, b: -14.96 }, ci: { a: [35.61, 76.12], b: [-29.21, 0.2623] } }),
+    { formula: "y = 57.97 - 14.96*ln(N)", params: "a=57.97 [35.6, 76.1]; b=-14.96 [-29.2, 0.262]" });
 });

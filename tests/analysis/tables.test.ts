@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { formatValue, toCsv, toHtml, toMarkdown, toTable, writeCsv } from "../../src/analysis/tables.js";
+import { escapeMarkdown, formatValue, toCsv, toHtml, toMarkdown, toTable, toText, writeCsv } from "../../src/analysis/tables.js";
 
 const rows = [
   { method: "bcr", acc: 0.51234567, n: 3, note: "a|b" },
@@ -32,7 +32,7 @@ test("markdown: header, alignment, rounded numbers, escaped pipes", () => {
   assert.equal(md[0], "|method|acc|n|note|extra|");
   assert.equal(md[1], "|:-|-:|-:|:-|-:|");
   assert.equal(md[2], "|bcr|0.5123|3|a\\|b||");
-  assert.equal(md[3], "|<x>||4|||");
+  assert.equal(md[3], "|\\<x\\>||4|||");
   assert.equal(toMarkdown(rows, { columns: ["n"] }).trim().split("\n")[0], "|n|");
 });
 
@@ -71,4 +71,16 @@ test("interface-typed arrays (Problem[], SweepRow[]) are accepted without copyin
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("markdown escapes inline syntax: a formula is not italics, a tag is text", () => {
+  assert.equal(escapeMarkdown("456.9*exp(-0.5751*N)"), "456.9\\*exp(-0.5751\\*N)");
+  assert.equal(escapeMarkdown("a_b `c` [d] <e> ~f~ \\"), "a\\_b \\`c\\` \\[d\\] \\<e\\> \\~f\\~ \\\\");
+  const md = toMarkdown([{ formula: "y = 456.9*exp(-0.5751*N)" }]);
+  assert.match(md, /y = 456\.9\\\*exp\(-0\.5751\\\*N\)/);
+});
+
+test("toText: a padded plain-text table, numbers right-aligned, same rounding as markdown", () => {
+  const text = toText([{ method: "bcr", acc: 0.51234567 }, { method: "single", acc: 12 }]);
+  assert.equal(text, "method     acc\n------  ------\nbcr     0.5123\nsingle      12\n");
 });

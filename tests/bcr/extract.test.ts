@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { closingBraces, extractAnswers, findSections, matchBrace } from "../../src/bcr/extract.js";
+import { closingBraces, detectTemplate, extractAnswers, findSections, matchBrace } from "../../src/bcr/extract.js";
+import { generateProblems } from "../../src/tasks/synthetic.js";
+import { trace, TRACE_STYLES } from "../../src/tasks/traces.js";
+import { Rng } from "../../src/util/rng.js";
 
 const natural = { template: "natural" as const };
 
@@ -91,4 +94,32 @@ test("extraction never throws and returns n entries, on any text", () => {
       assert.equal(out.length, n);
       for (const a of out) assert.ok(a === null || typeof a === "string");
     }), { numRuns: 2000 });
+});
+
+test("no template given: the paper's format is detected (`Answer 1: \\boxed{12}` gives 12, not null)", () => {
+  assert.deepEqual(extractAnswers("Answer 1: \\boxed{12}", 1), ["12"]);
+  assert.deepEqual(extractAnswers("### Problem 1\nso 5.\nAnswer 1: \\boxed{5}\n\n### Problem 2\nAnswer 2: \\boxed{7}", 2), ["5", "7"]);
+  assert.deepEqual(extractAnswers("1:3+4=7 A7 2:A9", 2), ["7", "9"], "compact text stays compact");
+  // A given template is used as given: read as compact, `Answer` is `A` + "nswer" (what the old default returned).
+  assert.deepEqual(extractAnswers("Answer 1: \\boxed{12}", 1, { template: "compact" }), ["nswer"]);
+});
+
+test("detectTemplate says which template it chose and why; onTemplate hears it", () => {
+  assert.deepEqual(detectTemplate("1:3+4=7 A7"), { template: "compact", reason: "no `Answer k:`, \\boxed{} or `### Problem k` in the text" });
+  assert.equal(detectTemplate("the result is \\boxed{4}").template, "natural");
+  assert.match(detectTemplate("answer 2: 18 dollars").reason, /Answer k:/);
+  const heard: string[] = [];
+  extractAnswers("Answer 1: \\boxed{12}", 1, { onTemplate: (t, why) => heard.push(`${t}: ${why}`) });
+  extractAnswers("1:A3", 1, { template: "compact", onTemplate: (t) => heard.push(t) });
+  assert.deepEqual(heard, ["natural: the text has an `Answer k:` line"], "called only when the template was detected");
+});
+
+test("responses the synthetic model writes are always detected as compact", () => {
+  const rng = new Rng(3);
+  for (const p of generateProblems(11, 200, [1, 2, 3, 4, 5, 8], "d")) {
+    for (const style of TRACE_STYLES) {
+      const text = `1:${trace(p.question, p.answer, style, rng)} 2:A${p.answer}`;
+      assert.equal(detectTemplate(text).template, "compact", text);
+    }
+  }
 });

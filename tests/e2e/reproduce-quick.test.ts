@@ -29,6 +29,11 @@ test("bcr reproduce --quick writes claims.json, summary.json, tables, figures an
   assert.ok(typeof summary.backend === "string" || typeof summary.backend?.name === "string");
   const report = fs.readFileSync(path.join(out, "report.html"), "utf8");
   assert.match(report, /<table/);
+  // Quick mode says what it is wherever its verdicts show: console, report, summary notes.
+  assert.match(report, /SMOKE TEST, NOT A RESULT/);
+  assert.match(r.stderr, /SMOKE TEST, NOT A RESULT/);
+  assert.match(r.stdout, /SMOKE TEST, NOT A RESULT/);
+  assert.match(summary.notes[0], /^SMOKE TEST, NOT A RESULT/);
   assert.ok(fs.readdirSync(path.join(out, "tables")).some((f) => f.endsWith(".csv")));
   assert.ok(fs.readdirSync(path.join(out, "figures")).some((f) => f.endsWith(".html")));
   // A second run finds every stage done and redoes nothing.

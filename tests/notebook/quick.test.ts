@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findReproduceOutputs, quickSettings, trainQuickRuns } from "../../src/notebook/quick.js";
+import { findReproduceOutputs, quickSettings, SFT_DONE, trainQuickRuns } from "../../src/notebook/quick.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
 import { parseConfig } from "../../src/util/config.js";
 
@@ -16,7 +16,7 @@ function touch(file: string, text = "{}") {
 test("findReproduceOutputs: nothing there -> nulls and empty lists", () => {
   const root = tempDir("bcr-nb-");
   try {
-    assert.deepEqual(findReproduceOutputs(root), { sft: null, rl: null, rlRuns: [], sweeps: [], data: null, levels: null, claims: null, summary: null, demoSft: null, model: null });
+    assert.deepEqual(findReproduceOutputs(root), { sft: null, rl: null, rlRuns: [], sweeps: [], data: null, levels: null, claims: null, summary: null, demoSft: null, model: null, results: null });
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -57,6 +57,7 @@ test("findReproduceOutputs: the layout bcr reproduce writes, only finished piece
     assert.equal(out.claims, path.join(root, "results", "claims.json"));
     assert.equal(out.summary, path.join(root, "results", "summary.json"));
     assert.equal(out.demoSft, path.join(root, "results", "models", "sft"));
+    assert.equal(out.results, path.join(root, "results"), "results/ with a summary.json is there to read");
     fs.rmSync(runs, { recursive: true });
     assert.equal(findReproduceOutputs(root).model, path.join(root, "results", "models", "sft"), "the demo checkpoint when there is no run");
   } finally {
@@ -70,17 +71,42 @@ test("quickSettings: the three RL kinds parse, labelled single, bcr, linear@1", 
     const labels = s.kinds.map((k) => parseConfig({ ...s.rl, ...k, name: k.kind, init: "x" }, RlConfigSchema, "test").method);
     assert.deepEqual(labels, ["single", "bcr", "linear@1"]);
   }
-  assert.deepEqual(quickSettings(true).levels, [1]);
 });
 
-test("trainQuickRuns reuses a finished SFT model and returns the layout", async () => {
+test("trainQuickRuns reuses a finished SFT model (done marker) and returns the layout", async () => {
   const out = tempDir("bcr-nb-");
   try {
     touch(path.join(out, "sft", "checkpoints", "latest"), "step-120");
+    touch(path.join(out, "sft", SFT_DONE));
     const lines: string[] = [];
     const r = await trainQuickRuns(out, { rl: false, log: (l) => lines.push(l) });
-    assert.deepEqual(r, { sft: path.join(out, "sft"), rl: path.join(out, "rl"), runs: [], levels: [1] });
-    assert.deepEqual(lines, [`sft: reusing ${path.join(out, "sft")}`]);
+    assert.deepEqual(r, { sft: path.join(out, "sft"), rl: path.join(out, "rl"), runs: [], levels: quickSettings(true).levels });
+    assert.deepEqual(lines, [`sft: reusing the finished run in ${path.join(out, "sft")}`]);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("trainQuickRuns never reuses a run cut off before its end, and says so", async () => {
+  const out = tempDir("bcr-nb-");
+  try {
+    touch(path.join(out, "sft", "checkpoints", "latest"), "step-1065");   // a timeout at step 1065 of 1500: no done marker
+    await assert.rejects(trainQuickRuns(out, { rl: false, log: null }), /holds an unfinished SFT run \(no done\.json.*not reused/);
+    touch(path.join(out, "sft", SFT_DONE));
+    const s = quickSettings(true);
+    const single = parseConfig({ ...s.rl, ...s.kinds[0], name: "single", init: "x" }, RlConfigSchema, "test");
+    touch(path.join(out, "rl", `single-s${single.seed}`, "config.json"));   // an RL run without summary.json
+    await assert.rejects(trainQuickRuns(out, { log: null }), /rl.single-s\d+ holds an unfinished RL run \(no summary\.json/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("trainQuickRuns with the small (full) settings trains only when asked", async () => {
+  const out = tempDir("bcr-nb-");
+  try {
+    await assert.rejects(trainQuickRuns(out, { quick: false, log: null }), /tens of minutes: nothing was trained.*npm start.*train: true/);
+    assert.deepEqual(fs.readdirSync(out), [], "nothing written");
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

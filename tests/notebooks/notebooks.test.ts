@@ -79,3 +79,33 @@ test("every value the notebooks import from ../dist/index.js is exported by src/
     }
   }
 });
+
+interface Output { output_type: string; data?: Record<string, unknown> }
+const outputsOf = (nb: Notebook): Output[] => nb.cells.flatMap((c) => ((c as { outputs?: Output[] }).outputs ?? []));
+/** A MIME value as text: nbformat stores text as a list of lines. */
+const text = (v: unknown): string | null => (typeof v === "string" ? v : Array.isArray(v) ? v.join("") : null);
+
+test("committed outputs render when opened untrusted: every Markdown output has an HTML or plain-text twin, every figure its PNG", () => {
+  for (const f of files) {
+    const outs = outputsOf(read(f)).filter((o) => o.data);
+    for (const o of outs) {
+      const kinds = Object.keys(o.data!);
+      // Jupyter Notebook 6 drops text/markdown from an untrusted notebook ("Ignoring untrusted text/markdown output").
+      if (kinds.includes("text/markdown")) assert.ok(kinds.includes("text/html") || kinds.includes("text/plain"), `${f}: a Markdown-only output (${kinds.join(", ")})`);
+      // Scripts are stripped when untrusted: an interactive figure must carry its PNG inside the HTML and beside it.
+      const html = text(o.data!["text/html"]);
+      if (html?.includes("newPlot")) {
+        assert.ok(kinds.includes("image/png") === html.includes("data:image/png;base64,"), `${f}: a figure's PNG must be both inside its HTML and beside it`);
+      }
+    }
+  }
+});
+
+test("the notebooks that show tables and figures were committed with their outputs (HTML tables, interactive figures)", () => {
+  for (const f of ["00_quickstart.ipynb", "02_task_scaling.ipynb", "03_scaling_law.ipynb"]) {
+    const outs = outputsOf(read(f)).filter((o) => o.data);
+    const html = outs.map((o) => text(o.data!["text/html"])).filter((h): h is string => h !== null);
+    assert.ok(html.some((h) => h.includes("<table")), `${f}: no HTML table in its committed outputs (run scripts/run-notebooks.py --write)`);
+    assert.ok(html.some((h) => h.includes("newPlot") && h.includes("data:image/png;base64,")), `${f}: no interactive figure with its PNG`);
+  }
+});

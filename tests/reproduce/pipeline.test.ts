@@ -76,6 +76,7 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
     }
     assert.ok(fs.existsSync(path.join(out, "figures", "plotly.min.js")));
     const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+    assert.doesNotMatch(html, /SMOKE TEST/, "only quick configs carry the smoke-test banner");
     assert.match(html, /The four claims/);
     for (const c of claims.claims) assert.ok(html.includes(c.verdict));
     // run folders as planned, each with the resolved RlConfig it was trained with

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Progress, formatDuration } from "../../src/util/progress.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Progress, RunBoard, formatDuration } from "../../src/util/progress.js";
+import { tempDir } from "../helpers/tmp.js";
 
 function fakeStream(isTTY: boolean) {
   const chunks: string[] = [];
@@ -64,4 +67,48 @@ test("formatDuration", () => {
   assert.equal(formatDuration(75), "1m15s");
   assert.equal(formatDuration(3700), "1h01m");
   assert.equal(formatDuration(Infinity), "?");
+});
+
+const sink = (tty = false) => {
+  const chunks: string[] = [];
+  return { chunks, stream: { write: (c: string) => chunks.push(c), isTTY: tty, columns: 200 } };
+};
+
+test("RunBoard, plain mode: one line per run from its metric records (step, %, ETA, reward, tokens), its log named at start", () => {
+  let t = 0;
+  const { chunks, stream } = sink();
+  const board = new RunBoard({ stream, now: () => t, everyPercent: 25, everySeconds: 1e9 });
+  board.start("bcr/seed-1", { total: 8, log: "runs/reproduce/rl/bcr/seed-1/train.log" });
+  board.start("single/seed-1", { total: 8 });
+  assert.equal(chunks.shift(), "bcr/seed-1: started, log runs/reproduce/rl/bcr/seed-1/train.log\n");
+  assert.equal(chunks.shift(), "single/seed-1: started\n");
+  for (let step = 0; step < 8; step++) {
+    t += 1000;
+    board.record("bcr/seed-1", { step, "reward/accuracy": step / 8, "length/tokens_per_problem": 40 - step, "eval/accuracy": step === 0 ? 0.5 : undefined });
+  }
+  board.record("single/seed-1", { step: 0, "reward/accuracy": 0.25 });
+  board.finish("bcr/seed-1");
+  // 8 steps at 25%: lines at 2, 4, 6 and 8 steps done (8 is the last record); single's first step crosses nothing yet.
+  assert.deepEqual(chunks.map((c) => c.split("  ").slice(0, 3).join(" ")), ["bcr/seed-1 2/8 25%", "bcr/seed-1 4/8 50%", "bcr/seed-1 6/8 75%", "bcr/seed-1 8/8 100%"]);
+  assert.equal(chunks[0], "bcr/seed-1  2/8  25%  ETA 6s  reward 0.1250  tokens/problem 39  eval acc 0.5000\n");
+  assert.match(chunks[3]!, /took 8s  reward 0\.8750  tokens\/problem 33/);
+  assert.equal(chunks.length, 4, "finish does not repeat the line already printed at 100%");
+  board.finish("single/seed-1");
+  assert.match(chunks[4]!, /^single\/seed-1  1\/8  12%/, "a run that stopped early gets its final line");
+});
+
+test("RunBoard, TTY mode: the block of live lines is redrawn in place, a finished run's line stays above it", () => {
+  const { chunks, stream } = sink(true);
+  const board = new RunBoard({ stream, now: () => 0 });
+  board.start("a", { total: 4 });
+  board.start("b", { total: 4 });
+  chunks.length = 0;
+  board.record("a", { step: 0, "reward/accuracy": 0.5 });
+  const out = chunks.join("");
+  assert.match(out, /^\x1b\[2A\x1b\[0J/, "moves up over the two live lines and clears them");
+  assert.equal(out.split("\n").length - 1, 2, "then draws one line per live run");
+  chunks.length = 0;
+  board.finish("a");
+  const fin = chunks.join("").replace(/\x1b\[[0-9]*[A-Z]/g, "");
+  assert.deepEqual(fin.trim().split("\n").map((l) => l.split("  ")[0]), ["a", "b"], "a's final line, then b still live");
 });

@@ -6,7 +6,7 @@ import { SHAPINGS } from "../../src/rewards/index.js";
 import { methodColor, withAlpha } from "../../src/viz/colors.js";
 import {
   accuracyVsTokensFigure, doseResponseFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
-  scalingFigure, smooth, taskScalingFigure, trainingCurvesFigure,
+  scalingFigure, smooth, taskScalingFigure, trainingCurvesFigure, binShares, metricLabel, liveCurvesFigure,
 } from "../../src/viz/figures.js";
 
 const NS = [1, 2, 4, 8];
@@ -54,7 +54,7 @@ test("scalingFigure: points, fitted curve and a closed band polygon reaching the
   assert.equal(fig.data[3]!.mode, "lines+markers"); // no fit: the points are joined
   assert.equal(fig.layout.xaxis!.type, "log");
   assert.deepEqual(fig.layout.xaxis!.tickvals, [1, 2, 4, 8, 16]);
-  assert.equal(fig.layout.yaxis!.title!.text, "eval/tokens_per_problem");
+  assert.equal(fig.layout.yaxis!.title!.text, "tokens per problem (held-out)"); // a reader's title, not the metric key
 });
 
 test("taskScalingFigure puts tokens and accuracy on two subplots with one legend entry per method", () => {
@@ -63,7 +63,7 @@ test("taskScalingFigure puts tokens and accuracy on two subplots with one legend
   assert.equal(fig.data.length, 6);
   assert.deepEqual(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name), ["bcr"]);
   assert.equal(fig.data.filter((t) => t.xaxis === "x2").length, 3);
-  assert.equal(fig.layout.yaxis2!.title!.text, "eval/accuracy");
+  assert.equal(fig.layout.yaxis2!.title!.text, "accuracy (held-out)");
   assert.equal(fig.layout.xaxis2!.anchor, "y2");
 });
 
@@ -82,7 +82,7 @@ test("accuracyVsTokensFigure: seed points plus a mean marker with asymmetric CI 
   const base = fig.data.find((t) => t.name === "base")!;
   assert.deepEqual(base.error_y!.array, [0]); // no spread, no bar
   assert.equal(fig.data.find((t) => t.name === "bcr (seeds)")!.x!.length, 4);
-  assert.equal(fig.layout.xaxis!.title!.text, "eval/tokens_per_problem");
+  assert.equal(fig.layout.xaxis!.title!.text, "tokens per problem (held-out)");
 });
 
 function fakeRun(method: string, seed: number): Run {
@@ -99,7 +99,7 @@ test("trainingCurvesFigure: one line per run, one legend entry per method, optio
   assert.deepEqual(fig.data.map((t) => t.legendgroup), ["bcr", "bcr", "linear"]);
   assert.deepEqual(fig.data.map((t) => t.showlegend), [true, false, true]);
   assert.deepEqual(fig.data[0]!.x, [0, 3, 6, 9]);
-  assert.equal(fig.layout.yaxis!.title!.text, "eval/accuracy");
+  assert.equal(fig.layout.yaxis!.title!.text, "accuracy (held-out)");
   assert.deepEqual(smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5]);
   const sm = trainingCurvesFigure(runs, "grad/norm", { smooth: 3 });
   assert.ok(Math.abs((sm.data[0]!.y![2] as number) - 1.1) < 1e-12);
@@ -109,8 +109,8 @@ test("gradientFigure: cosine on top with a zero line, norm below", () => {
   const fig = gradientFigure([fakeRun("bcr", 1), fakeRun("linear", 1)]);
   assert.equal(fig.data.length, 4);
   assert.equal(fig.data.filter((t) => t.yaxis === "y2").length, 2);
-  assert.equal(fig.layout.yaxis!.title!.text, "grad/cos_acc_len");
-  assert.equal(fig.layout.yaxis2!.title!.text, "grad/norm");
+  assert.equal(fig.layout.yaxis!.title!.text, "cos(acc, len) gradients");
+  assert.equal(fig.layout.yaxis2!.title!.text, "gradient norm");
   assert.equal(fig.layout.shapes!.length, 1);
   assert.equal(fig.data[0]!.mode, "lines+markers"); // 10 points: markers too
   assert.equal(fig.layout.xaxis!.matches, "x2"); // one step axis for both panels
@@ -134,10 +134,14 @@ test("position and histogram figures", () => {
   assert.deepEqual(pos.data[0]!.x, [1, 2]);
   assert.ok(Math.abs(pos.data[0]!.error_y!.array[0]! - 0.1) < 1e-12);
   assert.match(pos.layout.title!.text, /N=2/);
-  const h = loopHistogramFigure([{ method: "bcr", values: [0, 1] }, { method: "base", values: [2, 3] }]);
-  assert.equal(h.layout.barmode, "overlay");
-  assert.equal(h.data[0]!.type, "histogram");
-  assert.deepEqual(h.data[0]!.xbins, { size: 1, start: -0.5 });
+  const h = loopHistogramFigure([{ method: "bcr", values: [0, 1] }, { method: "base", values: [2, 3, 3, 3] }]);
+  // Step outlines on shared integer bins (edges -0.5, 0.5, ...), not translucent bars that blend.
+  assert.equal(h.data[0]!.type, "scatter");
+  assert.equal(h.data[0]!.line!.shape, "hv");
+  assert.deepEqual(h.data[0]!.x, [-0.5, -0.5, 0.5, 1.5, 2.5, 3.5, 3.5]);
+  assert.deepEqual(h.data[0]!.y, [0, 0.5, 0.5, 0, 0, 0, 0]);
+  assert.deepEqual(h.data[1]!.y, [0, 0, 0, 0.25, 0.75, 0.75, 0]);
+  assert.notEqual(h.data[0]!.line!.color, h.data[1]!.line!.color);
   assert.equal(lengthHistogramFigure([{ method: "bcr", values: [10] }]).layout.xaxis!.title!.text, "response length (tokens)");
 });
 
@@ -158,4 +162,44 @@ test("doseResponseFigure: points by lambda, lambda* drawn as a dashed line when 
   assert.ok(!unknown.data.some((t) => t.name?.startsWith("lambda*")));
   assert.match(unknown.layout.title!.text, /lambda\* unknown/);
   JSON.stringify(f);
+});
+
+test("binShares: shares per bin match a hand count; out-of-range values are dropped", () => {
+  assert.deepEqual(binShares([0, 0.4, 1, 2.9, 7], 0, 1, 3), [0.4, 0.2, 0.2]);
+});
+
+test("fits are drawn over the measured range only, clipped to the metric's bounds, and flagged when not identifiable", () => {
+  const fit = fitScaling(NS, acc, { form: "loglinear", bootstrap: 50 });
+  const fig = scalingFigure([{ method: "bcr", ns: NS, values: acc, fit: { ...fit, predict: () => 1.7, band: () => [1.2, 2.5] } }], { metric: "eval/accuracy" });
+  const [band, curve] = fig.data;
+  assert.equal(Math.max(...(band!.x as number[])), 8, "no extrapolation unless asked");
+  assert.ok((curve!.y as number[]).every((y) => y === 1), "accuracy clipped to 1");
+  assert.ok((band!.y as number[]).every((y) => y <= 1));
+  const shaky = scalingFigure([{ method: "bcr", ns: NS, values: acc, fit: { ...fit, identifiable: false, unidentified: ["a"] } }], { metric: "eval/accuracy" });
+  assert.equal(shaky.data.length, 2, "no band for a fit that is not identifiable");
+  assert.equal(shaky.data[0]!.line!.dash, "dot");
+  assert.match(shaky.data[0]!.name!, /not identifiable/);
+});
+
+test("metricLabel: readable names for the stable metric keys, the key otherwise", () => {
+  assert.equal(metricLabel("eval/tokens_per_problem"), "tokens per problem (held-out)");
+  assert.equal(metricLabel("custom/x"), "custom/x");
+});
+
+test("many methods: the legend goes below the plot in rows, every method once", () => {
+  const series = ["sft", "single", "bcr", "kimi", "linear@1", "linear@5", "l1-exact@0.01", "efficient"].map((m) => ({ method: m, ns: NS, tokensPerProblem: tok, accuracy: acc }));
+  const fig = taskScalingFigure(series);
+  assert.equal(fig.layout.legend!.orientation, "h");
+  assert.deepEqual(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name), series.map((s) => s.method));
+});
+
+test("liveCurvesFigure: one panel per metric from the records that have it", () => {
+  const recs = [{ step: 0, "eval/accuracy": 0.5, "reward/accuracy": 0.4 }, { step: 1, "reward/accuracy": 0.6 }, { step: 2, "reward/accuracy": 0.7, "grad/cos_acc_len": -0.2 }];
+  const fig = liveCurvesFigure(recs);
+  assert.equal(fig.data.length, 4);
+  assert.deepEqual(fig.data[0]!.x, [0, 1, 2]);
+  assert.deepEqual(fig.data[1]!.y, [0.5]);
+  assert.deepEqual(fig.data[3]!.y, [-0.2]);
+  assert.equal(fig.data[3]!.yaxis, "y4");
+  assert.equal(fig.layout.yaxis4!.title!.text, "cosine of accuracy and length gradients");
 });

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ReproduceConfigSchema } from "../../reproduce/config.js";
 import { reproduce, STAGES } from "../../reproduce/pipeline.js";
+import { isSmokeTest, SMOKE_BANNER } from "../../run/smoke.js";
 import { ConfigError, describeSchema, resolveConfig } from "../../util/config.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 
@@ -84,7 +85,8 @@ export const command: Command = {
       progress: !values.quiet,
     });
     const verdicts = r.analysis ? r.analysis.claims.map((c) => `claim ${c.number} ${c.verdict}`).join(", ") + "; " : "";
-    console.log(`bcr reproduce: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`);
+    const smoke = isSmokeTest(config) ? ` (${SMOKE_BANNER})` : "";
+    console.log(`bcr reproduce${smoke}: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`);
     return 0;
   },
 };

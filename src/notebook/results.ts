@@ -1,0 +1,92 @@
+/**
+ * What `bcr reproduce` committed (or `npm start` wrote) to results/, read back for the notebooks'
+ * full mode: the run's name, commit and settings from summary.json, every tables/*.csv, and the
+ * N-sweep as task-scaling series with their 95% intervals. Read only; nothing is trained.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as aq from "arquero";
+import type { Row } from "../analysis/tables.js";
+import { isSmokeTest } from "../run/smoke.js";
+import type { TaskScalingSeries } from "../eval/sweep.js";
+
+export interface ReproduceResults {
+  /** The folder read (e.g. `../results`). */
+  dir: string;
+  /** The reproduce config's name ("reproduce" for the default run). */
+  name: string;
+  /** The commit the run was made from, when recorded. */
+  commit: string | null;
+  /** Where its runs were (`runs/reproduce`): per-step logs and checkpoints, not committed. */
+  runsDir: string | null;
+  seeds: number[];
+  /** A quick config: numbers that exercise the code, not results. */
+  smokeTest: boolean;
+  /** Every tables/<name>.csv as rows (numbers parsed). */
+  tables: Record<string, Row[]>;
+  /** tables/sweep.csv per method, in file order, with 95% intervals per point. */
+  series: TaskScalingSeries[];
+  /** figures/<name>.png present. */
+  figures: string[];
+  /** One line for a notebook's first output: which run this is. */
+  describe: string;
+}
+
+/** Reads a results folder; null when it holds no summary.json (nothing reproduced there). */
+export function readResults(dir: string): ReproduceResults | null {
+  const summaryFile = path.join(dir, "summary.json");
+  if (!fs.existsSync(summaryFile)) return null;
+  let summary: { name?: string; git_commit?: string; runs_dir?: string; seeds?: number[] };
+  try {
+    summary = JSON.parse(fs.readFileSync(summaryFile, "utf8"));
+  } catch (e) {
+    throw new Error(`${summaryFile}: not valid JSON (${(e as Error).message})`);
+  }
+  const tablesDir = path.join(dir, "tables");
+  const tables: Record<string, Row[]> = {};
+  for (const f of fs.existsSync(tablesDir) ? fs.readdirSync(tablesDir).filter((x) => x.endsWith(".csv")).sort() : []) {
+    const file = path.join(tablesDir, f);
+    try {
+      tables[f.slice(0, -4)] = aq.fromCSV(fs.readFileSync(file, "utf8")).objects() as Row[];
+    } catch (e) {
+      throw new Error(`${file}: cannot be read as CSV (${(e as Error).message})`);
+    }
+  }
+  const figDir = path.join(dir, "figures");
+  const figures = fs.existsSync(figDir) ? fs.readdirSync(figDir).filter((f) => f.endsWith(".png")).map((f) => f.slice(0, -4)).sort() : [];
+  const name = summary.name ?? "unknown";
+  const commit = summary.git_commit ?? null;
+  const seeds = summary.seeds ?? [];
+  const smokeTest = isSmokeTest({ name });
+  return {
+    dir, name, commit, runsDir: summary.runs_dir ?? null, seeds, smokeTest, tables, series: sweepSeries(tables.sweep ?? [], path.join(tablesDir, "sweep.csv")), figures,
+    describe: `${smokeTest ? "SMOKE TEST, NOT A RESULT: " : ""}results of the '${name}' run in ${dir}` +
+      `${commit ? ` (commit ${commit.slice(0, 7)}` : " ("}${seeds.length ? `, RL seeds ${seeds.join(", ")}` : ""}), read from its summary.json and tables/`,
+  };
+}
+
+const SWEEP_COLUMNS = ["method", "n", "accuracy", "accuracy_lo", "accuracy_hi", "tokens_per_problem", "tokens_lo", "tokens_hi"];
+
+/** Rows of tables/sweep.csv grouped by method into series with intervals. */
+export function sweepSeries(rows: Row[], file = "sweep.csv"): TaskScalingSeries[] {
+  const out = new Map<string, TaskScalingSeries & { tokensCi: [number, number][]; accuracyCi: [number, number][] }>();
+  // A column with one bad cell is read as text by the CSV parser: numbers are checked cell by cell.
+  const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN);
+  rows.forEach((raw, i) => {
+    const r: Row = { ...raw };
+    for (const c of SWEEP_COLUMNS) {
+      if (c !== "method") r[c] = num(raw[c]);
+      const ok = c === "method" ? typeof r[c] === "string" && r[c] !== "" : Number.isFinite(r[c]);
+      if (!ok) throw new Error(`${file}: row ${i + 2}, column ${c}: expected ${c === "method" ? "a method name" : "a number"}, got ${JSON.stringify(raw[c] ?? null)}`);
+    }
+    const m = r.method as string;
+    const s = out.get(m) ?? { method: m, ns: [], tokensPerProblem: [], accuracy: [], tokensCi: [], accuracyCi: [] };
+    s.ns.push(r.n as number);
+    s.accuracy.push(r.accuracy as number);
+    s.tokensPerProblem.push(r.tokens_per_problem as number);
+    s.accuracyCi.push([r.accuracy_lo as number, r.accuracy_hi as number]);
+    s.tokensCi.push([r.tokens_lo as number, r.tokens_hi as number]);
+    out.set(m, s);
+  });
+  return [...out.values()];
+}
