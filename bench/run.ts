@@ -10,6 +10,8 @@
  *
  * For each: train  SFT step = forward + backward + clip + AdamW (tokens/s, padded tokens)
  *           sample batched generate with the KV cache (and, for default, full recompute)
+ *           and, for reproduce, the same steps data-parallel over --workers threads (default
+ *           min(2, cores); src/train/data-parallel.ts): tokens/s with 1 and with 2 workers
  * plus a tensor-leak check (numTensors before/after 50 steps of 2x64) and kernel profiles.
  *
  * The 1-minute load average at the start is recorded; above 0.5 every ratio is printed as
@@ -23,6 +25,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend, tf, type BackendInfo } from "../src/engine/backend.js";
 import { DEFAULT_GPT, GPT, type GPTConfig } from "../src/model/gpt.js";
+import { DataParallel } from "../src/train/data-parallel.js";
 import { AdamW, clipByGlobalNorm } from "../src/train/optim.js";
 import { makeBatch, sftLoss } from "../src/train/sft.js";
 import { writeJsonAtomic } from "../src/util/fsx.js";
@@ -56,6 +59,8 @@ interface Settings {
   newTokens: number;
   /** The reproduction's rollout: sequences (default: rl.promptsPerStep x rl.groupSize). */
   rolloutBatch?: number;
+  /** The reproduction's training also with the gradient data-parallel over this many workers (1: off). */
+  workers: number;
   /** Backend request passed to initBackend (default: BCR_BACKEND or auto). */
   backend?: string;
   /** Skip the PyTorch peer. */
@@ -76,14 +81,14 @@ interface Settings {
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--config FILE] [--steps N] [--leak-steps N] [--batch N] [--seq N] [--warmup N]
-       [--sample-batch N] [--new-tokens N] [--prompt-len N] [--rollout-batch N] [--backend NAME] [--no-torch]
+       [--sample-batch N] [--new-tokens N] [--prompt-len N] [--rollout-batch N] [--workers N] [--backend NAME] [--no-torch]
        [--out FILE] [--force]`;
 
 function parseArgs(argv: string[]): Settings {
   const s: Settings = {
     config: path.join(root, "configs", "reproduce.json"),
     batch: 16, seq: 256, steps: 10, leakSteps: 50, warmup: 1, sampleBatch: 64, promptLen: 16, newTokens: 128,
-    torch: true, lr: 3e-4, weightDecay: 0.1, gradClip: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8,
+    workers: Math.max(1, Math.min(2, os.availableParallelism())), torch: true, lr: 3e-4, weightDecay: 0.1, gradClip: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8,
     out: DEFAULT_OUT, outGiven: false, force: false, quick: false,
   };
   const given = new Set<string>();
@@ -114,6 +119,7 @@ function parseArgs(argv: string[]): Settings {
       case "--new-tokens": s.newTokens = int(); break;
       case "--prompt-len": s.promptLen = int(); break;
       case "--rollout-batch": s.rolloutBatch = int(); break;
+      case "--workers": s.workers = int(); break;
       case "--backend": s.backend = value(); break;
       case "--no-torch": s.torch = false; break;
       case "--out": s.out = path.resolve(value()); s.outGiven = true; break;
@@ -174,9 +180,9 @@ interface ProfileSummary {
   top: KernelStat[];
 }
 
-async function profiled(f: () => void): Promise<ProfileSummary> {
+async function profiled(f: () => unknown): Promise<ProfileSummary> {
   const t0 = performance.now();
-  const info = await tf.profile(() => { f(); });
+  const info = await tf.profile(async () => { await f(); });
   const wallMs = performance.now() - t0;
   const by = new Map<string, KernelStat>();
   let kernelMs = 0;
@@ -203,6 +209,8 @@ async function profiled(f: () => void): Promise<ProfileSummary> {
 interface Case {
   name: "reproduce" | "default";
   description: string;
+  /** Also time training data-parallel over this many workers (1: not). */
+  workers: number;
   model: GPTConfig;
   /** The training batches, cycled: encoded examples (made into a padded batch per step). */
   batches: EncodedExample[][];
@@ -226,7 +234,7 @@ function defaultCase(s: Settings): Case {
   return {
     name: "default", description: `DEFAULT_GPT, random ${s.batch}x${s.seq} batch`, model: DEFAULT_GPT, batches: [batch],
     sample: { prompts: randomTokens(new Rng(2), s.sampleBatch, s.promptLen, V), newTokens: s.newTokens, full: true },
-    leakCheck: true,
+    leakCheck: true, workers: 1,
   };
 }
 
@@ -242,7 +250,7 @@ function reproduceCase(s: Settings): Case {
       `rollout ${sp.batch} x N=${sp.n} prompts, budget ${sp.newTokens}`,
     model: shapes.model, batches,
     sample: { prompts: sp.prompts, newTokens: sp.newTokens, full: false },
-    leakCheck: false,
+    leakCheck: false, workers: s.workers,
   };
 }
 
@@ -265,8 +273,8 @@ interface TrainBench {
  * clipping, AdamW; the loss and grad norm are read back once per step. Tokens/s counts the
  * padded batch (B x T), as PyTorch's side does.
  */
-function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], shape: { steps: number; warmup: number; quiet?: boolean }):
-  { result: TrainBench; step: () => number; dispose: () => void } {
+async function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], shape: { steps: number; warmup: number; quiet?: boolean; dp?: DataParallel }):
+  Promise<{ result: TrainBench; step: () => Promise<number>; dispose: () => void }> {
   const cfg = model.config;
   const opt = new AdamW(model.params, { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay });
   const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));
@@ -276,14 +284,17 @@ function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], shape:
   let next = 0;
   let lastTokens = 0;
 
-  const step = (): number => {
+  const step = async (): Promise<number> => {
     const rows = batches[next++ % batches.length]!;
     const { tokens, mask } = makeBatch(rows);
     lastTokens = tokens.shape[0] * tokens.shape[1];
     const training = cfg.dropout > 0;
     const dropoutSeed = dropoutRng.int(0, 2 ** 31 - 1);
-    const { value: loss, grads } = tf.variableGrads(
-      () => sftLoss(model, tokens, mask, training ? { training, dropoutSeed } : { training }), vars);
+    const opts = training ? { training, dropoutSeed } : { training };
+    // with dp: the same step, its gradient from shards on worker threads (src/train/data-parallel.ts)
+    const { value: loss, grads } = shape.dp
+      ? await shape.dp.lossAndGrads(model, rows, opts)
+      : tf.variableGrads(() => sftLoss(model, tokens, mask, opts), vars);
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
     const { grads: clipped, norm } = clipByGlobalNorm(named, s.gradClip);
     opt.update(clipped, s.lr);
@@ -295,7 +306,7 @@ function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], shape:
 
   try {
     const numTensorsBeforeWarmup = tf.memory().numTensors;
-    for (let i = 0; i < shape.warmup; i++) step();
+    for (let i = 0; i < shape.warmup; i++) await step();
     const numTensorsBefore = tf.memory().numTensors;
     const times: number[] = [];
     const losses: number[] = [];
@@ -303,12 +314,12 @@ function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], shape:
     let tokens = 0;
     for (let i = 0; i < shape.steps; i++) {
       const t0 = performance.now();
-      losses.push(step());
+      losses.push(await step());
       times.push(performance.now() - t0);
       tokens += lastTokens;
       seqLens.push(lastTokens / batches[0]!.length);
       if (!shape.quiet && (i === 0 || (i + 1) % 5 === 0 || i === shape.steps - 1)) {
-        process.stderr.write(`[bench] train step ${i + 1}/${shape.steps}: ${fmt(times[i]!)} ms, loss ${losses[i]!.toFixed(4)}\n`);
+        process.stderr.write(`[bench] train step ${i + 1}/${shape.steps}${shape.dp ? ` (${shape.dp.workers} workers)` : ""}: ${fmt(times[i]!)} ms, loss ${losses[i]!.toFixed(4)}\n`);
       }
     }
     const total = times.reduce((a, b) => a + b, 0);
@@ -398,6 +409,8 @@ interface CaseResult {
   name: Case["name"]; description: string; model: GPTConfig;
   params: number; expectedParams: number;
   train: TrainBench | null; leak: TrainBench | null; trainError: string | null; trainProfile: ProfileSummary | null;
+  /** The same steps with the gradient data-parallel over `workers` threads (null: not run). */
+  trainParallel: (TrainBench & { workers: number; scaling: number | null }) | null;
   sample: SampleBench; sampleProfile: ProfileSummary;
   torch: TorchResult;
   ratios: { trainTokensPerS: number | null; sampleCachedTokensPerS: number | null; sampleFullTokensPerS: number | null };
@@ -416,14 +429,27 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
   let leak: TrainBench | null = null;
   let trainError: string | null = null;
   let trainProfile: ProfileSummary | null = null;
+  let trainParallel: CaseResult["trainParallel"] = null;
   try {
-    const tr = benchTrain(model, s, c.batches, { steps: s.steps, warmup: s.warmup });
+    const tr = await benchTrain(model, s, c.batches, { steps: s.steps, warmup: s.warmup });
     train = tr.result;
-    trainProfile = await profiled(() => { tr.step(); });
+    trainProfile = await profiled(() => tr.step());
     tr.dispose();
+    if (c.workers > 1) {
+      // 1 vs W workers in the same invocation, on the same batches (both from the same weights
+      // onwards is not needed: a step's cost does not depend on the weights)
+      const dp = await DataParallel.start(cfg, c.workers, model);
+      try {
+        const par = await benchTrain(model, s, c.batches, { steps: s.steps, warmup: s.warmup, dp });
+        par.dispose();
+        trainParallel = { ...par.result, workers: c.workers, scaling: ratio(par.result.tokensPerS, train.tokensPerS) };
+      } finally {
+        await dp.close();
+      }
+    }
     if (c.leakCheck) {
       const small = randomTokens(new Rng(5), 2, Math.min(64, cfg.blockSize), cfg.vocabSize).map((ids) => ({ ids, responseStart: 1 }));
-      const lk = benchTrain(model, s, [small], { steps: s.leakSteps, warmup: 1, quiet: true });
+      const lk = await benchTrain(model, s, [small], { steps: s.leakSteps, warmup: 1, quiet: true });
       leak = lk.result;
       lk.dispose();
     }
@@ -452,7 +478,7 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
   }
   return {
     name: c.name, description: c.description, model: cfg, params, expectedParams,
-    train, leak, trainError, trainProfile, sample, sampleProfile, torch,
+    train, leak, trainError, trainProfile, trainParallel, sample, sampleProfile, torch,
     ratios: {
       trainTokensPerS: ratio(train?.tokensPerS, torch.train?.tokensPerS),
       sampleCachedTokensPerS: ratio(sample.cached.tokensPerS, torch.sample?.cached.tokensPerS),
@@ -480,6 +506,10 @@ function printCase(r: CaseResult, unsettled: string | null): void {
     row("parameters", r.params, t?.params, 0, false),
     row(`train tokens/s (${shape}, fwd+bwd+clip+AdamW)`, train?.tokensPerS, t?.train?.tokensPerS),
     row("train ms/step (mean)", train?.msPerStep, t?.train?.msPerStep, undefined, false),
+    ...(r.trainParallel ? [
+      row(`train tokens/s, ${r.trainParallel.workers} workers (data-parallel)`, r.trainParallel.tokensPerS, t?.train?.tokensPerS),
+      [`  scaling, 1 -> ${r.trainParallel.workers} workers`, `${fmtRatio(r.trainParallel.scaling)}${unsettled ? ` ${unsettled}` : ""}`, "", ""],
+    ] : []),
     row(`sample tokens/s, KV cache (${sample.batch} x ${sample.newTokens} new, prompt ~${sample.promptLen})`, sample.cached.tokensPerS, t?.sample?.cached.tokensPerS),
     ...(sample.full ? [
       row("sample tokens/s, full recompute", sample.full.tokensPerS, t?.sample?.full?.tokensPerS),
@@ -579,7 +609,7 @@ async function main() {
     cases: Object.fromEntries(cases.map((c) => [c.name, {
       description: c.description,
       model: { config: c.model, params: c.params, expectedParams: c.expectedParams, torchParams: c.torch.params ?? null },
-      ours: { train: c.train, leakCheck: c.leak, trainError: c.trainError, sample: c.sample,
+      ours: { train: c.train, trainParallel: c.trainParallel, leakCheck: c.leak, trainError: c.trainError, sample: c.sample,
         profiles: { train: c.trainProfile, cachedGenerate: c.sampleProfile } },
       pytorch: c.torch.ok ? { train: c.torch.train, sample: c.torch.sample, peakRssMB: c.torch.peakRssMB } : { error: c.torch.error },
       ratios: c.ratios,

@@ -11,7 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 // The shape of the JSON, not timings: numbers only have to be there and positive.
 test("npm run bench -- --quick runs both models and writes the JSON (settled flag, load, both cases, ratios)", () => {
   const out = path.join(tempDir("bcr-bench-"), "bench.json");
-  const res = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--no-torch", "--out", out],
+  const res = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--no-torch", "--workers", "2", "--out", out],
     { cwd: root, encoding: "utf8", env: { ...process.env, BCR_BACKEND: process.env.BCR_BACKEND ?? "auto" } });
   assert.equal(res.status, 0, res.stderr.slice(-2000));
   const r = JSON.parse(fs.readFileSync(out, "utf8"));
@@ -35,6 +35,10 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
     assert.deepEqual(Object.keys(c.ratios).sort(), ["sampleCachedTokensPerS", "sampleFullTokensPerS", "trainTokensPerS"]);
     assert.equal(c.ratios.trainTokensPerS, null); // --no-torch: no ratio, rather than a made-up one
   }
+  // the same steps data-parallel over 2 worker threads, and the scaling 1 -> 2
+  assert.equal(rep.ours.trainParallel.workers, 2);
+  assert.ok(rep.ours.trainParallel.tokensPerS > 0 && rep.ours.trainParallel.scaling > 0);
+  assert.equal(r.cases.default.ours.trainParallel, null);
   // real SFT batches: right-padded to each batch's longest example, longer than a toy batch
   assert.ok(rep.ours.train.seqLens[0] > 64, `reproduce seq ${rep.ours.train.seqLens[0]}`);
   assert.equal(r.cases.default.ours.leakCheck.numTensorsAfter, r.cases.default.ours.leakCheck.numTensorsBefore);
