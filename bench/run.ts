@@ -260,6 +260,8 @@ function reproduceCase(s: Settings): Case {
 interface TrainBench {
   batch: number; seqLens: number[]; steps: number; warmup: number;
   msPerStep: number; msPerStepMin: number; tokensPerS: number; lossFirst: number; lossLast: number;
+  /** Process CPU time (all threads) / wall time over the timed steps: how many cores were busy. */
+  coresBusy: number;
   /** Live tensors after the optimizer exists, before any step. */
   numTensorsBeforeWarmup: number;
   /** Live tensors before and after the timed steps: equal means no step leaks. */
@@ -312,6 +314,7 @@ async function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], 
     const losses: number[] = [];
     const seqLens: number[] = [];
     let tokens = 0;
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < shape.steps; i++) {
       const t0 = performance.now();
       losses.push(await step());
@@ -323,11 +326,13 @@ async function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], 
       }
     }
     const total = times.reduce((a, b) => a + b, 0);
+    const cpu = process.cpuUsage(cpu0);
     const result: TrainBench = {
       batch: batches[0]!.length, seqLens, steps: shape.steps, warmup: shape.warmup,
       msPerStep: total / shape.steps, msPerStepMin: Math.min(...times),
       tokensPerS: tokens / (total / 1000),
       lossFirst: losses[0]!, lossLast: losses[losses.length - 1]!,
+      coresBusy: (cpu.user + cpu.system) / 1000 / total,
       numTensorsBeforeWarmup, numTensorsBefore, numTensorsAfter: tf.memory().numTensors,
       peakRssMB: peakRssMB(),
     };
@@ -509,6 +514,7 @@ function printCase(r: CaseResult, unsettled: string | null): void {
     ...(r.trainParallel ? [
       row(`train tokens/s, ${r.trainParallel.workers} workers (data-parallel)`, r.trainParallel.tokensPerS, t?.train?.tokensPerS),
       [`  scaling, 1 -> ${r.trainParallel.workers} workers`, `${fmtRatio(r.trainParallel.scaling)}${unsettled ? ` ${unsettled}` : ""}`, "", ""],
+      [`  cores busy (CPU time / wall), 1 / ${r.trainParallel.workers} workers`, `${fmt(train?.coresBusy)} / ${fmt(r.trainParallel.coresBusy)}`, "", ""],
     ] : []),
     row(`sample tokens/s, KV cache (${sample.batch} x ${sample.newTokens} new, prompt ~${sample.promptLen})`, sample.cached.tokensPerS, t?.sample?.cached.tokensPerS),
     ...(sample.full ? [

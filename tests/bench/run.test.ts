@@ -38,6 +38,7 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
   // the same steps data-parallel over 2 worker threads, and the scaling 1 -> 2
   assert.equal(rep.ours.trainParallel.workers, 2);
   assert.ok(rep.ours.trainParallel.tokensPerS > 0 && rep.ours.trainParallel.scaling > 0);
+  assert.ok(rep.ours.trainParallel.coresBusy > 0 && rep.ours.train.coresBusy > 0);
   assert.equal(r.cases.default.ours.trainParallel, null);
   // real SFT batches: right-padded to each batch's longest example, longer than a toy batch
   assert.ok(rep.ours.train.seqLens[0] > 64, `reproduce seq ${rep.ours.train.seqLens[0]}`);

@@ -77,10 +77,10 @@ test("a worker's failure is an error naming the worker, not a hang", async () =>
   }
 });
 
-function config(workers?: number) {
+function config(workers?: number, dropout = 0) {
   return parseConfig({
     seed: 5,
-    model: { blockSize: 32, nEmbd: 16, nLayer: 1, nHead: 2, positions: "sections" },
+    model: { blockSize: 32, nEmbd: 16, nLayer: 1, nHead: 2, positions: "sections", dropout },
     data: { evalFraction: 0 },
     train: { steps: 4, batchSize: 5, evalEvery: 0, checkpointEvery: 0, ...(workers ? { workers } : {}) },
     optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 1 },
@@ -103,4 +103,23 @@ test("trainSft with train.workers 2: two runs give identical weights; the losses
   a.losses.forEach((l, i) => assert.ok(Math.abs(l - one.losses[i]!) < 1e-4 * Math.abs(one.losses[i]!), `step ${i + 1}: ${l} vs ${one.losses[i]}`));
   // absent stays absent: configs without the field resolve (and hash) as before
   assert.equal("workers" in config().train, false);
+});
+
+test("train.workers 2: a run interrupted and resumed ends with the weights of one that was not; dropout runs reproduce too", async () => {
+  const whole = await trainSft(config(2), EXAMPLES_12, tempDir("bcr-dp-"), { progress: false });
+  const dir = tempDir("bcr-dp-");
+  const first = await trainSft(config(2), EXAMPLES_12, dir, { progress: false, maxStepsThisRun: 2 });
+  assert.equal(first.stopped, true);
+  first.model.dispose();
+  const resumed = await trainSft(config(2), EXAMPLES_12, dir, { progress: false });
+  assert.equal(resumed.startStep, 2);
+  assert.deepEqual(weights(resumed.model), weights(whole.model));
+  tf.dispose([...whole.model.params.values(), ...resumed.model.params.values()]);
+
+  // with dropout each shard draws its own masks from the step's seed: still the same run twice
+  const d1 = await trainSft(config(2, 0.2), EXAMPLES_12, tempDir("bcr-dp-"), { progress: false });
+  const d2 = await trainSft(config(2, 0.2), EXAMPLES_12, tempDir("bcr-dp-"), { progress: false });
+  assert.deepEqual(weights(d1.model), weights(d2.model));
+  d1.model.dispose();
+  d2.model.dispose();
 });
