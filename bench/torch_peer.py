@@ -8,10 +8,17 @@ batch shapes, AdamW. Measures the SFT step (forward + backward + grad clipping +
 src/train/sft.ts), and batched sampling
 with a KV cache and with full recompute.
 
+Section positions (model.positions "sections", src/model/sections.ts) are modelled as the
+learned position table plus a learned section-id embedding (maxSection + 1 rows), the section id
+being the running count of `mark` tokens (torch ops, capped at maxSection) and the position the
+absolute one: the same lookups and parameters as ours, not the exact restart rule (the
+benchmark's tokens are random, so the rule would not change the work).
+
 Input: one JSON object on stdin (or the path of a JSON file as argv[1]):
-  {"model": {vocabSize, blockSize, nEmbd, nLayer, nHead, dropout, seed},
+  {"model": {vocabSize, blockSize, nEmbd, nLayer, nHead, dropout, seed,
+             positions?: "sections", sections?: {mark, maxSection}},
    "threads": 2,
-   "train": {"batch": 16, "seqLen": 256, "steps": 20, "warmup": 2, "lr": 3e-4, "weightDecay": 0.1,
+   "train": {"batch": 16, "seqLen": 256, "seqLens"?: [per-step lengths, cycled], "steps": 20, "warmup": 2, "lr": 3e-4, "weightDecay": 0.1,
              "gradClip": 1.0, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8},
    "sample": {"batch": 64, "promptLen": 16, "newTokens": 128, "warmup": 1, "full": true}}
 Output: one JSON object on stdout, {"ok": true, ...} or {"ok": false, "error": "..."}.
@@ -102,6 +109,9 @@ def main():
             super().__init__()
             self.wte = nn.Embedding(m["vocabSize"], m["nEmbd"])
             self.wpe = nn.Embedding(m["blockSize"], m["nEmbd"])
+            self.sections = m.get("sections") if m.get("positions") == "sections" else None
+            if self.sections:
+                self.wse = nn.Embedding(int(self.sections["maxSection"]) + 1, m["nEmbd"])
             self.drop = nn.Dropout(m["dropout"])
             self.blocks = nn.ModuleList([Block() for _ in range(m["nLayer"])])
             self.ln_f = nn.LayerNorm(m["nEmbd"], eps=1e-5)
@@ -117,10 +127,17 @@ def main():
             if isinstance(mod, nn.Linear) and mod.bias is not None:
                 nn.init.zeros_(mod.bias)
 
-        def forward(self, idx, caches=None, pos0=0):
+        def forward(self, idx, caches=None, pos0=0, marks0=None):
+            # marks0 [B]: section marks seen before idx (cached sampling), for the section ids
             B, T = idx.shape
             pos = torch.arange(pos0, pos0 + T, dtype=torch.long)
-            x = self.drop(self.wte(idx) + self.wpe(pos))
+            x = self.wte(idx) + self.wpe(pos)
+            if self.sections:
+                sec = (idx == int(self.sections["mark"])).long().cumsum(1)
+                if marks0 is not None:
+                    sec = sec + marks0[:, None]
+                x = x + self.wse(sec.clamp(max=int(self.sections["maxSection"])))
+            x = self.drop(x)
             for i, block in enumerate(self.blocks):
                 x = block(x, None if caches is None else caches[i])
             return F.linear(self.ln_f(x), self.wte.weight)  # tied head, no bias
@@ -182,7 +199,8 @@ def matmul_gflops(torch, n=1024, reps=10):
 
 
 def bench_train(torch, F, model, m, tr):
-    B, T = int(tr["batch"]), int(tr["seqLen"])
+    B = int(tr["batch"])
+    lens = [int(t) for t in tr.get("seqLens") or [tr["seqLen"]]]
     steps, warmup = int(tr["steps"]), int(tr.get("warmup", 2))
     # decay matrices only, as usual for GPT-2 (embeddings included; LN and biases excluded)
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -195,9 +213,10 @@ def bench_train(torch, F, model, m, tr):
     clip = float(tr.get("gradClip", 1.0))
     g = torch.Generator().manual_seed(1)
     model.train()
-    data = torch.randint(3, m["vocabSize"], (B, T), generator=g)  # one fixed batch: data is not the point
+    # one fixed batch per length: data is not the point, the shapes are
+    batches = {T: torch.randint(3, m["vocabSize"], (B, T), generator=g) for T in sorted(set(lens))}
 
-    def step():
+    def step(data):
         logits = model(data)
         # next-token cross-entropy over t = 0..T-2, like tokenLogProbs
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), data[:, 1:].reshape(-1))
@@ -207,17 +226,19 @@ def bench_train(torch, F, model, m, tr):
         opt.step()
         return torch.stack([loss.detach(), norm]).tolist()[0]  # one read-back, like ours
 
-    for _ in range(warmup):
-        step()
-    times, losses = [], []
-    for _ in range(steps):
+    for i in range(warmup):
+        step(batches[lens[i % len(lens)]])
+    times, losses, tokens = [], [], 0
+    for i in range(steps):
+        T = lens[i % len(lens)]
         t0 = time.perf_counter()
-        losses.append(step())
+        losses.append(step(batches[T]))
         times.append(time.perf_counter() - t0)
+        tokens += B * T
     total = sum(times)
-    return {"batch": B, "seqLen": T, "steps": steps, "warmup": warmup,
+    return {"batch": B, "seqLen": max(lens), "seqLens": lens, "steps": steps, "warmup": warmup,
             "msPerStep": 1000 * total / steps, "msPerStepMin": 1000 * min(times),
-            "tokensPerS": B * T * steps / total, "lossFirst": losses[0], "lossLast": losses[-1]}
+            "tokensPerS": tokens / total, "lossFirst": losses[0], "lossLast": losses[-1]}
 
 
 def torch_no_grad_lazy(fn):
@@ -239,9 +260,12 @@ def bench_sample(torch, model, m, sp):
         seq = prompts
         caches = [dict() for _ in range(m["nLayer"])] if use_cache else None
         nxt_in, pos0 = seq, 0
+        marks = torch.zeros(seq.shape[0], dtype=torch.long)
+        mark = int(model.sections["mark"]) if model.sections else -1
         for _ in range(n_new):
             if use_cache:
-                logits = model(nxt_in, caches, pos0)
+                logits = model(nxt_in, caches, pos0, marks)
+                marks = marks + (nxt_in == mark).long().sum(1)
                 pos0 += nxt_in.shape[1]
             else:
                 logits = model(seq[:, -m["blockSize"]:])
@@ -275,9 +299,12 @@ def cache_check(torch, model, m, prompts):
     full = model(seq)
     caches = [dict() for _ in range(m["nLayer"])]
     P = prompts.shape[1]
+    mark = int(model.sections["mark"]) if model.sections else -1
+    marks = (prompts == mark).long().sum(1)
     steps = [model(prompts, caches, 0)[:, -1:]]
     for i in range(8):
-        steps.append(model(extra[:, i:i + 1], caches, P + i))
+        steps.append(model(extra[:, i:i + 1], caches, P + i, marks))
+        marks = marks + (extra[:, i] == mark).long()
     cached = torch.cat(steps[:-1], dim=1)  # logits predicting positions P..P+7
     return float((cached - full[:, P - 1:P + 7]).abs().max())
 

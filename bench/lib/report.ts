@@ -9,17 +9,26 @@ export interface ShapeConfig {
   blockSize: number;
   nEmbd: number;
   nLayer: number;
+  positions?: "learned" | "rotary" | "sections";
+  sections?: { maxSection: number };
 }
 
 /**
  * Parameters of the GPT in docs/CONTRACTS.md: token and position embeddings, per block two
  * LayerNorms (2C each), qkv (3C^2 + 3C), attention output (C^2 + C), MLP (4C^2 + 4C and
  * 4C^2 + C), a final LayerNorm, and a head tied to the token embedding (no parameters).
+ * Section positions add a section-id table of maxSection + 1 rows.
  */
 export function gptParamCount(c: ShapeConfig): number {
   const C = c.nEmbd;
   const perBlock = 12 * C * C + 13 * C;
-  return c.vocabSize * C + c.blockSize * C + c.nLayer * perBlock + 2 * C;
+  const sectionRows = c.positions === "sections" && c.sections ? c.sections.maxSection + 1 : 0;
+  return c.vocabSize * C + c.blockSize * C + sectionRows * C + c.nLayer * perBlock + 2 * C;
+}
+
+/** "unsettled (load 3.1)" when the 1-minute load average at the start was above the limit. */
+export function settledLabel(loadAvg1: number, limit: number): string | null {
+  return loadAvg1 > limit ? `unsettled (load ${loadAvg1.toFixed(1)})` : null;
 }
 
 /** a / b, or null when either is missing or b is not positive. */

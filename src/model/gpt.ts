@@ -208,6 +208,24 @@ class Dropout {
 }
 
 /** Per-call inputs of the forward pass besides the tokens. */
+/**
+ * One layer's KV cache, [B*H, Tpast, hd] per tensor, in two blocks: k/v hold the older
+ * positions, rk/rv (null when empty) the latest few. A cached step appends its key and value to
+ * the small recent block and attends over both blocks, so it copies O(recent) values instead of
+ * the whole cache (tfjs tensors are immutable: appending to one block means copying it). The
+ * recent block is folded into the old one when it reaches `kvCacheSettings.recentMax`, so the
+ * whole cache is copied once every recentMax steps rather than every step.
+ */
+export interface LayerCache {
+  k: tf.Tensor3D;
+  v: tf.Tensor3D;
+  rk: tf.Tensor3D | null;
+  rv: tf.Tensor3D | null;
+}
+
+/** Positions the recent block of the KV cache holds before it is folded in (tests lower it). */
+export const kvCacheSettings = { recentMax: 32 };
+
 interface ForwardCtx {
   /** Additive attention bias broadcastable to [B, H, T, Tk]. */
   bias: tf.Tensor;
@@ -215,8 +233,8 @@ interface ForwardCtx {
   keyPads?: number[];
   /** Rotary models: the position of every fed token, row-major [B*T]. */
   positions?: Int32Array;
-  /** Keys/values of earlier positions per layer, [B*H, Tpast, hd] each. */
-  past?: { k: tf.Tensor3D; v: tf.Tensor3D }[];
+  /** Keys/values of earlier positions per layer (see LayerCache). */
+  past?: LayerCache[];
   /** Whether the caller wants each layer's keys/values back (generate with the cache). */
   wantKv?: boolean;
   dropout: Dropout;
@@ -303,38 +321,56 @@ export class GPT {
     // [B*T, C] -> [B*H, T, hd]: the layout of the batched matmul and of the KV cache.
     const heads = (t: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]) as tf.Tensor3D;
+    // [B*H, T, hd] -> [B*T, C]
+    const mergeHeads = (y: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
     let merged: tf.Tensor2D;
-    let keys: tf.Tensor3D | null = null;
-    let values: tf.Tensor3D | null = null;
+    let cache: LayerCache | null = null;
     const past = ctx.past?.[i];
     if (!past && T >= attentionSettings.pairwiseMinLength && !ctx.dropout.active) {
       // Long sequences without a cache: one 2-D matmul problem per (sequence, head), see attention.ts.
       merged = causalSelfAttention(qkv, B, T, H, ctx.keyPads);
       if (ctx.wantKv) {
         const [, k, v] = tf.split(qkv, 3, 1);
-        keys = heads(k!);
-        values = heads(v!);
+        cache = { k: heads(k!), v: heads(v!), rk: null, rv: null };
       }
+    } else if (past && T === 1) {
+      // A cached step: one query per row against the old and the recent block (LayerCache).
+      const [q, k, v] = tf.split(qkv, 3, 1);
+      cache = appendRecent(past, heads(k!), heads(v!));
+      const qs = tf.mul(heads(q!), 1 / Math.sqrt(hd));
+      // Multiply and sum over hd, not a matmul: transposing the key cache every step cost more
+      // than the product itself.
+      const blocks = cache.rk ? [[cache.k, cache.v], [cache.rk, cache.rv!]] as const : [[cache.k, cache.v]] as const;
+      const scores = blocks.length === 1 ? tf.sum(tf.mul(qs, cache.k), -1) : tf.concat(blocks.map(([kb]) => tf.sum(tf.mul(qs, kb), -1)), 1);
+      const Tk = scores.shape[1]!;
+      const att = tf.reshape(tf.softmax(tf.add(tf.reshape(scores, [B, H, 1, Tk]), ctx.bias)), [B * H, 1, Tk]);
+      let y: tf.Tensor | null = null;
+      let at = 0;
+      for (const [kb, vb] of blocks) {
+        const n = kb.shape[1];
+        const part = tf.matMul(blocks.length === 1 ? att : tf.slice(att, [0, 0, at], [B * H, 1, n]), vb);
+        y = y ? tf.add(y, part) : part;
+        at += n;
+      }
+      merged = mergeHeads(y!);
     } else {
       const [q, k, v] = tf.split(qkv, 3, 1);
-      keys = heads(k!);
-      values = heads(v!);
+      let keys = heads(k!);
+      let values = heads(v!);
       if (past) {
-        keys = tf.concat([past.k, keys], 1);
-        values = tf.concat([past.v, values], 1);
+        keys = tf.concat([past.k, ...(past.rk ? [past.rk] : []), keys], 1);
+        values = tf.concat([past.v, ...(past.rv ? [past.rv] : []), values], 1);
       }
+      if (ctx.wantKv) cache = { k: keys, v: values, rk: null, rv: null };
       const Tk = keys.shape[1];
       // Scaling q (T*hd values) is cheaper than scaling the scores (T*Tk).
       const qs = tf.mul(heads(q!), 1 / Math.sqrt(hd));
-      // A cached step (one query) multiplies and sums over hd instead: transposing the whole
-      // key cache every step cost more than the product itself.
-      const scores = T === 1 && past ? tf.sum(tf.mul(qs, keys), -1) : tf.matMul(qs, tf.transpose(keys, [0, 2, 1]));
+      const scores = tf.matMul(qs, tf.transpose(keys, [0, 2, 1]));
       const att = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, Tk]), ctx.bias));
-      const y = tf.matMul(ctx.dropout.apply(tf.reshape(att, [B * H, T, Tk])), values);
-      merged = tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
+      merged = mergeHeads(tf.matMul(ctx.dropout.apply(tf.reshape(att, [B * H, T, Tk])), values));
     }
     const out = linear(merged, this.p(h + "c_proj.weight"), this.p(h + "c_proj.bias"));
-    return { out: ctx.dropout.apply(out), k: keys, v: values };
+    return { out: ctx.dropout.apply(out), cache };
   }
 
   private mlp(i: number, x: tf.Tensor2D, ctx: ForwardCtx): tf.Tensor2D {
@@ -375,13 +411,13 @@ export class GPT {
   private forward(x: tf.Tensor2D, B: number, T: number, ctx: ForwardCtx) {
     const nLayer = this.config.nLayer;
     x = ctx.dropout.apply(x);
-    const kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] = [];
+    const kv: LayerCache[] = [];
     for (let i = 0; i < nLayer; i++) {
       const h = `transformer.h.${i}.`;
       const a = this.attention(i, layerNorm(x, this.p(h + "ln_1.weight"), this.p(h + "ln_1.bias")), B, T, ctx);
       x = residual(x, a.out);
       x = residual(x, this.mlp(i, layerNorm(x, this.p(h + "ln_2.weight"), this.p(h + "ln_2.bias")), ctx));
-      if (a.k && a.v) kv.push({ k: a.k, v: a.v });
+      if (a.cache) kv.push(a.cache);
     }
     return { h: layerNorm(x, this.p("transformer.ln_f.weight"), this.p("transformer.ln_f.bias")), kv };
   }
@@ -491,7 +527,7 @@ export class GPT {
     // `running`: those not yet stopped. Without the cache the batch is rebuilt every step.
     let batch = prompts.map((_, b) => b);
     const running = prompts.map(() => true);
-    let cache: { k: tf.Tensor3D; v: tf.Tensor3D }[] | null = null;
+    let cache: LayerCache[] | null = null;
     try {
       for (let step = 0; step < maxNewTokens; step++) {
         // Column of the first fed token: the prefill (and every recompute) starts at 0; a cached
@@ -521,7 +557,8 @@ export class GPT {
             }
           }
         });
-        const result: { logits: tf.Tensor2D; kv: { k: tf.Tensor3D; v: tf.Tensor3D }[] } = tf.tidy(() => {
+        let kvOut: LayerCache[] = [];
+        const logitsT = tf.tidy(() => {
           const keyBias = new Float32Array(B * L);
           for (let r = 0; r < B; r++) for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
           let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
@@ -532,12 +569,17 @@ export class GPT {
           };
           const { h, kv } = this.forward(tf.tensor2d(x0, [B * T, C]), B, T, ctx);
           const last = T === 1 ? h : tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
-          return { logits: this.head(last as tf.Tensor2D, wteT), kv: useCache ? kv : [] };
+          if (useCache) {
+            kvOut = kv;
+            for (const c of kv) for (const t of [c.k, c.v, c.rk, c.rv]) if (t) tf.keep(t);
+          }
+          return this.head(last as tf.Tensor2D, wteT);
         });
-        const logits = result.logits.dataSync() as Float32Array;
-        result.logits.dispose();
-        cache?.forEach((c) => { c.k.dispose(); c.v.dispose(); });
-        cache = useCache ? result.kv : null;
+        const logits = logitsT.dataSync() as Float32Array;
+        logitsT.dispose();
+        // the new cache may hold blocks of the old one (an unchanged old block): keep those
+        if (cache) disposeCache(cache, kvOut);
+        cache = useCache ? kvOut : null;
 
         // Sample the running rows in sequence order (the rng draws do not depend on the cache).
         batch.forEach((b, r) => {
@@ -558,7 +600,7 @@ export class GPT {
         }
       }
     } finally {
-      cache?.forEach((c) => { c.k.dispose(); c.v.dispose(); });
+      if (cache) disposeCache(cache, []);
       wteT.dispose();
     }
     return out;
@@ -571,10 +613,28 @@ export class GPT {
 }
 
 /**
+ * A cached step's new key and value [B*H, 1, hd] appended to the recent block; the recent
+ * block folded into the old one once it holds kvCacheSettings.recentMax positions.
+ * (Inside the caller's tidy: the blocks it returns that are new are kept, the rest disposed.)
+ */
+function appendRecent(past: LayerCache, k: tf.Tensor3D, v: tf.Tensor3D): LayerCache {
+  const rk = past.rk ? tf.concat([past.rk, k], 1) : k;
+  const rv = past.rv ? tf.concat([past.rv, v], 1) : v;
+  if (rk.shape[1] < kvCacheSettings.recentMax) return { k: past.k, v: past.v, rk, rv };
+  return { k: tf.concat([past.k, rk], 1), v: tf.concat([past.v, rv], 1), rk: null, rv: null };
+}
+
+/** Disposes the tensors of `old` that `next` does not hold. */
+function disposeCache(old: LayerCache[], next: LayerCache[]): void {
+  const live = new Set<tf.Tensor>(next.flatMap((c) => [c.k, c.v, c.rk, c.rv].filter((t): t is tf.Tensor3D => t !== null)));
+  for (const c of old) for (const t of [c.k, c.v, c.rk, c.rv]) if (t && !live.has(t)) t.dispose();
+}
+
+/**
  * Keeps cache rows `keep` (of B sequences; [B*H, L, hd] laid out sequence-major). Copied on
  * the host: wasm's gather moves ~80 ns per value, a host copy of contiguous rows ~1.
  */
-function dropRows(cache: { k: tf.Tensor3D; v: tf.Tensor3D }[], keep: number[], B: number) {
+function dropRows(cache: LayerCache[], keep: number[], B: number): LayerCache[] {
   const pick = (t: tf.Tensor3D) => {
     const [BH, L, hd] = t.shape;
     const size = (BH / B) * L * hd;
@@ -583,8 +643,8 @@ function dropRows(cache: { k: tf.Tensor3D; v: tf.Tensor3D }[], keep: number[], B
     keep.forEach((r, i) => dst.set(src.subarray(r * size, (r + 1) * size), i * size));
     return tf.tensor3d(dst, [keep.length * (BH / B), L, hd]);
   };
-  const next = cache.map((c) => ({ k: pick(c.k), v: pick(c.v) }));
-  cache.forEach((c) => { c.k.dispose(); c.v.dispose(); });
+  const next = cache.map((c) => ({ k: pick(c.k), v: pick(c.v), rk: c.rk && pick(c.rk), rv: c.rv && pick(c.rv) }));
+  disposeCache(cache, []);
   return next;
 }
 

@@ -32,6 +32,8 @@ export const SftTrainSchema = z.strictObject({
   checkpointEvery: nonNegInt().default(500).describe("steps between checkpoints (0: only at the end)"),
   keepCheckpoints: nonNegInt().default(2).describe("newest checkpoints kept in checkpoints/ (0: keep all)"),
   logEvery: positiveInt().default(1).describe("steps between metrics.jsonl lines (each reads the loss back)"),
+  // No default, so configs written before this setting existed resolve (and hash) as before.
+  workers: positiveInt().optional().describe("threads that share each step's batch (data-parallel gradients, data-parallel.ts; absent: 1, all on the main thread); the same seed and workers give the same weights, another workers count differs in the last digits"),
 });
 
 export const SftOptimSchema = z.strictObject({

@@ -25,6 +25,7 @@ import { readJsonl } from "../util/fsx.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { restoreCheckpoint } from "../run/checkpoint.js";
+import { DataParallel } from "./data-parallel.js";
 import { initFromCheckpoint } from "./init-from.js";
 import { AdamW, clipByGlobalNorm, lrAt } from "./optim.js";
 import type { SftConfig } from "./sft-config.js";
@@ -309,6 +310,7 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
     bar?.update(step, { eval: loss });
   };
 
+  const dp = (T.workers ?? 1) > 1 ? await DataParallel.start(model.config, T.workers!, model) : null;
   let stopped = false;
   let lastCheckpoint = startStep;
   while (step < T.steps) {
@@ -324,10 +326,11 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
     const { tokens, mask } = makeBatch(batch);
 
     // forward + backward, clip, update: no reads from the backend until the log below
-    const { value: loss, grads } = tf.variableGrads(
-      () => sftLoss(model, tokens, mask, { training: config.model.dropout > 0, ...(dropoutSeed !== undefined ? { dropoutSeed } : {}) }),
-      varList,
-    );
+    // (with train.workers, the gradient comes from the shards, data-parallel.ts)
+    const stepOpts = { training: config.model.dropout > 0, ...(dropoutSeed !== undefined ? { dropoutSeed } : {}) };
+    const { value: loss, grads } = dp
+      ? await dp.lossAndGrads(model, batch, stepOpts)
+      : tf.variableGrads(() => sftLoss(model, tokens, mask, stepOpts), varList);
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
     const { grads: clipped, norm } = clipByGlobalNorm(named, O.gradClip);
     opt.update(clipped, lr);
@@ -363,6 +366,7 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
     checkpoint();
   }
   bar?.done();
+  await dp?.close();
   opt.dispose();
   return { model, step, stopped, startStep, losses, evalLosses, outDir };
 }

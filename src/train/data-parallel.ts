@@ -1,0 +1,200 @@
+/**
+ * Data-parallel SFT gradients over worker threads: both cores on one training step.
+ *
+ * The wasm backend computes on one thread, so a step on W cores needs W backends. Each worker
+ * thread holds its own tfjs engine and a copy of the model; every step the main thread sends it
+ * the current weights and a shard of the batch, computes shard 0 itself meanwhile, and adds the
+ * shards' gradients up in shard order. With S_s = -sum_{b,t in shard s} mask[b,t] lp[b,t] and
+ * N = sum of the whole batch's mask,
+ *   loss = sum_s S_s / N,   grad = (sum_s grad S_s) / N,
+ * which is sftLoss and its gradient over the whole batch (token-weighted, not a mean of shard
+ * means), up to float rounding. The split, the order of the sum and each shard's arithmetic are
+ * fixed, so the same seed and worker count give the same weights, run after run; a different
+ * worker count differs in the last digits (a different summation order, other padded shapes).
+ *
+ * Dropout: shard s draws its masks from dropoutSeed + s (one seed per step, as before).
+ */
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { backendInfo, tf } from "../engine/backend.js";
+import type { GPT, GPTConfig } from "../model/gpt.js";
+import { makeBatch } from "./sft.js";
+
+/** An encoded SFT example (encodeExample). */
+export interface ShardExample {
+  ids: number[];
+  responseStart: number;
+}
+
+export interface StepOptions {
+  training: boolean;
+  dropoutSeed?: number;
+}
+
+/** Split `n` examples into `parts` contiguous shards, sizes differing by at most one (larger first). */
+export function shardBounds(n: number, parts: number): [number, number][] {
+  const k = Math.min(parts, n);
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let s = 0; s < k; s++) {
+    const size = Math.floor(n / k) + (s < n % k ? 1 : 0);
+    out.push([start, start + size]);
+    start += size;
+  }
+  return out;
+}
+
+/**
+ * One shard: S = -sum(mask * lp) and its gradient with respect to `vars` (keyed by variable
+ * name), the number of target tokens, all on the current backend.
+ */
+export function shardLossAndGrads(model: GPT, examples: ShardExample[], vars: tf.Variable[], opts: StepOptions):
+  { lossSum: tf.Scalar; grads: tf.NamedTensorMap; targets: number } {
+  const { tokens, mask, targets } = makeBatch(examples);
+  try {
+    const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
+      const lp = model.tokenLogProbs(tokens, opts);
+      return tf.neg(tf.sum(tf.mul(lp, mask))) as tf.Scalar;
+    }), vars);
+    return { lossSum: value, grads, targets };
+  } finally {
+    tf.dispose([tokens, mask]);
+  }
+}
+
+/** What a worker is sent and sends back (worker: data-parallel-worker.ts). */
+export type ToWorker =
+  | { kind: "init"; config: GPTConfig; backend: string }
+  | { kind: "step"; weights: Float32Array[]; examples: ShardExample[]; opts: StepOptions };
+export type FromWorker =
+  | { kind: "ready"; names: string[] }
+  | { kind: "grads"; lossSum: number; targets: number; grads: Float32Array[] }
+  | { kind: "error"; message: string };
+
+/**
+ * A thread running the worker script beside this file: the .js when built; from source, the
+ * .ts through tsx's loader, registered inside the thread first (a thread does not see the
+ * loader of a process started with `tsx` or `node --import tsx`).
+ */
+function newWorker(): Worker {
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  const url = new URL(`./data-parallel-worker${ext}`, import.meta.url);
+  if (ext !== ".ts") return new Worker(url);
+  const api = JSON.stringify(import.meta.resolve("tsx/esm/api"));
+  const boot = `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` +
+    `.catch((e) => { console.error(e); process.exit(1); });`;
+  return new Worker(boot, { eval: true });
+}
+
+class ShardWorker {
+  private pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
+  private failure: Error | null = null;
+
+  constructor(readonly worker: Worker, readonly index: number) {
+    worker.on("message", (m: FromWorker) => {
+      const p = this.pending;
+      this.pending = null;
+      worker.unref();
+      if (m.kind === "error") p?.reject(new Error(`data-parallel worker ${index}: ${m.message}`));
+      else p?.resolve(m);
+    });
+    const fail = (e: Error) => {
+      this.failure = e;
+      this.pending?.reject(e);
+      this.pending = null;
+    };
+    worker.on("error", (e) => fail(new Error(`data-parallel worker ${index}: ${e.message}`)));
+    worker.on("exit", (code) => fail(new Error(`data-parallel worker ${index} exited (code ${code})`)));
+    // an idle worker never keeps the process alive (a run that fails still exits); one that
+    // owes a reply does
+    worker.unref();
+  }
+
+  request(msg: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending) return Promise.reject(new Error(`data-parallel worker ${this.index}: a request is already pending`));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.ref();
+      this.worker.postMessage(msg, transfer);
+    });
+  }
+}
+
+/**
+ * `workers` shards per step: the main thread computes shard 0, `workers - 1` threads the rest.
+ * Create with DataParallel.start, close with close().
+ */
+export class DataParallel {
+  private constructor(private readonly threads: ShardWorker[], private readonly names: string[]) {}
+
+  /** Start `workers - 1` threads, each with `config`'s model on the main thread's backend. */
+  static async start(config: GPTConfig, workers: number, model: GPT): Promise<DataParallel> {
+    if (!Number.isInteger(workers) || workers < 1) throw new Error(`data parallel: workers must be a positive integer, got ${workers}`);
+    const backend = backendInfo()?.name ?? tf.getBackend();
+    const names = [...model.params.keys()];
+    const threads = Array.from({ length: workers - 1 }, (_, i) => new ShardWorker(newWorker(), i + 1));
+    try {
+      const replies = await Promise.all(threads.map((t) => t.request({ kind: "init", config, backend })));
+      for (const r of replies) {
+        if (r.kind !== "ready" || r.names.join(",") !== names.join(",")) throw new Error("data parallel: a worker's model has other parameters than the main model");
+      }
+    } catch (e) {
+      await Promise.all(threads.map((t) => t.worker.terminate()));
+      throw e;
+    }
+    return new DataParallel(threads, names);
+  }
+
+  get workers(): number {
+    return this.threads.length + 1;
+  }
+
+  /**
+   * sftLoss of the whole batch and its gradients keyed by variable name (as tf.variableGrads
+   * gives them), computed shard-parallel (see the header). The caller disposes both.
+   */
+  async lossAndGrads(model: GPT, examples: ShardExample[], opts: StepOptions): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+    const bounds = shardBounds(examples.length, this.workers);
+    const vars = this.names.map((n) => model.params.get(n)!);
+    const seedFor = (s: number): StepOptions => (opts.dropoutSeed === undefined ? { training: opts.training } : { training: opts.training, dropoutSeed: opts.dropoutSeed + s });
+    // Send first, so the threads work while the main thread computes shard 0.
+    const weights = vars.map((v) => v.dataSync() as Float32Array);
+    const replies = bounds.slice(1).map(([a, b], i) => {
+      const copy = weights.map((w) => w.slice());
+      return this.threads[i]!.request({ kind: "step", weights: copy, examples: examples.slice(a, b), opts: seedFor(i + 1) }, copy.map((w) => w.buffer as ArrayBuffer));
+    });
+    const own = shardLossAndGrads(model, examples.slice(bounds[0]![0], bounds[0]![1]), vars, seedFor(0));
+    let shards: FromWorker[];
+    try {
+      shards = await Promise.all(replies);
+    } catch (e) {
+      tf.dispose([own.lossSum, own.grads]);
+      throw e;
+    }
+    let targets = own.targets;
+    let lossSum = own.lossSum.dataSync()[0]!;
+    for (const r of shards) {
+      if (r.kind !== "grads") throw new Error(`data parallel: expected gradients, got ${r.kind}`);
+      targets += r.targets;
+      lossSum += r.lossSum;
+    }
+    const scale = 1 / Math.max(targets, 1);
+    const grads: tf.NamedTensorMap = {};
+    vars.forEach((v, j) => {
+      grads[v.name] = tf.tidy(() => {
+        let g = own.grads[v.name]!;
+        // fixed order: shard 0, 1, 2, ...
+        for (const r of shards) g = tf.add(g, tf.tensor((r as Extract<FromWorker, { kind: "grads" }>).grads[j]!, v.shape));
+        return tf.mul(g, scale);
+      });
+    });
+    tf.dispose([own.lossSum, own.grads]);
+    return { value: tf.scalar(lossSum * scale), grads };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+}

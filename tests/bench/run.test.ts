@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "../helpers/tmp.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+// The shape of the JSON, not timings: numbers only have to be there and positive.
+test("npm run bench -- --quick runs both models and writes the JSON (settled flag, load, both cases, ratios)", () => {
+  const out = path.join(tempDir("bcr-bench-"), "bench.json");
+  const res = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--no-torch", "--workers", "2", "--out", out],
+    { cwd: root, encoding: "utf8", env: { ...process.env, BCR_BACKEND: process.env.BCR_BACKEND ?? "auto" } });
+  assert.equal(res.status, 0, res.stderr.slice(-2000));
+  const r = JSON.parse(fs.readFileSync(out, "utf8"));
+  assert.equal(typeof r.settled, "boolean");
+  assert.equal(r.settledLoadLimit, 0.5);
+  assert.equal(r.machine.loadAvgAtStart.length, 3);
+  assert.equal(r.settled, r.machine.loadAvgAtStart[0] <= 0.5);
+  if (!r.settled) assert.match(res.stdout, /unsettled \(load \d+\.\d\)/);
+  assert.deepEqual(Object.keys(r.cases).sort(), ["default", "reproduce"]);
+  // the reproduction's model, read from configs/reproduce.json
+  const rep = r.cases.reproduce;
+  assert.deepEqual(
+    { nEmbd: rep.model.config.nEmbd, nLayer: rep.model.config.nLayer, nHead: rep.model.config.nHead, blockSize: rep.model.config.blockSize, positions: rep.model.config.positions },
+    { nEmbd: 128, nLayer: 2, nHead: 4, blockSize: 512, positions: "sections" });
+  assert.equal(rep.model.params, rep.model.expectedParams);
+  assert.equal(r.cases.default.model.config.nEmbd, 64);
+  for (const c of Object.values(r.cases) as any[]) {
+    assert.ok(c.ours.train.tokensPerS > 0);
+    assert.ok(c.ours.sample.cached.tokensPerS > 0);
+    assert.ok(c.ours.profiles.train.kernels > 0);
+    assert.deepEqual(Object.keys(c.ratios).sort(), ["sampleCachedTokensPerS", "sampleFullTokensPerS", "trainTokensPerS"]);
+    assert.equal(c.ratios.trainTokensPerS, null); // --no-torch: no ratio, rather than a made-up one
+  }
+  // the same steps data-parallel over 2 worker threads, and the scaling 1 -> 2
+  assert.equal(rep.ours.trainParallel.workers, 2);
+  assert.ok(rep.ours.trainParallel.tokensPerS > 0 && rep.ours.trainParallel.scaling > 0);
+  assert.ok(rep.ours.trainParallel.coresBusy > 0 && rep.ours.train.coresBusy > 0);
+  assert.equal(r.cases.default.ours.trainParallel, null);
+  // real SFT batches: right-padded to each batch's longest example, longer than a toy batch
+  assert.ok(rep.ours.train.seqLens[0] > 64, `reproduce seq ${rep.ours.train.seqLens[0]}`);
+  assert.equal(r.cases.default.ours.leakCheck.numTensorsAfter, r.cases.default.ours.leakCheck.numTensorsBefore);
+});
