@@ -24,7 +24,7 @@ test("figureBundle: the PNG inside the HTML (shown without scripts) and beside i
   assert.match(b["text/html"]!, new RegExp(`<img src="data:image/png;base64,${b64}"`));
   assert.match(b["text/html"]!, /plotly:base\+"files\/"\+dir\+"assets\/plotly\.min"/);
   assert.doesNotMatch(b["text/html"]!, /https?:\/\//, "no network");
-  assert.doesNotMatch(b["text/html"]!, /<\/script>[^]*<\/script>[^]*<\/script>/, "one script only");
+  assert.doesNotMatch(b["text/html"]!, /<\/script>[\s\S]*<\/script>[\s\S]*<\/script>/, "one script only");
   assert.equal(b["text/plain"], `[figure] ${fig.layout.title!.text}`);
   // The figure JSON is embedded safely: a title with </script> cannot close the element.
   const evil = figureBundle({ data: [], layout: { title: { text: "</script><b>x" } } }, null);

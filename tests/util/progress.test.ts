@@ -105,10 +105,12 @@ test("RunBoard, TTY mode: the block of live lines is redrawn in place, a finishe
   chunks.length = 0;
   board.record("a", { step: 0, "reward/accuracy": 0.5 });
   const out = chunks.join("");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ANSI escapes are what is tested
   assert.match(out, /^\x1b\[2A\x1b\[0J/, "moves up over the two live lines and clears them");
   assert.equal(out.split("\n").length - 1, 2, "then draws one line per live run");
   chunks.length = 0;
   board.finish("a");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the ANSI escapes
   const fin = chunks.join("").replace(/\x1b\[[0-9]*[A-Z]/g, "");
   assert.deepEqual(fin.trim().split("\n").map((l) => l.split("  ")[0]), ["a", "b"], "a's final line, then b still live");
 });

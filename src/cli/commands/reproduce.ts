@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ReproduceConfigSchema } from "../../reproduce/config.js";
+import { ReproduceConfigSchema, type ReproduceConfig } from "../../reproduce/config.js";
 import { reproduce, STAGES } from "../../reproduce/pipeline.js";
 import { isSmokeTest, SMOKE_BANNER } from "../../run/smoke.js";
 import { ConfigError, describeSchema, resolveConfig } from "../../util/config.js";
@@ -63,7 +63,7 @@ export const command: Command = {
         });
     if (values.quick && values.config) throw new UsageError("--quick and --config exclude each other (--quick is --config configs/reproduce-quick.json)");
     const file = values.config ?? defaultConfig(values.quick ? "reproduce-quick.json" : "reproduce.json");
-    let config;
+    let config: ReproduceConfig;
     try {
       config = resolveConfig(file, ReproduceConfigSchema, values.set ?? []);
     } catch (e) {

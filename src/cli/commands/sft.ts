@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { initBackend } from "../../engine/backend.js";
 import { checkpointsDir } from "../../run/files.js";
-import { SftConfigSchema } from "../../train/sft-config.js";
+import { SftConfigSchema, type SftConfig } from "../../train/sft-config.js";
 import { loadSftData, trainSft } from "../../train/sft.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
 import { stopOnSignals } from "../../run/interrupt.js";
@@ -34,7 +34,7 @@ export const command: Command = {
           backend: { type: "string" }, fresh: { type: "boolean" }, "max-steps": { type: "string" },
         });
     const maxSteps = intFlag(values["max-steps"], "max-steps");
-    let config;
+    let config: SftConfig;
     try {
       config = resolveConfig(values.config, SftConfigSchema, values.set ?? []);
     } catch (e) {

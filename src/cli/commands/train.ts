@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { initBackend } from "../../engine/backend.js";
-import { RlConfigSchema } from "../../rl/config.js";
+import { RlConfigSchema, type RlConfig } from "../../rl/config.js";
 import { trainRl } from "../../rl/grpo.js";
 import { ConfigError, formatSchemaHelp, resolveConfig } from "../../util/config.js";
 import { stopOnSignals } from "../../run/interrupt.js";
@@ -33,7 +33,7 @@ export const command: Command = {
           backend: { type: "string" }, "max-steps": { type: "string" },
         });
     const maxSteps = intFlag(values["max-steps"], "max-steps");
-    let config;
+    let config: RlConfig;
     try {
       config = resolveConfig(values.config, RlConfigSchema, values.set ?? []);
     } catch (e) {
