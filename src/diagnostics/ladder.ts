@@ -84,6 +84,6 @@ export function formatLadder(rows: readonly LadderRow[]): string[] {
   return [
     "| form | how | responses | accuracy | tokens/problem | steps right |",
     "|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.form} | ${r.how} | ${r.responses} | ${r.accuracy.toFixed(3)} | ${r.tokensPerProblem.toFixed(1)} | ${Number.isNaN(r.stepsRight) ? "-" : r.stepsRight.toFixed(3)} |`),
+    ...rows.map((r) => `| ${r.form} | ${r.how} | ${r.responses} | ${r.accuracy.toFixed(3)} | ${r.tokensPerProblem.toFixed(1)} | ${typeof r.stepsRight === "number" && Number.isFinite(r.stepsRight) ? r.stepsRight.toFixed(3) : "-"} |`),
   ];
 }

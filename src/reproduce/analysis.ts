@@ -25,6 +25,7 @@ import { hierarchicalDiffCI, hierarchicalMeanCI } from "../analysis/hierarchical
 import { lambdaStar, type AnswerForm } from "../rewards/lambda-star.js";
 import { compareForms, fitScaling, SCALING_FORMS, unidentifiedParams, type ScalingFit } from "../analysis/fit.js";
 import { stabilityTable, type MethodStability, type Run } from "../analysis/stability.js";
+import type { LadderRow } from "../diagnostics/ladder.js";
 import type { ReproduceConfig } from "./config.js";
 import { evaluateClaims, isCollapsed, type Claim, type ClaimInputs, type Estimate } from "./claims.js";
 import type { ModelEval } from "./eval.js";
@@ -80,6 +81,8 @@ export interface Analysis {
   /** How the intervals were computed (analysis.ci). */
   ciMethod: "problems" | "hierarchical";
   lambdaStar: LambdaStar;
+  /** The SFT model's compression ladder (ModelEval.ladder), null when the run has none. */
+  ladder: LadderRow[] | null;
   methods: Record<string, MethodAnalysis>;
   comparisons: Comparison[];
   loops: { a: string; b: string; diff: Estimate } | null;
@@ -374,7 +377,7 @@ export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig
     };
   }
   return {
-    ciMethod: config.analysis.ci, lambdaStar: star,
+    ciMethod: config.analysis.ci, lambdaStar: star, ladder: byMethod.get("sft")?.find((e) => e.ladder)?.ladder ?? null,
     methods, comparisons, loops, stability, claims: evaluateClaims(inputs, t), claimInputs: inputs,
   };
 }

@@ -9,6 +9,7 @@ import { packProblems } from "../bcr/templates.js";
 import type { Problem } from "../bcr/types.js";
 import { loadLocal } from "../train/load-local.js";
 import { LocalModel } from "../model/local-model.js";
+import { ladderTable, type LadderRow } from "../diagnostics/ladder.js";
 import { sweepN, type SweepRow } from "../eval/sweep.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
 import { countLoops, traceStyleOf, type TraceStyle } from "../tasks/traces.js";
@@ -49,6 +50,16 @@ export interface ModelEval {
   n1Greedy?: N1EvalRow[];
   /** N-sweep rows (every N, group and position). */
   sweep: Pick<SweepRow, "n" | "group" | "position" | "problemId" | "correct" | "tokens" | "truncated" | "failed">[];
+  /**
+   * The SFT model's compression ladder (src/diagnostics/ladder.ts: N=1, greedy, the N=1 budget),
+   * when its SFT mix teaches the shorter forms (hasLadder). stepsRight is null where no steps were written.
+   */
+  ladder?: LadderRow[];
+}
+
+/** Whether the SFT data teaches the ladder's shorter forms (terse or bare), so the ladder table means something. */
+export function hasLadder(config: ReproduceConfig): boolean {
+  return config.sft.mix.terse !== undefined || config.sft.mix.bare !== undefined;
 }
 
 interface CacheLine { key: { n: number; group: number }; ids: string[]; response: string; finishReason: string }
@@ -74,6 +85,7 @@ export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, prob
     };
     const n1 = await evalN1("n1", e.temperature);
     const greedy = e.greedy ? await evalN1("n1-greedy", 0) : null;
+    const ladder = ref.method === "sft" && hasLadder(config) ? await ladderTable(model, problems, { budget: e.n1Budget, temperature: 0 }) : null;
     const sw = await sweepN({ ...common, ns: e.ns, budget: { kind: "fixed", tokens: e.sweepBudget }, outDir: path.join(ref.dir, "sweep"), rotations: e.rotations });
     const failed = n1.failed + (greedy?.failed ?? 0) + sw.rows.filter((r) => r.failed).length;
     if (failed > 0) log(`[reproduce] eval ${name}: ${failed} rows failed (e.g. prompt longer than the context); they are left out of the means`);
@@ -81,6 +93,7 @@ export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, prob
       method: ref.method, seed: ref.seed, checkpoint: ref.checkpoint, step,
       n1: n1.rows,
       ...(greedy ? { n1Greedy: greedy.rows } : {}),
+      ...(ladder ? { ladder } : {}),
       sweep: sw.rows.map((r) => ({ n: r.n, group: r.group, position: r.position, problemId: r.problemId, correct: r.correct, tokens: r.tokens, truncated: r.truncated, failed: r.failed })),
     };
     writeJsonAtomic(path.join(ref.dir, EVAL_FILE), out);

@@ -121,7 +121,12 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
     p_tokens: f(c.pValueTokens), p_accuracy: f(c.pValueAccuracy),
   }));
   const claims = analysis.claims.map((c) => ({ claim: c.number, id: c.id, verdict: c.verdict, measurement: c.measurement, criterion: c.criterion }));
-  return { n1, sweep, fits, stability: stabilityRows(analysis.stability), free_lunch: comparisons, claims };
+  // The ladder: is each shorter trace form a real accuracy-for-length trade-off for the SFT model?
+  const ladder = (analysis.ladder ?? []).map((r) => ({
+    form: r.form, how: r.how, responses: r.responses, accuracy: f(r.accuracy), tokens_per_problem: f(r.tokensPerProblem, 1),
+    steps_right: typeof r.stepsRight === "number" && Number.isFinite(r.stepsRight) ? f(r.stepsRight) : null,
+  }));
+  return { n1, sweep, fits, stability: stabilityRows(analysis.stability), free_lunch: comparisons, claims, ...(ladder.length ? { ladder } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,6 +291,7 @@ ${claimsTable(r.analysis.claims)}
 <p class="small">Verdicts are computed by src/reproduce/claims.ts from the numbers below with the thresholds shown (config section <code>claims</code>).
 "partially": one of the two conditions holds. ${esc(ciText(r.analysis))} ${esc(lambdaStarText(r.analysis))}</p>
 <h2>Results</h2>
+${table("ladder", "Compression ladder: the SFT model at N=1, greedy, its response forced into each trace form, then unforced responses by the form they chose")}
 ${table("n1", `N=1 evaluation per method (sampling temperature ${(r.config as { eval?: { temperature?: number } }).eval?.temperature ?? "?"}, generous budget)`)}
 ${table("free_lunch", "Free lunch: paired comparisons at N=1 (token_reduction = 1 - tokens_a / tokens_b)")}
 ${table("sweep", "N-sweep under a fixed total budget")}

@@ -144,3 +144,27 @@ test("single@b<k>: a single run at bcr's per-problem budget, labelled by it; onl
   assert.deepEqual(planRuns(config, L, derived).map((p) => p.dir).slice(6, 7), [path.join("runs/x", "rl", "single@b39", "seed-1")]);
   assert.throws(() => ReproduceConfigSchema.parse({ rl: { methods: [{ kind: "bcr", budget: 40 }] } }), /budget[\s\S]*kind 'single'/);
 });
+
+test("the ladder table: the SFT model's rows reach analysis and report tables (steps right blank where none were written); absent without a ladder mix", async () => {
+  const { tables } = await import("../../src/reproduce/report.js");
+  const { hasLadder } = await import("../../src/reproduce/eval.js");
+  const { loadConfig } = await import("../../src/util/config.js");
+  assert.equal(hasLadder(loadConfig("configs/reproduce-ladder.json", ReproduceConfigSchema)), true);
+  assert.equal(hasLadder(loadConfig("configs/reproduce.json", ReproduceConfigSchema)), false);
+  const config = ReproduceConfigSchema.parse({ analysis: { bootstrap: 50 } });
+  const es = evals();
+  assert.equal(analyze(es, [], config).ladder, null);
+  assert.equal(tables(analyze(es, [], config)).ladder, undefined);
+  // as eval.json stores it: a NaN stepsRight is written as null
+  const ladder = JSON.parse(JSON.stringify([
+    { form: "essential", how: "forced", responses: 40, accuracy: 0.95, tokensPerProblem: 31.25, stepsRight: 0.99 },
+    { form: "shortcut", how: "forced", responses: 40, accuracy: 0.1, tokensPerProblem: 2, stepsRight: NaN },
+  ]));
+  es[0]!.ladder = ladder;
+  const a = analyze(es, [], config);
+  assert.deepEqual(a.ladder, ladder);
+  assert.deepEqual(tables(a).ladder, [
+    { form: "essential", how: "forced", responses: 40, accuracy: 0.95, tokens_per_problem: 31.3, steps_right: 0.99 },
+    { form: "shortcut", how: "forced", responses: 40, accuracy: 0.1, tokens_per_problem: 2, steps_right: null },
+  ]);
+});
