@@ -17,7 +17,6 @@ export type { CompletionModel, CompletionRequest, Completion } from "./model/com
 export { LocalModel, type LocalModelOptions } from "./model/local-model.js";
 export { loadLocalModel } from "./train/load-local.js";
 export { OpenAIModel, type OpenAIModelOptions } from "./eval/openai-client.js";
-export { loadProblemsFile } from "./eval/problems.js";
 
 // BCR core: pack N problems into one prompt, find each answer in the response, score it.
 export type { Problem, TemplateName, PackedPrompt, ResponseScore, FoundAnswer } from "./bcr/types.js";
@@ -27,13 +26,14 @@ export { answersMatch } from "./bcr/answers.js";
 export { scoreResponse } from "./bcr/score.js";
 export { estimateTokens, type TokenCounterName } from "./bcr/tokens.js";
 
-// Data: the synthetic task, its reasoning traces and SFT examples, the real math sets.
+// Data: the synthetic task, its reasoning traces and SFT examples, the real math sets, problem files.
 export { LEVELS, generateProblem, generateProblems, type LevelConfig } from "./tasks/synthetic.js";
 export { TRACE_STYLES, LOOP_MARK, trace, countLoops, type TraceStyle, type TraceOptions } from "./tasks/traces.js";
 export { DEFAULT_MIX, DEFAULT_LOOPS, buildSftExamples, type StyleMix, type SftOptions, type SftExample } from "./tasks/sft.js";
 export { DEFAULT_SYNTH_DIR, DEFAULT_SYNTH_OPTIONS, writeSyntheticDataset, loadSyntheticDataset } from "./tasks/dataset.js";
 export type { SynthDatasetOptions, SynthManifest, Split } from "./tasks/dataset.js";
 export { DATASET_FILES, loadMathProblems, loadGsm8k, loadMath, type MathFormat } from "./data/index.js";
+export { loadProblemsFile } from "./eval/problems.js";
 
 // Rewards: the length shapings of the baselines, by name.
 export { makeShaping, SHAPINGS, type RewardShaping, type ShapedReward, type ShapingContext, type RolloutForReward } from "./rewards/index.js";
