@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch CPU peer of the benchmark in bench/run.ts.
 
-The same GPT as src/model/gpt.ts (docs/CONTRACTS.md: GPT-2 style, token + learned position
+The same GPT as src/model/gpt.ts (its header: GPT-2 style, token + learned position
 embeddings, pre-LN blocks with LN eps 1e-5, causal multi-head attention with biased qkv and
 output Linears, MLP 4x with GELU tanh, final LN, head tied to the token embedding), the same
 batch shapes, AdamW. Measures the SFT step (forward + backward + grad clipping + AdamW, as

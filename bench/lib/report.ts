@@ -14,7 +14,7 @@ export interface ShapeConfig {
 }
 
 /**
- * Parameters of the GPT in docs/CONTRACTS.md: token and position embeddings, per block two
+ * Parameters of the GPT (architecture in src/model/gpt.ts's header): token and position embeddings, per block two
  * LayerNorms (2C each), qkv (3C^2 + 3C), attention output (C^2 + C), MLP (4C^2 + 4C and
  * 4C^2 + C), a final LayerNorm, and a head tied to the token embedding (no parameters).
  * Section positions add a section-id table of maxSection + 1 rows.

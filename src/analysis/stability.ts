@@ -2,7 +2,7 @@
  * Gradient-stability analysis of training runs (claim 4: an explicit length penalty collapses
  * training, the implicit budget of BCR does not).
  *
- * Input: run folders as in docs/CONTRACTS.md (config.json with at least {method, seed};
+ * Input: run folders as in docs/architecture.md (config.json with at least {method, seed};
  * metrics.jsonl, one object per step, keys such as `eval/accuracy`, `grad/norm`,
  * `grad/cos_acc_len`, `adv/neg_correct_frac`).
  *

@@ -57,9 +57,15 @@ function formats(t: ColumnTable, digits: number, escape: (s: string) => string) 
   return { format, align };
 }
 
-/** CSV text (RFC 4180 quoting by arquero; numbers at full precision). */
+/**
+ * CSV text (RFC 4180 quoting by arquero; numbers at full precision). `columns` picks and orders
+ * the columns; one that no row has is written as empty cells (a file keeps its header whatever
+ * the rows hold, e.g. an `error` column when nothing failed).
+ */
 export function toCsv(data: TableLike, opts?: { columns?: string[] }): string {
-  const t = toTable(data);
+  let t = toTable(data);
+  const absent = (opts?.columns ?? []).filter((c) => !t.columnNames().includes(c));
+  if (absent.length > 0) t = t.assign(aq.table(Object.fromEntries(absent.map((c) => [c, new Array<null>(t.numRows()).fill(null)]))));
   const format: Record<string, (v: unknown) => unknown> = {};
   for (const name of t.columnNames()) format[name] = (v) => (typeof v === "number" && Number.isNaN(v) ? null : v);
   const csv = t.toCSV({ format, ...(opts?.columns ? { columns: opts.columns } : {}) });

@@ -45,7 +45,7 @@ export function laterStart(model: LocalModel, problems: readonly Problem[], opts
         : trace(p1.question, p1.answer, "redundant", rng, { loops: [loops, loops] });
       return { problems: [p1, p2], forced: `1:${forced} 2:` };
     });
-    const results = generateAndScore(model, items, { maxNewTokens: opts.budget ?? 100, temperature: 0, seed: 1 });
+    const results = generateAndScore(model, items, { budget: opts.budget ?? 100, temperature: 0, seed: 1 });
     let right = 0, fetched = 0, steps = 0, start = 0;
     results.forEach((r, i) => {
       right += Number(r.correct[1]);

@@ -36,7 +36,7 @@ export function loopsAccuracy(model: LocalModel, problems: readonly Problem[], o
   const rows = new Map<number, LoopsAccuracyRow>();
   for (let r = 0; r < repeats; r++) {
     const results = generateAndScore(model, problems.map((p) => ({ problems: [p] })), {
-      maxNewTokens: opts.budget ?? 160, temperature: opts.temperature ?? 1, seed: seed + r,
+      budget: opts.budget ?? 160, temperature: opts.temperature ?? 1, seed: seed + r,
     });
     for (const res of results) {
       // a compact response with no trace step is `1:A<value>`: no `=` anywhere

@@ -44,7 +44,7 @@ export function packedLookup(model: LocalModel, problems: readonly Problem[], op
     if (groups.length === 0) throw new Error(`packed-lookup: N=${n} needs at least ${n} problems, got ${problems.length}`);
     // Room for N traces and the answers, within the context.
     const results = generateAndScore(model, groups.map((g) => ({ problems: g })), {
-      maxNewTokens: (longest) => Math.min(model.model.config.blockSize - longest, 60 * n + 100),
+      budget: (longest) => Math.min(model.model.config.blockSize - longest, 60 * n + 100),
       temperature: opts.temperature ?? 0, seed: opts.seed ?? 1,
     });
     const right = Array.from({ length: n }, (): [number, number] => [0, 0]);

@@ -30,8 +30,8 @@ export interface ProbeResult {
 }
 
 export interface ProbeOptions {
-  /** New tokens per response: a number, or one from the longest prompt (in tokens, BOS included). */
-  maxNewTokens: number | ((longestPrompt: number) => number);
+  /** The response budget in new tokens: a number, or one from the longest prompt (in tokens, BOS included). */
+  budget: number | ((longestPrompt: number) => number);
   /** 0 is greedy. */
   temperature: number;
   /** Seed of the one sampling stream of the batch. */
@@ -43,12 +43,12 @@ export function generateAndScore(model: LocalModel, items: readonly ProbeItem[],
   const packed = items.map((it) => packProblems(it.problems));
   const prompts = items.map((it, i) => model.encodePrompt(packed[i]!.text + (it.forced ?? "")));
   const longest = Math.max(...prompts.map((p) => p.length));
-  const maxNewTokens = typeof opts.maxNewTokens === "number" ? opts.maxNewTokens : opts.maxNewTokens(longest);
-  if (maxNewTokens < 1 || longest + maxNewTokens > model.model.config.blockSize) {
-    throw new Error(`the longest prompt (${longest} tokens) and ${maxNewTokens} new tokens do not fit the model's context (${model.model.config.blockSize})`);
+  const budget = typeof opts.budget === "number" ? opts.budget : opts.budget(longest);
+  if (budget < 1 || longest + budget > model.model.config.blockSize) {
+    throw new Error(`the longest prompt (${longest} tokens) and ${budget} new tokens do not fit the model's context (${model.model.config.blockSize})`);
   }
   const res = model.model.generate(prompts, {
-    maxNewTokens, temperature: opts.temperature, stopTokens: [CharTokenizer.EOS], rng: new Rng(opts.seed),
+    maxNewTokens: budget, temperature: opts.temperature, stopTokens: [CharTokenizer.EOS], rng: new Rng(opts.seed),
   });
   return items.map((it, i) => {
     const response = (it.forced ?? "") + model.tokenizer.decode(res.tokens[i]!);

@@ -36,21 +36,24 @@ import { Rng } from "../util/rng.js";
 import type { ScalingFit } from "../analysis/fit.js";
 import type { Completion, CompletionModel } from "../model/completion.js";
 
-/** The token cap of one packed response. */
-export type Budget = { kind: "fixed"; tokens: number } | { kind: "perProblem"; tokens: number };
+/**
+ * How the response budget (the token cap of one packed response) follows N: the same for every N
+ * ("fixed") or `tokens` per problem ("perProblem"). budgetTokens turns the rule into the budget.
+ */
+export type BudgetRule = { kind: "fixed"; tokens: number } | { kind: "perProblem"; tokens: number };
 
-export function budgetTokens(budget: Budget, n: number): number {
+export function budgetTokens(budget: BudgetRule, n: number): number {
   return budget.kind === "fixed" ? budget.tokens : budget.tokens * n;
 }
 
 /** "fixed:512" | "per:128" (also "perProblem:128"). */
-export function parseBudget(s: string): Budget {
+export function parseBudget(s: string): BudgetRule {
   const m = /^(fixed|per|perProblem):(\d+)$/.exec(s.trim());
   if (!m || Number(m[2]) < 1) throw new Error(`budget must be fixed:<tokens> or per:<tokens>, got ${JSON.stringify(s)}`);
   return { kind: m[1] === "fixed" ? "fixed" : "perProblem", tokens: Number(m[2]) };
 }
 
-export function formatBudget(b: Budget): string {
+export function formatBudget(b: BudgetRule): string {
   return `${b.kind === "fixed" ? "fixed" : "per"}:${b.tokens}`;
 }
 
@@ -59,7 +62,7 @@ export interface SweepOptions {
   problems: Problem[];
   /** Values of N, e.g. [1, 2, 3, 4, 6, 8]. */
   ns: number[];
-  budget: Budget;
+  budget: BudgetRule;
   /** Output folder: cache.jsonl, rows.jsonl, rows.csv, summary.json. */
   outDir: string;
   template?: TemplateName;      // default "compact"
@@ -294,8 +297,6 @@ const COLUMNS: string[] = [
 
 /** The sweep's rows as CSV, columns in the order above (cells quoted as RFC 4180 asks). */
 export function sweepRowsCsv(rows: SweepRow[]): string {
-  // Every column present in every row (an absent `error` is an empty cell), so a sweep without
-  // failures still has all of them.
-  const full = rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, (r as unknown as Record<string, unknown>)[c] ?? null])));
-  return toCsv(full, { columns: COLUMNS });
+  // toCsv writes a column no row has (`error` when nothing failed) as empty cells.
+  return toCsv(rows, { columns: COLUMNS });
 }

@@ -11,7 +11,7 @@ import { RlConfigSchema, type RlConfig } from "../rl/config.js";
 import { trainRl } from "../rl/grpo.js";
 import { runFile } from "../run/files.js";
 import { RunFolder } from "../run/folder.js";
-import { parseConfig } from "../util/config.js";
+import { deepMerge, parseConfig } from "../util/config.js";
 import { RunBoard } from "../util/progress.js";
 import { derive, singleBudgetOf, type Derived } from "./budget.js";
 import type { MethodSpec, ReproduceConfig } from "./config.js";
@@ -20,17 +20,6 @@ import type { Layout, Log } from "./layout.js";
 import { trainInWorker, type OnStep } from "./rl-pool.js";
 
 const needsTarget = (m: MethodSpec) => m.kind === "penalty" && (m.shaping === "l1-exact" || m.shaping === "l1-max");
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** b over a, recursively for plain objects. */
-export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
-  return out;
-}
 
 /** The RlConfig of one method and seed, built from the reproduce config (same RL budget for all). */
 export function rlConfigFor(config: ReproduceConfig, method: MethodSpec, seed: number, derived: Derived, init: string, trainFile?: string): RlConfig {
@@ -56,7 +45,8 @@ export function rlConfigFor(config: ReproduceConfig, method: MethodSpec, seed: n
       ...(needsTarget(method) ? { targetLength: method.targetLength ?? derived.targetLength } : {}),
     };
   }
-  const merged = deepMerge(r.base, own);
+  // The method's settings over rl.base, objects merged key by key, arrays and values replaced.
+  const merged = deepMerge(r.base, own) as Record<string, unknown>;
   const parsed = parseConfig(merged, RlConfigSchema, `reproduce rl (${method.kind}${method.kind === "penalty" ? " " + method.shaping : ""}, seed ${seed})`);
   return parseConfig({ ...merged, name: parsed.method }, RlConfigSchema, "reproduce rl");
 }

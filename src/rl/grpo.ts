@@ -197,7 +197,7 @@ export function buildUpdateBatch(rollouts: Rollout[], advantages: GroupAdvantage
 
 function surrogateConfig(config: RlConfig, klBeta = config.grpo.klBeta): SurrogateConfig {
   const g = config.grpo;
-  return { clipLow: g.clipLow, clipHigh: g.clipHigh, klBeta, aggregation: g.aggregation, constNorm: config.sampling.budget };
+  return { clipLow: g.clipLow, clipHigh: g.clipHigh, klBeta, aggregation: g.aggregation, budget: config.sampling.budget };
 }
 
 /** Gradients of the surrogate under given advantages; side values are read back as numbers. */

@@ -9,7 +9,7 @@
  *
  *   "seq-mean"   (GRPO)     mean_i [ sum_t obj_it / |o_i| ]
  *   "token-mean" (DAPO)     sum_it obj_it / sum_i |o_i|
- *   "const"      (Dr. GRPO) sum_it obj_it / (numSequences * constNorm)
+ *   "const"      (Dr. GRPO) sum_it obj_it / (numSequences * budget)
  *
  * All inputs are [S, L] with L the (padded) number of predicted positions; positions that
  * are not response tokens carry mask 0 and contribute nothing.
@@ -24,8 +24,11 @@ export interface SurrogateConfig {
   /** KL coefficient beta; 0 disables the KL term (then refLogp may be omitted). */
   klBeta: number;
   aggregation: Aggregation;
-  /** Normaliser for "const": usually the response budget in tokens. */
-  constNorm: number;
+  /**
+   * The response budget in tokens: Dr. GRPO's constant normaliser for "const" (it divides by the
+   * most tokens a response may have, so the loss does not favour short or long responses).
+   */
+  budget: number;
 }
 
 export interface SurrogateParts {
@@ -71,7 +74,7 @@ export function grpoSurrogate(
         aggregate = tf.div(tf.sum(masked), safeTokens);
         break;
       case "const":
-        aggregate = tf.div(tf.sum(masked), logp.shape[0] * cfg.constNorm);
+        aggregate = tf.div(tf.sum(masked), logp.shape[0] * cfg.budget);
         break;
       default:
         throw new Error(`grpoSurrogate: unknown aggregation '${cfg.aggregation as string}'`);
@@ -134,7 +137,7 @@ export function grpoSurrogateReference(
       ? seqMeanSum / logp.length
       : cfg.aggregation === "token-mean"
         ? sumObj / Math.max(tokens, 1)
-        : sumObj / (logp.length * cfg.constNorm);
+        : sumObj / (logp.length * cfg.budget);
   return { loss: -agg, clipFrac: clippedCount / Math.max(tokens, 1), kl: klSum / Math.max(tokens, 1) };
 }
 

@@ -7,7 +7,7 @@
  *   samples.jsonl   RL only: one sampled response every `samplesEvery` steps
  *   summary.json    written when the run finishes (RL)
  *   train.log       stdout/stderr of a run trained in a worker process (bcr reproduce)
- *   checkpoints/step-NNNNNNN/, checkpoints/latest   (src/train/checkpoint.ts)
+ *   checkpoints/step-NNNNNNN/, checkpoints/latest   (src/run/checkpoint.ts)
  *
  * Code that reads or writes any of these asks here for the path instead of spelling the name.
  */

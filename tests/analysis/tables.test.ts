@@ -84,3 +84,10 @@ test("toText: a padded plain-text table, numbers right-aligned, same rounding as
   const text = toText([{ method: "bcr", acc: 0.51234567 }, { method: "single", acc: 12 }]);
   assert.equal(text, "method     acc\n------  ------\nbcr     0.5123\nsingle      12\n");
 });
+
+test("toCsv with columns absent from every row: empty cells in the asked order (records and arquero tables)", () => {
+  const rows = [{ a: 1, b: "x" }, { a: 2 }];
+  assert.equal(toCsv(rows, { columns: ["a", "c", "b"] }), "a,c,b\n1,,x\n2,,\n");
+  assert.equal(toCsv(toTable(rows), { columns: ["c", "a"] }), "c,a\n,1\n,2\n");
+  assert.equal(toCsv([], { columns: ["a", "b"] }), "a,b\n");
+});

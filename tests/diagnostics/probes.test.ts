@@ -16,7 +16,7 @@ const problems = generateProblems(3, 12, [2], "t");
 
 test("generateAndScore: the forced start is part of the scored response, not of the token count; scores match scoreResponse", () => {
   const model = fakeSolver(problems, () => ({ kind: "essential" }));
-  const [r] = generateAndScore(model, [{ problems: problems.slice(0, 2), forced: "1:A0 2:" }], { maxNewTokens: 200, temperature: 0, seed: 1 });
+  const [r] = generateAndScore(model, [{ problems: problems.slice(0, 2), forced: "1:A0 2:" }], { budget: 200, temperature: 0, seed: 1 });
   assert.ok(r!.response.startsWith("1:A0 2:"));
   assert.equal(r!.tokens, r!.response.length - "1:A0 2:".length + 1, "generated characters plus the EOS");
   const golds = packProblems(problems.slice(0, 2)).golds;
@@ -27,7 +27,7 @@ test("generateAndScore: the forced start is part of the scored response, not of 
 
 test("generateAndScore refuses a budget the context cannot hold, naming both numbers", () => {
   const model = fakeSolver(problems, () => ({ kind: "essential" }), 40);
-  assert.throws(() => generateAndScore(model, [{ problems: problems.slice(0, 1) }], { maxNewTokens: 39, temperature: 0, seed: 1 }), /longest prompt \(\d+ tokens\) and 39 new tokens do not fit the model's context \(40\)/);
+  assert.throws(() => generateAndScore(model, [{ problems: problems.slice(0, 1) }], { budget: 39, temperature: 0, seed: 1 }), /longest prompt \(\d+ tokens\) and 39 new tokens do not fit the model's context \(40\)/);
 });
 
 test("packedLookup: a model that solves only position 1 shows accuracy and fetch 1 there, 0 accuracy and no steps after", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { summaryRows, taskScalingSeries, type NSummary, type SweepSummary } from "../../src/eval/sweep.js";
+import { summaryRows, sweepRowsCsv, taskScalingSeries, type NSummary, type SweepRow, type SweepSummary } from "../../src/eval/sweep.js";
 import { toMarkdown } from "../../src/analysis/tables.js";
 import { taskScalingFigure } from "../../src/viz/figures.js";
 
@@ -31,4 +31,17 @@ test("taskScalingSeries: the means per N, labelled by the model or a given metho
   assert.equal(taskScalingSeries(summary, "bcr").method, "bcr");
   const fig = taskScalingFigure([taskScalingSeries(summary, "bcr")]);
   assert.deepEqual(fig.data[0]!.y, [30, 20, 12]);
+});
+
+test("sweepRowsCsv: every column in a fixed order, an absent error an empty cell, extra keys dropped", () => {
+  const row = (over: Partial<SweepRow>): SweepRow => ({
+    n: 2, group: 0, position: 1, problemId: "p1", difficulty: 5, correct: true, tokens: 12.5, truncated: false, answered: true, failed: false,
+    model: "m", template: "compact", seed: 0, budget: "fixed:96", groupTokens: 25, tokensEstimated: false, ...over,
+  });
+  const header = "n,group,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed,budget,groupTokens,tokensEstimated,error\n";
+  // No row has `error` (a sweep without failures): the column is still there, empty.
+  assert.equal(sweepRowsCsv([row({}), row({ position: 2, problemId: "p2", difficulty: null })]),
+    header + "2,0,1,p1,5,true,12.5,false,true,false,m,compact,0,fixed:96,25,false,\n2,0,2,p2,,true,12.5,false,true,false,m,compact,0,fixed:96,25,false,\n");
+  const failed = { ...row({ correct: false, tokens: 0, answered: false, failed: true, groupTokens: 0, error: "HTTP 500, retry" }), extra: 1 } as SweepRow;
+  assert.equal(sweepRowsCsv([failed]), header + "2,0,1,p1,5,false,0,false,false,true,m,compact,0,fixed:96,0,false,\"HTTP 500, retry\"\n");
 });

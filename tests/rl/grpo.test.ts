@@ -122,7 +122,7 @@ test("at ratio 1 the total gradient is the sum of the accuracy-term and length-t
     return { total: acc + len, accuracy: acc, length: len };
   })));
   const batch = buildUpdateBatch(groups.flat(), advs, 4, false) as UpdateBatch;
-  const sc = { clipLow: 0.2, clipHigh: 0.28, klBeta: 0, aggregation: "seq-mean" as const, constNorm: 12 };
+  const sc = { clipLow: 0.2, clipHigh: 0.28, klBeta: 0, aggregation: "seq-mean" as const, budget: 12 };
   const gt = surrogateGrads(gpt, batch, batch.adv.total, sc);
   const ga = surrogateGrads(gpt, batch, batch.adv.accuracy, sc);
   const gl = surrogateGrads(gpt, batch, batch.adv.length, sc);

@@ -34,7 +34,7 @@ const mask = [
   [1, 1, 1],
 ];
 const adv = [1, -0.5];
-const base: SurrogateConfig = { clipLow: 0.2, clipHigh: 0.28, klBeta: 0, aggregation: "seq-mean", constNorm: 4 };
+const base: SurrogateConfig = { clipLow: 0.2, clipHigh: 0.28, klBeta: 0, aggregation: "seq-mean", budget: 4 };
 
 for (const [aggregation, expected] of [
   ["seq-mean", -0.295],

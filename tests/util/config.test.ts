@@ -99,6 +99,8 @@ test("extends: the variant's fields deep-merge over its base, arrays replace, th
   const base = { a: { b: 1 } };
   assert.deepEqual(deepMerge(base, { a: { c: 2 } }), { a: { b: 1, c: 2 } });
   assert.deepEqual(base, { a: { b: 1 } });
+  // what src/reproduce/rl.ts relies on (a method's settings over rl.base): arrays and values replace
+  assert.deepEqual(deepMerge({ l: [1, 2], o: { x: 1, l: [1] }, v: 1 }, { l: [3], o: { l: [] }, v: null }), { l: [3], o: { x: 1, l: [] }, v: null });
 });
 
 test("extends: unset removes a field of the base so the schema's absent value applies", () => {

@@ -2,7 +2,7 @@ import { TEMPLATES } from "../../bcr/index.js";
 import type { TemplateName } from "../../bcr/types.js";
 import { EXPORT_FORMATS, exportProblems, type ExportFormat, type Grouping } from "../../export/dataset.js";
 import { loadProblems, SOURCES, type SourceName } from "../../export/sources.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = `usage: bcr export-dataset --out DIR [options]
 
@@ -25,13 +25,6 @@ JSONL and Parquet, in OpenRLHF's and verl's layouts (see docs/distributed.md).
   --data-source NAME   data_source field (default bcr/<source>)
   --split NAME         split recorded in verl extra_info and the file names (default train)
   --no-parquet         JSONL only`;
-
-function int(flag: string, v: string | undefined, dflt: number, min = 1): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
 
 export const command: Command = {
   name: "export-dataset",
@@ -56,20 +49,20 @@ export const command: Command = {
     const formats: readonly ExportFormat[] = format === "both" ? EXPORT_FORMATS
       : EXPORT_FORMATS.includes(format as ExportFormat) ? [format as ExportFormat] : [];
     if (formats.length === 0) throw new UsageError(`--format must be openrlhf, verl or both, got '${format}'`);
-    const levels = values.levels?.split(",").map((s) => int("--levels", s.trim(), 0));
-    const seed = int("--seed", values.seed, 0, 0);
-    const n = int("--n", values.n, 3);
+    const levels = values.levels?.split(",").map((s) => intFlag(s.trim(), "levels") ?? 0);
+    const seed = intFlag(values.seed, "seed", 0) ?? 0;
+    const n = intFlag(values.n, "n") ?? 3;
     if ((source === "problems" || source === "gsm8k" || source === "math") && !values.file) throw new UsageError(`--source ${source} needs --file`);
 
     const problems = await loadProblems({
       source, seed, ...(values.file ? { file: values.file } : {}),
-      ...(values.count ? { count: int("--count", values.count, 3000) } : {}), ...(levels ? { levels } : {}),
+      ...(values.count ? { count: intFlag(values.count, "count") ?? 3000 } : {}), ...(levels ? { levels } : {}),
     });
     const result = exportProblems(problems, {
       outDir: values.out, n, seed, grouping, template, formats, parquet: !values["no-parquet"],
       inputKey: values["input-key"] ?? "input", labelKey: values["label-key"] ?? "label",
       dataSource: values["data-source"] ?? `bcr/${source}`, split: values.split ?? "train",
-      ...(values.limit ? { limit: int("--limit", values.limit, 1) } : {}),
+      ...(values.limit ? { limit: intFlag(values.limit, "limit") ?? 1 } : {}),
       meta: { source, ...(values.file ? { file: values.file } : {}) },
     });
     console.log(`wrote ${result.prompts} packed prompts (N=${n}, ${template}) from ${problems.length} ${source} problems` +
