@@ -33,7 +33,7 @@ export type { CompletionModel, CompletionRequest, Completion } from "./model/com
 export { LocalModel } from "./model/local-model.js";
 export { loadLocal, loadLocalModel } from "./train/load-local.js";
 export { OpenAIModel } from "./eval/openai-client.js";
-export { loadProblemsFile } from "./eval/problems.js";
+export { loadProblemsFile } from "./data/problems-file.js";
 export { planGroups, scoreGroup, type PlannedGroup } from "./bcr/groups.js";
 export { sweepN, summarizeN, parseBudget, budgetTokens, summaryRows, taskScalingSeries, type SweepRow, type SweepSummary, type NSummary, type Budget, type SummaryRow, type TaskScalingSeries } from "./eval/sweep.js";
 export { startModelServer, type ModelServer } from "./serve/model-server.js";
