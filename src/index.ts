@@ -33,7 +33,7 @@ export { DEFAULT_MIX, DEFAULT_LOOPS, buildSftExamples, type StyleMix, type SftOp
 export { DEFAULT_SYNTH_DIR, DEFAULT_SYNTH_OPTIONS, writeSyntheticDataset, loadSyntheticDataset } from "./tasks/dataset.js";
 export type { SynthDatasetOptions, SynthManifest, Split } from "./tasks/dataset.js";
 export { DATASET_FILES, loadMathProblems, loadGsm8k, loadMath, type MathFormat } from "./data/index.js";
-export { loadProblemsFile } from "./eval/problems.js";
+export { loadProblemsFile } from "./data/problems-file.js";
 
 // Rewards: the length shapings of the baselines, by name.
 export { makeShaping, SHAPINGS, type RewardShaping, type ShapedReward, type ShapingContext, type RolloutForReward } from "./rewards/index.js";

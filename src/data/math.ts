@@ -1,7 +1,7 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { matchBrace } from "../bcr/extract.js";
 import type { Problem } from "../bcr/types.js";
+import { readRecords } from "./records.js";
 
 /**
  * Loaders for real math data, one JSON object per line, into Problem[]:
@@ -9,29 +9,15 @@ import type { Problem } from "../bcr/types.js";
  *   (thousands separators removed: `#### 1,450,000` -> "1450000").
  * - MATH / MATH-500: {problem, solution, answer?, level?, unique_id?}; the gold is `answer` when
  *   present, else the content of the last `\boxed{...}` in `solution` (brace-stack parsed).
- * A line that is not JSON, or lacks the fields, throws an Error naming the file and the 1-based line.
+ * A line that is not JSON, or lacks the fields, throws an Error naming the file and the 1-based line;
+ * so does a file with no records (records.ts).
  * ids: `unique_id` when present, else `<file stem>-<line>`.
  */
 export type MathFormat = "gsm8k" | "math" | "auto";
 
 export function loadMathProblems(file: string, format: MathFormat = "auto"): Problem[] {
-  const text = fs.readFileSync(file, "utf8");
   const stem = path.basename(file).replace(/\.jsonl?$/, "");
-  const out: Problem[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    const where = `${file}:${i + 1}`;
-    let rec: unknown;
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${where}: malformed JSON line: ${(e as Error).message}`);
-    }
-    out.push(toProblem(rec, format, `${stem}-${i + 1}`, where));
-  }
-  return out;
+  return readRecords(file).map((r) => toProblem(r.value, format, `${stem}-${r.line}`, `${file}:${r.line}`));
 }
 
 export const loadGsm8k = (file: string): Problem[] => loadMathProblems(file, "gsm8k");

@@ -18,7 +18,8 @@
  * difficulty is similar): problems sorted by difficulty are cut into N equal strata and group
  * g takes one problem from each stratum (strata shuffled independently), then the order inside
  * each group and the order of the groups are shuffled. Without difficulties, or with "random",
- * the problems are shuffled and cut into consecutive groups. Leftovers (count mod N) are dropped.
+ * the problems are shuffled and cut into consecutive groups. Leftovers (count mod N) are in no
+ * group; exportProblems names them in the manifest.
  */
 import * as path from "node:path";
 import { parquetWriteBuffer } from "hyparquet-writer";
@@ -182,15 +183,34 @@ export function writeExport(prompts: PackedPrompt[], opts: ExportOptions): Expor
   return { files, prompts: prompts.length };
 }
 
-/** Group, pack and write: the whole export in one call. */
+/**
+ * Group, pack and write: the whole export in one call.
+ *
+ * Problems that fit in no group are named, not dropped silently: `leftOver` (the count mod N
+ * that cannot fill a group: GSM8K test's 1,319 problems at N=3 leave 2, which ones is up to the
+ * seeded grouping) and `unused` (groups cut by `limit`). Both go into the manifest
+ * (`left_over`, `unused_by_limit`, each {count, ids}); the CLI prints them too. No group at all
+ * (fewer problems than N) is an error, before anything is written.
+ */
 export function exportProblems(problems: readonly Problem[], opts: ExportOptions & {
   n: number; seed: number; grouping?: Grouping; template?: TemplateName; limit?: number;
-}): ExportResult & { dropped: number } {
-  let groups = groupProblems(problems, opts);
-  if (opts.limit !== undefined) groups = groups.slice(0, opts.limit);
+}): ExportResult & { dropped: number; leftOver: string[]; unused: string[] } {
+  const all = groupProblems(problems, opts);
+  if (all.length === 0) throw new Error(`${problems.length} problem(s) make no group of n=${opts.n}: nothing to export`);
+  const groups = opts.limit !== undefined ? all.slice(0, opts.limit) : all;
+  const grouped = new Set(all.flat());
+  const leftOver = problems.filter((p) => !grouped.has(p)).map((p) => p.id);
+  const unused = all.slice(groups.length).flat().map((p) => p.id);
   const template = opts.template ?? "natural";
   const prompts = groups.map((g) => packProblems(g, { template }));
-  const used = groups.length * opts.n;
-  const result = writeExport(prompts, { ...opts, meta: { seed: opts.seed, grouping: opts.grouping ?? "balanced", problems: problems.length, ...opts.meta } });
-  return { ...result, dropped: problems.length - used };
+  const result = writeExport(prompts, {
+    ...opts,
+    meta: {
+      seed: opts.seed, grouping: opts.grouping ?? "balanced", problems: problems.length,
+      left_over: { count: leftOver.length, ids: leftOver, why: `${problems.length} problems is not a multiple of n=${opts.n}` },
+      ...(unused.length ? { unused_by_limit: { count: unused.length, ids: unused } } : {}),
+      ...opts.meta,
+    },
+  });
+  return { ...result, dropped: leftOver.length + unused.length, leftOver, unused };
 }

@@ -1,13 +1,13 @@
 /**
  * Where export-dataset gets its problems.
  * - synthetic: src/tasks generateProblems(seed, count, levels); difficulty = level.
- * - problems:  a JSONL (or JSON array) file of {question, answer, id?, difficulty?} records.
+ * - problems:  a JSONL (or JSON array) file read by src/data/problems-file.ts (the reader the
+ *   eval sweeps use too): {question, answer, id?, difficulty?} records or GSM8K's.
  * - gsm8k, math: the src/data loaders.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Problem } from "../bcr/types.js";
 import { loadGsm8k, loadMath } from "../data/index.js";
+import { loadProblemsFile } from "../data/problems-file.js";
 import { generateProblems } from "../tasks/index.js";
 
 export type SourceName = "synthetic" | "problems" | "gsm8k" | "math";
@@ -20,7 +20,7 @@ export async function loadProblems(opts: SourceOptions): Promise<Problem[]> {
     case "synthetic":
       return generateProblems(opts.seed, opts.count ?? 3000, opts.levels ?? [1, 2, 3, 4]);
     case "problems":
-      return readProblemsFile(need(opts));
+      return loadProblemsFile(need(opts));
     case "gsm8k":
       return loadGsm8k(need(opts));
     case "math":
@@ -32,22 +32,3 @@ function need(opts: SourceOptions): string {
   if (!opts.file) throw new Error(`--source ${opts.source} needs --file`);
   return opts.file;
 }
-
-export function readProblemsFile(file: string): Problem[] {
-  const text = fs.readFileSync(file, "utf8");
-  const records: unknown[] = text.trimStart().startsWith("[")
-    ? JSON.parse(text) as unknown[]
-    : text.split("\n").filter((l) => l.trim() !== "").map((l, i) => {
-      try { return JSON.parse(l); } catch (e) { throw new Error(`${file}:${i + 1}: malformed JSON line: ${(e as Error).message}`); }
-    });
-  return records.map((r, i) => {
-    const o = r as Record<string, unknown>;
-    if (typeof o?.question !== "string" || (typeof o.answer !== "string" && typeof o.answer !== "number")) {
-      throw new Error(`${file}: record ${i + 1} needs string "question" and "answer"`);
-    }
-    const p: Problem = { id: typeof o.id === "string" ? o.id : `${path.basename(file)}-${i}`, question: o.question, answer: String(o.answer) };
-    if (typeof o.difficulty === "number") p.difficulty = o.difficulty;
-    return p;
-  });
-}
-

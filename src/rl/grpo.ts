@@ -34,6 +34,7 @@ import { scoreResponse } from "../bcr/score.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
 import { generateProblem, generateProblems } from "../tasks/synthetic.js";
 import { countLoops } from "../tasks/traces.js";
+import { loadProblemsFile } from "../data/problems-file.js";
 import { loadLocal } from "../train/load-local.js";
 import { RunFolder } from "../run/folder.js";
 import { shouldStop, type StopOptions } from "../run/interrupt.js";
@@ -41,7 +42,6 @@ import { AdamW, clipByGlobalNorm, lrAt } from "../train/optim.js";
 import { loadCheckpoint, restoreCheckpoint } from "../run/checkpoint.js";
 import { ensureGradients } from "../train/gradients.js";
 import { Rng } from "../util/rng.js";
-import { readJsonl } from "../util/fsx.js";
 import { Progress } from "../util/progress.js";
 import { advantageStats, groupAdvantages, type GroupAdvantages } from "./advantages.js";
 import { contextSize, promptTargetLength, type RlConfig } from "./config.js";
@@ -86,13 +86,16 @@ export interface StepSample { prompt: string; response: string; golds: string[];
 
 const problemFiles = new Map<string, Problem[]>();
 
-/** The training problems of `task.trainFile` at the run's levels (read once per process). */
+/**
+ * The training problems of `task.trainFile` at the run's levels (read once per process, through
+ * the one problem-file reader, so a bad record is reported with its file and line).
+ */
 function trainPool(config: RlConfig): Problem[] | null {
   const file = config.task.trainFile;
   if (!file) return null;
   let all = problemFiles.get(file);
   if (!all) {
-    all = readJsonl<Problem>(file);
+    all = loadProblemsFile(file);
     problemFiles.set(file, all);
   }
   const pool = all.filter((p) => config.task.levels.includes(p.difficulty ?? -1));
@@ -331,7 +334,8 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   const run = new RunFolder(outDir, opts.onMetrics ? { onMetrics: opts.onMetrics } : {});
   run.requireSameConfig(config);
   // Load everything that can fail before the run folder is written: a bad init path or shaping
-  // leaves no half-made run behind.
+  // leaves no half-made run behind; so does a bad or empty task.trainFile.
+  trainPool(config);
   const { gpt: model, tokenizer: tok } = await loadLocal(config.init);
   const ref = config.grpo.klBeta > 0 ? (await loadLocal(config.init)).gpt : null;
   const shaping = shapingFor(config);

@@ -21,7 +21,7 @@ import { GPT, type GPTConfig } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
 import { shouldStop, type StopOptions } from "../run/interrupt.js";
 import { RunFolder } from "../run/folder.js";
-import { readJsonl } from "../util/fsx.js";
+import { readRecords } from "../data/records.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { restoreCheckpoint } from "../run/checkpoint.js";
@@ -33,6 +33,8 @@ import type { SftConfig } from "./sft-config.js";
 export interface SftExample {
   prompt: string;
   response: string;
+  /** `file:line` the example was read from; errors about it name this (not its index after the eval split). */
+  source?: string;
 }
 
 export interface SftData {
@@ -71,14 +73,17 @@ export interface SftResult {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-/** Read {prompt, response} records from a JSONL file, checking each record's shape. */
+/**
+ * Read {prompt, response} records from a JSONL file, checking each record's shape. Errors name
+ * the file and the 1-based line; an empty file is an error (records.ts).
+ */
 export function readSftJsonl(file: string): SftExample[] {
-  return readJsonl<unknown>(file).map((r, i) => {
-    const rec = r as Partial<SftExample>;
+  return readRecords(file).map(({ value, line }) => {
+    const rec = value as Partial<SftExample> | null;
     if (typeof rec?.prompt !== "string" || typeof rec?.response !== "string") {
-      throw new Error(`${file}: record ${i + 1}: expected {"prompt": string, "response": string}`);
+      throw new Error(`${file}:${line}: expected {"prompt": string, "response": string}`);
     }
-    return { prompt: rec.prompt, response: rec.response };
+    return { prompt: rec.prompt, response: rec.response, source: `${file}:${line}` };
   });
 }
 
@@ -261,8 +266,10 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
   const { train: T, optim: O } = config;
   const tok = new CharTokenizer();
   const data = Array.isArray(examples) ? splitEval(examples, config.data.evalFraction, config.seed + 1) : examples;
-  const trainSet = data.train.map((e, i) => encodeExample(tok, e, config.model.blockSize, `train example ${i + 1}`));
-  const evalSet = (data.eval ?? []).map((e, i) => encodeExample(tok, e, config.model.blockSize, `eval example ${i + 1}`));
+  // Name an example by the line it was read from when it has one (its index after the eval split
+  // points nowhere in the file).
+  const trainSet = data.train.map((e, i) => encodeExample(tok, e, config.model.blockSize, e.source ?? `train example ${i + 1}`));
+  const evalSet = (data.eval ?? []).map((e, i) => encodeExample(tok, e, config.model.blockSize, e.source ?? `eval example ${i + 1}`));
 
   // Model, optimizer, data order, dropout stream
   const model = new GPT(gptConfigFor(config, tok));

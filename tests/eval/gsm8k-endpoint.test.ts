@@ -8,7 +8,7 @@ import { initBackend } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { OpenAIModel } from "../../src/eval/openai-client.js";
-import { loadProblemsFile } from "../../src/eval/problems.js";
+import { loadProblemsFile } from "../../src/data/problems-file.js";
 import { parseBudget, sweepN } from "../../src/eval/sweep.js";
 import { startModelServer } from "../../src/serve/model-server.js";
 

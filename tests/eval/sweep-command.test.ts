@@ -19,3 +19,17 @@ test("bcr sweep with a local model and a problem file defaults to the compact te
   assert.equal(summary.template, "compact");
   for (const r of summary.perN) assert.equal(r.failed, 0, `N=${r.n}: ${r.failed} failed groups`);
 });
+
+test("bcr sweep: a problem file that is empty, or bad on a line after blank ones, fails naming file:line before the output folder is made", async () => {
+  const dir = tempDir("bcr-sweepdata-");
+  const empty = path.join(dir, "empty.jsonl");
+  fs.writeFileSync(empty, "\n");
+  const bad = path.join(dir, "bad.jsonl");
+  fs.writeFileSync(bad, ['{"id":"a","question":"1+2","answer":"3"}', "", "", '{"id":"b","question":"7-5+1"}'].join("\n"));
+  for (const [file, message] of [[empty, `${empty}: no records`], [bad, `${bad}:4: field "answer"`]]) {
+    const out = path.join(dir, "sweep");
+    await assert.rejects(sweep.run(["--model", `local:${path.join(dir, "no-model")}`, "--data", file!, "--ns", "1", "--budget", "fixed:8", "--out", out]),
+      (e: Error) => e.message.startsWith(message!));
+    assert.equal(fs.existsSync(out), false);
+  }
+});

@@ -111,3 +111,51 @@ test("export from a problems file is deterministic for a seed", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("GSM8K export: the problems left over by the grouping (count mod N) are counted and named in the manifest and on the console", async () => {
+  const dir = tmp();
+  // 5 GSM8K records at N=3 reproduce the full test split's case (1,319 = 3 x 439 + 2): 2 fit in no group.
+  const file = path.join(dir, "gsm.jsonl");
+  fs.writeFileSync(file, Array.from({ length: 5 }, (_, i) => JSON.stringify({ question: `Q${i}?`, answer: `${i}+1=<<${i}+1=${i + 1}>>${i + 1}\n#### ${i + 1}` })).join("\n") + "\n");
+  const log = console.log;
+  const printed: string[] = [];
+  console.log = (...a: unknown[]) => { printed.push(a.join(" ")); };
+  try {
+    for (const source of ["gsm8k", "problems"]) {
+      const out = path.join(dir, source);
+      printed.length = 0;
+      assert.equal(await command.run(["--out", out, "--n", "3", "--source", source, "--file", file, "--no-parquet"]), 0);
+      const manifest = JSON.parse(fs.readFileSync(path.join(out, "train.manifest.json"), "utf8"));
+      const exported = readJsonl<{ ids: string }>(path.join(out, "train.openrlhf.jsonl")).flatMap((r) => JSON.parse(r.ids) as string[]);
+      assert.equal(manifest.problems, 5);
+      assert.equal(manifest.left_over.count, 2);
+      // every problem is exported or named, none both
+      const all = source === "gsm8k" ? ["gsm-1", "gsm-2", "gsm-3", "gsm-4", "gsm-5"] : ["gsm-0", "gsm-1", "gsm-2", "gsm-3", "gsm-4"];
+      assert.deepEqual([...exported, ...manifest.left_over.ids].sort(), all);
+      const line = printed.find((l) => /left over/.test(l));
+      assert.ok(line && manifest.left_over.ids.every((id: string) => line.includes(id)), printed.join("\n"));
+    }
+    // --limit: the groups cut are named too, apart from the left-over ones
+    const out = path.join(dir, "limited");
+    assert.equal(await command.run(["--out", out, "--n", "2", "--source", "gsm8k", "--file", file, "--limit", "1", "--no-parquet"]), 0);
+    const m = JSON.parse(fs.readFileSync(path.join(out, "train.manifest.json"), "utf8"));
+    assert.equal(m.prompts, 1);
+    assert.equal(m.left_over.count, 1);
+    assert.equal(m.unused_by_limit.count, 2);
+  } finally {
+    console.log = log;
+  }
+});
+
+test("export-dataset: an empty problems file, or fewer problems than N, fails before anything is written", async () => {
+  const dir = tmp();
+  const empty = path.join(dir, "empty.jsonl");
+  fs.writeFileSync(empty, "");
+  const two = path.join(dir, "two.jsonl");
+  fs.writeFileSync(two, [JSON.stringify({ question: "a", answer: "1" }), JSON.stringify({ question: "b", answer: "2" })].join("\n"));
+  for (const [source, file, message] of [["problems", empty, `${empty}: no records`], ["gsm8k", empty, `${empty}: no records`], ["problems", two, "2 problem(s) make no group of n=3"]]) {
+    const out = path.join(dir, "out");
+    await assert.rejects(command.run(["--out", out, "--n", "3", "--source", source!, "--file", file!]), (e: Error) => e.message.startsWith(message!));
+    assert.equal(fs.existsSync(out), false);
+  }
+});

@@ -173,3 +173,16 @@ test("a bad init checkpoint is refused before anything is written to the run fol
   await assert.rejects(trainRl(tiny({ init: path.join(tmp, "no-such-checkpoint") }), dir, { progress: false }), /not a checkpoint/);
   assert.equal(fs.existsSync(dir), false);
 });
+
+test("a bad or empty task.trainFile is refused with its file and line before the run folder is written", async () => {
+  const empty = path.join(tmp, "empty-train.jsonl");
+  fs.writeFileSync(empty, "");
+  const bad = path.join(tmp, "bad-train.jsonl");
+  fs.writeFileSync(bad, [JSON.stringify({ id: "a", question: "1+2", answer: "3", difficulty: 1 }), "", JSON.stringify({ id: "b", question: "4-1", difficulty: 1 })].join("\n"));
+  for (const [file, message] of [[empty, `${empty}: no records`], [bad, `${bad}:3: field "answer"`]] as const) {
+    const dir = path.join(tmp, `bad-train-${path.basename(file)}`);
+    await assert.rejects(trainRl(tiny({ task: { levels: [1], evalProblems: 4, trainFile: file } }), dir, { progress: false }),
+      (e: Error) => e.message.startsWith(message));
+    assert.equal(fs.existsSync(dir), false, "no run folder");
+  }
+});

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as http from "node:http";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "../../src/serve/reward-client.js";
@@ -63,6 +64,26 @@ test("bcr serve-reward: SIGTERM finishes the in-flight request, then exits 0", {
     assert.match(cli.err(), /stopped after 2 requests, 1 items scored/);
   } finally {
     cli.child.kill("SIGKILL");
+  }
+});
+
+test("bcr serve-reward scores in worker threads by default, with any shaping (a shaping given to the server as an object would score on the event loop)", { timeout: 60_000 }, async () => {
+  const want = Math.min(4, os.availableParallelism());
+  for (const [args, workers] of [[[], want], [["--shaping", "linear", "--param", "lambda=0.5"], want], [["--score-workers", "0"], 0]] as const) {
+    const cli = startCli(["--port", "0", "--quiet", ...args]);
+    try {
+      const url = await cli.url;
+      const health = await request<{ score_workers: number }>(url, { path: "/health" });
+      assert.equal(health.body.score_workers, workers, args.join(" "));
+      assert.match(cli.err(), new RegExp(`, ${workers} scoring worker\\(s\\)`));
+      // and the workers score: a linear-shaped reward comes back right
+      const r = await request<{ rewards: number[] }>(url, { path: "/get_reward", body: JSON.stringify({ responses: ["Answer 1: \\boxed{4}"], prompts: ["p"], labels: ["4"] }) });
+      assert.equal(r.status, 200);
+      assert.ok(r.body.rewards[0]! > 0.99 && r.body.rewards[0]! <= 1, String(r.body.rewards));
+    } finally {
+      cli.child.kill("SIGKILL");
+      await cli.exited;
+    }
   }
 });
 

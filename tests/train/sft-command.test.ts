@@ -25,3 +25,16 @@ test("bcr sft runs a config with --set overrides into a run folder, and resumes 
   await assert.rejects(command.run(["--bogus"]), UsageError);
   await assert.rejects(command.run(["--max-steps", "0"]), /--max-steps must be an integer >= 1/);
 });
+
+test("bcr sft with an empty data file fails naming the file and leaves no run folder", async () => {
+  const dir = tempDir("bcr-sftempty-");
+  const empty = path.join(dir, "empty.jsonl");
+  fs.writeFileSync(empty, "\n");
+  const cases = [["--set", `data.train=${empty}`], ["--set", `data.eval=${empty}`]];
+  for (const extra of cases) {
+    const out = path.join(dir, "run");
+    await assert.rejects(command.run(["--config", "configs/sft-tiny.json", "--out", out, ...extra]),
+      (e: Error) => e.message.startsWith(`${empty}: no records`));
+    assert.equal(fs.existsSync(out), false);
+  }
+});

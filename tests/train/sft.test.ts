@@ -204,3 +204,25 @@ test("init starts from another run's weights (kept exactly at lr ~0), with any i
     /nEmbd|config|shape/i,
   );
 });
+
+test("data errors name the file and its line, not the example's index after blank lines or the eval split", async () => {
+  const dir = tempDir("bcr-sftlines-");
+  const file = path.join(dir, "train.jsonl");
+  // 14 records on 16 lines (blank lines 3 and 8); the one on line 12 holds a character the tokenizer lacks.
+  const lines: string[] = [];
+  for (let i = 0; lines.length < 16; i++) {
+    if (lines.length === 2 || lines.length === 7) lines.push("");
+    lines.push(JSON.stringify({ prompt: `${i}+1=`, response: lines.length === 11 ? "é" : `${i + 1}` }));
+  }
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  for (const data of [{ train: file, evalFraction: 0.5 }, { train: file, evalFraction: 0 }, { train: file, eval: file }]) {
+    const cfg = config({ data });
+    const out = path.join(dir, "run");
+    await assert.rejects(trainSft(cfg, loadSftData(cfg), out, { progress: false }),
+      (e: Error) => e.message.startsWith(`${file}:12: `) && /unknown character/.test(e.message));
+    assert.equal(fs.existsSync(out), false, "no run folder for data that cannot be trained on");
+  }
+  // a record without its fields, after a blank line: the line, not "record 5"
+  fs.writeFileSync(file, [JSON.stringify({ prompt: "1", response: "2" }), "", JSON.stringify({ prompt: "1" })].join("\n"));
+  assert.throws(() => loadSftData(config({ data: { train: file } })), (e: Error) => e.message.startsWith(`${file}:3: expected {"prompt"`));
+});

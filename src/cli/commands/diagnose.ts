@@ -7,7 +7,7 @@ import { formatPackedLookup, packedLookup } from "../../diagnostics/packed-looku
 import { EVAL_KINDS, formatTraceStyles, traceStyles, type EvalKind } from "../../diagnostics/trace-styles.js";
 import { loadLocalModel } from "../../train/load-local.js";
 import type { LocalModel } from "../../model/local-model.js";
-import { loadProblemsFile } from "../../eval/problems.js";
+import { loadProblemsFile } from "../../data/problems-file.js";
 import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const usage = `usage: bcr diagnose <probe> [options]

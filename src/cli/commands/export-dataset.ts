@@ -65,8 +65,12 @@ export const command: Command = {
       ...(values.limit ? { limit: intFlag(values.limit, "limit") ?? 1 } : {}),
       meta: { source, ...(values.file ? { file: values.file } : {}) },
     });
-    console.log(`wrote ${result.prompts} packed prompts (N=${n}, ${template}) from ${problems.length} ${source} problems` +
-      `${result.dropped ? ` (${result.dropped} left over)` : ""}:`);
+    console.log(`wrote ${result.prompts} packed prompts (N=${n}, ${template}) from ${problems.length} ${source} problems:`);
+    // Problems in no prompt are named, here and in the manifest (left_over, unused_by_limit).
+    if (result.leftOver.length) {
+      console.log(`  ${result.leftOver.length} left over (${problems.length} is not a multiple of N=${n}; not exported): ${result.leftOver.join(", ")}`);
+    }
+    if (result.unused.length) console.log(`  ${result.unused.length} not used because of --limit (ids in the manifest)`);
     for (const f of result.files) console.log(`  ${f}`);
     return 0;
   },

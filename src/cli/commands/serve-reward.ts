@@ -66,9 +66,10 @@ export const command: Command = {
     const counter = (values.counter ?? "estimate") as TokenCounterName;
     if (!TOKEN_COUNTERS.includes(counter)) throw new UsageError(`--counter must be one of ${TOKEN_COUNTERS.join(", ")}, got '${counter}'`);
     const shapingName = values.shaping ?? "accuracy";
+    const shapingParams = parseParams(values.param ?? []);
     let shaping;
     try {
-      shaping = makeShaping(shapingName, parseParams(values.param ?? []));
+      shaping = makeShaping(shapingName, shapingParams); // only to check the name and parameters here, as usage errors
     } catch (e) {
       if (e instanceof UsageError) throw e;
       throw new UsageError((e as Error).message);
@@ -93,7 +94,10 @@ export const command: Command = {
       ...(values["score-workers"] !== undefined ? { scoreWorkers: positiveInt("--score-workers", values["score-workers"], 0, true) } : {}),
       host: values.host ?? "127.0.0.1",
       port: positiveInt("--port", values.port, 5000, true),
-      shaping,
+      // By name, not the object: the server can only hand a named shaping to its scoring
+      // workers (a shaping object scores on the event loop, where a large request stalls /health).
+      shaping: shapingName,
+      params: shapingParams,
       template,
       maxLength: positiveInt("--max-length", values["max-length"], 5120),
       counter,

@@ -2,7 +2,7 @@ import { parseFlags, UsageError, type Command } from "../command.js";
 import type { Problem, TemplateName } from "../../bcr/index.js";
 import { loadLocalModel } from "../../train/load-local.js";
 import { OpenAIModel } from "../../eval/openai-client.js";
-import { loadProblemsFile } from "../../eval/problems.js";
+import { loadProblemsFile } from "../../data/problems-file.js";
 import { parseBudget, sweepN } from "../../eval/sweep.js";
 import type { CompletionModel } from "../../model/completion.js";
 import { generateProblems } from "../../tasks/synthetic.js";
