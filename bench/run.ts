@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { initBackend, tf, type BackendInfo } from "../src/engine/backend.js";
+import { initBackend, tf } from "../src/engine/backend.js";
 import { DEFAULT_GPT, GPT, type GPTConfig } from "../src/model/gpt.js";
 import { DataParallel } from "../src/train/data-parallel.js";
 import { AdamW, clipByGlobalNorm } from "../src/train/optim.js";
@@ -87,9 +87,26 @@ const USAGE = `usage: npm run bench -- [--quick] [--config FILE] [--steps N] [--
 function parseArgs(argv: string[]): Settings {
   const s: Settings = {
     config: path.join(root, "configs", "reproduce.json"),
-    batch: 16, seq: 256, steps: 10, leakSteps: 50, warmup: 1, sampleBatch: 64, promptLen: 16, newTokens: 128,
-    workers: Math.max(1, Math.min(2, os.availableParallelism())), torch: true, lr: 3e-4, weightDecay: 0.1, gradClip: 1, beta1: 0.9, beta2: 0.95, eps: 1e-8,
-    out: DEFAULT_OUT, outGiven: false, force: false, quick: false,
+    batch: 16,
+    seq: 256,
+    steps: 10,
+    leakSteps: 50,
+    warmup: 1,
+    sampleBatch: 64,
+    promptLen: 16,
+    newTokens: 128,
+    workers: Math.max(1, Math.min(2, os.availableParallelism())),
+    torch: true,
+    lr: 3e-4,
+    weightDecay: 0.1,
+    gradClip: 1,
+    beta1: 0.9,
+    beta2: 0.95,
+    eps: 1e-8,
+    out: DEFAULT_OUT,
+    outGiven: false,
+    force: false,
+    quick: false,
   };
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -108,24 +125,62 @@ function parseArgs(argv: string[]): Settings {
     };
     given.add(flag);
     switch (flag) {
-      case "--quick": s.quick = true; break;
-      case "--config": s.config = path.resolve(value()); break;
-      case "--steps": s.steps = int(); break;
-      case "--leak-steps": s.leakSteps = int(); break;
-      case "--batch": s.batch = int(); break;
-      case "--seq": s.seq = int(); break;
-      case "--warmup": s.warmup = int(); break;
-      case "--sample-batch": s.sampleBatch = int(); break;
-      case "--new-tokens": s.newTokens = int(); break;
-      case "--prompt-len": s.promptLen = int(); break;
-      case "--rollout-batch": s.rolloutBatch = int(); break;
-      case "--workers": s.workers = int(); break;
-      case "--backend": s.backend = value(); break;
-      case "--no-torch": s.torch = false; break;
-      case "--out": s.out = path.resolve(value()); s.outGiven = true; break;
-      case "--force": s.force = true; break;
-      case "--help": case "-h": console.log(USAGE); process.exit(0); break;
-      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+      case "--quick":
+        s.quick = true;
+        break;
+      case "--config":
+        s.config = path.resolve(value());
+        break;
+      case "--steps":
+        s.steps = int();
+        break;
+      case "--leak-steps":
+        s.leakSteps = int();
+        break;
+      case "--batch":
+        s.batch = int();
+        break;
+      case "--seq":
+        s.seq = int();
+        break;
+      case "--warmup":
+        s.warmup = int();
+        break;
+      case "--sample-batch":
+        s.sampleBatch = int();
+        break;
+      case "--new-tokens":
+        s.newTokens = int();
+        break;
+      case "--prompt-len":
+        s.promptLen = int();
+        break;
+      case "--rollout-batch":
+        s.rolloutBatch = int();
+        break;
+      case "--workers":
+        s.workers = int();
+        break;
+      case "--backend":
+        s.backend = value();
+        break;
+      case "--no-torch":
+        s.torch = false;
+        break;
+      case "--out":
+        s.out = path.resolve(value());
+        s.outGiven = true;
+        break;
+      case "--force":
+        s.force = true;
+        break;
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
   if (s.quick) {
@@ -150,7 +205,9 @@ function machineInfo() {
   try {
     const m = fs.readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m);
     if (m) cpuModel = m[1]!.trim();
-  } catch { /* not Linux: os.cpus() is good enough */ }
+  } catch {
+    /* not Linux: os.cpus() is good enough */
+  }
   return {
     cores: os.availableParallelism(),
     cpuModel,
@@ -166,7 +223,11 @@ const peakRssMB = (): number => process.resourceUsage().maxRSS / 1024;
 function tfFlags(): Record<string, boolean | number | string> {
   const out: Record<string, boolean | number | string> = {};
   for (const f of ["PROD", "WASM_HAS_SIMD_SUPPORT", "WASM_HAS_MULTITHREAD_SUPPORT"]) {
-    try { out[f] = tf.env().get(f); } catch { /* flag not registered by this backend */ }
+    try {
+      out[f] = tf.env().get(f);
+    } catch {
+      /* flag not registered by this backend */
+    }
   }
   return out;
 }
@@ -174,15 +235,25 @@ function tfFlags(): Record<string, boolean | number | string> {
 // ---------------------------------------------------------------------------------------------
 // Kernel profiles (where the time goes)
 
-interface KernelStat { name: string; count: number; ms: number }
+interface KernelStat {
+  name: string;
+  count: number;
+  ms: number;
+}
 interface ProfileSummary {
-  wallMs: number; kernelMs: number; kernels: number; peakBytes: number; newTensors: number;
+  wallMs: number;
+  kernelMs: number;
+  kernels: number;
+  peakBytes: number;
+  newTensors: number;
   top: KernelStat[];
 }
 
 async function profiled(f: () => unknown): Promise<ProfileSummary> {
   const t0 = performance.now();
-  const info = await tf.profile(async () => { await f(); });
+  const info = await tf.profile(async () => {
+    await f();
+  });
   const wallMs = performance.now() - t0;
   const by = new Map<string, KernelStat>();
   let kernelMs = 0;
@@ -200,7 +271,14 @@ async function profiled(f: () => unknown): Promise<ProfileSummary> {
     by.set(name, s);
   }
   const top = [...by.values()].sort((a, b) => b.ms - a.ms);
-  return { wallMs, kernelMs, kernels: [...by.values()].reduce((a, k) => a + k.count, 0), peakBytes: info.peakBytes, newTensors: info.newTensors, top };
+  return {
+    wallMs,
+    kernelMs,
+    kernels: [...by.values()].reduce((a, k) => a + k.count, 0),
+    peakBytes: info.peakBytes,
+    newTensors: info.newTensors,
+    top,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,32 +303,45 @@ function randomTokens(rng: Rng, rows: number, cols: number, vocab: number): numb
 
 function defaultCase(s: Settings): Case {
   const V = DEFAULT_GPT.vocabSize;
-  if (s.seq > DEFAULT_GPT.blockSize) throw new Error(`--seq ${s.seq} exceeds DEFAULT_GPT's blockSize ${DEFAULT_GPT.blockSize}`);
+  if (s.seq > DEFAULT_GPT.blockSize)
+    throw new Error(`--seq ${s.seq} exceeds DEFAULT_GPT's blockSize ${DEFAULT_GPT.blockSize}`);
   if (s.promptLen + s.newTokens > DEFAULT_GPT.blockSize) {
-    throw new Error(`prompt ${s.promptLen} + new ${s.newTokens} tokens exceed DEFAULT_GPT's blockSize ${DEFAULT_GPT.blockSize}`);
+    throw new Error(
+      `prompt ${s.promptLen} + new ${s.newTokens} tokens exceed DEFAULT_GPT's blockSize ${DEFAULT_GPT.blockSize}`,
+    );
   }
   // every position a target (responseStart 1), as the fixed random batch always was
   const batch = randomTokens(new Rng(1), s.batch, s.seq, V).map((ids) => ({ ids, responseStart: 1 }));
   return {
-    name: "default", description: `DEFAULT_GPT, random ${s.batch}x${s.seq} batch`, model: DEFAULT_GPT, batches: [batch],
+    name: "default",
+    description: `DEFAULT_GPT, random ${s.batch}x${s.seq} batch`,
+    model: DEFAULT_GPT,
+    batches: [batch],
     sample: { prompts: randomTokens(new Rng(2), s.sampleBatch, s.promptLen, V), newTokens: s.newTokens, full: true },
-    leakCheck: true, workers: 1,
+    leakCheck: true,
+    workers: 1,
   };
 }
 
 function reproduceCase(s: Settings): Case {
-  const shapes = reproduceShapes(s.config, { steps: s.warmup + s.steps, ...(s.rolloutBatch ? { sampleBatch: s.rolloutBatch } : {}) });
+  const shapes = reproduceShapes(s.config, {
+    steps: s.warmup + s.steps,
+    ...(s.rolloutBatch ? { sampleBatch: s.rolloutBatch } : {}),
+  });
   const sp = shapes.sample;
   // --quick: the reproduction's model and lengths, but --batch examples per step (a smoke test)
   const batches = s.quick ? shapes.batches.map((b) => b.slice(0, s.batch)) : shapes.batches;
   const lens = shapes.seqLens;
   return {
     name: "reproduce",
-    description: `${path.relative(root, s.config)} SFT model, ${batches[0]!.length}-example SFT batches (padded lengths ${Math.min(...lens)}..${Math.max(...lens)}), ` +
+    description:
+      `${path.relative(root, s.config)} SFT model, ${batches[0]!.length}-example SFT batches (padded lengths ${Math.min(...lens)}..${Math.max(...lens)}), ` +
       `rollout ${sp.batch} x N=${sp.n} prompts, budget ${sp.newTokens}`,
-    model: shapes.model, batches,
+    model: shapes.model,
+    batches,
     sample: { prompts: sp.prompts, newTokens: sp.newTokens, full: false },
-    leakCheck: false, workers: s.workers,
+    leakCheck: false,
+    workers: s.workers,
   };
 }
 
@@ -258,8 +349,15 @@ function reproduceCase(s: Settings): Case {
 // Our side: training and sampling
 
 interface TrainBench {
-  batch: number; seqLens: number[]; steps: number; warmup: number;
-  msPerStep: number; msPerStepMin: number; tokensPerS: number; lossFirst: number; lossLast: number;
+  batch: number;
+  seqLens: number[];
+  steps: number;
+  warmup: number;
+  msPerStep: number;
+  msPerStepMin: number;
+  tokensPerS: number;
+  lossFirst: number;
+  lossLast: number;
   /** Process CPU time (all threads) / wall time over the timed steps: how many cores were busy. */
   coresBusy: number;
   /** Live tensors after the optimizer exists, before any step. */
@@ -275,14 +373,20 @@ interface TrainBench {
  * clipping, AdamW; the loss and grad norm are read back once per step. Tokens/s counts the
  * padded batch (B x T), as PyTorch's side does.
  */
-async function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], shape: { steps: number; warmup: number; quiet?: boolean; dp?: DataParallel }):
-  Promise<{ result: TrainBench; step: () => Promise<number>; dispose: () => void }> {
+async function benchTrain(
+  model: GPT,
+  s: Settings,
+  batches: EncodedExample[][],
+  shape: { steps: number; warmup: number; quiet?: boolean; dp?: DataParallel },
+): Promise<{ result: TrainBench; step: () => Promise<number>; dispose: () => void }> {
   const cfg = model.config;
   const opt = new AdamW(model.params, { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay });
   const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));
   const vars = [...model.params.values()];
   const dropoutRng = new Rng(4);
-  const dispose = () => { opt.dispose(); };
+  const dispose = () => {
+    opt.dispose();
+  };
   let next = 0;
   let lastTokens = 0;
 
@@ -322,18 +426,27 @@ async function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], 
       tokens += lastTokens;
       seqLens.push(lastTokens / batches[0]!.length);
       if (!shape.quiet && (i === 0 || (i + 1) % 5 === 0 || i === shape.steps - 1)) {
-        process.stderr.write(`[bench] train step ${i + 1}/${shape.steps}${shape.dp ? ` (${shape.dp.workers} workers)` : ""}: ${fmt(times[i]!)} ms, loss ${losses[i]!.toFixed(4)}\n`);
+        process.stderr.write(
+          `[bench] train step ${i + 1}/${shape.steps}${shape.dp ? ` (${shape.dp.workers} workers)` : ""}: ${fmt(times[i]!)} ms, loss ${losses[i]!.toFixed(4)}\n`,
+        );
       }
     }
     const total = times.reduce((a, b) => a + b, 0);
     const cpu = process.cpuUsage(cpu0);
     const result: TrainBench = {
-      batch: batches[0]!.length, seqLens, steps: shape.steps, warmup: shape.warmup,
-      msPerStep: total / shape.steps, msPerStepMin: Math.min(...times),
+      batch: batches[0]!.length,
+      seqLens,
+      steps: shape.steps,
+      warmup: shape.warmup,
+      msPerStep: total / shape.steps,
+      msPerStepMin: Math.min(...times),
       tokensPerS: tokens / (total / 1000),
-      lossFirst: losses[0]!, lossLast: losses[losses.length - 1]!,
+      lossFirst: losses[0]!,
+      lossLast: losses[losses.length - 1]!,
       coresBusy: (cpu.user + cpu.system) / 1000 / total,
-      numTensorsBeforeWarmup, numTensorsBefore, numTensorsAfter: tf.memory().numTensors,
+      numTensorsBeforeWarmup,
+      numTensorsBefore,
+      numTensorsAfter: tf.memory().numTensors,
       peakRssMB: peakRssMB(),
     };
     return { result, step, dispose };
@@ -345,16 +458,31 @@ async function benchTrain(model: GPT, s: Settings, batches: EncodedExample[][], 
 
 function sampleOnce(model: GPT, prompts: number[][], newTokens: number, useCache: boolean) {
   const t0 = performance.now();
-  const res = model.generate(prompts, { maxNewTokens: newTokens, rng: new Rng(3), useCache, stopTokens: [], temperature: 1 });
+  const res = model.generate(prompts, {
+    maxNewTokens: newTokens,
+    rng: new Rng(3),
+    useCache,
+    stopTokens: [],
+    temperature: 1,
+  });
   const seconds = (performance.now() - t0) / 1000;
   const tokens = res.tokens.reduce((a, t) => a + t.length, 0);
   return { seconds, tokens, tokensPerS: tokens / seconds, msPerToken: (1000 * seconds) / newTokens, res };
 }
 
-interface SampleTiming { seconds: number; tokens: number; tokensPerS: number; msPerToken: number; numTensorsLeaked: number }
+interface SampleTiming {
+  seconds: number;
+  tokens: number;
+  tokensPerS: number;
+  msPerToken: number;
+  numTensorsLeaked: number;
+}
 interface SampleBench {
-  batch: number; promptLen: number; newTokens: number;
-  cached: SampleTiming; full: SampleTiming | null;
+  batch: number;
+  promptLen: number;
+  newTokens: number;
+  cached: SampleTiming;
+  full: SampleTiming | null;
   /** full-recompute time / cached time */
   speedup: number | null;
   /** Share of new tokens that are the same with and without the cache (same seeded draws). */
@@ -368,26 +496,42 @@ function benchSample(model: GPT, c: Case): SampleBench {
     sampleOnce(model, prompts, Math.min(8, newTokens), useCache); // warm-up: kernels, shapes
     const before = tf.memory().numTensors;
     const r = sampleOnce(model, prompts, newTokens, useCache);
-    const timing: SampleTiming = { seconds: r.seconds, tokens: r.tokens, tokensPerS: r.tokensPerS,
-      msPerToken: r.msPerToken, numTensorsLeaked: tf.memory().numTensors - before };
-    process.stderr.write(`[bench] ${c.name} sample ${useCache ? "cached" : "full"}: ${fmt(r.tokensPerS)} tokens/s (${fmt(r.seconds)} s)\n`);
+    const timing: SampleTiming = {
+      seconds: r.seconds,
+      tokens: r.tokens,
+      tokensPerS: r.tokensPerS,
+      msPerToken: r.msPerToken,
+      numTensorsLeaked: tf.memory().numTensors - before,
+    };
+    process.stderr.write(
+      `[bench] ${c.name} sample ${useCache ? "cached" : "full"}: ${fmt(r.tokensPerS)} tokens/s (${fmt(r.seconds)} s)\n`,
+    );
     return { timing, tokens: r.res.tokens };
   };
   const cached = run(true);
   const full = c.sample.full ? run(false) : null;
   // Same seeded draws from the same model: the cache should give the same tokens (a float
   // rounding difference can flip a rare draw, so this is reported, not asserted).
-  let same = 0, total = 0;
+  let same = 0,
+    total = 0;
   if (full) {
     cached.tokens.forEach((a, i) => {
       const b = full.tokens[i]!;
-      for (let j = 0; j < Math.min(a.length, b.length); j++) { total++; if (a[j] === b[j]) same++; }
+      for (let j = 0; j < Math.min(a.length, b.length); j++) {
+        total++;
+        if (a[j] === b[j]) same++;
+      }
     });
   }
   return {
-    batch: prompts.length, promptLen: meanPromptLen(prompts), newTokens,
-    cached: cached.timing, full: full?.timing ?? null, speedup: full ? full.timing.seconds / cached.timing.seconds : null,
-    cachedFullTokenAgreement: total ? same / total : null, peakRssMB: peakRssMB(),
+    batch: prompts.length,
+    promptLen: meanPromptLen(prompts),
+    newTokens,
+    cached: cached.timing,
+    full: full?.timing ?? null,
+    speedup: full ? full.timing.seconds / cached.timing.seconds : null,
+    cachedFullTokenAgreement: total ? same / total : null,
+    peakRssMB: peakRssMB(),
   };
 }
 
@@ -395,9 +539,14 @@ const meanPromptLen = (prompts: number[][]) => Math.round(prompts.reduce((a, p) 
 
 /** GFLOP/s of a 1024^3 float32 matmul on the backend: the ceiling for everything else. */
 function matmulGflops(n = 1024, reps = 8): number {
-  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n]);
+  const a = tf.randomNormal([n, n]),
+    b = tf.randomNormal([n, n]);
   // (not tf.tidy(() => c.dataSync()): tidy would walk the returned million-entry array)
-  const once = () => { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); };
+  const once = () => {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  };
   once();
   once();
   const t0 = performance.now();
@@ -411,14 +560,25 @@ function matmulGflops(n = 1024, reps = 8): number {
 // One case, both sides
 
 interface CaseResult {
-  name: Case["name"]; description: string; model: GPTConfig;
-  params: number; expectedParams: number;
-  train: TrainBench | null; leak: TrainBench | null; trainError: string | null; trainProfile: ProfileSummary | null;
+  name: Case["name"];
+  description: string;
+  model: GPTConfig;
+  params: number;
+  expectedParams: number;
+  train: TrainBench | null;
+  leak: TrainBench | null;
+  trainError: string | null;
+  trainProfile: ProfileSummary | null;
   /** The same steps with the gradient data-parallel over `workers` threads (null: not run). */
   trainParallel: (TrainBench & { workers: number; scaling: number | null }) | null;
-  sample: SampleBench; sampleProfile: ProfileSummary;
+  sample: SampleBench;
+  sampleProfile: ProfileSummary;
   torch: TorchResult;
-  ratios: { trainTokensPerS: number | null; sampleCachedTokensPerS: number | null; sampleFullTokensPerS: number | null };
+  ratios: {
+    trainTokensPerS: number | null;
+    sampleCachedTokensPerS: number | null;
+    sampleFullTokensPerS: number | null;
+  };
 }
 
 async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResult> {
@@ -453,7 +613,10 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
       }
     }
     if (c.leakCheck) {
-      const small = randomTokens(new Rng(5), 2, Math.min(64, cfg.blockSize), cfg.vocabSize).map((ids) => ({ ids, responseStart: 1 }));
+      const small = randomTokens(new Rng(5), 2, Math.min(64, cfg.blockSize), cfg.vocabSize).map((ids) => ({
+        ids,
+        responseStart: 1,
+      }));
       const lk = await benchTrain(model, s, [small], { steps: s.leakSteps, warmup: 1, quiet: true });
       leak = lk.result;
       lk.dispose();
@@ -464,7 +627,9 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
   }
 
   const sample = benchSample(model, c);
-  const sampleProfile = await profiled(() => { sampleOnce(model, c.sample.prompts, c.sample.newTokens, true); });
+  const sampleProfile = await profiled(() => {
+    sampleOnce(model, c.sample.prompts, c.sample.newTokens, true);
+  });
   model.dispose();
 
   // PyTorch peer, after ours so the two never share the cores. It gets the same shapes: the
@@ -473,17 +638,48 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
   if (s.torch) {
     const lens = train?.seqLens ?? c.batches.map((b) => Math.max(...b.map((e) => e.ids.length)));
     const torchConfig = {
-      model: cfg, threads,
-      train: { batch: c.batches[0]!.length, seqLen: Math.max(...lens), seqLens: lens, steps: s.steps, warmup: s.warmup,
-        lr: s.lr, weightDecay: s.weightDecay, gradClip: s.gradClip, beta1: s.beta1, beta2: s.beta2, eps: s.eps },
-      sample: { batch: c.sample.prompts.length, promptLen: meanPromptLen(c.sample.prompts), newTokens: c.sample.newTokens, warmup: 1, full: c.sample.full },
+      model: cfg,
+      threads,
+      train: {
+        batch: c.batches[0]!.length,
+        seqLen: Math.max(...lens),
+        seqLens: lens,
+        steps: s.steps,
+        warmup: s.warmup,
+        lr: s.lr,
+        weightDecay: s.weightDecay,
+        gradClip: s.gradClip,
+        beta1: s.beta1,
+        beta2: s.beta2,
+        eps: s.eps,
+      },
+      sample: {
+        batch: c.sample.prompts.length,
+        promptLen: meanPromptLen(c.sample.prompts),
+        newTokens: c.sample.newTokens,
+        warmup: 1,
+        full: c.sample.full,
+      },
     };
-    console.log(`PyTorch peer: ${threads} threads (OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? "PASSIVE"}), ${s.steps} timed steps`);
+    console.log(
+      `PyTorch peer: ${threads} threads (OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? "PASSIVE"}), ${s.steps} timed steps`,
+    );
     torch = await runTorchPeer(path.join(root, "bench", "torch_peer.py"), torchConfig);
   }
   return {
-    name: c.name, description: c.description, model: cfg, params, expectedParams,
-    train, leak, trainError, trainProfile, trainParallel, sample, sampleProfile, torch,
+    name: c.name,
+    description: c.description,
+    model: cfg,
+    params,
+    expectedParams,
+    train,
+    leak,
+    trainError,
+    trainProfile,
+    trainParallel,
+    sample,
+    sampleProfile,
+    torch,
     ratios: {
       trainTokensPerS: ratio(train?.tokensPerS, torch.train?.tokensPerS),
       sampleCachedTokensPerS: ratio(sample.cached.tokensPerS, torch.sample?.cached.tokensPerS),
@@ -502,8 +698,18 @@ function printCase(r: CaseResult, unsettled: string | null): void {
   const oursNa = (v: number | null | undefined) => (v == null ? "failed" : undefined);
   // On a loaded machine no ratio is a finding: it is printed, labelled, never bare.
   const fmtR = (x: number | null) => (x == null ? "-" : unsettled ? `${fmtRatio(x)} ${unsettled}` : fmtRatio(x));
-  const row = (name: string, ours: number | null | undefined, theirs: number | null | undefined, digits?: number, showRatio = true) =>
-    [name, oursNa(ours) ?? fmt(ours, digits), theirs == null ? theirsNa : fmt(theirs, digits), showRatio ? fmtR(ratio(ours, theirs)) : ""];
+  const row = (
+    name: string,
+    ours: number | null | undefined,
+    theirs: number | null | undefined,
+    digits?: number,
+    showRatio = true,
+  ) => [
+    name,
+    oursNa(ours) ?? fmt(ours, digits),
+    theirs == null ? theirsNa : fmt(theirs, digits),
+    showRatio ? fmtR(ratio(ours, theirs)) : "",
+  ];
   const mb = (bytes: number | undefined) => (bytes == null ? "failed" : fmt(bytes / 2 ** 20));
   const lens = train?.seqLens ?? [];
   const shape = `${train?.batch ?? "?"}x${lens.length ? (Math.min(...lens) === Math.max(...lens) ? lens[0] : `${Math.min(...lens)}..${Math.max(...lens)}`) : "?"}`;
@@ -511,49 +717,99 @@ function printCase(r: CaseResult, unsettled: string | null): void {
     row("parameters", r.params, t?.params, 0, false),
     row(`train tokens/s (${shape}, fwd+bwd+clip+AdamW)`, train?.tokensPerS, t?.train?.tokensPerS),
     row("train ms/step (mean)", train?.msPerStep, t?.train?.msPerStep, undefined, false),
-    ...(r.trainParallel ? [
-      row(`train tokens/s, ${r.trainParallel.workers} workers (data-parallel)`, r.trainParallel.tokensPerS, t?.train?.tokensPerS),
-      [`  scaling, 1 -> ${r.trainParallel.workers} workers`, `${fmtRatio(r.trainParallel.scaling)}${unsettled ? ` ${unsettled}` : ""}`, "", ""],
-      [`  cores busy (CPU time / wall), 1 / ${r.trainParallel.workers} workers`, `${fmt(train?.coresBusy)} / ${fmt(r.trainParallel.coresBusy)}`, "", ""],
-    ] : []),
-    row(`sample tokens/s, KV cache (${sample.batch} x ${sample.newTokens} new, prompt ~${sample.promptLen})`, sample.cached.tokensPerS, t?.sample?.cached.tokensPerS),
-    ...(sample.full ? [
-      row("sample tokens/s, full recompute", sample.full.tokensPerS, t?.sample?.full?.tokensPerS),
-      row("KV-cache speed-up (full / cached time)", sample.speedup, t?.sample?.speedup, 2, false),
-    ] : []),
+    ...(r.trainParallel
+      ? [
+          row(
+            `train tokens/s, ${r.trainParallel.workers} workers (data-parallel)`,
+            r.trainParallel.tokensPerS,
+            t?.train?.tokensPerS,
+          ),
+          [
+            `  scaling, 1 -> ${r.trainParallel.workers} workers`,
+            `${fmtRatio(r.trainParallel.scaling)}${unsettled ? ` ${unsettled}` : ""}`,
+            "",
+            "",
+          ],
+          [
+            `  cores busy (CPU time / wall), 1 / ${r.trainParallel.workers} workers`,
+            `${fmt(train?.coresBusy)} / ${fmt(r.trainParallel.coresBusy)}`,
+            "",
+            "",
+          ],
+        ]
+      : []),
+    row(
+      `sample tokens/s, KV cache (${sample.batch} x ${sample.newTokens} new, prompt ~${sample.promptLen})`,
+      sample.cached.tokensPerS,
+      t?.sample?.cached.tokensPerS,
+    ),
+    ...(sample.full
+      ? [
+          row("sample tokens/s, full recompute", sample.full.tokensPerS, t?.sample?.full?.tokensPerS),
+          row("KV-cache speed-up (full / cached time)", sample.speedup, t?.sample?.speedup, 2, false),
+        ]
+      : []),
     row("peak RSS MB, after training", train?.peakRssMB, t?.peakRssMBAfterTrain, 0, false),
     ["tf peak MB, one training step", mb(r.trainProfile?.peakBytes), "", ""],
     ["tf peak MB, one cached generate", mb(r.sampleProfile.peakBytes), "", ""],
-    ...(leak ? [[`tf numTensors before/after ${leak.steps} steps`, `${leak.numTensorsBefore} / ${leak.numTensorsAfter}`, "", ""]] : []),
+    ...(leak
+      ? [
+          [
+            `tf numTensors before/after ${leak.steps} steps`,
+            `${leak.numTensorsBefore} / ${leak.numTensorsAfter}`,
+            "",
+            "",
+          ],
+        ]
+      : []),
   ];
   console.log("");
   console.log(formatTable(["", "ours (tfjs)", "PyTorch CPU", "ours/PyTorch"], rows));
   console.log("");
-  const verdict = (x: number | null, goal: number) => (x == null ? "n/a" : unsettled ? unsettled : x >= goal ? "met" : "NOT met");
-  console.log(`goal: training >= 1.0x PyTorch CPU ......... ${fmtRatio(r.ratios.trainTokensPerS)}  ${verdict(r.ratios.trainTokensPerS, 1)}`);
-  console.log(`goal: KV-cache sampling >= 1.0x PyTorch .... ${fmtRatio(r.ratios.sampleCachedTokensPerS)}  ${verdict(r.ratios.sampleCachedTokensPerS, 1)}`);
-  if (sample.speedup != null) console.log(`goal: KV cache >= 5x faster than recompute ... ${fmtRatio(sample.speedup)}  ${sample.speedup >= 5 ? "met" : "NOT met"}`);
+  const verdict = (x: number | null, goal: number) =>
+    x == null ? "n/a" : unsettled ? unsettled : x >= goal ? "met" : "NOT met";
+  console.log(
+    `goal: training >= 1.0x PyTorch CPU ......... ${fmtRatio(r.ratios.trainTokensPerS)}  ${verdict(r.ratios.trainTokensPerS, 1)}`,
+  );
+  console.log(
+    `goal: KV-cache sampling >= 1.0x PyTorch .... ${fmtRatio(r.ratios.sampleCachedTokensPerS)}  ${verdict(r.ratios.sampleCachedTokensPerS, 1)}`,
+  );
+  if (sample.speedup != null)
+    console.log(
+      `goal: KV cache >= 5x faster than recompute ... ${fmtRatio(sample.speedup)}  ${sample.speedup >= 5 ? "met" : "NOT met"}`,
+    );
   if (leak) {
     const grew = leak.numTensorsAfter - leak.numTensorsBefore;
     const warm = leak.numTensorsBefore - leak.numTensorsBeforeWarmup;
-    console.log(`check: numTensors equal before/after ${leak.steps} steps (${leak.batch}x${leak.seqLens[0]}) .. ${grew === 0 ? "yes" : `NO (+${grew})`}` +
-      (warm !== 0 ? ` (the warm-up step changed the count by ${warm})` : ""));
+    console.log(
+      `check: numTensors equal before/after ${leak.steps} steps (${leak.batch}x${leak.seqLens[0]}) .. ${grew === 0 ? "yes" : `NO (+${grew})`}` +
+        (warm !== 0 ? ` (the warm-up step changed the count by ${warm})` : ""),
+    );
   }
   if (train) {
     const lnV = Math.log(r.model.vocabSize);
     const tLoss = t?.train?.lossFirst;
     // only random tokens (the default case) give a first loss of ln(vocab); real text is lower
-    console.log(`check: first training loss ${fmt(train.lossFirst, 3)} (ours) / ${tLoss == null ? "n/a" : fmt(tLoss, 3)} (PyTorch, random tokens), ` +
-      `ln(vocab) = ${fmt(lnV, 3)} .. ${Math.abs(train.lossFirst - lnV) < 0.5 ? "plausible" : r.name === "default" ? "WRONG: the loss is not a cross-entropy" : "real data"}`);
+    console.log(
+      `check: first training loss ${fmt(train.lossFirst, 3)} (ours) / ${tLoss == null ? "n/a" : fmt(tLoss, 3)} (PyTorch, random tokens), ` +
+        `ln(vocab) = ${fmt(lnV, 3)} .. ${Math.abs(train.lossFirst - lnV) < 0.5 ? "plausible" : r.name === "default" ? "WRONG: the loss is not a cross-entropy" : "real data"}`,
+    );
   } else {
     console.log(`check: training FAILED: ${r.trainError}`);
   }
   const same = r.params === r.expectedParams && (t == null || t.params === r.params);
-  console.log(`check: parameters ${r.params} (ours) / ${t?.params ?? "n/a"} (PyTorch) / ${r.expectedParams} (formula) .. ` +
-    (same ? "equal" : "DIFFERENT: the architectures differ"));
-  if (t?.sample) console.log(`check: PyTorch KV cache vs full recompute, max |logit diff| ${t.sample.cacheMaxAbsDiff.toExponential(1)}`);
+  console.log(
+    `check: parameters ${r.params} (ours) / ${t?.params ?? "n/a"} (PyTorch) / ${r.expectedParams} (formula) .. ` +
+      (same ? "equal" : "DIFFERENT: the architectures differ"),
+  );
+  if (t?.sample)
+    console.log(
+      `check: PyTorch KV cache vs full recompute, max |logit diff| ${t.sample.cacheMaxAbsDiff.toExponential(1)}`,
+    );
   if (sample.cachedFullTokenAgreement != null) {
-    console.log(`check: ours, same tokens with and without the cache .. ${fmt(100 * sample.cachedFullTokenAgreement, 1)}%`);
+    console.log(
+      `check: ours, same tokens with and without the cache .. ${fmt(100 * sample.cachedFullTokenAgreement, 1)}%`,
+    );
   }
   if (!r.torch.ok) console.log(`PyTorch unavailable: ${r.torch.error}`);
   // Kernel times come from tf.profile (one extra step / generate); the wall time is the
@@ -564,9 +820,14 @@ function printCase(r: CaseResult, unsettled: string | null): void {
   ] as const;
   for (const [name, p, wallMs] of profiles) {
     if (!p || wallMs == null) continue;
-    const top = p.top.slice(0, 7).map((k) => `${k.name} ${fmt((100 * k.ms) / p.kernelMs, 0)}% (${k.count})`).join(", ");
-    console.log(`where time goes, ${name}: ${p.kernels} kernel calls, ${fmt(p.kernelMs)} ms in kernels of ${fmt(wallMs)} ms wall ` +
-      `(${fmt(Math.max(0, 100 * (1 - p.kernelMs / wallMs)), 0)}% outside kernels); top kernels (share, calls): ${top}`);
+    const top = p.top
+      .slice(0, 7)
+      .map((k) => `${k.name} ${fmt((100 * k.ms) / p.kernelMs, 0)}% (${k.count})`)
+      .join(", ");
+    console.log(
+      `where time goes, ${name}: ${p.kernels} kernel calls, ${fmt(p.kernelMs)} ms in kernels of ${fmt(wallMs)} ms wall ` +
+        `(${fmt(Math.max(0, 100 * (1 - p.kernelMs / wallMs)), 0)}% outside kernels); top kernels (share, calls): ${top}`,
+    );
   }
 }
 
@@ -578,10 +839,16 @@ async function main() {
   const loadAvg = os.loadavg();
   const unsettled = settledLabel(loadAvg[0]!, SETTLED_LOAD);
   const backend = await initBackend(s.backend);
-  console.log(`machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, load average ${loadAvg.map((x) => x.toFixed(2)).join(" ")}` +
-    (unsettled ? ` -> every ratio below is ${unsettled}` : ""));
-  console.log(`backend: ${backend.name} (${backend.package}, tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))` +
-    (backend.skipped.length ? `; skipped: ${backend.skipped.map((x) => `${x.backend} (${x.reason})`).join("; ")}` : ""));
+  console.log(
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, load average ${loadAvg.map((x) => x.toFixed(2)).join(" ")}` +
+      (unsettled ? ` -> every ratio below is ${unsettled}` : ""),
+  );
+  console.log(
+    `backend: ${backend.name} (${backend.package}, tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))` +
+      (backend.skipped.length
+        ? `; skipped: ${backend.skipped.map((x) => `${x.backend} (${x.reason})`).join("; ")}`
+        : ""),
+  );
 
   const gflops = matmulGflops(1024, s.quick ? 1 : 8);
   console.log(`matmul 1024^3: ${fmt(gflops)} GFLOP/s`);
@@ -593,11 +860,15 @@ async function main() {
     cases.push(r);
   }
   const torch = cases.find((c) => c.torch.ok)?.torch ?? cases[0]!.torch;
-  console.log(`\nmatmul 1024^3 GFLOP/s: ours ${fmt(gflops)}, PyTorch ${fmt(torch.matmulGflops)} (${fmtRatio(ratio(gflops, torch.matmulGflops))}` +
-    `${unsettled ? ` ${unsettled}` : ""})`);
+  console.log(
+    `\nmatmul 1024^3 GFLOP/s: ours ${fmt(gflops)}, PyTorch ${fmt(torch.matmulGflops)} (${fmtRatio(ratio(gflops, torch.matmulGflops))}` +
+      `${unsettled ? ` ${unsettled}` : ""})`,
+  );
   if (unsettled) {
-    console.log(`UNSETTLED: load average ${loadAvg.map((x) => x.toFixed(2)).join(" ")} at the start (limit ${SETTLED_LOAD}): ` +
-      "other processes shared the CPU with both sides, at different moments; no ratio here is a measurement of the engines");
+    console.log(
+      `UNSETTLED: load average ${loadAvg.map((x) => x.toFixed(2)).join(" ")} at the start (limit ${SETTLED_LOAD}): ` +
+        "other processes shared the CPU with both sides, at different moments; no ratio here is a measurement of the engines",
+    );
   }
 
   const record = {
@@ -607,19 +878,45 @@ async function main() {
     machine: { ...machine, loadAvgAtStart: loadAvg, loadAvgAtEnd: os.loadavg() },
     backend: { ...backend, flags: tfFlags() },
     torch: torch.ok
-      ? { ok: true, version: torch.torch, python: torch.python, threads: torch.threads, interopThreads: torch.interopThreads,
-          ompWaitPolicy: torch.ompWaitPolicy, blas: torch.blas, matmulGflops1024: torch.matmulGflops }
+      ? {
+          ok: true,
+          version: torch.torch,
+          python: torch.python,
+          threads: torch.threads,
+          interopThreads: torch.interopThreads,
+          ompWaitPolicy: torch.ompWaitPolicy,
+          blas: torch.blas,
+          matmulGflops1024: torch.matmulGflops,
+        }
       : { ok: false, error: torch.error },
     settings: s,
     matmulGflops1024: { ours: gflops, pytorch: torch.matmulGflops ?? null, ratio: ratio(gflops, torch.matmulGflops) },
-    cases: Object.fromEntries(cases.map((c) => [c.name, {
-      description: c.description,
-      model: { config: c.model, params: c.params, expectedParams: c.expectedParams, torchParams: c.torch.params ?? null },
-      ours: { train: c.train, trainParallel: c.trainParallel, leakCheck: c.leak, trainError: c.trainError, sample: c.sample,
-        profiles: { train: c.trainProfile, cachedGenerate: c.sampleProfile } },
-      pytorch: c.torch.ok ? { train: c.torch.train, sample: c.torch.sample, peakRssMB: c.torch.peakRssMB } : { error: c.torch.error },
-      ratios: c.ratios,
-    }])),
+    cases: Object.fromEntries(
+      cases.map((c) => [
+        c.name,
+        {
+          description: c.description,
+          model: {
+            config: c.model,
+            params: c.params,
+            expectedParams: c.expectedParams,
+            torchParams: c.torch.params ?? null,
+          },
+          ours: {
+            train: c.train,
+            trainParallel: c.trainParallel,
+            leakCheck: c.leak,
+            trainError: c.trainError,
+            sample: c.sample,
+            profiles: { train: c.trainProfile, cachedGenerate: c.sampleProfile },
+          },
+          pytorch: c.torch.ok
+            ? { train: c.torch.train, sample: c.torch.sample, peakRssMB: c.torch.peakRssMB }
+            : { error: c.torch.error },
+          ratios: c.ratios,
+        },
+      ]),
+    ),
     goals: { trainVsTorch: 1, sampleCachedVsTorch: 1, kvCacheSpeedup: 5 },
   };
   const { file, why } = chooseOut(s, record.settled, path.join(os.tmpdir(), `bench-unsettled-${process.pid}.json`));
@@ -629,6 +926,6 @@ async function main() {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

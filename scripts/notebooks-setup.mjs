@@ -35,7 +35,12 @@ const log = (m) => console.error(`[notebooks-setup] ${m}`);
 /** The environment every Jupyter process of this project runs with. */
 function jupyterEnv(base = process.env) {
   const jp = [path.join(root, "jupyter"), ...(base.JUPYTER_PATH ? [base.JUPYTER_PATH] : [])].join(path.delimiter);
-  return { ...base, JUPYTER_PATH: jp, JUPYTER_RUNTIME_DIR: base.JUPYTER_RUNTIME_DIR ?? path.join(root, ".jupyter-runtime"), PYDEVD_DISABLE_FILE_VALIDATION: "1" };
+  return {
+    ...base,
+    JUPYTER_PATH: jp,
+    JUPYTER_RUNTIME_DIR: base.JUPYTER_RUNTIME_DIR ?? path.join(root, ".jupyter-runtime"),
+    PYDEVD_DISABLE_FILE_VALIDATION: "1",
+  };
 }
 
 function run(cmd, args, opts = {}) {
@@ -84,8 +89,14 @@ function ensureKernel() {
     fs.writeFileSync(file, text);
     log(`wrote ${path.relative(root, file)}`);
   }
-  const r = spawnSync(PY, ["-c", "from jupyter_client.kernelspec import KernelSpecManager as K; print(K().get_kernel_spec('tslab').resource_dir)"],
-    { env: jupyterEnv(), encoding: "utf8" });
+  const r = spawnSync(
+    PY,
+    [
+      "-c",
+      "from jupyter_client.kernelspec import KernelSpecManager as K; print(K().get_kernel_spec('tslab').resource_dir)",
+    ],
+    { env: jupyterEnv(), encoding: "utf8" },
+  );
   const found = r.stdout?.trim();
   if (r.status !== 0 || path.resolve(found) !== KERNEL_DIR) {
     log(`kernel 'tslab' resolves to ${found || "(nothing)"}, expected ${KERNEL_DIR}: ${r.stderr?.trim() ?? ""}`);
@@ -118,7 +129,8 @@ function ensurePlotly() {
     log("node_modules/plotly.js-dist-min is missing: run `npm install`");
     process.exit(1);
   }
-  if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(src).size) return log("plotly.js: notebooks/assets/plotly.min.js present");
+  if (fs.existsSync(dst) && fs.statSync(dst).size === fs.statSync(src).size)
+    return log("plotly.js: notebooks/assets/plotly.min.js present");
   fs.mkdirSync(path.dirname(dst), { recursive: true });
   fs.copyFileSync(src, dst + ".tmp");
   fs.renameSync(dst + ".tmp", dst);
@@ -126,11 +138,16 @@ function ensurePlotly() {
 }
 
 function trustNotebooks() {
-  const files = fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).map((f) => path.join(root, "notebooks", f));
-  const code = "import sys, nbformat\nfrom nbformat.sign import NotebookNotary\nn = NotebookNotary()\n" +
+  const files = fs
+    .readdirSync(path.join(root, "notebooks"))
+    .filter((f) => f.endsWith(".ipynb"))
+    .map((f) => path.join(root, "notebooks", f));
+  const code =
+    "import sys, nbformat\nfrom nbformat.sign import NotebookNotary\nn = NotebookNotary()\n" +
     "for f in sys.argv[1:]:\n    n.sign(nbformat.read(f, as_version=4))";
   const r = spawnSync(PY, ["-c", code, ...files], { env: jupyterEnv(), encoding: "utf8" });
-  if (r.status !== 0) log(`could not sign the notebooks as trusted (figures will show as PNG until you run them): ${r.stderr?.trim()}`);
+  if (r.status !== 0)
+    log(`could not sign the notebooks as trusted (figures will show as PNG until you run them): ${r.stderr?.trim()}`);
   else log(`trusted: ${files.length} notebooks (signatures in Jupyter's store, the files are unchanged)`);
 }
 
@@ -144,8 +161,14 @@ trustNotebooks();
 if (serve) {
   const extra = args.slice(1).filter((a) => a !== "--");
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  const jargs = ["notebook", "--no-browser", "--ip=127.0.0.1", `--notebook-dir=${path.join(root, "notebooks")}`,
-    ...(isRoot ? ["--allow-root"] : []), ...extra];
+  const jargs = [
+    "notebook",
+    "--no-browser",
+    "--ip=127.0.0.1",
+    `--notebook-dir=${path.join(root, "notebooks")}`,
+    ...(isRoot ? ["--allow-root"] : []),
+    ...extra,
+  ];
   log(`jupyter ${jargs.join(" ")}`);
   const child = spawn("/usr/bin/jupyter", jargs, { cwd: root, stdio: "inherit", env: jupyterEnv() });
   for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));

@@ -24,8 +24,8 @@ function run(cmd, args, opts = {}) {
 // 1. npm packages
 const lock = path.join(root, "package-lock.json");
 const stamp = path.join(root, "node_modules", ".package-lock.json");
-const stale = !fs.existsSync(stamp) ||
-  (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(stamp).mtimeMs + 1000);
+const stale =
+  !fs.existsSync(stamp) || (fs.existsSync(lock) && fs.statSync(lock).mtimeMs > fs.statSync(stamp).mtimeMs + 1000);
 if (stale) {
   log("installing npm packages (native tfjs packages are optional and may be skipped)");
   run("npm", ["install", "--no-audit", "--no-fund"]);
@@ -33,8 +33,13 @@ if (stale) {
 
 // 2. Debian packages
 const APT = [
-  "jupyter-notebook", "python3-nbconvert", "jupyter-nbconvert", "jupyter-client",
-  "chromium", "python3-torch", "libopenblas0-pthread",
+  "jupyter-notebook",
+  "python3-nbconvert",
+  "jupyter-nbconvert",
+  "jupyter-client",
+  "chromium",
+  "python3-torch",
+  "libopenblas0-pthread",
 ];
 if (process.env.BCR_SKIP_APT !== "1") {
   const missing = APT.filter((p) => spawnSync("dpkg", ["-s", p], { stdio: "ignore" }).status !== 0);

@@ -29,14 +29,33 @@ export { estimateTokens, type TokenCounterName } from "./bcr/tokens.js";
 // Data: the synthetic task, its reasoning traces and SFT examples, the real math sets, problem files.
 export { LEVELS, generateProblem, generateProblems, type LevelConfig } from "./tasks/synthetic.js";
 export { TRACE_STYLES, LOOP_MARK, trace, countLoops, type TraceStyle, type TraceOptions } from "./tasks/traces.js";
-export { DEFAULT_MIX, DEFAULT_LOOPS, buildSftExamples, type StyleMix, type SftOptions, type SftExample } from "./tasks/sft.js";
-export { DEFAULT_SYNTH_DIR, DEFAULT_SYNTH_OPTIONS, writeSyntheticDataset, loadSyntheticDataset } from "./tasks/dataset.js";
+export {
+  DEFAULT_MIX,
+  DEFAULT_LOOPS,
+  buildSftExamples,
+  type StyleMix,
+  type SftOptions,
+  type SftExample,
+} from "./tasks/sft.js";
+export {
+  DEFAULT_SYNTH_DIR,
+  DEFAULT_SYNTH_OPTIONS,
+  writeSyntheticDataset,
+  loadSyntheticDataset,
+} from "./tasks/dataset.js";
 export type { SynthDatasetOptions, SynthManifest, Split } from "./tasks/dataset.js";
 export { DATASET_FILES, loadMathProblems, loadGsm8k, loadMath, type MathFormat } from "./data/index.js";
 export { loadProblemsFile } from "./data/problems-file.js";
 
 // Rewards: the length shapings of the baselines, by name.
-export { makeShaping, SHAPINGS, type RewardShaping, type ShapedReward, type ShapingContext, type RolloutForReward } from "./rewards/index.js";
+export {
+  makeShaping,
+  SHAPINGS,
+  type RewardShaping,
+  type ShapedReward,
+  type ShapingContext,
+  type RolloutForReward,
+} from "./rewards/index.js";
 
 // Train: SFT and GRPO into a run folder, their validated configs, and the run folder's files.
 export { trainSft, type SftResult, type SftRunOptions } from "./train/sft.js";
@@ -50,7 +69,15 @@ export { Rng } from "./util/rng.js";
 export { readJsonl } from "./util/fsx.js";
 
 // Evaluate: accuracy and tokens against N problems per context, for any CompletionModel.
-export { sweepN, summaryRows, taskScalingSeries, type SweepOptions, type SweepResult, type SweepRow, type SweepSummary } from "./eval/sweep.js";
+export {
+  sweepN,
+  summaryRows,
+  taskScalingSeries,
+  type SweepOptions,
+  type SweepResult,
+  type SweepRow,
+  type SweepSummary,
+} from "./eval/sweep.js";
 export type { NSummary, BudgetRule, SummaryRow, TaskScalingSeries } from "./eval/sweep.js";
 
 // Serve and export: a checkpoint behind the OpenAI API, the BCR reward over HTTP, packed data sets.
@@ -59,21 +86,66 @@ export { startRewardServer, type RewardServer, type RewardServerOptions } from "
 export { exportProblems, groupProblems, type ExportOptions, type ExportFormat } from "./export/dataset.js";
 
 // Analyse: scaling-law fits, bootstrap intervals, run stability, tables.
-export { fitScaling, compareForms, SCALING_FORMS, BOUNDED_FORMS, unidentifiedParams, fitSummaryText, type ScalingFit, type ScalingForm } from "./analysis/fit.js";
+export {
+  fitScaling,
+  compareForms,
+  SCALING_FORMS,
+  BOUNDED_FORMS,
+  unidentifiedParams,
+  fitSummaryText,
+  type ScalingFit,
+  type ScalingForm,
+} from "./analysis/fit.js";
 export { bootstrapMeanCI, bootstrapDiffCI, bootstrapCI } from "./analysis/bootstrap.js";
-export { readRun, readRuns, stabilityTable, stabilityRows, detectCollapse, metricCurve, type Run, type MethodStability } from "./analysis/stability.js";
+export {
+  readRun,
+  readRuns,
+  stabilityTable,
+  stabilityRows,
+  detectCollapse,
+  metricCurve,
+  type Run,
+  type MethodStability,
+} from "./analysis/stability.js";
 export { toTable, toCsv, writeCsv, toMarkdown, toHtml, toText } from "./analysis/tables.js";
 
 // Plot: one function per figure (a Plotly spec), and rendering to HTML or PNG.
-export { scalingFigure, taskScalingFigure, accuracyVsTokensFigure, trainingCurvesFigure, gradientFigure } from "./viz/figures.js";
-export { positionAccuracyFigure, histogramFigure, lengthHistogramFigure, loopHistogramFigure, doseResponseFigure } from "./viz/figures.js";
+export {
+  scalingFigure,
+  taskScalingFigure,
+  accuracyVsTokensFigure,
+  trainingCurvesFigure,
+  gradientFigure,
+} from "./viz/figures.js";
+export {
+  positionAccuracyFigure,
+  histogramFigure,
+  lengthHistogramFigure,
+  loopHistogramFigure,
+  doseResponseFigure,
+} from "./viz/figures.js";
 export { liveCurvesFigure, LIVE_METRICS, METRIC_LABELS, metricLabel } from "./viz/figures.js";
-export type { Figure, ScalingSeries, ScalingFigureOptions, SeedPoint, RunCurve, PositionPoint, Sample, DosePoint } from "./viz/figures.js";
+export type {
+  Figure,
+  ScalingSeries,
+  ScalingFigureOptions,
+  SeedPoint,
+  RunCurve,
+  PositionPoint,
+  Sample,
+  DosePoint,
+} from "./viz/figures.js";
 export { figureToHtml, writeFigureHtml, Renderer } from "./viz/render.js";
 export { methodColor } from "./viz/colors.js";
 
 // Notebooks: the tiny runs they share, the reproduction's outputs, display and live training.
-export { trainQuickRuns, findReproduceOutputs, type QuickRuns, type QuickRunOptions, type ReproduceOutputs } from "./notebook/quick.js";
+export {
+  trainQuickRuns,
+  findReproduceOutputs,
+  type QuickRuns,
+  type QuickRunOptions,
+  type ReproduceOutputs,
+} from "./notebook/quick.js";
 export { readResults, type ReproduceResults } from "./notebook/results.js";
 export { NotebookDisplay } from "./notebook/display.js";
 export { LiveTraining, type LiveTrainingOptions } from "./notebook/live.js";

@@ -17,7 +17,13 @@ export { evaluatePolicy, type PolicyEval } from "./rl/evaluate.js";
 export { thinkpruneCap } from "./rewards/thinkprune.js";
 
 // Run folders: checkpoint files and the raw model loader under loadLocalModel.
-export { saveCheckpoint, loadCheckpoint, restoreCheckpoint, latestCheckpoint, CheckpointError } from "./run/checkpoint.js";
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  restoreCheckpoint,
+  latestCheckpoint,
+  CheckpointError,
+} from "./run/checkpoint.js";
 export { checkpointsDir } from "./run/files.js";
 export { loadLocal } from "./train/load-local.js";
 export { parseConfig } from "./util/config.js";
@@ -31,7 +37,15 @@ export { countChars, makeTokenCounter, TOKEN_COUNTERS } from "./bcr/tokens.js";
 
 // The synthetic task's parts: levels, steps, trace parsing and scoring.
 export { VALUE_MAX, levelConfig, solveSteps, stepText, type Step } from "./tasks/synthetic.js";
-export { OPS_PER_BLOCK, STEP_SYMBOLS, traceStyleOf, parseTrace, scoreTrace, stepLabel, operationFetches } from "./tasks/traces.js";
+export {
+  OPS_PER_BLOCK,
+  STEP_SYMBOLS,
+  traceStyleOf,
+  parseTrace,
+  scoreTrace,
+  stepLabel,
+  operationFetches,
+} from "./tasks/traces.js";
 export type { ParsedStep, StepScore } from "./tasks/traces.js";
 export { sha256 } from "./tasks/dataset.js";
 export { gsm8kFinal, lastBoxed } from "./data/math.js";
@@ -46,6 +60,13 @@ export { copyPlotly } from "./viz/render.js";
 export { escapeMarkdown } from "./analysis/tables.js";
 
 // Notebook plumbing: MIME bundles, the Jupyter sink, the quick runs' settings.
-export { tableBundle, figureBundle, bannerBundle, jupyterSink, type MimeBundle, type DisplaySink } from "./notebook/display.js";
+export {
+  tableBundle,
+  figureBundle,
+  bannerBundle,
+  jupyterSink,
+  type MimeBundle,
+  type DisplaySink,
+} from "./notebook/display.js";
 export { SFT_DONE, quickSettings } from "./notebook/quick.js";
 export { sweepSeries } from "./notebook/results.js";

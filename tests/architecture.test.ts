@@ -34,7 +34,10 @@ function documentedMetricKeys(text: string): Set<string> {
 }
 
 test("docs/architecture.md names every folder of src/ as `src/<folder>/`", () => {
-  const folders = fs.readdirSync(path.join(root, "src"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = fs
+    .readdirSync(path.join(root, "src"), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   assert.ok(folders.length >= 15, `src/ has ${folders.length} folders`);
   const missing = folders.filter((f) => !doc.includes(`\`src/${f}/\``));
   assert.deepEqual(missing, [], "add these folders (with their one job) to docs/architecture.md");
@@ -45,7 +48,11 @@ test("the metric table lists every key the trainers log, and no key they no long
   const documented = documentedMetricKeys(doc);
   assert.ok(logged.has("reward/accuracy") && logged.has("train/loss"), "the scan finds the trainers' keys");
   assert.deepEqual([...logged].filter((k) => !documented.has(k)).sort(), [], "logged but not in docs/architecture.md");
-  assert.deepEqual([...documented].filter((k) => !logged.has(k)).sort(), [], "in docs/architecture.md but logged nowhere");
+  assert.deepEqual(
+    [...documented].filter((k) => !logged.has(k)).sort(),
+    [],
+    "in docs/architecture.md but logged nowhere",
+  );
 });
 
 test("the doc-table reader takes keys from the first column only", () => {
@@ -61,7 +68,8 @@ test("docs/CONTRACTS.md is gone and nothing points at it", () => {
       if (["node_modules", ".git", "dist", "runs"].includes(e.name)) continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (/\.(ts|mjs|py|md)$/.test(e.name) && fs.readFileSync(p, "utf8").includes("docs/CONTRACTS.md")) hits.push(path.relative(root, p));
+      else if (/\.(ts|mjs|py|md)$/.test(e.name) && fs.readFileSync(p, "utf8").includes("docs/CONTRACTS.md"))
+        hits.push(path.relative(root, p));
     }
   };
   for (const d of ["src", "bench", "scripts", "docs", "notebooks"]) walk(path.join(root, d));

@@ -16,26 +16,42 @@ function exportedNames(text: string): string[] {
   for (const m of text.matchAll(/\bexport\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const part of m[1]!.split(",")) {
       const spec = part.trim().replace(/^type\s+/, "");
-      if (spec) names.push(spec.split(/\s+as\s+/).pop()!.trim());
+      if (spec)
+        names.push(
+          spec
+            .split(/\s+as\s+/)
+            .pop()!
+            .trim(),
+        );
     }
   }
   return names;
 }
 
-interface Cell { cell_type: string; source: string | string[] }
+interface Cell {
+  cell_type: string;
+  source: string | string[];
+}
 
 /** Every name (values and types) the notebooks import from the package, with the file importing it. */
 function notebookImports(): { notebook: string; from: string; name: string }[] {
   const dir = path.join(root, "notebooks");
   const out: { notebook: string; from: string; name: string }[] = [];
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".ipynb")).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((x) => x.endsWith(".ipynb"))
+    .sort()) {
     const nb = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as { cells: Cell[] };
     for (const c of nb.cells.filter((x) => x.cell_type === "code")) {
       const src = Array.isArray(c.source) ? c.source.join("") : c.source;
       for (const m of src.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s*from\s*"([^"]+)"/g)) {
         if (!m[2]!.includes("dist/")) continue;
         for (const part of m[1]!.split(",")) {
-          const name = part.trim().replace(/^type\s+/, "").split(/\s+as\s+/)[0]!.trim();
+          const name = part
+            .trim()
+            .replace(/^type\s+/, "")
+            .split(/\s+as\s+/)[0]!
+            .trim();
           if (name) out.push({ notebook: f, from: m[2]!, name });
         }
       }
@@ -60,13 +76,22 @@ test("the parsed name lists match what the modules export at run time", async ()
   // Guards the parser above: every runtime value is a parsed name (types have no runtime trace).
   const pub = Object.keys(await import("../src/index.js"));
   const int = Object.keys(await import("../src/internal.js"));
-  assert.deepEqual(pub.filter((n) => !publicNames.includes(n)), []);
-  assert.deepEqual(int.filter((n) => !internalNames.includes(n)), []);
+  assert.deepEqual(
+    pub.filter((n) => !publicNames.includes(n)),
+    [],
+  );
+  assert.deepEqual(
+    int.filter((n) => !internalNames.includes(n)),
+    [],
+  );
   assert.ok(pub.includes("sweepN") && int.includes("rlStep"));
 });
 
 test("index and internal share no name", () => {
-  assert.deepEqual(publicNames.filter((n) => internalNames.includes(n)), []);
+  assert.deepEqual(
+    publicNames.filter((n) => internalNames.includes(n)),
+    [],
+  );
 });
 
 test("every name a notebook imports is public (src/index.ts), none from the internal entry", () => {
@@ -78,13 +103,24 @@ test("every name a notebook imports is public (src/index.ts), none from the inte
   }
   // The names the notebooks are known to use, types included (a parser that finds nothing fails here).
   const names = new Set(imports.map((i) => i.name));
-  for (const n of ["initBackend", "sweepN", "LiveTraining", "loadProblemsFile", "Figure", "ScalingFit", "ModelServer"]) {
+  for (const n of [
+    "initBackend",
+    "sweepN",
+    "LiveTraining",
+    "loadProblemsFile",
+    "Figure",
+    "ScalingFit",
+    "ModelServer",
+  ]) {
     assert.ok(names.has(n), `no notebook imports ${n}`);
   }
 });
 
 test("package.json maps `.` and `./internal` to the compiled entry points", () => {
-  const pkg = JSON.parse(read("package.json")) as { main: string; exports: Record<string, { types: string; default: string }> };
+  const pkg = JSON.parse(read("package.json")) as {
+    main: string;
+    exports: Record<string, { types: string; default: string }>;
+  };
   assert.equal(pkg.exports["."]!.default, `./${pkg.main}`);
   assert.deepEqual(pkg.exports["."], { types: "./dist/index.d.ts", default: "./dist/index.js" });
   assert.deepEqual(pkg.exports["./internal"], { types: "./dist/internal.d.ts", default: "./dist/internal.js" });

@@ -48,7 +48,11 @@ function topOf(srcRelative: string): string {
   return srcRelative.split(path.sep)[0]!;
 }
 
-interface Violation { file: string; imports: string; why: string }
+interface Violation {
+  file: string;
+  imports: string;
+  why: string;
+}
 
 /** Upward, sideways and unplaced imports among `files` (paths relative to src/, with their text). */
 function layerViolations(files: { file: string; text: string }[]): Violation[] {
@@ -67,8 +71,14 @@ function layerViolations(files: { file: string; text: string }[]): Violation[] {
       if (to === from) continue;
       const toLayer = layerOf.get(to);
       if (toLayer === undefined) out.push({ file, imports: spec, why: `src/${to} is in no layer` });
-      else if (toLayer > fromLayer) out.push({ file, imports: spec, why: `${from} (layer ${fromLayer}) imports ${to} (layer ${toLayer}), a higher layer` });
-      else if (toLayer === fromLayer) out.push({ file, imports: spec, why: `${from} imports ${to}, a sibling in the same layer` });
+      else if (toLayer > fromLayer)
+        out.push({
+          file,
+          imports: spec,
+          why: `${from} (layer ${fromLayer}) imports ${to} (layer ${toLayer}), a higher layer`,
+        });
+      else if (toLayer === fromLayer)
+        out.push({ file, imports: spec, why: `${from} imports ${to}, a sibling in the same layer` });
     }
   }
   return out;
@@ -91,18 +101,36 @@ test("imports in src/ only go down the layer order", () => {
   const files = sourceFiles(path.join(root, "src"));
   assert.ok(files.length > 50, `read ${files.length} files`);
   const bad = layerViolations(files);
-  assert.deepEqual(bad.map((v) => `src/${v.file}: ${v.imports} (${v.why})`), []);
+  assert.deepEqual(
+    bad.map((v) => `src/${v.file}: ${v.imports} (${v.why})`),
+    [],
+  );
 });
 
 test("the check catches an upward import, a sideways import and an unplaced folder", () => {
-  const upward = layerViolations([{ file: path.join("model", "gpt.ts"), text: `import { trainRl } from "../rl/grpo.js";` }]);
+  const upward = layerViolations([
+    { file: path.join("model", "gpt.ts"), text: `import { trainRl } from "../rl/grpo.js";` },
+  ]);
   assert.equal(upward.length, 1);
   assert.match(upward[0]!.why, /model \(layer \d+\) imports rl \(layer \d+\), a higher layer/);
   // the same text with a dynamic import, and an `export ... from`, are caught too
-  assert.equal(layerViolations([{ file: "eval/x.ts", text: `const m = await import("../reproduce/pipeline.js");\nexport { a } from "../cli/main.js";` }]).length, 2);
+  assert.equal(
+    layerViolations([
+      {
+        file: "eval/x.ts",
+        text: `const m = await import("../reproduce/pipeline.js");\nexport { a } from "../cli/main.js";`,
+      },
+    ]).length,
+    2,
+  );
   const sideways = layerViolations([{ file: "tasks/x.ts", text: `import { linear } from "../rewards/linear.js";` }]);
   assert.match(sideways[0]!.why, /sibling in the same layer/);
   assert.match(layerViolations([{ file: "newthing/x.ts", text: "" }])[0]!.why, /src\/newthing is in no layer/);
   // downward and same-folder imports pass
-  assert.deepEqual(layerViolations([{ file: "rl/grpo.ts", text: `import { GPT } from "../model/gpt.js";\nimport { x } from "./loss.js";` }]), []);
+  assert.deepEqual(
+    layerViolations([
+      { file: "rl/grpo.ts", text: `import { GPT } from "../model/gpt.js";\nimport { x } from "./loss.js";` },
+    ]),
+    [],
+  );
 });

@@ -58,6 +58,9 @@ export function formatTable(header: string[], rows: string[][]): string {
   const all = [header, ...rows.map((r) => [...r, ...Array<string>(Math.max(0, n - r.length)).fill("")])];
   const widths = header.map((_, j) => Math.max(...all.map((r) => r[j]!.length)));
   const line = (r: string[]) =>
-    r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join("  ").trimEnd();
+    r
+      .map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!)))
+      .join("  ")
+      .trimEnd();
   return [line(all[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...all.slice(1).map(line)].join("\n");
 }

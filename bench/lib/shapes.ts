@@ -51,11 +51,21 @@ export function reproduceShapes(configFile: string, opts: { steps: number; sampl
   // writeSyntheticDataset draws the train split from this generator and seed (minus duplicates)
   const problems = generateProblems(d.seed * 2, d.train, d.levels);
   const s = config.sft;
-  const examples = buildSftExamples(problems, { count: EXAMPLE_POOL, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, ...(s.merge !== undefined ? { merge: s.merge } : {}) })
+  const examples = buildSftExamples(problems, {
+    count: EXAMPLE_POOL,
+    groupSizes: s.groupSizes,
+    seed: s.seed,
+    mix: s.mix,
+    loops: s.loops,
+    ...(s.merge !== undefined ? { merge: s.merge } : {}),
+  })
     .filter((e) => e.prompt.length + e.response.length + 2 <= run.model.blockSize)
     .map((e, i) => encodeExample(tok, e, run.model.blockSize, `bench example ${i + 1}`));
   const batchSize = run.train.batchSize;
-  const sampler = new BatchSampler(examples.length, run.seed + 2, { lengths: examples.map((e) => e.ids.length), batchSize });
+  const sampler = new BatchSampler(examples.length, run.seed + 2, {
+    lengths: examples.map((e) => e.ids.length),
+    batchSize,
+  });
   const batches = Array.from({ length: opts.steps }, () => sampler.next(batchSize).map((j) => examples[j]!));
 
   const rl = config.rl;
@@ -64,10 +74,23 @@ export function reproduceShapes(configFile: string, opts: { steps: number; sampl
   const budget = derive(config, { ...stats, sftExamples: 0, sftStyleShares: {} }).bcrBudget;
   const batch = opts.sampleBatch ?? rl.promptsPerStep * rl.groupSize;
   // GRPO samples groupSize completions of each prompt: promptsPerStep distinct packed prompts
-  const packs = buildSftExamples(problems, { count: rl.promptsPerStep, groupSizes: [n], seed: 99, mix: s.mix, loops: s.loops });
-  const prompts = Array.from({ length: batch }, (_, i) => [CharTokenizer.BOS, ...tok.encode(packs[i % packs.length]!.prompt)]);
+  const packs = buildSftExamples(problems, {
+    count: rl.promptsPerStep,
+    groupSizes: [n],
+    seed: 99,
+    mix: s.mix,
+    loops: s.loops,
+  });
+  const prompts = Array.from({ length: batch }, (_, i) => [
+    CharTokenizer.BOS,
+    ...tok.encode(packs[i % packs.length]!.prompt),
+  ]);
   return {
-    configFile, model, batchSize, batches, seqLens: batches.map((b) => Math.max(...b.map((e) => e.ids.length))),
+    configFile,
+    model,
+    batchSize,
+    batches,
+    seqLens: batches.map((b) => Math.max(...b.map((e) => e.ids.length))),
     sample: { prompts, newTokens: budget, n, batch },
   };
 }

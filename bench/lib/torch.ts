@@ -28,12 +28,24 @@ export interface TorchResult {
   params?: number;
   paramTensors?: number;
   train?: {
-    batch: number; seqLen: number; steps: number; warmup: number;
-    msPerStep: number; msPerStepMin: number; tokensPerS: number; lossFirst: number; lossLast: number;
+    batch: number;
+    seqLen: number;
+    steps: number;
+    warmup: number;
+    msPerStep: number;
+    msPerStepMin: number;
+    tokensPerS: number;
+    lossFirst: number;
+    lossLast: number;
   };
   sample?: {
-    batch: number; promptLen: number; newTokens: number;
-    cached: TorchTiming; full?: TorchTiming; speedup?: number; cacheMaxAbsDiff: number;
+    batch: number;
+    promptLen: number;
+    newTokens: number;
+    cached: TorchTiming;
+    full?: TorchTiming;
+    speedup?: number;
+    cacheMaxAbsDiff: number;
   };
   peakRssMBAfterTrain?: number;
   peakRssMB?: number;
@@ -49,7 +61,10 @@ export function runTorchPeer(
 ): Promise<TorchResult> {
   const python = opts.python ?? process.env.BCR_TORCH_PYTHON ?? DEFAULT_PYTHON;
   if (!fs.existsSync(python)) {
-    return Promise.resolve({ ok: false, error: `${python} not found (Debian's python3 with python3-torch is expected there)` });
+    return Promise.resolve({
+      ok: false,
+      error: `${python} not found (Debian's python3 with python3-torch is expected there)`,
+    });
   }
   const t0 = performance.now();
   return new Promise((resolve) => {

@@ -17,7 +17,10 @@ export interface BootstrapOptions {
   level?: number;
 }
 
-export interface MeanCI { mean: number; ci: [number, number] }
+export interface MeanCI {
+  mean: number;
+  ci: [number, number];
+}
 
 export interface DiffCI {
   /** mean(a) - mean(b). */
@@ -32,7 +35,8 @@ function resolve(opts: BootstrapOptions | undefined): Required<BootstrapOptions>
   const seed = opts?.seed ?? 0;
   const resamples = opts?.resamples ?? 1000;
   const level = opts?.level ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new Error(`bootstrap: resamples must be a positive integer, got ${resamples}`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new Error(`bootstrap: resamples must be a positive integer, got ${resamples}`);
   if (!(level > 0 && level < 1)) throw new Error(`bootstrap: level must be in (0, 1), got ${level}`);
   return { seed, resamples, level };
 }
@@ -59,7 +63,10 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 }
 
 export function quantile(values: readonly number[], q: number): number {
-  return quantileSorted(values.slice().sort((a, b) => a - b), q);
+  return quantileSorted(
+    values.slice().sort((a, b) => a - b),
+    q,
+  );
 }
 
 export function median(values: readonly number[]): number {
@@ -130,7 +137,8 @@ export function bootstrapDiffCI(
       }
       stats[r] = s / a.length;
     } else {
-      let sa = 0, sb = 0;
+      let sa = 0,
+        sb = 0;
       for (let i = 0; i < a.length; i++) sa += a[Math.floor(rng.next() * a.length)]!;
       for (let i = 0; i < b.length; i++) sb += b[Math.floor(rng.next() * b.length)]!;
       stats[r] = sa / a.length - sb / b.length;

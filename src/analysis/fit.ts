@@ -54,12 +54,14 @@ export const MAX_REL_WIDTH = 10;
  * not finite, or not holding the estimate within one interval width. Works on stored fits too.
  */
 export function unidentifiedParams(params: Record<string, number>, ci: Record<string, [number, number]>): string[] {
-  return Object.entries(params).filter(([name, v]) => {
-    const iv = ci[name];
-    if (!iv || !iv.every(Number.isFinite)) return iv !== undefined && !iv.every(Number.isNaN);   // no bootstrap at all: nothing to judge
-    const width = iv[1] - iv[0];
-    return width > MAX_REL_WIDTH * Math.abs(v) || v < iv[0] - width || v > iv[1] + width;
-  }).map(([name]) => name);
+  return Object.entries(params)
+    .filter(([name, v]) => {
+      const iv = ci[name];
+      if (!iv?.every(Number.isFinite)) return iv !== undefined && !iv.every(Number.isNaN); // no bootstrap at all: nothing to judge
+      const width = iv[1] - iv[0];
+      return width > MAX_REL_WIDTH * Math.abs(v) || v < iv[0] - width || v > iv[1] + width;
+    })
+    .map(([name]) => name);
 }
 
 export interface FitOptions {
@@ -113,9 +115,9 @@ interface FormSpec {
 const FORMS: Record<ScalingForm, FormSpec> = {
   power: {
     names: ["a", "b", "c"],
-    f: ([a, b, c], n) => a! * Math.pow(n, -b!) + c!,
+    f: ([a, b, c], n) => a! * n ** -b! + c!,
     grad: ([a, b], n) => {
-      const g = Math.pow(n, -b!);
+      const g = n ** -b!;
       return [g, -a! * g * Math.log(n), 1];
     },
     formula: ([a, b, c]) => `y = ${fmt(a!)}*N^(-${fmt(b!)}) ${sign(c!)}`,
@@ -153,7 +155,11 @@ function sign(c: number): string {
   return `${c < 0 ? "-" : "+"} ${fmt(Math.abs(c))}`;
 }
 
-interface Data { x: Vec; y: Vec; w: Vec }
+interface Data {
+  x: Vec;
+  y: Vec;
+  w: Vec;
+}
 
 function rssOf(spec: FormSpec, p: Vec, d: Data): number {
   let s = 0;
@@ -166,14 +172,18 @@ function rssOf(spec: FormSpec, p: Vec, d: Data): number {
 
 /** Weighted least squares of y on [g, 1]: returns [slope, intercept, rss] (rss Infinity if singular). */
 function linearFit(g: Vec, d: Data): [number, number, number] {
-  let sw = 0, sg = 0, sy = 0;
+  let sw = 0,
+    sg = 0,
+    sy = 0;
   for (let i = 0; i < g.length; i++) {
     sw += d.w[i]!;
     sg += d.w[i]! * g[i]!;
     sy += d.w[i]! * d.y[i]!;
   }
-  const gm = sg / sw, ym = sy / sw;
-  let sgg = 0, sgy = 0;
+  const gm = sg / sw,
+    ym = sy / sw;
+  let sgg = 0,
+    sgy = 0;
   for (let i = 0; i < g.length; i++) {
     const dg = g[i]! - gm;
     sgg += d.w[i]! * dg * dg;
@@ -193,25 +203,38 @@ function linearFit(g: Vec, d: Data): [number, number, number] {
 
 /** For power/exponential: basis g(b, n) whose coefficient is a, plus the bounds of b. */
 function basisOf(form: "power" | "exponential", d: Data) {
-  const nMin = Math.min(...d.x), nMax = Math.max(...d.x);
-  if (form === "power") return { g: (b: number, n: number) => Math.pow(n, -b), lo: 1e-6, hi: 20, gridLo: 1e-3, gridHi: 10 };
+  const nMin = Math.min(...d.x),
+    nMax = Math.max(...d.x);
+  if (form === "power") return { g: (b: number, n: number) => n ** -b, lo: 1e-6, hi: 20, gridLo: 1e-3, gridHi: 10 };
   return {
     g: (b: number, n: number) => Math.exp(-b * n),
-    lo: 1e-6 / nMax, hi: 50 / nMin, gridLo: 0.01 / nMax, gridHi: 20 / nMin,
+    lo: 1e-6 / nMax,
+    hi: 50 / nMin,
+    gridLo: 0.01 / nMax,
+    gridHi: 20 / nMin,
   };
 }
 
 function profile(form: "power" | "exponential", d: Data, b: number): { p: Vec; rss: number } {
   const { g } = basisOf(form, d);
-  const [a, c, rss] = linearFit(d.x.map((n) => g(b, n)), d);
+  const [a, c, rss] = linearFit(
+    d.x.map((n) => g(b, n)),
+    d,
+  );
   return { p: [a, b, c], rss };
 }
 
 /** Profile search over b: log grid, then golden section around each of the best local minima. */
-function profileSearch(form: "power" | "exponential", d: Data, gridSize: number, starts: number): { p: Vec; rss: number }[] {
+function profileSearch(
+  form: "power" | "exponential",
+  d: Data,
+  gridSize: number,
+  starts: number,
+): { p: Vec; rss: number }[] {
   const { gridLo, gridHi } = basisOf(form, d);
   const lbs: number[] = [];
-  for (let i = 0; i < gridSize; i++) lbs.push(Math.log(gridLo) + (i / (gridSize - 1)) * (Math.log(gridHi) - Math.log(gridLo)));
+  for (let i = 0; i < gridSize; i++)
+    lbs.push(Math.log(gridLo) + (i / (gridSize - 1)) * (Math.log(gridHi) - Math.log(gridLo)));
   const vals = lbs.map((lb) => profile(form, d, Math.exp(lb)).rss);
   const minima: number[] = [];
   for (let i = 0; i < gridSize; i++) {
@@ -223,17 +246,34 @@ function profileSearch(form: "power" | "exponential", d: Data, gridSize: number,
   const out: { p: Vec; rss: number }[] = [];
   for (const i of minima.slice(0, starts)) {
     // Golden-section search on ln b in the bracket around grid point i.
-    let lo = lbs[Math.max(0, i - 1)]!, hi = lbs[Math.min(gridSize - 1, i + 1)]!;
+    let lo = lbs[Math.max(0, i - 1)]!,
+      hi = lbs[Math.min(gridSize - 1, i + 1)]!;
     const phi = (Math.sqrt(5) - 1) / 2;
     const fOf = (lb: number) => profile(form, d, Math.exp(lb)).rss;
-    let x1 = hi - phi * (hi - lo), x2 = lo + phi * (hi - lo);
-    let f1 = fOf(x1), f2 = fOf(x2);
+    let x1 = hi - phi * (hi - lo),
+      x2 = lo + phi * (hi - lo);
+    let f1 = fOf(x1),
+      f2 = fOf(x2);
     for (let it = 0; it < 40 && hi - lo > 1e-7; it++) {
-      if (f1 <= f2) { hi = x2; x2 = x1; f2 = f1; x1 = hi - phi * (hi - lo); f1 = fOf(x1); }
-      else { lo = x1; x1 = x2; f1 = f2; x2 = lo + phi * (hi - lo); f2 = fOf(x2); }
+      if (f1 <= f2) {
+        hi = x2;
+        x2 = x1;
+        f2 = f1;
+        x1 = hi - phi * (hi - lo);
+        f1 = fOf(x1);
+      } else {
+        lo = x1;
+        x1 = x2;
+        f1 = f2;
+        x2 = lo + phi * (hi - lo);
+        f2 = fOf(x2);
+      }
     }
-    const best = [profile(form, d, Math.exp(x1)), profile(form, d, Math.exp(x2)), profile(form, d, Math.exp(lbs[i]!))]
-      .sort((u, v) => u.rss - v.rss)[0]!;
+    const best = [
+      profile(form, d, Math.exp(x1)),
+      profile(form, d, Math.exp(x2)),
+      profile(form, d, Math.exp(lbs[i]!)),
+    ].sort((u, v) => u.rss - v.rss)[0]!;
     out.push(best);
   }
   return out;
@@ -244,21 +284,17 @@ function lmPolish(form: "power" | "exponential", d: Data, start: Vec): { p: Vec;
   const { lo, hi } = basisOf(form, d);
   const big = 1e300;
   try {
-    const res = levenbergMarquardt(
-      { x: d.x, y: d.y },
-      (p: number[]) => (n: number) => spec.f(p, n),
-      {
-        initialValues: start,
-        weights: d.w.map(Math.sqrt), // the library minimises sum r_i^2 * weights_i^2
-        minValues: [-big, lo, -big],
-        maxValues: [big, hi, big],
-        maxIterations: 200,
-        errorTolerance: 0,
-        improvementThreshold: 1e-3,
-        damping: 1e-3,
-        jacobianFunction: (p: number[]) => (n: number) => spec.grad(p, n),
-      },
-    );
+    const res = levenbergMarquardt({ x: d.x, y: d.y }, (p: number[]) => (n: number) => spec.f(p, n), {
+      initialValues: start,
+      weights: d.w.map(Math.sqrt), // the library minimises sum r_i^2 * weights_i^2
+      minValues: [-big, lo, -big],
+      maxValues: [big, hi, big],
+      maxIterations: 200,
+      errorTolerance: 0,
+      improvementThreshold: 1e-3,
+      damping: 1e-3,
+      jacobianFunction: (p: number[]) => (n: number) => spec.grad(p, n),
+    });
     const p = res.parameterValues;
     const rss = rssOf(spec, p, d);
     return { p, rss: Number.isFinite(rss) && p.every(Number.isFinite) ? rss : Infinity };
@@ -270,14 +306,23 @@ function lmPolish(form: "power" | "exponential", d: Data, start: Vec): { p: Vec;
 /** logistic: the logit-linear regression on values clamped into (0, 1), then LM on the real objective. */
 function logisticFit(d: Data): { p: Vec; rss: number } {
   const eps = 1e-3;
-  const logit = d.y.map((y) => Math.log(Math.min(1 - eps, Math.max(eps, y)) / (1 - Math.min(1 - eps, Math.max(eps, y)))));
+  const logit = d.y.map((y) =>
+    Math.log(Math.min(1 - eps, Math.max(eps, y)) / (1 - Math.min(1 - eps, Math.max(eps, y)))),
+  );
   const [b0, a0] = linearFit(d.x.map(Math.log), { ...d, y: logit });
   const spec = FORMS.logistic;
   const start = { p: [a0, Number.isFinite(b0) ? b0 : 0], rss: rssOf(spec, [a0, Number.isFinite(b0) ? b0 : 0], d) };
   try {
     const res = levenbergMarquardt({ x: d.x, y: d.y }, (p: number[]) => (n: number) => spec.f(p, n), {
-      initialValues: start.p, weights: d.w.map(Math.sqrt), maxIterations: 200, errorTolerance: 0, improvementThreshold: 1e-3, damping: 1e-3,
-      minValues: [-50, -50], maxValues: [50, 50], jacobianFunction: (p: number[]) => (n: number) => spec.grad(p, n),
+      initialValues: start.p,
+      weights: d.w.map(Math.sqrt),
+      maxIterations: 200,
+      errorTolerance: 0,
+      improvementThreshold: 1e-3,
+      damping: 1e-3,
+      minValues: [-50, -50],
+      maxValues: [50, 50],
+      jacobianFunction: (p: number[]) => (n: number) => spec.grad(p, n),
     });
     const p = res.parameterValues;
     const rss = rssOf(spec, p, d);
@@ -301,27 +346,36 @@ function fitOnce(form: ScalingForm, d: Data, polish: boolean): { p: Vec; rss: nu
 }
 
 function validate(ns: number[], values: number[], form: ScalingForm, weights?: number[]): Data {
-  if (!(form in FORMS)) throw new Error(`fitScaling: unknown form '${form}' (expected one of ${SCALING_FORMS.join(", ")})`);
+  if (!(form in FORMS))
+    throw new Error(`fitScaling: unknown form '${form}' (expected one of ${SCALING_FORMS.join(", ")})`);
   if (!Array.isArray(ns) || !Array.isArray(values)) throw new Error("fitScaling: ns and values must be arrays");
-  if (ns.length !== values.length) throw new Error(`fitScaling: ns has ${ns.length} entries but values has ${values.length}`);
+  if (ns.length !== values.length)
+    throw new Error(`fitScaling: ns has ${ns.length} entries but values has ${values.length}`);
   ns.forEach((n, i) => {
-    if (typeof n !== "number" || !Number.isFinite(n) || n <= 0) throw new Error(`fitScaling: ns[${i}] must be a finite number > 0, got ${n}`);
+    if (typeof n !== "number" || !Number.isFinite(n) || n <= 0)
+      throw new Error(`fitScaling: ns[${i}] must be a finite number > 0, got ${n}`);
   });
   values.forEach((v, i) => {
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`fitScaling: values[${i}] is not a finite number (${v})`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new Error(`fitScaling: values[${i}] is not a finite number (${v})`);
   });
   const p = FORMS[form].names.length;
   if (ns.length < p + 1) {
-    throw new Error(`fitScaling: the ${form} form has ${p} parameters and needs at least ${p + 1} points (parameters + 1 for the noise variance), got ${ns.length}`);
+    throw new Error(
+      `fitScaling: the ${form} form has ${p} parameters and needs at least ${p + 1} points (parameters + 1 for the noise variance), got ${ns.length}`,
+    );
   }
   const distinct = new Set(ns).size;
-  if (distinct < p) throw new Error(`fitScaling: the ${form} form needs at least ${p} distinct N values, got ${distinct}`);
+  if (distinct < p)
+    throw new Error(`fitScaling: the ${form} form needs at least ${p} distinct N values, got ${distinct}`);
   let w: Vec;
   if (weights === undefined) w = ns.map(() => 1);
   else {
-    if (weights.length !== ns.length) throw new Error(`fitScaling: weights has ${weights.length} entries but ns has ${ns.length}`);
+    if (weights.length !== ns.length)
+      throw new Error(`fitScaling: weights has ${weights.length} entries but ns has ${ns.length}`);
     weights.forEach((x, i) => {
-      if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new Error(`fitScaling: weights[${i}] must be a finite number > 0, got ${x}`);
+      if (typeof x !== "number" || !Number.isFinite(x) || x <= 0)
+        throw new Error(`fitScaling: weights[${i}] must be a finite number > 0, got ${x}`);
     });
     w = weights.slice();
   }
@@ -332,11 +386,20 @@ function validate(ns: number[], values: number[], form: ScalingForm, weights?: n
  * A fit as a table reads it: the formula and each parameter with its interval, or "not
  * identifiable" and which intervals explode (numbers that mean nothing are not printed).
  */
-export function fitSummaryText(fit: { formula: string; params: Record<string, number>; ci: Record<string, [number, number]> }): { formula: string; params: string } {
+export function fitSummaryText(fit: {
+  formula: string;
+  params: Record<string, number>;
+  ci: Record<string, [number, number]>;
+}): { formula: string; params: string } {
   const bad = unidentifiedParams(fit.params, fit.ci);
   if (bad.length) return { formula: "not identifiable", params: `intervals of ${bad.join(", ")} explode` };
   const num = (x: number, d: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(d))) : "?");
-  return { formula: fit.formula, params: Object.entries(fit.params).map(([k, v]) => `${k}=${num(v, 4)} [${(fit.ci[k] ?? [NaN, NaN]).map((x) => num(x, 3)).join(", ")}]`).join("; ") };
+  return {
+    formula: fit.formula,
+    params: Object.entries(fit.params)
+      .map(([k, v]) => `${k}=${num(v, 4)} [${(fit.ci[k] ?? [NaN, NaN]).map((x) => num(x, 3)).join(", ")}]`)
+      .join("; "),
+  };
 }
 
 /** Fit one form to (N, value) points, with bootstrap intervals on parameters and curve. */
@@ -360,7 +423,11 @@ export function fitScaling(ns: number[], values: number[], opts?: FitOptions): S
   const ym = d.w.reduce((s, x, i) => s + x * d.y[i]!, 0) / sw;
   const tss = d.w.reduce((s, x, i) => s + x * (d.y[i]! - ym) ** 2, 0);
   const r2 = tss > 0 ? 1 - rss / tss : rss === 0 ? 1 : NaN;
-  const m2ll = n * Math.log(2 * Math.PI) + n * Math.log(Math.max(rss, Number.MIN_VALUE) / n) + n - d.w.reduce((s, x) => s + Math.log(x), 0);
+  const m2ll =
+    n * Math.log(2 * Math.PI) +
+    n * Math.log(Math.max(rss, Number.MIN_VALUE) / n) +
+    n -
+    d.w.reduce((s, x) => s + Math.log(x), 0);
   const aic = m2ll + 2 * k;
   const bic = m2ll + k * Math.log(n);
   const aicc = n - k - 1 > 0 ? aic + (2 * k * (k + 1)) / (n - k - 1) : Infinity;
@@ -383,13 +450,42 @@ export function fitScaling(ns: number[], values: number[], opts?: FitOptions): S
   const ci: Record<string, [number, number]> = {};
   spec.names.forEach((name, j) => {
     params[name] = p[j]!;
-    ci[name] = boot.length > 0 ? percentileInterval(boot.map((q) => q[j]!), level) : [NaN, NaN];
+    ci[name] =
+      boot.length > 0
+        ? percentileInterval(
+            boot.map((q) => q[j]!),
+            level,
+          )
+        : [NaN, NaN];
   });
   const predict = (x: number) => spec.f(p, x);
   const band = (x: number): [number, number] =>
-    boot.length > 0 ? percentileInterval(boot.map((q) => spec.f(q, x)), level) : [NaN, NaN];
+    boot.length > 0
+      ? percentileInterval(
+          boot.map((q) => spec.f(q, x)),
+          level,
+        )
+      : [NaN, NaN];
   const unidentified = unidentifiedParams(params, ci);
-  return { form, params, ci, r2, aic, bic, aicc, rss, n, k, identifiable: unidentified.length === 0, unidentified, formula: spec.formula(p), resamples: boot.length, level, predict, band };
+  return {
+    form,
+    params,
+    ci,
+    r2,
+    aic,
+    bic,
+    aicc,
+    rss,
+    n,
+    k,
+    identifiable: unidentified.length === 0,
+    unidentified,
+    formula: spec.formula(p),
+    resamples: boot.length,
+    level,
+    predict,
+    band,
+  };
 }
 
 /**

@@ -35,9 +35,11 @@ function resolve(opts: HierarchicalOptions | undefined) {
   const resamples = opts?.resamples ?? 1000;
   const level = opts?.level ?? 0.95;
   const problems = opts?.problems ?? "shared";
-  if (!Number.isInteger(resamples) || resamples < 1) throw new Error(`hierarchical bootstrap: resamples must be a positive integer, got ${resamples}`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new Error(`hierarchical bootstrap: resamples must be a positive integer, got ${resamples}`);
   if (!(level > 0 && level < 1)) throw new Error(`hierarchical bootstrap: level must be in (0, 1), got ${level}`);
-  if (problems !== "shared" && problems !== "within-seed") throw new Error(`hierarchical bootstrap: problems must be "shared" or "within-seed", got ${String(problems)}`);
+  if (problems !== "shared" && problems !== "within-seed")
+    throw new Error(`hierarchical bootstrap: problems must be "shared" or "within-seed", got ${String(problems)}`);
   return { seed, resamples, level, problems };
 }
 
@@ -48,7 +50,9 @@ function check(values: readonly (readonly number[])[], what: string, rectangular
     const bad = row.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${what}: seed ${s}, problem ${bad} is not a finite number (${row[bad]})`);
     if (rectangular && row.length !== values[0]!.length) {
-      throw new Error(`${what}: seed ${s} has ${row.length} problems, seed 0 has ${values[0]!.length}; shared problem draws need the same problems for every seed`);
+      throw new Error(
+        `${what}: seed ${s} has ${row.length} problems, seed 0 has ${values[0]!.length}; shared problem draws need the same problems for every seed`,
+      );
     }
   });
 }
@@ -104,11 +108,18 @@ export function hierarchicalMeanCI(values: readonly (readonly number[])[], opts?
  * e.g. a deterministic SFT model has one). Problems are drawn once per resample and shared by
  * every seed of both methods (the "shared" draw; a "within-seed" draw would unpair them).
  */
-export function hierarchicalDiffCI(a: readonly (readonly number[])[], b: readonly (readonly number[])[], opts?: BootstrapOptions): DiffCI {
+export function hierarchicalDiffCI(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  opts?: BootstrapOptions,
+): DiffCI {
   const { seed, resamples, level } = resolve(opts);
   check(a, "hierarchicalDiffCI (a)", true);
   check(b, "hierarchicalDiffCI (b)", true);
-  if (a[0]!.length !== b[0]!.length) throw new Error(`hierarchicalDiffCI: a has ${a[0]!.length} problems per seed, b has ${b[0]!.length}; both must hold the same problems`);
+  if (a[0]!.length !== b[0]!.length)
+    throw new Error(
+      `hierarchicalDiffCI: a has ${a[0]!.length} problems per seed, b has ${b[0]!.length}; both must hold the same problems`,
+    );
   const rng = new Rng(seed);
   const stats = new Array<number>(resamples);
   for (let r = 0; r < resamples; r++) {
@@ -118,7 +129,9 @@ export function hierarchicalDiffCI(a: readonly (readonly number[])[], b: readonl
   const le = stats.filter((d) => d <= 0).length / resamples;
   const ge = stats.filter((d) => d >= 0).length / resamples;
   return {
-    diff: meanOfSeedMeans(a) - meanOfSeedMeans(b), ci: percentileInterval(stats, level),
-    pValue: Math.min(1, 2 * Math.min(le, ge)), paired: true,
+    diff: meanOfSeedMeans(a) - meanOfSeedMeans(b),
+    ci: percentileInterval(stats, level),
+    pValue: Math.min(1, 2 * Math.min(le, ge)),
+    paired: true,
   };
 }

@@ -23,7 +23,11 @@ import { bootstrapMeanCI, median, type BootstrapOptions } from "./bootstrap.js";
 
 export type MetricRow = Record<string, number | null | undefined> & { step?: number };
 
-export interface RunConfig { method: string; seed: number; [key: string]: unknown }
+export interface RunConfig {
+  method: string;
+  seed: number;
+  [key: string]: unknown;
+}
 
 export interface Run {
   dir: string;
@@ -33,7 +37,10 @@ export interface Run {
   metrics: MetricRow[];
 }
 
-export interface Curve { steps: number[]; values: number[] }
+export interface Curve {
+  steps: number[];
+  values: number[];
+}
 
 export interface CollapseResult {
   collapsed: boolean;
@@ -101,7 +108,8 @@ export function readRun(dir: string): Run {
     throw new Error(`${cfgFile}: malformed JSON: ${(e as Error).message}`);
   }
   const cfg = raw as Partial<RunConfig>;
-  if (typeof cfg !== "object" || cfg === null || typeof cfg.method !== "string") throw new Error(`${cfgFile}: field method: expected a string`);
+  if (typeof cfg !== "object" || cfg === null || typeof cfg.method !== "string")
+    throw new Error(`${cfgFile}: field method: expected a string`);
   if (typeof cfg.seed !== "number") throw new Error(`${cfgFile}: field seed: expected a number`);
   const mFile = runFile(dir, "metrics");
   const metrics = fs.existsSync(mFile) ? readJsonl<MetricRow>(mFile) : [];
@@ -144,7 +152,8 @@ function hasMethod(dir: string): boolean {
 
 /** (step, value) pairs of one metric, only where it is a finite number; step defaults to the row index. */
 export function metricCurve(run: Pick<Run, "metrics">, metric: string): Curve {
-  const steps: number[] = [], values: number[] = [];
+  const steps: number[] = [],
+    values: number[] = [];
   run.metrics.forEach((row, i) => {
     const v = row[metric];
     if (typeof v === "number" && Number.isFinite(v)) {
@@ -230,15 +239,22 @@ export function stabilityTable(runs: Run[], opts?: StabilityOptions): MethodStab
       stable = false;
       reasons.push("no eval/accuracy logged: stability cannot be judged");
     } else {
-      reasons.push(`${collapsed.length}/${sums.length} seeds collapsed` +
-        (collapsed.length ? ` (onset steps ${collapsed.map((s) => s.onsetStep).join(", ")})` : ""));
+      reasons.push(
+        `${collapsed.length}/${sums.length} seeds collapsed` +
+          (collapsed.length ? ` (onset steps ${collapsed.map((s) => s.onsetStep).join(", ")})` : ""),
+      );
       if (collapsed.length > 0) stable = false;
       const keep = start.mean > 0 ? final.mean / start.mean : 1;
-      reasons.push(`final accuracy ${f3(final.mean)} [${f3(final.ci[0])}, ${f3(final.ci[1])}] vs start ${f3(start.mean)} ` +
-        `(${f3(100 * keep)}% kept, threshold ${f3(100 * minRetention)}%)`);
+      reasons.push(
+        `final accuracy ${f3(final.mean)} [${f3(final.ci[0])}, ${f3(final.ci[1])}] vs start ${f3(start.mean)} ` +
+          `(${f3(100 * keep)}% kept, threshold ${f3(100 * minRetention)}%)`,
+      );
       if (keep < minRetention) stable = false;
     }
-    if (cos.length) reasons.push(`grad/cos_acc_len mean ${f3(avg(cos)!)}, negative on ${f3(100 * cos.filter((c) => c < 0).length / cos.length)}% of steps`);
+    if (cos.length)
+      reasons.push(
+        `grad/cos_acc_len mean ${f3(avg(cos)!)}, negative on ${f3((100 * cos.filter((c) => c < 0).length) / cos.length)}% of steps`,
+      );
     if (norm.length) reasons.push(`grad/norm median ${f3(median(norm))}, max ${f3(Math.max(...norm))}`);
     const accs = withAcc.map((s) => s.minAccuracy!);
     out.push({

@@ -28,7 +28,12 @@ export function toTable(data: TableLike): ColumnTable {
   const rows = data as readonly Row[]; // every object reads as a record of its own keys
   const names: string[] = [];
   const seen = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); names.push(k); }
+  for (const r of rows)
+    for (const k of Object.keys(r))
+      if (!seen.has(k)) {
+        seen.add(k);
+        names.push(k);
+      }
   const cols: Record<string, unknown[]> = {};
   for (const k of names) cols[k] = rows.map((r) => (r[k] === undefined ? null : r[k]));
   return aq.table(cols);
@@ -46,11 +51,11 @@ export function formatValue(v: unknown, digits = 4): string {
   return String(v);
 }
 
-function formats(t: ColumnTable, digits: number, escape: (s: string) => string) {
+function formats(t: ColumnTable, digits: number, escapeText: (s: string) => string) {
   const format: Record<string, (v: unknown) => string> = {};
   const align: Record<string, "l" | "r"> = {};
   for (const name of t.columnNames()) {
-    format[name] = (v) => escape(formatValue(v, digits));
+    format[name] = (v) => escapeText(formatValue(v, digits));
     const vals = t.array(name) as unknown[];
     align[name] = vals.every((v) => v === null || typeof v === "number") ? "r" : "l";
   }
@@ -65,7 +70,8 @@ function formats(t: ColumnTable, digits: number, escape: (s: string) => string) 
 export function toCsv(data: TableLike, opts?: { columns?: string[] }): string {
   let t = toTable(data);
   const absent = (opts?.columns ?? []).filter((c) => !t.columnNames().includes(c));
-  if (absent.length > 0) t = t.assign(aq.table(Object.fromEntries(absent.map((c) => [c, new Array<null>(t.numRows()).fill(null)]))));
+  if (absent.length > 0)
+    t = t.assign(aq.table(Object.fromEntries(absent.map((c) => [c, new Array<null>(t.numRows()).fill(null)]))));
   const format: Record<string, (v: unknown) => unknown> = {};
   for (const name of t.columnNames()) format[name] = (v) => (typeof v === "number" && Number.isNaN(v) ? null : v);
   const csv = t.toCSV({ format, ...(opts?.columns ? { columns: opts.columns } : {}) });
@@ -104,9 +110,17 @@ export function toText(data: TableLike, opts?: FormatOptions): string {
   const cells = names.map((name) => [name, ...(t.array(name) as unknown[]).map((v) => format[name]!(v))]);
   const widths = cells.map((col) => Math.max(...col.map((c) => c.length)));
   const pad = (c: string, i: number) => (align[names[i]!] === "r" ? c.padStart(widths[i]!) : c.padEnd(widths[i]!));
-  const line = (r: number) => names.map((_, i) => pad(cells[i]![r]!, i)).join("  ").trimEnd();
+  const line = (r: number) =>
+    names
+      .map((_, i) => pad(cells[i]![r]!, i))
+      .join("  ")
+      .trimEnd();
   const rows = t.numRows();
-  return [line(0), widths.map((w) => "-".repeat(w)).join("  "), ...Array.from({ length: rows }, (_, r) => line(r + 1))].join("\n") + "\n";
+  return (
+    [line(0), widths.map((w) => "-".repeat(w)).join("  "), ...Array.from({ length: rows }, (_, r) => line(r + 1))].join(
+      "\n",
+    ) + "\n"
+  );
 }
 
 /** HTML <table> string (cells HTML-escaped by arquero). */

@@ -51,14 +51,20 @@ export function normalizeAnswer(s: string): string {
   for (let guard = 0; guard < 4; guard++) {
     const before = t;
     t = unwrap(t, /^\\(?:boxed|fbox)\s*\{/);
-    t = stripDollars(t).replace(/^\\\((.*)\\\)$/s, "$1").replace(/^\\\[(.*)\\\]$/s, "$1").trim();
+    t = stripDollars(t)
+      .replace(/^\\\((.*)\\\)$/s, "$1")
+      .replace(/^\\\[(.*)\\\]$/s, "$1")
+      .trim();
     if (t === before) break;
   }
-  t = t.replace(/\\(?:text|textbf|textrm|mathrm|mbox|mathbf)\s*\{([^{}]*)\}/g, " $1")
+  t = t
+    .replace(/\\(?:text|textbf|textrm|mathrm|mbox|mathbf)\s*\{([^{}]*)\}/g, " $1")
     .replace(/\\left|\\right|\\!|\\,|\\;|\\:|\\ |~/g, " ")
     .replace(/\\[dt]frac/g, "\\frac")
     .replace(/\^\s*\{?\\circ\}?|°|\\degree/g, "")
-    .replace(/\\%/g, "%").replace(/\\\$/g, "$").replace(/\{,\}/g, ",")
+    .replace(/\\%/g, "%")
+    .replace(/\\\$/g, "$")
+    .replace(/\{,\}/g, ",")
     .trim()
     .replace(/^[a-zA-Z]\s*=\s*(?=\S)/, "")
     .replace(/\.$/, "")
@@ -90,7 +96,7 @@ const NUM = /^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$/;
 /** The value of a numeric answer (units, $, % already tolerated), or null if it is not one. */
 export function parseNumber(s: string): number | null {
   let t = s.replace(/[$%]/g, "").trim();
-  if (t.length > 64) return null;   // no number is this long; also keeps the regexes below linear
+  if (t.length > 64) return null; // no number is this long; also keeps the regexes below linear
   // trailing units: "18 dollars", "5 cm^2", "3 m/s" only when a number remains
   const unitless = t.replace(/(?:\s+[a-zA-Z]+\.?(?:\^\{?\d+\}?)?(?:\/[a-zA-Z]+)?)+$/, "").trim();
   if (unitless !== t && /\d$/.test(unitless)) t = unitless;

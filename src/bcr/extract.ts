@@ -52,7 +52,9 @@ const NATURAL_SIGNS: [RegExp, string][] = [
  * `\boxed{}` or a `### Problem k` heading, else "compact"; with the reason, for `onTemplate`.
  */
 export function detectTemplate(response: string): { template: TemplateName; reason: string } {
-  for (const [re, what] of NATURAL_SIGNS) if (typeof response === "string" && re.test(response)) return { template: "natural", reason: `the text has ${what}` };
+  for (const [re, what] of NATURAL_SIGNS)
+    if (typeof response === "string" && re.test(response))
+      return { template: "natural", reason: `the text has ${what}` };
   return { template: "compact", reason: "no `Answer k:`, \\boxed{} or `### Problem k` in the text" };
 }
 
@@ -65,15 +67,15 @@ export function findAnswers(response: string, n: number, opts: ExtractOptions = 
     template = d.template;
     opts.onTemplate?.(d.template, d.reason);
   }
-  const found = template === "compact"
-    ? findCompact(response, n)
-    : findNatural(response, n);
-  return found.filter((a) => a.index >= 1 && a.index <= n &&
-    !(opts.truncated && a.end >= response.length && !a.closed))
+  const found = template === "compact" ? findCompact(response, n) : findNatural(response, n);
+  return found
+    .filter((a) => a.index >= 1 && a.index <= n && !(opts.truncated && a.end >= response.length && !a.closed))
     .map(({ index, value, start, end }) => ({ index, value, start, end }));
 }
 
-interface Found extends FoundAnswer { closed: boolean }
+interface Found extends FoundAnswer {
+  closed: boolean;
+}
 
 const COMPACT_TOKEN = /(?<=^|\s)(\d+):|(?<=^|\s|\d:)A(\S+)/g;
 
@@ -97,7 +99,7 @@ const BOX = /\\(?:boxed|fbox)\s*\{/g;
 
 function findNatural(text: string, n: number): Found[] {
   const out: Found[] = [];
-  let table: Int32Array | null = null;   // built on first use: one pass instead of one scan per box
+  let table: Int32Array | null = null; // built on first use: one pass instead of one scan per box
   const close = (open: number): number => (table ??= closingBraces(text))[open]!;
   for (const m of text.matchAll(ANSWER_MARK)) {
     const index = Number(m[1]);
@@ -110,7 +112,8 @@ function findNatural(text: string, n: number): Found[] {
     for (const m of text.matchAll(BOX)) {
       const open = m.index! + m[0].length - 1;
       const close_ = close(open);
-      if (close_ >= 0) last = { index: 1, value: text.slice(open + 1, close_).trim(), start: m.index!, end: close_ + 1, closed: true };
+      if (close_ >= 0)
+        last = { index: 1, value: text.slice(open + 1, close_).trim(), start: m.index!, end: close_ + 1, closed: true };
     }
     if (last) out.push(last);
   }
@@ -131,7 +134,7 @@ function answerAfter(text: string, from: number, index: number, closeOf: (open: 
   if (box) {
     const open = i + box.index + box[0].length - 1;
     const close = closeOf(open);
-    if (close < 0) return null;   // cut off inside the box
+    if (close < 0) return null; // cut off inside the box
     return { index, value: text.slice(open + 1, close).trim(), start: i, end: close + 1, closed: true };
   }
   const value = trimAnswerLine(line);
@@ -161,7 +164,10 @@ export function matchBrace(text: string, open: number): number {
   let depth = 0;
   for (let i = open; i < text.length; i++) {
     const c = text[i];
-    if (c === "\\") { i++; continue; }
+    if (c === "\\") {
+      i++;
+      continue;
+    }
     if (c === "{") depth++;
     else if (c === "}" && --depth === 0) return i;
   }
@@ -177,7 +183,10 @@ export function closingBraces(text: string): Int32Array {
   const stack: number[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (c === "\\") { i++; continue; }
+    if (c === "\\") {
+      i++;
+      continue;
+    }
     if (c === "{") stack.push(i);
     else if (c === "}" && stack.length > 0) out[stack.pop()!] = i;
   }

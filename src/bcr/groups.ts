@@ -27,7 +27,11 @@ import { scoreResponse } from "./score.js";
 import type { Problem, TemplateName } from "./types.js";
 
 /** A planned group: which problems, in which order. */
-export interface PlannedGroup { n: number; group: number; problems: Problem[] }
+export interface PlannedGroup {
+  n: number;
+  group: number;
+  problems: Problem[];
+}
 
 /** One row of the tidy table. */
 export interface SweepRow {
@@ -54,16 +58,24 @@ export interface SweepRow {
 }
 
 /** The groups of one N (steps 1-2 of the header). */
-export function planGroups(problems: Problem[], n: number, opts: { seed?: number; rotations?: number; maxGroups?: number } = {}): PlannedGroup[] {
+export function planGroups(
+  problems: Problem[],
+  n: number,
+  opts: { seed?: number; rotations?: number; maxGroups?: number } = {},
+): PlannedGroup[] {
   if (!Number.isInteger(n) || n < 1) throw new Error(`N must be a positive integer, got ${n}`);
   const rng = new Rng(((opts.seed ?? 0) * 1000003 + n) >>> 0);
   const G = Math.min(Math.floor(problems.length / n), opts.maxGroups ?? Infinity);
   if (G < 1) return [];
   const kept = rng.shuffle(problems).slice(0, G * n);
-  const sorted = kept.map((p, i) => ({ p, i })).sort((a, b) => (a.p.difficulty ?? 0) - (b.p.difficulty ?? 0) || a.i - b.i).map((x) => x.p);
+  const sorted = kept
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.difficulty ?? 0) - (b.p.difficulty ?? 0) || a.i - b.i)
+    .map((x) => x.p);
   const base: Problem[][] = Array.from({ length: G }, () => []);
   sorted.forEach((p, i) => {
-    const stratum = Math.floor(i / G), j = i % G;
+    const stratum = Math.floor(i / G),
+      j = i % G;
     base[stratum % 2 === 0 ? j : G - 1 - j]!.push(p);
   });
   const r = Math.max(1, Math.min(n, opts.rotations ?? n));
@@ -78,25 +90,47 @@ export function planGroups(problems: Problem[], n: number, opts: { seed?: number
 }
 
 /** Score one group's completion into its rows (steps 3-4 of the header). */
-export function scoreGroup(g: PlannedGroup, c: Completion, ctx: { model: string; template: TemplateName; seed: number; budget: string }): SweepRow[] {
+export function scoreGroup(
+  g: PlannedGroup,
+  c: Completion,
+  ctx: { model: string; template: TemplateName; seed: number; budget: string },
+): SweepRow[] {
   const base = { n: g.n, group: g.group, model: ctx.model, template: ctx.template, seed: ctx.seed, budget: ctx.budget };
   if (c.finishReason === "error") {
     return g.problems.map((p, i) => ({
-      ...base, position: i + 1, problemId: p.id, difficulty: p.difficulty ?? null, correct: false, tokens: 0,
-      truncated: false, answered: false, failed: true, groupTokens: 0, tokensEstimated: c.tokensEstimated,
+      ...base,
+      position: i + 1,
+      problemId: p.id,
+      difficulty: p.difficulty ?? null,
+      correct: false,
+      tokens: 0,
+      truncated: false,
+      answered: false,
+      failed: true,
+      groupTokens: 0,
+      tokensEstimated: c.tokensEstimated,
       error: c.error ?? "unknown error",
     }));
   }
   const truncated = c.finishReason === "length";
-  const s = scoreResponse(c.text, g.problems.map((p) => p.answer), { template: ctx.template, truncated });
+  const s = scoreResponse(
+    c.text,
+    g.problems.map((p) => p.answer),
+    { template: ctx.template, truncated },
+  );
   const answers = extractAnswers(c.text, g.n, { template: ctx.template, truncated });
   const scale = s.totalTokens > 0 ? c.completionTokens / s.totalTokens : 0;
   return g.problems.map((p, i) => ({
-    ...base, position: i + 1, problemId: p.id, difficulty: p.difficulty ?? null,
+    ...base,
+    position: i + 1,
+    problemId: p.id,
+    difficulty: p.difficulty ?? null,
     correct: s.correct[i]!,
     tokens: s.totalTokens > 0 ? s.tokensPerProblem[i]! * scale : c.completionTokens / g.n,
     truncated,
     answered: answers[i] !== null,
-    failed: false, groupTokens: c.completionTokens, tokensEstimated: c.tokensEstimated,
+    failed: false,
+    groupTokens: c.completionTokens,
+    tokensEstimated: c.tokensEstimated,
   }));
 }

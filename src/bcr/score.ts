@@ -20,8 +20,11 @@ import type { ResponseScore, TemplateName } from "./types.js";
  * Each piece is measured with countTokens, then all shares are rescaled so they sum exactly to
  * totalTokens = countTokens(response) (a no-op for additive counters such as the char count).
  */
-export function scoreResponse(response: string, golds: string[],
-  opts: { template?: TemplateName; countTokens?: (s: string) => number; truncated?: boolean } = {}): ResponseScore {
+export function scoreResponse(
+  response: string,
+  golds: string[],
+  opts: { template?: TemplateName; countTokens?: (s: string) => number; truncated?: boolean } = {},
+): ResponseScore {
   const template = opts.template ?? "compact";
   const countTokens = opts.countTokens ?? (template === "compact" ? countChars : estimateTokens);
   const truncated = opts.truncated ?? false;
@@ -46,13 +49,19 @@ export function scoreResponse(response: string, golds: string[],
   };
 }
 
-function attributeTokens(response: string, n: number, template: TemplateName,
-  found: { index: number; end: number }[], countTokens: (s: string) => number, totalTokens: number): number[] {
-  const cuts: { start: number; index: number }[] = [];   // piece from start to next cut goes to index (0 = nobody)
+function attributeTokens(
+  response: string,
+  n: number,
+  template: TemplateName,
+  found: { index: number; end: number }[],
+  countTokens: (s: string) => number,
+  totalTokens: number,
+): number[] {
+  const cuts: { start: number; index: number }[] = []; // piece from start to next cut goes to index (0 = nobody)
   const sections = findSections(response, template);
   if (sections.length > 0) {
     cuts.push({ start: 0, index: 0 });
-    for (const s of sections) cuts.push(s);   // no spread: 200,000 headers overflow the call stack
+    for (const s of sections) cuts.push(s); // no spread: 200,000 headers overflow the call stack
   } else {
     let prev = 0;
     for (const a of [...found].sort((x, y) => x.end - y.end)) {

@@ -67,10 +67,11 @@ function compactPrompt(problems: Problem[]): string {
 
 function naturalPrompt(problems: Problem[]): string {
   const n = problems.length;
-  const head = n === 1
-    ? "Solve the following problem. Reason step by step, then give the final answer as \"Answer 1: \\boxed{...}\"."
-    : `Solve the following ${n} problems in order. For each problem k, reason step by step under the heading "### Problem k", ` +
-      `then give its final answer on its own line as "Answer k: \\boxed{...}". Answer every problem.`;
+  const head =
+    n === 1
+      ? 'Solve the following problem. Reason step by step, then give the final answer as "Answer 1: \\boxed{...}".'
+      : `Solve the following ${n} problems in order. For each problem k, reason step by step under the heading "### Problem k", ` +
+        `then give its final answer on its own line as "Answer k: \\boxed{...}". Answer every problem.`;
   const body = problems.map((p, i) => `### Problem ${i + 1}\n${p.question.trim()}`).join("\n\n");
   return `${head}\n\n${body}\n`;
 }
@@ -78,7 +79,8 @@ function naturalPrompt(problems: Problem[]): string {
 /** The answer line for problem k (1-based) in a template's response language. */
 export function formatAnswer(k: number, value: string, template: TemplateName = "compact"): string {
   if (template === "compact") {
-    if (/\s/.test(value)) throw new Error(`formatAnswer: compact answers cannot contain whitespace: ${JSON.stringify(value)}`);
+    if (/\s/.test(value))
+      throw new Error(`formatAnswer: compact answers cannot contain whitespace: ${JSON.stringify(value)}`);
     return `${k}:A${value}`;
   }
   return `### Problem ${k}\nAnswer ${k}: \\boxed{${value}}`;

@@ -1,5 +1,10 @@
 /** One problem with its gold answer; `difficulty` is task-specific (synthetic: the level). */
-export interface Problem { id: string; question: string; answer: string; difficulty?: number }
+export interface Problem {
+  id: string;
+  question: string;
+  answer: string;
+  difficulty?: number;
+}
 
 /**
  * How N problems are written into one prompt and how the response is expected to look.
@@ -9,7 +14,13 @@ export interface Problem { id: string; question: string; answer: string; difficu
  */
 export type TemplateName = "compact" | "natural";
 
-export interface PackedPrompt { text: string; n: number; ids: string[]; golds: string[]; template: TemplateName }
+export interface PackedPrompt {
+  text: string;
+  n: number;
+  ids: string[];
+  golds: string[];
+  template: TemplateName;
+}
 
 /** Result of scoring one response to a packed prompt (see score.ts for the attribution rule). */
 export interface ResponseScore {
@@ -27,4 +38,9 @@ export interface ResponseScore {
 }
 
 /** One answer found in a response, with where it sits (character offsets, end exclusive). */
-export interface FoundAnswer { index: number; value: string; start: number; end: number }
+export interface FoundAnswer {
+  index: number;
+  value: string;
+  start: number;
+  end: number;
+}

@@ -24,7 +24,9 @@ export class UsageError extends Error {}
  * its errors into UsageError so the CLI prints the command's usage.
  */
 type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
-type FlagValues<O extends FlagOptions> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>["values"];
+type FlagValues<O extends FlagOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>["values"];
 
 export function parseFlags<const O extends FlagOptions>(argv: string[], options: O): FlagValues<O> {
   try {
@@ -41,4 +43,3 @@ export function intFlag(value: string | undefined, flag: string, min = 1): numbe
   if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got '${value}'`);
   return n;
 }
-

@@ -8,7 +8,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 async function loadCommands(): Promise<Map<string, Command>> {
   const dir = path.join(here, "commands");
-  const files = fs.readdirSync(dir)
+  const files = fs
+    .readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith(".d.ts"))
     .sort();
   const commands = new Map<string, Command>();

@@ -24,10 +24,12 @@ export const loadGsm8k = (file: string): Problem[] => loadMathProblems(file, "gs
 export const loadMath = (file: string): Problem[] => loadMathProblems(file, "math");
 
 function toProblem(rec: unknown, format: MathFormat, id: string, where: string): Problem {
-  if (typeof rec !== "object" || rec === null || Array.isArray(rec)) throw new Error(`${where}: expected a JSON object`);
+  if (typeof rec !== "object" || rec === null || Array.isArray(rec))
+    throw new Error(`${where}: expected a JSON object`);
   const r = rec as Record<string, unknown>;
   const kind = format !== "auto" ? format : "question" in r ? "gsm8k" : "problem" in r ? "math" : null;
-  if (kind === null) throw new Error(`${where}: neither GSM8K ({question, answer}) nor MATH ({problem, solution}) fields`);
+  if (kind === null)
+    throw new Error(`${where}: neither GSM8K ({question, answer}) nor MATH ({problem, solution}) fields`);
   if (kind === "gsm8k") {
     const question = str(r, "question", where);
     const answer = gsm8kFinal(str(r, "answer", where));

@@ -32,13 +32,15 @@ export interface ProblemsFileOptions {
 
 export function loadProblemsFile(file: string, opts: ProblemsFileOptions = {}): Problem[] {
   const stem = path.basename(file).replace(/\.jsonl?$/, "");
-  const problems = readRecords(file, { allowArray: true })
-    .map((r, k) => toProblem(r.value, `${stem}-${k}`, `${file}:${r.line}`));
+  const problems = readRecords(file, { allowArray: true }).map((r, k) =>
+    toProblem(r.value, `${stem}-${k}`, `${file}:${r.line}`),
+  );
   return opts.limit !== undefined ? problems.slice(0, opts.limit) : problems;
 }
 
 function toProblem(rec: unknown, fallbackId: string, where: string): Problem {
-  if (typeof rec !== "object" || rec === null || Array.isArray(rec)) throw new Error(`${where}: expected a JSON object`);
+  if (typeof rec !== "object" || rec === null || Array.isArray(rec))
+    throw new Error(`${where}: expected a JSON object`);
   const r = rec as Record<string, unknown>;
   if (typeof r.question !== "string") throw new Error(`${where}: field "question" must be a string`);
   const answer = typeof r.answer === "number" && Number.isFinite(r.answer) ? String(r.answer) : r.answer;

@@ -26,7 +26,8 @@ export function readRecords(file: string, opts: { allowArray?: boolean } = {}): 
   } catch (e) {
     throw new Error(`${file}: cannot read: ${(e as Error).message}`);
   }
-  const records = opts.allowArray && text.trimStart().startsWith("[") ? arrayRecords(file, text) : jsonlRecords(file, text);
+  const records =
+    opts.allowArray && text.trimStart().startsWith("[") ? arrayRecords(file, text) : jsonlRecords(file, text);
   if (records.length === 0) throw new Error(`${file}: no records (the file is empty or blank)`);
   return records;
 }
@@ -75,7 +76,11 @@ function lineAt(text: string, pos: number): number {
  */
 function elementLines(text: string): number[] {
   const out: number[] = [];
-  let depth = 0, line = 1, inString = false, escaped = false, expect = false;
+  let depth = 0,
+    line = 1,
+    inString = false,
+    escaped = false,
+    expect = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === "\n") line++;

@@ -37,13 +37,23 @@ export const FORCED_FORMS: readonly { form: string; prefix: (question: string) =
   { form: "shortcut", prefix: () => "1:A" },
 ];
 
-interface Scored { style: string; correct: boolean; tokens: number; right: number; steps: number }
+interface Scored {
+  style: string;
+  correct: boolean;
+  tokens: number;
+  right: number;
+  steps: number;
+}
 
 function summarise(form: string, how: LadderRow["how"], xs: Scored[]): LadderRow {
   const mean = (v: (s: Scored) => number) => xs.reduce((a, s) => a + v(s), 0) / xs.length;
   const steps = xs.reduce((a, s) => a + s.steps, 0);
   return {
-    form, how, responses: xs.length, accuracy: mean((s) => Number(s.correct)), tokensPerProblem: mean((s) => s.tokens),
+    form,
+    how,
+    responses: xs.length,
+    accuracy: mean((s) => Number(s.correct)),
+    tokensPerProblem: mean((s) => s.tokens),
     stepsRight: steps ? xs.reduce((a, s) => a + s.right, 0) / steps : NaN,
   };
 }
@@ -53,14 +63,25 @@ function summarise(form: string, how: LadderRow["how"], xs: Scored[]): LadderRow
  * free row (unforced), and one chosen row per style the unforced responses were written in.
  * Greedy by default (temperature 0); `samples` > 1 repeats every request with seeds 0..samples-1.
  */
-export async function ladderTable(model: CompletionModel, problems: readonly Problem[], opts: { budget: number; temperature?: number; samples?: number }): Promise<LadderRow[]> {
+export async function ladderTable(
+  model: CompletionModel,
+  problems: readonly Problem[],
+  opts: { budget: number; temperature?: number; samples?: number },
+): Promise<LadderRow[]> {
   if (problems.length === 0) throw new Error("ladderTable: no problems");
   const samples = opts.samples ?? 1;
   const run = async (prefix: (q: string) => string): Promise<Scored[]> => {
-    const reqs = problems.flatMap((p) => Array.from({ length: samples }, (_, seed) => ({ p, seed, prefix: prefix(p.question) })));
-    const out = await model.complete(reqs.map(({ p, seed, prefix: pre }) => ({
-      prompt: packProblems([p]).text + pre, maxTokens: Math.max(1, opts.budget - pre.length), temperature: opts.temperature ?? 0, seed,
-    })));
+    const reqs = problems.flatMap((p) =>
+      Array.from({ length: samples }, (_, seed) => ({ p, seed, prefix: prefix(p.question) })),
+    );
+    const out = await model.complete(
+      reqs.map(({ p, seed, prefix: pre }) => ({
+        prompt: packProblems([p]).text + pre,
+        maxTokens: Math.max(1, opts.budget - pre.length),
+        temperature: opts.temperature ?? 0,
+        seed,
+      })),
+    );
     return reqs.map(({ p, prefix: pre }, i) => {
       const c = out[i]!;
       const response = pre + (c.finishReason === "error" ? "" : c.text);
@@ -68,14 +89,27 @@ export async function ladderTable(model: CompletionModel, problems: readonly Pro
       const section = response.replace(/^1:/, "");
       const st = scoreTrace(section, p.question, p.answer, 0).steps;
       const tally = Object.values(st).reduce((a, [r, n]) => [a[0] + r, a[1] + n], [0, 0]);
-      return { style: traceStyleOf(section), correct: score.correct[0]!, tokens: pre.length + c.completionTokens, right: tally[0]!, steps: tally[1]! };
+      return {
+        style: traceStyleOf(section),
+        correct: score.correct[0]!,
+        tokens: pre.length + c.completionTokens,
+        right: tally[0]!,
+        steps: tally[1]!,
+      };
     });
   };
   const rows: LadderRow[] = [];
   for (const f of FORCED_FORMS) rows.push(summarise(f.form, "forced", await run(f.prefix)));
   const free = await run(() => "");
   rows.push(summarise("any", "free", free));
-  for (const style of [...new Set(free.map((s) => s.style))].sort()) rows.push(summarise(style, "chosen", free.filter((s) => s.style === style)));
+  for (const style of [...new Set(free.map((s) => s.style))].sort())
+    rows.push(
+      summarise(
+        style,
+        "chosen",
+        free.filter((s) => s.style === style),
+      ),
+    );
   return rows;
 }
 
@@ -84,6 +118,9 @@ export function formatLadder(rows: readonly LadderRow[]): string[] {
   return [
     "| form | how | responses | accuracy | tokens/problem | steps right |",
     "|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.form} | ${r.how} | ${r.responses} | ${r.accuracy.toFixed(3)} | ${r.tokensPerProblem.toFixed(1)} | ${typeof r.stepsRight === "number" && Number.isFinite(r.stepsRight) ? r.stepsRight.toFixed(3) : "-"} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.form} | ${r.how} | ${r.responses} | ${r.accuracy.toFixed(3)} | ${r.tokensPerProblem.toFixed(1)} | ${typeof r.stepsRight === "number" && Number.isFinite(r.stepsRight) ? r.stepsRight.toFixed(3) : "-"} |`,
+    ),
   ];
 }

@@ -34,22 +34,34 @@ export interface LaterStartRow {
 }
 
 /** Pairs are consecutive problems: (0, 1), (2, 3), ... */
-export function laterStart(model: LocalModel, problems: readonly Problem[], opts: LaterStartOptions = {}): LaterStartRow[] {
+export function laterStart(
+  model: LocalModel,
+  problems: readonly Problem[],
+  opts: LaterStartOptions = {},
+): LaterStartRow[] {
   const pairs = Math.floor(problems.length / 2);
   if (pairs === 0) throw new Error(`later-start: needs at least 2 problems, got ${problems.length}`);
   return (opts.loops ?? [0, 2, 4]).map((loops) => {
     const rng = new Rng(opts.traceSeed ?? 7);
     const items = Array.from({ length: pairs }, (_, i) => {
       const [p1, p2] = [problems[2 * i]!, problems[2 * i + 1]!];
-      const forced = loops === 0 ? trace(p1.question, p1.answer, "essential", rng)
-        : trace(p1.question, p1.answer, "redundant", rng, { loops: [loops, loops] });
+      const forced =
+        loops === 0
+          ? trace(p1.question, p1.answer, "essential", rng)
+          : trace(p1.question, p1.answer, "redundant", rng, { loops: [loops, loops] });
       return { problems: [p1, p2], forced: `1:${forced} 2:` };
     });
     const results = generateAndScore(model, items, { budget: opts.budget ?? 100, temperature: 0, seed: 1 });
-    let right = 0, fetched = 0, steps = 0, start = 0;
+    let right = 0,
+      fetched = 0,
+      steps = 0,
+      start = 0;
     results.forEach((r, i) => {
       right += Number(r.correct[1]);
-      const [a, t] = operationFetches(r.response, items[i]!.problems.map((p) => p.question))[1]!;
+      const [a, t] = operationFetches(
+        r.response,
+        items[i]!.problems.map((p) => p.question),
+      )[1]!;
       fetched += a;
       steps += t;
       start += 1 + r.packed.text.length + items[i]!.forced.length;
@@ -59,6 +71,9 @@ export function laterStart(model: LocalModel, problems: readonly Problem[], opts
 }
 
 export function formatLaterStart(rows: readonly LaterStartRow[]): string[] {
-  return rows.map((r) => `  problem 1 with ${r.loops} re-checks: problem 2 starts at position ${r.meanStart.toFixed(0)} on average; ` +
-    `problem 2 accuracy ${r.accuracy.toFixed(3)}, fetch ${r.fetch.toFixed(2)} (${r.steps} steps)`);
+  return rows.map(
+    (r) =>
+      `  problem 1 with ${r.loops} re-checks: problem 2 starts at position ${r.meanStart.toFixed(0)} on average; ` +
+      `problem 2 accuracy ${r.accuracy.toFixed(3)}, fetch ${r.fetch.toFixed(2)} (${r.steps} steps)`,
+  );
 }

@@ -23,7 +23,12 @@ export interface LoopsAccuracyOptions {
 export const ANSWER_ONLY = -1;
 export const MOST_LOOPS = 5;
 
-export interface LoopsAccuracyRow { loops: number; responses: number; right: number; tokens: number }
+export interface LoopsAccuracyRow {
+  loops: number;
+  responses: number;
+  right: number;
+  tokens: number;
+}
 
 export interface LoopsAccuracy {
   /** Sorted by `loops` (ANSWER_ONLY first). */
@@ -31,13 +36,24 @@ export interface LoopsAccuracy {
   responses: number;
 }
 
-export function loopsAccuracy(model: LocalModel, problems: readonly Problem[], opts: LoopsAccuracyOptions = {}): LoopsAccuracy {
-  const repeats = opts.repeats ?? 4, seed = opts.seed ?? 100;
+export function loopsAccuracy(
+  model: LocalModel,
+  problems: readonly Problem[],
+  opts: LoopsAccuracyOptions = {},
+): LoopsAccuracy {
+  const repeats = opts.repeats ?? 4,
+    seed = opts.seed ?? 100;
   const rows = new Map<number, LoopsAccuracyRow>();
   for (let r = 0; r < repeats; r++) {
-    const results = generateAndScore(model, problems.map((p) => ({ problems: [p] })), {
-      budget: opts.budget ?? 160, temperature: opts.temperature ?? 1, seed: seed + r,
-    });
+    const results = generateAndScore(
+      model,
+      problems.map((p) => ({ problems: [p] })),
+      {
+        budget: opts.budget ?? 160,
+        temperature: opts.temperature ?? 1,
+        seed: seed + r,
+      },
+    );
     for (const res of results) {
       // a compact response with no trace step is `1:A<value>`: no `=` anywhere
       const k = res.response.includes("=") ? Math.min(countLoops(res.response), MOST_LOOPS) : ANSWER_ONLY;
@@ -51,12 +67,19 @@ export function loopsAccuracy(model: LocalModel, problems: readonly Problem[], o
   return { rows: [...rows.values()].sort((a, b) => a.loops - b.loops), responses: problems.length * repeats };
 }
 
-const rowName = (k: number) => (k === ANSWER_ONLY ? "answer-only" : k === MOST_LOOPS ? `${MOST_LOOPS}+ re-checks` : `${k} re-checks`);
+const rowName = (k: number) =>
+  k === ANSWER_ONLY ? "answer-only" : k === MOST_LOOPS ? `${MOST_LOOPS}+ re-checks` : `${k} re-checks`;
 
 export function formatLoopsAccuracy(r: LoopsAccuracy): string[] {
-  const all = r.rows.reduce((a, x) => ({ right: a.right + x.right, n: a.n + x.responses, tokens: a.tokens + x.tokens }), { right: 0, n: 0, tokens: 0 });
+  const all = r.rows.reduce(
+    (a, x) => ({ right: a.right + x.right, n: a.n + x.responses, tokens: a.tokens + x.tokens }),
+    { right: 0, n: 0, tokens: 0 },
+  );
   return [
-    ...r.rows.map((x) => `  ${rowName(x.loops).padEnd(13)} accuracy ${(x.right / x.responses).toFixed(3)}  share ${(x.responses / r.responses).toFixed(3)}  tokens ${(x.tokens / x.responses).toFixed(1)}`),
+    ...r.rows.map(
+      (x) =>
+        `  ${rowName(x.loops).padEnd(13)} accuracy ${(x.right / x.responses).toFixed(3)}  share ${(x.responses / r.responses).toFixed(3)}  tokens ${(x.tokens / x.responses).toFixed(1)}`,
+    ),
     `  ${"all".padEnd(13)} accuracy ${(all.right / all.n).toFixed(3)}  tokens ${(all.tokens / all.n).toFixed(1)}`,
   ];
 }

@@ -36,30 +36,55 @@ export interface PackedLookupRow {
 }
 
 /** One row per N; problems are used in order, `floor(problems / N)` groups per N. */
-export function packedLookup(model: LocalModel, problems: readonly Problem[], opts: PackedLookupOptions = {}): PackedLookupRow[] {
+export function packedLookup(
+  model: LocalModel,
+  problems: readonly Problem[],
+  opts: PackedLookupOptions = {},
+): PackedLookupRow[] {
   const ns = opts.ns ?? [1, 2, 3, 4];
   return ns.map((n) => {
     const groups: Problem[][] = [];
     for (let i = 0; i + n <= problems.length; i += n) groups.push(problems.slice(i, i + n));
-    if (groups.length === 0) throw new Error(`packed-lookup: N=${n} needs at least ${n} problems, got ${problems.length}`);
+    if (groups.length === 0)
+      throw new Error(`packed-lookup: N=${n} needs at least ${n} problems, got ${problems.length}`);
     // Room for N traces and the answers, within the context.
-    const results = generateAndScore(model, groups.map((g) => ({ problems: g })), {
-      budget: (longest) => Math.min(model.model.config.blockSize - longest, 60 * n + 100),
-      temperature: opts.temperature ?? 0, seed: opts.seed ?? 1,
-    });
+    const results = generateAndScore(
+      model,
+      groups.map((g) => ({ problems: g })),
+      {
+        budget: (longest) => Math.min(model.model.config.blockSize - longest, 60 * n + 100),
+        temperature: opts.temperature ?? 0,
+        seed: opts.seed ?? 1,
+      },
+    );
     const right = Array.from({ length: n }, (): [number, number] => [0, 0]);
     const fetched = Array.from({ length: n }, (): [number, number] => [0, 0]);
-    let tokens = 0, loops = 0;
+    let tokens = 0,
+      loops = 0;
     results.forEach((r: ProbeResult, i) => {
-      r.correct.forEach((c, k) => { right[k]![0] += Number(c); right[k]![1]++; });
-      operationFetches(r.response, groups[i]!.map((p) => p.question)).forEach(([a, b], k) => { fetched[k]![0] += a; fetched[k]![1] += b; });
+      r.correct.forEach((c, k) => {
+        right[k]![0] += Number(c);
+        right[k]![1]++;
+      });
+      operationFetches(
+        r.response,
+        groups[i]!.map((p) => p.question),
+      ).forEach(([a, b], k) => {
+        fetched[k]![0] += a;
+        fetched[k]![1] += b;
+      });
       tokens += r.tokens;
       loops += countLoops(r.response);
     });
-    const hits = right.reduce((s, [a]) => s + a, 0), trials = right.reduce((s, [, b]) => s + b, 0);
+    const hits = right.reduce((s, [a]) => s + a, 0),
+      trials = right.reduce((s, [, b]) => s + b, 0);
     return {
-      n, groups: groups.length, accuracy: hits / trials,
-      accuracyByPosition: right.map(share), tokensPerProblem: tokens / groups.length / n, loopsPerProblem: loops / groups.length / n,
+      n,
+      groups: groups.length,
+      accuracy: hits / trials,
+      accuracyByPosition: right.map(share),
+      tokensPerProblem: tokens / groups.length / n,
+      loopsPerProblem: loops / groups.length / n,
       fetchByPosition: fetched.map(share),
       samples: results.map((r) => ({ prompt: r.packed.text, response: r.response })),
     };

@@ -45,16 +45,24 @@ export function generateAndScore(model: LocalModel, items: readonly ProbeItem[],
   const longest = Math.max(...prompts.map((p) => p.length));
   const budget = typeof opts.budget === "number" ? opts.budget : opts.budget(longest);
   if (budget < 1 || longest + budget > model.model.config.blockSize) {
-    throw new Error(`the longest prompt (${longest} tokens) and ${budget} new tokens do not fit the model's context (${model.model.config.blockSize})`);
+    throw new Error(
+      `the longest prompt (${longest} tokens) and ${budget} new tokens do not fit the model's context (${model.model.config.blockSize})`,
+    );
   }
   const res = model.model.generate(prompts, {
-    maxNewTokens: budget, temperature: opts.temperature, stopTokens: [CharTokenizer.EOS], rng: new Rng(opts.seed),
+    maxNewTokens: budget,
+    temperature: opts.temperature,
+    stopTokens: [CharTokenizer.EOS],
+    rng: new Rng(opts.seed),
   });
   return items.map((it, i) => {
     const response = (it.forced ?? "") + model.tokenizer.decode(res.tokens[i]!);
     const truncated = !res.stopped[i];
     return {
-      packed: packed[i]!, response, tokens: res.tokens[i]!.length, truncated,
+      packed: packed[i]!,
+      response,
+      tokens: res.tokens[i]!.length,
+      truncated,
       correct: scoreResponse(response, packed[i]!.golds, { template: "compact", truncated }).correct,
     };
   });

@@ -19,10 +19,22 @@ import { readJsonl, subdirectories } from "../util/fsx.js";
 export type EvalKind = "sweep" | "n1";
 export const EVAL_KINDS: readonly EvalKind[] = ["sweep", "n1"];
 
-interface CacheRow { position: number; correct: boolean; tokens: number }
-interface CacheEntry { key: { n: number }; response: string; rows: CacheRow[] }
+interface CacheRow {
+  position: number;
+  correct: boolean;
+  tokens: number;
+}
+interface CacheEntry {
+  key: { n: number };
+  response: string;
+  rows: CacheRow[];
+}
 
-export interface StyleTally { problems: number; right: number; tokens: number }
+export interface StyleTally {
+  problems: number;
+  right: number;
+  tokens: number;
+}
 
 export interface TraceStylesRow {
   method: string;
@@ -44,7 +56,10 @@ function cacheFiles(evalDir: string, method: string, which: EvalKind): string[] 
   const dir = path.join(evalDir, method);
   const own = path.join(dir, which, "cache.jsonl");
   if (fs.existsSync(own)) return [own];
-  return subdirectories(dir).filter((d) => /^seed-\d+$/.test(d)).map((d) => path.join(dir, d, which, "cache.jsonl")).filter((f) => fs.existsSync(f));
+  return subdirectories(dir)
+    .filter((d) => /^seed-\d+$/.test(d))
+    .map((d) => path.join(dir, d, which, "cache.jsonl"))
+    .filter((f) => fs.existsSync(f));
 }
 
 /** Rows per method, then N (and position), in order. A method named in `methods` without a cache throws, naming it. */
@@ -57,7 +72,8 @@ export function traceStyles(runsDir: string, opts: TraceStylesOptions = {}): Tra
     const files = cacheFiles(evalDir, method, which);
     if (files.length === 0) {
       // A method asked for by name must be there; a folder found by listing may be an unfinished eval.
-      if (opts.methods?.length) throw new Error(`${path.join(evalDir, method)}: no ${which} cache (cache.jsonl) for method ${method}`);
+      if (opts.methods?.length)
+        throw new Error(`${path.join(evalDir, method)}: no ${which} cache (cache.jsonl) for method ${method}`);
       continue;
     }
     // Keyed by N, or by N * 1000 + position with byPosition.
@@ -67,7 +83,12 @@ export function traceStyles(runsDir: string, opts: TraceStylesOptions = {}): Tra
         const sections = findSections(e.response, "compact");
         for (const row of e.rows) {
           const key = opts.byPosition ? e.key.n * 1000 + row.position : e.key.n;
-          const r = byKey.get(key) ?? { method, n: e.key.n, position: opts.byPosition ? row.position : null, styles: {} };
+          const r = byKey.get(key) ?? {
+            method,
+            n: e.key.n,
+            position: opts.byPosition ? row.position : null,
+            styles: {},
+          };
           byKey.set(key, r);
           const i = sections.findIndex((s) => s.index === row.position);
           // A problem the response never reached (truncated before its header) is an unanswered shortcut.
@@ -93,7 +114,9 @@ export function formatTraceStyles(rows: readonly TraceStylesRow[], byPosition = 
       const total = Object.values(r.styles).reduce((a, t) => a + t.problems, 0);
       const cells = TRACE_STYLES.map((s) => {
         const t = r.styles[s];
-        return t ? `${(t.problems / total).toFixed(3)} / ${(t.right / t.problems).toFixed(2)} / ${(t.tokens / t.problems).toFixed(1)}` : "-";
+        return t
+          ? `${(t.problems / total).toFixed(3)} / ${(t.right / t.problems).toFixed(2)} / ${(t.tokens / t.problems).toFixed(1)}`
+          : "-";
       });
       return [r.method, r.position === null ? String(r.n) : `${r.n}/${r.position}`, ...cells].join("\t");
     }),

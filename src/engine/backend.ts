@@ -126,12 +126,18 @@ const cpuCandidate: Candidate = {
 function candidatesFor(requested: string): Candidate[] {
   const node = [tfjsNode("@tensorflow/tfjs-node-gpu"), tfjsNode("@tensorflow/tfjs-node")];
   switch (requested) {
-    case "auto": return [...node, wasmCandidate, cpuCandidate];
-    case "tensorflow": return node;
-    case "wasm": return [wasmCandidate];
-    case "cpu": return [cpuCandidate];
+    case "auto":
+      return [...node, wasmCandidate, cpuCandidate];
+    case "tensorflow":
+      return node;
+    case "wasm":
+      return [wasmCandidate];
+    case "cpu":
+      return [cpuCandidate];
     default:
-      throw new Error(`unknown backend ${JSON.stringify(requested)}: expected one of ${REQUESTS.join(", ")} (BCR_BACKEND or --backend)`);
+      throw new Error(
+        `unknown backend ${JSON.stringify(requested)}: expected one of ${REQUESTS.join(", ")} (BCR_BACKEND or --backend)`,
+      );
   }
 }
 
@@ -156,8 +162,13 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
     registerGradients();
     const simd = c.backend === "wasm" ? tf.env().getBool("WASM_HAS_SIMD_SUPPORT") : null;
     chosen = {
-      name: c.backend, requested: req, package: c.package, tfjsVersion: tf.version_core,
-      threads: c.threads(), skipped, simd,
+      name: c.backend,
+      requested: req,
+      package: c.package,
+      tfjsVersion: tf.version_core,
+      threads: c.threads(),
+      skipped,
+      simd,
     };
     return chosen;
   }

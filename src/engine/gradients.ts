@@ -15,9 +15,17 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-type Grad = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: Record<string, unknown>) =>
-  Record<string, () => tf.Tensor> | (() => tf.Tensor)[];
-interface Def { inputs?: string[]; outputs?: boolean[]; allInputs?: boolean; grad: Grad }
+type Grad = (
+  dy: tf.Tensor | tf.Tensor[],
+  saved: tf.Tensor[],
+  attrs: Record<string, unknown>,
+) => Record<string, () => tf.Tensor> | (() => tf.Tensor)[];
+interface Def {
+  inputs?: string[];
+  outputs?: boolean[];
+  allInputs?: boolean;
+  grad: Grad;
+}
 
 /** Sums a broadcast gradient back to the shape of the input it came from. */
 function unbroadcast(g: tf.Tensor, shape: number[]): tf.Tensor {
@@ -41,12 +49,24 @@ function expandReduced(dy: tf.Tensor, x: tf.Tensor, axis: unknown): tf.Tensor {
 const one = (dy: tf.Tensor | tf.Tensor[]) => dy as tf.Tensor;
 
 const DEFS: Record<string, Def> = {
-  Add: { inputs: ["a", "b"], grad: (dy, [a, b]) => ({ a: () => unbroadcast(one(dy), a!.shape), b: () => unbroadcast(one(dy), b!.shape) }) },
+  Add: {
+    inputs: ["a", "b"],
+    grad: (dy, [a, b]) => ({ a: () => unbroadcast(one(dy), a!.shape), b: () => unbroadcast(one(dy), b!.shape) }),
+  },
   AddN: { allInputs: true, grad: (dy, saved) => saved.map(() => () => tf.clone(one(dy))) },
-  Sub: { inputs: ["a", "b"], grad: (dy, [a, b]) => ({ a: () => unbroadcast(one(dy), a!.shape), b: () => unbroadcast(tf.neg(one(dy)), b!.shape) }) },
+  Sub: {
+    inputs: ["a", "b"],
+    grad: (dy, [a, b]) => ({
+      a: () => unbroadcast(one(dy), a!.shape),
+      b: () => unbroadcast(tf.neg(one(dy)), b!.shape),
+    }),
+  },
   Multiply: {
     inputs: ["a", "b"],
-    grad: (dy, [a, b]) => ({ a: () => unbroadcast(tf.mul(one(dy), f32(b!)), a!.shape), b: () => unbroadcast(tf.mul(one(dy), f32(a!)), b!.shape) }),
+    grad: (dy, [a, b]) => ({
+      a: () => unbroadcast(tf.mul(one(dy), f32(b!)), a!.shape),
+      b: () => unbroadcast(tf.mul(one(dy), f32(a!)), b!.shape),
+    }),
   },
   RealDiv: {
     inputs: ["a", "b"],
@@ -77,16 +97,24 @@ const DEFS: Record<string, Def> = {
     },
   },
   Pow: {
-    inputs: ["a", "b"], outputs: [true],
+    inputs: ["a", "b"],
+    outputs: [true],
     grad: (dy, [a, b, y]) => ({
       a: () => unbroadcast(tf.mul(one(dy), tf.mul(f32(b!), tf.pow(a!, tf.sub(b!, 1)))), a!.shape),
-      b: () => unbroadcast(tf.mul(one(dy), tf.mul(y!, tf.where(tf.greater(a!, 0), tf.log(tf.maximum(a!, 1e-30)), tf.zerosLike(a!)))), b!.shape),
+      b: () =>
+        unbroadcast(
+          tf.mul(one(dy), tf.mul(y!, tf.where(tf.greater(a!, 0), tf.log(tf.maximum(a!, 1e-30)), tf.zerosLike(a!)))),
+          b!.shape,
+        ),
     }),
   },
   Neg: { grad: (dy) => ({ x: () => tf.neg(one(dy)) }) },
   Square: { inputs: ["x"], grad: (dy, [x]) => ({ x: () => tf.mul(one(dy), tf.mul(f32(x!), 2)) }) },
   Sqrt: { inputs: ["x"], grad: (dy, [x]) => ({ x: () => tf.div(one(dy), tf.mul(tf.sqrt(f32(x!)), 2)) }) },
-  Rsqrt: { inputs: ["x"], grad: (dy, [x]) => ({ x: () => tf.neg(tf.div(tf.mul(one(dy), tf.rsqrt(x!)), tf.mul(x!, 2))) }) },
+  Rsqrt: {
+    inputs: ["x"],
+    grad: (dy, [x]) => ({ x: () => tf.neg(tf.div(tf.mul(one(dy), tf.rsqrt(x!)), tf.mul(x!, 2))) }),
+  },
   Reciprocal: { inputs: ["x"], grad: (dy, [x]) => ({ x: () => tf.div(one(dy), tf.neg(tf.square(x!))) }) },
   Exp: { outputs: [true], grad: (dy, [y]) => ({ x: () => tf.mul(one(dy), y!) }) },
   Log: { inputs: ["x"], grad: (dy, [x]) => ({ x: () => tf.div(one(dy), f32(x!)) }) },
@@ -99,7 +127,15 @@ const DEFS: Record<string, Def> = {
   ClipByValue: {
     inputs: ["x"],
     grad: (dy, [x], attrs) => ({
-      x: () => tf.where(tf.logicalAnd(tf.greaterEqual(x!, attrs.clipValueMin as number), tf.lessEqual(x!, attrs.clipValueMax as number)), one(dy), tf.zerosLike(one(dy))),
+      x: () =>
+        tf.where(
+          tf.logicalAnd(
+            tf.greaterEqual(x!, attrs.clipValueMin as number),
+            tf.lessEqual(x!, attrs.clipValueMax as number),
+          ),
+          one(dy),
+          tf.zerosLike(one(dy)),
+        ),
     }),
   },
   Select: {
@@ -130,7 +166,13 @@ const DEFS: Record<string, Def> = {
     inputs: ["x"],
     grad: (dy, [x], attrs) => {
       const [begin, size] = tf.slice_util.parseSliceParams(x!, attrs.begin as number[], attrs.size as number[]);
-      return { x: () => tf.pad(one(dy), begin.map((b, i) => [b, x!.shape[i]! - b - size[i]!] as [number, number])) };
+      return {
+        x: () =>
+          tf.pad(
+            one(dy),
+            begin.map((b, i) => [b, x!.shape[i]! - b - size[i]!] as [number, number]),
+          ),
+      };
     },
   },
   PadV2: {
@@ -145,7 +187,11 @@ const DEFS: Record<string, Def> = {
     allInputs: true,
     grad: (dy, saved, attrs) => {
       const axis = tf.util.parseAxisParam(attrs.axis as number, saved[0]!.shape)[0]!;
-      const parts = tf.split(one(dy), saved.map((t) => t.shape[axis]!), axis);
+      const parts = tf.split(
+        one(dy),
+        saved.map((t) => t.shape[axis]!),
+        axis,
+      );
       return parts.map((p) => () => p);
     },
   },
@@ -157,11 +203,23 @@ const DEFS: Record<string, Def> = {
       // Tiled output is [reps_0 * s_0, ...] with the repeat outermost on each axis.
       const reps = attrs.reps as number[];
       const split = x!.shape.flatMap((s, i) => [reps[i]!, s]);
-      return { x: () => tf.reshape(tf.sum(tf.reshape(one(dy), split), reps.map((_, i) => 2 * i)), x!.shape) };
+      return {
+        x: () =>
+          tf.reshape(
+            tf.sum(
+              tf.reshape(one(dy), split),
+              reps.map((_, i) => 2 * i),
+            ),
+            x!.shape,
+          ),
+      };
     },
   },
   BroadcastTo: { grad: (dy, _s, attrs) => ({ x: () => unbroadcast(one(dy), attrs.inputShape as number[]) }) },
-  Sum: { inputs: ["x"], grad: (dy, [x], attrs) => ({ x: () => tf.mul(expandReduced(one(dy), x!, attrs.axis), tf.onesLike(x!)) }) },
+  Sum: {
+    inputs: ["x"],
+    grad: (dy, [x], attrs) => ({ x: () => tf.mul(expandReduced(one(dy), x!, attrs.axis), tf.onesLike(x!)) }),
+  },
   Mean: {
     inputs: ["x"],
     grad: (dy, [x], attrs) => {
@@ -171,9 +229,14 @@ const DEFS: Record<string, Def> = {
     },
   },
   Max: {
-    inputs: ["x"], outputs: [true],
+    inputs: ["x"],
+    outputs: [true],
     grad: (dy, [x, y], attrs) => ({
-      x: () => tf.mul(expandReduced(one(dy), x!, attrs.reductionIndices), f32(tf.equal(expandReduced(y!, x!, attrs.reductionIndices), x!))),
+      x: () =>
+        tf.mul(
+          expandReduced(one(dy), x!, attrs.reductionIndices),
+          f32(tf.equal(expandReduced(y!, x!, attrs.reductionIndices), x!)),
+        ),
     }),
   },
   Softmax: {
@@ -192,10 +255,13 @@ const DEFS: Record<string, Def> = {
       const tB = attrs.transposeB as boolean;
       // Explicit transposes, never the transposeA/B flags (see the header comment).
       const [da, db] =
-        !tA && !tB ? [() => tf.matMul(g, tr(b!)), () => tf.matMul(tr(a!), g)]
-        : !tA && tB ? [() => tf.matMul(g, b!), () => tf.matMul(tr(g), a!)]
-        : tA && !tB ? [() => tf.matMul(b!, tr(g)), () => tf.matMul(a!, g)]
-        : [() => tf.matMul(tr(b!), tr(g)), () => tf.matMul(tr(g), tr(a!))];
+        !tA && !tB
+          ? [() => tf.matMul(g, tr(b!)), () => tf.matMul(tr(a!), g)]
+          : !tA && tB
+            ? [() => tf.matMul(g, b!), () => tf.matMul(tr(g), a!)]
+            : tA && !tB
+              ? [() => tf.matMul(b!, tr(g)), () => tf.matMul(a!, g)]
+              : [() => tf.matMul(tr(b!), tr(g)), () => tf.matMul(tr(g), tr(a!))];
       return { a: () => sumToRank(da(), a!.shape), b: () => sumToRank(db(), b!.shape) };
     },
   },
@@ -204,7 +270,10 @@ const DEFS: Record<string, Def> = {
 // Comparisons and logic have zero gradient, but the tape still asks when a comparison of a
 // differentiable tensor feeds, say, the condition of a where().
 for (const k of ["Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "NotEqual", "LogicalAnd", "LogicalOr"]) {
-  DEFS[k] = { inputs: ["a", "b"], grad: (_dy, [a, b]) => ({ a: () => tf.zerosLike(f32(a!)), b: () => tf.zerosLike(f32(b!)) }) };
+  DEFS[k] = {
+    inputs: ["a", "b"],
+    grad: (_dy, [a, b]) => ({ a: () => tf.zerosLike(f32(a!)), b: () => tf.zerosLike(f32(b!)) }),
+  };
 }
 DEFS.LogicalNot = { inputs: ["x"], grad: (_dy, [x]) => ({ x: () => tf.zerosLike(f32(x!)) }) };
 
@@ -212,7 +281,13 @@ DEFS.LogicalNot = { inputs: ["x"], grad: (_dy, [x]) => ({ x: () => tf.zerosLike(
 function sumToRank(g: tf.Tensor, shape: number[]): tf.Tensor {
   if (g.rank === shape.length && tf.util.arraysEqual(g.shape, shape)) return g;
   const lead = g.rank - shape.length;
-  const summed = lead > 0 ? tf.sum(g, Array.from({ length: lead }, (_, i) => i)) : g;
+  const summed =
+    lead > 0
+      ? tf.sum(
+          g,
+          Array.from({ length: lead }, (_, i) => i),
+        )
+      : g;
   return unbroadcast(summed, shape);
 }
 

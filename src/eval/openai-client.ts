@@ -27,7 +27,11 @@ import { Rng } from "../util/rng.js";
 import { Semaphore } from "./semaphore.js";
 import { estimateTokens } from "../bcr/tokens.js";
 import {
-  errorCompletion, type Completion, type CompletionModel, type CompletionRequest, type FinishReason,
+  errorCompletion,
+  type Completion,
+  type CompletionModel,
+  type CompletionRequest,
+  type FinishReason,
 } from "../model/completion.js";
 
 export interface OpenAIModelOptions {
@@ -55,15 +59,18 @@ export interface OpenAIModelOptions {
 
 /** Statistics of the client's traffic, for logs and tests. */
 export interface ClientStats {
-  requests: number;      // HTTP attempts made
-  retries: number;       // attempts that were retries
-  failures: number;      // items returned as errors
-  maxInFlight: number;   // highest concurrency seen
-  backoffMs: number;     // total delay scheduled between retries (Retry-After included, after the cap)
+  requests: number; // HTTP attempts made
+  retries: number; // attempts that were retries
+  failures: number; // items returned as errors
+  maxInFlight: number; // highest concurrency seen
+  backoffMs: number; // total delay scheduled between retries (Retry-After included, after the cap)
 }
 
 class RetryableError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
   }
 }
@@ -214,7 +221,7 @@ export class OpenAIModel implements CompletionModel {
     }
     const choice = body?.choices?.[0];
     const out = this.mode === "chat" ? choice?.message?.content : choice?.text;
-    if (!choice || typeof out !== "string" && out !== null) {
+    if (!choice || (typeof out !== "string" && out !== null)) {
       throw new RetryableError(`response has no choices[0].${this.mode === "chat" ? "message.content" : "text"}`);
     }
     const content = out ?? "";

@@ -32,9 +32,8 @@ import { bootstrapMeanCI, type MeanCI } from "../analysis/bootstrap.js";
 import { toCsv } from "../analysis/tables.js";
 import { appendJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
-import { Rng } from "../util/rng.js";
 import type { ScalingFit } from "../analysis/fit.js";
-import type { Completion, CompletionModel } from "../model/completion.js";
+import type { CompletionModel } from "../model/completion.js";
 
 /**
  * How the response budget (the token cap of one packed response) follows N: the same for every N
@@ -49,7 +48,8 @@ export function budgetTokens(budget: BudgetRule, n: number): number {
 /** "fixed:512" | "per:128" (also "perProblem:128"). */
 export function parseBudget(s: string): BudgetRule {
   const m = /^(fixed|per|perProblem):(\d+)$/.exec(s.trim());
-  if (!m || Number(m[2]) < 1) throw new Error(`budget must be fixed:<tokens> or per:<tokens>, got ${JSON.stringify(s)}`);
+  if (!m || Number(m[2]) < 1)
+    throw new Error(`budget must be fixed:<tokens> or per:<tokens>, got ${JSON.stringify(s)}`);
   return { kind: m[1] === "fixed" ? "fixed" : "perProblem", tokens: Number(m[2]) };
 }
 
@@ -65,13 +65,13 @@ export interface SweepOptions {
   budget: BudgetRule;
   /** Output folder: cache.jsonl, rows.jsonl, rows.csv, summary.json. */
   outDir: string;
-  template?: TemplateName;      // default "compact"
-  seed?: number;                // default 0: grouping, ordering, sampling seed, bootstrap
+  template?: TemplateName; // default "compact"
+  seed?: number; // default 0: grouping, ordering, sampling seed, bootstrap
   /** Rotations per base group (default N: full Latin square). Clamped to 1..N. */
   rotations?: number;
   /** At most this many base groups per N (default: all). */
   maxGroups?: number;
-  temperature?: number;         // default 0 (greedy)
+  temperature?: number; // default 0 (greedy)
   stop?: string[];
   /** Groups sent per complete() call (default 8). */
   batchSize?: number;
@@ -80,9 +80,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** Progress output: a stream, or false for none (default process.stderr). */
   progress?: ProgressStream | false;
-  bootstrapResamples?: number;  // default 1000
+  bootstrapResamples?: number; // default 1000
 }
-
 
 export interface NSummary {
   n: number;
@@ -111,7 +110,10 @@ export interface SweepSummary {
   perN: NSummary[];
 }
 
-export interface SweepResult { rows: SweepRow[]; summary: SweepSummary }
+export interface SweepResult {
+  rows: SweepRow[];
+  summary: SweepSummary;
+}
 
 export type { PlannedGroup, SweepRow };
 
@@ -128,9 +130,21 @@ export interface TaskScalingSeries {
   accuracyCi?: [number, number][];
 }
 
-interface CacheKey { n: number; group: number; model: string; template: TemplateName; budget: string; seed: number }
-interface CacheRecord { key: CacheKey; ids: string[]; response: string; finishReason: string; rows: SweepRow[] }
-
+interface CacheKey {
+  n: number;
+  group: number;
+  model: string;
+  template: TemplateName;
+  budget: string;
+  seed: number;
+}
+interface CacheRecord {
+  key: CacheKey;
+  ids: string[];
+  response: string;
+  finishReason: string;
+  rows: SweepRow[];
+}
 
 function keyString(k: CacheKey): string {
   return JSON.stringify([k.n, k.group, k.model, k.template, k.budget, k.seed]);
@@ -155,7 +169,6 @@ function readCache(file: string): Map<string, CacheRecord> {
   return out;
 }
 
-
 export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   const template = opts.template ?? "compact";
   const seed = opts.seed ?? 0;
@@ -168,7 +181,9 @@ export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   const cacheFile = path.join(opts.outDir, "cache.jsonl");
   const cache = readCache(cacheFile);
 
-  const plan = opts.ns.flatMap((n) => planGroups(opts.problems, n, { seed, rotations: opts.rotations, maxGroups: opts.maxGroups }));
+  const plan = opts.ns.flatMap((n) =>
+    planGroups(opts.problems, n, { seed, rotations: opts.rotations, maxGroups: opts.maxGroups }),
+  );
   const keyOf = (g: PlannedGroup): CacheKey => ({ n: g.n, group: g.group, model, template, budget, seed });
   const done = (g: PlannedGroup): boolean => {
     const rec = cache.get(keyString(keyOf(g)));
@@ -177,24 +192,32 @@ export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   };
   const todo = plan.filter((g) => !done(g));
   const cached = plan.length - todo.length;
-  const bar = opts.progress === false ? null
-    : new Progress({ total: plan.length, startStep: cached, label: `sweep ${model}`, stream: opts.progress });
+  const bar =
+    opts.progress === false
+      ? null
+      : new Progress({ total: plan.length, startStep: cached, label: `sweep ${model}`, stream: opts.progress });
 
   let asked = 0;
   for (let i = 0; i < todo.length; i += batchSize) {
     opts.signal?.throwIfAborted();
     const batch = todo.slice(i, i + batchSize);
-    const completions = await opts.model.complete(batch.map((g) => ({
-      prompt: packProblems(g.problems, { template }).text,
-      maxTokens: budgetTokens(opts.budget, g.n),
-      temperature: opts.temperature ?? 0,
-      seed,
-      ...(opts.stop ? { stop: opts.stop } : {}),
-    })), { signal: opts.signal });
+    const completions = await opts.model.complete(
+      batch.map((g) => ({
+        prompt: packProblems(g.problems, { template }).text,
+        maxTokens: budgetTokens(opts.budget, g.n),
+        temperature: opts.temperature ?? 0,
+        seed,
+        ...(opts.stop ? { stop: opts.stop } : {}),
+      })),
+      { signal: opts.signal },
+    );
     batch.forEach((g, j) => {
       const c = completions[j]!;
       const rec: CacheRecord = {
-        key: keyOf(g), ids: g.problems.map((p) => p.id), response: c.text, finishReason: c.finishReason,
+        key: keyOf(g),
+        ids: g.problems.map((p) => p.id),
+        response: c.text,
+        finishReason: c.finishReason,
         rows: scoreGroup(g, c, { model, template, seed, budget }),
       };
       appendJsonl(cacheFile, rec);
@@ -207,11 +230,28 @@ export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
 
   const rows = plan.flatMap((g) => cache.get(keyString(keyOf(g)))!.rows);
   const summary: SweepSummary = {
-    model, template, budget, seed, ns: opts.ns, asked, cached,
-    perN: opts.ns.map((n) => summarizeN(rows.filter((r) => r.n === n), n, budgetTokens(opts.budget, n), seed, opts.bootstrapResamples)),
+    model,
+    template,
+    budget,
+    seed,
+    ns: opts.ns,
+    asked,
+    cached,
+    perN: opts.ns.map((n) =>
+      summarizeN(
+        rows.filter((r) => r.n === n),
+        n,
+        budgetTokens(opts.budget, n),
+        seed,
+        opts.bootstrapResamples,
+      ),
+    ),
   };
   writeJsonAtomic(path.join(opts.outDir, "summary.json"), summary);
-  writeFileAtomic(path.join(opts.outDir, "rows.jsonl"), rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
+  writeFileAtomic(
+    path.join(opts.outDir, "rows.jsonl"),
+    rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""),
+  );
   writeFileAtomic(path.join(opts.outDir, "rows.csv"), sweepRowsCsv(rows));
   return { rows, summary };
 }
@@ -236,10 +276,19 @@ export interface SummaryRow {
 
 export function summaryRows(summary: SweepSummary): SummaryRow[] {
   return summary.perN.map((p) => ({
-    model: summary.model, N: p.n, groups: p.groups, failed: p.failed,
-    accuracy: p.accuracy.mean, acc_lo: p.accuracy.ci[0], acc_hi: p.accuracy.ci[1],
-    tokens_per_problem: p.tokensPerProblem.mean, tok_lo: p.tokensPerProblem.ci[0], tok_hi: p.tokensPerProblem.ci[1],
-    truncation: p.truncationRate.mean, trunc_lo: p.truncationRate.ci[0], trunc_hi: p.truncationRate.ci[1],
+    model: summary.model,
+    N: p.n,
+    groups: p.groups,
+    failed: p.failed,
+    accuracy: p.accuracy.mean,
+    acc_lo: p.accuracy.ci[0],
+    acc_hi: p.accuracy.ci[1],
+    tokens_per_problem: p.tokensPerProblem.mean,
+    tok_lo: p.tokensPerProblem.ci[0],
+    tok_hi: p.tokensPerProblem.ci[1],
+    truncation: p.truncationRate.mean,
+    trunc_lo: p.truncationRate.ci[0],
+    trunc_hi: p.truncationRate.ci[1],
     answered: p.answeredRate.mean,
   }));
 }
@@ -276,7 +325,8 @@ export function summarizeN(rows: SweepRow[], n: number, budget: number, seed = 0
     return { position: k + 1, count: xs.length, ...ci(xs) };
   });
   return {
-    n, budgetTokens: budget,
+    n,
+    budgetTokens: budget,
     groups: new Set(rows.map((r) => r.group)).size,
     problems: new Set(rows.map((r) => r.problemId)).size,
     rows: rows.length,
@@ -291,8 +341,23 @@ export function summarizeN(rows: SweepRow[], n: number, budget: number, seed = 0
 }
 
 const COLUMNS: string[] = [
-  "n", "group", "position", "problemId", "difficulty", "correct", "tokens", "truncated", "answered", "failed",
-  "model", "template", "seed", "budget", "groupTokens", "tokensEstimated", "error",
+  "n",
+  "group",
+  "position",
+  "problemId",
+  "difficulty",
+  "correct",
+  "tokens",
+  "truncated",
+  "answered",
+  "failed",
+  "model",
+  "template",
+  "seed",
+  "budget",
+  "groupTokens",
+  "tokensEstimated",
+  "error",
 ];
 
 /** The sweep's rows as CSV, columns in the order above (cells quoted as RFC 4180 asks). */

@@ -32,13 +32,17 @@ export type ExportFormat = "openrlhf" | "verl";
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["openrlhf", "verl"];
 export type Grouping = "balanced" | "random";
 
-export function groupProblems(problems: readonly Problem[], opts: { n: number; seed: number; grouping?: Grouping }): Problem[][] {
+export function groupProblems(
+  problems: readonly Problem[],
+  opts: { n: number; seed: number; grouping?: Grouping },
+): Problem[][] {
   const { n } = opts;
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`group size n must be a positive integer, got ${n}`);
   const rng = new Rng(opts.seed);
   const count = Math.floor(problems.length / n);
   const shuffled = rng.shuffle(problems);
-  const balanced = (opts.grouping ?? "balanced") === "balanced" && problems.every((p) => typeof p.difficulty === "number");
+  const balanced =
+    (opts.grouping ?? "balanced") === "balanced" && problems.every((p) => typeof p.difficulty === "number");
   let groups: Problem[][];
   if (!balanced) {
     groups = Array.from({ length: count }, (_, g) => shuffled.slice(g * n, (g + 1) * n));
@@ -53,11 +57,11 @@ export function groupProblems(problems: readonly Problem[], opts: { n: number; s
 }
 
 export interface RowOptions {
-  inputKey?: string;   // default "input"
-  labelKey?: string;   // default "label"
+  inputKey?: string; // default "input"
+  labelKey?: string; // default "label"
   dataSource?: string; // default "bcr"
-  split?: string;      // default "train"
-  ability?: string;    // default "math"
+  split?: string; // default "train"
+  ability?: string; // default "math"
 }
 
 /** The label / ground truth of a packed prompt: its gold answers as a JSON-array string. */
@@ -69,7 +73,13 @@ export function openrlhfRow(prompt: PackedPrompt, opts: RowOptions = {}): Record
   const inputKey = opts.inputKey ?? "input";
   const labelKey = opts.labelKey ?? "label";
   if (inputKey === labelKey) throw new Error(`input key and label key must differ (both '${inputKey}')`);
-  return { [inputKey]: prompt.text, [labelKey]: goldLabel(prompt), n: prompt.n, ids: JSON.stringify(prompt.ids), data_source: opts.dataSource ?? "bcr" };
+  return {
+    [inputKey]: prompt.text,
+    [labelKey]: goldLabel(prompt),
+    n: prompt.n,
+    ids: JSON.stringify(prompt.ids),
+    data_source: opts.dataSource ?? "bcr",
+  };
 }
 
 export interface VerlRow {
@@ -86,17 +96,26 @@ export function verlRow(prompt: PackedPrompt, index: number, opts: RowOptions = 
     prompt: [{ role: "user", content: prompt.text }],
     ability: opts.ability ?? "math",
     reward_model: { style: "rule", ground_truth: goldLabel(prompt) },
-    extra_info: { split: opts.split ?? "train", index, n: prompt.n, ids: prompt.ids, golds: prompt.golds, template: prompt.template },
+    extra_info: {
+      split: opts.split ?? "train",
+      index,
+      n: prompt.n,
+      ids: prompt.ids,
+      golds: prompt.golds,
+      template: prompt.template,
+    },
   };
 }
 
-const str = (name: string) => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" }) as const;
+const str = (name: string) =>
+  ({ name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" }) as const;
 const int64 = (name: string) => ({ name, type: "INT64", repetition_type: "OPTIONAL" }) as const;
-const list = (name: string, element: number) => [
-  { name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
-  { name: "list", repetition_type: "REPEATED", num_children: 1 },
-  ...(element === 0 ? [str("element")] : [{ name: "element", repetition_type: "OPTIONAL", num_children: element }]),
-] as const;
+const list = (name: string, element: number) =>
+  [
+    { name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
+    { name: "list", repetition_type: "REPEATED", num_children: 1 },
+    ...(element === 0 ? [str("element")] : [{ name: "element", repetition_type: "OPTIONAL", num_children: element }]),
+  ] as const;
 
 export function openrlhfParquet(rows: Record<string, unknown>[], inputKey = "input", labelKey = "label"): ArrayBuffer {
   const col = (name: string) => rows.map((r) => r[name]);
@@ -115,11 +134,20 @@ export function verlParquet(rows: VerlRow[]): ArrayBuffer {
   const schema = [
     { name: "root", num_children: 5 },
     str("data_source"),
-    ...list("prompt", 2), str("role"), str("content"),
+    ...list("prompt", 2),
+    str("role"),
+    str("content"),
     str("ability"),
-    { name: "reward_model", repetition_type: "OPTIONAL", num_children: 2 }, str("style"), str("ground_truth"),
+    { name: "reward_model", repetition_type: "OPTIONAL", num_children: 2 },
+    str("style"),
+    str("ground_truth"),
     { name: "extra_info", repetition_type: "OPTIONAL", num_children: 6 },
-    str("split"), int64("index"), int64("n"), ...list("ids", 0), ...list("golds", 0), str("template"),
+    str("split"),
+    int64("index"),
+    int64("n"),
+    ...list("ids", 0),
+    ...list("golds", 0),
+    str("template"),
   ];
   return parquetWriteBuffer({
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -129,7 +157,10 @@ export function verlParquet(rows: VerlRow[]): ArrayBuffer {
       { name: "prompt", data: rows.map((r) => r.prompt) },
       { name: "ability", data: rows.map((r) => r.ability) },
       { name: "reward_model", data: rows.map((r) => r.reward_model) },
-      { name: "extra_info", data: rows.map((r) => ({ ...r.extra_info, index: BigInt(r.extra_info.index), n: BigInt(r.extra_info.n) })) },
+      {
+        name: "extra_info",
+        data: rows.map((r) => ({ ...r.extra_info, index: BigInt(r.extra_info.index), n: BigInt(r.extra_info.n) })),
+      },
     ],
   });
 }
@@ -139,12 +170,15 @@ export interface ExportOptions extends RowOptions {
   /** File name stem: <outDir>/<name>.openrlhf.jsonl etc. Default: the split. */
   name?: string;
   formats?: readonly ExportFormat[];
-  parquet?: boolean;   // default true
+  parquet?: boolean; // default true
   /** Recorded in the manifest. */
   meta?: Record<string, unknown>;
 }
 
-export interface ExportResult { files: string[]; prompts: number }
+export interface ExportResult {
+  files: string[];
+  prompts: number;
+}
 
 /** Writes the packed prompts in every requested layout, plus <name>.manifest.json. */
 export function writeExport(prompts: PackedPrompt[], opts: ExportOptions): ExportResult {
@@ -160,7 +194,8 @@ export function writeExport(prompts: PackedPrompt[], opts: ExportOptions): Expor
   if (formats.includes("openrlhf")) {
     const rows = prompts.map((p) => openrlhfRow(p, opts));
     put(`${name}.openrlhf.jsonl`, jsonl(rows));
-    if (opts.parquet !== false) put(`${name}.openrlhf.parquet`, new Uint8Array(openrlhfParquet(rows, opts.inputKey, opts.labelKey)));
+    if (opts.parquet !== false)
+      put(`${name}.openrlhf.parquet`, new Uint8Array(openrlhfParquet(rows, opts.inputKey, opts.labelKey)));
   }
   if (formats.includes("verl")) {
     const rows = prompts.map((p, i) => verlRow(p, i, opts));
@@ -192,22 +227,39 @@ export function writeExport(prompts: PackedPrompt[], opts: ExportOptions): Expor
  * (`left_over`, `unused_by_limit`, each {count, ids}); the CLI prints them too. No group at all
  * (fewer problems than N) is an error, before anything is written.
  */
-export function exportProblems(problems: readonly Problem[], opts: ExportOptions & {
-  n: number; seed: number; grouping?: Grouping; template?: TemplateName; limit?: number;
-}): ExportResult & { dropped: number; leftOver: string[]; unused: string[] } {
+export function exportProblems(
+  problems: readonly Problem[],
+  opts: ExportOptions & {
+    n: number;
+    seed: number;
+    grouping?: Grouping;
+    template?: TemplateName;
+    limit?: number;
+  },
+): ExportResult & { dropped: number; leftOver: string[]; unused: string[] } {
   const all = groupProblems(problems, opts);
-  if (all.length === 0) throw new Error(`${problems.length} problem(s) make no group of n=${opts.n}: nothing to export`);
+  if (all.length === 0)
+    throw new Error(`${problems.length} problem(s) make no group of n=${opts.n}: nothing to export`);
   const groups = opts.limit !== undefined ? all.slice(0, opts.limit) : all;
   const grouped = new Set(all.flat());
   const leftOver = problems.filter((p) => !grouped.has(p)).map((p) => p.id);
-  const unused = all.slice(groups.length).flat().map((p) => p.id);
+  const unused = all
+    .slice(groups.length)
+    .flat()
+    .map((p) => p.id);
   const template = opts.template ?? "natural";
   const prompts = groups.map((g) => packProblems(g, { template }));
   const result = writeExport(prompts, {
     ...opts,
     meta: {
-      seed: opts.seed, grouping: opts.grouping ?? "balanced", problems: problems.length,
-      left_over: { count: leftOver.length, ids: leftOver, why: `${problems.length} problems is not a multiple of n=${opts.n}` },
+      seed: opts.seed,
+      grouping: opts.grouping ?? "balanced",
+      problems: problems.length,
+      left_over: {
+        count: leftOver.length,
+        ids: leftOver,
+        why: `${problems.length} problems is not a multiple of n=${opts.n}`,
+      },
       ...(unused.length ? { unused_by_limit: { count: unused.length, ids: unused } } : {}),
       ...opts.meta,
     },

@@ -13,7 +13,13 @@ import { generateProblems } from "../tasks/index.js";
 export type SourceName = "synthetic" | "problems" | "gsm8k" | "math";
 export const SOURCES: readonly SourceName[] = ["synthetic", "problems", "gsm8k", "math"];
 
-export interface SourceOptions { source: SourceName; file?: string; count?: number; levels?: number[]; seed: number }
+export interface SourceOptions {
+  source: SourceName;
+  file?: string;
+  count?: number;
+  levels?: number[];
+  seed: number;
+}
 
 export async function loadProblems(opts: SourceOptions): Promise<Problem[]> {
   switch (opts.source) {

@@ -32,13 +32,27 @@ export const NEG = -1e9;
  */
 export const attentionSettings = { pairwiseMinLength: 64 };
 
-interface Shape { B: number; T: number; H: number; hd: number }
+interface Shape {
+  B: number;
+  T: number;
+  H: number;
+  hd: number;
+}
 
 /**
  * Copies head h of sequence b out of `src` (rows of `stride` values; the head's first column
  * is col0 + h*hd) as a [T, hd] block, or [hd, T] when `transpose`, times `scale`.
  */
-function cut(src: Float32Array, s: Shape, b: number, h: number, stride: number, col0: number, transpose: boolean, scale = 1): Float32Array {
+function cut(
+  src: Float32Array,
+  s: Shape,
+  b: number,
+  h: number,
+  stride: number,
+  col0: number,
+  transpose: boolean,
+  scale = 1,
+): Float32Array {
   const { T, hd } = s;
   const out = new Float32Array(T * hd);
   const base = b * T * stride + col0 + h * hd;
@@ -51,7 +65,16 @@ function cut(src: Float32Array, s: Shape, b: number, h: number, stride: number, 
 }
 
 /** The inverse of cut (without scale): writes a [T, hd] (or [hd, T]) block into `dst`. */
-function paste(block: Float32Array, dst: Float32Array, s: Shape, b: number, h: number, stride: number, col0: number, transpose: boolean): void {
+function paste(
+  block: Float32Array,
+  dst: Float32Array,
+  s: Shape,
+  b: number,
+  h: number,
+  stride: number,
+  col0: number,
+  transpose: boolean,
+): void {
   const { T, hd } = s;
   const base = b * T * stride + col0 + h * hd;
   for (let t = 0; t < T; t++) {
@@ -87,7 +110,13 @@ function biases(B: number, T: number, keyPads: number[] | undefined): tf.Tensor2
  * -> softmax(q k^T / sqrt(hd) + causal mask) v, heads merged back: [B*T, C]. Differentiable.
  * keyPads[b] hides the first keyPads[b] key columns of sequence b (left-padded prompts).
  */
-export function causalSelfAttention(qkv: tf.Tensor2D, B: number, T: number, H: number, keyPads?: number[]): tf.Tensor2D {
+export function causalSelfAttention(
+  qkv: tf.Tensor2D,
+  B: number,
+  T: number,
+  H: number,
+  keyPads?: number[],
+): tf.Tensor2D {
   const C = qkv.shape[1] / 3;
   const s: Shape = { B, T, H, hd: C / H };
   const { hd } = s;
@@ -169,12 +198,19 @@ export function causalSelfAttention(qkv: tf.Tensor2D, B: number, T: number, H: n
  * reference the per-pair path is tested against; GPT uses the same computation inline
  * (with a KV cache and dropout) for short sequences.
  */
-export function causalSelfAttentionBatched(qkv: tf.Tensor2D, B: number, T: number, H: number, keyPads?: number[]): tf.Tensor2D {
+export function causalSelfAttentionBatched(
+  qkv: tf.Tensor2D,
+  B: number,
+  T: number,
+  H: number,
+  keyPads?: number[],
+): tf.Tensor2D {
   return tf.tidy(() => {
     const C = qkv.shape[1] / 3;
     const hd = C / H;
     const [q, k, v] = tf.split(qkv, 3, 1);
-    const heads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
+    const heads = (t: tf.Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]);
     const scores = tf.matMul(tf.mul(heads(q!), 1 / Math.sqrt(hd)), tf.transpose(heads(k!), [0, 2, 1]));
     const bias = tf.stack(biases(B, T, keyPads).map((t) => tf.reshape(t, [1, T, T])));
     const att = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, T]), bias));

@@ -26,7 +26,11 @@ export interface CompletionRequest {
 }
 
 /** One generated token with its log-probability (temperature 1, no top-p) and the top alternatives. */
-export interface TokenLogProb { token: string; logprob: number; top: { token: string; logprob: number }[] }
+export interface TokenLogProb {
+  token: string;
+  logprob: number;
+  top: { token: string; logprob: number }[];
+}
 
 export type FinishReason = "stop" | "length" | "error";
 

@@ -134,7 +134,11 @@ const linearOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       // [x, 1]^T @ dy stacks dW [K, N] on db [1, N]: the bias gradient rides on the dW matmul.
       const xT1 = tf.concat([tf.transpose(xs!), tf.ones([1, R])], 0);
       const dWb = tf.matMul(xT1, dy);
-      return [tf.matMul(dy, tf.transpose(ws!)), tf.slice(dWb, [0, 0], [K, N]), tf.reshape(tf.slice(dWb, [K, 0], [1, N]), [N])];
+      return [
+        tf.matMul(dy, tf.transpose(ws!)),
+        tf.slice(dWb, [0, 0], [K, N]),
+        tf.reshape(tf.slice(dWb, [K, 0], [1, N]), [N]),
+      ];
     },
   };
 });
@@ -152,7 +156,7 @@ const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
   return {
     value: tf.add(tf.mul(xhat, w), b) as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor2D, [xh, rs, ws]: tf.Tensor[]) => {
-      const C = dy.shape[1];
+      const _C = dy.shape[1];
       // dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w
       const g = tf.mul(dy, ws!);
       const dx = tf.mul(rs!, tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xh!, tf.mean(tf.mul(g, xh!), -1, true))));
@@ -197,7 +201,10 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 /** Seeded dropout; each call site gets its own stream derived from the step's seed. */
 class Dropout {
   private site = 0;
-  constructor(private readonly rate: number, private readonly seed: number | null) {}
+  constructor(
+    private readonly rate: number,
+    private readonly seed: number | null,
+  ) {}
   get active(): boolean {
     return this.seed !== null && this.rate > 0;
   }
@@ -272,7 +279,8 @@ export class GPT {
     // Draw order is the parameter order, so a seed fixes every weight on every backend.
     add("transformer.wte.weight", [V, C], "normal");
     if (this.config.positions !== "rotary") add("transformer.wpe.weight", [blockSize, C], "normal");
-    if (this.config.positions === "sections") add("transformer.wse.weight", [config.sections!.maxSection + 1, C], "normal");
+    if (this.config.positions === "sections")
+      add("transformer.wse.weight", [config.sections!.maxSection + 1, C], "normal");
     this.rotary = this.config.positions === "rotary" ? new RotaryTable(blockSize, C / config.nHead) : null;
     for (let i = 0; i < nLayer; i++) {
       const h = `transformer.h.${i}.`;
@@ -322,7 +330,8 @@ export class GPT {
     const heads = (t: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]), [B * H, T, hd]) as tf.Tensor3D;
     // [B*H, T, hd] -> [B*T, C]
-    const mergeHeads = (y: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
+    const mergeHeads = (y: tf.Tensor) =>
+      tf.reshape(tf.transpose(tf.reshape(y, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D;
     let merged: tf.Tensor2D;
     let cache: LayerCache | null = null;
     const past = ctx.past?.[i];
@@ -340,8 +349,19 @@ export class GPT {
       const qs = tf.mul(heads(q!), 1 / Math.sqrt(hd));
       // Multiply and sum over hd, not a matmul: transposing the key cache every step cost more
       // than the product itself.
-      const blocks = cache.rk ? [[cache.k, cache.v], [cache.rk, cache.rv!]] as const : [[cache.k, cache.v]] as const;
-      const scores = blocks.length === 1 ? tf.sum(tf.mul(qs, cache.k), -1) : tf.concat(blocks.map(([kb]) => tf.sum(tf.mul(qs, kb), -1)), 1);
+      const blocks = cache.rk
+        ? ([
+            [cache.k, cache.v],
+            [cache.rk, cache.rv!],
+          ] as const)
+        : ([[cache.k, cache.v]] as const);
+      const scores =
+        blocks.length === 1
+          ? tf.sum(tf.mul(qs, cache.k), -1)
+          : tf.concat(
+              blocks.map(([kb]) => tf.sum(tf.mul(qs, kb), -1)),
+              1,
+            );
       const Tk = scores.shape[1]!;
       const att = tf.reshape(tf.softmax(tf.add(tf.reshape(scores, [B, H, 1, Tk]), ctx.bias)), [B * H, 1, Tk]);
       let y: tf.Tensor | null = null;
@@ -493,27 +513,35 @@ export class GPT {
     const useCache = opts.useCache ?? true;
     const n = prompts.length;
     const out: SampleResult = {
-      tokens: prompts.map(() => []), logProbs: prompts.map(() => []), stopped: prompts.map(() => false),
+      tokens: prompts.map(() => []),
+      logProbs: prompts.map(() => []),
+      stopped: prompts.map(() => false),
     };
     const topK = opts.topLogProbs ?? 0;
-    if (!(Number.isInteger(topK) && topK >= 0)) throw new Error(`GPT.generate: topLogProbs must be a non-negative integer, got ${topK}`);
+    if (!(Number.isInteger(topK) && topK >= 0))
+      throw new Error(`GPT.generate: topLogProbs must be a non-negative integer, got ${topK}`);
     if (topK > 0) out.topLogProbs = prompts.map(() => []);
-    if (Array.isArray(rng) && rng.length !== n) throw new Error(`GPT.generate: rng has ${rng.length} streams for ${n} prompts`);
+    if (Array.isArray(rng) && rng.length !== n)
+      throw new Error(`GPT.generate: rng has ${rng.length} streams for ${n} prompts`);
     const rngOf = (b: number): Rng => (Array.isArray(rng) ? rng[b]! : rng);
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`GPT.generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+      throw new Error(`GPT.generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
     if (!(temperature >= 0)) throw new Error(`GPT.generate: temperature must be >= 0, got ${temperature}`);
     if (!(topP > 0 && topP <= 1)) throw new Error(`GPT.generate: topP must be in (0, 1], got ${topP}`);
     prompts.forEach((p, b) => {
       if (p.length === 0) throw new Error(`GPT.generate: prompt ${b} is empty (start it with BOS)`);
       for (const t of p) {
-        if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize) throw new Error(`GPT.generate: prompt ${b} has token ${t} outside the vocabulary`);
+        if (!Number.isInteger(t) || t < 0 || t >= this.config.vocabSize)
+          throw new Error(`GPT.generate: prompt ${b} has token ${t} outside the vocabulary`);
       }
     });
     const stops = stopSets(opts.stopTokens, n);
     if (n === 0 || maxNewTokens === 0) return out;
     const P = Math.max(...prompts.map((p) => p.length));
     if (P + maxNewTokens > this.config.blockSize) {
-      throw new Error(`GPT.generate: longest prompt (${P}) + maxNewTokens (${maxNewTokens}) exceeds blockSize (${this.config.blockSize})`);
+      throw new Error(
+        `GPT.generate: longest prompt (${P}) + maxNewTokens (${maxNewTokens}) exceeds blockSize (${this.config.blockSize})`,
+      );
     }
     const pads = prompts.map((p) => P - p.length);
     const { vocabSize: V, nEmbd: C } = this.config;
@@ -545,7 +573,7 @@ export class GPT {
           for (let t = 0; t < T; t++) {
             const col = start + t;
             // (a finished row riding along has no new token: it gets PAD, its output is ignored)
-            const tok = col < pads[b]! ? CharTokenizer.PAD : seq[col - pads[b]!] ?? CharTokenizer.PAD;
+            const tok = col < pads[b]! ? CharTokenizer.PAD : (seq[col - pads[b]!] ?? CharTokenizer.PAD);
             const at = col - pads[b]!;
             const pos = layout ? (layout.pos[at] ?? 0) : Math.max(0, at);
             const o = (r * T + t) * C;
@@ -564,7 +592,11 @@ export class GPT {
           let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
           if (T > 1) bias = tf.add(bias, tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]));
           const ctx: ForwardCtx = {
-            bias, keyPads: rowPads, past: cache ?? undefined, wantKv: useCache, dropout: new Dropout(0, null),
+            bias,
+            keyPads: rowPads,
+            past: cache ?? undefined,
+            wantKv: useCache,
+            dropout: new Dropout(0, null),
             ...(this.rotary ? { positions } : {}),
           };
           const { h, kv } = this.forward(tf.tensor2d(x0, [B * T, C]), B, T, ctx);
@@ -589,7 +621,10 @@ export class GPT {
           out.tokens[b]!.push(tok);
           out.logProbs[b]!.push(logProbOf(row, tok));
           if (topK > 0) out.topLogProbs![b]!.push(topLogProbs(row, topK));
-          if (stops[b]!.has(tok)) { out.stopped[b] = true; running[b] = false; }
+          if (stops[b]!.has(tok)) {
+            out.stopped[b] = true;
+            running[b] = false;
+          }
         });
         const keep = batch.flatMap((b, r) => (running[b] ? [r] : []));
         if (keep.length === 0) break;
@@ -626,7 +661,9 @@ function appendRecent(past: LayerCache, k: tf.Tensor3D, v: tf.Tensor3D): LayerCa
 
 /** Disposes the tensors of `old` that `next` does not hold. */
 function disposeCache(old: LayerCache[], next: LayerCache[]): void {
-  const live = new Set<tf.Tensor>(next.flatMap((c) => [c.k, c.v, c.rk, c.rv].filter((t): t is tf.Tensor3D => t !== null)));
+  const live = new Set<tf.Tensor>(
+    next.flatMap((c) => [c.k, c.v, c.rk, c.rv].filter((t): t is tf.Tensor3D => t !== null)),
+  );
   for (const c of old) for (const t of [c.k, c.v, c.rk, c.rv]) if (t && !live.has(t)) t.dispose();
 }
 
@@ -651,7 +688,8 @@ function dropRows(cache: LayerCache[], keep: number[], B: number): LayerCache[] 
 function stopSets(stopTokens: number[] | number[][] | undefined, n: number): Set<number>[] {
   if (!stopTokens || stopTokens.length === 0) return Array.from({ length: n }, () => new Set<number>());
   if (Array.isArray(stopTokens[0])) {
-    if (stopTokens.length !== n) throw new Error(`GPT.generate: stopTokens has ${stopTokens.length} lists for ${n} prompts`);
+    if (stopTokens.length !== n)
+      throw new Error(`GPT.generate: stopTokens has ${stopTokens.length} lists for ${n} prompts`);
     return (stopTokens as number[][]).map((s) => new Set(s));
   }
   const shared = new Set(stopTokens as number[]);
@@ -665,14 +703,23 @@ function validateConfig(c: GPTConfig): void {
   if (c.nEmbd % c.nHead !== 0) throw new Error(`GPTConfig: nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`GPTConfig.dropout must be in [0, 1), got ${c.dropout}`);
   if (!Number.isInteger(c.seed)) throw new Error(`GPTConfig.seed must be an integer, got ${c.seed}`);
-  if (c.positions !== undefined && c.positions !== "learned" && c.positions !== "rotary" && c.positions !== "sections") {
-    throw new Error(`GPTConfig.positions must be "learned", "rotary" or "sections", got ${JSON.stringify(c.positions)}`);
+  if (
+    c.positions !== undefined &&
+    c.positions !== "learned" &&
+    c.positions !== "rotary" &&
+    c.positions !== "sections"
+  ) {
+    throw new Error(
+      `GPTConfig.positions must be "learned", "rotary" or "sections", got ${JSON.stringify(c.positions)}`,
+    );
   }
   if (c.positions === "sections") {
-    if (!c.sections) throw new Error("GPTConfig: positions \"sections\" needs sections: { promptEnd, mark, maxSection }");
+    if (!c.sections) throw new Error('GPTConfig: positions "sections" needs sections: { promptEnd, mark, maxSection }');
     validateSectionSpec(c.sections, c.vocabSize);
   } else if (c.sections !== undefined) {
-    throw new Error(`GPTConfig.sections is only read with positions "sections", got positions ${JSON.stringify(c.positions ?? "learned")}`);
+    throw new Error(
+      `GPTConfig.sections is only read with positions "sections", got positions ${JSON.stringify(c.positions ?? "learned")}`,
+    );
   }
   if (c.positions === "rotary" && (c.nEmbd / c.nHead) % 2 !== 0) {
     throw new Error(`GPTConfig: rotary positions need an even head size, got nEmbd/nHead = ${c.nEmbd / c.nHead}`);

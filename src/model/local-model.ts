@@ -21,10 +21,23 @@ import { errorCompletion, type Completion, type CompletionModel, type Completion
 /** What LocalModel needs from a GPT (structurally the contract's GPT). */
 export interface SamplingModel {
   readonly config: { blockSize: number };
-  generate(prompts: number[][], opts: {
-    maxNewTokens: number; temperature?: number; topP?: number;
-    stopTokens?: number[] | number[][]; rng: Rng | Rng[]; useCache?: boolean; topLogProbs?: number;
-  }): { tokens: number[][]; stopped: boolean[]; logProbs?: number[][]; topLogProbs?: { token: number; logProb: number }[][][] };
+  generate(
+    prompts: number[][],
+    opts: {
+      maxNewTokens: number;
+      temperature?: number;
+      topP?: number;
+      stopTokens?: number[] | number[][];
+      rng: Rng | Rng[];
+      useCache?: boolean;
+      topLogProbs?: number;
+    },
+  ): {
+    tokens: number[][];
+    stopped: boolean[];
+    logProbs?: number[][];
+    topLogProbs?: { token: number; logProb: number }[][][];
+  };
 }
 
 /** What LocalModel needs from a CharTokenizer. */
@@ -51,7 +64,13 @@ export interface LocalModelOptions {
   seed?: number;
 }
 
-interface Item { index: number; ids: number[]; cap: number; req: CompletionRequest; rng: Rng }
+interface Item {
+  index: number;
+  ids: number[];
+  cap: number;
+  req: CompletionRequest;
+  rng: Rng;
+}
 
 export class LocalModel implements CompletionModel {
   readonly name: string;
@@ -102,7 +121,13 @@ export class LocalModel implements CompletionModel {
       }
       const cap = Math.max(0, Math.min(Math.floor(req.maxTokens), blockSize - ids.length));
       if (cap === 0) {
-        out[index] = { text: "", completionTokens: 0, promptTokens: ids.length, finishReason: "length", tokensEstimated: false };
+        out[index] = {
+          text: "",
+          completionTokens: 0,
+          promptTokens: ids.length,
+          finishReason: "length",
+          tokensEstimated: false,
+        };
         return;
       }
       const temperature = req.temperature ?? this.defaultTemperature;
@@ -128,9 +153,11 @@ export class LocalModel implements CompletionModel {
   private *batches(items: Item[], blockSize: number): Generator<Item[]> {
     const sorted = items.slice().sort((a, b) => a.ids.length - b.ids.length);
     let cur: Item[] = [];
-    let maxLen = 0, maxCap = 0;
+    let maxLen = 0,
+      maxCap = 0;
     for (const it of sorted) {
-      const len = Math.max(maxLen, it.ids.length), cap = Math.max(maxCap, it.cap);
+      const len = Math.max(maxLen, it.ids.length),
+        cap = Math.max(maxCap, it.cap);
       if (cur.length > 0 && (cur.length >= this.maxBatch || len + cap > blockSize)) {
         yield cur;
         cur = [];
@@ -151,10 +178,18 @@ export class LocalModel implements CompletionModel {
     const topK = Math.max(0, ...batch.map((it) => it.req.logprobs ?? 0));
     let res: ReturnType<SamplingModel["generate"]>;
     try {
-      res = this.model.generate(batch.map((it) => it.ids), {
-        maxNewTokens: maxNew, temperature, topP, stopTokens, rng: batch.map((it) => it.rng), useCache: true,
-        ...(topK > 0 ? { topLogProbs: topK } : {}),
-      });
+      res = this.model.generate(
+        batch.map((it) => it.ids),
+        {
+          maxNewTokens: maxNew,
+          temperature,
+          topP,
+          stopTokens,
+          rng: batch.map((it) => it.rng),
+          useCache: true,
+          ...(topK > 0 ? { topLogProbs: topK } : {}),
+        },
+      );
     } catch (e) {
       return batch.map(() => errorCompletion(`generate failed: ${(e as Error).message}`));
     }
@@ -175,7 +210,8 @@ export class LocalModel implements CompletionModel {
     for (let t = 0; t < res.tokens[row]!.length && len < text.length; t++) {
       const token = this.tokenizer.decode([res.tokens[row]![t]!]);
       len += token.length;
-      const top = (res.topLogProbs?.[row]?.[t] ?? []).slice(0, k)
+      const top = (res.topLogProbs?.[row]?.[t] ?? [])
+        .slice(0, k)
         .map((a) => ({ token: this.tokenizer.decode([a.token]), logprob: a.logProb }));
       out.push({ token, logprob: res.logProbs[row]![t]!, top });
     }
@@ -188,7 +224,9 @@ export class LocalModel implements CompletionModel {
       try {
         const enc = this.tokenizer.encode(s);
         if (enc.length === 1) ids.push(enc[0]!);
-      } catch { /* a stop string the vocabulary cannot produce never matches */ }
+      } catch {
+        /* a stop string the vocabulary cannot produce never matches */
+      }
     }
     return ids;
   }

@@ -25,7 +25,8 @@ export function lookupRows(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
         const g = dy.dataSync() as Float32Array;
         const acc = new Float32Array(R * C);
         for (let i = 0; i < ids.length; i++) {
-          const o = ids[i]! * C, s = i * C;
+          const o = ids[i]! * C,
+            s = i * C;
           for (let c = 0; c < C; c++) acc[o + c]! += g[s + c]!;
         }
         return tf.tensor2d(acc, [R, C]);

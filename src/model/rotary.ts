@@ -25,14 +25,18 @@ export class RotaryTable {
   readonly sin: Float32Array;
   readonly half: number;
 
-  constructor(readonly blockSize: number, readonly headDim: number, base = ROTARY_BASE) {
+  constructor(
+    readonly blockSize: number,
+    readonly headDim: number,
+    base = ROTARY_BASE,
+  ) {
     if (headDim % 2 !== 0) throw new Error(`rotary positions need an even head size (nEmbd / nHead), got ${headDim}`);
     this.half = headDim / 2;
     this.cos = new Float32Array(blockSize * this.half);
     this.sin = new Float32Array(blockSize * this.half);
     for (let p = 0; p < blockSize; p++) {
       for (let i = 0; i < this.half; i++) {
-        const angle = p * Math.pow(base, (-2 * i) / headDim);
+        const angle = p * base ** ((-2 * i) / headDim);
         this.cos[p * this.half + i] = Math.cos(angle);
         this.sin[p * this.half + i] = Math.sin(angle);
       }
@@ -45,7 +49,13 @@ export class RotaryTable {
  * H heads) in place: row r sits at positions[r]. `inverse` turns by minus the angle (the
  * gradient of the forward rotation).
  */
-export function rotateQueriesKeys(qkv: Float32Array, positions: ArrayLike<number>, H: number, table: RotaryTable, inverse = false): void {
+export function rotateQueriesKeys(
+  qkv: Float32Array,
+  positions: ArrayLike<number>,
+  H: number,
+  table: RotaryTable,
+  inverse = false,
+): void {
   const rows = positions.length;
   const W = qkv.length / rows;
   const C = W / 3;
@@ -57,7 +67,8 @@ export function rotateQueriesKeys(qkv: Float32Array, positions: ArrayLike<number
   const sign = inverse ? -1 : 1;
   for (let r = 0; r < rows; r++) {
     const p = positions[r]!;
-    if (!(p >= 0 && p < table.blockSize)) throw new Error(`rotateQueriesKeys: position ${p} is outside 0..${table.blockSize - 1}`);
+    if (!(p >= 0 && p < table.blockSize))
+      throw new Error(`rotateQueriesKeys: position ${p} is outside 0..${table.blockSize - 1}`);
     const t = p * half;
     // q occupies columns [0, C), k [C, 2C): 2H heads in a row.
     for (let h = 0; h < 2 * H; h++) {
@@ -76,7 +87,8 @@ export function rotateQueriesKeys(qkv: Float32Array, positions: ArrayLike<number
 
 /** qkv [R, 3C] -> the same with q and k rotated to positions[r]; differentiable. */
 export function applyRotary(qkv: tf.Tensor2D, positions: Int32Array, H: number, table: RotaryTable): tf.Tensor2D {
-  if (qkv.shape[0] !== positions.length) throw new Error(`applyRotary: ${qkv.shape[0]} rows but ${positions.length} positions`);
+  if (qkv.shape[0] !== positions.length)
+    throw new Error(`applyRotary: ${qkv.shape[0]} rows but ${positions.length} positions`);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor2D;
     const data = (x.dataSync() as Float32Array).slice();

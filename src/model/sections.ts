@@ -51,7 +51,10 @@ export function sectionLayout(tokens: ArrayLike<number>, spec: SectionSpec): Sec
   let marks = 0;
   for (let t = 0; t < n; t++) {
     const tok = tokens[t]!;
-    if (tok === spec.mark) { marks++; if (inResponse) lastMark = t; }
+    if (tok === spec.mark) {
+      marks++;
+      if (inResponse) lastMark = t;
+    }
     section[t] = Math.min(marks, spec.maxSection);
     // min(t, ...): never past the absolute position, so positions stay inside the table (it only
     // bites when a response opens with the mark itself).
@@ -68,8 +71,10 @@ export function sectionLayout(tokens: ArrayLike<number>, spec: SectionSpec): Sec
 export function validateSectionSpec(spec: SectionSpec, vocabSize: number): void {
   for (const k of ["promptEnd", "mark"] as const) {
     const v = spec[k];
-    if (!Number.isInteger(v) || v < 0 || v >= vocabSize) throw new Error(`GPTConfig.sections.${k} must be a token id in 0..${vocabSize - 1}, got ${v}`);
+    if (!Number.isInteger(v) || v < 0 || v >= vocabSize)
+      throw new Error(`GPTConfig.sections.${k} must be a token id in 0..${vocabSize - 1}, got ${v}`);
   }
   if (spec.promptEnd === spec.mark) throw new Error("GPTConfig.sections: promptEnd and mark must be different tokens");
-  if (!Number.isInteger(spec.maxSection) || spec.maxSection < 1) throw new Error(`GPTConfig.sections.maxSection must be a positive integer, got ${spec.maxSection}`);
+  if (!Number.isInteger(spec.maxSection) || spec.maxSection < 1)
+    throw new Error(`GPTConfig.sections.maxSection must be a positive integer, got ${spec.maxSection}`);
 }

@@ -23,7 +23,8 @@ export class CharTokenizer {
     // Code points, not UTF-16 units, so a character outside the BMP is one token.
     this.toChar = Array.from(chars);
     this.toChar.forEach((c, i) => {
-      if (this.toId.has(c)) throw new Error(`CharTokenizer: character ${JSON.stringify(c)} appears twice in the alphabet`);
+      if (this.toId.has(c))
+        throw new Error(`CharTokenizer: character ${JSON.stringify(c)} appears twice in the alphabet`);
       this.toId.set(c, i + CharTokenizer.SPECIALS);
     });
     this.chars = chars;

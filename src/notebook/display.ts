@@ -19,14 +19,20 @@ import { toHtml, toText, type FormatOptions, type TableLike } from "../analysis/
 import type { Figure } from "../viz/figures.js";
 
 export type MimeBundle = Record<string, string>;
-export interface DisplayMessage { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } }
+export interface DisplayMessage {
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+  transient: { display_id?: string };
+}
 /** Sends one display message; `update` replaces the output that has the same display_id. */
 export type DisplaySink = (msg: DisplayMessage, update: boolean) => void;
 
 /** The running tslab kernel's display writer, or null outside a tslab kernel. */
 export function jupyterSink(): DisplaySink | null {
   try {
-    const jupyter = createRequire(import.meta.url)("tslab/dist/jupyter.js") as { lastWriteDisplayData?: DisplaySink | null };
+    const jupyter = createRequire(import.meta.url)("tslab/dist/jupyter.js") as {
+      lastWriteDisplayData?: DisplaySink | null;
+    };
     // Read at each call: tslab sets the writer per executed cell.
     return jupyter.lastWriteDisplayData ? (msg, update) => jupyter.lastWriteDisplayData!(msg, update) : null;
   } catch {
@@ -36,7 +42,8 @@ export function jupyterSink(): DisplaySink | null {
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 /** JSON safe inside a <script> element. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 
 let counter = 0;
 /** Element ids unique within a notebook page (several outputs share one DOM). */
@@ -88,7 +95,10 @@ rq.config({paths:{plotly:base+"files/"+dir+"${NOTEBOOK_PLOTLY}"}});
 rq(["plotly"],function(P){P=P||window.Plotly;if(!P)return;window.Plotly=P;draw(P);},function(){});})();</script>`;
 }
 
-export interface FigureDisplayOptions { width?: number; height?: number }
+export interface FigureDisplayOptions {
+  width?: number;
+  height?: number;
+}
 
 /** A figure as interactive Plotly HTML with its PNG inside (and beside it) for viewers without scripts. */
 export function figureBundle(fig: Figure, png: Uint8Array | null, opts: FigureDisplayOptions = {}): MimeBundle {
@@ -96,7 +106,9 @@ export function figureBundle(fig: Figure, png: Uint8Array | null, opts: FigureDi
   const height = opts.height ?? 460;
   const title = fig.layout.title?.text ?? "figure";
   const b64 = png ? Buffer.from(png).toString("base64") : null;
-  const fallback = b64 ? `<img src="data:image/png;base64,${b64}" alt="${esc(title)}" style="max-width:100%">` : `<p>${esc(title)} (interactive: needs a trusted notebook)</p>`;
+  const fallback = b64
+    ? `<img src="data:image/png;base64,${b64}" alt="${esc(title)}" style="max-width:100%">`
+    : `<p>${esc(title)} (interactive: needs a trusted notebook)</p>`;
   const bundle: MimeBundle = {
     "text/html": `<div id="${id}" class="bcr-figure" style="width:100%;min-height:${png ? 0 : height}px">${fallback}</div>${plotlyScript(id, fig, height)}`,
     "text/plain": `[figure] ${title}`,
@@ -107,12 +119,20 @@ export function figureBundle(fig: Figure, png: Uint8Array | null, opts: FigureDi
 
 /** A highlighted one-line message (a banner), HTML with a plain fallback. */
 export function bannerBundle(text: string, kind: "warning" | "info" = "warning"): MimeBundle {
-  const color = kind === "warning" ? "#9a6700;background:#fff8c5;border:1px solid #d4a72c" : "#0969da;background:#ddf4ff;border:1px solid #54aeff";
-  return { "text/html": `<div style="color:${color};padding:6px 10px;border-radius:6px;font-weight:600">${esc(text)}</div>`, "text/plain": text };
+  const color =
+    kind === "warning"
+      ? "#9a6700;background:#fff8c5;border:1px solid #d4a72c"
+      : "#0969da;background:#ddf4ff;border:1px solid #54aeff";
+  return {
+    "text/html": `<div style="color:${color};padding:6px 10px;border-radius:6px;font-weight:600">${esc(text)}</div>`,
+    "text/plain": text,
+  };
 }
 
 /** The rendering part of `Renderer` a NotebookDisplay needs (tests pass a fake). */
-export interface PngRenderer { png(fig: Figure, opts?: { width?: number; height?: number }): Promise<Uint8Array> }
+export interface PngRenderer {
+  png(fig: Figure, opts?: { width?: number; height?: number }): Promise<Uint8Array>;
+}
 
 export interface NotebookDisplayOptions {
   /** Default: the tslab kernel's writer; without one, plain text goes to console.log. */

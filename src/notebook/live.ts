@@ -40,7 +40,10 @@ export class LiveTraining {
   private readonly opts: Required<Pick<LiveTrainingOptions, "total" | "minIntervalMs">> & LiveTrainingOptions;
   private readonly now: () => number;
 
-  constructor(private readonly display: NotebookDisplay, opts: LiveTrainingOptions) {
+  constructor(
+    private readonly display: NotebookDisplay,
+    opts: LiveTrainingOptions,
+  ) {
     this.opts = { minIntervalMs: 1000, ...opts };
     this.now = opts.now ?? (() => performance.now());
     this.start = this.now();
@@ -68,24 +71,45 @@ export class LiveTraining {
   }
 
   private figure() {
-    return liveCurvesFigure(this.records, { metrics: this.opts.metrics ?? LIVE_METRICS, method: this.opts.method, title: this.opts.label ?? "training" });
+    return liveCurvesFigure(this.records, {
+      metrics: this.opts.metrics ?? LIVE_METRICS,
+      method: this.opts.method,
+      title: this.opts.label ?? "training",
+    });
   }
 
   /** The progress line as plain text: `120/400  30%  ETA 1m10s  reward 0.812  ...`. */
   line(t = this.now()): string {
-    const done = this.step, total = this.opts.total;
+    const done = this.step,
+      total = this.opts.total;
     const elapsed = (t - this.start) / 1000;
-    const eta = done >= total ? `took ${formatDuration(elapsed)}` : done > 0 ? `ETA ${formatDuration(((total - done) * elapsed) / done)}` : "ETA ?";
-    const nums = (this.opts.metrics ?? LIVE_METRICS).filter((m) => this.latest[m] !== undefined).map((m) => `${metricLabel(m)} ${fmt(this.latest[m]!)}`);
-    return [`${this.opts.label ?? "training"}: ${done}/${total}`, `${Math.floor((100 * done) / Math.max(1, total))}%`, eta, ...nums].join("  ·  ");
+    const eta =
+      done >= total
+        ? `took ${formatDuration(elapsed)}`
+        : done > 0
+          ? `ETA ${formatDuration(((total - done) * elapsed) / done)}`
+          : "ETA ?";
+    const nums = (this.opts.metrics ?? LIVE_METRICS)
+      .filter((m) => this.latest[m] !== undefined)
+      .map((m) => `${metricLabel(m)} ${fmt(this.latest[m]!)}`);
+    return [
+      `${this.opts.label ?? "training"}: ${done}/${total}`,
+      `${Math.floor((100 * done) / Math.max(1, total))}%`,
+      eta,
+      ...nums,
+    ].join("  ·  ");
   }
 
   private html(final: MimeBundle | null): MimeBundle {
     const pct = Math.floor((100 * this.step) / Math.max(1, this.opts.total));
-    const bar = `<div style="font-family:monospace;margin:4px 0">${esc(this.line())}</div>` +
+    const bar =
+      `<div style="font-family:monospace;margin:4px 0">${esc(this.line())}</div>` +
       `<div style="background:#eaeef2;border-radius:4px;height:10px;width:100%;max-width:900px"><div style="background:#1f77b4;height:10px;border-radius:4px;width:${pct}%"></div></div>`;
-    const curves = final ?? figureBundle(this.figure(), null, { height: 520 });   // PNG only at the end: rendering is slow
-    const out: MimeBundle = { "text/html": `<div id="${this.id}">${bar}${curves["text/html"]}</div>`, "text/plain": this.line() };
+    const curves = final ?? figureBundle(this.figure(), null, { height: 520 }); // PNG only at the end: rendering is slow
+    const out: MimeBundle = {
+      "text/html": `<div id="${this.id}">${bar}${curves["text/html"]}</div>`,
+      "text/plain": this.line(),
+    };
     if (curves["image/png"]) out["image/png"] = curves["image/png"];
     return out;
   }

@@ -36,14 +36,36 @@ export function quickSettings(quick: boolean) {
   return {
     levels,
     sft: quick
-      ? { name: "tiny-sft", model: { nEmbd: 32, nLayer: 1, nHead: 2, blockSize: 256 }, train: { steps: 120, batchSize: 16, evalEvery: 0, checkpointEvery: 0 }, optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 10 } }
-      : { name: "small-sft", model: { nEmbd: 64, nLayer: 2, nHead: 4, blockSize: 384 }, train: { steps: 1500, batchSize: 32, evalEvery: 250, checkpointEvery: 500 }, optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 } },
+      ? {
+          name: "tiny-sft",
+          model: { nEmbd: 32, nLayer: 1, nHead: 2, blockSize: 256 },
+          train: { steps: 120, batchSize: 16, evalEvery: 0, checkpointEvery: 0 },
+          optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 10 },
+        }
+      : {
+          name: "small-sft",
+          model: { nEmbd: 64, nLayer: 2, nHead: 4, blockSize: 384 },
+          train: { steps: 1500, batchSize: 32, evalEvery: 250, checkpointEvery: 500 },
+          optim: { lr: 3e-3, minLr: 3e-4, warmupSteps: 50 },
+        },
     /** SFT examples built from 2000 training problems. */
     sftExamples: quick ? 800 : 20000,
     rl: quick
-      ? { steps: 6, task: { levels, evalProblems: 16 }, sampling: { promptsPerStep: 4, groupSize: 4, budget: 64 }, eval: { every: 2, budget: 64 }, diagnosticsEvery: 1, checkpointEvery: 0, samplesEvery: 2 }
+      ? {
+          steps: 6,
+          task: { levels, evalProblems: 16 },
+          sampling: { promptsPerStep: 4, groupSize: 4, budget: 64 },
+          eval: { every: 2, budget: 64 },
+          diagnosticsEvery: 1,
+          checkpointEvery: 0,
+          samplesEvery: 2,
+        }
       : { steps: 150, task: { levels }, sampling: { budget: 160 }, eval: { every: 10 } },
-    kinds: [{ kind: "single" }, { kind: "bcr", n: 3 }, { kind: "penalty", shaping: { name: "linear", params: { lambda: 1 } } }] as Record<string, unknown>[],
+    kinds: [
+      { kind: "single" },
+      { kind: "bcr", n: 3 },
+      { kind: "penalty", shaping: { name: "linear", params: { lambda: 1 } } },
+    ] as Record<string, unknown>[],
   };
 }
 
@@ -60,7 +82,11 @@ export interface QuickRunOptions {
    * Called as each run starts; the returned watcher gets every metrics record (a notebook's
    * LiveTraining) and is finished when the run ends.
    */
-  watch?: (run: { method: string; total: number; stage: "sft" | "rl" }) => { onMetrics: (r: Record<string, unknown>) => void; finish?: () => Promise<void> } | null;
+  watch?: (run: {
+    method: string;
+    total: number;
+    stage: "sft" | "rl";
+  }) => { onMetrics: (r: Record<string, unknown>) => void; finish?: () => Promise<void> } | null;
 }
 
 export interface QuickRuns {
@@ -77,23 +103,33 @@ export interface QuickRuns {
 /** SFT, then the RL runs, under `outDir` (`sft/`, `rl/<method>-s<seed>/`); finished runs are reused. */
 export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {}): Promise<QuickRuns> {
   const quick = opts.quick ?? true;
-  const log = opts.log === undefined ? (l: string) => console.log(l) : opts.log ?? (() => {});
+  const log = opts.log === undefined ? (l: string) => console.log(l) : (opts.log ?? (() => {}));
   const s = quickSettings(quick);
   const sft = path.join(outDir, "sft");
   const mayTrain = (what: string) => {
     if (!quick && !opts.train) {
-      throw new Error(`${what} is not there and the small runs take tens of minutes: nothing was trained. ` +
-        "Run `npm start` (the reproduction) first, or pass { train: true } to train the small runs here.");
+      throw new Error(
+        `${what} is not there and the small runs take tens of minutes: nothing was trained. ` +
+          "Run `npm start` (the reproduction) first, or pass { train: true } to train the small runs here.",
+      );
     }
   };
   if (fs.existsSync(path.join(sft, SFT_DONE))) log(`sft: reusing the finished run in ${sft}`);
   else {
     if (latestCheckpoint(checkpointsDir(sft)) !== null) throw unfinished(sft, "sft");
     mayTrain(`A finished SFT run in ${sft}`);
-    const examples = buildSftExamples(generateProblems(1, 2000, s.levels, "train"), { count: s.sftExamples, groupSizes: [1, 2, 3], seed: 2 });
+    const examples = buildSftExamples(generateProblems(1, 2000, s.levels, "train"), {
+      count: s.sftExamples,
+      groupSizes: [1, 2, 3],
+      seed: 2,
+    });
     const config = parseConfig(s.sft, SftConfigSchema, "notebook");
     const watcher = opts.watch?.({ method: "sft", total: config.train.steps, stage: "sft" }) ?? null;
-    const run = await trainSft(config, examples, sft, { resume: false, progress: false, ...(watcher ? { onMetrics: watcher.onMetrics } : {}) });
+    const run = await trainSft(config, examples, sft, {
+      resume: false,
+      progress: false,
+      ...(watcher ? { onMetrics: watcher.onMetrics } : {}),
+    });
     await watcher?.finish?.();
     run.model.dispose();
     writeJsonAtomic(path.join(sft, SFT_DONE), { steps: run.step, finalLoss: run.losses.at(-1)?.loss ?? null });
@@ -105,13 +141,18 @@ export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {})
     const config = parseConfig({ ...s.rl, ...k, name: k.kind, init: sft }, RlConfigSchema, "notebook");
     const dir = path.join(rl, `${config.method}-s${config.seed}`);
     runs.push(dir);
-    if (fs.existsSync(runFile(dir, "summary"))) { log(`${config.method}: reusing the finished run in ${dir}`); continue; }
+    if (fs.existsSync(runFile(dir, "summary"))) {
+      log(`${config.method}: reusing the finished run in ${dir}`);
+      continue;
+    }
     if (fs.existsSync(dir)) throw unfinished(dir, "rl");
     mayTrain(`A finished ${config.method} run in ${dir}`);
     const watcher = opts.watch?.({ method: config.method, total: config.steps, stage: "rl" }) ?? null;
     const res = await trainRl(config, dir, { progress: false, ...(watcher ? { onMetrics: watcher.onMetrics } : {}) });
     await watcher?.finish?.();
-    log(`${config.method}: ${res.step} steps, final eval accuracy ${res.finalEval?.accuracy.toFixed(3)}, tokens/problem ${res.finalEval?.tokensPerProblem.toFixed(1)}`);
+    log(
+      `${config.method}: ${res.step} steps, final eval accuracy ${res.finalEval?.accuracy.toFixed(3)}, tokens/problem ${res.finalEval?.tokensPerProblem.toFixed(1)}`,
+    );
   }
   return { sft, rl, runs, levels: s.levels };
 }
@@ -120,8 +161,10 @@ export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {})
 export const SFT_DONE = "done.json";
 
 function unfinished(dir: string, stage: "sft" | "rl"): Error {
-  return new Error(`${dir} holds an unfinished ${stage === "sft" ? "SFT" : "RL"} run (no ${stage === "sft" ? SFT_DONE : "summary.json"}: ` +
-    "it was stopped, e.g. by a timeout). It is not reused: delete the folder to train it again.");
+  return new Error(
+    `${dir} holds an unfinished ${stage === "sft" ? "SFT" : "RL"} run (no ${stage === "sft" ? SFT_DONE : "summary.json"}: ` +
+      "it was stopped, e.g. by a timeout). It is not reused: delete the folder to train it again.",
+  );
 }
 
 export interface ReproduceOutputs {
@@ -167,25 +210,44 @@ export function findReproduceOutputs(root = "."): ReproduceOutputs {
   const runs = path.join(root, "runs", "reproduce");
   const results = path.join(root, "results");
   const rlRoot = path.join(runs, "rl");
-  const rlRuns = subdirectories(rlRoot).flatMap((m) => subdirectories(path.join(rlRoot, m)).filter((s) => seedOf(s) !== null).map((s) => path.join(rlRoot, m, s)))
+  const rlRuns = subdirectories(rlRoot)
+    .flatMap((m) =>
+      subdirectories(path.join(rlRoot, m))
+        .filter((s) => seedOf(s) !== null)
+        .map((s) => path.join(rlRoot, m, s)),
+    )
     .filter((d) => fs.existsSync(runFile(d, "summary")));
   const evalRoot = path.join(runs, "eval");
-  const sweeps = subdirectories(evalRoot).flatMap((m) => [
-    { method: m, seed: null as number | null, dir: path.join(evalRoot, m, "sweep") },
-    ...subdirectories(path.join(evalRoot, m)).filter((s) => seedOf(s) !== null).map((s) => ({ method: m, seed: seedOf(s), dir: path.join(evalRoot, m, s, "sweep") })),
-  ]).filter((s) => fs.existsSync(path.join(s.dir, "summary.json")));
+  const sweeps = subdirectories(evalRoot)
+    .flatMap((m) => [
+      { method: m, seed: null as number | null, dir: path.join(evalRoot, m, "sweep") },
+      ...subdirectories(path.join(evalRoot, m))
+        .filter((s) => seedOf(s) !== null)
+        .map((s) => ({ method: m, seed: seedOf(s), dir: path.join(evalRoot, m, s, "sweep") })),
+    ])
+    .filter((s) => fs.existsSync(path.join(s.dir, "summary.json")));
   const sft = sftDone(runs) ? path.join(runs, "sft") : null;
   const demoSft = ifExists(path.join(results, "models", "sft"));
   const manifest = path.join(runs, "data", "manifest.json");
   let levels: number[] | null = null;
   try {
-    levels = (JSON.parse(fs.readFileSync(manifest, "utf8")) as { generator?: { levels?: number[] } }).generator?.levels ?? null;
+    levels =
+      (JSON.parse(fs.readFileSync(manifest, "utf8")) as { generator?: { levels?: number[] } }).generator?.levels ??
+      null;
   } catch {
     levels = null; // absent or being written
   }
   return {
-    sft, rl: rlRuns.length ? rlRoot : null, rlRuns, sweeps, data: levels ? path.dirname(manifest) : null, levels,
-    claims: ifExists(path.join(results, "claims.json")), summary: ifExists(path.join(results, "summary.json")),
-    demoSft, model: sft ?? demoSft, results: ifExists(path.join(results, "summary.json")) ? results : null,
+    sft,
+    rl: rlRuns.length ? rlRoot : null,
+    rlRuns,
+    sweeps,
+    data: levels ? path.dirname(manifest) : null,
+    levels,
+    claims: ifExists(path.join(results, "claims.json")),
+    summary: ifExists(path.join(results, "summary.json")),
+    demoSft,
+    model: sft ?? demoSft,
+    results: ifExists(path.join(results, "summary.json")) ? results : null,
   };
 }

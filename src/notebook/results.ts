@@ -44,7 +44,12 @@ export function readResults(dir: string): ReproduceResults | null {
   }
   const tablesDir = path.join(dir, "tables");
   const tables: Record<string, Row[]> = {};
-  for (const f of fs.existsSync(tablesDir) ? fs.readdirSync(tablesDir).filter((x) => x.endsWith(".csv")).sort() : []) {
+  for (const f of fs.existsSync(tablesDir)
+    ? fs
+        .readdirSync(tablesDir)
+        .filter((x) => x.endsWith(".csv"))
+        .sort()
+    : []) {
     const file = path.join(tablesDir, f);
     try {
       tables[f.slice(0, -4)] = aq.fromCSV(fs.readFileSync(file, "utf8")).objects() as Row[];
@@ -53,19 +58,43 @@ export function readResults(dir: string): ReproduceResults | null {
     }
   }
   const figDir = path.join(dir, "figures");
-  const figures = fs.existsSync(figDir) ? fs.readdirSync(figDir).filter((f) => f.endsWith(".png")).map((f) => f.slice(0, -4)).sort() : [];
+  const figures = fs.existsSync(figDir)
+    ? fs
+        .readdirSync(figDir)
+        .filter((f) => f.endsWith(".png"))
+        .map((f) => f.slice(0, -4))
+        .sort()
+    : [];
   const name = summary.name ?? "unknown";
   const commit = summary.git_commit ?? null;
   const seeds = summary.seeds ?? [];
   const smokeTest = isSmokeTest({ name });
   return {
-    dir, name, commit, runsDir: summary.runs_dir ?? null, seeds, smokeTest, tables, series: sweepSeries(tables.sweep ?? [], path.join(tablesDir, "sweep.csv")), figures,
-    describe: `${smokeTest ? "SMOKE TEST, NOT A RESULT: " : ""}results of the '${name}' run in ${dir}` +
+    dir,
+    name,
+    commit,
+    runsDir: summary.runs_dir ?? null,
+    seeds,
+    smokeTest,
+    tables,
+    series: sweepSeries(tables.sweep ?? [], path.join(tablesDir, "sweep.csv")),
+    figures,
+    describe:
+      `${smokeTest ? "SMOKE TEST, NOT A RESULT: " : ""}results of the '${name}' run in ${dir}` +
       `${commit ? ` (commit ${commit.slice(0, 7)}` : " ("}${seeds.length ? `, RL seeds ${seeds.join(", ")}` : ""}), read from its summary.json and tables/`,
   };
 }
 
-const SWEEP_COLUMNS = ["method", "n", "accuracy", "accuracy_lo", "accuracy_hi", "tokens_per_problem", "tokens_lo", "tokens_hi"];
+const SWEEP_COLUMNS = [
+  "method",
+  "n",
+  "accuracy",
+  "accuracy_lo",
+  "accuracy_hi",
+  "tokens_per_problem",
+  "tokens_lo",
+  "tokens_hi",
+];
 
 /** Rows of tables/sweep.csv grouped by method into series with intervals. */
 export function sweepSeries(rows: Row[], file = "sweep.csv"): TaskScalingSeries[] {
@@ -77,7 +106,10 @@ export function sweepSeries(rows: Row[], file = "sweep.csv"): TaskScalingSeries[
     for (const c of SWEEP_COLUMNS) {
       if (c !== "method") r[c] = num(raw[c]);
       const ok = c === "method" ? typeof r[c] === "string" && r[c] !== "" : Number.isFinite(r[c]);
-      if (!ok) throw new Error(`${file}: row ${i + 2}, column ${c}: expected ${c === "method" ? "a method name" : "a number"}, got ${JSON.stringify(raw[c] ?? null)}`);
+      if (!ok)
+        throw new Error(
+          `${file}: row ${i + 2}, column ${c}: expected ${c === "method" ? "a method name" : "a number"}, got ${JSON.stringify(raw[c] ?? null)}`,
+        );
     }
     const m = r.method as string;
     const s = out.get(m) ?? { method: m, ns: [], tokensPerProblem: [], accuracy: [], tokensCi: [], accuracyCi: [] };

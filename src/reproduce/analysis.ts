@@ -31,13 +31,27 @@ import { evaluateClaims, isCollapsed, type Claim, type ClaimInputs, type Estimat
 import type { ModelEval } from "./eval.js";
 
 export interface FitSummary {
-  form: string; formula: string; params: Record<string, number>; ci: Record<string, [number, number]>;
-  r2: number; aic: number; aicc: number; bic: number; resamples: number; level: number;
+  form: string;
+  formula: string;
+  params: Record<string, number>;
+  ci: Record<string, [number, number]>;
+  r2: number;
+  aic: number;
+  aicc: number;
+  bic: number;
+  resamples: number;
+  level: number;
   /** Fitted curve and band on a log grid of N (for figures without refitting). */
   grid: { x: number[]; y: number[]; lo: number[]; hi: number[] };
 }
 
-export interface SweepPoint { n: number; accuracy: MeanCI; tokens_per_problem: MeanCI; truncation_rate: number; problems: number }
+export interface SweepPoint {
+  n: number;
+  accuracy: MeanCI;
+  tokens_per_problem: MeanCI;
+  truncation_rate: number;
+  problems: number;
+}
 
 export type SeededCI = MeanCI & { seeds_ci: [number, number]; per_seed: number[] };
 
@@ -65,7 +79,16 @@ export interface MethodAnalysis {
   stability: { collapsedSeeds: number; seeds: number; collapsed: boolean } | null;
 }
 
-export interface Comparison { a: string; b: string; tokenReduction: Estimate; accuracyDiff: Estimate; aTokens: number; bTokens: number; pValueTokens: number; pValueAccuracy: number }
+export interface Comparison {
+  a: string;
+  b: string;
+  tokenReduction: Estimate;
+  accuracyDiff: Estimate;
+  aTokens: number;
+  bTokens: number;
+  pValueTokens: number;
+  pValueAccuracy: number;
+}
 
 export interface LambdaStar {
   /** null when the inputs are missing; `reason` says which. */
@@ -110,7 +133,12 @@ type N1Row = ModelEval["n1"][number];
  * Per-seed values on the problems every group has: one row per group (seed), one column per
  * problem id (sorted), a problem's entries within a group (rotations) averaged.
  */
-function seedMatrix<T>(groups: T[][], id: (r: T) => string, v: (r: T) => number, only?: Set<string>): { ids: string[]; values: number[][] } {
+function seedMatrix<T>(
+  groups: T[][],
+  id: (r: T) => string,
+  v: (r: T) => number,
+  only?: Set<string>,
+): { ids: string[]; values: number[][] } {
   const maps = groups.map((g) => byProblem(g, id, v));
   const ids = [...(maps[0]?.keys() ?? [])].filter((k) => maps.every((m) => m.has(k)) && (!only || only.has(k))).sort();
   return { ids, values: maps.map((m) => ids.map((k) => m.get(k)!)) };
@@ -120,7 +148,11 @@ function seedMatrix<T>(groups: T[][], id: (r: T) => string, v: (r: T) => number,
 function intervalOf<T>(groups: T[][], id: (r: T) => string, v: (r: T) => number, config: ReproduceConfig): MeanCI {
   const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap };
   if (config.analysis.ci === "hierarchical") {
-    const { values } = seedMatrix(groups.filter((g) => g.length > 0), id, v);
+    const { values } = seedMatrix(
+      groups.filter((g) => g.length > 0),
+      id,
+      v,
+    );
     return values.length && values[0]!.length ? hierarchicalMeanCI(values, bopts) : { mean: NaN, ci: [NaN, NaN] };
   }
   const xs = [...byProblem(groups.flat(), id, v).values()];
@@ -147,7 +179,8 @@ function n1Metrics(perSeed: N1Row[][], config: ReproduceConfig): N1Metrics {
 function fitSummaries(ns: number[], ys: number[], config: ReproduceConfig): FitSummary[] {
   const ok = ns.map((n, i) => [n, ys[i]!] as const).filter(([, y]) => Number.isFinite(y));
   if (new Set(ok.map(([n]) => n)).size < 3) return [];
-  const x = ok.map(([n]) => n), y = ok.map(([, v]) => v);
+  const x = ok.map(([n]) => n),
+    y = ok.map(([, v]) => v);
   const opts = { bootstrap: config.analysis.bootstrap, seed: config.analysis.seed };
   let fits: ScalingFit[];
   try {
@@ -155,20 +188,43 @@ function fitSummaries(ns: number[], ys: number[], config: ReproduceConfig): FitS
   } catch {
     // One form failing (degenerate data, e.g. constant accuracy) must not hide the others.
     fits = SCALING_FORMS.flatMap((form) => {
-      try { return [fitScaling(x, y, { ...opts, form })]; } catch { return []; }
+      try {
+        return [fitScaling(x, y, { ...opts, form })];
+      } catch {
+        return [];
+      }
     }).sort((u, v) => u[config.analysis.fitBy] - v[config.analysis.fitBy]);
   }
-  const lo = Math.min(...x), hi = Math.max(...x);
-  const grid = Array.from({ length: 121 }, (_, i) => Math.exp(Math.log(lo) + (i / 120) * (Math.log(hi) - Math.log(lo))));
+  const lo = Math.min(...x),
+    hi = Math.max(...x);
+  const grid = Array.from({ length: 121 }, (_, i) =>
+    Math.exp(Math.log(lo) + (i / 120) * (Math.log(hi) - Math.log(lo))),
+  );
   return fits.map((f) => ({
-    form: f.form, formula: f.formula, params: f.params, ci: f.ci, r2: f.r2, aic: f.aic, aicc: f.aicc, bic: f.bic,
-    resamples: f.resamples, level: f.level,
-    grid: { x: grid, y: grid.map((g) => f.predict(g)), lo: grid.map((g) => f.band(g)[0]), hi: grid.map((g) => f.band(g)[1]) },
+    form: f.form,
+    formula: f.formula,
+    params: f.params,
+    ci: f.ci,
+    r2: f.r2,
+    aic: f.aic,
+    aicc: f.aicc,
+    bic: f.bic,
+    resamples: f.resamples,
+    level: f.level,
+    grid: {
+      x: grid,
+      y: grid.map((g) => f.predict(g)),
+      lo: grid.map((g) => f.band(g)[0]),
+      hi: grid.map((g) => f.band(g)[1]),
+    },
   }));
 }
 
 /** Whether a stored fit's parameter intervals explode (fit.ts: unidentifiedParams). */
-export function identifiability(s: Pick<FitSummary, "params" | "ci">): { identifiable: boolean; unidentified: string[] } {
+export function identifiability(s: Pick<FitSummary, "params" | "ci">): {
+  identifiable: boolean;
+  unidentified: string[];
+} {
   const unidentified = unidentifiedParams(s.params, s.ci);
   return { identifiable: unidentified.length === 0, unidentified };
 }
@@ -186,10 +242,26 @@ export function fitFromSummary(s: FitSummary): ScalingFit {
     }
     return ys[ys.length - 1]!;
   };
-  const y = interp(s.grid.y), lo = interp(s.grid.lo), hi = interp(s.grid.hi);
+  const y = interp(s.grid.y),
+    lo = interp(s.grid.lo),
+    hi = interp(s.grid.hi);
   return {
-    form: s.form as ScalingFit["form"], params: s.params, ci: s.ci, r2: s.r2, aic: s.aic, bic: s.bic, aicc: s.aicc, rss: NaN,
-    n: 0, k: 0, ...identifiability(s), formula: s.formula, resamples: s.resamples, level: s.level, predict: y, band: (n) => [lo(n), hi(n)],
+    form: s.form as ScalingFit["form"],
+    params: s.params,
+    ci: s.ci,
+    r2: s.r2,
+    aic: s.aic,
+    bic: s.bic,
+    aicc: s.aicc,
+    rss: NaN,
+    n: 0,
+    k: 0,
+    ...identifiability(s),
+    formula: s.formula,
+    resamples: s.resamples,
+    level: s.level,
+    predict: y,
+    band: (n) => [lo(n), hi(n)],
   };
 }
 
@@ -197,7 +269,13 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
   const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap };
   const ci = (xs: number[]): MeanCI => (xs.length ? bootstrapMeanCI(xs, bopts) : { mean: NaN, ci: [NaN, NaN] });
   const n1Rows = evals.flatMap((e) => e.n1);
-  const greedy = evals.length > 0 && evals.every((e) => e.n1Greedy && e.n1Greedy.length > 0) ? n1Metrics(evals.map((e) => e.n1Greedy!), config) : null;
+  const greedy =
+    evals.length > 0 && evals.every((e) => e.n1Greedy && e.n1Greedy.length > 0)
+      ? n1Metrics(
+          evals.map((e) => e.n1Greedy!),
+          config,
+        )
+      : null;
   const sweepRows = evals.flatMap((e) => e.sweep.filter((r) => !r.failed));
   const ns = [...new Set(sweepRows.map((r) => r.n))].sort((a, b) => a - b);
   const sweep: SweepPoint[] = ns.map((n) => {
@@ -205,8 +283,18 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
     const perSeed = evals.map((e) => e.sweep.filter((r) => !r.failed && r.n === n));
     return {
       n,
-      accuracy: intervalOf(perSeed, (r) => r.problemId, (r) => Number(r.correct), config),
-      tokens_per_problem: intervalOf(perSeed, (r) => r.problemId, (r) => r.tokens, config),
+      accuracy: intervalOf(
+        perSeed,
+        (r) => r.problemId,
+        (r) => Number(r.correct),
+        config,
+      ),
+      tokens_per_problem: intervalOf(
+        perSeed,
+        (r) => r.problemId,
+        (r) => r.tokens,
+        config,
+      ),
       truncation_rate: mean(rows.map((r) => Number(r.truncated))),
       problems: new Set(rows.map((r) => r.problemId)).size,
     };
@@ -221,11 +309,25 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
   return {
     method,
     seeds: evals.map((e) => e.seed),
-    n1: { ...n1Metrics(evals.map((e) => e.n1), config), greedy },
+    n1: {
+      ...n1Metrics(
+        evals.map((e) => e.n1),
+        config,
+      ),
+      greedy,
+    },
     sweep,
     fits: {
-      tokens_per_problem: fitSummaries(sweep.map((p) => p.n), sweep.map((p) => p.tokens_per_problem.mean), config),
-      accuracy: fitSummaries(sweep.map((p) => p.n), sweep.map((p) => p.accuracy.mean), config),
+      tokens_per_problem: fitSummaries(
+        sweep.map((p) => p.n),
+        sweep.map((p) => p.tokens_per_problem.mean),
+        config,
+      ),
+      accuracy: fitSummaries(
+        sweep.map((p) => p.n),
+        sweep.map((p) => p.accuracy.mean),
+        config,
+      ),
     },
     positions: { n: nMax, points: positions },
     samples: { tokens: n1Rows.map((r) => r.tokens), loops: n1Rows.map((r) => r.loops) },
@@ -235,8 +337,16 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
 
 /** Paired per-problem values of two methods at N=1 (seeds averaged), over the problems both have. */
 function paired(a: ModelEval[], b: ModelEval[], v: (r: ModelEval["n1"][number]) => number): [number[], number[]] {
-  const pa = byProblem(a.flatMap((e) => e.n1), (r) => r.problemId, v);
-  const pb = byProblem(b.flatMap((e) => e.n1), (r) => r.problemId, v);
+  const pa = byProblem(
+    a.flatMap((e) => e.n1),
+    (r) => r.problemId,
+    v,
+  );
+  const pb = byProblem(
+    b.flatMap((e) => e.n1),
+    (r) => r.problemId,
+    v,
+  );
   const ids = [...pa.keys()].filter((k) => pb.has(k)).sort();
   return [ids.map((k) => pa.get(k)!), ids.map((k) => pb.get(k)!)];
 }
@@ -245,14 +355,33 @@ function paired(a: ModelEval[], b: ModelEval[], v: (r: ModelEval["n1"][number]) 
  * Difference a - b of a per-problem quantity at N=1, paired on problems, by analysis.ci; with its
  * mean of b (over the problems used). null when the two share no problem.
  */
-function diffOf(ea: ModelEval[], eb: ModelEval[], v: (r: N1Row) => number, config: ReproduceConfig): { d: DiffCI; meanA: number; meanB: number } | null {
+function diffOf(
+  ea: ModelEval[],
+  eb: ModelEval[],
+  v: (r: N1Row) => number,
+  config: ReproduceConfig,
+): { d: DiffCI; meanA: number; meanB: number } | null {
   const bopts = { seed: config.analysis.seed, resamples: config.analysis.bootstrap, paired: true };
   if (config.analysis.ci === "hierarchical") {
-    const common = seedMatrix([...ea, ...eb].map((e) => e.n1), (r) => r.problemId, () => 0).ids;
+    const common = seedMatrix(
+      [...ea, ...eb].map((e) => e.n1),
+      (r) => r.problemId,
+      () => 0,
+    ).ids;
     if (common.length === 0) return null;
     const only = new Set(common);
-    const ma = seedMatrix(ea.map((e) => e.n1), (r) => r.problemId, v, only).values;
-    const mb = seedMatrix(eb.map((e) => e.n1), (r) => r.problemId, v, only).values;
+    const ma = seedMatrix(
+      ea.map((e) => e.n1),
+      (r) => r.problemId,
+      v,
+      only,
+    ).values;
+    const mb = seedMatrix(
+      eb.map((e) => e.n1),
+      (r) => r.problemId,
+      v,
+      only,
+    ).values;
     const d = hierarchicalDiffCI(ma, mb, bopts);
     return { d, meanA: mean(ma.map(mean)), meanB: mean(mb.map(mean)) };
   }
@@ -261,20 +390,31 @@ function diffOf(ea: ModelEval[], eb: ModelEval[], v: (r: N1Row) => number, confi
   return { d: bootstrapDiffCI(xa, xb, bopts), meanA: mean(xa), meanB: mean(xb) };
 }
 
-export function compareMethods(a: string, b: string, evals: Map<string, ModelEval[]>, config: ReproduceConfig): Comparison | null {
-  const ea = evals.get(a), eb = evals.get(b);
+export function compareMethods(
+  a: string,
+  b: string,
+  evals: Map<string, ModelEval[]>,
+  config: ReproduceConfig,
+): Comparison | null {
+  const ea = evals.get(a),
+    eb = evals.get(b);
   if (!ea || !eb) return null;
   const tok = diffOf(ea, eb, (r) => r.tokens, config);
   const acc = diffOf(ea, eb, (r) => Number(r.correct), config);
   if (!tok || !acc) return null;
-  const dt = tok.d, da = acc.d;
+  const dt = tok.d,
+    da = acc.d;
   const mb = tok.meanB;
   const scale = mb > 0 ? -1 / mb : NaN;
   return {
-    a, b,
+    a,
+    b,
     tokenReduction: { mean: dt.diff * scale, ci: [dt.ci[1] * scale, dt.ci[0] * scale] },
     accuracyDiff: { mean: da.diff, ci: da.ci },
-    aTokens: tok.meanA, bTokens: mb, pValueTokens: dt.pValue, pValueAccuracy: da.pValue,
+    aTokens: tok.meanA,
+    bTokens: mb,
+    pValueTokens: dt.pValue,
+    pValueAccuracy: da.pValue,
   };
 }
 
@@ -282,7 +422,11 @@ export function compareMethods(a: string, b: string, evals: Map<string, ModelEva
 export function linearPenalties(runs: Run[]): { method: string; lambda: number }[] {
   const out = new Map<string, number>();
   for (const r of runs) {
-    const cfg = r.config as { method: string; kind?: string; shaping?: { name?: string; params?: Record<string, number> } };
+    const cfg = r.config as {
+      method: string;
+      kind?: string;
+      shaping?: { name?: string; params?: Record<string, number> };
+    };
     if (cfg.kind !== "penalty" || cfg.shaping?.name !== "linear") continue;
     out.set(cfg.method, cfg.shaping.params?.lambda ?? 0);
   }
@@ -310,14 +454,25 @@ export function sftLambdaStar(sft: ModelEval[] | undefined, budget: number): Lam
   const none = (reason: string): LambdaStar => ({ value: null, reason, budget, correct: null, guess: null });
   if (!sft || sft.length === 0) return none("no SFT eval");
   const rows = sft.flatMap((e) => e.n1);
-  if (rows.some((r) => r.style === undefined)) return none("the SFT eval rows carry no trace style (evaluated before styles were recorded); rerun the eval stage");
-  const form = (rs: N1Row[]) => ({ accuracy: mean(rs.map((r) => Number(r.correct))), tokens: mean(rs.map((r) => r.tokens)), responses: rs.length });
+  if (rows.some((r) => r.style === undefined))
+    return none("the SFT eval rows carry no trace style (evaluated before styles were recorded); rerun the eval stage");
+  const form = (rs: N1Row[]) => ({
+    accuracy: mean(rs.map((r) => Number(r.correct))),
+    tokens: mean(rs.map((r) => r.tokens)),
+    responses: rs.length,
+  });
   const guesses = rows.filter((r) => r.style === "shortcut");
-  if (guesses.length < LAMBDA_STAR_MIN_RESPONSES) return none(`the SFT model wrote ${guesses.length} answer-only N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES})`);
+  if (guesses.length < LAMBDA_STAR_MIN_RESPONSES)
+    return none(
+      `the SFT model wrote ${guesses.length} answer-only N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES})`,
+    );
   const guess = form(guesses);
   const styles = [...new Set(rows.map((r) => r.style!))].filter((st) => st !== "shortcut").sort();
-  const forms = styles.map((style) => ({ style, ...form(rows.filter((r) => r.style === style)) })).filter((f) => f.responses >= LAMBDA_STAR_MIN_RESPONSES);
-  if (forms.length === 0) return none(`the SFT model wrote no traced style ${LAMBDA_STAR_MIN_RESPONSES} or more times at N=1`);
+  const forms = styles
+    .map((style) => ({ style, ...form(rows.filter((r) => r.style === style)) }))
+    .filter((f) => f.responses >= LAMBDA_STAR_MIN_RESPONSES);
+  if (forms.length === 0)
+    return none(`the SFT model wrote no traced style ${LAMBDA_STAR_MIN_RESPONSES} or more times at N=1`);
   const scored = forms.map((f) => ({ f, value: lambdaStar(f, guess, budget) })).sort((a, b) => b.value - a.value);
   return { value: scored[0]!.value, budget, correct: scored[0]!.f, guess };
 }
@@ -329,10 +484,21 @@ export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig
   for (const [m, es] of byMethod) methods[m] = analyzeMethod(m, es, config);
 
   const t = config.claims;
-  const stability = runs.length ? stabilityTable(runs, { fraction: t.collapseFraction, seed: config.analysis.seed, resamples: config.analysis.bootstrap }) : [];
+  const stability = runs.length
+    ? stabilityTable(runs, {
+        fraction: t.collapseFraction,
+        seed: config.analysis.seed,
+        resamples: config.analysis.bootstrap,
+      })
+    : [];
   for (const s of stability) {
     const m = methods[s.method];
-    if (m) m.stability = { collapsedSeeds: s.collapsed, seeds: s.total, collapsed: isCollapsed({ collapsedSeeds: s.collapsed, seeds: s.total }, t) };
+    if (m)
+      m.stability = {
+        collapsedSeeds: s.collapsed,
+        seeds: s.total,
+        collapsed: isCollapsed({ collapsedSeeds: s.collapsed, seeds: s.total }, t),
+      };
   }
 
   // bcr against single at its own per-problem budget (single@b<k>): a shared budget vs a small one.
@@ -352,14 +518,28 @@ export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig
 
   const inputs: ClaimInputs = {};
   const fl = comparisons.find((c) => c.a === "bcr" && c.b === "single");
-  if (fl) inputs.freeLunch = { tokenReduction: fl.tokenReduction, accuracyDiff: fl.accuracyDiff, bcrTokens: fl.aTokens, singleTokens: fl.bTokens };
-  const curve = (m: MethodAnalysis) => ({ ns: m.sweep.map((p) => p.n), tokensPerProblem: m.sweep.map((p) => p.tokens_per_problem.mean), accuracy: m.sweep.map((p) => p.accuracy.mean) });
+  if (fl)
+    inputs.freeLunch = {
+      tokenReduction: fl.tokenReduction,
+      accuracyDiff: fl.accuracyDiff,
+      bcrTokens: fl.aTokens,
+      singleTokens: fl.bTokens,
+    };
+  const curve = (m: MethodAnalysis) => ({
+    ns: m.sweep.map((p) => p.n),
+    tokensPerProblem: m.sweep.map((p) => p.tokens_per_problem.mean),
+    accuracy: m.sweep.map((p) => p.accuracy.mean),
+  });
   if (methods.bcr && methods.single && methods.bcr.sweep.length && methods.single.sweep.length) {
     inputs.scaling = { bcr: curve(methods.bcr), single: curve(methods.single) };
   }
   if (loops && methods.bcr && methods.sft) {
     const pick = (e: MeanCI): Estimate => ({ mean: e.mean, ci: e.ci });
-    inputs.loops = { bcr: pick(methods.bcr.n1.loops_per_response), sft: pick(methods.sft.n1.loops_per_response), diff: loops.diff };
+    inputs.loops = {
+      bcr: pick(methods.bcr.n1.loops_per_response),
+      sft: pick(methods.sft.n1.loops_per_response),
+      diff: loops.diff,
+    };
   }
   const star = sftLambdaStar(byMethod.get("sft"), config.rl.singleBudget);
   const lin = strongestLinear(runs);
@@ -373,11 +553,20 @@ export function analyze(evals: ModelEval[], runs: Run[], config: ReproduceConfig
     inputs.stability = {
       penalty: linStab ? { method: linStab.method, collapsedSeeds: linStab.collapsed, seeds: linStab.total } : null,
       bcr: { collapsedSeeds: bcrStab.collapsed, seeds: bcrStab.total },
-      linear, lambdaStar: star.value, ...(star.reason ? { lambdaStarReason: star.reason } : {}),
+      linear,
+      lambdaStar: star.value,
+      ...(star.reason ? { lambdaStarReason: star.reason } : {}),
     };
   }
   return {
-    ciMethod: config.analysis.ci, lambdaStar: star, ladder: byMethod.get("sft")?.find((e) => e.ladder)?.ladder ?? null,
-    methods, comparisons, loops, stability, claims: evaluateClaims(inputs, t), claimInputs: inputs,
+    ciMethod: config.analysis.ci,
+    lambdaStar: star,
+    ladder: byMethod.get("sft")?.find((e) => e.ladder)?.ladder ?? null,
+    methods,
+    comparisons,
+    loops,
+    stability,
+    claims: evaluateClaims(inputs, t),
+    claimInputs: inputs,
   };
 }

@@ -22,17 +22,36 @@ import type { ModelEval } from "./eval.js";
 export const EVAL_ARCHIVE = "eval-rows.jsonl.gz";
 
 /** The metrics kept per RL run (stabilityTable and the training figures read these). */
-export const ARCHIVED_METRICS = ["eval/accuracy", "eval/tokens_per_problem", "reward/accuracy", "length/mean", "grad/cos_acc_len", "grad/norm", "adv/neg_correct_frac"] as const;
+export const ARCHIVED_METRICS = [
+  "eval/accuracy",
+  "eval/tokens_per_problem",
+  "reward/accuracy",
+  "length/mean",
+  "grad/cos_acc_len",
+  "grad/norm",
+  "adv/neg_correct_frac",
+] as const;
 
-export interface ArchiveMeta { derived: unknown; wall: Record<string, number> }
-export interface EvalArchive { meta: ArchiveMeta; evals: ModelEval[]; runs: Run[] }
+export interface ArchiveMeta {
+  derived: unknown;
+  wall: Record<string, number>;
+}
+export interface EvalArchive {
+  meta: ArchiveMeta;
+  evals: ModelEval[];
+  runs: Run[];
+}
 
 function slimRun(r: Run): { name: string; config: Record<string, unknown>; metrics: MetricRow[] } {
   const c = r.config as Record<string, unknown>;
   const config = Object.fromEntries(["method", "seed", "kind", "shaping"].filter((k) => k in c).map((k) => [k, c[k]]));
   const metrics = r.metrics.flatMap((m) => {
-    const kept = Object.fromEntries(ARCHIVED_METRICS.filter((k) => m[k] !== undefined && m[k] !== null).map((k) => [k, m[k]]));
-    return Object.keys(kept).length ? [{ ...(m.step !== undefined ? { step: m.step } : {}), ...kept } as MetricRow] : [];
+    const kept = Object.fromEntries(
+      ARCHIVED_METRICS.filter((k) => m[k] !== undefined && m[k] !== null).map((k) => [k, m[k]]),
+    );
+    return Object.keys(kept).length
+      ? [{ ...(m.step !== undefined ? { step: m.step } : {}), ...kept } as MetricRow]
+      : [];
   });
   return { name: r.name, config, metrics };
 }
@@ -67,15 +86,23 @@ export function readEvalArchive(file: string): EvalArchive {
     }
     const { kind, ...rest } = o;
     if (kind === "meta") {
-      if (rest.format !== 1) throw new Error(`${file}: line ${i + 1}: unknown format ${String(rest.format)} (this code reads format 1)`);
+      if (rest.format !== 1)
+        throw new Error(`${file}: line ${i + 1}: unknown format ${String(rest.format)} (this code reads format 1)`);
       meta = { derived: rest.derived, wall: (rest.wall ?? {}) as Record<string, number> };
     } else if (kind === "eval") {
-      if (typeof rest.method !== "string" || !Array.isArray(rest.n1) || !Array.isArray(rest.sweep)) throw new Error(`${file}: line ${i + 1}: an eval line needs method, n1 and sweep`);
+      if (typeof rest.method !== "string" || !Array.isArray(rest.n1) || !Array.isArray(rest.sweep))
+        throw new Error(`${file}: line ${i + 1}: an eval line needs method, n1 and sweep`);
       evals.push(rest as unknown as ModelEval);
     } else if (kind === "run") {
       const c = rest.config as Run["config"] | undefined;
-      if (typeof rest.name !== "string" || !c || typeof c.method !== "string" || !Array.isArray(rest.metrics)) throw new Error(`${file}: line ${i + 1}: a run line needs name, config.method and metrics`);
-      runs.push({ dir: path.join(path.dirname(file), "(archived)", rest.name), name: rest.name, config: c, metrics: rest.metrics as MetricRow[] });
+      if (typeof rest.name !== "string" || !c || typeof c.method !== "string" || !Array.isArray(rest.metrics))
+        throw new Error(`${file}: line ${i + 1}: a run line needs name, config.method and metrics`);
+      runs.push({
+        dir: path.join(path.dirname(file), "(archived)", rest.name),
+        name: rest.name,
+        config: c,
+        metrics: rest.metrics as MetricRow[],
+      });
     } else {
       throw new Error(`${file}: line ${i + 1}: unknown kind ${JSON.stringify(kind)}`);
     }

@@ -26,11 +26,20 @@ export interface DataStats {
 }
 
 /** Per-problem length of each trace style, `k:` header and the separator included. */
-export function traceLengths(problems: readonly Problem[], seed: number, loops?: [number, number]): Omit<DataStats, "sftExamples" | "sftStyleShares"> {
+export function traceLengths(
+  problems: readonly Problem[],
+  seed: number,
+  loops?: [number, number],
+): Omit<DataStats, "sftExamples" | "sftStyleShares"> {
   const rng = new Rng(seed);
   const mean = (style: "essential" | "redundant" | "shortcut") =>
-    problems.reduce((s, p) => s + `1:${trace(p.question, p.answer, style, rng, { loops })}`.length + 1, 0) / problems.length;
-  return { meanEssentialTokens: mean("essential"), meanRedundantTokens: mean("redundant"), meanShortcutTokens: mean("shortcut") };
+    problems.reduce((s, p) => s + `1:${trace(p.question, p.answer, style, rng, { loops })}`.length + 1, 0) /
+    problems.length;
+  return {
+    meanEssentialTokens: mean("essential"),
+    meanRedundantTokens: mean("redundant"),
+    meanShortcutTokens: mean("shortcut"),
+  };
 }
 
 export function runData(config: ReproduceConfig, L: Layout): DataStats {
@@ -40,7 +49,14 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
   const s = config.sft;
   // Both SFT phases share the trace mixture; each has its own count, pack sizes and seed.
   const writeExamples = (file: string, p: { examples: number; groupSizes: number[]; seed: number }) => {
-    const out = buildSftExamples(train, { count: p.examples, groupSizes: p.groupSizes, seed: p.seed, mix: s.mix, loops: s.loops, merge: s.merge });
+    const out = buildSftExamples(train, {
+      count: p.examples,
+      groupSizes: p.groupSizes,
+      seed: p.seed,
+      mix: s.mix,
+      loops: s.loops,
+      merge: s.merge,
+    });
     writeFileAtomic(path.join(L.data, file), out.map((e) => JSON.stringify(e)).join("\n") + "\n");
     return out;
   };
@@ -52,8 +68,12 @@ export function runData(config: ReproduceConfig, L: Layout): DataStats {
     ...traceLengths(train, d.seed + 17, s.loops),
     sftExamples: examples.length,
     sftStyleShares: {
-      essential: share("essential"), redundant: share("redundant"), shortcut: share("shortcut"),
-      ...Object.fromEntries((["merged", "terse", "bare"] as const).filter((st) => s.mix[st] !== undefined).map((st) => [st, share(st)])),
+      essential: share("essential"),
+      redundant: share("redundant"),
+      shortcut: share("shortcut"),
+      ...Object.fromEntries(
+        (["merged", "terse", "bare"] as const).filter((st) => s.mix[st] !== undefined).map((st) => [st, share(st)]),
+      ),
     },
     ...(extended ? { sftExtendExamples: extended.length } : {}),
   };

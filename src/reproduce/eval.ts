@@ -24,19 +24,35 @@ import { planRuns } from "./rl.js";
 /** The file in each model's eval folder that the analysis stage reads. */
 export const EVAL_FILE = "eval.json";
 
-export interface ModelRef { method: string; seed: number | null; checkpoint: string; dir: string; targetLength?: number }
+export interface ModelRef {
+  method: string;
+  seed: number | null;
+  checkpoint: string;
+  dir: string;
+  targetLength?: number;
+}
 
 export function modelsToEvaluate(config: ReproduceConfig, L: Layout, derived: Derived): ModelRef[] {
   return [
     { method: "sft", seed: null, checkpoint: L.sft, dir: path.join(L.eval, "sft") },
     ...planRuns(config, L, derived).map((p) => ({
-      method: p.method, seed: p.seed, checkpoint: p.dir, dir: path.join(L.eval, p.method, `seed-${p.seed}`),
+      method: p.method,
+      seed: p.seed,
+      checkpoint: p.dir,
+      dir: path.join(L.eval, p.method, `seed-${p.seed}`),
       ...(p.config.shaping.targetLength !== undefined ? { targetLength: p.config.shaping.targetLength } : {}),
     })),
   ];
 }
 
-export interface N1EvalRow { problemId: string; correct: boolean; tokens: number; loops: number; truncated: boolean; style?: TraceStyle }
+export interface N1EvalRow {
+  problemId: string;
+  correct: boolean;
+  tokens: number;
+  loops: number;
+  truncated: boolean;
+  style?: TraceStyle;
+}
 
 /** What eval.json holds for one model. */
 export interface ModelEval {
@@ -62,39 +78,99 @@ export function hasLadder(config: ReproduceConfig): boolean {
   return config.sft.mix.terse !== undefined || config.sft.mix.bare !== undefined;
 }
 
-interface CacheLine { key: { n: number; group: number }; ids: string[]; response: string; finishReason: string }
+interface CacheLine {
+  key: { n: number; group: number };
+  ids: string[];
+  response: string;
+  finishReason: string;
+}
 
-export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, problems: Problem[], log: Log, progress: boolean): Promise<ModelEval> {
+export async function evaluateModel(
+  ref: ModelRef,
+  config: ReproduceConfig,
+  problems: Problem[],
+  log: Log,
+  progress: boolean,
+): Promise<ModelEval> {
   const { gpt, tokenizer, step } = await loadLocal(ref.checkpoint);
   const name = ref.seed === null ? ref.method : `${ref.method}/seed-${ref.seed}`;
   try {
     const local = new LocalModel({ model: gpt, tokenizer, name, maxBatch: config.eval.batchSize });
     const model = ref.targetLength !== undefined ? withPromptTarget(local, ref.targetLength) : local;
     const e = config.eval;
-    const common = { model, problems, batchSize: e.batchSize, seed: config.analysis.seed, temperature: config.eval.temperature, progress: progress ? process.stderr : (false as const), bootstrapResamples: config.analysis.bootstrap };
+    const common = {
+      model,
+      problems,
+      batchSize: e.batchSize,
+      seed: config.analysis.seed,
+      temperature: config.eval.temperature,
+      progress: progress ? process.stderr : (false as const),
+      bootstrapResamples: config.analysis.bootstrap,
+    };
     // One N=1 eval: its rows with each response's re-check count and trace style (from the cache).
     const evalN1 = async (dir: string, temperature: number) => {
-      const r = await sweepN({ ...common, temperature, ns: [1], budget: { kind: "fixed", tokens: e.n1Budget }, outDir: path.join(ref.dir, dir), rotations: 1 });
-      const responses = new Map<string, string>();
-      for (const rec of readJsonl<CacheLine>(path.join(ref.dir, dir, "cache.jsonl"))) responses.set(rec.ids[0]!, rec.response);
-      const rows: N1EvalRow[] = r.rows.filter((x) => !x.failed).map((x) => {
-        const text = responses.get(x.problemId) ?? "";
-        return { problemId: x.problemId, correct: x.correct, tokens: x.tokens, loops: countLoops(text), truncated: x.truncated, style: traceStyleOf(text) };
+      const r = await sweepN({
+        ...common,
+        temperature,
+        ns: [1],
+        budget: { kind: "fixed", tokens: e.n1Budget },
+        outDir: path.join(ref.dir, dir),
+        rotations: 1,
       });
+      const responses = new Map<string, string>();
+      for (const rec of readJsonl<CacheLine>(path.join(ref.dir, dir, "cache.jsonl")))
+        responses.set(rec.ids[0]!, rec.response);
+      const rows: N1EvalRow[] = r.rows
+        .filter((x) => !x.failed)
+        .map((x) => {
+          const text = responses.get(x.problemId) ?? "";
+          return {
+            problemId: x.problemId,
+            correct: x.correct,
+            tokens: x.tokens,
+            loops: countLoops(text),
+            truncated: x.truncated,
+            style: traceStyleOf(text),
+          };
+        });
       return { rows, failed: r.rows.filter((x) => x.failed).length };
     };
     const n1 = await evalN1("n1", e.temperature);
     const greedy = e.greedy ? await evalN1("n1-greedy", 0) : null;
-    const ladder = ref.method === "sft" && hasLadder(config) ? await ladderTable(model, problems, { budget: e.n1Budget, temperature: 0 }) : null;
-    const sw = await sweepN({ ...common, ns: e.ns, budget: { kind: "fixed", tokens: e.sweepBudget }, outDir: path.join(ref.dir, "sweep"), rotations: e.rotations });
+    const ladder =
+      ref.method === "sft" && hasLadder(config)
+        ? await ladderTable(model, problems, { budget: e.n1Budget, temperature: 0 })
+        : null;
+    const sw = await sweepN({
+      ...common,
+      ns: e.ns,
+      budget: { kind: "fixed", tokens: e.sweepBudget },
+      outDir: path.join(ref.dir, "sweep"),
+      rotations: e.rotations,
+    });
     const failed = n1.failed + (greedy?.failed ?? 0) + sw.rows.filter((r) => r.failed).length;
-    if (failed > 0) log(`[reproduce] eval ${name}: ${failed} rows failed (e.g. prompt longer than the context); they are left out of the means`);
+    if (failed > 0)
+      log(
+        `[reproduce] eval ${name}: ${failed} rows failed (e.g. prompt longer than the context); they are left out of the means`,
+      );
     const out: ModelEval = {
-      method: ref.method, seed: ref.seed, checkpoint: ref.checkpoint, step,
+      method: ref.method,
+      seed: ref.seed,
+      checkpoint: ref.checkpoint,
+      step,
       n1: n1.rows,
       ...(greedy ? { n1Greedy: greedy.rows } : {}),
       ...(ladder ? { ladder } : {}),
-      sweep: sw.rows.map((r) => ({ n: r.n, group: r.group, position: r.position, problemId: r.problemId, correct: r.correct, tokens: r.tokens, truncated: r.truncated, failed: r.failed })),
+      sweep: sw.rows.map((r) => ({
+        n: r.n,
+        group: r.group,
+        position: r.position,
+        problemId: r.problemId,
+        correct: r.correct,
+        tokens: r.tokens,
+        truncated: r.truncated,
+        failed: r.failed,
+      })),
     };
     writeJsonAtomic(path.join(ref.dir, EVAL_FILE), out);
     return out;
@@ -103,26 +179,38 @@ export async function evaluateModel(ref: ModelRef, config: ReproduceConfig, prob
   }
 }
 
-export async function runEval(config: ReproduceConfig, L: Layout, log: Log, progress: boolean): Promise<Record<string, unknown>> {
+export async function runEval(
+  config: ReproduceConfig,
+  L: Layout,
+  log: Log,
+  progress: boolean,
+): Promise<Record<string, unknown>> {
   const derived = derive(config, readDataStats(L));
   const test = loadSyntheticDataset(L.data, "test");
-  if (test.length < config.eval.problems) log(`[reproduce] eval: only ${test.length} test problems (eval.problems ${config.eval.problems})`);
+  if (test.length < config.eval.problems)
+    log(`[reproduce] eval: only ${test.length} test problems (eval.problems ${config.eval.problems})`);
   const problems = test.slice(0, config.eval.problems);
   const refs = modelsToEvaluate(config, L, derived);
   const maxPrompt = Math.max(...config.eval.ns.map((n) => packProblems(problems.slice(0, n)).text.length + 1));
   const blockSize = config.sft.run.model.blockSize;
   const warnings: string[] = [];
   if (maxPrompt + config.eval.sweepBudget > blockSize) {
-    warnings.push(`sweep: prompt (up to ~${maxPrompt} tokens at N=${Math.max(...config.eval.ns)}) + budget ${config.eval.sweepBudget} exceeds blockSize ${blockSize}; the budget is clamped to the context at large N`);
+    warnings.push(
+      `sweep: prompt (up to ~${maxPrompt} tokens at N=${Math.max(...config.eval.ns)}) + budget ${config.eval.sweepBudget} exceeds blockSize ${blockSize}; the budget is clamped to the context at large N`,
+    );
   }
   for (const w of warnings) log(`[reproduce] eval: warning: ${w}`);
   for (const [i, ref] of refs.entries()) {
     const done = path.join(ref.dir, EVAL_FILE);
     if (fs.existsSync(done)) {
-      log(`[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} done earlier`);
+      log(
+        `[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} done earlier`,
+      );
       continue;
     }
-    log(`[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} (${problems.length} problems, N=1 budget ${config.eval.n1Budget}; sweep N=${config.eval.ns.join(",")} at fixed ${config.eval.sweepBudget})`);
+    log(
+      `[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} (${problems.length} problems, N=1 budget ${config.eval.n1Budget}; sweep N=${config.eval.ns.join(",")} at fixed ${config.eval.sweepBudget})`,
+    );
     await evaluateModel(ref, config, problems, log, progress);
   }
   return { models: refs.length, problems: problems.length, warnings };
@@ -130,5 +218,7 @@ export async function runEval(config: ReproduceConfig, L: Layout, log: Log, prog
 
 export function readEvals(config: ReproduceConfig, L: Layout): ModelEval[] {
   const derived = derive(config, readDataStats(L));
-  return modelsToEvaluate(config, L, derived).map((ref) => JSON.parse(fs.readFileSync(path.join(ref.dir, EVAL_FILE), "utf8")) as ModelEval);
+  return modelsToEvaluate(config, L, derived).map(
+    (ref) => JSON.parse(fs.readFileSync(path.join(ref.dir, EVAL_FILE), "utf8")) as ModelEval,
+  );
 }

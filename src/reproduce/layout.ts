@@ -16,14 +16,25 @@ import * as path from "node:path";
 export type Log = (line: string) => void;
 
 export interface Layout {
-  runs: string; out: string;
-  data: string; sft: string; sftBase: string; rl: string; eval: string; analysis: string;
+  runs: string;
+  out: string;
+  data: string;
+  sft: string;
+  sftBase: string;
+  rl: string;
+  eval: string;
+  analysis: string;
 }
 
 export function layout(runs: string, out: string): Layout {
   return {
-    runs, out,
-    data: path.join(runs, "data"), sft: path.join(runs, "sft"), sftBase: path.join(runs, "sft-base"), rl: path.join(runs, "rl"),
-    eval: path.join(runs, "eval"), analysis: path.join(runs, "analysis.json"),
+    runs,
+    out,
+    data: path.join(runs, "data"),
+    sft: path.join(runs, "sft"),
+    sftBase: path.join(runs, "sft-base"),
+    rl: path.join(runs, "rl"),
+    eval: path.join(runs, "eval"),
+    analysis: path.join(runs, "analysis.json"),
   };
 }

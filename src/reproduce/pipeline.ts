@@ -63,8 +63,21 @@ export interface ReproduceResult {
 export function stageHashes(config: ReproduceConfig): Record<StageName, string> {
   const s = config.sft;
   // The second SFT phase enters the hashes only when present, so one-phase configs keep theirs.
-  const extendData = s.extend ? { extend: { examples: s.extend.examples, groupSizes: s.extend.groupSizes, seed: s.extend.seed } } : {};
-  const data = stageHash({ data: config.data, sft: { examples: s.examples, groupSizes: s.groupSizes, seed: s.seed, mix: s.mix, loops: s.loops, merge: s.merge, ...extendData } });
+  const extendData = s.extend
+    ? { extend: { examples: s.extend.examples, groupSizes: s.extend.groupSizes, seed: s.extend.seed } }
+    : {};
+  const data = stageHash({
+    data: config.data,
+    sft: {
+      examples: s.examples,
+      groupSizes: s.groupSizes,
+      seed: s.seed,
+      mix: s.mix,
+      loops: s.loops,
+      merge: s.merge,
+      ...extendData,
+    },
+  });
   const sft = stageHash({ data, run: s.run, ...(s.extend ? { extend: s.extend.run } : {}) });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;
@@ -108,7 +121,9 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   }
   const t0 = performance.now();
   const info = await initBackend(opts.backend);
-  log(`[reproduce] ${config.name}: backend ${info.name}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`);
+  log(
+    `[reproduce] ${config.name}: backend ${info.name}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`,
+  );
   fs.mkdirSync(L.runs, { recursive: true });
   const h = stageHashes(config);
   const ro = { runsDir: L.runs, force: opts.force, only: opts.only, log };
@@ -121,9 +136,12 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   if (smoke) log(`[reproduce] ${SMOKE_BANNER}`);
   const finish = (analysis: Analysis | null): ReproduceResult => {
     const wall_s = (performance.now() - t0) / 1000;
-    log(`[reproduce] done in ${wall_s.toFixed(1)} s${analysis && wanted("report") ? `: ${path.join(L.out, "report.html")}` : ""}`);
+    log(
+      `[reproduce] done in ${wall_s.toFixed(1)} s${analysis && wanted("report") ? `: ${path.join(L.out, "report.html")}` : ""}`,
+    );
     if (smoke && analysis) log(`[reproduce] ${SMOKE_BANNER}: the verdicts below only show the pipeline ran`);
-    for (const c of analysis?.claims ?? []) log(`[reproduce]   claim ${c.number} (${c.title}): ${c.verdict} — ${c.measurement}`);
+    for (const c of analysis?.claims ?? [])
+      log(`[reproduce]   claim ${c.number} (${c.title}): ${c.verdict} — ${c.measurement}`);
     return { out: L.out, runs: L.runs, stages, analysis, wall_s };
   };
 
@@ -131,37 +149,65 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   // for, and no eval stage in the runs folder (a clean clone). The stages before analysis are
   // neither run nor checked: their work is what the archive holds.
   const archiveFile = path.join(L.out, EVAL_ARCHIVE);
-  const archive = opts.only?.every((s) => s === "analysis" || s === "report") && !readMarker(L.runs, "eval") && fs.existsSync(archiveFile)
-    ? readEvalArchive(archiveFile) : null;
-  if (archive) log(`[reproduce] no eval stage in ${L.runs}: re-judging from ${archiveFile} (${archive.evals.length} models, ${archive.runs.length} RL runs)`);
+  const archive =
+    opts.only?.every((s) => s === "analysis" || s === "report") &&
+    !readMarker(L.runs, "eval") &&
+    fs.existsSync(archiveFile)
+      ? readEvalArchive(archiveFile)
+      : null;
+  if (archive)
+    log(
+      `[reproduce] no eval stage in ${L.runs}: re-judging from ${archiveFile} (${archive.evals.length} models, ${archive.runs.length} RL runs)`,
+    );
   const readRlRuns = () => (archive ? archive.runs : fs.existsSync(L.rl) ? readRuns(L.rl) : []);
 
   if (!archive) {
     await run({
-      name: "data", hash: h.data, clean: [L.data],
-      outputs: ["train.jsonl", "test.jsonl", "manifest.json", "sft.jsonl", ...(config.sft.extend ? ["sft-extend.jsonl"] : []), "stats.json"].map((f) => path.join(L.data, f)),
+      name: "data",
+      hash: h.data,
+      clean: [L.data],
+      outputs: [
+        "train.jsonl",
+        "test.jsonl",
+        "manifest.json",
+        "sft.jsonl",
+        ...(config.sft.extend ? ["sft-extend.jsonl"] : []),
+        "stats.json",
+      ].map((f) => path.join(L.data, f)),
       run: async () => ({ ...runData(config, L) }),
     });
     if (!wanted("sft")) return finish(null);
     await run({
-      name: "sft", hash: h.sft, clean: [L.sftBase, L.sft], outputs: [latestPointer(L.sft)],
+      name: "sft",
+      hash: h.sft,
+      clean: [L.sftBase, L.sft],
+      outputs: [latestPointer(L.sft)],
       run: () => runSft(config, L, log, progress),
     });
     if (!wanted("rl")) return finish(null);
     await run({
-      name: "rl", hash: h.rl, clean: [L.rl], outputs: [L.rl],
+      name: "rl",
+      hash: h.rl,
+      clean: [L.rl],
+      outputs: [L.rl],
       run: () => runRl(config, L, log, progress, opts.onStep),
     });
     if (!wanted("eval")) return finish(null);
     await run({
-      name: "eval", hash: h.eval, clean: [L.eval], outputs: [L.eval],
+      name: "eval",
+      hash: h.eval,
+      clean: [L.eval],
+      outputs: [L.eval],
       run: () => runEval(config, L, log, progress),
     });
   }
   let analysis: Analysis | null = null;
   if (!wanted("analysis")) return finish(null);
   await run({
-    name: "analysis", hash: h.analysis, clean: [L.analysis], outputs: [L.analysis],
+    name: "analysis",
+    hash: h.analysis,
+    clean: [L.analysis],
+    outputs: [L.analysis],
     run: async () => {
       analysis = analyze(archive ? archive.evals : readEvals(config, L), readRlRuns(), config);
       writeJsonAtomic(L.analysis, analysis);
@@ -173,12 +219,17 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   if (!wanted("report")) return finish(final);
   const reportStart = performance.now();
   await run({
-    name: "report", hash: h.report, clean: [],
+    name: "report",
+    hash: h.report,
+    clean: [],
     outputs: ["claims.json", "summary.json", "report.html", EVAL_ARCHIVE].map((f) => path.join(L.out, f)),
     run: async () => {
       const wall: Record<string, number> = {};
       for (const s of STAGES) {
-        wall[s] = s === "report" ? (performance.now() - reportStart) / 1000 : (stages[s]?.wall_s ?? readMarker(L.runs, s)?.wall_s ?? archive?.meta.wall[s] ?? 0);
+        wall[s] =
+          s === "report"
+            ? (performance.now() - reportStart) / 1000
+            : (stages[s]?.wall_s ?? readMarker(L.runs, s)?.wall_s ?? archive?.meta.wall[s] ?? 0);
       }
       const total = Object.values(wall).reduce((a, b) => a + b, 0);
       const derived = archive ? archive.meta.derived : { ...derive(config, readDataStats(L)), data: readDataStats(L) };
@@ -189,13 +240,38 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
       }
       copyDemoModel(L.sft, path.join(L.out, "models", "sft"));
       await writeOutputs({
-        outDir: L.out, analysis: final, runs: rlRuns,
-        meta: { backend: backendInfo()?.name ?? info.name, cores: os.cpus().length, cpu: cpuModel(), wall: { ...wall, total }, seeds: config.seeds },
-        png: config.figures.png, config, derived, log, smokeTest: smoke,
-        notes: [...(smoke ? [`${SMOKE_BANNER}: ${config.name} trains tiny models for a few steps; its numbers and verdicts exercise the code and mean nothing about the method.`] : []), ...notes(config, stages)],
+        outDir: L.out,
+        analysis: final,
+        runs: rlRuns,
+        meta: {
+          backend: backendInfo()?.name ?? info.name,
+          cores: os.cpus().length,
+          cpu: cpuModel(),
+          wall: { ...wall, total },
+          seeds: config.seeds,
+        },
+        png: config.figures.png,
+        config,
+        derived,
+        log,
+        smokeTest: smoke,
+        notes: [
+          ...(smoke
+            ? [
+                `${SMOKE_BANNER}: ${config.name} trains tiny models for a few steps; its numbers and verdicts exercise the code and mean nothing about the method.`,
+              ]
+            : []),
+          ...notes(config, stages),
+        ],
         summaryExtra: {
-          name: config.name, backend_info: backendInfo(), node: process.version, platform: `${os.platform()} ${os.arch()}`, git_commit: gitCommit(),
-          runs_dir: L.runs, stage_hashes: h, stage_markers: Object.fromEntries(STAGES.map((s) => [s, stages[s] ?? readMarker(L.runs, s)])),
+          name: config.name,
+          backend_info: backendInfo(),
+          node: process.version,
+          platform: `${os.platform()} ${os.arch()}`,
+          git_commit: gitCommit(),
+          runs_dir: L.runs,
+          stage_hashes: h,
+          stage_markers: Object.fromEntries(STAGES.map((s) => [s, stages[s] ?? readMarker(L.runs, s)])),
           invocation_wall_s: (performance.now() - t0) / 1000,
         },
       });
@@ -214,7 +290,9 @@ function notes(config: ReproduceConfig, stages: ReproduceResult["stages"]): stri
     "Tokens are characters (char-level model); tokens per problem at N>1 follow scoreResponse's attribution of response tokens to problems.",
   ];
   if (!config.rl.methods.some((m) => m.shaping === "l1-exact" || m.shaping === "l1-max")) {
-    out.push("L1 is not in this run: its SFT model never saw the `L<target> ` prompt prefix, so its starting point would be measured out of distribution (rigor.md, fair baselines).");
+    out.push(
+      "L1 is not in this run: its SFT model never saw the `L<target> ` prompt prefix, so its starting point would be measured out of distribution (rigor.md, fair baselines).",
+    );
   }
   const ev = stages.eval?.info as { warnings?: string[] } | undefined;
   for (const w of ev?.warnings ?? []) out.push(`eval: ${w}`);

@@ -12,9 +12,17 @@ import type { CompletionModel } from "../model/completion.js";
 export function withPromptTarget(model: CompletionModel, perProblem: number): CompletionModel {
   return {
     name: model.name,
-    complete: (reqs, opts) => model.complete(reqs.map((r) => {
-      const n = Math.max(1, (r.prompt.match(/(?:^| )\d+:/g) ?? []).length);
-      return { ...r, prompt: withTargetPerProblem({ text: r.prompt, n, ids: [], golds: [], template: "compact" }, perProblem).text };
-    }), opts),
+    complete: (reqs, opts) =>
+      model.complete(
+        reqs.map((r) => {
+          const n = Math.max(1, (r.prompt.match(/(?:^| )\d+:/g) ?? []).length);
+          return {
+            ...r,
+            prompt: withTargetPerProblem({ text: r.prompt, n, ids: [], golds: [], template: "compact" }, perProblem)
+              .text,
+          };
+        }),
+        opts,
+      ),
   };
 }

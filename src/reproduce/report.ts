@@ -10,8 +10,16 @@ import { stabilityRows } from "../analysis/stability.js";
 import { toHtml, writeCsv, type Row } from "../analysis/tables.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import {
-  accuracyVsTokensFigure, doseResponseFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
-  taskScalingFigure, trainingCurvesFigure, type DosePoint, type Figure,
+  accuracyVsTokensFigure,
+  doseResponseFigure,
+  gradientFigure,
+  lengthHistogramFigure,
+  loopHistogramFigure,
+  positionAccuracyFigure,
+  taskScalingFigure,
+  trainingCurvesFigure,
+  type DosePoint,
+  type Figure,
 } from "../viz/figures.js";
 import { copyPlotly, Renderer, writeFigureHtml } from "../viz/render.js";
 import { fitSummaryText } from "../analysis/fit.js";
@@ -41,8 +49,11 @@ export const GREEDY_MISSING = "no greedy N=1 eval rows (eval.greedy was off for 
 
 function greedyJson(g: N1Metrics) {
   return {
-    accuracy: est(g.accuracy), tokens_per_problem: est(g.tokens_per_problem), loops_per_response: est(g.loops_per_response),
-    truncation_rate: g.truncation_rate, problems: g.problems,
+    accuracy: est(g.accuracy),
+    tokens_per_problem: est(g.tokens_per_problem),
+    loops_per_response: est(g.loops_per_response),
+    truncation_rate: g.truncation_rate,
+    problems: g.problems,
   };
 }
 
@@ -54,14 +65,22 @@ export function buildClaimsJson(analysis: Analysis, meta: RunMeta): Record<strin
     methods[m] = {
       n1: {
         accuracy: { ...est(a.n1.accuracy), seeds_ci: a.n1.accuracy.seeds_ci, per_seed: a.n1.accuracy.per_seed },
-        tokens_per_problem: { ...est(a.n1.tokens_per_problem), seeds_ci: a.n1.tokens_per_problem.seeds_ci, per_seed: a.n1.tokens_per_problem.per_seed },
+        tokens_per_problem: {
+          ...est(a.n1.tokens_per_problem),
+          seeds_ci: a.n1.tokens_per_problem.seeds_ci,
+          per_seed: a.n1.tokens_per_problem.per_seed,
+        },
         problems: a.n1.problems,
         greedy: a.n1.greedy ? greedyJson(a.n1.greedy) : null,
         ...(a.n1.greedy ? {} : { greedy_missing: GREEDY_MISSING }),
       },
       sweep: a.sweep.map((p) => ({
-        n: p.n, accuracy: p.accuracy.mean, tokens_per_problem: p.tokens_per_problem.mean,
-        accuracy_ci: p.accuracy.ci, tokens_per_problem_ci: p.tokens_per_problem.ci, truncation_rate: p.truncation_rate,
+        n: p.n,
+        accuracy: p.accuracy.mean,
+        tokens_per_problem: p.tokens_per_problem.mean,
+        accuracy_ci: p.accuracy.ci,
+        tokens_per_problem_ci: p.tokens_per_problem.ci,
+        truncation_rate: p.truncation_rate,
       })),
       loops_per_response: a.n1.loops_per_response.mean,
       loops_per_response_ci: a.n1.loops_per_response.ci,
@@ -72,14 +91,24 @@ export function buildClaimsJson(analysis: Analysis, meta: RunMeta): Record<strin
   }
   const star = analysis.lambdaStar;
   return {
-    backend: meta.backend, cores: meta.cores, wall_s: meta.wall.total, seeds: meta.seeds,
+    backend: meta.backend,
+    cores: meta.cores,
+    wall_s: meta.wall.total,
+    seeds: meta.seeds,
     ci_method: analysis.ciMethod ?? "problems",
     // JSON has no Infinity: a guess that is never shorter than the trace gives a string.
     lambda_star: star ? (star.value === null || Number.isFinite(star.value) ? star.value : "Infinity") : null,
     lambda_star_detail: star ?? { value: null, reason: "analysis made before lambda* existed" },
     methods,
     comparisons: analysis.comparisons,
-    claims: analysis.claims.map((c) => ({ id: c.id, number: c.number, title: c.title, verdict: c.verdict, criterion: c.criterion, measurement: c.measurement })),
+    claims: analysis.claims.map((c) => ({
+      id: c.id,
+      number: c.number,
+      title: c.title,
+      verdict: c.verdict,
+      criterion: c.criterion,
+      measurement: c.measurement,
+    })),
   };
 }
 
@@ -93,40 +122,98 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
   const n1 = order.map((m) => {
     const a = analysis.methods[m]!.n1;
     return {
-      method: m, seeds: analysis.methods[m]!.seeds.filter((s) => s !== null).length || 0, problems: a.problems,
-      accuracy: f(a.accuracy.mean), accuracy_lo: f(a.accuracy.ci[0]), accuracy_hi: f(a.accuracy.ci[1]),
-      tokens_per_problem: f(a.tokens_per_problem.mean, 1), tokens_lo: f(a.tokens_per_problem.ci[0], 1), tokens_hi: f(a.tokens_per_problem.ci[1], 1),
-      loops_per_response: f(a.loops_per_response.mean), loops_lo: f(a.loops_per_response.ci[0]), loops_hi: f(a.loops_per_response.ci[1]),
+      method: m,
+      seeds: analysis.methods[m]!.seeds.filter((s) => s !== null).length || 0,
+      problems: a.problems,
+      accuracy: f(a.accuracy.mean),
+      accuracy_lo: f(a.accuracy.ci[0]),
+      accuracy_hi: f(a.accuracy.ci[1]),
+      tokens_per_problem: f(a.tokens_per_problem.mean, 1),
+      tokens_lo: f(a.tokens_per_problem.ci[0], 1),
+      tokens_hi: f(a.tokens_per_problem.ci[1], 1),
+      loops_per_response: f(a.loops_per_response.mean),
+      loops_lo: f(a.loops_per_response.ci[0]),
+      loops_hi: f(a.loops_per_response.ci[1]),
       truncation_rate: f(a.truncation_rate),
-      greedy_accuracy: a.greedy ? f(a.greedy.accuracy.mean) : null, greedy_tokens_per_problem: a.greedy ? f(a.greedy.tokens_per_problem.mean, 1) : null,
+      greedy_accuracy: a.greedy ? f(a.greedy.accuracy.mean) : null,
+      greedy_tokens_per_problem: a.greedy ? f(a.greedy.tokens_per_problem.mean, 1) : null,
       greedy_loops_per_response: a.greedy ? f(a.greedy.loops_per_response.mean) : null,
-      collapsed: analysis.methods[m]!.stability ? `${analysis.methods[m]!.stability!.collapsedSeeds}/${analysis.methods[m]!.stability!.seeds}` : "",
+      collapsed: analysis.methods[m]!.stability
+        ? `${analysis.methods[m]!.stability!.collapsedSeeds}/${analysis.methods[m]!.stability!.seeds}`
+        : "",
     };
   });
-  const sweep = order.flatMap((m) => analysis.methods[m]!.sweep.map((p) => ({
-    method: m, n: p.n, accuracy: f(p.accuracy.mean), accuracy_lo: f(p.accuracy.ci[0]), accuracy_hi: f(p.accuracy.ci[1]),
-    tokens_per_problem: f(p.tokens_per_problem.mean, 1), tokens_lo: f(p.tokens_per_problem.ci[0], 1), tokens_hi: f(p.tokens_per_problem.ci[1], 1),
-    truncation_rate: f(p.truncation_rate), problems: p.problems,
-  })));
-  const fits = order.flatMap((m) => (["tokens_per_problem", "accuracy"] as const).flatMap((metric) =>
-    analysis.methods[m]!.fits[metric].map((fit, rank) => {
-      // Numbers whose intervals explode are not results: fitSummaryText says so instead of printing them.
-      const text = fitSummaryText(fit);
-      return { method: m, metric, rank: rank + 1, form: fit.form, formula: text.formula, r2: f(fit.r2), aicc: f(fit.aicc, 2), aic: f(fit.aic, 2), params: text.params };
-    })));
+  const sweep = order.flatMap((m) =>
+    analysis.methods[m]!.sweep.map((p) => ({
+      method: m,
+      n: p.n,
+      accuracy: f(p.accuracy.mean),
+      accuracy_lo: f(p.accuracy.ci[0]),
+      accuracy_hi: f(p.accuracy.ci[1]),
+      tokens_per_problem: f(p.tokens_per_problem.mean, 1),
+      tokens_lo: f(p.tokens_per_problem.ci[0], 1),
+      tokens_hi: f(p.tokens_per_problem.ci[1], 1),
+      truncation_rate: f(p.truncation_rate),
+      problems: p.problems,
+    })),
+  );
+  const fits = order.flatMap((m) =>
+    (["tokens_per_problem", "accuracy"] as const).flatMap((metric) =>
+      analysis.methods[m]!.fits[metric].map((fit, rank) => {
+        // Numbers whose intervals explode are not results: fitSummaryText says so instead of printing them.
+        const text = fitSummaryText(fit);
+        return {
+          method: m,
+          metric,
+          rank: rank + 1,
+          form: fit.form,
+          formula: text.formula,
+          r2: f(fit.r2),
+          aicc: f(fit.aicc, 2),
+          aic: f(fit.aic, 2),
+          params: text.params,
+        };
+      }),
+    ),
+  );
   const comparisons = analysis.comparisons.map((c) => ({
-    comparison: `${c.a} vs ${c.b}`, tokens_a: f(c.aTokens, 1), tokens_b: f(c.bTokens, 1),
-    token_reduction: f(c.tokenReduction.mean), reduction_lo: f(c.tokenReduction.ci[0]), reduction_hi: f(c.tokenReduction.ci[1]),
-    accuracy_diff: f(c.accuracyDiff.mean), accuracy_diff_lo: f(c.accuracyDiff.ci[0]), accuracy_diff_hi: f(c.accuracyDiff.ci[1]),
-    p_tokens: f(c.pValueTokens), p_accuracy: f(c.pValueAccuracy),
+    comparison: `${c.a} vs ${c.b}`,
+    tokens_a: f(c.aTokens, 1),
+    tokens_b: f(c.bTokens, 1),
+    token_reduction: f(c.tokenReduction.mean),
+    reduction_lo: f(c.tokenReduction.ci[0]),
+    reduction_hi: f(c.tokenReduction.ci[1]),
+    accuracy_diff: f(c.accuracyDiff.mean),
+    accuracy_diff_lo: f(c.accuracyDiff.ci[0]),
+    accuracy_diff_hi: f(c.accuracyDiff.ci[1]),
+    p_tokens: f(c.pValueTokens),
+    p_accuracy: f(c.pValueAccuracy),
   }));
-  const claims = analysis.claims.map((c) => ({ claim: c.number, id: c.id, verdict: c.verdict, measurement: c.measurement, criterion: c.criterion }));
+  const claims = analysis.claims.map((c) => ({
+    claim: c.number,
+    id: c.id,
+    verdict: c.verdict,
+    measurement: c.measurement,
+    criterion: c.criterion,
+  }));
   // The ladder: is each shorter trace form a real accuracy-for-length trade-off for the SFT model?
   const ladder = (analysis.ladder ?? []).map((r) => ({
-    form: r.form, how: r.how, responses: r.responses, accuracy: f(r.accuracy), tokens_per_problem: f(r.tokensPerProblem, 1),
+    form: r.form,
+    how: r.how,
+    responses: r.responses,
+    accuracy: f(r.accuracy),
+    tokens_per_problem: f(r.tokensPerProblem, 1),
     steps_right: typeof r.stepsRight === "number" && Number.isFinite(r.stepsRight) ? f(r.stepsRight) : null,
   }));
-  return { n1, sweep, fits, stability: stabilityRows(analysis.stability), free_lunch: comparisons, claims, ...(ladder.length ? { ladder } : {}) };
+  return {
+    n1,
+    sweep,
+    fits,
+    stability: stabilityRows(analysis.stability),
+    free_lunch: comparisons,
+    claims,
+    ...(ladder.length ? { ladder } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,28 +222,51 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
 export function figures(analysis: Analysis, runs: Run[]): Record<string, { title: string; fig: Figure }> {
   const order = methodOrder(analysis);
   const ms = order.map((m) => analysis.methods[m]!);
-  const best = (m: MethodAnalysis, k: "tokens_per_problem" | "accuracy") => (m.fits[k][0] ? fitFromSummary(m.fits[k][0]!) : undefined);
+  const best = (m: MethodAnalysis, k: "tokens_per_problem" | "accuracy") =>
+    m.fits[k][0] ? fitFromSummary(m.fits[k][0]!) : undefined;
   const out: Record<string, { title: string; fig: Figure }> = {};
   const withSweep = ms.filter((m) => m.sweep.length > 0);
   if (withSweep.length) {
     out.task_scaling = {
       title: "Task scaling: tokens per problem and accuracy vs N (fixed total budget), best fit with 95% band",
-      fig: taskScalingFigure(withSweep.map((m) => ({
-        method: m.method, ns: m.sweep.map((p) => p.n), tokensPerProblem: m.sweep.map((p) => p.tokens_per_problem.mean),
-        accuracy: m.sweep.map((p) => p.accuracy.mean), tokensFit: best(m, "tokens_per_problem"), accuracyFit: best(m, "accuracy"),
-      }))),
+      fig: taskScalingFigure(
+        withSweep.map((m) => ({
+          method: m.method,
+          ns: m.sweep.map((p) => p.n),
+          tokensPerProblem: m.sweep.map((p) => p.tokens_per_problem.mean),
+          accuracy: m.sweep.map((p) => p.accuracy.mean),
+          tokensFit: best(m, "tokens_per_problem"),
+          accuracyFit: best(m, "accuracy"),
+        })),
+      ),
     };
   }
   out.accuracy_vs_tokens = {
     title: "Accuracy vs tokens per problem at N=1 (one point per seed; mean with 95% CI)",
-    fig: accuracyVsTokensFigure(ms.flatMap((m) => m.n1.accuracy.per_seed.map((acc, i) => ({
-      method: m.method, seed: m.seeds[i] ?? 0, accuracy: acc, tokensPerProblem: m.n1.tokens_per_problem.per_seed[i]!,
-    })))),
+    fig: accuracyVsTokensFigure(
+      ms.flatMap((m) =>
+        m.n1.accuracy.per_seed.map((acc, i) => ({
+          method: m.method,
+          seed: m.seeds[i] ?? 0,
+          accuracy: acc,
+          tokensPerProblem: m.n1.tokens_per_problem.per_seed[i]!,
+        })),
+      ),
+    ),
   };
   if (runs.length) {
-    out.training_reward_accuracy = { title: "reward/accuracy during RL", fig: trainingCurvesFigure(runs, "reward/accuracy", { smooth: 3 }) };
-    out.training_length_mean = { title: "length/mean during RL", fig: trainingCurvesFigure(runs, "length/mean", { smooth: 3 }) };
-    out.training_eval_accuracy = { title: "eval/accuracy (held-out, N=1) during RL", fig: trainingCurvesFigure(runs, "eval/accuracy") };
+    out.training_reward_accuracy = {
+      title: "reward/accuracy during RL",
+      fig: trainingCurvesFigure(runs, "reward/accuracy", { smooth: 3 }),
+    };
+    out.training_length_mean = {
+      title: "length/mean during RL",
+      fig: trainingCurvesFigure(runs, "length/mean", { smooth: 3 }),
+    };
+    out.training_eval_accuracy = {
+      title: "eval/accuracy (held-out, N=1) during RL",
+      fig: trainingCurvesFigure(runs, "eval/accuracy"),
+    };
     out.gradients = { title: "grad/cos_acc_len (penalty runs) and grad/norm during RL", fig: gradientFigure(runs) };
   }
   const pos = ms.filter((m) => m.positions.points.length > 0);
@@ -164,18 +274,30 @@ export function figures(analysis: Analysis, runs: Run[]): Record<string, { title
     const n = pos[0]!.positions.n;
     out.position_accuracy = {
       title: `Accuracy by position in the context at N=${n}`,
-      fig: positionAccuracyFigure(pos.flatMap((m) => m.positions.points.map((p) => ({ method: m.method, position: p.position, accuracy: p.accuracy, ci: p.ci }))), { n }),
+      fig: positionAccuracyFigure(
+        pos.flatMap((m) =>
+          m.positions.points.map((p) => ({ method: m.method, position: p.position, accuracy: p.accuracy, ci: p.ci })),
+        ),
+        { n },
+      ),
     };
   }
   const dose = doseResponsePoints(analysis);
   if (dose.length) {
     out.dose_response = {
-      title: "Linear penalty: share of seeds collapsed and final eval accuracy against lambda, lambda* marked; gradient cosine below",
+      title:
+        "Linear penalty: share of seeds collapsed and final eval accuracy against lambda, lambda* marked; gradient cosine below",
       fig: doseResponseFigure(dose, analysis.lambdaStar?.value ?? null),
     };
   }
-  out.length_histogram = { title: "N=1 response length (tokens)", fig: lengthHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.tokens }))) };
-  out.loop_histogram = { title: "Re-check loops per N=1 response", fig: loopHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.loops }))) };
+  out.length_histogram = {
+    title: "N=1 response length (tokens)",
+    fig: lengthHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.tokens }))),
+  };
+  out.loop_histogram = {
+    title: "Re-check loops per N=1 response",
+    fig: loopHistogramFigure(ms.map((m) => ({ method: m.method, values: m.samples.loops }))),
+  };
   return out;
 }
 
@@ -184,12 +306,26 @@ export function doseResponsePoints(analysis: Analysis): DosePoint[] {
   const linear = analysis.claimInputs.stability?.linear ?? [];
   return linear.flatMap(({ method, lambda }) => {
     const s = analysis.stability.find((x) => x.method === method);
-    return s && s.total > 0 ? [{ lambda, collapsedShare: s.collapsed / s.total, finalAccuracy: s.finalAccuracy, meanCosAccLen: s.meanCosAccLen }] : [];
+    return s && s.total > 0
+      ? [
+          {
+            lambda,
+            collapsedShare: s.collapsed / s.total,
+            finalAccuracy: s.finalAccuracy,
+            meanCosAccLen: s.meanCosAccLen,
+          },
+        ]
+      : [];
   });
 }
 
 /** Writes figures/<name>.html (+ .png when a renderer is given); returns the PNG names written. */
-export async function writeFigures(dir: string, figs: Record<string, { title: string; fig: Figure }>, renderer: Renderer | null, log: (s: string) => void): Promise<{ png: string[]; error: string | null }> {
+export async function writeFigures(
+  dir: string,
+  figs: Record<string, { title: string; fig: Figure }>,
+  renderer: Renderer | null,
+  log: (s: string) => void,
+): Promise<{ png: string[]; error: string | null }> {
   copyPlotly(dir);
   const png: string[] = [];
   let error: string | null = null;
@@ -215,11 +351,21 @@ function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-const VERDICT_COLOR: Record<string, string> = { "held": "#1a7f37", "partially": "#9a6700", "not held": "#cf222e", "not tested": "#57606a" };
+const VERDICT_COLOR: Record<string, string> = {
+  held: "#1a7f37",
+  partially: "#9a6700",
+  "not held": "#cf222e",
+  "not tested": "#57606a",
+};
 
 function claimsTable(claims: Claim[]): string {
-  const rows = claims.map((c) => `<tr><td>${c.number}. ${esc(c.title)}</td><td>${esc(c.paper)}</td><td>${esc(c.measurement)}</td>` +
-    `<td class="verdict" style="color:${VERDICT_COLOR[c.verdict]}">${esc(c.verdict)}</td><td class="small">${esc(c.criterion)}</td></tr>`).join("\n");
+  const rows = claims
+    .map(
+      (c) =>
+        `<tr><td>${c.number}. ${esc(c.title)}</td><td>${esc(c.paper)}</td><td>${esc(c.measurement)}</td>` +
+        `<td class="verdict" style="color:${VERDICT_COLOR[c.verdict]}">${esc(c.verdict)}</td><td class="small">${esc(c.criterion)}</td></tr>`,
+    )
+    .join("\n");
   return `<table class="claims"><thead><tr><th>claim</th><th>the paper</th><th>our measurement (95% CI)</th><th>verdict</th><th>criterion (thresholds)</th></tr></thead>\n<tbody>${rows}</tbody></table>`;
 }
 
@@ -232,11 +378,15 @@ function ciText(a: Analysis): string {
 function lambdaStarText(a: Analysis): string {
   const s = a.lambdaStar;
   if (!s) return "";
-  if (s.value === null) return `lambda* (the linear penalty above which a bare guess out-scores a correct answer): unknown, ${s.reason}.`;
-  const c = s.correct!, g = s.guess!;
-  return `lambda* = ${s.value.toFixed(2)}: budget ${s.budget} x (${c.style ?? "traced"} accuracy ${c.accuracy.toFixed(3)} - guess accuracy ${g.accuracy.toFixed(3)}) / ` +
+  if (s.value === null)
+    return `lambda* (the linear penalty above which a bare guess out-scores a correct answer): unknown, ${s.reason}.`;
+  const c = s.correct!,
+    g = s.guess!;
+  return (
+    `lambda* = ${s.value.toFixed(2)}: budget ${s.budget} x (${c.style ?? "traced"} accuracy ${c.accuracy.toFixed(3)} - guess accuracy ${g.accuracy.toFixed(3)}) / ` +
     `(${c.tokens.toFixed(1)} - ${g.tokens.toFixed(1)} tokens), from the SFT model's own sampled N=1 responses (${c.responses} ${c.style ?? "traced"}, ${g.responses} answer-only; ` +
-    `the guess accuracy is that of the problems it chose to guess on).`;
+    `the guess accuracy is that of the problems it chose to guess on).`
+  );
 }
 
 export interface ReportInput {
@@ -255,14 +405,22 @@ export interface ReportInput {
 
 export function reportHtml(r: ReportInput): string {
   const { meta } = r;
-  const table = (name: string, caption: string) => r.tables[name]?.length
-    ? `<h3>${esc(caption)}</h3>\n<div class="scroll">${toHtml(r.tables[name]!)}</div>\n<p class="small">CSV: <a href="tables/${name}.csv">tables/${name}.csv</a></p>` : "";
-  const figs = Object.entries(r.figures).map(([name, { title }]) => {
-    const png = r.pngs[name];
-    const img = png ? `<a href="figures/${name}.html"><img src="data:image/png;base64,${Buffer.from(png).toString("base64")}" alt="${esc(title)}"></a>` : `<p class="small">(no PNG rendered)</p>`;
-    return `<figure>${img}<figcaption>${esc(title)} &mdash; <a href="figures/${name}.html">interactive</a></figcaption></figure>`;
-  }).join("\n");
-  const wall = Object.entries(meta.wall).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ");
+  const table = (name: string, caption: string) =>
+    r.tables[name]?.length
+      ? `<h3>${esc(caption)}</h3>\n<div class="scroll">${toHtml(r.tables[name]!)}</div>\n<p class="small">CSV: <a href="tables/${name}.csv">tables/${name}.csv</a></p>`
+      : "";
+  const figs = Object.entries(r.figures)
+    .map(([name, { title }]) => {
+      const png = r.pngs[name];
+      const img = png
+        ? `<a href="figures/${name}.html"><img src="data:image/png;base64,${Buffer.from(png).toString("base64")}" alt="${esc(title)}"></a>`
+        : `<p class="small">(no PNG rendered)</p>`;
+      return `<figure>${img}<figcaption>${esc(title)} &mdash; <a href="figures/${name}.html">interactive</a></figcaption></figure>`;
+    })
+    .join("\n");
+  const wall = Object.entries(meta.wall)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(", ");
   return `<!DOCTYPE html>
 <html>
 <head>
@@ -310,22 +468,33 @@ ${figs}
 }
 
 export interface WriteOutputsInput {
-  outDir: string; analysis: Analysis; runs: Run[]; meta: RunMeta; png: boolean; config: unknown; derived: unknown;
-  summaryExtra: Record<string, unknown>; notes: string[]; log: (s: string) => void; smokeTest?: boolean;
+  outDir: string;
+  analysis: Analysis;
+  runs: Run[];
+  meta: RunMeta;
+  png: boolean;
+  config: unknown;
+  derived: unknown;
+  summaryExtra: Record<string, unknown>;
+  notes: string[];
+  log: (s: string) => void;
+  smokeTest?: boolean;
 }
 
 /** Writes everything under results/; returns the files written. */
 export async function writeOutputs(i: WriteOutputsInput): Promise<string[]> {
   const { outDir, analysis } = i;
   const tbls = tables(analysis);
-  for (const [name, rows] of Object.entries(tbls)) if (rows.length) writeCsv(path.join(outDir, "tables", `${name}.csv`), rows);
+  for (const [name, rows] of Object.entries(tbls))
+    if (rows.length) writeCsv(path.join(outDir, "tables", `${name}.csv`), rows);
   const figs = figures(analysis, i.runs);
   const figDir = path.join(outDir, "figures");
   let renderer: Renderer | null = null;
   const notes = [...i.notes];
   if (i.png) {
     if (Renderer.available()) renderer = new Renderer();
-    else notes.push("PNG figures were not rendered: Chromium not found (install Debian's chromium or set BCR_CHROMIUM).");
+    else
+      notes.push("PNG figures were not rendered: Chromium not found (install Debian's chromium or set BCR_CHROMIUM).");
   }
   let rendered: { png: string[]; error: string | null };
   try {
@@ -341,22 +510,62 @@ export async function writeOutputs(i: WriteOutputsInput): Promise<string[]> {
   writeJsonAtomic(path.join(outDir, "claims.json"), claims);
   writeJsonAtomic(path.join(outDir, "summary.json"), {
     ...i.summaryExtra,
-    backend: i.meta.backend, cores: i.meta.cores, cpu: i.meta.cpu, wall_s: i.meta.wall, seeds: i.meta.seeds,
+    backend: i.meta.backend,
+    cores: i.meta.cores,
+    cpu: i.meta.cpu,
+    wall_s: i.meta.wall,
+    seeds: i.meta.seeds,
     claims: analysis.claims,
     headline: {
-      free_lunch: analysis.comparisons, loops: analysis.loops,
-      n1: Object.fromEntries(methodOrder(analysis).map((m) => [m, { accuracy: analysis.methods[m]!.n1.accuracy, tokens_per_problem: analysis.methods[m]!.n1.tokens_per_problem, loops_per_response: analysis.methods[m]!.n1.loops_per_response }])),
-      best_fits: Object.fromEntries(methodOrder(analysis).map((m) => [m, {
-        tokens_per_problem: analysis.methods[m]!.fits.tokens_per_problem[0] ? { ...analysis.methods[m]!.fits.tokens_per_problem[0]!, grid: undefined } : null,
-        accuracy: analysis.methods[m]!.fits.accuracy[0] ? { ...analysis.methods[m]!.fits.accuracy[0]!, grid: undefined } : null,
-      }])),
+      free_lunch: analysis.comparisons,
+      loops: analysis.loops,
+      n1: Object.fromEntries(
+        methodOrder(analysis).map((m) => [
+          m,
+          {
+            accuracy: analysis.methods[m]!.n1.accuracy,
+            tokens_per_problem: analysis.methods[m]!.n1.tokens_per_problem,
+            loops_per_response: analysis.methods[m]!.n1.loops_per_response,
+          },
+        ]),
+      ),
+      best_fits: Object.fromEntries(
+        methodOrder(analysis).map((m) => [
+          m,
+          {
+            tokens_per_problem: analysis.methods[m]!.fits.tokens_per_problem[0]
+              ? { ...analysis.methods[m]!.fits.tokens_per_problem[0]!, grid: undefined }
+              : null,
+            accuracy: analysis.methods[m]!.fits.accuracy[0]
+              ? { ...analysis.methods[m]!.fits.accuracy[0]!, grid: undefined }
+              : null,
+          },
+        ]),
+      ),
       stability: analysis.stability,
     },
-    figures: { html: Object.keys(figs).map((n) => `figures/${n}.html`), png: rendered.png.map((n) => `figures/${n}.png`), png_error: rendered.error },
+    figures: {
+      html: Object.keys(figs).map((n) => `figures/${n}.html`),
+      png: rendered.png.map((n) => `figures/${n}.png`),
+      png_error: rendered.error,
+    },
     derived: i.derived,
     notes,
     config: i.config,
   });
-  writeFileAtomic(path.join(outDir, "report.html"), reportHtml({ analysis, meta: i.meta, tables: tbls, figures: figs, pngs, notes, config: i.config, derived: i.derived, smokeTest: i.smokeTest }));
+  writeFileAtomic(
+    path.join(outDir, "report.html"),
+    reportHtml({
+      analysis,
+      meta: i.meta,
+      tables: tbls,
+      figures: figs,
+      pngs,
+      notes,
+      config: i.config,
+      derived: i.derived,
+      smokeTest: i.smokeTest,
+    }),
+  );
   return ["claims.json", "summary.json", "report.html"].map((f) => path.join(outDir, f));
 }

@@ -20,7 +20,11 @@ import type { WorkerMessage } from "./rl-worker.js";
 /** Called with every metrics record of every run, as it is logged. runName: `<method>/seed-<k>`. */
 export type OnStep = (runName: string, record: Record<string, number>) => void;
 
-export interface WorkerResult { step: number; finished: boolean; finalAccuracy: number | null }
+export interface WorkerResult {
+  step: number;
+  finished: boolean;
+  finalAccuracy: number | null;
+}
 
 const here = fileURLToPath(import.meta.url);
 /** The worker beside this file: rl-worker.ts under tsx (through its loader), rl-worker.js once built. */
@@ -39,7 +43,9 @@ function onSignal(): void {
     process.exit(130);
   }
   stopping = true;
-  console.error(`\n[reproduce] rl: stopping ${children.size} worker(s) after their current step (again to kill them now)`);
+  console.error(
+    `\n[reproduce] rl: stopping ${children.size} worker(s) after their current step (again to kill them now)`,
+  );
   for (const c of children) c.kill("SIGTERM");
 }
 
@@ -62,7 +68,8 @@ export function trainInWorker(runName: string, config: RlConfig, dir: string, on
   const logFd = fs.openSync(logFile, "a");
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...workerCommand(), dir, JSON.stringify(config)], {
-      stdio: ["pipe", "pipe", logFd], detached: true,
+      stdio: ["pipe", "pipe", logFd],
+      detached: true,
       env: { ...process.env, BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto" },
     });
     track(child);
@@ -94,7 +101,12 @@ export function trainInWorker(runName: string, config: RlConfig, dir: string, on
       fs.closeSync(logFd);
       untrack(child);
       if (code === 0 && result?.finished) resolve(result);
-      else if (code === 0 && result) reject(new Error(`RL worker for ${runName} stopped at step ${result.step} (its checkpoint resumes it); see ${logFile}`));
+      else if (code === 0 && result)
+        reject(
+          new Error(
+            `RL worker for ${runName} stopped at step ${result.step} (its checkpoint resumes it); see ${logFile}`,
+          ),
+        );
       else reject(new Error(`RL worker for ${runName} exited ${signal ?? code}; see ${logFile}`));
     });
   });

@@ -22,7 +22,12 @@ export type WorkerMessage =
   | { type: "result"; result: { step: number; finished: boolean; finalAccuracy: number | null } };
 
 /** Train the run and report each event through `send` (the worker's stdout; a test's array). */
-export async function runRlWorker(outDir: string, configJson: string, send: (m: WorkerMessage) => void, signal?: AbortSignal): Promise<void> {
+export async function runRlWorker(
+  outDir: string,
+  configJson: string,
+  send: (m: WorkerMessage) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   let raw: unknown;
   try {
     raw = JSON.parse(configJson);
@@ -31,9 +36,14 @@ export async function runRlWorker(outDir: string, configJson: string, send: (m: 
   }
   const config = parseConfig(raw, RlConfigSchema, `rl-worker config for ${outDir}`);
   const r = await trainRl(config, outDir, {
-    progress: false, onMetrics: (record) => send({ type: "step", record }), ...(signal ? { signal } : {}),
+    progress: false,
+    onMetrics: (record) => send({ type: "step", record }),
+    ...(signal ? { signal } : {}),
   });
-  send({ type: "result", result: { step: r.step, finished: r.finished, finalAccuracy: r.finalEval?.accuracy ?? null } });
+  send({
+    type: "result",
+    result: { step: r.step, finished: r.finished, finalAccuracy: r.finalEval?.accuracy ?? null },
+  });
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -33,8 +33,11 @@ export interface StageMarker {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v);
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 }
 
 /** 16 hex digits of sha256 over the canonical JSON of `value`. */
@@ -56,7 +59,11 @@ export function readMarker(runsDir: string, stage: string): StageMarker | null {
   }
 }
 
-export function decideStage(marker: StageMarker | null, hash: string, opts: { force?: boolean; outputsExist: boolean }): StageAction {
+export function decideStage(
+  marker: StageMarker | null,
+  hash: string,
+  opts: { force?: boolean; outputsExist: boolean },
+): StageAction {
   if (opts.force || !marker || marker.hash !== hash) return "fresh";
   if (marker.status === "done" && opts.outputsExist) return "skip";
   return "resume";
@@ -70,7 +77,7 @@ export interface StageSpec {
   /** Files or folders deleted before a fresh run. */
   clean: string[];
   /** Does the work; returns facts to keep in the marker (counts, derived numbers). */
-  run(action: Exclude<StageAction, "skip">): Promise<Record<string, unknown> | void>;
+  run(action: Exclude<StageAction, "skip">): Promise<Record<string, unknown> | undefined>;
 }
 
 export interface StageRunOptions {
@@ -90,14 +97,20 @@ export async function runStage(spec: StageSpec, opts: StageRunOptions): Promise<
   const action = decideStage(marker, spec.hash, { force: selected && opts.force, outputsExist });
   if (!selected) {
     if (action !== "skip") {
-      throw new Error(`stage ${spec.name} is not done with the current config (${marker ? `marker hash ${marker.hash}, status ${marker.status}` : "no marker"}, ` +
-        `expected hash ${spec.hash}); add it to --only or drop --only`);
+      throw new Error(
+        `stage ${spec.name} is not done with the current config (${marker ? `marker hash ${marker.hash}, status ${marker.status}` : "no marker"}, ` +
+          `expected hash ${spec.hash}); add it to --only or drop --only`,
+      );
     }
-    log(`[reproduce] ${spec.name}: done earlier (hash ${spec.hash}, ${marker!.wall_s.toFixed(1)} s), not selected by --only`);
+    log(
+      `[reproduce] ${spec.name}: done earlier (hash ${spec.hash}, ${marker!.wall_s.toFixed(1)} s), not selected by --only`,
+    );
     return { ...marker!, action };
   }
   if (action === "skip") {
-    log(`[reproduce] ${spec.name}: skipped, done earlier with the same config (hash ${spec.hash}, ${marker!.wall_s.toFixed(1)} s); --force redoes it`);
+    log(
+      `[reproduce] ${spec.name}: skipped, done earlier with the same config (hash ${spec.hash}, ${marker!.wall_s.toFixed(1)} s); --force redoes it`,
+    );
     return { ...marker!, action };
   }
   if (action === "fresh") {
@@ -119,7 +132,11 @@ export async function runStage(spec: StageSpec, opts: StageRunOptions): Promise<
     throw e;
   }
   const done: StageMarker = {
-    ...running, status: "done", finished: new Date().toISOString(), wall_s: prior + (performance.now() - t0) / 1000, info,
+    ...running,
+    status: "done",
+    finished: new Date().toISOString(),
+    wall_s: prior + (performance.now() - t0) / 1000,
+    info,
   };
   writeJsonAtomic(file, done);
   log(`[reproduce] ${spec.name}: done in ${(done.wall_s - prior).toFixed(1)} s`);

@@ -2,7 +2,7 @@ import type { RolloutForReward, ShapedReward } from "./types.js";
 
 /** Builds a reward from its two terms so that total = accuracy + length always holds. */
 export function reward(accuracy: number, length: number): ShapedReward {
-  const len = length === 0 ? 0 : length;   // no -0 in logs
+  const len = length === 0 ? 0 : length; // no -0 in logs
   return { total: accuracy + len, accuracy, length: len };
 }
 

@@ -10,7 +10,8 @@ import type { RewardShaping } from "./types.js";
  * cache is in tokens; when it is not given, cache = cacheFrac * maxLength (DAPO: 4096 of 20480 = 0.2).
  */
 export function dapoOverlongShaping(params: { cache?: number; cacheFrac: number }): RewardShaping {
-  const shown: Record<string, number> = params.cache !== undefined ? { cache: params.cache } : { cacheFrac: params.cacheFrac };
+  const shown: Record<string, number> =
+    params.cache !== undefined ? { cache: params.cache } : { cacheFrac: params.cacheFrac };
   return {
     name: "dapo-overlong",
     params: shown,

@@ -27,15 +27,32 @@ interface Spec {
 
 // Each build receives the defaults merged with the caller's checked values, so the casts are sound.
 const SPECS: Record<string, Spec> = {
-  "accuracy": { defaults: {}, build: () => accuracyShaping() },
-  "linear": { defaults: { lambda: 1 }, build: (p) => linearShaping(p as { lambda: number }) },
-  "kimi": { defaults: { weight: 1, threshold: 0 }, build: (p) => kimiShaping(p as { weight: number; threshold: number }) },
-  "efficient": { defaults: { alpha: 0.2, threshold: 1 }, build: (p) => efficientShaping(p as { alpha: number; threshold: number }) },
+  accuracy: { defaults: {}, build: () => accuracyShaping() },
+  linear: { defaults: { lambda: 1 }, build: (p) => linearShaping(p as { lambda: number }) },
+  kimi: {
+    defaults: { weight: 1, threshold: 0 },
+    build: (p) => kimiShaping(p as { weight: number; threshold: number }),
+  },
+  efficient: {
+    defaults: { alpha: 0.2, threshold: 1 },
+    build: (p) => efficientShaping(p as { alpha: number; threshold: number }),
+  },
   "l1-exact": { defaults: { alpha: 0.0003 }, build: (p) => l1ExactShaping(p as { alpha: number }) },
   "l1-max": { defaults: { alpha: 0.0003 }, build: (p) => l1MaxShaping(p as { alpha: number }) },
-  "dapo-overlong": { defaults: { cacheFrac: 0.2 }, optional: ["cache"], build: (p) => dapoOverlongShaping(p as { cache?: number; cacheFrac: number }) },
-  "thinkprune": { defaults: { startFrac: 1, endFrac: 0.5, stages: 3 }, optional: ["cap"], build: (p) => thinkpruneShaping(p as { cap?: number; startFrac: number; endFrac: number; stages: number }) },
-  "shorter-better": { defaults: { beta: 0.001, threshold: 1 }, build: (p) => shorterBetterShaping(p as { beta: number; threshold: number }) },
+  "dapo-overlong": {
+    defaults: { cacheFrac: 0.2 },
+    optional: ["cache"],
+    build: (p) => dapoOverlongShaping(p as { cache?: number; cacheFrac: number }),
+  },
+  thinkprune: {
+    defaults: { startFrac: 1, endFrac: 0.5, stages: 3 },
+    optional: ["cap"],
+    build: (p) => thinkpruneShaping(p as { cap?: number; startFrac: number; endFrac: number; stages: number }),
+  },
+  "shorter-better": {
+    defaults: { beta: 0.001, threshold: 1 },
+    build: (p) => shorterBetterShaping(p as { beta: number; threshold: number }),
+  },
 };
 
 export const SHAPINGS: readonly string[] = Object.freeze(Object.keys(SPECS));
@@ -47,7 +64,9 @@ export function makeShaping(name: string, params: Record<string, number> = {}): 
   const valid = [...Object.keys(spec.defaults), ...(spec.optional ?? [])];
   for (const [k, v] of Object.entries(params)) {
     if (!valid.includes(k)) {
-      throw new Error(`reward shaping '${name}' has no parameter '${k}'; valid parameters: ${valid.length ? valid.join(", ") : "(none)"}`);
+      throw new Error(
+        `reward shaping '${name}' has no parameter '${k}'; valid parameters: ${valid.length ? valid.join(", ") : "(none)"}`,
+      );
     }
     if (typeof v !== "number" || !Number.isFinite(v)) {
       throw new Error(`reward shaping '${name}': parameter '${k}' must be a finite number, got ${String(v)}`);

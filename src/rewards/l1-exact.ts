@@ -22,7 +22,9 @@ export function l1ExactShaping(params: { alpha: number }): RewardShaping {
 export function requireTarget(ctx: ShapingContext, name: string): number {
   const t = ctx.targetLength;
   if (t === undefined || !Number.isFinite(t) || t <= 0) {
-    throw new Error(`${name}: ctx.targetLength must be a positive number of tokens (the length stated in the prompt), got ${t}`);
+    throw new Error(
+      `${name}: ctx.targetLength must be a positive number of tokens (the length stated in the prompt), got ${t}`,
+    );
   }
   return t;
 }

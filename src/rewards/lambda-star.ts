@@ -21,11 +21,17 @@ export interface AnswerForm {
 }
 
 export function lambdaStar(correct: AnswerForm, guess: AnswerForm, budget: number): number {
-  for (const [name, f] of [["correct", correct], ["guess", guess]] as const) {
-    if (!(f.accuracy >= 0 && f.accuracy <= 1)) throw new Error(`lambdaStar: ${name}.accuracy must be in [0, 1], got ${f.accuracy}`);
-    if (!(f.tokens >= 0 && Number.isFinite(f.tokens))) throw new Error(`lambdaStar: ${name}.tokens must be a finite number >= 0, got ${f.tokens}`);
+  for (const [name, f] of [
+    ["correct", correct],
+    ["guess", guess],
+  ] as const) {
+    if (!(f.accuracy >= 0 && f.accuracy <= 1))
+      throw new Error(`lambdaStar: ${name}.accuracy must be in [0, 1], got ${f.accuracy}`);
+    if (!(f.tokens >= 0 && Number.isFinite(f.tokens)))
+      throw new Error(`lambdaStar: ${name}.tokens must be a finite number >= 0, got ${f.tokens}`);
   }
-  if (!(budget > 0 && Number.isFinite(budget))) throw new Error(`lambdaStar: budget must be a positive number, got ${budget}`);
+  if (!(budget > 0 && Number.isFinite(budget)))
+    throw new Error(`lambdaStar: budget must be a positive number, got ${budget}`);
   const gain = correct.accuracy - guess.accuracy;
   if (gain <= 0) return 0;
   const saved = correct.tokens - guess.tokens;

@@ -11,6 +11,6 @@ export function linearShaping(params: { lambda: number }): RewardShaping {
   return {
     name: "linear",
     params: { lambda },
-    shape: (group, ctx) => group.map((r) => reward(r.accuracy, -lambda * r.length / ctx.maxLength)),
+    shape: (group, ctx) => group.map((r) => reward(r.accuracy, (-lambda * r.length) / ctx.maxLength)),
   };
 }

@@ -9,10 +9,16 @@ import type { RewardShaping, ShapingContext } from "./types.js";
  * linearly from startFrac (stage 0) to endFrac (stage S-1). Without step/totalSteps, stage 0.
  * A fixed `cap` (tokens) overrides the schedule.
  */
-export function thinkpruneShaping(params: { cap?: number; startFrac: number; endFrac: number; stages: number }): RewardShaping {
-  const shown: Record<string, number> = params.cap !== undefined
-    ? { cap: params.cap }
-    : { startFrac: params.startFrac, endFrac: params.endFrac, stages: params.stages };
+export function thinkpruneShaping(params: {
+  cap?: number;
+  startFrac: number;
+  endFrac: number;
+  stages: number;
+}): RewardShaping {
+  const shown: Record<string, number> =
+    params.cap !== undefined
+      ? { cap: params.cap }
+      : { startFrac: params.startFrac, endFrac: params.endFrac, stages: params.stages };
   return {
     name: "thinkprune",
     params: shown,
@@ -24,7 +30,10 @@ export function thinkpruneShaping(params: { cap?: number; startFrac: number; end
 }
 
 /** The cap in force at ctx.step. */
-export function thinkpruneCap(params: { cap?: number; startFrac: number; endFrac: number; stages: number }, ctx: ShapingContext): number {
+export function thinkpruneCap(
+  params: { cap?: number; startFrac: number; endFrac: number; stages: number },
+  ctx: ShapingContext,
+): number {
   if (params.cap !== undefined) return params.cap;
   const S = Math.max(1, Math.round(params.stages));
   let s = 0;

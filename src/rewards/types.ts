@@ -6,9 +6,18 @@ export interface RolloutForReward {
   length: number;
   truncated: boolean;
 }
-export interface ShapingContext { maxLength: number; step?: number; totalSteps?: number; targetLength?: number }
+export interface ShapingContext {
+  maxLength: number;
+  step?: number;
+  totalSteps?: number;
+  targetLength?: number;
+}
 /** total = accuracy + length; `length` is the shaping's length term (0 or negative for most). */
-export interface ShapedReward { total: number; accuracy: number; length: number }
+export interface ShapedReward {
+  total: number;
+  accuracy: number;
+  length: number;
+}
 export interface RewardShaping {
   name: string;
   params: Record<string, number>;

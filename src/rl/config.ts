@@ -12,9 +12,18 @@ const positiveInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
 
 export const RlTaskSchema = z.strictObject({
-  levels: z.array(z.number().int().min(1).max(8)).min(1).default([1, 2, 3, 4]).describe("synthetic difficulty levels drawn uniformly for training prompts"),
+  levels: z
+    .array(z.number().int().min(1).max(8))
+    .min(1)
+    .default([1, 2, 3, 4])
+    .describe("synthetic difficulty levels drawn uniformly for training prompts"),
   trainSeed: z.number().int().default(11).describe("seed of the stream of training problems"),
-  trainFile: z.string().optional().describe("JSONL of problems to draw training prompts from (e.g. a data set's train split, so RL never sees test problems); default: generated"),
+  trainFile: z
+    .string()
+    .optional()
+    .describe(
+      "JSONL of problems to draw training prompts from (e.g. a data set's train split, so RL never sees test problems); default: generated",
+    ),
   evalSeed: z.number().int().default(7).describe("seed of the fixed held-out eval problems"),
   evalProblems: positiveInt().default(64).describe("held-out problems evaluated at each eval"),
 });
@@ -22,7 +31,9 @@ export const RlTaskSchema = z.strictObject({
 export const RlSamplingSchema = z.strictObject({
   promptsPerStep: positiveInt().default(8).describe("prompts (packed contexts) per RL step"),
   groupSize: z.number().int().min(2).default(8).describe("G: responses sampled per prompt"),
-  budget: positiveInt().default(160).describe("max new tokens for the whole response (shared by the N problems under bcr)"),
+  budget: positiveInt()
+    .default(160)
+    .describe("max new tokens for the whole response (shared by the N problems under bcr)"),
   temperature: z.number().positive().default(1).describe("sampling temperature of rollouts"),
   topP: z.number().gt(0).max(1).default(1).describe("nucleus mass of rollouts (1: off)"),
 });
@@ -32,9 +43,18 @@ export const RlGrpoSchema = z.strictObject({
   clipHigh: z.number().min(0).default(0.28).describe("PPO clip above: ratio <= 1 + clipHigh (DAPO clip-higher)"),
   klBeta: z.number().min(0).default(0).describe("k3 KL coefficient to the frozen initial model (0: no reference)"),
   epochs: positiveInt().default(1).describe("optimisation passes over each batch of rollouts"),
-  aggregation: z.enum(["seq-mean", "token-mean", "const"]).default("seq-mean").describe("loss aggregation: GRPO per-sequence mean, DAPO token mean, Dr. GRPO constant"),
-  advNorm: z.enum(["std", "none"]).default("std").describe("divide advantages by the group's std (GRPO) or not (Dr. GRPO)"),
-  maskTruncated: z.boolean().default(false).describe("drop truncated responses from the loss (off: truncation is the budget signal)"),
+  aggregation: z
+    .enum(["seq-mean", "token-mean", "const"])
+    .default("seq-mean")
+    .describe("loss aggregation: GRPO per-sequence mean, DAPO token mean, Dr. GRPO constant"),
+  advNorm: z
+    .enum(["std", "none"])
+    .default("std")
+    .describe("divide advantages by the group's std (GRPO) or not (Dr. GRPO)"),
+  maskTruncated: z
+    .boolean()
+    .default(false)
+    .describe("drop truncated responses from the loss (off: truncation is the budget signal)"),
 });
 
 export const RlOptimSchema = z.strictObject({
@@ -54,36 +74,62 @@ export const RlEvalSchema = z.strictObject({
   temperature: z.number().min(0).default(0).describe("eval sampling temperature (0: greedy)"),
 });
 
-export const RlConfigSchema = z.strictObject({
-  name: z.string().default("rl").describe("run name (used in logs)"),
-  method: z.string().default("").describe("method label in tables and figures (default: kind, or <shaping>@<first param> for penalty runs)"),
-  kind: z.enum(["single", "bcr", "penalty"]).default("bcr").describe("single: 1 problem + accuracy; bcr: N problems + mean accuracy; penalty: 1 problem + shaping"),
-  seed: z.number().int().default(1).describe("seeds rollouts, problem order and the trainer's RNG streams"),
-  init: z.string().describe("checkpoint (or run folder) of the SFT model to start from"),
-  n: z.union([positiveInt(), z.array(positiveInt()).min(1)]).default(3).describe("bcr: problems per context, fixed or drawn per step from a list"),
-  shaping: z.strictObject({
-    name: z.string().default("accuracy").describe("reward shaping from src/rewards (penalty runs)"),
-    params: z.record(z.string(), z.number()).default({}).describe("its parameters, e.g. {\"lambda\": 1}"),
-    targetLength: positiveInt().optional().describe("l1-exact/l1-max: target length stated in the prompt"),
-  }).prefault({}).describe("reward shaping"),
-  steps: positiveInt().default(100).describe("RL steps"),
-  task: RlTaskSchema.prefault({}).describe("synthetic task settings"),
-  sampling: RlSamplingSchema.prefault({}).describe("rollouts"),
-  grpo: RlGrpoSchema.prefault({}).describe("the GRPO objective"),
-  optim: RlOptimSchema.prefault({}).describe("AdamW"),
-  eval: RlEvalSchema.prefault({}).describe("periodic held-out evaluation"),
-  diagnosticsEvery: nonNegInt().default(5).describe("steps between gradient diagnostics (accuracy vs length gradients; 0: off)"),
-  checkpointEvery: nonNegInt().default(25).describe("steps between checkpoints (0: only at the end)"),
-  keepCheckpoints: nonNegInt().default(2).describe("newest checkpoints kept (0: all)"),
-  samplesEvery: nonNegInt().default(10).describe("steps between writing example responses to samples.jsonl (0: never)"),
-}).superRefine((c, ctx) => {
-  if (c.kind !== "penalty" && c.shaping.name !== "accuracy") {
-    ctx.addIssue({ code: "custom", path: ["shaping", "name"], message: `kind '${c.kind}' is rewarded by accuracy alone; use kind 'penalty' for shaping '${c.shaping.name}'` });
-  }
-}).transform((c) => ({ ...c, method: c.method || defaultMethodLabel(c) }));
+export const RlConfigSchema = z
+  .strictObject({
+    name: z.string().default("rl").describe("run name (used in logs)"),
+    method: z
+      .string()
+      .default("")
+      .describe("method label in tables and figures (default: kind, or <shaping>@<first param> for penalty runs)"),
+    kind: z
+      .enum(["single", "bcr", "penalty"])
+      .default("bcr")
+      .describe("single: 1 problem + accuracy; bcr: N problems + mean accuracy; penalty: 1 problem + shaping"),
+    seed: z.number().int().default(1).describe("seeds rollouts, problem order and the trainer's RNG streams"),
+    init: z.string().describe("checkpoint (or run folder) of the SFT model to start from"),
+    n: z
+      .union([positiveInt(), z.array(positiveInt()).min(1)])
+      .default(3)
+      .describe("bcr: problems per context, fixed or drawn per step from a list"),
+    shaping: z
+      .strictObject({
+        name: z.string().default("accuracy").describe("reward shaping from src/rewards (penalty runs)"),
+        params: z.record(z.string(), z.number()).default({}).describe('its parameters, e.g. {"lambda": 1}'),
+        targetLength: positiveInt().optional().describe("l1-exact/l1-max: target length stated in the prompt"),
+      })
+      .prefault({})
+      .describe("reward shaping"),
+    steps: positiveInt().default(100).describe("RL steps"),
+    task: RlTaskSchema.prefault({}).describe("synthetic task settings"),
+    sampling: RlSamplingSchema.prefault({}).describe("rollouts"),
+    grpo: RlGrpoSchema.prefault({}).describe("the GRPO objective"),
+    optim: RlOptimSchema.prefault({}).describe("AdamW"),
+    eval: RlEvalSchema.prefault({}).describe("periodic held-out evaluation"),
+    diagnosticsEvery: nonNegInt()
+      .default(5)
+      .describe("steps between gradient diagnostics (accuracy vs length gradients; 0: off)"),
+    checkpointEvery: nonNegInt().default(25).describe("steps between checkpoints (0: only at the end)"),
+    keepCheckpoints: nonNegInt().default(2).describe("newest checkpoints kept (0: all)"),
+    samplesEvery: nonNegInt()
+      .default(10)
+      .describe("steps between writing example responses to samples.jsonl (0: never)"),
+  })
+  .superRefine((c, ctx) => {
+    if (c.kind !== "penalty" && c.shaping.name !== "accuracy") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["shaping", "name"],
+        message: `kind '${c.kind}' is rewarded by accuracy alone; use kind 'penalty' for shaping '${c.shaping.name}'`,
+      });
+    }
+  })
+  .transform((c) => ({ ...c, method: c.method || defaultMethodLabel(c) }));
 
 /** `single`, `bcr`, or `<shaping>@<first parameter value>` (e.g. `linear@1`, `kimi`). */
-export function defaultMethodLabel(c: { kind: string; shaping: { name: string; params: Record<string, number> } }): string {
+export function defaultMethodLabel(c: {
+  kind: string;
+  shaping: { name: string; params: Record<string, number> };
+}): string {
   if (c.kind !== "penalty") return c.kind;
   const first = Object.values(c.shaping.params)[0];
   return first === undefined ? c.shaping.name : `${c.shaping.name}@${first}`;

@@ -79,7 +79,13 @@ export interface Rollout {
 type Metrics = Record<string, number>;
 
 /** The first response of a step, kept in samples.jsonl to read what the policy writes. */
-export interface StepSample { prompt: string; response: string; golds: string[]; correct: boolean[]; truncated: boolean }
+export interface StepSample {
+  prompt: string;
+  response: string;
+  golds: string[];
+  correct: boolean[];
+  truncated: boolean;
+}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Rollout: prompts and the policy's responses, scored
@@ -99,7 +105,8 @@ function trainPool(config: RlConfig): Problem[] | null {
     problemFiles.set(file, all);
   }
   const pool = all.filter((p) => config.task.levels.includes(p.difficulty ?? -1));
-  if (pool.length === 0) throw new Error(`${file}: no problems at levels ${config.task.levels.join(", ")} (field task.trainFile)`);
+  if (pool.length === 0)
+    throw new Error(`${file}: no problems at levels ${config.task.levels.join(", ")} (field task.trainFile)`);
   return pool;
 }
 
@@ -109,7 +116,8 @@ export function drawPrompts(config: RlConfig, rng: Rng): PackedPrompt[] {
   const pool = trainPool(config);
   return Array.from({ length: config.sampling.promptsPerStep }, () => {
     const problems: Problem[] = Array.from({ length: n }, () =>
-      pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)));
+      pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)),
+    );
     const packed = packProblems(problems, { template: "compact" });
     const target = promptTargetLength(config);
     return target !== undefined ? withTargetPerProblem(packed, target) : packed;
@@ -117,7 +125,13 @@ export function drawPrompts(config: RlConfig, rng: Rng): PackedPrompt[] {
 }
 
 /** G responses to each prompt from the current policy, scored against the golds. */
-export function sampleRollouts(model: GPT, tok: CharTokenizer, prompts: PackedPrompt[], config: RlConfig, rng: Rng): Rollout[][] {
+export function sampleRollouts(
+  model: GPT,
+  tok: CharTokenizer,
+  prompts: PackedPrompt[],
+  config: RlConfig,
+  rng: Rng,
+): Rollout[][] {
   const { groupSize: G, budget, temperature, topP } = config.sampling;
   const promptIds = prompts.map((p) => [CharTokenizer.BOS, ...tok.encode(p.text)]);
   const batch = promptIds.flatMap((ids) => Array.from({ length: G }, () => ids));
@@ -147,7 +161,10 @@ export function sampleRollouts(model: GPT, tok: CharTokenizer, prompts: PackedPr
 // 2. Reward shaping
 
 function shapingFor(config: RlConfig): RewardShaping {
-  return makeShaping(config.kind === "penalty" ? config.shaping.name : "accuracy", config.kind === "penalty" ? config.shaping.params : {});
+  return makeShaping(
+    config.kind === "penalty" ? config.shaping.name : "accuracy",
+    config.kind === "penalty" ? config.shaping.params : {},
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,7 +183,12 @@ export interface UpdateBatch {
  * Right-padded [S, T] token matrix (BOS prompt response), a mask over the predicted positions
  * that are response tokens, and the sampling-time log-probs aligned with that mask.
  */
-export function buildUpdateBatch(rollouts: Rollout[], advantages: GroupAdvantages[], G: number, maskTruncated: boolean): Omit<UpdateBatch, "refLogp"> {
+export function buildUpdateBatch(
+  rollouts: Rollout[],
+  advantages: GroupAdvantages[],
+  G: number,
+  maskTruncated: boolean,
+): Omit<UpdateBatch, "refLogp"> {
   const S = rollouts.length;
   const T = Math.max(...rollouts.map((r) => r.promptIds.length + r.responseIds.length));
   const tokens = new Int32Array(S * T);
@@ -185,7 +207,10 @@ export function buildUpdateBatch(rollouts: Rollout[], advantages: GroupAdvantage
     responseTokens += r.responseIds.length;
   });
   const pick = (k: "total" | "accuracy" | "length") =>
-    tf.tensor1d(rollouts.map((_, s) => advantages[Math.floor(s / G)]![k][s % G]!), "float32");
+    tf.tensor1d(
+      rollouts.map((_, s) => advantages[Math.floor(s / G)]![k][s % G]!),
+      "float32",
+    );
   return {
     tokens: tf.tensor2d(tokens, [S, T], "int32"),
     mask: tf.tensor2d(mask, [S, T - 1]),
@@ -200,7 +225,13 @@ export function buildUpdateBatch(rollouts: Rollout[], advantages: GroupAdvantage
 
 function surrogateConfig(config: RlConfig, klBeta = config.grpo.klBeta): SurrogateConfig {
   const g = config.grpo;
-  return { clipLow: g.clipLow, clipHigh: g.clipHigh, klBeta, aggregation: g.aggregation, budget: config.sampling.budget };
+  return {
+    clipLow: g.clipLow,
+    clipHigh: g.clipHigh,
+    klBeta,
+    aggregation: g.aggregation,
+    budget: config.sampling.budget,
+  };
 }
 
 /** Gradients of the surrogate under given advantages; side values are read back as numbers. */
@@ -225,15 +256,22 @@ export function surrogateGrads(model: GPT, b: UpdateBatch, adv: tf.Tensor1D, cfg
 
 /** Norms of two gradients and the cosine between them (NaN when either is zero). */
 export function gradientGeometry(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>) {
-  const [dot, na, nb] = tf.tidy(() => {
-    const parts = [...a.keys()].map((k) => [tf.sum(tf.mul(a.get(k)!, b.get(k)!)), tf.sum(tf.square(a.get(k)!)), tf.sum(tf.square(b.get(k)!))]);
-    return [0, 1, 2].map((i) => tf.addN(parts.map((p) => p[i]!)));
-  }).map((t) => {
-    const v = t.dataSync()[0]!;
-    t.dispose();
-    return v;
-  });
-  const normA = Math.sqrt(na!), normB = Math.sqrt(nb!);
+  const [dot, na, nb] = tf
+    .tidy(() => {
+      const parts = [...a.keys()].map((k) => [
+        tf.sum(tf.mul(a.get(k)!, b.get(k)!)),
+        tf.sum(tf.square(a.get(k)!)),
+        tf.sum(tf.square(b.get(k)!)),
+      ]);
+      return [0, 1, 2].map((i) => tf.addN(parts.map((p) => p[i]!)));
+    })
+    .map((t) => {
+      const v = t.dataSync()[0]!;
+      t.dispose();
+      return v;
+    });
+  const normA = Math.sqrt(na!),
+    normB = Math.sqrt(nb!);
   return { normA, normB, cos: normA > 0 && normB > 0 ? dot! / (normA * normB) : NaN };
 }
 
@@ -242,8 +280,16 @@ export function gradientGeometry(a: Map<string, tf.Tensor>, b: Map<string, tf.Te
 
 /** One RL step: sample, score, advantages, update, diagnostics. Returns the step's metrics. */
 export function rlStep(
-  config: RlConfig, model: GPT, ref: GPT | null, tok: CharTokenizer, optimizer: AdamW, shaping: RewardShaping,
-  step: number, dataRng: Rng, sampleRng: Rng, logSample: ((step: number, sample: StepSample) => void) | null = null,
+  config: RlConfig,
+  model: GPT,
+  ref: GPT | null,
+  tok: CharTokenizer,
+  optimizer: AdamW,
+  shaping: RewardShaping,
+  step: number,
+  dataRng: Rng,
+  sampleRng: Rng,
+  logSample: ((step: number, sample: StepSample) => void) | null = null,
 ): Metrics {
   const t0 = performance.now();
   const G = config.sampling.groupSize;
@@ -251,8 +297,18 @@ export function rlStep(
   const groups = sampleRollouts(model, tok, prompts, config, sampleRng);
   const tSample = performance.now();
 
-  const ctx = { maxLength: config.sampling.budget, step, totalSteps: config.steps, targetLength: config.shaping.targetLength };
-  const shaped = groups.map((g) => shaping.shape(g.map((r) => ({ accuracy: r.accuracy, length: r.responseIds.length, truncated: r.truncated })), ctx));
+  const ctx = {
+    maxLength: config.sampling.budget,
+    step,
+    totalSteps: config.steps,
+    targetLength: config.shaping.targetLength,
+  };
+  const shaped = groups.map((g) =>
+    shaping.shape(
+      g.map((r) => ({ accuracy: r.accuracy, length: r.responseIds.length, truncated: r.truncated })),
+      ctx,
+    ),
+  );
   const advantages = shaped.map((g) => groupAdvantages(g, config.grpo.advNorm));
   const rollouts = groups.flat();
   const batch: UpdateBatch = buildUpdateBatch(rollouts, advantages, G, config.grpo.maskTruncated);
@@ -261,9 +317,16 @@ export function rlStep(
   }
 
   const m: Metrics = {};
-  const lr = config.optim.warmupSteps > 0
-    ? lrAt(step, { lr: config.optim.lr, minLr: config.optim.lr, warmupSteps: config.optim.warmupSteps, decaySteps: config.steps, decay: "constant" })
-    : config.optim.lr;
+  const lr =
+    config.optim.warmupSteps > 0
+      ? lrAt(step, {
+          lr: config.optim.lr,
+          minLr: config.optim.lr,
+          warmupSteps: config.optim.warmupSteps,
+          decaySteps: config.steps,
+          decay: "constant",
+        })
+      : config.optim.lr;
 
   // 6. Diagnostics before the update, at ratio = 1 where the surrogate is linear in A:
   //    grad(A) = grad(A_acc) + grad(A_len) exactly (KL term left out of both).
@@ -289,11 +352,22 @@ export function rlStep(
     tf.dispose([...g.grads.values(), ...clipped.grads.values(), clipped.norm]);
     if (epoch === 0) last = g;
   }
-  tf.dispose([batch.tokens, batch.mask, batch.oldLogp, batch.adv.total, batch.adv.accuracy, batch.adv.length, ...(batch.refLogp ? [batch.refLogp] : [])]);
+  tf.dispose([
+    batch.tokens,
+    batch.mask,
+    batch.oldLogp,
+    batch.adv.total,
+    batch.adv.accuracy,
+    batch.adv.length,
+    ...(batch.refLogp ? [batch.refLogp] : []),
+  ]);
 
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const flatShaped = shaped.flat();
-  const stats = advantageStats(advantages, groups.map((g) => g.map((r) => r.accuracy === 1)));
+  const stats = advantageStats(
+    advantages,
+    groups.map((g) => g.map((r) => r.accuracy === 1)),
+  );
   const tEnd = performance.now();
   Object.assign(m, {
     "reward/total": mean(flatShaped.map((r) => r.total)),
@@ -319,7 +393,13 @@ export function rlStep(
   });
   if (logSample && config.samplesEvery > 0 && step % config.samplesEvery === 0) {
     const r = groups[0]![0]!;
-    logSample(step, { prompt: prompts[0]!.text, response: r.text, golds: prompts[0]!.golds, correct: r.correct, truncated: r.truncated });
+    logSample(step, {
+      prompt: prompts[0]!.text,
+      response: r.text,
+      golds: prompts[0]!.golds,
+      correct: r.correct,
+      truncated: r.truncated,
+    });
   }
   return m;
 }
@@ -340,7 +420,10 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   const ref = config.grpo.klBeta > 0 ? (await loadLocal(config.init)).gpt : null;
   const shaping = shapingFor(config);
   const optimizer = new AdamW(model.params, {
-    beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weightDecay: config.optim.weightDecay,
+    beta1: config.optim.beta1,
+    beta2: config.optim.beta2,
+    eps: config.optim.eps,
+    weightDecay: config.optim.weightDecay,
   });
   const release = () => {
     model.dispose();
@@ -378,7 +461,10 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     // Asked the way the run trains (promptTargetLength).
     const target = promptTargetLength(config);
     const result = await evaluatePolicy(model, tok, evalProblems, {
-      n: e.n, budget: e.budget, temperature: e.temperature, seed: config.task.evalSeed * 1000 + atStep,
+      n: e.n,
+      budget: e.budget,
+      temperature: e.temperature,
+      seed: config.task.evalSeed * 1000 + atStep,
       ...(target !== undefined ? { targetLength: target } : {}),
     });
     initialEvalAccuracy ??= result.accuracy;
@@ -392,14 +478,20 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     return { metrics, result };
   };
   const saveCk = (atStep: number) =>
-    run.saveCheckpoint({
-      model, optimizer, step: atStep,
-      rngState: { data: dataRng.state, sample: sampleRng.state },
-      extra: { initialEvalAccuracy, tokenizerChars: (tok as unknown as { chars?: string }).chars },
-    }, config.keepCheckpoints);
+    run.saveCheckpoint(
+      {
+        model,
+        optimizer,
+        step: atStep,
+        rngState: { data: dataRng.state, sample: sampleRng.state },
+        extra: { initialEvalAccuracy, tokenizerChars: (tok as unknown as { chars?: string }).chars },
+      },
+      config.keepCheckpoints,
+    );
   const logSample = (atStep: number, s: StepSample) => run.logSample({ step: atStep, ...s });
 
-  const progress = opts.progress === false ? null : new Progress({ total: config.steps, label: config.name, startStep: step });
+  const progress =
+    opts.progress === false ? null : new Progress({ total: config.steps, label: config.name, startStep: step });
   const startedAt = step;
   let lastEval: PolicyEval | null = null;
   while (step < config.steps) {
@@ -434,8 +526,13 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   lastEval = final.result;
   if (!run.metrics.has(step)) run.metrics.append({ step, ...final.metrics });
   run.writeSummary({
-    name: config.name, kind: config.kind, seed: config.seed, steps: step, backend: backendInfo()?.name,
-    initialEvalAccuracy, final: final.metrics,
+    name: config.name,
+    kind: config.kind,
+    seed: config.seed,
+    steps: step,
+    backend: backendInfo()?.name,
+    initialEvalAccuracy,
+    final: final.metrics,
   });
   release();
   return { outDir, step, finished: true, finalEval: lastEval };

@@ -154,7 +154,8 @@ export function saveCheckpoint(dir: string, input: CheckpointInput, opts: SaveOp
   const arrays: Float32Array[] = [];
   let offset = 0;
   for (const [name, v] of input.model.params) {
-    if (v.dtype !== "float32") throw new CheckpointError(`saveCheckpoint: parameter ${name} has dtype ${v.dtype}; only float32 is supported`);
+    if (v.dtype !== "float32")
+      throw new CheckpointError(`saveCheckpoint: parameter ${name} has dtype ${v.dtype}; only float32 is supported`);
     const data = v.dataSync() as Float32Array;
     params.push({ name, shape: [...v.shape], dtype: "float32", offset, byteLength: data.byteLength });
     arrays.push(data);
@@ -186,8 +187,13 @@ export function saveCheckpoint(dir: string, input: CheckpointInput, opts: SaveOp
     put("optimizer.bin", bytes);
     const { beta1, beta2, eps, weightDecay } = input.optimizer.options;
     const optFile: OptimizerFile = {
-      format: CHECKPOINT_FORMAT, kind: "adamw", step: state.step,
-      options: { beta1, beta2, eps, weightDecay }, entries, bytes: bytes.byteLength, sha256: sha256(bytes),
+      format: CHECKPOINT_FORMAT,
+      kind: "adamw",
+      step: state.step,
+      options: { beta1, beta2, eps, weightDecay },
+      entries,
+      bytes: bytes.byteLength,
+      sha256: sha256(bytes),
     };
     put("optimizer.json", JSON.stringify(optFile, null, 2) + "\n");
   }
@@ -214,8 +220,14 @@ export function saveCheckpoint(dir: string, input: CheckpointInput, opts: SaveOp
 function fsyncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, "r");
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-  } catch { /* not supported on every platform; the renames are still atomic */ }
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* not supported on every platform; the renames are still atomic */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,7 +249,10 @@ function readVerified(file: string, bytes: number, sha: string): Uint8Array {
     throw new CheckpointError(`${file}: ${buf.byteLength} bytes, expected ${bytes} (truncated or wrong file)`);
   }
   const got = sha256(buf);
-  if (got !== sha) throw new CheckpointError(`${file}: sha256 ${got.slice(0, 12)}... does not match ${sha.slice(0, 12)}... recorded in the metadata; the file is corrupt`);
+  if (got !== sha)
+    throw new CheckpointError(
+      `${file}: sha256 ${got.slice(0, 12)}... does not match ${sha.slice(0, 12)}... recorded in the metadata; the file is corrupt`,
+    );
   // Copy into a fresh, 4-byte aligned buffer for the Float32Array views.
   return new Uint8Array(buf);
 }
@@ -251,7 +266,8 @@ export function configDiff(saved: Record<string, unknown>, expected: Record<stri
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(expected)])].sort();
   const out: string[] = [];
   for (const k of keys) {
-    const a = JSON.stringify(saved[k]), b = JSON.stringify(expected[k]);
+    const a = JSON.stringify(saved[k]),
+      b = JSON.stringify(expected[k]);
     if (a !== b) out.push(`${k} ${a ?? "(absent)"} (checkpoint) vs ${b ?? "(absent)"} (expected)`);
   }
   return out;
@@ -272,14 +288,21 @@ export interface LoadOptions {
 export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheckpoint {
   if (!fs.existsSync(dir)) {
     // A crash between "rename old aside" and "rename new into place" leaves only the old copy.
-    const parent = path.dirname(dir), base = path.basename(dir) + ".old-";
-    const aside = fs.existsSync(parent) ? fs.readdirSync(parent).filter((f) => f.startsWith(base)).sort() : [];
+    const parent = path.dirname(dir),
+      base = path.basename(dir) + ".old-";
+    const aside = fs.existsSync(parent)
+      ? fs
+          .readdirSync(parent)
+          .filter((f) => f.startsWith(base))
+          .sort()
+      : [];
     if (aside.length > 0) return loadCheckpoint(path.join(parent, aside[aside.length - 1]!), opts);
     throw new CheckpointError(`${dir}: no such checkpoint directory`);
   }
   const modelPath = path.join(dir, "model.json");
   const model = readJson<ModelFile>(modelPath);
-  if (model.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${modelPath}: format ${JSON.stringify(model.format)}, expected ${CHECKPOINT_FORMAT}`);
+  if (model.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`${modelPath}: format ${JSON.stringify(model.format)}, expected ${CHECKPOINT_FORMAT}`);
 
   if (opts.expectConfig) {
     const diff = configDiff(model.config, opts.expectConfig as Record<string, unknown>);
@@ -291,7 +314,8 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     for (const [name, p] of opts.expectParams) {
       const s = saved.get(name);
       if (!s) problems.push(`${name} missing from the checkpoint`);
-      else if (s.shape.join(",") !== p.shape.join(",")) problems.push(`${name} shape [${s.shape}] (checkpoint) vs [${p.shape}] (model)`);
+      else if (s.shape.join(",") !== p.shape.join(","))
+        problems.push(`${name} shape [${s.shape}] (checkpoint) vs [${p.shape}] (model)`);
     }
     for (const name of saved.keys()) if (!opts.expectParams.has(name)) problems.push(`${name} not in the model`);
     if (problems.length) throw new CheckpointError(`${modelPath}: parameters differ: ${problems.join("; ")}`);
@@ -314,7 +338,11 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
     const obytes = readVerified(path.join(dir, "optimizer.bin"), meta.bytes, meta.sha256);
     const moments = new Map<string, MomentState>();
     for (const e of meta.entries) {
-      moments.set(e.name, { shape: e.shape, m: f32(obytes, e.offsetM, e.length * 4), v: f32(obytes, e.offsetV, e.length * 4) });
+      moments.set(e.name, {
+        shape: e.shape,
+        m: f32(obytes, e.offsetM, e.length * 4),
+        v: f32(obytes, e.offsetV, e.length * 4),
+      });
     }
     optimizer = { step: meta.step, moments };
   }
@@ -322,8 +350,13 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
   const state = readJson<StateFile>(path.join(dir, "state.json"));
   if (typeof state.step !== "number") throw new CheckpointError(`${path.join(dir, "state.json")}: no step`);
   return {
-    dir, model, weights, ...(optimizer ? { optimizer } : {}), step: state.step,
-    ...(state.rngState !== undefined ? { rngState: state.rngState } : {}), extra: state.extra ?? {},
+    dir,
+    model,
+    weights,
+    ...(optimizer ? { optimizer } : {}),
+    step: state.step,
+    ...(state.rngState !== undefined ? { rngState: state.rngState } : {}),
+    extra: state.extra ?? {},
   };
 }
 
@@ -331,16 +364,23 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): LoadedCheck
  * Copy a loaded checkpoint into a model (and optimizer). Checks names and shapes against the
  * model first, so nothing is half-restored.
  */
-export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: CheckpointableModel, optimizer?: CheckpointableOptimizer): void {
+export function restoreCheckpoint(
+  ckpt: LoadedCheckpoint,
+  model: CheckpointableModel,
+  optimizer?: CheckpointableOptimizer,
+): void {
   const problems: string[] = [];
   for (const [name, v] of model.params) {
     const w = ckpt.weights.get(name);
     if (!w) problems.push(`${name} missing from the checkpoint`);
-    else if (w.shape.join(",") !== v.shape.join(",")) problems.push(`${name} shape [${w.shape}] (checkpoint) vs [${v.shape}] (model)`);
+    else if (w.shape.join(",") !== v.shape.join(","))
+      problems.push(`${name} shape [${w.shape}] (checkpoint) vs [${v.shape}] (model)`);
   }
   for (const name of ckpt.weights.keys()) if (!model.params.has(name)) problems.push(`${name} not in the model`);
-  if (problems.length) throw new CheckpointError(`${path.join(ckpt.dir, "model.json")}: parameters differ: ${problems.join("; ")}`);
-  if (optimizer && !ckpt.optimizer) throw new CheckpointError(`${ckpt.dir}: no optimizer state (optimizer.json) to restore`);
+  if (problems.length)
+    throw new CheckpointError(`${path.join(ckpt.dir, "model.json")}: parameters differ: ${problems.join("; ")}`);
+  if (optimizer && !ckpt.optimizer)
+    throw new CheckpointError(`${ckpt.dir}: no optimizer state (optimizer.json) to restore`);
   for (const [name, v] of model.params) {
     const w = ckpt.weights.get(name)!;
     tf.tidy(() => v.assign(tf.tensor(w.data, w.shape, "float32")));
@@ -360,14 +400,21 @@ export function checkpointName(step: number): string {
  * Save `checkpoints/step-N/` and then point `checkpoints/latest` at it; keep the newest
  * `keepLast` step directories (0 keeps all). Returns the checkpoint directory.
  */
-export function saveRunCheckpoint(checkpointsDir: string, input: CheckpointInput, opts: SaveOptions & { keepLast?: number } = {}): string {
+export function saveRunCheckpoint(
+  checkpointsDir: string,
+  input: CheckpointInput,
+  opts: SaveOptions & { keepLast?: number } = {},
+): string {
   fs.mkdirSync(checkpointsDir, { recursive: true });
   const name = checkpointName(input.step);
   const dir = saveCheckpoint(path.join(checkpointsDir, name), input, opts);
   writeFileAtomic(path.join(checkpointsDir, "latest"), name + "\n");
   const keep = opts.keepLast ?? 0;
   if (keep > 0) {
-    const steps = fs.readdirSync(checkpointsDir).filter((f) => /^step-\d+$/.test(f)).sort();
+    const steps = fs
+      .readdirSync(checkpointsDir)
+      .filter((f) => /^step-\d+$/.test(f))
+      .sort();
     for (const f of steps.slice(0, Math.max(0, steps.length - keep))) {
       if (f !== name) fs.rmSync(path.join(checkpointsDir, f), { recursive: true, force: true });
     }
@@ -380,7 +427,8 @@ export function latestCheckpoint(checkpointsDir: string): string | null {
   const pointer = path.join(checkpointsDir, "latest");
   if (!fs.existsSync(pointer)) return null;
   const name = fs.readFileSync(pointer, "utf8").trim();
-  if (!/^step-\d+$/.test(name)) throw new CheckpointError(`${pointer}: does not name a checkpoint (${JSON.stringify(name)})`);
+  if (!/^step-\d+$/.test(name))
+    throw new CheckpointError(`${pointer}: does not name a checkpoint (${JSON.stringify(name)})`);
   return path.join(checkpointsDir, name);
 }
 
@@ -390,5 +438,7 @@ export function resolveCheckpointDir(dir: string): string {
   for (const ckDir of [dir, path.join(dir, "checkpoints")]) {
     if (fs.existsSync(path.join(ckDir, "latest"))) return latestCheckpoint(ckDir)!;
   }
-  throw new Error(`${dir}: not a checkpoint (no model.json), a checkpoints folder or a run folder (no checkpoints/latest)`);
+  throw new Error(
+    `${dir}: not a checkpoint (no model.json), a checkpoints folder or a run folder (no checkpoints/latest)`,
+  );
 }

@@ -10,7 +10,12 @@
 import * as fs from "node:fs";
 import { backendInfo, tf } from "../engine/backend.js";
 import {
-  latestCheckpoint, loadCheckpoint, saveRunCheckpoint, type CheckpointInput, type LoadedCheckpoint, type LoadOptions,
+  latestCheckpoint,
+  loadCheckpoint,
+  saveRunCheckpoint,
+  type CheckpointInput,
+  type LoadedCheckpoint,
+  type LoadOptions,
 } from "./checkpoint.js";
 import { appendJsonl, writeJsonAtomic } from "../util/fsx.js";
 import { checkpointsDir, runFile } from "./files.js";
@@ -21,7 +26,10 @@ const configText = (config: unknown) => JSON.stringify(config, null, 2) + "\n";
 export class RunFolder {
   readonly metrics: MetricsLog;
 
-  constructor(readonly dir: string, opts: { onMetrics?: (record: MetricsRecord) => void } = {}) {
+  constructor(
+    readonly dir: string,
+    opts: { onMetrics?: (record: MetricsRecord) => void } = {},
+  ) {
     this.metrics = new MetricsLog(runFile(dir, "metrics"), opts.onMetrics);
   }
 
@@ -34,7 +42,9 @@ export class RunFolder {
   requireSameConfig(config: unknown): void {
     const file = runFile(this.dir, "config");
     if (fs.existsSync(file) && fs.readFileSync(file, "utf8") !== configText(config)) {
-      throw new Error(`${file}: this run folder holds a different config; resume needs the same config (use another --out for a new run)`);
+      throw new Error(
+        `${file}: this run folder holds a different config; resume needs the same config (use another --out for a new run)`,
+      );
     }
   }
 

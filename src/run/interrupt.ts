@@ -18,7 +18,9 @@ export interface StopOptions {
  */
 export async function shouldStop(opts: StopOptions, step: number, startStep: number): Promise<boolean> {
   await new Promise((resolve) => setImmediate(resolve));
-  return opts.signal?.aborted === true || (opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun);
+  return (
+    opts.signal?.aborted === true || (opts.maxStepsThisRun !== undefined && step - startStep >= opts.maxStepsThisRun)
+  );
 }
 
 export interface SignalStop {

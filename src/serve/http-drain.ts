@@ -39,11 +39,15 @@ export interface ConnectionOptions {
 export function timeoutOptions(opts: ConnectionOptions): http.ServerOptions {
   const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const headersTimeout = Math.min(opts.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
-  for (const [k, v] of [["requestTimeoutMs", requestTimeout], ["headersTimeoutMs", headersTimeout]] as const) {
+  for (const [k, v] of [
+    ["requestTimeoutMs", requestTimeout],
+    ["headersTimeoutMs", headersTimeout],
+  ] as const) {
     if (!(Number.isFinite(v) && v > 0)) throw new Error(`${k} must be a positive number of milliseconds, got ${v}`);
   }
   return {
-    requestTimeout, headersTimeout,
+    requestTimeout,
+    headersTimeout,
     // Node checks both timeouts on this interval (default 30 s, which would add up to 30 s).
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
   };
@@ -61,7 +65,9 @@ export function trackIdle(server: http.Server): IdleSockets {
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const s = req.socket;
     idle.delete(s);
-    res.on("finish", () => { if (!s.destroyed) idle.set(s, Date.now()); });
+    res.on("finish", () => {
+      if (!s.destroyed) idle.set(s, Date.now());
+    });
   });
   return idle;
 }
@@ -73,10 +79,13 @@ export function closeGracefully(server: http.Server, idle: IdleSockets, opts: Co
   return new Promise<void>((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
     force.unref();
-    const sweep = setInterval(() => {
-      const now = Date.now();
-      for (const [s, since] of idle) if (now - since >= acceptGrace) s.destroy();
-    }, Math.max(10, Math.min(100, acceptGrace)));
+    const sweep = setInterval(
+      () => {
+        const now = Date.now();
+        for (const [s, since] of idle) if (now - since >= acceptGrace) s.destroy();
+      },
+      Math.max(10, Math.min(100, acceptGrace)),
+    );
     setTimeout(() => {
       net.Server.prototype.close.call(server, () => {
         clearTimeout(force);

@@ -52,10 +52,10 @@ export interface ModelServerOptions extends ConnectionOptions {
   tokenizer: TokenizerLike;
   /** Model id reported by /v1/models and in responses (default "bcr-local"). */
   name?: string;
-  port?: number;          // default 8000; 0 picks a free port
-  host?: string;          // default 127.0.0.1
+  port?: number; // default 8000; 0 picks a free port
+  host?: string; // default 127.0.0.1
   batchWindowMs?: number; // default 5
-  maxBatch?: number;      // default 32
+  maxBatch?: number; // default 32
   unknownChars?: "reject" | { replace: string };
   /** Prepend BOS to prompts (default true, as in training). */
   addBos?: boolean;
@@ -77,17 +77,30 @@ export interface ModelServer {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly param?: string, readonly code?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly param?: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
 
-interface Pending { req: CompletionRequest; resolve: (c: Completion) => void; reject: (e: Error) => void }
+interface Pending {
+  req: CompletionRequest;
+  resolve: (c: Completion) => void;
+  reject: (e: Error) => void;
+}
 
 export async function startModelServer(opts: ModelServerOptions): Promise<ModelServer> {
   const name = opts.name ?? "bcr-local";
   const local = new LocalModel({
-    model: opts.model, tokenizer: opts.tokenizer, name, addBos: opts.addBos, seed: opts.seed,
+    model: opts.model,
+    tokenizer: opts.tokenizer,
+    name,
+    addBos: opts.addBos,
+    seed: opts.seed,
     maxBatch: opts.maxBatch ?? 32,
   });
   const blockSize = opts.model.config.blockSize;
@@ -98,7 +111,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const mapChars = makeCharMapper(opts.tokenizer, opts.unknownChars ?? "reject");
 
   // ---- micro-batching queue ----
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let timer: NodeJS.Timeout | null = null;
   let running = false;
 
@@ -136,7 +149,11 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     const text = mapChars(prompt, index);
     const len = local.encodePrompt(text).length;
     if (len >= blockSize) {
-      throw new HttpError(400, `prompt ${index} is ${len} tokens; the model's context window is ${blockSize}`, "prompt");
+      throw new HttpError(
+        400,
+        `prompt ${index} is ${len} tokens; the model's context window is ${blockSize}`,
+        "prompt",
+      );
     }
     return text;
   };
@@ -145,7 +162,12 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     if (body.stream === true) throw new HttpError(400, "streaming is not supported", "stream");
     if (body.n !== undefined && body.n !== null && body.n !== 1) throw new HttpError(400, "only n=1 is supported", "n");
     if (body.model !== undefined && body.model !== null && body.model !== name) {
-      throw new HttpError(404, `The model \`${String(body.model)}\` does not exist; this server serves \`${name}\``, "model", "model_not_found");
+      throw new HttpError(
+        404,
+        `The model \`${String(body.model)}\` does not exist; this server serves \`${name}\``,
+        "model",
+        "model_not_found",
+      );
     }
     refuseUnimplemented(body);
     const prompts = chat ? [chatPrompt(body.messages)] : promptList(body.prompt);
@@ -158,21 +180,43 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     if (failed) throw new HttpError(500, failed.error ?? "generation failed");
     const promptTokens = results.reduce((s, r) => s + (r.promptTokens ?? 0), 0);
     const completionTokens = results.reduce((s, r) => s + r.completionTokens, 0);
-    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    };
     const created = Math.floor(Date.now() / 1000);
     const id = `${chat ? "chatcmpl" : "cmpl"}-${stats.requests}`;
     if (chat) {
       const r = results[0]!;
       return {
-        id, object: "chat.completion", created, model: name, usage,
-        choices: [{ index: 0, message: { role: "assistant", content: r.text }, finish_reason: r.finishReason,
-          logprobs: logprobs === undefined ? null : chatLogprobs(r) }],
+        id,
+        object: "chat.completion",
+        created,
+        model: name,
+        usage,
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content: r.text },
+            finish_reason: r.finishReason,
+            logprobs: logprobs === undefined ? null : chatLogprobs(r),
+          },
+        ],
       };
     }
     return {
-      id, object: "text_completion", created, model: name, usage,
-      choices: results.map((r, index) => ({ index, text: r.text, finish_reason: r.finishReason,
-        logprobs: logprobs === undefined ? null : completionLogprobs(r) })),
+      id,
+      object: "text_completion",
+      created,
+      model: name,
+      usage,
+      choices: results.map((r, index) => ({
+        index,
+        text: r.text,
+        finish_reason: r.finishReason,
+        logprobs: logprobs === undefined ? null : completionLogprobs(r),
+      })),
     };
   };
 
@@ -181,7 +225,13 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     const p = url.pathname.replace(/\/+$/, "");
     if (p === "/health") return { status: 200, body: { status: "ok" } };
     if (p === "/v1/models" && req.method === "GET") {
-      return { status: 200, body: { object: "list", data: [{ id: name, object: "model", created: 0, owned_by: "bcr", max_model_len: blockSize }] } };
+      return {
+        status: 200,
+        body: {
+          object: "list",
+          data: [{ id: name, object: "model", created: 0, owned_by: "bcr", max_model_len: blockSize }],
+        },
+      };
     }
     if (p === "/v1/completions" || p === "/v1/chat/completions") {
       if (req.method !== "POST") throw new HttpError(405, `${p} takes POST`);
@@ -201,9 +251,16 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
         const status = e instanceof HttpError ? e.status : 500;
         // 4xx: the request was wrong (OpenAI's invalid_request_error); 5xx: the server was.
         const type = status < 500 ? "invalid_request_error" : "server_error";
-        if (status === 413) res.setHeader("Connection", "close");   // the rest of the body is unread
+        if (status === 413) res.setHeader("Connection", "close"); // the rest of the body is unread
         if (status === 405) res.setHeader("Allow", "POST");
-        send(res, status, { error: { message: e.message, type, param: (e as HttpError).param ?? null, code: (e as HttpError).code ?? status } });
+        send(res, status, {
+          error: {
+            message: e.message,
+            type,
+            param: (e as HttpError).param ?? null,
+            code: (e as HttpError).code ?? status,
+          },
+        });
       },
     );
   });
@@ -217,10 +274,13 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
   return {
-    url, baseUrl: `${url}/v1`, port: addr.port, stats,
+    url,
+    baseUrl: `${url}/v1`,
+    port: addr.port,
+    stats,
     close() {
       // The micro-batch timer stays: requests already queued are sampled and answered.
-      closed ??= (closing = true, closeGracefully(server, idle, opts));
+      closed ??= ((closing = true), closeGracefully(server, idle, opts));
       return closed;
     },
   };
@@ -246,18 +306,22 @@ async function readJson(req: http.IncomingMessage, maxBytes: number): Promise<Re
   } catch (e) {
     throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "request body must be a JSON object");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new HttpError(400, "request body must be a JSON object");
   return body as Record<string, unknown>;
 }
 
 /** Fields this server does not implement: refused (400) when set to anything but their no-op value. */
 function refuseUnimplemented(body: Record<string, unknown>): void {
   const set = (k: string, noop: (v: unknown) => boolean) => body[k] !== undefined && body[k] !== null && !noop(body[k]);
-  const no = (k: string, why: string) => { throw new HttpError(400, `${k} is not supported by this server (${why})`, k); };
+  const no = (k: string, why: string) => {
+    throw new HttpError(400, `${k} is not supported by this server (${why})`, k);
+  };
   if (set("echo", (v) => v === false)) no("echo", "the prompt is not returned");
   if (set("best_of", (v) => v === 1)) no("best_of", "only best_of=1");
   if (set("suffix", (v) => v === "")) no("suffix", "no insertion mode");
-  if (set("logit_bias", (v) => typeof v === "object" && Object.keys(v as object).length === 0)) no("logit_bias", "logits are not biased");
+  if (set("logit_bias", (v) => typeof v === "object" && Object.keys(v as object).length === 0))
+    no("logit_bias", "logits are not biased");
   if (set("presence_penalty", (v) => v === 0)) no("presence_penalty", "no penalties");
   if (set("frequency_penalty", (v) => v === 0)) no("frequency_penalty", "no penalties");
 }
@@ -273,7 +337,8 @@ function parseLogprobs(body: Record<string, unknown>, chat: boolean): number | u
     return v;
   };
   if (!chat) return body.logprobs === undefined || body.logprobs === null ? undefined : k(body.logprobs, "logprobs");
-  const top = body.top_logprobs === undefined || body.top_logprobs === null ? undefined : k(body.top_logprobs, "top_logprobs");
+  const top =
+    body.top_logprobs === undefined || body.top_logprobs === null ? undefined : k(body.top_logprobs, "top_logprobs");
   if (body.logprobs === undefined || body.logprobs === null || body.logprobs === false) {
     if (top !== undefined) throw new HttpError(400, "top_logprobs needs logprobs: true", "top_logprobs");
     return undefined;
@@ -287,7 +352,10 @@ function completionLogprobs(r: Completion) {
   const lp = r.logprobs ?? [];
   const offsets: number[] = [];
   let at = 0;
-  for (const t of lp) { offsets.push(at); at += t.token.length; }
+  for (const t of lp) {
+    offsets.push(at);
+    at += t.token.length;
+  }
   return {
     tokens: lp.map((t) => t.token),
     token_logprobs: lp.map((t) => t.logprob),
@@ -301,7 +369,9 @@ function chatLogprobs(r: Completion) {
   const bytes = (s: string) => [...Buffer.from(s, "utf8")];
   return {
     content: (r.logprobs ?? []).map((t) => ({
-      token: t.token, logprob: t.logprob, bytes: bytes(t.token),
+      token: t.token,
+      logprob: t.logprob,
+      bytes: bytes(t.token),
       top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: bytes(a.token) })),
     })),
   };
@@ -309,12 +379,18 @@ function chatLogprobs(r: Completion) {
 
 function promptList(prompt: unknown): string[] {
   if (typeof prompt === "string") return [prompt];
-  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === "string")) return prompt as string[];
-  throw new HttpError(400, "prompt must be a string or a non-empty array of strings (token-id prompts are not supported)", "prompt");
+  if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === "string"))
+    return prompt as string[];
+  throw new HttpError(
+    400,
+    "prompt must be a string or a non-empty array of strings (token-id prompts are not supported)",
+    "prompt",
+  );
 }
 
 function chatPrompt(messages: unknown): string {
-  if (!Array.isArray(messages) || messages.length === 0) throw new HttpError(400, "messages must be a non-empty array", "messages");
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw new HttpError(400, "messages must be a non-empty array", "messages");
   const parts: string[] = [];
   messages.forEach((m, i) => {
     if (typeof m !== "object" || m === null || typeof (m as { role?: unknown }).role !== "string") {
@@ -325,7 +401,12 @@ function chatPrompt(messages: unknown): string {
     if (typeof content === "string") parts.push(content);
     else if (Array.isArray(content)) {
       for (const c of content) {
-        if (c && typeof c === "object" && (c as { type?: unknown }).type === "text" && typeof (c as { text?: unknown }).text === "string") {
+        if (
+          c &&
+          typeof c === "object" &&
+          (c as { type?: unknown }).type === "text" &&
+          typeof (c as { text?: unknown }).text === "string"
+        ) {
           parts.push((c as { text: string }).text);
         } else throw new HttpError(400, `messages[${i}].content: only text parts are supported`, "messages");
       }
@@ -342,15 +423,18 @@ function parseSampling(body: Record<string, unknown>): Omit<CompletionRequest, "
     if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) throw new HttpError(400, `${k} must be ${what}`, k);
     return v;
   };
-  const maxTokens = num("max_tokens", (v) => Number.isInteger(v) && v >= 1, "a positive integer")
-    ?? num("max_completion_tokens", (v) => Number.isInteger(v) && v >= 1, "a positive integer") ?? 16;
+  const maxTokens =
+    num("max_tokens", (v) => Number.isInteger(v) && v >= 1, "a positive integer") ??
+    num("max_completion_tokens", (v) => Number.isInteger(v) && v >= 1, "a positive integer") ??
+    16;
   const temperature = num("temperature", (v) => v >= 0, "a number >= 0");
   const topP = num("top_p", (v) => v > 0 && v <= 1, "a number in (0, 1]");
   const seed = num("seed", Number.isInteger, "an integer");
   let stop: string[] | undefined;
   if (typeof body.stop === "string") stop = [body.stop];
   else if (Array.isArray(body.stop) && body.stop.every((s) => typeof s === "string")) stop = body.stop as string[];
-  else if (body.stop !== undefined && body.stop !== null) throw new HttpError(400, "stop must be a string or an array of strings", "stop");
+  else if (body.stop !== undefined && body.stop !== null)
+    throw new HttpError(400, "stop must be a string or an array of strings", "stop");
   const out: Omit<CompletionRequest, "prompt"> = { maxTokens };
   if (temperature !== undefined) out.temperature = temperature;
   if (topP !== undefined) out.topP = topP;
@@ -360,7 +444,10 @@ function parseSampling(body: Record<string, unknown>): Omit<CompletionRequest, "
 }
 
 /** Checks (reject) or maps (replace) characters the tokenizer cannot encode. */
-function makeCharMapper(tok: TokenizerLike, mode: "reject" | { replace: string }): (s: string, index: number) => string {
+function makeCharMapper(
+  tok: TokenizerLike,
+  mode: "reject" | { replace: string },
+): (s: string, index: number) => string {
   const known = new Map<string, boolean>();
   const isKnown = (c: string): boolean => {
     let k = known.get(c);
@@ -375,14 +462,19 @@ function makeCharMapper(tok: TokenizerLike, mode: "reject" | { replace: string }
     }
     return k;
   };
-  if (mode !== "reject" && !isKnown(mode.replace)) throw new Error(`unknownChars.replace: ${JSON.stringify(mode.replace)} is not in the vocabulary`);
+  if (mode !== "reject" && !isKnown(mode.replace))
+    throw new Error(`unknownChars.replace: ${JSON.stringify(mode.replace)} is not in the vocabulary`);
   return (s, index) => {
     let out = "";
     let pos = 0;
     for (const c of s) {
       if (isKnown(c)) out += c;
       else if (mode === "reject") {
-        throw new HttpError(400, `prompt ${index}: character ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}) at position ${pos} is not in the model's vocabulary`, "prompt");
+        throw new HttpError(
+          400,
+          `prompt ${index}: character ${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}) at position ${pos} is not in the model's vocabulary`,
+          "prompt",
+        );
       } else out += mode.replace;
       pos++;
     }

@@ -26,7 +26,10 @@
  */
 
 export class RequestError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,8 @@ export function parseLabel(label: unknown, where = "label"): string[] {
     const t = label.trim();
     // Labels that are JSON gone wrong would otherwise be scored as a literal answer (0) in silence.
     if (t === "null" || t === "undefined") throw bad(`${where}: ${t} is not a gold answer`);
-    if (t.startsWith("{") && t.endsWith("}")) throw bad(`${where}: a JSON object is not a gold answer: ${t.slice(0, 80)}`);
+    if (t.startsWith("{") && t.endsWith("}"))
+      throw bad(`${where}: a JSON object is not a gold answer: ${t.slice(0, 80)}`);
     if (t.startsWith("[") && !t.endsWith("]") && !t.endsWith(")")) {
       throw bad(`${where}: starts like a JSON list but does not end like one (cut off?): ${t.slice(0, 80)}`);
     }
@@ -145,7 +149,9 @@ export function parseRewardRequest(body: unknown): RewardRequest {
   if (!Array.isArray(labels)) throw bad(`"labels" must be an array, got ${typeName(labels)}`);
   const n = texts.length;
   if (prompts.length !== n || labels.length !== n) {
-    throw bad(`array lengths differ: ${direct ? "responses" : "query"} ${n}, prompts ${prompts.length}, labels ${labels.length}`);
+    throw bad(
+      `array lengths differ: ${direct ? "responses" : "query"} ${n}, prompts ${prompts.length}, labels ${labels.length}`,
+    );
   }
   const lengths = optionalArray(b, "response_lengths", n);
   const truncated = optionalArray(b, "truncated", n);
@@ -158,7 +164,8 @@ export function parseRewardRequest(body: unknown): RewardRequest {
     };
     if (lengths) {
       const l = lengths[i];
-      if (typeof l !== "number" || !Number.isInteger(l) || l < 0) throw bad(`response_lengths[${i}] must be a non-negative integer`);
+      if (typeof l !== "number" || !Number.isInteger(l) || l < 0)
+        throw bad(`response_lengths[${i}] must be a non-negative integer`);
       item.length = l;
     }
     if (truncated) {

@@ -73,10 +73,15 @@ export function scoreBatch(req: RewardRequest, cfg: ScorerConfig): RewardRespons
     members[g]!.push(i);
     rollouts[i] = { accuracy: s.accuracy, length: totalTokens, truncated };
     details[i] = {
-      correct: s.correct, accuracy: s.accuracy, answered: s.answered, format: s.format,
+      correct: s.correct,
+      accuracy: s.accuracy,
+      answered: s.answered,
+      format: s.format,
       tokensPerProblem: rescale(s.tokensPerProblem, s.totalTokens, totalTokens),
-      totalTokens, truncated,
-      reward: { total: 0, accuracy: 0, length: 0 }, group: g,
+      totalTokens,
+      truncated,
+      reward: { total: 0, accuracy: 0, length: 0 },
+      group: g,
     };
   }
 
@@ -86,7 +91,10 @@ export function scoreBatch(req: RewardRequest, cfg: ScorerConfig): RewardRespons
   const totalSteps = req.totalSteps ?? cfg.totalSteps;
   if (totalSteps !== undefined) ctx.totalSteps = totalSteps;
   for (const idx of members) {
-    const shaped = cfg.shaping.shape(idx.map((i) => rollouts[i]!), ctx);
+    const shaped = cfg.shaping.shape(
+      idx.map((i) => rollouts[i]!),
+      ctx,
+    );
     idx.forEach((i, k) => {
       const r = shaped[k]!;
       details[i]!.reward = { total: r.total, accuracy: r.accuracy, length: r.length };

@@ -24,7 +24,12 @@ import type { TemplateName } from "../bcr/types.js";
 import { makeShaping, type RewardShaping } from "../rewards/index.js";
 import type { ScorerConfig } from "./reward-scorer.js";
 import {
-  closeGracefully, timeoutOptions, trackIdle, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS,
+  closeGracefully,
+  timeoutOptions,
+  trackIdle,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   type ConnectionOptions,
 } from "./http-drain.js";
 import { scoreBody, startScorePool, type ScorePool, type ScoreReply } from "./score-pool.js";
@@ -59,7 +64,10 @@ export interface RewardServerOptions extends ConnectionOptions {
 }
 
 export interface RewardServerStats {
-  requests: number; items: number; errors: number; inFlight: number;
+  requests: number;
+  items: number;
+  errors: number;
+  inFlight: number;
   /** Bytes of request bodies received and held right now (0 once every body is scored or dropped). */
   bodyBytes: number;
 }
@@ -81,28 +89,42 @@ export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_T
 
 export async function startRewardServer(opts: RewardServerOptions = {}): Promise<RewardServer> {
   const custom = typeof opts.shaping === "object" || typeof opts.counter === "function";
-  const shaping = typeof opts.shaping === "object"
-    ? opts.shaping
-    : makeShaping(opts.shaping ?? "accuracy", opts.params ?? {});
+  const shaping =
+    typeof opts.shaping === "object" ? opts.shaping : makeShaping(opts.shaping ?? "accuracy", opts.params ?? {});
   const maxLength = opts.maxLength ?? 5120;
-  if (!(Number.isInteger(maxLength) && maxLength > 0)) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
+  if (!(Number.isInteger(maxLength) && maxLength > 0))
+    throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
   const counter = opts.counter ?? "estimate";
   const template = opts.template ?? "natural";
   const cfg: ScorerConfig = {
-    shaping, template, maxLength,
+    shaping,
+    template,
+    maxLength,
     countTokens: typeof counter === "function" ? counter : makeTokenCounter(counter),
   };
   if (opts.targetLength !== undefined) cfg.targetLength = opts.targetLength;
   if (opts.totalSteps !== undefined) cfg.totalSteps = opts.totalSteps;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const workers = custom ? 0 : opts.scoreWorkers ?? Math.min(4, os.availableParallelism());
-  if (!(Number.isInteger(workers) && workers >= 0)) throw new Error(`scoreWorkers must be a non-negative integer, got ${workers}`);
-  const pool: ScorePool | null = workers > 0 ? startScorePool({
-    shaping: shaping.name, params: shaping.params, template, maxLength, counter: counter as TokenCounterName,
-    ...(opts.targetLength !== undefined ? { targetLength: opts.targetLength } : {}),
-    ...(opts.totalSteps !== undefined ? { totalSteps: opts.totalSteps } : {}),
-  }, workers) : null;
-  const score = (body: Uint8Array): Promise<ScoreReply> => pool ? pool.score(body) : Promise.resolve(scoreBody(body, cfg));
+  const workers = custom ? 0 : (opts.scoreWorkers ?? Math.min(4, os.availableParallelism()));
+  if (!(Number.isInteger(workers) && workers >= 0))
+    throw new Error(`scoreWorkers must be a non-negative integer, got ${workers}`);
+  const pool: ScorePool | null =
+    workers > 0
+      ? startScorePool(
+          {
+            shaping: shaping.name,
+            params: shaping.params,
+            template,
+            maxLength,
+            counter: counter as TokenCounterName,
+            ...(opts.targetLength !== undefined ? { targetLength: opts.targetLength } : {}),
+            ...(opts.totalSteps !== undefined ? { totalSteps: opts.totalSteps } : {}),
+          },
+          workers,
+        )
+      : null;
+  const score = (body: Uint8Array): Promise<ScoreReply> =>
+    pool ? pool.score(body) : Promise.resolve(scoreBody(body, cfg));
   const log = opts.log === undefined ? (line: string) => process.stdout.write(line + "\n") : opts.log;
   const started = Date.now();
   const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0, bodyBytes: 0 };
@@ -116,15 +138,25 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     res.on("close", () => {
       stats.inFlight--;
       if (res.statusCode >= 400) stats.errors++;
-      log?.(`${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} items=${items} ${(performance.now() - t0).toFixed(1)}ms`);
+      log?.(
+        `${new Date().toISOString()} ${req.method} ${req.url} ${res.statusCode} items=${items} ${(performance.now() - t0).toFixed(1)}ms`,
+      );
     });
-    req.on("error", () => { /* client went away; res 'close' still fires */ });
-    handle(req, res, (n) => { items = n; }).catch((e: unknown) => {
+    req.on("error", () => {
+      /* client went away; res 'close' still fires */
+    });
+    handle(req, res, (n) => {
+      items = n;
+    }).catch((e: unknown) => {
       send(res, 500, { error: `internal error: ${(e as Error).message}` });
     });
   });
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse, setItems: (n: number) => void): Promise<void> {
+  async function handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    setItems: (n: number) => void,
+  ): Promise<void> {
     // During the drain every answer ends its connection: the client's next request must go
     // to a new connection, which the closed listener refuses.
     if (closing) res.setHeader("Connection", "close");
@@ -132,9 +164,16 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     if (path === "/health") {
       if (req.method !== "GET" && req.method !== "HEAD") return notAllowed(res, "GET, HEAD");
       return send(res, closing ? 503 : 200, {
-        status: closing ? "shutting down" : "ok", shaping: { name: shaping.name, params: shaping.params }, template,
-        maxLength, counter: typeof counter === "function" ? "custom" : counter, score_workers: workers,
-        uptime_s: (Date.now() - started) / 1000, requests: stats.requests, items: stats.items, in_flight: stats.inFlight,
+        status: closing ? "shutting down" : "ok",
+        shaping: { name: shaping.name, params: shaping.params },
+        template,
+        maxLength,
+        counter: typeof counter === "function" ? "custom" : counter,
+        score_workers: workers,
+        uptime_s: (Date.now() - started) / 1000,
+        requests: stats.requests,
+        items: stats.items,
+        in_flight: stats.inFlight,
       });
     }
     if (path !== "/get_reward" && path !== "/") return send(res, 404, { error: `no route ${path}; POST /get_reward` });
@@ -143,9 +182,9 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     const declared = Number(req.headers["content-length"]);
     if (Number.isFinite(declared) && declared > maxBody) return tooLarge(req, res);
     const body = await readBody(req, maxBody, stats);
-    if (body === "aborted") return;   // nothing to answer: the connection is gone
+    if (body === "aborted") return; // nothing to answer: the connection is gone
     if (body === null) return tooLarge(req, res);
-    const size = body.byteLength;   // read now: handing the bytes to a worker detaches them
+    const size = body.byteLength; // read now: handing the bytes to a worker detaches them
     let r: ScoreReply;
     try {
       r = await score(body);
@@ -202,7 +241,11 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
  * aborted or oversized body drops its chunks at once (six stalled 60 MB uploads otherwise stay
  * in memory until the request is collected).
  */
-function readBody(req: http.IncomingMessage, limit: number, stats: { bodyBytes: number }): Promise<Uint8Array | null | "aborted"> {
+function readBody(
+  req: http.IncomingMessage,
+  limit: number,
+  stats: { bodyBytes: number },
+): Promise<Uint8Array | null | "aborted"> {
   return new Promise((resolve) => {
     let chunks: Buffer[] = [];
     let size = 0;
@@ -227,10 +270,15 @@ function readBody(req: http.IncomingMessage, limit: number, stats: { bodyBytes: 
       // One buffer that owns its memory, so the scoring worker can take it without a copy.
       const body = new Uint8Array(size);
       let at = 0;
-      for (const c of chunks) { body.set(c, at); at += c.length; }
+      for (const c of chunks) {
+        body.set(c, at);
+        at += c.length;
+      }
       finish(body, size);
     });
-    req.on("close", () => { if (!req.complete) finish("aborted", 0); });
+    req.on("close", () => {
+      if (!req.complete) finish("aborted", 0);
+    });
     req.on("error", () => finish("aborted", 0));
   });
 }

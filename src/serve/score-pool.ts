@@ -31,7 +31,11 @@ export interface ScorerSpec {
 }
 
 /** What one scored body turns into: the HTTP status and the JSON text to send. */
-export interface ScoreReply { status: number; body: string; items: number }
+export interface ScoreReply {
+  status: number;
+  body: string;
+  items: number;
+}
 
 export function scorerFromSpec(spec: ScorerSpec): ScorerConfig {
   const cfg: ScorerConfig = {
@@ -59,7 +63,12 @@ export function scoreBody(body: Uint8Array, cfg: ScorerConfig): ScoreReply {
     items = request.items.length;
     const result = scoreBatch(request, cfg);
     const bad = result.rewards.findIndex((r) => !Number.isFinite(r));
-    if (bad >= 0) return reply(500, { error: `internal error: shaping '${cfg.shaping.name}' gave a non-finite reward for item ${bad}` }, items);
+    if (bad >= 0)
+      return reply(
+        500,
+        { error: `internal error: shaping '${cfg.shaping.name}' gave a non-finite reward for item ${bad}` },
+        items,
+      );
     return reply(200, result, items);
   } catch (e) {
     if (e instanceof RequestError) return reply(e.status, { error: e.message }, items);
@@ -71,8 +80,14 @@ function reply(status: number, body: unknown, items = 0): ScoreReply {
   return { status, body: JSON.stringify(body), items };
 }
 
-interface Job { body: Uint8Array; resolve: (r: ScoreReply) => void }
-interface Slot { worker: Worker; job: Job | null }
+interface Job {
+  body: Uint8Array;
+  resolve: (r: ScoreReply) => void;
+}
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
 
 export interface ScorePool {
   score(body: Uint8Array): Promise<ScoreReply>;
@@ -82,7 +97,8 @@ export interface ScorePool {
 }
 
 export function startScorePool(spec: ScorerSpec, size: number): ScorePool {
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`score pool size must be a positive integer, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new Error(`score pool size must be a positive integer, got ${size}`);
   scorerFromSpec(spec); // fail here, on the caller's thread, for a bad spec
   const queue: Job[] = [];
   const slots: Slot[] = [];
@@ -102,10 +118,15 @@ export function startScorePool(spec: ScorerSpec, size: number): ScorePool {
       job?.resolve(reply(500, { error: `internal error: scoring worker ${why}` }));
       const i = slots.indexOf(slot);
       if (i >= 0) slots.splice(i, 1);
-      if (!closed) { slots.push(spawn()); next(); }
+      if (!closed) {
+        slots.push(spawn());
+        next();
+      }
     };
     slot.worker.on("error", (e) => die(`failed: ${e.message}`));
-    slot.worker.on("exit", (code) => { if (slots.includes(slot)) die(`exited with code ${code}`); });
+    slot.worker.on("exit", (code) => {
+      if (slots.includes(slot)) die(`exited with code ${code}`);
+    });
     return slot;
   };
   const next = (): void => {
@@ -123,11 +144,12 @@ export function startScorePool(spec: ScorerSpec, size: number): ScorePool {
   for (const s of slots) s.worker.unref();
 
   return {
-    score: (body) => new Promise<ScoreReply>((resolve) => {
-      if (closed) return resolve(reply(503, { error: "server is shutting down" }));
-      queue.push({ body, resolve });
-      next();
-    }),
+    score: (body) =>
+      new Promise<ScoreReply>((resolve) => {
+        if (closed) return resolve(reply(503, { error: "server is shutting down" }));
+        queue.push({ body, resolve });
+        next();
+      }),
     pending: () => queue.length + slots.filter((s) => s.job).length,
     async close() {
       closed = true;

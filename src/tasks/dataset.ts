@@ -14,8 +14,18 @@ import { LEVELS, VALUE_MAX, generateProblems } from "./synthetic.js";
 export const DEFAULT_SYNTH_DIR = "datasets/synthetic";
 export type Split = "train" | "test";
 
-export interface SynthDatasetOptions { seed: number; train: number; test: number; levels: number[] }
-export const DEFAULT_SYNTH_OPTIONS: SynthDatasetOptions = { seed: 1234, train: 20000, test: 2000, levels: [1, 2, 3, 4] };
+export interface SynthDatasetOptions {
+  seed: number;
+  train: number;
+  test: number;
+  levels: number[];
+}
+export const DEFAULT_SYNTH_OPTIONS: SynthDatasetOptions = {
+  seed: 1234,
+  train: 20000,
+  test: 2000,
+  levels: [1, 2, 3, 4],
+};
 
 export interface SynthManifest {
   name: "synthetic";
@@ -32,10 +42,23 @@ export function sha256(data: string | Uint8Array): string {
 
 export function writeSyntheticDataset(dir: string, opts: SynthDatasetOptions = DEFAULT_SYNTH_OPTIONS): SynthManifest {
   const seen = new Set<string>();
-  const test = distinct(generateProblems(opts.seed * 2 + 1, opts.test * 3 + 1000, opts.levels), opts.test, seen, "syn-test");
-  const train = distinct(generateProblems(opts.seed * 2, opts.train * 3 + 1000, opts.levels), opts.train, seen, "syn-train");
+  const test = distinct(
+    generateProblems(opts.seed * 2 + 1, opts.test * 3 + 1000, opts.levels),
+    opts.test,
+    seen,
+    "syn-test",
+  );
+  const train = distinct(
+    generateProblems(opts.seed * 2, opts.train * 3 + 1000, opts.levels),
+    opts.train,
+    seen,
+    "syn-train",
+  );
   const files: SynthManifest["files"] = {};
-  for (const [split, rows] of [["train", train], ["test", test]] as const) {
+  for (const [split, rows] of [
+    ["train", train],
+    ["test", test],
+  ] as const) {
     const text = rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
     writeFileAtomic(path.join(dir, `${split}.jsonl`), text);
     files[`${split}.jsonl`] = { sha256: sha256(text), lines: rows.length };
@@ -71,7 +94,9 @@ export function loadSyntheticDataset(dir: string, split: Split): Problem[] {
   if (!fs.existsSync(file)) throw new Error(`${file} not found: regenerate with \`npm run datasets\``);
   const got = sha256(fs.readFileSync(file));
   if (got !== entry.sha256) {
-    throw new Error(`${file}: sha256 mismatch (manifest ${entry.sha256}, file ${got}); the file changed since it was generated, regenerate with \`npm run datasets\``);
+    throw new Error(
+      `${file}: sha256 mismatch (manifest ${entry.sha256}, file ${got}); the file changed since it was generated, regenerate with \`npm run datasets\``,
+    );
   }
   return readJsonl<Problem>(file);
 }

@@ -4,7 +4,14 @@ import { Rng } from "../util/rng.js";
 import { TRACE_STYLES, trace, type TraceStyle } from "./traces.js";
 
 /** Relative weights of the trace styles in SFT data (need not sum to 1; an optional style absent = 0). */
-export interface StyleMix { essential: number; redundant: number; shortcut: number; merged?: number; terse?: number; bare?: number }
+export interface StyleMix {
+  essential: number;
+  redundant: number;
+  shortcut: number;
+  merged?: number;
+  terse?: number;
+  bare?: number;
+}
 
 /**
  * Default mixture: mostly redundant, so the SFT model is accurate but wordy (the starting point
@@ -35,7 +42,13 @@ export interface SftOptions {
   merge?: number;
 }
 
-export interface SftExample { prompt: string; response: string; n: number; ids: string[]; styles: TraceStyle[] }
+export interface SftExample {
+  prompt: string;
+  response: string;
+  n: number;
+  ids: string[];
+  styles: TraceStyle[];
+}
 
 /**
  * SFT examples {prompt, response} for packed groups of synthetic problems in the compact
@@ -56,7 +69,10 @@ export function buildSftExamples(problems: readonly Problem[], opts: SftOptions)
   let order = rng.shuffle(problems);
   let next = 0;
   const take = (): Problem => {
-    if (next === order.length) { order = rng.shuffle(problems); next = 0; }
+    if (next === order.length) {
+      order = rng.shuffle(problems);
+      next = 0;
+    }
     return order[next++]!;
   };
   const out: SftExample[] = [];
@@ -65,7 +81,10 @@ export function buildSftExamples(problems: readonly Problem[], opts: SftOptions)
     const group = Array.from({ length: n }, take);
     const styles = group.map((p) => pickStyle(rng, weights, p, opts.shortcutMaxLevel));
     const response = group
-      .map((p, i) => `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i, merge: opts.merge })}`)
+      .map(
+        (p, i) =>
+          `${i + 1}:${trace(p.question, p.answer, styles[i]!, rng, { loops: opts.loops ?? DEFAULT_LOOPS, position: i, merge: opts.merge })}`,
+      )
       .join(" ");
     out.push({ prompt: packProblems(group).text, response, n, ids: group.map((p) => p.id), styles });
   }

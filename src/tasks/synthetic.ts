@@ -44,7 +44,12 @@ export const LEVELS: Readonly<Record<number, LevelConfig>> = {
   8: { ops: [5, 5], start: [0, 9], operand: [1, 9], max: 9 },
 };
 
-export interface Step { a: number; op: "+" | "-"; b: number; result: number }
+export interface Step {
+  a: number;
+  op: "+" | "-";
+  b: number;
+  result: number;
+}
 
 export function levelConfig(level: number): LevelConfig {
   const c = LEVELS[level];

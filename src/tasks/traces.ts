@@ -69,11 +69,13 @@ export interface TraceOptions {
 export function trace(question: string, answer: string, style: TraceStyle, rng: Rng, opts: TraceOptions = {}): string {
   if (style === "shortcut") return `A${answer}`;
   const position = opts.position ?? 0;
-  if (style === "terse") return [...solveSteps(question).map((s, j) => `${stepLabel(j, position)}=${s.result}`), `A${answer}`].join(" ");
+  if (style === "terse")
+    return [...solveSteps(question).map((s, j) => `${stepLabel(j, position)}=${s.result}`), `A${answer}`].join(" ");
   if (style === "bare") return [...solveSteps(question).map((s) => String(s.result)), `A${answer}`].join(" ");
   const steps = solveSteps(question).map((s, j) => stepLabel(j, position) + stepText(s));
   if (style === "essential") return [...steps, `A${answer}`].join(" ");
-  if (style === "merged") return [...mergedSteps(question, position, rng, opts.merge ?? DEFAULT_MERGE), `A${answer}`].join(" ");
+  if (style === "merged")
+    return [...mergedSteps(question, position, rng, opts.merge ?? DEFAULT_MERGE), `A${answer}`].join(" ");
   const [lo, hi] = opts.loops ?? [1, 3];
   const count = rng.int(lo, hi);
   // each re-check sits after a random step and repeats that step
@@ -93,7 +95,7 @@ function mergedSteps(question: string, position: number, rng: Rng, merge: number
   if (!(merge >= 0 && merge <= 1)) throw new Error(`trace: merge must be in [0, 1], got ${merge}`);
   const ops = solveSteps(question);
   const out: string[] = [];
-  for (let j = 0; j < ops.length;) {
+  for (let j = 0; j < ops.length; ) {
     let text = stepLabel(j, position) + `${ops[j]!.a}${ops[j]!.op}${ops[j]!.b}`;
     let last = j++;
     while (j < ops.length && rng.next() < merge) {
@@ -159,14 +161,19 @@ export function parseTrace(section: string): { steps: ParsedStep[]; answer: stri
   let answer: string | null = null;
   let recheck = false;
   for (const word of section.split(/\s+/).filter(Boolean)) {
-    if (word === LOOP_MARK) { recheck = true; continue; }
+    if (word === LOOP_MARK) {
+      recheck = true;
+      continue;
+    }
     let m: RegExpMatchArray | null;
     if ((m = word.match(/^A(\S+)$/))) answer = m[1]!;
     else if ((m = word.match(/^([a-zB-Z])(\d+)((?:[+-]\d+)+)=(\d+)$/))) {
       const ops = m[3]!.match(/[+-]\d+/g)!;
       steps.push({ form: ops.length > 1 ? "merged" : "full", symbol: m[1]!, ops, result: Number(m[4]), recheck });
-    } else if ((m = word.match(/^([a-zB-Z])=(\d+)$/))) steps.push({ form: "terse", symbol: m[1]!, ops: [], result: Number(m[2]), recheck });
-    else if ((m = word.match(/^(\d+)$/))) steps.push({ form: "bare", symbol: null, ops: [], result: Number(m[1]), recheck });
+    } else if ((m = word.match(/^([a-zB-Z])=(\d+)$/)))
+      steps.push({ form: "terse", symbol: m[1]!, ops: [], result: Number(m[2]), recheck });
+    else if ((m = word.match(/^(\d+)$/)))
+      steps.push({ form: "bare", symbol: null, ops: [], result: Number(m[1]), recheck });
     recheck = false;
   }
   return { steps, answer };
@@ -182,17 +189,22 @@ export type StepScore = Record<ParsedStep["form"], [number, number]>;
  * last folded operation; a bare value, having no symbol, is the value after the operation
  * counted by its place among the section's steps (the count a model without symbols must keep).
  */
-export function scoreTrace(section: string, question: string, answer: string, position = 0): { steps: StepScore; answerRight: boolean } {
+export function scoreTrace(
+  section: string,
+  question: string,
+  answer: string,
+  position = 0,
+): { steps: StepScore; answerRight: boolean } {
   const truth = solveSteps(question);
   const ops = truth.map((t) => `${t.op}${t.b}`);
   const score: StepScore = { full: [0, 0], merged: [0, 0], terse: [0, 0], bare: [0, 0] };
   const parsed = parseTrace(section);
-  let next = 0;   // operations covered by the steps so far, for bare values
+  let next = 0; // operations covered by the steps so far, for bare values
   for (const st of parsed.steps.filter((x) => !x.recheck)) {
     const j = st.symbol === null ? next : STEP_SYMBOLS.indexOf(st.symbol) - OPS_PER_BLOCK * position;
     const last = j + Math.max(1, st.ops.length) - 1;
-    const right = j >= 0 && last < truth.length && truth[last]!.result === st.result &&
-      st.ops.every((op, i) => ops[j + i] === op);
+    const right =
+      j >= 0 && last < truth.length && truth[last]!.result === st.result && st.ops.every((op, i) => ops[j + i] === op);
     score[st.form][1]++;
     if (right) score[st.form][0]++;
     next = Math.max(next, last + 1);
@@ -211,10 +223,13 @@ export const STEP_SYMBOLS = "abcdefghijklmnopqrstuvwxyz" + "BCDEFGHIJKLMNOPQRSTU
  * (0-based) in its pack: a-e for the first problem, f-j for the second, ...
  */
 export function stepLabel(j: number, position = 0): string {
-  if (!Number.isInteger(j) || j < 0 || j >= OPS_PER_BLOCK) throw new Error(`stepLabel: operation index must be 0..${OPS_PER_BLOCK - 1}, got ${j}`);
+  if (!Number.isInteger(j) || j < 0 || j >= OPS_PER_BLOCK)
+    throw new Error(`stepLabel: operation index must be 0..${OPS_PER_BLOCK - 1}, got ${j}`);
   const blocks = Math.floor(STEP_SYMBOLS.length / OPS_PER_BLOCK);
   if (!Number.isInteger(position) || position < 0 || position >= blocks) {
-    throw new Error(`stepLabel: pack position must be 0..${blocks - 1} (at most ${blocks} problems per pack), got ${position}`);
+    throw new Error(
+      `stepLabel: pack position must be 0..${blocks - 1} (at most ${blocks} problems per pack), got ${position}`,
+    );
   }
   return STEP_SYMBOLS[position * OPS_PER_BLOCK + j]!;
 }

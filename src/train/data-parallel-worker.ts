@@ -31,7 +31,10 @@ parentPort!.on("message", async (msg: ToWorker) => {
     tf.dispose([lossSum, grads]);
     // dataSync may return a view of backend memory: copy into buffers we can transfer
     const owned = out.map((g) => g.slice());
-    reply({ kind: "grads", lossSum: loss, targets, grads: owned }, owned.map((g) => g.buffer as ArrayBuffer));
+    reply(
+      { kind: "grads", lossSum: loss, targets, grads: owned },
+      owned.map((g) => g.buffer as ArrayBuffer),
+    );
   } catch (e) {
     reply({ kind: "error", message: e instanceof Error ? e.message : String(e) });
   }

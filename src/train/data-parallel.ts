@@ -49,14 +49,22 @@ export function shardBounds(n: number, parts: number): [number, number][] {
  * One shard: S = -sum(mask * lp) and its gradient with respect to `vars` (keyed by variable
  * name), the number of target tokens, all on the current backend.
  */
-export function shardLossAndGrads(model: GPT, examples: ShardExample[], vars: tf.Variable[], opts: StepOptions):
-  { lossSum: tf.Scalar; grads: tf.NamedTensorMap; targets: number } {
+export function shardLossAndGrads(
+  model: GPT,
+  examples: ShardExample[],
+  vars: tf.Variable[],
+  opts: StepOptions,
+): { lossSum: tf.Scalar; grads: tf.NamedTensorMap; targets: number } {
   const { tokens, mask, targets } = makeBatch(examples);
   try {
-    const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-      const lp = model.tokenLogProbs(tokens, opts);
-      return tf.neg(tf.sum(tf.mul(lp, mask))) as tf.Scalar;
-    }), vars);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const lp = model.tokenLogProbs(tokens, opts);
+          return tf.neg(tf.sum(tf.mul(lp, mask))) as tf.Scalar;
+        }),
+      vars,
+    );
     return { lossSum: value, grads, targets };
   } finally {
     tf.dispose([tokens, mask]);
@@ -82,7 +90,8 @@ function newWorker(): Worker {
   const url = new URL(`./data-parallel-worker${ext}`, import.meta.url);
   if (ext !== ".ts") return new Worker(url);
   const api = JSON.stringify(import.meta.resolve("tsx/esm/api"));
-  const boot = `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` +
+  const boot =
+    `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` +
     `.catch((e) => { console.error(e); process.exit(1); });`;
   return new Worker(boot, { eval: true });
 }
@@ -91,7 +100,10 @@ class ShardWorker {
   private pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
 
-  constructor(readonly worker: Worker, readonly index: number) {
+  constructor(
+    readonly worker: Worker,
+    readonly index: number,
+  ) {
     worker.on("message", (m: FromWorker) => {
       const p = this.pending;
       this.pending = null;
@@ -113,7 +125,8 @@ class ShardWorker {
 
   request(msg: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.pending) return Promise.reject(new Error(`data-parallel worker ${this.index}: a request is already pending`));
+    if (this.pending)
+      return Promise.reject(new Error(`data-parallel worker ${this.index}: a request is already pending`));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.ref();
@@ -127,18 +140,23 @@ class ShardWorker {
  * Create with DataParallel.start, close with close().
  */
 export class DataParallel {
-  private constructor(private readonly threads: ShardWorker[], private readonly names: string[]) {}
+  private constructor(
+    private readonly threads: ShardWorker[],
+    private readonly names: string[],
+  ) {}
 
   /** Start `workers - 1` threads, each with `config`'s model on the main thread's backend. */
   static async start(config: GPTConfig, workers: number, model: GPT): Promise<DataParallel> {
-    if (!Number.isInteger(workers) || workers < 1) throw new Error(`data parallel: workers must be a positive integer, got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new Error(`data parallel: workers must be a positive integer, got ${workers}`);
     const backend = backendInfo()?.name ?? tf.getBackend();
     const names = [...model.params.keys()];
     const threads = Array.from({ length: workers - 1 }, (_, i) => new ShardWorker(newWorker(), i + 1));
     try {
       const replies = await Promise.all(threads.map((t) => t.request({ kind: "init", config, backend })));
       for (const r of replies) {
-        if (r.kind !== "ready" || r.names.join(",") !== names.join(",")) throw new Error("data parallel: a worker's model has other parameters than the main model");
+        if (r.kind !== "ready" || r.names.join(",") !== names.join(","))
+          throw new Error("data parallel: a worker's model has other parameters than the main model");
       }
     } catch (e) {
       await Promise.all(threads.map((t) => t.worker.terminate()));
@@ -155,15 +173,25 @@ export class DataParallel {
    * sftLoss of the whole batch and its gradients keyed by variable name (as tf.variableGrads
    * gives them), computed shard-parallel (see the header). The caller disposes both.
    */
-  async lossAndGrads(model: GPT, examples: ShardExample[], opts: StepOptions): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
+  async lossAndGrads(
+    model: GPT,
+    examples: ShardExample[],
+    opts: StepOptions,
+  ): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
     const bounds = shardBounds(examples.length, this.workers);
     const vars = this.names.map((n) => model.params.get(n)!);
-    const seedFor = (s: number): StepOptions => (opts.dropoutSeed === undefined ? { training: opts.training } : { training: opts.training, dropoutSeed: opts.dropoutSeed + s });
+    const seedFor = (s: number): StepOptions =>
+      opts.dropoutSeed === undefined
+        ? { training: opts.training }
+        : { training: opts.training, dropoutSeed: opts.dropoutSeed + s };
     // Send first, so the threads work while the main thread computes shard 0.
     const weights = vars.map((v) => v.dataSync() as Float32Array);
     const replies = bounds.slice(1).map(([a, b], i) => {
       const copy = weights.map((w) => w.slice());
-      return this.threads[i]!.request({ kind: "step", weights: copy, examples: examples.slice(a, b), opts: seedFor(i + 1) }, copy.map((w) => w.buffer as ArrayBuffer));
+      return this.threads[i]!.request(
+        { kind: "step", weights: copy, examples: examples.slice(a, b), opts: seedFor(i + 1) },
+        copy.map((w) => w.buffer as ArrayBuffer),
+      );
     });
     const own = shardLossAndGrads(model, examples.slice(bounds[0]![0], bounds[0]![1]), vars, seedFor(0));
     let shards: FromWorker[];
@@ -186,7 +214,8 @@ export class DataParallel {
       grads[v.name] = tf.tidy(() => {
         let g = own.grads[v.name]!;
         // fixed order: shard 0, 1, 2, ...
-        for (const r of shards) g = tf.add(g, tf.tensor((r as Extract<FromWorker, { kind: "grads" }>).grads[j]!, v.shape));
+        for (const r of shards)
+          g = tf.add(g, tf.tensor((r as Extract<FromWorker, { kind: "grads" }>).grads[j]!, v.shape));
         return tf.mul(g, scale);
       });
     });

@@ -10,7 +10,14 @@
  * is refused: it would silently throw trained rows away.
  */
 import type { GPT } from "../model/gpt.js";
-import { CheckpointError, configDiff, loadCheckpoint, resolveCheckpointDir, restoreCheckpoint, type LoadedCheckpoint } from "../run/checkpoint.js";
+import {
+  CheckpointError,
+  configDiff,
+  loadCheckpoint,
+  resolveCheckpointDir,
+  restoreCheckpoint,
+  type LoadedCheckpoint,
+} from "../run/checkpoint.js";
 
 const POSITION_TABLE = "transformer.wpe.weight";
 
@@ -30,7 +37,8 @@ export function initFromCheckpoint(model: GPT, dir: string): InitResult {
   const block = model.config.blockSize;
   // The init seed no longer matters once the weights are copied; blockSize may grow (header).
   const diff = configDiff({ ...saved, seed: 0, blockSize: 0 }, { ...model.config, seed: 0, blockSize: 0 });
-  if (!(savedBlock <= block)) diff.push(`blockSize ${savedBlock} (checkpoint) vs ${block} (expected): the context may grow, not shrink`);
+  if (!(savedBlock <= block))
+    diff.push(`blockSize ${savedBlock} (checkpoint) vs ${block} (expected): the context may grow, not shrink`);
   if (diff.length) throw new CheckpointError(`init ${from}: model config differs: ${diff.join("; ")}`);
   const weights = savedBlock < block ? withGrownPositions(ck, model, savedBlock) : ck.weights;
   restoreCheckpoint({ ...ck, weights }, model);
@@ -44,7 +52,9 @@ function withGrownPositions(ck: LoadedCheckpoint, model: GPT, savedBlock: number
   if (!saved || !current) return ck.weights; // no learned table (rotary): nothing to pad
   const [rows, C] = current.shape as [number, number];
   if (saved.shape[0] !== savedBlock || saved.shape[1] !== C) {
-    throw new CheckpointError(`${ck.dir}: ${POSITION_TABLE} shape [${saved.shape}] does not match blockSize ${savedBlock} x nEmbd ${C}`);
+    throw new CheckpointError(
+      `${ck.dir}: ${POSITION_TABLE} shape [${saved.shape}] does not match blockSize ${savedBlock} x nEmbd ${C}`,
+    );
   }
   const data = (current.dataSync() as Float32Array).slice();
   data.set(saved.data.subarray(0, savedBlock * C), 0);

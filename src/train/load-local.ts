@@ -12,7 +12,12 @@ import { CharTokenizer } from "../model/tokenizer.js";
 import { loadCheckpoint, resolveCheckpointDir, restoreCheckpoint } from "../run/checkpoint.js";
 import { LocalModel, type LocalModelOptions } from "../model/local-model.js";
 
-export interface LoadedLocal { gpt: GPT; tokenizer: CharTokenizer; dir: string; step: number }
+export interface LoadedLocal {
+  gpt: GPT;
+  tokenizer: CharTokenizer;
+  dir: string;
+  step: number;
+}
 
 /** Initialises the backend (BCR_BACKEND) and restores the GPT and its tokenizer. */
 export async function loadLocal(dir: string): Promise<LoadedLocal> {
@@ -23,7 +28,9 @@ export async function loadLocal(dir: string): Promise<LoadedLocal> {
   const tokenizer = new CharTokenizer(chars);
   const config = ck.model.config as unknown as GPTConfig;
   if (config.vocabSize !== tokenizer.vocabSize) {
-    throw new Error(`${ckDir}: model vocabSize ${config.vocabSize} does not match the tokenizer's ${tokenizer.vocabSize}`);
+    throw new Error(
+      `${ckDir}: model vocabSize ${config.vocabSize} does not match the tokenizer's ${tokenizer.vocabSize}`,
+    );
   }
   const gpt = new GPT(config);
   restoreCheckpoint(ck, gpt);
@@ -31,7 +38,10 @@ export async function loadLocal(dir: string): Promise<LoadedLocal> {
 }
 
 /** A LocalModel named `local:<checkpoint dir>` for a checkpoint (see loadLocal). */
-export async function loadLocalModel(dir: string, opts: Omit<LocalModelOptions, "model" | "tokenizer"> = {}): Promise<LocalModel> {
+export async function loadLocalModel(
+  dir: string,
+  opts: Omit<LocalModelOptions, "model" | "tokenizer"> = {},
+): Promise<LocalModel> {
   const { gpt, tokenizer, dir: ckDir } = await loadLocal(dir);
   return new LocalModel({ name: `local:${ckDir}`, ...opts, model: gpt, tokenizer });
 }

@@ -41,8 +41,14 @@ export class AdamW {
     this.params = params;
     this.options = { decays: (_n, v) => v.rank >= 2, ...options };
     for (const [name, p] of params) {
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape, "float32"), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape, "float32"), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zeros(p.shape, "float32"), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zeros(p.shape, "float32"), false)),
+      );
       if (this.options.decays(name, p)) this.decayed.add(name);
     }
   }
@@ -66,11 +72,13 @@ export class AdamW {
     const get = grads instanceof Map ? (k: string) => grads.get(k) : (k: string) => grads[k];
     this.t += 1;
     const { beta1, beta2, eps, weightDecay } = this.options;
-    const bc1 = 1 - Math.pow(beta1, this.t);
-    const bc2 = 1 - Math.pow(beta2, this.t);
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2 = 1 - beta2 ** this.t;
     tf.tidy(() => {
-      const b1 = tf.scalar(beta1), b2 = tf.scalar(beta2);
-      const oneMinusB1 = tf.scalar(1 - beta1), oneMinusB2 = tf.scalar(1 - beta2);
+      const b1 = tf.scalar(beta1),
+        b2 = tf.scalar(beta2);
+      const oneMinusB1 = tf.scalar(1 - beta1),
+        oneMinusB2 = tf.scalar(1 - beta2);
       const stepSize = tf.scalar(lr / bc1);
       const sqrtBc2 = tf.scalar(Math.sqrt(bc2));
       const epsT = tf.scalar(eps);
@@ -78,7 +86,8 @@ export class AdamW {
       for (const [name, p] of this.params) {
         const g = get(name);
         if (!g) throw new Error(`AdamW: no gradient for parameter ${name}`);
-        const m = this.m.get(name)!, v = this.v.get(name)!;
+        const m = this.m.get(name)!,
+          v = this.v.get(name)!;
         const mNew = tf.add(tf.mul(b1, m), tf.mul(oneMinusB1, g));
         const vNew = tf.add(tf.mul(b2, v), tf.mul(oneMinusB2, tf.square(g)));
         m.assign(mNew);
@@ -108,7 +117,9 @@ export class AdamW {
     const missing = [...this.params.keys()].filter((n) => !state.moments.has(n));
     const extra = [...state.moments.keys()].filter((n) => !this.params.has(n));
     if (missing.length || extra.length) {
-      throw new Error(`AdamW.setState: parameter names differ (missing: ${missing.join(", ") || "none"}; unexpected: ${extra.join(", ") || "none"})`);
+      throw new Error(
+        `AdamW.setState: parameter names differ (missing: ${missing.join(", ") || "none"}; unexpected: ${extra.join(", ") || "none"})`,
+      );
     }
     for (const [name, p] of this.params) {
       const s = state.moments.get(name)!;

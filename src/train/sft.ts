@@ -113,7 +113,9 @@ export function encodeExample(tok: CharTokenizer, ex: SftExample, blockSize: num
   }
   const ids = [CharTokenizer.BOS, ...p, ...r, CharTokenizer.EOS];
   if (ids.length > blockSize) {
-    throw new Error(`${where}: ${ids.length} tokens (BOS + prompt ${p.length} + response ${r.length} + EOS) exceed model.blockSize ${blockSize}`);
+    throw new Error(
+      `${where}: ${ids.length} tokens (BOS + prompt ${p.length} + response ${r.length} + EOS) exceed model.blockSize ${blockSize}`,
+    );
   }
   return { ids, responseStart: 1 + p.length };
 }
@@ -221,7 +223,12 @@ export function splitEval(examples: SftExample[], fraction: number, seed: number
 // Loss
 
 /** Masked mean negative log-likelihood of the batch's response tokens (a scalar tensor). */
-export function sftLoss(model: GPT, tokens: tf.Tensor2D, mask: tf.Tensor2D, opts: { training: boolean; dropoutSeed?: number }): tf.Scalar {
+export function sftLoss(
+  model: GPT,
+  tokens: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  opts: { training: boolean; dropoutSeed?: number },
+): tf.Scalar {
   return tf.tidy(() => {
     const lp = model.tokenLogProbs(tokens, opts);
     return tf.div(tf.neg(tf.sum(tf.mul(lp, mask))), tf.maximum(tf.sum(mask), tf.scalar(1))) as tf.Scalar;
@@ -230,7 +237,8 @@ export function sftLoss(model: GPT, tokens: tf.Tensor2D, mask: tf.Tensor2D, opts
 
 /** Mean eval loss (weighted by target tokens) over up to `maxBatches` batches (0: all). */
 export function evalLoss(model: GPT, data: Encoded[], batchSize: number, maxBatches: number): number {
-  let total = 0, count = 0;
+  let total = 0,
+    count = 0;
   const nBatches = Math.ceil(data.length / batchSize);
   const limit = maxBatches > 0 ? Math.min(maxBatches, nBatches) : nBatches;
   for (let i = 0; i < limit; i++) {
@@ -255,26 +263,46 @@ export const MAX_SECTION = 9;
 export function gptConfigFor(config: SftConfig, tok: CharTokenizer): GPTConfig {
   const m = config.model;
   return {
-    vocabSize: tok.vocabSize, blockSize: m.blockSize, nEmbd: m.nEmbd, nLayer: m.nLayer, nHead: m.nHead, dropout: m.dropout, seed: config.seed,
+    vocabSize: tok.vocabSize,
+    blockSize: m.blockSize,
+    nEmbd: m.nEmbd,
+    nLayer: m.nLayer,
+    nHead: m.nHead,
+    dropout: m.dropout,
+    seed: config.seed,
     ...(m.positions ? { positions: m.positions } : {}),
     // The compact template's prompt ends with a newline and opens each problem with `k:`.
-    ...(m.positions === "sections" ? { sections: { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":")[0]!, maxSection: MAX_SECTION } } : {}),
+    ...(m.positions === "sections"
+      ? { sections: { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":")[0]!, maxSection: MAX_SECTION } }
+      : {}),
   };
 }
 
-export async function trainSft(config: SftConfig, examples: SftData | SftExample[], outDir: string, opts: SftRunOptions = {}): Promise<SftResult> {
+export async function trainSft(
+  config: SftConfig,
+  examples: SftData | SftExample[],
+  outDir: string,
+  opts: SftRunOptions = {},
+): Promise<SftResult> {
   const { train: T, optim: O } = config;
   const tok = new CharTokenizer();
   const data = Array.isArray(examples) ? splitEval(examples, config.data.evalFraction, config.seed + 1) : examples;
   // Name an example by the line it was read from when it has one (its index after the eval split
   // points nowhere in the file).
-  const trainSet = data.train.map((e, i) => encodeExample(tok, e, config.model.blockSize, e.source ?? `train example ${i + 1}`));
-  const evalSet = (data.eval ?? []).map((e, i) => encodeExample(tok, e, config.model.blockSize, e.source ?? `eval example ${i + 1}`));
+  const trainSet = data.train.map((e, i) =>
+    encodeExample(tok, e, config.model.blockSize, e.source ?? `train example ${i + 1}`),
+  );
+  const evalSet = (data.eval ?? []).map((e, i) =>
+    encodeExample(tok, e, config.model.blockSize, e.source ?? `eval example ${i + 1}`),
+  );
 
   // Model, optimizer, data order, dropout stream
   const model = new GPT(gptConfigFor(config, tok));
   const opt = new AdamW(model.params, { beta1: O.beta1, beta2: O.beta2, eps: O.eps, weightDecay: O.weightDecay });
-  const sampler = new BatchSampler(trainSet.length, config.seed + 2, { lengths: trainSet.map((e) => e.ids.length), batchSize: T.batchSize });
+  const sampler = new BatchSampler(trainSet.length, config.seed + 2, {
+    lengths: trainSet.map((e) => e.ids.length),
+    batchSize: T.batchSize,
+  });
   let dropoutRng = new Rng(config.seed + 3);
   const schedule = { lr: O.lr, minLr: O.minLr, warmupSteps: O.warmupSteps, decaySteps: T.steps, decay: O.decay };
 
@@ -300,13 +328,26 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
   const varList = [...model.params.values()];
   const losses: SftResult["losses"] = [];
   const evalLosses: SftResult["evalLosses"] = [];
-  const bar = opts.progress === false ? null
-    : new Progress({ total: T.steps, label: config.name, startStep, ...(opts.progress ? { stream: opts.progress } : {}) });
-  const checkpoint = () => run.saveCheckpoint({
-    model, optimizer: opt, step,
-    rngState: { dropout: dropoutRng.state },
-    extra: { data: sampler.state },
-  }, T.keepCheckpoints);
+  const bar =
+    opts.progress === false
+      ? null
+      : new Progress({
+          total: T.steps,
+          label: config.name,
+          startStep,
+          ...(opts.progress ? { stream: opts.progress } : {}),
+        });
+  const checkpoint = () =>
+    run.saveCheckpoint(
+      {
+        model,
+        optimizer: opt,
+        step,
+        rngState: { dropout: dropoutRng.state },
+        extra: { data: sampler.state },
+      },
+      T.keepCheckpoints,
+    );
   // The model after `step` updates, so logged at `step` (metrics.ts); before any checkpoint write
   // at a later step, so a resume from `step` redoes it.
   const runEval = () => {
@@ -350,8 +391,11 @@ export async function trainSft(config: SftConfig, examples: SftData | SftExample
       const dt = (performance.now() - t0) / 1000;
       losses.push({ step, loss: lossValue! });
       run.metrics.append({
-        step, "train/loss": lossValue!, "train/lr": lr, "grad/norm": normValue!,
-        "perf/tokens_per_s": (batch.reduce((n, e) => n + e.ids.length, 0)) / dt,
+        step,
+        "train/loss": lossValue!,
+        "train/lr": lr,
+        "grad/norm": normValue!,
+        "perf/tokens_per_s": batch.reduce((n, e) => n + e.ids.length, 0) / dt,
       });
       bar?.update(step + 1, { loss: lossValue!, lr });
     } else {

@@ -43,7 +43,9 @@ export function loadConfig<T>(file: string, schema: z.ZodType<T>, overrides: rea
 export function readConfigJson(file: string, chain: readonly string[] = []): unknown {
   const resolved = path.resolve(file);
   if (chain.includes(resolved)) {
-    throw new ConfigError(`${file}: extends cycle: ${[...chain, resolved].map((f) => path.relative(".", f)).join(" -> ")}`);
+    throw new ConfigError(
+      `${file}: extends cycle: ${[...chain, resolved].map((f) => path.relative(".", f)).join(" -> ")}`,
+    );
   }
   let text: string;
   try {
@@ -53,7 +55,8 @@ export function readConfigJson(file: string, chain: readonly string[] = []): unk
   }
   const raw = parseJsonText(text, file);
   if (!isPlainObject(raw) || !("extends" in raw)) {
-    if (isPlainObject(raw) && "unset" in raw) throw new ConfigError(`${file}: field unset: only allowed beside extends`);
+    if (isPlainObject(raw) && "unset" in raw)
+      throw new ConfigError(`${file}: field unset: only allowed beside extends`);
     return raw;
   }
   const { extends: parent, unset = [], ...own } = raw;
@@ -103,7 +106,9 @@ export function parseJsonText(text: string, source: string): unknown {
   } catch (e) {
     const offset = locateJsonError(text);
     const { line, column } = lineColumn(text, offset);
-    const reason = (e as Error).message.replace(/,? ?".*" is not valid JSON$/s, "").replace(/ in JSON at position \d+.*$/s, "");
+    const reason = (e as Error).message
+      .replace(/,? ?".*" is not valid JSON$/s, "")
+      .replace(/ in JSON at position \d+.*$/s, "");
     throw new ConfigError(`${source}:${line}:${column}: invalid JSON: ${reason}`);
   }
 }
@@ -120,9 +125,16 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
 export function locateJsonError(text: string): number {
   let i = 0;
   class Stop extends Error {}
-  const fail = (): never => { throw new Stop(); };
-  const ws = () => { while (i < text.length && " \t\n\r".includes(text[i]!)) i++; };
-  const lit = (word: string) => { if (text.startsWith(word, i)) i += word.length; else fail(); };
+  const fail = (): never => {
+    throw new Stop();
+  };
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const lit = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
   const str = () => {
     if (text[i] !== '"') fail();
     i++;
@@ -131,8 +143,10 @@ export function locateJsonError(text: string): number {
       if (c < 0x20) fail();
       if (text[i] === "\\") {
         i++;
-        if (text[i] === "u") { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 5; }
-        else if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i]!)) i++;
+        if (text[i] === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 5;
+        } else if (text[i] !== undefined && '"\\/bfnrt'.includes(text[i]!)) i++;
         else fail();
       } else i++;
     }
@@ -148,23 +162,48 @@ export function locateJsonError(text: string): number {
     ws();
     const c = text[i];
     if (c === "{") {
-      i++; ws();
-      if (text[i] === "}") { i++; return; }
+      i++;
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
       for (;;) {
-        ws(); str(); ws();
+        ws();
+        str();
+        ws();
         if (text[i] !== ":") fail();
-        i++; value(); ws();
-        if (text[i] === ",") { i++; continue; }
-        if (text[i] === "}") { i++; return; }
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return;
+        }
         fail();
       }
     } else if (c === "[") {
-      i++; ws();
-      if (text[i] === "]") { i++; return; }
+      i++;
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
       for (;;) {
-        value(); ws();
-        if (text[i] === ",") { i++; continue; }
-        if (text[i] === "]") { i++; return; }
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return;
+        }
         fail();
       }
     } else if (c === '"') str();
@@ -176,7 +215,7 @@ export function locateJsonError(text: string): number {
   try {
     value();
     ws();
-    return i < text.length ? i : text.length;
+    return Math.min(i, text.length);
   } catch (e) {
     if (e instanceof Stop) return Math.min(i, text.length);
     throw e;

@@ -7,8 +7,6 @@
  * short but a stalled job still shows signs of life.
  */
 
-import * as fs from "node:fs";
-
 /** The part of a stream the bar needs; tests pass a fake. */
 export interface ProgressStream {
   write(chunk: string): unknown;
@@ -183,7 +181,9 @@ export class Progress {
 
 /** What a run's line shows, picked from its latest metric records (stable metric names). */
 export const RUN_LINE_METRICS: readonly [key: string, label: string][] = [
-  ["reward/accuracy", "reward"], ["length/tokens_per_problem", "tokens/problem"], ["eval/accuracy", "eval acc"],
+  ["reward/accuracy", "reward"],
+  ["length/tokens_per_problem", "tokens/problem"],
+  ["eval/accuracy", "eval acc"],
 ];
 
 interface RunState {
@@ -239,8 +239,19 @@ export class RunBoard {
   start(id: string, opts: { label?: string; total: number; startStep?: number; log?: string }): void {
     const t = this.now();
     const startStep = opts.startStep ?? 0;
-    this.runs.set(id, { label: opts.label ?? id, total: opts.total, done: startStep, startStep, startTime: t, metrics: {}, log: opts.log,
-      finished: false, lastPrinted: t, lastBucket: this.bucket(startStep, opts.total), printedDone: -1 });
+    this.runs.set(id, {
+      label: opts.label ?? id,
+      total: opts.total,
+      done: startStep,
+      startStep,
+      startTime: t,
+      metrics: {},
+      log: opts.log,
+      finished: false,
+      lastPrinted: t,
+      lastBucket: this.bucket(startStep, opts.total),
+      printedDone: -1,
+    });
     this.message(`${opts.label ?? id}: started${opts.log ? `, log ${opts.log}` : ""}`);
   }
 
@@ -248,8 +259,10 @@ export class RunBoard {
   record(id: string, rec: Record<string, unknown>): void {
     const r = this.runs.get(id);
     if (!r || r.finished) return;
-    if (typeof rec.step === "number") r.done = Math.min(r.total, Math.max(r.done, rec.step + (rec.step < r.total ? 1 : 0)));
-    for (const [k] of RUN_LINE_METRICS) if (typeof rec[k] === "number" && Number.isFinite(rec[k])) r.metrics[k] = rec[k] as number;
+    if (typeof rec.step === "number")
+      r.done = Math.min(r.total, Math.max(r.done, rec.step + (rec.step < r.total ? 1 : 0)));
+    for (const [k] of RUN_LINE_METRICS)
+      if (typeof rec[k] === "number" && Number.isFinite(rec[k])) r.metrics[k] = rec[k] as number;
     this.refresh(id, r, false);
   }
 
@@ -268,10 +281,14 @@ export class RunBoard {
     if (!r) return "";
     const elapsed = (t - r.startTime) / 1000;
     const rate = elapsed > 0 ? (r.done - r.startStep) / elapsed : 0;
-    const eta = r.done >= r.total ? `took ${formatDuration(elapsed)}` : `ETA ${rate > 0 ? formatDuration((r.total - r.done) / rate) : "?"}`;
+    const eta =
+      r.done >= r.total
+        ? `took ${formatDuration(elapsed)}`
+        : `ETA ${rate > 0 ? formatDuration((r.total - r.done) / rate) : "?"}`;
     const frac = r.total > 0 ? r.done / r.total : 1;
     const parts = [r.label, `${r.done}/${r.total}`, `${Math.floor(frac * 100)}%`, eta];
-    for (const [k, label] of RUN_LINE_METRICS) if (r.metrics[k] !== undefined) parts.push(`${label} ${formatMetric(r.metrics[k]!)}`);
+    for (const [k, label] of RUN_LINE_METRICS)
+      if (r.metrics[k] !== undefined) parts.push(`${label} ${formatMetric(r.metrics[k]!)}`);
     return parts.join("  ");
   }
 
@@ -292,7 +309,7 @@ export class RunBoard {
     const t = this.now();
     if (this.tty) {
       this.clear();
-      if (final) this.stream.write(`${this.line(id, t)}\n`);   // stays above the live block
+      if (final) this.stream.write(`${this.line(id, t)}\n`); // stays above the live block
       this.redraw();
       return;
     }

@@ -25,12 +25,24 @@ const FIXED: Record<string, string> = {
 const NAMES = Object.keys(FIXED).sort((a, b) => b.length - a.length);
 const SEPARATORS = "@-_/:( ";
 
-const PALETTE = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363"];
+const PALETTE = [
+  "#393b79",
+  "#637939",
+  "#8c6d31",
+  "#843c39",
+  "#7b4173",
+  "#3182bd",
+  "#e6550d",
+  "#31a354",
+  "#756bb1",
+  "#636363",
+];
 
 export function methodColor(method: string): string {
   const key = method.trim().toLowerCase();
   if (FIXED[key]) return FIXED[key];
-  for (const name of NAMES) if (key.startsWith(name) && SEPARATORS.includes(key.charAt(name.length))) return FIXED[name]!;
+  for (const name of NAMES)
+    if (key.startsWith(name) && SEPARATORS.includes(key.charAt(name.length))) return FIXED[name]!;
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619) >>> 0;
   return PALETTE[h % PALETTE.length]!;

@@ -19,7 +19,13 @@ export interface Trace {
   xaxis?: string;
   yaxis?: string;
   line?: { color?: string; width?: number; dash?: string; shape?: string };
-  marker?: { color?: string; size?: number; symbol?: string; opacity?: number; line?: { color?: string; width?: number } };
+  marker?: {
+    color?: string;
+    size?: number;
+    symbol?: string;
+    opacity?: number;
+    line?: { color?: string; width?: number };
+  };
   fill?: "none" | "toself" | "tonexty";
   fillcolor?: string;
   opacity?: number;
@@ -32,8 +38,28 @@ export interface Trace {
   xbins?: { start?: number; end?: number; size?: number };
   histnorm?: "" | "percent" | "probability" | "density" | "probability density";
 }
-export interface ErrorBar { type: "data"; symmetric?: boolean; array: number[]; arrayminus?: number[]; color?: string; thickness?: number; width?: number; visible?: boolean }
-export interface Axis { title?: { text: string }; matches?: string; type?: "linear" | "log"; domain?: [number, number]; anchor?: string; range?: number[]; zeroline?: boolean; rangemode?: "normal" | "tozero" | "nonnegative"; tickvals?: number[]; dtick?: number }
+export interface ErrorBar {
+  type: "data";
+  symmetric?: boolean;
+  array: number[];
+  arrayminus?: number[];
+  color?: string;
+  thickness?: number;
+  width?: number;
+  visible?: boolean;
+}
+export interface Axis {
+  title?: { text: string };
+  matches?: string;
+  type?: "linear" | "log";
+  domain?: [number, number];
+  anchor?: string;
+  range?: number[];
+  zeroline?: boolean;
+  rangemode?: "normal" | "tozero" | "nonnegative";
+  tickvals?: number[];
+  dtick?: number;
+}
 export interface Layout {
   title?: { text: string };
   width?: number;
@@ -47,11 +73,17 @@ export interface Layout {
   annotations?: Record<string, unknown>[];
   [axis: `xaxis${string}` | `yaxis${string}`]: Axis | undefined;
 }
-export interface Figure { data: Trace[]; layout: Layout }
+export interface Figure {
+  data: Trace[];
+  layout: Layout;
+}
 
 const BASE: Partial<Layout> = { margin: { l: 70, r: 20, t: 60, b: 60 }, legend: { orientation: "v" } };
 /** Many methods: the legend goes under the plot, in rows, so no entry is cut off. */
-const LEGEND_BELOW: Partial<Layout> = { margin: { l: 70, r: 20, t: 60, b: 120 }, legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" } };
+const LEGEND_BELOW: Partial<Layout> = {
+  margin: { l: 70, r: 20, t: 60, b: 120 },
+  legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
+};
 
 /**
  * Axis and title text for the stable metric names: a reader sees "tokens per problem
@@ -91,7 +123,15 @@ function linspace(lo: number, hi: number, k: number, log: boolean): number[] {
   const out: number[] = [];
   for (let i = 0; i < k; i++) {
     const t = i / (k - 1);
-    out.push(i === 0 ? lo : i === k - 1 ? hi : log ? Math.exp(Math.log(lo) + t * (Math.log(hi) - Math.log(lo))) : lo + t * (hi - lo));
+    out.push(
+      i === 0
+        ? lo
+        : i === k - 1
+          ? hi
+          : log
+            ? Math.exp(Math.log(lo) + t * (Math.log(hi) - Math.log(lo)))
+            : lo + t * (hi - lo),
+    );
   }
   return out;
 }
@@ -148,31 +188,64 @@ export function scalingTraces(series: ScalingSeries[], opts: ScalingFigureOption
     // A fit whose parameters are not identifiable is drawn as a thin dotted line without a band.
     const identified = s.fit?.identifiable !== false;
     if (s.fit) {
-      const lo = Math.min(...s.ns), hi = Math.max(opts.extrapolateTo ?? 0, ...s.ns);
+      const lo = Math.min(...s.ns),
+        hi = Math.max(opts.extrapolateTo ?? 0, ...s.ns);
       const xs = linspace(lo, hi, 60, logX);
       const bands = xs.map((x) => s.fit!.band(x).map(clip) as [number, number]);
       if (identified && bands.every(([a, b]) => Number.isFinite(a) && Number.isFinite(b))) {
         data.push({
-          type: "scatter", mode: "lines", name: `${s.method} ${Math.round(100 * s.fit.level)}% band`,
+          type: "scatter",
+          mode: "lines",
+          name: `${s.method} ${Math.round(100 * s.fit.level)}% band`,
           x: [...xs, ...xs.slice().reverse()],
           y: [...bands.map((b) => b[1]), ...bands.map((b) => b[0]).reverse()],
-          fill: "toself", fillcolor: withAlpha(color, 0.2), line: { color: withAlpha(color, 0), width: 0 },
-          legendgroup: s.method, showlegend: false, hoverinfo: "skip", ...axes,
+          fill: "toself",
+          fillcolor: withAlpha(color, 0.2),
+          line: { color: withAlpha(color, 0), width: 0 },
+          legendgroup: s.method,
+          showlegend: false,
+          hoverinfo: "skip",
+          ...axes,
         });
       }
       data.push({
-        type: "scatter", mode: "lines", name: `${s.method} fit (${s.fit.form}${identified ? "" : ", not identifiable"})`, x: xs, y: xs.map((x) => clip(s.fit!.predict(x))),
-        line: { color, width: identified ? 2 : 1, ...(identified ? {} : { dash: "dot" }) }, legendgroup: s.method, showlegend: false,
-        text: xs.map(() => (identified ? s.fit!.formula : `${s.fit!.form}: not identifiable (intervals of ${s.fit!.unidentified.join(", ")} explode)`)), ...axes,
+        type: "scatter",
+        mode: "lines",
+        name: `${s.method} fit (${s.fit.form}${identified ? "" : ", not identifiable"})`,
+        x: xs,
+        y: xs.map((x) => clip(s.fit!.predict(x))),
+        line: { color, width: identified ? 2 : 1, ...(identified ? {} : { dash: "dot" }) },
+        legendgroup: s.method,
+        showlegend: false,
+        text: xs.map(() =>
+          identified
+            ? s.fit!.formula
+            : `${s.fit!.form}: not identifiable (intervals of ${s.fit!.unidentified.join(", ")} explode)`,
+        ),
+        ...axes,
       });
     }
     // Without a fitted curve, a thin line joins the measured points so each method reads as a series.
     const pts: Trace = {
-      type: "scatter", mode: s.fit ? "markers" : "lines+markers", name: s.method, x: s.ns, y: s.values,
-      marker: { color, size: 8 }, ...(s.fit ? {} : { line: { color, width: 1 } }), legendgroup: s.method, showlegend, ...axes,
+      type: "scatter",
+      mode: s.fit ? "markers" : "lines+markers",
+      name: s.method,
+      x: s.ns,
+      y: s.values,
+      marker: { color, size: 8 },
+      ...(s.fit ? {} : { line: { color, width: 1 } }),
+      legendgroup: s.method,
+      showlegend,
+      ...axes,
     };
     if (s.ci) {
-      pts.error_y = { type: "data", symmetric: false, array: s.ci.map((c, i) => c[1] - s.values[i]!), arrayminus: s.ci.map((c, i) => s.values[i]! - c[0]), color };
+      pts.error_y = {
+        type: "data",
+        symmetric: false,
+        array: s.ci.map((c, i) => c[1] - s.values[i]!),
+        arrayminus: s.ci.map((c, i) => s.values[i]! - c[0]),
+        color,
+      };
     }
     data.push(pts);
   }
@@ -188,24 +261,50 @@ export function scalingFigure(series: ScalingSeries[], opts: ScalingFigureOption
       ...BASE,
       ...(series.length > 6 ? LEGEND_BELOW : {}),
       title: { text: opts.title ?? `${metricLabel(opts.metric)} vs N` },
-      xaxis: { title: { text: "N (problems per context)" }, type: logX ? "log" : "linear",
-        ...(logX ? { tickvals: nTicks(series.flatMap((s) => s.ns), opts.extrapolateTo) } : {}) },
-      yaxis: { title: { text: metricLabel(opts.metric) }, ...(metricBounds(opts.metric)?.[1] === 1 ? { range: [0, 1.02] } : {}) },
+      xaxis: {
+        title: { text: "N (problems per context)" },
+        type: logX ? "log" : "linear",
+        ...(logX
+          ? {
+              tickvals: nTicks(
+                series.flatMap((s) => s.ns),
+                opts.extrapolateTo,
+              ),
+            }
+          : {}),
+      },
+      yaxis: {
+        title: { text: metricLabel(opts.metric) },
+        ...(metricBounds(opts.metric)?.[1] === 1 ? { range: [0, 1.02] } : {}),
+      },
     },
   };
 }
 
-
 /** Claim 1: tokens per problem (left) and accuracy (right) vs N, side by side. */
-export function taskScalingFigure(series: TaskScalingSeries[], opts?: { title?: string; extrapolateTo?: number; logX?: boolean }): Figure {
+export function taskScalingFigure(
+  series: TaskScalingSeries[],
+  opts?: { title?: string; extrapolateTo?: number; logX?: boolean },
+): Figure {
   const logX = opts?.logX ?? true;
   const common = { extrapolateTo: opts?.extrapolateTo, logX };
-  const left = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.tokensPerProblem, fit: s.tokensFit, ci: s.tokensCi })),
-    { ...common, metric: "eval/tokens_per_problem", axes: "" });
-  const right = scalingTraces(series.map((s) => ({ method: s.method, ns: s.ns, values: s.accuracy, fit: s.accuracyFit, ci: s.accuracyCi })),
-    { ...common, metric: "eval/accuracy", axes: "2", showlegend: false });
+  const left = scalingTraces(
+    series.map((s) => ({ method: s.method, ns: s.ns, values: s.tokensPerProblem, fit: s.tokensFit, ci: s.tokensCi })),
+    { ...common, metric: "eval/tokens_per_problem", axes: "" },
+  );
+  const right = scalingTraces(
+    series.map((s) => ({ method: s.method, ns: s.ns, values: s.accuracy, fit: s.accuracyFit, ci: s.accuracyCi })),
+    { ...common, metric: "eval/accuracy", axes: "2", showlegend: false },
+  );
   const xType = logX ? "log" : "linear";
-  const ticks = logX ? { tickvals: nTicks(series.flatMap((s) => s.ns), opts?.extrapolateTo) } : {};
+  const ticks = logX
+    ? {
+        tickvals: nTicks(
+          series.flatMap((s) => s.ns),
+          opts?.extrapolateTo,
+        ),
+      }
+    : {};
   return {
     data: [...left, ...right],
     layout: {
@@ -223,7 +322,12 @@ export function taskScalingFigure(series: TaskScalingSeries[], opts?: { title?: 
 // ---------------------------------------------------------------------------------------------
 // Claim 2: accuracy vs tokens at N=1
 
-export interface SeedPoint { method: string; seed: number; accuracy: number; tokensPerProblem: number }
+export interface SeedPoint {
+  method: string;
+  seed: number;
+  accuracy: number;
+  tokensPerProblem: number;
+}
 
 /** One faint point per seed plus the per-method mean with bootstrap CI error bars on both axes. */
 export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOptions & { title?: string }): Figure {
@@ -233,16 +337,46 @@ export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOpti
     const pts = points.filter((p) => p.method === m);
     const color = methodColor(m);
     data.push({
-      type: "scatter", mode: "markers", name: `${m} (seeds)`, x: pts.map((p) => p.tokensPerProblem), y: pts.map((p) => p.accuracy),
-      text: pts.map((p) => `seed ${p.seed}`), marker: { color, size: 7, opacity: 0.45 }, legendgroup: m, showlegend: false,
+      type: "scatter",
+      mode: "markers",
+      name: `${m} (seeds)`,
+      x: pts.map((p) => p.tokensPerProblem),
+      y: pts.map((p) => p.accuracy),
+      text: pts.map((p) => `seed ${p.seed}`),
+      marker: { color, size: 7, opacity: 0.45 },
+      legendgroup: m,
+      showlegend: false,
     });
-    const acc = bootstrapMeanCI(pts.map((p) => p.accuracy), opts);
-    const tok = bootstrapMeanCI(pts.map((p) => p.tokensPerProblem), opts);
+    const acc = bootstrapMeanCI(
+      pts.map((p) => p.accuracy),
+      opts,
+    );
+    const tok = bootstrapMeanCI(
+      pts.map((p) => p.tokensPerProblem),
+      opts,
+    );
     data.push({
-      type: "scatter", mode: "markers", name: m, x: [tok.mean], y: [acc.mean], legendgroup: m,
+      type: "scatter",
+      mode: "markers",
+      name: m,
+      x: [tok.mean],
+      y: [acc.mean],
+      legendgroup: m,
       marker: { color, size: 13, symbol: "diamond", line: { color: "#222", width: 1 } },
-      error_x: { type: "data", symmetric: false, array: [tok.ci[1] - tok.mean], arrayminus: [tok.mean - tok.ci[0]], color },
-      error_y: { type: "data", symmetric: false, array: [acc.ci[1] - acc.mean], arrayminus: [acc.mean - acc.ci[0]], color },
+      error_x: {
+        type: "data",
+        symmetric: false,
+        array: [tok.ci[1] - tok.mean],
+        arrayminus: [tok.mean - tok.ci[0]],
+        color,
+      },
+      error_y: {
+        type: "data",
+        symmetric: false,
+        array: [acc.ci[1] - acc.mean],
+        arrayminus: [acc.mean - acc.ci[0]],
+        color,
+      },
     });
   }
   return {
@@ -259,7 +393,12 @@ export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOpti
 // ---------------------------------------------------------------------------------------------
 // Training curves
 
-export interface RunCurve { method: string; seed: number | string; steps: number[]; values: number[] }
+export interface RunCurve {
+  method: string;
+  seed: number | string;
+  steps: number[];
+  values: number[];
+}
 
 function runCurves(runs: (Run | RunCurve)[], metric: string): RunCurve[] {
   return runs.map((r) => {
@@ -289,17 +428,33 @@ export const FEW_POINTS = 12;
  * One line per curve, sorted by method and seed; the first curve of a method whose name is in
  * `legend` carries the legend entry (one per method).
  */
-function curveTraces(curves: RunCurve[], axes: { xaxis?: string; yaxis?: string }, legend: ReadonlySet<string>, window: number): Trace[] {
+function curveTraces(
+  curves: RunCurve[],
+  axes: { xaxis?: string; yaxis?: string },
+  legend: ReadonlySet<string>,
+  window: number,
+): Trace[] {
   const seen = new Set<string>();
-  const sorted = curves.slice().sort((a, b) => a.method.localeCompare(b.method) || String(a.seed).localeCompare(String(b.seed)));
+  const sorted = curves
+    .slice()
+    .sort((a, b) => a.method.localeCompare(b.method) || String(a.seed).localeCompare(String(b.seed)));
   return sorted.map((c) => {
     const first = !seen.has(c.method);
     seen.add(c.method);
     const color = methodColor(c.method);
     return {
-      type: "scatter", mode: c.steps.length <= FEW_POINTS ? "lines+markers" : "lines", name: c.method, x: c.steps, y: smooth(c.values, window),
-      line: { color, width: 1.5 }, ...(c.steps.length <= FEW_POINTS ? { marker: { color, size: 6 } } : {}), opacity: 0.85,
-      legendgroup: c.method, showlegend: legend.has(c.method) && first, text: c.steps.map(() => `${c.method} seed ${c.seed}`), ...axes,
+      type: "scatter",
+      mode: c.steps.length <= FEW_POINTS ? "lines+markers" : "lines",
+      name: c.method,
+      x: c.steps,
+      y: smooth(c.values, window),
+      line: { color, width: 1.5 },
+      ...(c.steps.length <= FEW_POINTS ? { marker: { color, size: 6 } } : {}),
+      opacity: 0.85,
+      legendgroup: c.method,
+      showlegend: legend.has(c.method) && first,
+      text: c.steps.map(() => `${c.method} seed ${c.seed}`),
+      ...axes,
     };
   });
 }
@@ -307,7 +462,11 @@ function curveTraces(curves: RunCurve[], axes: { xaxis?: string; yaxis?: string 
 const methodsOf = (curves: RunCurve[]): Set<string> => new Set(curves.map((c) => c.method));
 
 /** Any metric vs step, one line per run, colored and legend-grouped by method. */
-export function trainingCurvesFigure(runs: (Run | RunCurve)[], metric: string, opts?: { title?: string; smooth?: number }): Figure {
+export function trainingCurvesFigure(
+  runs: (Run | RunCurve)[],
+  metric: string,
+  opts?: { title?: string; smooth?: number },
+): Figure {
   return {
     data: ((curves) => curveTraces(curves, {}, methodsOf(curves), opts?.smooth ?? 1))(runCurves(runs, metric)),
     layout: {
@@ -324,17 +483,26 @@ export function trainingCurvesFigure(runs: (Run | RunCurve)[], metric: string, o
  * Only shaped runs log a cosine; runs without one are drawn in the norm panel only, and their
  * legend entry comes from there, so every method is in the legend once.
  */
-export function gradientFigure(runs: (Run | RunCurve)[], opts?: { title?: string; smooth?: number; logNorm?: boolean }): Figure {
+export function gradientFigure(
+  runs: (Run | RunCurve)[],
+  opts?: { title?: string; smooth?: number; logNorm?: boolean },
+): Figure {
   const w = opts?.smooth ?? 1;
   const asRuns = runs.filter((r): r is Run => !("steps" in r));
-  if (asRuns.length !== runs.length) throw new Error("gradientFigure: needs Run objects (it reads two metrics per run)");
+  if (asRuns.length !== runs.length)
+    throw new Error("gradientFigure: needs Run objects (it reads two metrics per run)");
   const cos = runCurves(asRuns, "grad/cos_acc_len").filter((c) => c.steps.length > 0);
   const norm = runCurves(asRuns, "grad/norm").filter((c) => c.steps.length > 0);
   const withCos = methodsOf(cos);
   return {
     data: [
       ...curveTraces(cos, { xaxis: "x", yaxis: "y" }, withCos, w),
-      ...curveTraces(norm, { xaxis: "x2", yaxis: "y2" }, new Set([...methodsOf(norm)].filter((m) => !withCos.has(m))), w),
+      ...curveTraces(
+        norm,
+        { xaxis: "x2", yaxis: "y2" },
+        new Set([...methodsOf(norm)].filter((m) => !withCos.has(m))),
+        w,
+      ),
     ],
     layout: {
       ...BASE,
@@ -342,8 +510,24 @@ export function gradientFigure(runs: (Run | RunCurve)[], opts?: { title?: string
       xaxis: { title: { text: "step" }, domain: [0, 1], anchor: "y", matches: "x2" },
       yaxis: { title: { text: "cos(acc, len) gradients" }, domain: [0.55, 1], anchor: "x", range: [-1.05, 1.05] },
       xaxis2: { title: { text: "step" }, domain: [0, 1], anchor: "y2" },
-      yaxis2: { title: { text: metricLabel("grad/norm") }, domain: [0, 0.42], anchor: "x2", type: opts?.logNorm ? "log" : "linear" },
-      shapes: [{ type: "line", xref: "x domain", yref: "y", x0: 0, x1: 1, y0: 0, y1: 0, line: { color: "#666", width: 1, dash: "dash" } }],
+      yaxis2: {
+        title: { text: metricLabel("grad/norm") },
+        domain: [0, 0.42],
+        anchor: "x2",
+        type: opts?.logNorm ? "log" : "linear",
+      },
+      shapes: [
+        {
+          type: "line",
+          xref: "x domain",
+          yref: "y",
+          x0: 0,
+          x1: 1,
+          y0: 0,
+          y1: 0,
+          line: { color: "#666", width: 1, dash: "dash" },
+        },
+      ],
     },
   };
 }
@@ -351,7 +535,12 @@ export function gradientFigure(runs: (Run | RunCurve)[], opts?: { title?: string
 // ---------------------------------------------------------------------------------------------
 // Position in context, histograms
 
-export interface PositionPoint { method: string; position: number; accuracy: number; ci?: [number, number] }
+export interface PositionPoint {
+  method: string;
+  position: number;
+  accuracy: number;
+  ci?: [number, number];
+}
 
 /** Accuracy by position k of a problem in the packed context (1 = first), one line per method. */
 export function positionAccuracyFigure(points: PositionPoint[], opts?: { title?: string; n?: number }): Figure {
@@ -360,11 +549,23 @@ export function positionAccuracyFigure(points: PositionPoint[], opts?: { title?:
     const pts = points.filter((p) => p.method === m).sort((a, b) => a.position - b.position);
     const color = methodColor(m);
     const t: Trace = {
-      type: "scatter", mode: "lines+markers", name: m, x: pts.map((p) => p.position), y: pts.map((p) => p.accuracy),
-      line: { color }, marker: { color, size: 8 }, legendgroup: m,
+      type: "scatter",
+      mode: "lines+markers",
+      name: m,
+      x: pts.map((p) => p.position),
+      y: pts.map((p) => p.accuracy),
+      line: { color },
+      marker: { color, size: 8 },
+      legendgroup: m,
     };
     if (pts.every((p) => p.ci)) {
-      t.error_y = { type: "data", symmetric: false, array: pts.map((p) => p.ci![1] - p.accuracy), arrayminus: pts.map((p) => p.accuracy - p.ci![0]), color };
+      t.error_y = {
+        type: "data",
+        symmetric: false,
+        array: pts.map((p) => p.ci![1] - p.accuracy),
+        arrayminus: pts.map((p) => p.accuracy - p.ci![0]),
+        color,
+      };
     }
     return t;
   });
@@ -379,7 +580,10 @@ export function positionAccuracyFigure(points: PositionPoint[], opts?: { title?:
   };
 }
 
-export interface Sample { method: string; values: number[] }
+export interface Sample {
+  method: string;
+  values: number[];
+}
 
 /** Shares of `values` in bins of width `size` starting at `start`: [left edges, shares]. */
 export function binShares(values: number[], start: number, size: number, bins: number): number[] {
@@ -396,9 +600,13 @@ export function binShares(values: number[], start: number, size: number, bins: n
  * with more samples compare): overlaid filled bars blend into one color and hide each other,
  * outlines keep every method visible.
  */
-export function histogramFigure(samples: Sample[], opts: { metric: string; title?: string; binSize?: number; integer?: boolean }): Figure {
+export function histogramFigure(
+  samples: Sample[],
+  opts: { metric: string; title?: string; binSize?: number; integer?: boolean },
+): Figure {
   const all = samples.flatMap((s) => s.values).filter(Number.isFinite);
-  const lo = all.length ? Math.min(...all) : 0, hi = all.length ? Math.max(...all) : 1;
+  const lo = all.length ? Math.min(...all) : 0,
+    hi = all.length ? Math.max(...all) : 1;
   const size = opts.binSize ?? (opts.integer ? 1 : Math.max(1e-9, (hi - lo) / 30));
   const start = opts.integer ? Math.floor(lo) - 0.5 : Math.floor(lo / size) * size;
   const bins = Math.max(1, Math.floor((hi - start) / size) + 1);
@@ -407,12 +615,20 @@ export function histogramFigure(samples: Sample[], opts: { metric: string; title
     const shares = binShares(s.values.filter(Number.isFinite), start, size, bins);
     // "hv" steps: each bin's share from its left edge to its right edge, closed to 0 at both ends.
     return {
-      type: "scatter", mode: "lines", name: s.method, x: [edges[0]!, ...edges], y: [0, ...shares, shares.at(-1) ?? 0],
-      line: { color: methodColor(s.method), width: 2, shape: "hv" }, legendgroup: s.method,
+      type: "scatter",
+      mode: "lines",
+      name: s.method,
+      x: [edges[0]!, ...edges],
+      y: [0, ...shares, shares.at(-1) ?? 0],
+      line: { color: methodColor(s.method), width: 2, shape: "hv" },
+      legendgroup: s.method,
     };
   });
   // The last step drops back to 0 at the right edge.
-  for (const t of data) { t.x!.push(edges.at(-1)!); t.y!.push(0); }
+  for (const t of data) {
+    t.x!.push(edges.at(-1)!);
+    t.y!.push(0);
+  }
   return {
     data,
     layout: {
@@ -432,7 +648,11 @@ export function lengthHistogramFigure(samples: Sample[], opts?: { title?: string
 
 /** Histogram of metacognitive loop counts per response (integer bins). */
 export function loopHistogramFigure(samples: Sample[], opts?: { title?: string }): Figure {
-  return histogramFigure(samples, { metric: "loops per response", title: opts?.title ?? "Redundant loops per response", integer: true });
+  return histogramFigure(samples, {
+    metric: "loops per response",
+    title: opts?.title ?? "Redundant loops per response",
+    integer: true,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,23 +679,53 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
   const withAcc = ps.filter((p) => p.finalAccuracy !== null);
   const withCos = ps.filter((p) => p.meanCosAccLen !== null);
   const data: Trace[] = [
-    { type: "scatter", mode: "lines+markers", name: "share of seeds collapsed", x, y: ps.map((p) => p.collapsedShare), line: { color: "#cf222e" }, marker: { size: 9 } },
     {
-      type: "scatter", mode: "lines+markers", name: "final eval/accuracy (95% CI)", x: withAcc.map((p) => p.lambda), y: withAcc.map((p) => p.finalAccuracy!.mean),
-      line: { color: "#0969da" }, marker: { size: 9 },
-      error_y: { type: "data", symmetric: false, array: withAcc.map((p) => p.finalAccuracy!.ci[1] - p.finalAccuracy!.mean), arrayminus: withAcc.map((p) => p.finalAccuracy!.mean - p.finalAccuracy!.ci[0]) },
+      type: "scatter",
+      mode: "lines+markers",
+      name: "share of seeds collapsed",
+      x,
+      y: ps.map((p) => p.collapsedShare),
+      line: { color: "#cf222e" },
+      marker: { size: 9 },
     },
     {
-      type: "scatter", mode: "lines+markers", name: "mean grad/cos_acc_len", x: withCos.map((p) => p.lambda), y: withCos.map((p) => p.meanCosAccLen!),
-      xaxis: "x2", yaxis: "y2", line: { color: "#8250df" }, marker: { size: 8 },
+      type: "scatter",
+      mode: "lines+markers",
+      name: "final eval/accuracy (95% CI)",
+      x: withAcc.map((p) => p.lambda),
+      y: withAcc.map((p) => p.finalAccuracy!.mean),
+      line: { color: "#0969da" },
+      marker: { size: 9 },
+      error_y: {
+        type: "data",
+        symmetric: false,
+        array: withAcc.map((p) => p.finalAccuracy!.ci[1] - p.finalAccuracy!.mean),
+        arrayminus: withAcc.map((p) => p.finalAccuracy!.mean - p.finalAccuracy!.ci[0]),
+      },
+    },
+    {
+      type: "scatter",
+      mode: "lines+markers",
+      name: "mean grad/cos_acc_len",
+      x: withCos.map((p) => p.lambda),
+      y: withCos.map((p) => p.meanCosAccLen!),
+      xaxis: "x2",
+      yaxis: "y2",
+      line: { color: "#8250df" },
+      marker: { size: 8 },
     },
   ];
   const star = lambdaStar !== null && Number.isFinite(lambdaStar) && lambdaStar > 0;
   // lambda* as a trace (not a layout shape): data coordinates on the log axis, and a legend entry.
   if (star) {
     data.push({
-      type: "scatter", mode: "lines", name: `lambda* = ${lambdaStar!.toFixed(2)}: above it a guess out-scores a correct answer`,
-      x: [lambdaStar!, lambdaStar!], y: [0, 1], line: { color: "#57606a", dash: "dash", width: 1.5 }, hoverinfo: "name",
+      type: "scatter",
+      mode: "lines",
+      name: `lambda* = ${lambdaStar!.toFixed(2)}: above it a guess out-scores a correct answer`,
+      x: [lambdaStar!, lambdaStar!],
+      y: [0, 1],
+      line: { color: "#57606a", dash: "dash", width: 1.5 },
+      hoverinfo: "name",
     });
   }
   return {
@@ -483,9 +733,18 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
     layout: {
       ...BASE,
       height: 560,
-      title: { text: opts?.title ?? `Linear penalty dose-response${star ? ` (lambda* = ${lambdaStar!.toFixed(2)})` : " (lambda* unknown)"}` },
+      title: {
+        text:
+          opts?.title ??
+          `Linear penalty dose-response${star ? ` (lambda* = ${lambdaStar!.toFixed(2)})` : " (lambda* unknown)"}`,
+      },
       xaxis: { type: "log", anchor: "y", tickvals: x, domain: [0, 1] },
-      yaxis: { title: { text: "share collapsed / eval/accuracy" }, range: [-0.02, 1.05], domain: [0.45, 1], anchor: "x" },
+      yaxis: {
+        title: { text: "share collapsed / eval/accuracy" },
+        range: [-0.02, 1.05],
+        domain: [0.45, 1],
+        anchor: "x",
+      },
       xaxis2: { title: { text: "lambda" }, type: "log", matches: "x", anchor: "y2", tickvals: x },
       yaxis2: { title: { text: "grad/cos_acc_len" }, range: [-1.05, 1.05], domain: [0, 0.35], anchor: "x2" },
     },
@@ -496,28 +755,55 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
 // One run while it trains
 
 /** The panels of a live training view: what RL is judged by while it runs. */
-export const LIVE_METRICS: readonly string[] = ["reward/accuracy", "eval/accuracy", "length/tokens_per_problem", "grad/cos_acc_len"];
+export const LIVE_METRICS: readonly string[] = [
+  "reward/accuracy",
+  "eval/accuracy",
+  "length/tokens_per_problem",
+  "grad/cos_acc_len",
+];
 
 /** Up to four metrics of one run vs step, one panel each (2 x 2), from its metric records. */
-export function liveCurvesFigure(records: Record<string, unknown>[], opts?: { metrics?: readonly string[]; title?: string; method?: string }): Figure {
+export function liveCurvesFigure(
+  records: Record<string, unknown>[],
+  opts?: { metrics?: readonly string[]; title?: string; method?: string },
+): Figure {
   const metrics = (opts?.metrics ?? LIVE_METRICS).slice(0, 4);
   const color = methodColor(opts?.method ?? "bcr");
-  const layout: Layout = { ...BASE, showlegend: false, title: { text: opts?.title ?? "training" }, margin: { l: 60, r: 20, t: 60, b: 50 } };
+  const layout: Layout = {
+    ...BASE,
+    showlegend: false,
+    title: { text: opts?.title ?? "training" },
+    margin: { l: 60, r: 20, t: 60, b: 50 },
+  };
   const data: Trace[] = [];
   metrics.forEach((m, i) => {
     const k = i === 0 ? "" : String(i + 1);
-    const col = i % 2, row = Math.floor(i / 2);
+    const col = i % 2,
+      row = Math.floor(i / 2);
     const rows = metrics.length > 2 ? 2 : 1;
     const pts = records.filter((r) => typeof r[m] === "number" && Number.isFinite(r[m]) && typeof r.step === "number");
     data.push({
-      type: "scatter", mode: pts.length <= FEW_POINTS ? "lines+markers" : "lines", name: m, x: pts.map((r) => r.step as number), y: pts.map((r) => r[m] as number),
-      line: { color, width: 1.5 }, marker: { color, size: 5 }, xaxis: `x${k}`, yaxis: `y${k}`,
+      type: "scatter",
+      mode: pts.length <= FEW_POINTS ? "lines+markers" : "lines",
+      name: m,
+      x: pts.map((r) => r.step as number),
+      y: pts.map((r) => r[m] as number),
+      line: { color, width: 1.5 },
+      marker: { color, size: 5 },
+      xaxis: `x${k}`,
+      yaxis: `y${k}`,
     });
-    const x0 = col * 0.55, y0 = rows === 2 ? (row === 0 ? 0.6 : 0) : 0, y1 = rows === 2 ? (row === 0 ? 1 : 0.4) : 1;
+    const x0 = col * 0.55,
+      y0 = rows === 2 ? (row === 0 ? 0.6 : 0) : 0,
+      y1 = rows === 2 ? (row === 0 ? 1 : 0.4) : 1;
     const bounds = metricBounds(m);
     layout[`xaxis${k}`] = { title: { text: row === rows - 1 ? "step" : "" }, domain: [x0, x0 + 0.45], anchor: `y${k}` };
-    layout[`yaxis${k}`] = { title: { text: metricLabel(m) }, domain: [y0, y1], anchor: `x${k}`,
-      ...(m === "grad/cos_acc_len" ? { range: [-1.05, 1.05] } : bounds?.[1] === 1 ? { range: [0, 1.02] } : {}) };
+    layout[`yaxis${k}`] = {
+      title: { text: metricLabel(m) },
+      domain: [y0, y1],
+      anchor: `x${k}`,
+      ...(m === "grad/cos_acc_len" ? { range: [-1.05, 1.05] } : bounds?.[1] === 1 ? { range: [0, 1.02] } : {}),
+    };
   });
   return { data, layout };
 }

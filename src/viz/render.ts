@@ -31,8 +31,12 @@ export function copyPlotly(dir: string): string {
 
 /** JSON safe to embed inside a <script> element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026")
-    .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 function escapeHtml(s: string): string {
@@ -77,13 +81,23 @@ export function writeFigureHtml(file: string, fig: Figure, opts?: { title?: stri
   copyPlotly(path.dirname(file));
   // The copy beside the page is not committed (one 4.8 MB bundle); a fresh clone finds the one
   // npm installed instead.
-  const fallback = path.relative(path.dirname(path.resolve(file)), plotlyBundlePath()).split(path.sep).join("/");
-  writeFileAtomic(file, figureToHtml(fig, { plotlySrc: "plotly.min.js", title: opts?.title, fallbackSrcs: [fallback] }));
+  const fallback = path
+    .relative(path.dirname(path.resolve(file)), plotlyBundlePath())
+    .split(path.sep)
+    .join("/");
+  writeFileAtomic(
+    file,
+    figureToHtml(fig, { plotlySrc: "plotly.min.js", title: opts?.title, fallbackSrcs: [fallback] }),
+  );
 }
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
 
-export interface ImageOptions { width?: number; height?: number; scale?: number }
+export interface ImageOptions {
+  width?: number;
+  height?: number;
+  scale?: number;
+}
 
 // Minimal structural types of the playwright-core objects we use (no import at module load, so
 // importing this file never requires a browser).
@@ -93,7 +107,10 @@ interface PwPage {
   evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
   close(): Promise<void>;
 }
-interface PwBrowser { newPage(): Promise<PwPage>; close(): Promise<void> }
+interface PwBrowser {
+  newPage(): Promise<PwPage>;
+  close(): Promise<void>;
+}
 
 /** One headless Chromium rendering many figures to PNG / SVG via Plotly.toImage. */
 export class Renderer {
@@ -114,15 +131,24 @@ export class Renderer {
   private async ensurePage(): Promise<PwPage> {
     if (this.page) return this.page;
     if (!fs.existsSync(this.executablePath)) {
-      throw new Error(`Renderer: Chromium not found at ${this.executablePath}. Install Debian's package: ` +
-        "`apt-get install -y chromium` (or set BCR_CHROMIUM / pass executablePath).");
+      throw new Error(
+        `Renderer: Chromium not found at ${this.executablePath}. Install Debian's package: ` +
+          "`apt-get install -y chromium` (or set BCR_CHROMIUM / pass executablePath).",
+      );
     }
     const { chromium } = await import("playwright-core");
     const browser = (await chromium.launch({
       executablePath: this.executablePath,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+      ],
     })) as unknown as PwBrowser;
     this.browser = browser;
     const page = await browser.newPage();
@@ -135,10 +161,20 @@ export class Renderer {
   private async toImage(fig: Figure, format: "png" | "svg", opts?: ImageOptions): Promise<string> {
     const run = async () => {
       const page = await this.ensurePage();
-      const arg = { fig: JSON.parse(JSON.stringify(fig)) as Figure, format, width: opts?.width ?? 900, height: opts?.height ?? 560, scale: opts?.scale ?? 1 };
+      const arg = {
+        fig: JSON.parse(JSON.stringify(fig)) as Figure,
+        format,
+        width: opts?.width ?? 900,
+        height: opts?.height ?? 560,
+        scale: opts?.scale ?? 1,
+      };
       return page.evaluate(async (a: typeof arg) => {
-        const Plotly = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
-        return Plotly.toImage({ data: a.fig.data, layout: a.fig.layout }, { format: a.format, width: a.width, height: a.height, scale: a.scale });
+        const Plotly = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } })
+          .Plotly;
+        return Plotly.toImage(
+          { data: a.fig.data, layout: a.fig.layout },
+          { format: a.format, width: a.width, height: a.height, scale: a.scale },
+        );
       }, arg);
     };
     // One page, one render at a time.

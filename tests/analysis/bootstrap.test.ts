@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bootstrapDiffCI, bootstrapMeanCI, median, percentileInterval, quantile } from "../../src/analysis/bootstrap.js";
+import {
+  bootstrapDiffCI,
+  bootstrapMeanCI,
+  median,
+  percentileInterval,
+  quantile,
+} from "../../src/analysis/bootstrap.js";
 import { Rng } from "../../src/util/rng.js";
 
 test("quantile interpolates linearly between order statistics", () => {
@@ -52,7 +58,11 @@ test("bootstrapDiffCI: paired shift is exact; unpaired detects a shift and not i
   const u = bootstrapDiffCI(a, b, { paired: false, seed: 3 });
   assert.ok(u.ci[0] > 0.3 && u.ci[1] > 1, `ci ${u.ci}`);
   assert.ok(u.pValue < 0.05);
-  const same = bootstrapDiffCI(b, b.map((x) => x + 0.01 * r.normal()), { paired: false });
+  const same = bootstrapDiffCI(
+    b,
+    b.map((x) => x + 0.01 * r.normal()),
+    { paired: false },
+  );
   assert.ok(same.ci[0] < 0 && same.ci[1] > 0);
   assert.ok(same.pValue > 0.5);
   assert.throws(() => bootstrapDiffCI([1, 2], [1], { paired: true }), /equal lengths/);

@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareForms, fitScaling, fitSummaryText, unidentifiedParams, type ScalingForm } from "../../src/analysis/fit.js";
+import {
+  compareForms,
+  fitScaling,
+  fitSummaryText,
+  unidentifiedParams,
+  type ScalingForm,
+} from "../../src/analysis/fit.js";
 import { Rng } from "../../src/util/rng.js";
 
 const NS = [1, 2, 3, 4, 6, 8, 12, 16];
@@ -20,7 +26,8 @@ for (const form of ["power", "loglinear", "exponential", "logistic"] as const) {
   test(`${form}: parameters of a known law are recovered within their bootstrap intervals`, () => {
     // Coverage over several noisy data sets (one data set can be unlucky; 8 points make
     // percentile intervals somewhat narrow, so ask for most, not 95%).
-    let inside = 0, total = 0;
+    let inside = 0,
+      total = 0;
     for (let seed = 1; seed <= 8; seed++) {
       const fit = fitScaling(NS, noisy(form, seed * 101), { form, bootstrap: 150, seed });
       assert.equal(fit.form, form);
@@ -79,12 +86,17 @@ test("weights: uniform scaling changes nothing; a down-weighted outlier is ignor
   const ys = noisy("power", 2);
   const plain = fitScaling(NS, ys, { bootstrap: 0 });
   const doubled = fitScaling(NS, ys, { bootstrap: 0, weights: NS.map(() => 2) });
-  for (const k of ["a", "b", "c"]) assert.ok(Math.abs(plain.params[k]! - doubled.params[k]!) < 1e-6 * Math.abs(plain.params[k]!) + 1e-9);
+  for (const k of ["a", "b", "c"])
+    assert.ok(Math.abs(plain.params[k]! - doubled.params[k]!) < 1e-6 * Math.abs(plain.params[k]!) + 1e-9);
   const bad = ys.slice();
   bad[3] = bad[3]! + 400;
   const hurt = fitScaling(NS, bad, { bootstrap: 0 });
   const fixed = fitScaling(NS, bad, { bootstrap: 0, weights: NS.map((_, i) => (i === 3 ? 1e-8 : 1)) });
-  const without = fitScaling(NS.filter((_, i) => i !== 3), ys.filter((_, i) => i !== 3), { bootstrap: 0 });
+  const without = fitScaling(
+    NS.filter((_, i) => i !== 3),
+    ys.filter((_, i) => i !== 3),
+    { bootstrap: 0 },
+  );
   assert.ok(Math.abs(hurt.params.b! - without.params.b!) > 0.05, "the outlier should distort the unweighted fit");
   assert.ok(Math.abs(fixed.params.b! - without.params.b!) < 1e-3, `${fixed.params.b} vs ${without.params.b}`);
 });
@@ -109,7 +121,10 @@ test("bad input gives clear errors", () => {
   assert.throws(() => fitScaling([1, 2, 3, 4], [1, 2, 3, 4], { weights: [1, 1] }), /weights has 2 entries/);
   assert.throws(() => fitScaling([1, 2, 3, 4], [1, 2, 3, 4], { form: "cubic" as never }), /unknown form 'cubic'/);
   // compareForms skips forms with too few points but still fits the rest.
-  assert.deepEqual(compareForms([1, 2, 4], [3, 2, 1], { bootstrap: 0 }).map((f) => f.form), ["loglinear"]);
+  assert.deepEqual(
+    compareForms([1, 2, 4], [3, 2, 1], { bootstrap: 0 }).map((f) => f.form),
+    ["loglinear"],
+  );
   assert.throws(() => compareForms([1, 2], [3, 2]), /needs at least/);
 });
 
@@ -134,7 +149,10 @@ test("identifiability: a well-determined fit is identifiable; one whose interval
 });
 
 test("unidentifiedParams: the rule on stored numbers", () => {
-  assert.deepEqual(unidentifiedParams({ a: -21080, b: 0.0002564 }, { a: [-6.26e9, 1.17e10], b: [0.00125, 3.09] }), ["a", "b"]);
+  assert.deepEqual(unidentifiedParams({ a: -21080, b: 0.0002564 }, { a: [-6.26e9, 1.17e10], b: [0.00125, 3.09] }), [
+    "a",
+    "b",
+  ]);
   assert.deepEqual(unidentifiedParams({ a: 57.97, b: -14.96 }, { a: [35.6, 76.1], b: [-29.2, 0.262] }), []);
   assert.deepEqual(unidentifiedParams({ a: 1 }, { a: [NaN, NaN] }), [], "no bootstrap: nothing to judge");
   assert.deepEqual(unidentifiedParams({ a: 1 }, { a: [-Infinity, 2] }), ["a"]);
@@ -142,8 +160,20 @@ test("unidentifiedParams: the rule on stored numbers", () => {
 
 test("fitSummaryText: numbers with intervals, or 'not identifiable' without them", () => {
   // The committed sft exponential fit of tokens/problem (results/tables/fits.csv, rank 2).
-  assert.deepEqual(fitSummaryText({ formula: "y = -21080 + 21140*exp(-0.0002564*N)", params: { a: 21140, b: 0.0002564, c: -21080 }, ci: { a: [36.2, 7720], b: [0.00125, 3.09], c: [-6810, 35.8] } }),
-    { formula: "not identifiable", params: "intervals of a, b, c explode" });
-  assert.deepEqual(fitSummaryText({ formula: "y = 57.97 - 14.96*ln(N)", params: { a: 57.97, b: -14.96 }, ci: { a: [35.61, 76.12], b: [-29.21, 0.2623] } }),
-    { formula: "y = 57.97 - 14.96*ln(N)", params: "a=57.97 [35.6, 76.1]; b=-14.96 [-29.2, 0.262]" });
+  assert.deepEqual(
+    fitSummaryText({
+      formula: "y = -21080 + 21140*exp(-0.0002564*N)",
+      params: { a: 21140, b: 0.0002564, c: -21080 },
+      ci: { a: [36.2, 7720], b: [0.00125, 3.09], c: [-6810, 35.8] },
+    }),
+    { formula: "not identifiable", params: "intervals of a, b, c explode" },
+  );
+  assert.deepEqual(
+    fitSummaryText({
+      formula: "y = 57.97 - 14.96*ln(N)",
+      params: { a: 57.97, b: -14.96 },
+      ci: { a: [35.61, 76.12], b: [-29.21, 0.2623] },
+    }),
+    { formula: "y = 57.97 - 14.96*ln(N)", params: "a=57.97 [35.6, 76.1]; b=-14.96 [-29.2, 0.262]" },
+  );
 });

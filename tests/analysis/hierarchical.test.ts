@@ -2,12 +2,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bootstrapMeanCI } from "../../src/analysis/bootstrap.js";
 import {
-  hierarchicalDiffCI, hierarchicalMeanCI, hierarchicalResamples, meanOfSeedMeans, type ProblemDraw,
+  hierarchicalDiffCI,
+  hierarchicalMeanCI,
+  hierarchicalResamples,
+  meanOfSeedMeans,
+  type ProblemDraw,
 } from "../../src/analysis/hierarchical.js";
 import { Rng } from "../../src/util/rng.js";
 
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const variance = (xs: number[]) => { const m = avg(xs); return avg(xs.map((x) => (x - m) ** 2)); };
+const variance = (xs: number[]) => {
+  const m = avg(xs);
+  return avg(xs.map((x) => (x - m) ** 2));
+};
 
 /** All index tuples of length k over 0..n-1 (every equally likely bootstrap draw). */
 function tuples(n: number, k: number): number[][] {
@@ -21,7 +28,8 @@ function tuples(n: number, k: number): number[][] {
  * no Rng, plain loops over all equally likely outcomes): its mean and variance.
  */
 function exactMoments(values: number[][], problems: ProblemDraw): { mean: number; variance: number } {
-  const S = values.length, P = values[0]!.length;
+  const S = values.length,
+    P = values[0]!.length;
   const stats: number[] = [];
   for (const seeds of tuples(S, S)) {
     if (problems === "shared") {
@@ -29,7 +37,8 @@ function exactMoments(values: number[][], problems: ProblemDraw): { mean: number
     } else {
       // independent problem draws per drawn seed: enumerate the product of per-slot draws
       let partial: number[][] = [[]];
-      for (const s of seeds) partial = partial.flatMap((acc) => tuples(P, P).map((ps) => [...acc, avg(ps.map((p) => values[s]![p]!))]));
+      for (const s of seeds)
+        partial = partial.flatMap((acc) => tuples(P, P).map((ps) => [...acc, avg(ps.map((p) => values[s]![p]!))]));
       for (const means of partial) stats.push(avg(means));
     }
   }
@@ -37,12 +46,18 @@ function exactMoments(values: number[][], problems: ProblemDraw): { mean: number
 }
 
 test("hierarchical resamples match the exactly enumerated bootstrap distribution (both problem draws)", () => {
-  const values = [[0, 1, 1], [2, 2, 5]];
+  const values = [
+    [0, 1, 1],
+    [2, 2, 5],
+  ];
   for (const problems of ["shared", "within-seed"] as const) {
     const exact = exactMoments(values, problems);
     const mc = hierarchicalResamples(values, { resamples: 40000, seed: 7, problems });
     assert.ok(Math.abs(avg(mc) - exact.mean) < 0.02, `${problems}: mean ${avg(mc)} vs exact ${exact.mean}`);
-    assert.ok(Math.abs(variance(mc) / exact.variance - 1) < 0.05, `${problems}: variance ${variance(mc)} vs exact ${exact.variance}`);
+    assert.ok(
+      Math.abs(variance(mc) / exact.variance - 1) < 0.05,
+      `${problems}: variance ${variance(mc)} vs exact ${exact.variance}`,
+    );
   }
   // Hand-worked: within-seed variance = (1/S)[var of seed means + mean of (problem variance / P)]
   //   seed means 2/3 and 3; var = (7/6)^2 = 1.3611; problem variances 2/9 and 2; /3 -> 0.0741, 0.6667
@@ -53,7 +68,10 @@ test("hierarchical resamples match the exactly enumerated bootstrap distribution
 test("hierarchical interval: seeds count even when problems do not vary; one seed is the problems bootstrap", () => {
   // Every problem of a seed scores the same: only the seed draw moves the statistic, which takes
   // 1, 2 or 3 with chances 1/4, 1/2, 1/4, so the 95% interval is [1, 3]; problems-only gives [2, 2].
-  const flat = [[1, 1, 1, 1], [3, 3, 3, 3]];
+  const flat = [
+    [1, 1, 1, 1],
+    [3, 3, 3, 3],
+  ];
   const h = hierarchicalMeanCI(flat, { seed: 1 });
   assert.equal(h.mean, 2);
   assert.deepEqual(h.ci, [1, 3]);
@@ -64,8 +82,14 @@ test("hierarchical interval: seeds count even when problems do not vary; one see
   const one = hierarchicalMeanCI([xs], { seed: 2, resamples: 4000 });
   const plain = bootstrapMeanCI(xs, { seed: 2, resamples: 4000 });
   assert.ok(Math.abs(one.mean - plain.mean) < 1e-12);
-  assert.ok(Math.abs(one.ci[0] - plain.ci[0]) < 0.03 && Math.abs(one.ci[1] - plain.ci[1]) < 0.03, `${one.ci} vs ${plain.ci}`);
-  assert.deepEqual(hierarchicalMeanCI([xs], { seed: 2, resamples: 500 }), hierarchicalMeanCI([xs], { seed: 2, resamples: 500 }));
+  assert.ok(
+    Math.abs(one.ci[0] - plain.ci[0]) < 0.03 && Math.abs(one.ci[1] - plain.ci[1]) < 0.03,
+    `${one.ci} vs ${plain.ci}`,
+  );
+  assert.deepEqual(
+    hierarchicalMeanCI([xs], { seed: 2, resamples: 500 }),
+    hierarchicalMeanCI([xs], { seed: 2, resamples: 500 }),
+  );
 });
 
 test("hierarchical bootstrap: bad input is named", () => {
@@ -96,7 +120,12 @@ function coverage(sd: { seed: number; problem: number; noise: number }, S: numbe
     hit.shared += covers(hierarchicalMeanCI(x, opts).ci);
     hit.withinSeed += covers(hierarchicalMeanCI(x, { ...opts, problems: "within-seed" }).ci);
     // the old convention: average seeds per problem, bootstrap problems
-    hit.problemsOnly += covers(bootstrapMeanCI(w.map((_, p) => avg(x.map((row) => row[p]!))), opts).ci);
+    hit.problemsOnly += covers(
+      bootstrapMeanCI(
+        w.map((_, p) => avg(x.map((row) => row[p]!))),
+        opts,
+      ).ci,
+    );
   }
   return { shared: hit.shared / trials, withinSeed: hit.withinSeed / trials, problemsOnly: hit.problemsOnly / trials };
 }

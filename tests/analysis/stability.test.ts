@@ -2,9 +2,16 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { detectCollapse, metricCurve, readRun, readRuns, stabilityRows, stabilityTable, summarizeRun } from "../../src/analysis/stability.js";
+import {
+  detectCollapse,
+  metricCurve,
+  readRun,
+  readRuns,
+  stabilityRows,
+  stabilityTable,
+  summarizeRun,
+} from "../../src/analysis/stability.js";
 import { toMarkdown } from "../../src/analysis/tables.js";
 import { appendJsonl, writeJsonAtomic } from "../../src/util/fsx.js";
 import { Rng } from "../../src/util/rng.js";
@@ -15,7 +22,11 @@ function writeRun(root: string, method: string, seed: number, acc: (s: number) =
   writeJsonAtomic(path.join(dir, "config.json"), { method, seed, steps: 40 });
   const r = new Rng(seed);
   for (let s = 0; s < 40; s++) {
-    const row: Record<string, number> = { step: s, "grad/norm": 1 + 0.1 * r.normal() + (cos !== null && s > 20 ? 5 : 0), "adv/neg_correct_frac": cos === null ? 0 : 0.3 };
+    const row: Record<string, number> = {
+      step: s,
+      "grad/norm": 1 + 0.1 * r.normal() + (cos !== null && s > 20 ? 5 : 0),
+      "adv/neg_correct_frac": cos === null ? 0 : 0.3,
+    };
     if (cos !== null) row["grad/cos_acc_len"] = cos + 0.05 * r.normal();
     if (s % 5 === 0 || s === 39) row["eval/accuracy"] = acc(s) + 0.01 * r.normal();
     appendJsonl(path.join(dir, "metrics.jsonl"), row);
@@ -66,7 +77,10 @@ test("readRuns follows symbolic links: a runs folder assembled from links reads 
       fs.symlinkSync(path.join(root, "linear-s1"), path.join(linked, "linear-s1"), "dir");
       fs.symlinkSync(path.join(root, "missing"), path.join(linked, "dangling"), "dir"); // ignored, no throw
       const runs = readRuns(linked);
-      assert.deepEqual(runs.map((r) => r.name), ["bcr-s1", "bcr-s2", "bcr-s3", "linear-s1"]);
+      assert.deepEqual(
+        runs.map((r) => r.name),
+        ["bcr-s1", "bcr-s2", "bcr-s3", "linear-s1"],
+      );
     } finally {
       fs.rmSync(linked, { recursive: true, force: true });
     }
@@ -89,13 +103,17 @@ test("stabilityTable: BCR stable, linear penalty collapses on every seed, a tran
   withRuns((root) => {
     const table = stabilityTable(readRuns(root), { resamples: 200 });
     const by = Object.fromEntries(table.map((m) => [m.method, m]));
-    const bcr = by.bcr!, lin = by.linear!, kimi = by.kimi!;
+    const bcr = by.bcr!,
+      lin = by.linear!,
+      kimi = by.kimi!;
     assert.equal(bcr.stable, true);
     assert.equal(bcr.collapsed, 0);
     assert.equal(bcr.total, 3);
     assert.equal(bcr.meanCosAccLen, null);
     assert.ok(bcr.finalAccuracy!.mean > bcr.startAccuracy!.mean);
-    assert.ok(bcr.finalAccuracy!.ci[0] <= bcr.finalAccuracy!.mean && bcr.finalAccuracy!.mean <= bcr.finalAccuracy!.ci[1]);
+    assert.ok(
+      bcr.finalAccuracy!.ci[0] <= bcr.finalAccuracy!.mean && bcr.finalAccuracy!.mean <= bcr.finalAccuracy!.ci[1],
+    );
     assert.equal(lin.stable, false);
     assert.equal(lin.collapsed, 3);
     assert.deepEqual(lin.onsetSteps, [15, 20, 25]);
@@ -127,7 +145,10 @@ test("readRuns skips folders whose config names no method (SFT runs), still thro
   try {
     writeJsonAtomic(path.join(root, "sft", "config.json"), { name: "sft", model: { nEmbd: 32 } });
     writeJsonAtomic(path.join(root, "rl", "bcr", "seed-0", "config.json"), { method: "bcr", seed: 0 });
-    assert.deepEqual(readRuns(root).map((r) => r.config.method), ["bcr"]);
+    assert.deepEqual(
+      readRuns(root).map((r) => r.config.method),
+      ["bcr"],
+    );
     assert.deepEqual(readRuns(path.join(root, "sft")), []);
     assert.throws(() => readRun(path.join(root, "sft")), /field method/);
     fs.writeFileSync(path.join(root, "rl", "bcr", "seed-0", "config.json"), "{ not json");

@@ -2,9 +2,17 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { escapeMarkdown, formatValue, toCsv, toHtml, toMarkdown, toTable, toText, writeCsv } from "../../src/analysis/tables.js";
+import {
+  escapeMarkdown,
+  formatValue,
+  toCsv,
+  toHtml,
+  toMarkdown,
+  toTable,
+  toText,
+  writeCsv,
+} from "../../src/analysis/tables.js";
 
 const rows = [
   { method: "bcr", acc: 0.51234567, n: 3, note: "a|b" },
@@ -33,7 +41,12 @@ test("markdown: header, alignment, rounded numbers, escaped pipes", () => {
   assert.equal(md[1], "|:-|-:|-:|:-|-:|");
   assert.equal(md[2], "|bcr|0.5123|3|a\\|b||");
   assert.equal(md[3], "|\\<x\\>||4|||");
-  assert.equal(toMarkdown(rows, { columns: ["n"] }).trim().split("\n")[0], "|n|");
+  assert.equal(
+    toMarkdown(rows, { columns: ["n"] })
+      .trim()
+      .split("\n")[0],
+    "|n|",
+  );
 });
 
 test("html escapes cells; csv keeps full precision and quotes", () => {
@@ -41,7 +54,10 @@ test("html escapes cells; csv keeps full precision and quotes", () => {
   assert.match(html, /^<table>/);
   assert.match(html, /&lt;x&gt;/);
   assert.match(html, />0\.5123</);
-  const csv = toCsv([{ a: 0.123456789, b: "x,y" }, { a: NaN, b: null }]);
+  const csv = toCsv([
+    { a: 0.123456789, b: "x,y" },
+    { a: NaN, b: null },
+  ]);
   assert.equal(csv, 'a,b\n0.123456789,"x,y"\n,\n');
 });
 
@@ -57,10 +73,17 @@ test("writeCsv writes atomically, leaving no temp file", () => {
   }
 });
 
-interface Typed { id: string; score: number; tags?: string[] }
+interface Typed {
+  id: string;
+  score: number;
+  tags?: string[];
+}
 
 test("interface-typed arrays (Problem[], SweepRow[]) are accepted without copying", () => {
-  const typed: readonly Typed[] = [{ id: "a", score: 0.5 }, { id: "b", score: 2, tags: ["x"] }];
+  const typed: readonly Typed[] = [
+    { id: "a", score: 0.5 },
+    { id: "b", score: 2, tags: ["x"] },
+  ];
   assert.match(toMarkdown(typed), /\|a\s*\|\s*0\.5\|/);
   assert.match(toHtml(typed), /<td[^>]*>b<\/td>/);
   assert.equal(toCsv(typed).split("\n")[0], "id,score,tags");
@@ -81,7 +104,10 @@ test("markdown escapes inline syntax: a formula is not italics, a tag is text", 
 });
 
 test("toText: a padded plain-text table, numbers right-aligned, same rounding as markdown", () => {
-  const text = toText([{ method: "bcr", acc: 0.51234567 }, { method: "single", acc: 12 }]);
+  const text = toText([
+    { method: "bcr", acc: 0.51234567 },
+    { method: "single", acc: 12 },
+  ]);
   assert.equal(text, "method     acc\n------  ------\nbcr     0.5123\nsingle      12\n");
 });
 

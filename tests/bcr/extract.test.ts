@@ -10,7 +10,7 @@ const natural = { template: "natural" as const };
 
 test("compact: answers map to the section they sit in", () => {
   assert.deepEqual(extractAnswers("1:47+8=55 55-15=40 40+6=46 A46 2:9-3=6 A6", 2), ["46", "6"]);
-  assert.deepEqual(extractAnswers("1:A46 2:A-6", 2), ["46", "-6"]);   // A right after the header, negative value
+  assert.deepEqual(extractAnswers("1:A46 2:A-6", 2), ["46", "-6"]); // A right after the header, negative value
 });
 
 test("compact: out of order, twice (last wins), missing, out of range", () => {
@@ -33,10 +33,11 @@ test("compact: a truncated response drops an answer that touches the end", () =>
 });
 
 test("natural: Answer k: \\boxed{..} in any order, prose around, nested braces", () => {
-  const r = "Let me solve both.\n### Problem 2\n... so Answer 2: the total is \\boxed{\\frac{1}{2}}.\n" +
+  const r =
+    "Let me solve both.\n### Problem 2\n... so Answer 2: the total is \\boxed{\\frac{1}{2}}.\n" +
     "### Problem 1\nAnswer 1: \\boxed{ {3}+\\{4\\} }";
   assert.deepEqual(extractAnswers(r, 2, natural), ["{3}+\\{4\\}", "\\frac{1}{2}"]);
-  assert.deepEqual(extractAnswers("answer 1:: \\boxed{7}", 1, natural), ["7"]);   // AnswerX:: form, any case
+  assert.deepEqual(extractAnswers("answer 1:: \\boxed{7}", 1, natural), ["7"]); // AnswerX:: form, any case
 });
 
 test("natural: twice -> last complete wins; a cut-off box is ignored", () => {
@@ -67,45 +68,80 @@ test("matchBrace finds the closing brace with a stack and reports unbalanced tex
 });
 
 test("closingBraces (one pass) agrees with matchBrace at every brace", () => {
-  fc.assert(fc.property(fc.array(fc.constantFrom("{", "}", "a"), { maxLength: 40 }).map((a) => a.join("")), (t) => {
-    const table = closingBraces(t);
-    for (let i = 0; i < t.length; i++) if (t[i] === "{") assert.equal(table[i], matchBrace(t, i), `${t} at ${i}`);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom("{", "}", "a"), { maxLength: 40 }).map((a) => a.join("")),
+      (t) => {
+        const table = closingBraces(t);
+        for (let i = 0; i < t.length; i++) if (t[i] === "{") assert.equal(table[i], matchBrace(t, i), `${t} at ${i}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
 
 test("extraction stays fast on adversarial text (many unclosed boxes)", () => {
   const t0 = performance.now();
   extractAnswers("\\boxed{".repeat(20000), 1, natural);
   extractAnswers("Answer 1: \\boxed{".repeat(20000), 2, natural);
-  assert.ok(performance.now() - t0 < 4000);   // ~0.3 s here; a scan per box (quadratic) took ~10 s; loose for a loaded CI machine
+  assert.ok(performance.now() - t0 < 4000); // ~0.3 s here; a scan per box (quadratic) took ~10 s; loose for a loaded CI machine
 });
 
 test("findSections finds compact headers and natural headings", () => {
-  assert.deepEqual(findSections("1:3+4=7 A7 2:A1"), [{ start: 0, index: 1 }, { start: 11, index: 2 }]);
-  assert.deepEqual(findSections("x\n### Problem 2\ny\n## problem 1", "natural"), [{ start: 2, index: 2 }, { start: 18, index: 1 }]);
+  assert.deepEqual(findSections("1:3+4=7 A7 2:A1"), [
+    { start: 0, index: 1 },
+    { start: 11, index: 2 },
+  ]);
+  assert.deepEqual(findSections("x\n### Problem 2\ny\n## problem 1", "natural"), [
+    { start: 2, index: 2 },
+    { start: 18, index: 1 },
+  ]);
 });
 
 test("extraction never throws and returns n entries, on any text", () => {
-  const alphabet = fc.constantFrom(..."0123456789A: \n{}\\boxedAnswer#Problem$".split(""), "\\boxed{", "Answer 1:", "### Problem 2\n", "1:");
-  const text = fc.oneof(fc.string({ maxLength: 200 }), fc.array(alphabet, { maxLength: 60 }).map((a) => a.join("")));
-  fc.assert(fc.property(text, fc.integer({ min: 0, max: 16 }), fc.boolean(), fc.constantFrom("compact", "natural"),
-    (t, n, truncated, template) => {
-      const out = extractAnswers(t, n, { template: template as "compact" | "natural", truncated });
-      assert.equal(out.length, n);
-      for (const a of out) assert.ok(a === null || typeof a === "string");
-    }), { numRuns: 2000 });
+  const alphabet = fc.constantFrom(
+    ..."0123456789A: \n{}\\boxedAnswer#Problem$".split(""),
+    "\\boxed{",
+    "Answer 1:",
+    "### Problem 2\n",
+    "1:",
+  );
+  const text = fc.oneof(
+    fc.string({ maxLength: 200 }),
+    fc.array(alphabet, { maxLength: 60 }).map((a) => a.join("")),
+  );
+  fc.assert(
+    fc.property(
+      text,
+      fc.integer({ min: 0, max: 16 }),
+      fc.boolean(),
+      fc.constantFrom("compact", "natural"),
+      (t, n, truncated, template) => {
+        const out = extractAnswers(t, n, { template: template as "compact" | "natural", truncated });
+        assert.equal(out.length, n);
+        for (const a of out) assert.ok(a === null || typeof a === "string");
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });
 
 test("no template given: the paper's format is detected (`Answer 1: \\boxed{12}` gives 12, not null)", () => {
   assert.deepEqual(extractAnswers("Answer 1: \\boxed{12}", 1), ["12"]);
-  assert.deepEqual(extractAnswers("### Problem 1\nso 5.\nAnswer 1: \\boxed{5}\n\n### Problem 2\nAnswer 2: \\boxed{7}", 2), ["5", "7"]);
+  assert.deepEqual(
+    extractAnswers("### Problem 1\nso 5.\nAnswer 1: \\boxed{5}\n\n### Problem 2\nAnswer 2: \\boxed{7}", 2),
+    ["5", "7"],
+  );
   assert.deepEqual(extractAnswers("1:3+4=7 A7 2:A9", 2), ["7", "9"], "compact text stays compact");
   // A given template is used as given: read as compact, `Answer` is `A` + "nswer" (what the old default returned).
   assert.deepEqual(extractAnswers("Answer 1: \\boxed{12}", 1, { template: "compact" }), ["nswer"]);
 });
 
 test("detectTemplate says which template it chose and why; onTemplate hears it", () => {
-  assert.deepEqual(detectTemplate("1:3+4=7 A7"), { template: "compact", reason: "no `Answer k:`, \\boxed{} or `### Problem k` in the text" });
+  assert.deepEqual(detectTemplate("1:3+4=7 A7"), {
+    template: "compact",
+    reason: "no `Answer k:`, \\boxed{} or `### Problem k` in the text",
+  });
   assert.equal(detectTemplate("the result is \\boxed{4}").template, "natural");
   assert.match(detectTemplate("answer 2: 18 dollars").reason, /Answer k:/);
   const heard: string[] = [];

@@ -7,7 +7,10 @@ test("gptParamCount matches a hand count of the GPT-2 layout", () => {
   // 2 LN (4C) + qkv (3C^2+3C) + proj (C^2+C) + fc (4C^2+4C) + out (4C^2+C), final LN 2C
   const C = 128;
   const block = 4 * C + (3 * C * C + 3 * C) + (C * C + C) + (4 * C * C + 4 * C) + (4 * C * C + C);
-  assert.equal(gptParamCount({ vocabSize: 88, blockSize: 256, nEmbd: C, nLayer: 4 }), 88 * C + 256 * C + 4 * block + 2 * C);
+  assert.equal(
+    gptParamCount({ vocabSize: 88, blockSize: 256, nEmbd: C, nLayer: 4 }),
+    88 * C + 256 * C + 4 * block + 2 * C,
+  );
   assert.equal(gptParamCount({ vocabSize: 88, blockSize: 256, nEmbd: C, nLayer: 4 }), 837376); // torch_peer.py's count
 });
 
@@ -29,7 +32,13 @@ test("fmt picks digits by magnitude; fmtRatio marks missing values", () => {
 });
 
 test("formatTable aligns columns and pads short rows", () => {
-  const t = formatTable(["", "a", "bb"], [["x", "1", "22"], ["longer", "333"]]).split("\n");
+  const t = formatTable(
+    ["", "a", "bb"],
+    [
+      ["x", "1", "22"],
+      ["longer", "333"],
+    ],
+  ).split("\n");
   assert.equal(t.length, 4);
   assert.equal(t[0], "          a  bb");
   assert.equal(t[1], "------  ---  --");

@@ -11,8 +11,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 // The shape of the JSON, not timings: numbers only have to be there and positive.
 test("npm run bench -- --quick runs both models and writes the JSON (settled flag, load, both cases, ratios)", () => {
   const out = path.join(tempDir("bcr-bench-"), "bench.json");
-  const res = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--no-torch", "--workers", "2", "--out", out],
-    { cwd: root, encoding: "utf8", env: { ...process.env, BCR_BACKEND: process.env.BCR_BACKEND ?? "auto" } });
+  const res = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "bench/run.ts", "--quick", "--no-torch", "--workers", "2", "--out", out],
+    { cwd: root, encoding: "utf8", env: { ...process.env, BCR_BACKEND: process.env.BCR_BACKEND ?? "auto" } },
+  );
   assert.equal(res.status, 0, res.stderr.slice(-2000));
   const r = JSON.parse(fs.readFileSync(out, "utf8"));
   assert.equal(typeof r.settled, "boolean");
@@ -24,15 +27,26 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
   // the reproduction's model, read from configs/reproduce.json
   const rep = r.cases.reproduce;
   assert.deepEqual(
-    { nEmbd: rep.model.config.nEmbd, nLayer: rep.model.config.nLayer, nHead: rep.model.config.nHead, blockSize: rep.model.config.blockSize, positions: rep.model.config.positions },
-    { nEmbd: 128, nLayer: 2, nHead: 4, blockSize: 512, positions: "sections" });
+    {
+      nEmbd: rep.model.config.nEmbd,
+      nLayer: rep.model.config.nLayer,
+      nHead: rep.model.config.nHead,
+      blockSize: rep.model.config.blockSize,
+      positions: rep.model.config.positions,
+    },
+    { nEmbd: 128, nLayer: 2, nHead: 4, blockSize: 512, positions: "sections" },
+  );
   assert.equal(rep.model.params, rep.model.expectedParams);
   assert.equal(r.cases.default.model.config.nEmbd, 64);
   for (const c of Object.values(r.cases) as any[]) {
     assert.ok(c.ours.train.tokensPerS > 0);
     assert.ok(c.ours.sample.cached.tokensPerS > 0);
     assert.ok(c.ours.profiles.train.kernels > 0);
-    assert.deepEqual(Object.keys(c.ratios).sort(), ["sampleCachedTokensPerS", "sampleFullTokensPerS", "trainTokensPerS"]);
+    assert.deepEqual(Object.keys(c.ratios).sort(), [
+      "sampleCachedTokensPerS",
+      "sampleFullTokensPerS",
+      "trainTokensPerS",
+    ]);
     assert.equal(c.ratios.trainTokensPerS, null); // --no-torch: no ratio, rather than a made-up one
   }
   // the same steps data-parallel over 2 worker threads, and the scaling 1 -> 2

@@ -15,7 +15,8 @@ test("the PyTorch peer has the contract's parameter count and an exact KV cache"
     return;
   }
   const res = await runTorchPeer(script, {
-    model, threads: 1,
+    model,
+    threads: 1,
     train: { batch: 2, seqLen: 16, steps: 2, warmup: 1 },
     sample: { batch: 3, promptLen: 4, newTokens: 6, warmup: 1, full: true },
   });
@@ -35,7 +36,8 @@ test("a missing interpreter is reported, not thrown", async () => {
 test("the peer's section-position model has the section table's parameters and an exact cache; per-step lengths are honoured", async (t) => {
   const sections = { ...model, positions: "sections" as const, sections: { promptEnd: 7, mark: 5, maxSection: 3 } };
   const res = await runTorchPeer(script, {
-    model: sections, threads: 1,
+    model: sections,
+    threads: 1,
     train: { batch: 2, seqLen: 16, seqLens: [12, 16], steps: 2, warmup: 1 },
     sample: { batch: 3, promptLen: 4, newTokens: 6, warmup: 1, full: true },
   });

@@ -19,10 +19,15 @@ test("GSM8K test: 1319 problems with numeric golds", { skip }, () => {
   for (const p of ps) assert.match(p.answer, /^-?\d+(\.\d+)?$/, p.id);
 });
 
-test("GSM8K test: groups of N in {1,2,4,8} with the gold values written score 100%, in order or shuffled", { skip }, () => {
+test("GSM8K test: groups of N in {1,2,4,8} with the gold values written score 100%, in order or shuffled", {
+  skip,
+}, () => {
   const ps = loadGsm8k(FILE);
   // the raw final values as written in the file (with separators such as 1,450,000)
-  const raw = fs.readFileSync(FILE, "utf8").trim().split("\n")
+  const raw = fs
+    .readFileSync(FILE, "utf8")
+    .trim()
+    .split("\n")
     .map((l) => (JSON.parse(l) as { answer: string }).answer.split("####").pop()!.trim());
   const rng = new Rng(11);
   for (const template of ["compact", "natural"] as TemplateName[]) {

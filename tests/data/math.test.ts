@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { gsm8kFinal, lastBoxed, loadGsm8k, loadMath, loadMathProblems } from "../../src/data/index.js";
 
@@ -38,14 +37,17 @@ test("MATH records: answer field, else the last boxed in the solution; level and
   ]);
   assert.equal(lastBoxed("\\boxed{a{b}}"), "a{b}");
   assert.equal(lastBoxed("\\boxed{a"), null);
-  assert.equal(loadMathProblems(f).length, 2);   // auto-detected
+  assert.equal(loadMathProblems(f).length, 2); // auto-detected
 });
 
 test("malformed lines name the file and the 1-based line", () => {
   const ok = JSON.stringify({ question: "Q", answer: "#### 1" });
   const bad = (lines: string[], re: RegExp) => {
     const f = tmpFile("bad.jsonl", lines);
-    assert.throws(() => loadMathProblems(f), (e: Error) => e.message.startsWith(`${f}:`) && re.test(e.message));
+    assert.throws(
+      () => loadMathProblems(f),
+      (e: Error) => e.message.startsWith(`${f}:`) && re.test(e.message),
+    );
   };
   bad([ok, "{not json"], /bad\.jsonl:2: malformed JSON/);
   bad([ok, ok, JSON.stringify({ question: "Q", answer: "no final" })], /:3: GSM8K answer has no final value/);

@@ -26,13 +26,16 @@ function errorOf(fn: () => unknown): string {
 }
 
 test("both forms, one reader: problems (string or number answers) and GSM8K records; ids by record index", async () => {
-  const f = write("mixed.jsonl", [
-    line({ id: "p1", question: "What is 2+3?", answer: "5", difficulty: 2 }),
-    "",
-    line({ question: "How many?", answer: "3 + 4 = <<3+4=7>>7 then <<7*2=14>>14\n#### 1,014" }),
-    line({ question: "A number answer?", answer: 12, difficulty: "hard" }),
-    line({ id: "kept", question: "Literal?", answer: "x #### 3" }),
-  ].join("\n") + "\n");
+  const f = write(
+    "mixed.jsonl",
+    [
+      line({ id: "p1", question: "What is 2+3?", answer: "5", difficulty: 2 }),
+      "",
+      line({ question: "How many?", answer: "3 + 4 = <<3+4=7>>7 then <<7*2=14>>14\n#### 1,014" }),
+      line({ question: "A number answer?", answer: 12, difficulty: "hard" }),
+      line({ id: "kept", question: "Literal?", answer: "x #### 3" }),
+    ].join("\n") + "\n",
+  );
   const want = [
     { id: "p1", question: "What is 2+3?", answer: "5", difficulty: 2 },
     // GSM8K: gold after ####, separators removed; difficulty = calculator annotations
@@ -47,8 +50,22 @@ test("both forms, one reader: problems (string or number answers) and GSM8K reco
   // export-dataset --source problems reads the same file the same way
   assert.deepEqual(await loadProblems({ source: "problems", file: f, seed: 0 }), want);
   // a JSON array gives the same problems
-  const arr = write("mixed.json", JSON.stringify(fs.readFileSync(f, "utf8").split("\n").filter((l) => l).map((l) => JSON.parse(l)), null, 2));
-  assert.deepEqual(loadProblemsFile(arr).map((p) => p.answer), want.map((p) => p.answer));
+  const arr = write(
+    "mixed.json",
+    JSON.stringify(
+      fs
+        .readFileSync(f, "utf8")
+        .split("\n")
+        .filter((l) => l)
+        .map((l) => JSON.parse(l)),
+      null,
+      2,
+    ),
+  );
+  assert.deepEqual(
+    loadProblemsFile(arr).map((p) => p.answer),
+    want.map((p) => p.answer),
+  );
 });
 
 test("errors name the file and the line of the original file, not the record index after blank lines", () => {
@@ -63,7 +80,9 @@ test("errors name the file and the line of the original file, not the record ind
   const notObject = write("arr.jsonl", [ok, "", "[1, 2]"].join("\n"));
   assert.ok(errorOf(() => loadProblemsFile(notObject)).startsWith(`${notObject}:3: expected a JSON object`));
   // the same through export-dataset's source (it said "record 3" before)
-  return assert.rejects(loadProblems({ source: "problems", file: f, seed: 0 }), (e: Error) => e.message.startsWith(`${f}:7: `));
+  return assert.rejects(loadProblems({ source: "problems", file: f, seed: 0 }), (e: Error) =>
+    e.message.startsWith(`${f}:7: `),
+  );
 });
 
 test("a JSON array: an error names the line the bad element starts on", () => {
@@ -91,5 +110,8 @@ test("an empty or blank problems file is an error naming the file (every problem
     await assert.rejects(loadProblems({ source: "problems", file: f, seed: 0 }), named);
     await assert.rejects(loadProblems({ source: "gsm8k", file: f, seed: 0 }), named);
   }
-  assert.throws(() => loadProblemsFile(path.join(tempDir("bcr-problems-"), "missing.jsonl")), /missing\.jsonl: cannot read/);
+  assert.throws(
+    () => loadProblemsFile(path.join(tempDir("bcr-problems-"), "missing.jsonl")),
+    /missing\.jsonl: cannot read/,
+  );
 });

@@ -15,20 +15,36 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const PY = "/usr/bin/python3";
 const hasNbclient = spawnSync(PY, ["-c", "import nbclient"], { stdio: "ignore" }).status === 0;
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-const skip = !hasNbclient && !isRoot
-  ? `${PY} cannot import nbclient and this process is not root (setup installs Jupyter only as root): ` +
-    "run `sudo apt-get install jupyter-notebook python3-nbconvert jupyter-client`, then `npm run notebooks:setup`"
-  : false;
+const skip =
+  !hasNbclient && !isRoot
+    ? `${PY} cannot import nbclient and this process is not root (setup installs Jupyter only as root): ` +
+      "run `sudo apt-get install jupyter-notebook python3-nbconvert jupyter-client`, then `npm run notebooks:setup`"
+    : false;
 
-test("every notebook executes in QUICK mode (notebooks-setup, then run-notebooks.py, which leaves them untouched)", { skip, timeout: 900_000 }, () => {
-  const setup = spawnSync(process.execPath, [path.join(root, "scripts/notebooks-setup.mjs")], { cwd: root, encoding: "utf8", timeout: 600_000 });
+test("every notebook executes in QUICK mode (notebooks-setup, then run-notebooks.py, which leaves them untouched)", {
+  skip,
+  timeout: 900_000,
+}, () => {
+  const setup = spawnSync(process.execPath, [path.join(root, "scripts/notebooks-setup.mjs")], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 600_000,
+  });
   assert.equal(setup.status, 0, `notebooks-setup exit ${setup.status}\n${setup.stdout}\n${setup.stderr}`);
   const { BCR_QUICK: _q, ...env } = process.env;
   const nbDir = path.join(root, "notebooks");
-  const snapshot = () => fs.readdirSync(nbDir).filter((f) => f.endsWith(".ipynb")).sort().map((f) => [f, fs.readFileSync(path.join(nbDir, f), "utf8")]);
+  const snapshot = () =>
+    fs
+      .readdirSync(nbDir)
+      .filter((f) => f.endsWith(".ipynb"))
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(nbDir, f), "utf8")]);
   const before = snapshot();
   const run = spawnSync(PY, [path.join(root, "scripts/run-notebooks.py")], {
-    cwd: root, encoding: "utf8", timeout: 880_000, env: { ...env, BCR_QUICK: "1" },
+    cwd: root,
+    encoding: "utf8",
+    timeout: 880_000,
+    env: { ...env, BCR_QUICK: "1" },
   });
   assert.equal(run.status, 0, `run-notebooks exit ${run.status ?? run.signal}\n${run.stdout}\n${run.stderr}`);
   assert.match(run.stdout, /in QUICK mode/);

@@ -5,18 +5,26 @@ import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-test("bcr reproduce --quick writes claims.json, summary.json, tables, figures and report.html", { timeout: 900_000 }, () => {
+test("bcr reproduce --quick writes claims.json, summary.json, tables, figures and report.html", {
+  timeout: 900_000,
+}, () => {
   const tmp = tempDir("bcr-quick-");
-  const out = path.join(tmp, "results"), runs = path.join(tmp, "runs");
-  const r = spawnSync(process.execPath, [path.join(root, "bin/bcr.js"), "reproduce", "--quick", "--out", out, "--runs", runs, "--quiet"], {
-    cwd: root, encoding: "utf8", timeout: 890_000,
-  });
+  const out = path.join(tmp, "results"),
+    runs = path.join(tmp, "runs");
+  const r = spawnSync(
+    process.execPath,
+    [path.join(root, "bin/bcr.js"), "reproduce", "--quick", "--out", out, "--runs", runs, "--quiet"],
+    {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 890_000,
+    },
+  );
   assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
   const claims = JSON.parse(fs.readFileSync(path.join(out, "claims.json"), "utf8"));
   for (const m of ["sft", "single", "bcr"]) {
@@ -37,9 +45,15 @@ test("bcr reproduce --quick writes claims.json, summary.json, tables, figures an
   assert.ok(fs.readdirSync(path.join(out, "tables")).some((f) => f.endsWith(".csv")));
   assert.ok(fs.readdirSync(path.join(out, "figures")).some((f) => f.endsWith(".html")));
   // A second run finds every stage done and redoes nothing.
-  const again = spawnSync(process.execPath, [path.join(root, "bin/bcr.js"), "reproduce", "--quick", "--out", out, "--runs", runs, "--quiet"], {
-    cwd: root, encoding: "utf8", timeout: 120_000,
-  });
+  const again = spawnSync(
+    process.execPath,
+    [path.join(root, "bin/bcr.js"), "reproduce", "--quick", "--out", out, "--runs", runs, "--quiet"],
+    {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
   assert.equal(again.status, 0, again.stderr);
   fs.rmSync(tmp, { recursive: true, force: true });
 });

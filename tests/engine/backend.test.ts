@@ -10,7 +10,10 @@ test("auto picks wasm here and says why each tfjs-node package was skipped", asy
   assert.equal(info.tfjsVersion, tf.version_core);
   assert.equal(info.threads, 1);
   assert.equal(typeof info.simd, "boolean");
-  assert.deepEqual(info.skipped.map((s) => s.backend), ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]);
+  assert.deepEqual(
+    info.skipped.map((s) => s.backend),
+    ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"],
+  );
   for (const s of info.skipped) assert.equal(s.reason, "module not installed");
   assert.equal(backendInfo(), info);
 });
@@ -28,7 +31,10 @@ test("an explicit cpu request works and switches the backend", async () => {
 
 test("an unknown name and an unavailable explicit backend are clear errors", async () => {
   await assert.rejects(initBackend("gpu9000"), /unknown backend "gpu9000".*auto, tensorflow, wasm, cpu/);
-  await assert.rejects(initBackend("tensorflow"), /backend 'tensorflow' is not available.*tfjs-node-gpu: module not installed/);
+  await assert.rejects(
+    initBackend("tensorflow"),
+    /backend 'tensorflow' is not available.*tfjs-node-gpu: module not installed/,
+  );
 });
 
 test("BCR_BACKEND is the default request", async () => {

@@ -13,7 +13,10 @@ import type { Completion, CompletionModel, CompletionRequest } from "../../src/m
 export class FakeGenerator implements SamplingModel {
   readonly config: { blockSize: number };
   readonly calls: { batch: number; maxNewTokens: number }[] = [];
-  constructor(private readonly reply: (prompt: number[]) => number[], blockSize = 256) {
+  constructor(
+    private readonly reply: (prompt: number[]) => number[],
+    blockSize = 256,
+  ) {
     this.config = { blockSize };
   }
   generate(prompts: number[][], opts: { maxNewTokens: number; stopTokens?: number[] | number[][]; rng: Rng }) {
@@ -21,14 +24,22 @@ export class FakeGenerator implements SamplingModel {
     const tokens: number[][] = [];
     const stopped: boolean[] = [];
     prompts.forEach((p, b) => {
-      const st = opts.stopTokens === undefined ? [] : Array.isArray(opts.stopTokens[0]) ? (opts.stopTokens as number[][])[b]! : (opts.stopTokens as number[]);
+      const st =
+        opts.stopTokens === undefined
+          ? []
+          : Array.isArray(opts.stopTokens[0])
+            ? (opts.stopTokens as number[][])[b]!
+            : (opts.stopTokens as number[]);
       const want = [...this.reply(p), 2];
       const out: number[] = [];
       let stop = false;
       for (const t of want) {
         if (out.length >= opts.maxNewTokens) break;
         out.push(t);
-        if (st.includes(t)) { stop = true; break; }
+        if (st.includes(t)) {
+          stop = true;
+          break;
+        }
       }
       tokens.push(out);
       stopped.push(stop);
@@ -47,7 +58,10 @@ export class RecordingModel implements CompletionModel {
   calls = 0;
   failAfterCalls = Infinity;
   failItem: (r: CompletionRequest) => boolean = () => false;
-  constructor(private readonly answer: (r: CompletionRequest) => string, name = "fake") {
+  constructor(
+    private readonly answer: (r: CompletionRequest) => string,
+    name = "fake",
+  ) {
     this.name = name;
   }
   async complete(requests: CompletionRequest[]): Promise<Completion[]> {
@@ -55,10 +69,16 @@ export class RecordingModel implements CompletionModel {
     this.calls++;
     this.asked.push(...requests);
     return requests.map((r) => {
-      if (this.failItem(r)) return { text: "", completionTokens: 0, finishReason: "error", tokensEstimated: false, error: "injected" };
+      if (this.failItem(r))
+        return { text: "", completionTokens: 0, finishReason: "error", tokensEstimated: false, error: "injected" };
       const full = this.answer(r);
       const text = full.slice(0, r.maxTokens);
-      return { text, completionTokens: text.length, finishReason: text.length < full.length ? "length" : "stop", tokensEstimated: false };
+      return {
+        text,
+        completionTokens: text.length,
+        finishReason: text.length < full.length ? "length" : "stop",
+        tokensEstimated: false,
+      };
     });
   }
 }

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
@@ -14,12 +13,22 @@ import { startModelServer } from "../../src/serve/model-server.js";
 
 const GSM8K = path.resolve(import.meta.dirname, "../../../shared/datasets/gsm8k/test.jsonl");
 
-test("GSM8K end to end: natural template, tiny char model behind the OpenAI-compatible server", { skip: !fs.existsSync(GSM8K) && "GSM8K test set not present" }, async () => {
+test("GSM8K end to end: natural template, tiny char model behind the OpenAI-compatible server", {
+  skip: !fs.existsSync(GSM8K) && "GSM8K test set not present",
+}, async () => {
   await initBackend();
   // Printable ASCII + newline: enough for most GSM8K questions, but not for "’" (problem 0).
   const ascii = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("") + "\n";
   const tok = new CharTokenizer(ascii);
-  const gpt = new GPT({ vocabSize: tok.vocabSize, blockSize: 1024, nEmbd: 16, nLayer: 1, nHead: 2, dropout: 0, seed: 1 });
+  const gpt = new GPT({
+    vocabSize: tok.vocabSize,
+    blockSize: 1024,
+    nEmbd: 16,
+    nLayer: 1,
+    nHead: 2,
+    dropout: 0,
+    seed: 1,
+  });
   const srv = await startModelServer({ model: gpt, tokenizer: tok, port: 0, name: "tiny-gsm8k" });
   try {
     const problems = loadProblemsFile(GSM8K, { limit: 4 });
@@ -27,8 +36,15 @@ test("GSM8K end to end: natural template, tiny char model behind the OpenAI-comp
     const model = new OpenAIModel({ baseUrl: srv.baseUrl, env: {}, maxRetries: 1, initialDelayMs: 1 });
     const out = tempDir("bcr-gsm8k-");
     const { rows, summary } = await sweepN({
-      model, problems, ns: [1, 2], budget: parseBudget("per:4"), template: "natural", maxGroups: 2,
-      outDir: out, progress: false, bootstrapResamples: 100,
+      model,
+      problems,
+      ns: [1, 2],
+      budget: parseBudget("per:4"),
+      template: "natural",
+      maxGroups: 2,
+      outDir: out,
+      progress: false,
+      bootstrapResamples: 100,
     });
     assert.equal(summary.model, "openai:tiny-gsm8k");
     assert.equal(rows.length, 2 + 2 * 2 * 2);

@@ -31,19 +31,45 @@ async function startProxy(target: ModelServer, fault: (prompt: string, attempt: 
       const n = attempts.get(prompt) ?? 0;
       attempts.set(prompt, n + 1);
       const f = fault(prompt, n);
-      if (f === "429") { res.writeHead(429, { "retry-after": "0" }).end('{"error":{"message":"slow down"}}'); return; }
-      if (f === "500") { res.writeHead(500).end('{"error":{"message":"boom"}}'); return; }
-      if (f === "503-retry-after") { res.writeHead(503, { "retry-after": "0.25" }).end("unavailable"); return; }
-      if (f === "400") { res.writeHead(400).end('{"error":{"message":"bad"}}'); return; }
-      if (f === "drop") { req.socket.destroy(); return; }
+      if (f === "429") {
+        res.writeHead(429, { "retry-after": "0" }).end('{"error":{"message":"slow down"}}');
+        return;
+      }
+      if (f === "500") {
+        res.writeHead(500).end('{"error":{"message":"boom"}}');
+        return;
+      }
+      if (f === "503-retry-after") {
+        res.writeHead(503, { "retry-after": "0.25" }).end("unavailable");
+        return;
+      }
+      if (f === "400") {
+        res.writeHead(400).end('{"error":{"message":"bad"}}');
+        return;
+      }
+      if (f === "drop") {
+        req.socket.destroy();
+        return;
+      }
       if (f === "slow") {
         await new Promise((r) => setTimeout(r, slowMs));
         if (res.destroyed) return; // the client timed out
       }
-      if (f === "malformed") { res.writeHead(200, { "content-type": "application/json" }).end('{"choices": [{"text": "ok'); return; }
-      const up = await fetch(`${target.url}${req.url}`, { method: "POST", headers: { "content-type": "application/json" }, body: raw });
+      if (f === "malformed") {
+        res.writeHead(200, { "content-type": "application/json" }).end('{"choices": [{"text": "ok');
+        return;
+      }
+      const up = await fetch(`${target.url}${req.url}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: raw,
+      });
       let text = await up.text();
-      if (f === "no-usage") { const j = JSON.parse(text); delete j.usage; text = JSON.stringify(j); }
+      if (f === "no-usage") {
+        const j = JSON.parse(text);
+        delete j.usage;
+        text = JSON.stringify(j);
+      }
       if (!res.destroyed) res.writeHead(up.status, { "content-type": "application/json" }).end(text);
     } catch {
       if (!res.destroyed) res.writeHead(502).end("proxy error"); // upstream gone (the test is over)
@@ -54,14 +80,33 @@ async function startProxy(target: ModelServer, fault: (prompt: string, attempt: 
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   return {
-    url, stats, attempts,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    url,
+    stats,
+    attempts,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
-async function withServer(fn: (srv: ModelServer) => Promise<void>, reply = (p: number[]) => tok.encode(`ok${p.length - 1}`)) {
-  const srv = await startModelServer({ model: new FakeGenerator(reply, 128), tokenizer: tok, port: 0, name: "tiny", batchWindowMs: 1 });
-  try { await fn(srv); } finally { await srv.close(); }
+async function withServer(
+  fn: (srv: ModelServer) => Promise<void>,
+  reply = (p: number[]) => tok.encode(`ok${p.length - 1}`),
+) {
+  const srv = await startModelServer({
+    model: new FakeGenerator(reply, 128),
+    tokenizer: tok,
+    port: 0,
+    name: "tiny",
+    batchWindowMs: 1,
+  });
+  try {
+    await fn(srv);
+  } finally {
+    await srv.close();
+  }
 }
 
 // Generous timeouts: tests share two cores with other test files.
@@ -70,7 +115,10 @@ const fast = { initialDelayMs: 1, maxDelayMs: 20, timeoutMs: 5000 };
 test("completions and chat modes against the project's own server, exact token counts", async () => {
   await withServer(async (srv) => {
     const m = new OpenAIModel({ baseUrl: srv.baseUrl, env: {} });
-    const out = await m.complete([{ prompt: "12", maxTokens: 10 }, { prompt: "123456", maxTokens: 2 }]);
+    const out = await m.complete([
+      { prompt: "12", maxTokens: 10 },
+      { prompt: "123456", maxTokens: 2 },
+    ]);
     assert.equal(m.name, "openai:tiny"); // discovered from GET /models
     assert.deepEqual(out, [
       { text: "ok2", completionTokens: 4, promptTokens: 3, finishReason: "stop", tokensEstimated: false },
@@ -95,7 +143,14 @@ test("429, 5xx, timeouts, dropped connections and malformed bodies are retried u
     const seq: Fault[] = ["429", "500", "slow", "malformed", "drop"];
     const proxy = await startProxy(srv, (_p, n) => seq[n] ?? null, 2000);
     try {
-      const m = new OpenAIModel({ baseUrl: proxy.url, model: "tiny", maxRetries: 5, ...fast, timeoutMs: 1000, env: {} });
+      const m = new OpenAIModel({
+        baseUrl: proxy.url,
+        model: "tiny",
+        maxRetries: 5,
+        ...fast,
+        timeoutMs: 1000,
+        env: {},
+      });
       const [c] = await m.complete([{ prompt: "77", maxTokens: 8 }]);
       assert.equal(c!.finishReason, "stop", c!.error);
       assert.equal(c!.text, "ok2");
@@ -113,11 +168,19 @@ test("retries are capped: a persistently failing item comes back as an error, th
     const proxy = await startProxy(srv, (p) => (p === "bad" ? "500" : p === "wrong" ? "400" : null));
     try {
       const m = new OpenAIModel({ baseUrl: proxy.url, model: "tiny", maxRetries: 3, ...fast, env: {} });
-      const out = await m.complete([{ prompt: "1", maxTokens: 8 }, { prompt: "bad", maxTokens: 8 }, { prompt: "wrong", maxTokens: 8 }, { prompt: "22", maxTokens: 8 }]);
-      assert.deepEqual(out.map((c) => c.finishReason), ["stop", "error", "error", "stop"]);
+      const out = await m.complete([
+        { prompt: "1", maxTokens: 8 },
+        { prompt: "bad", maxTokens: 8 },
+        { prompt: "wrong", maxTokens: 8 },
+        { prompt: "22", maxTokens: 8 },
+      ]);
+      assert.deepEqual(
+        out.map((c) => c.finishReason),
+        ["stop", "error", "error", "stop"],
+      );
       assert.match(out[1]!.error!, /HTTP 500/);
       assert.match(out[2]!.error!, /HTTP 400/);
-      assert.equal(proxy.attempts.get("bad"), 4);   // 1 + maxRetries
+      assert.equal(proxy.attempts.get("bad"), 4); // 1 + maxRetries
       assert.equal(proxy.attempts.get("wrong"), 1); // 4xx other than 408/409/425/429: not retried
       assert.equal(out[3]!.text, "ok2");
       assert.equal(m.stats.failures, 2);
@@ -199,7 +262,14 @@ test("an abort through the signal rejects the call instead of recording failures
   await withServer(async (srv) => {
     const proxy = await startProxy(srv, () => "500");
     try {
-      const m = new OpenAIModel({ baseUrl: proxy.url, model: "tiny", maxRetries: 50, initialDelayMs: 20, maxDelayMs: 20, env: {} });
+      const m = new OpenAIModel({
+        baseUrl: proxy.url,
+        model: "tiny",
+        maxRetries: 50,
+        initialDelayMs: 20,
+        maxDelayMs: 20,
+        env: {},
+      });
       const ctl = new AbortController();
       setTimeout(() => ctl.abort(new Error("stop now")), 60);
       await assert.rejects(m.complete([{ prompt: "1", maxTokens: 4 }], { signal: ctl.signal }), /stop now/);

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { planGroups } from "../../src/bcr/groups.js";
 import { sweepN, parseBudget, budgetTokens, type SweepRow } from "../../src/eval/sweep.js";
@@ -11,17 +10,24 @@ import type { CompletionRequest } from "../../src/model/completion.js";
 import { RecordingModel } from "./fakes.js";
 
 const problems: Problem[] = Array.from({ length: 24 }, (_, i) => ({
-  id: `p${i}`, question: `${i}+${i % 5}`, answer: String(i + (i % 5)), difficulty: i % 4,
+  id: `p${i}`,
+  question: `${i}+${i % 5}`,
+  answer: String(i + (i % 5)),
+  difficulty: i % 4,
 }));
 
 /** Answers every section of a compact prompt; right at positions 1-2, wrong (off by one) after. */
 function compactAnswer(r: CompletionRequest): string {
-  return r.prompt.trim().split(/\s+/).map((sec) => {
-    const [k, expr] = sec.split(":") as [string, string];
-    const [a, b] = expr.split("+").map(Number) as [number, number];
-    const v = a + b + (Number(k) > 2 ? 1 : 0);
-    return `${k}:${expr}=${v} A${v}`;
-  }).join(" ");
+  return r.prompt
+    .trim()
+    .split(/\s+/)
+    .map((sec) => {
+      const [k, expr] = sec.split(":") as [string, string];
+      const [a, b] = expr.split("+").map(Number) as [number, number];
+      const v = a + b + (Number(k) > 2 ? 1 : 0);
+      return `${k}:${expr}=${v} A${v}`;
+    })
+    .join(" ");
 }
 
 const tmp = () => tempDir("bcr-sweep-");
@@ -35,7 +41,11 @@ test("groups: every problem once at every position (Latin square), balanced diff
     const seen = new Map<string, number[]>();
     for (const g of groups) g.problems.forEach((p, i) => seen.set(p.id, [...(seen.get(p.id) ?? []), i + 1]));
     assert.equal(seen.size, G * n);
-    for (const pos of seen.values()) assert.deepEqual(pos.sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i + 1));
+    for (const pos of seen.values())
+      assert.deepEqual(
+        pos.sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
   }
   // N=4 over 4 difficulty levels x 6: every group holds one problem of each level.
   for (const g of planGroups(problems, 4, { seed: 1 })) {
@@ -77,10 +87,21 @@ test("budget settings: fixed is the same cap for every N, per-problem scales wit
 test("rows, attribution and aggregates: position effect visible, tokens sum to the completion", async () => {
   const out = tmp();
   const m = new RecordingModel(compactAnswer);
-  const { rows, summary } = await sweepN({ model: m, problems, ns: [1, 3], budget: parseBudget("fixed:1000"), outDir: out, seed: 3, ...quiet });
+  const { rows, summary } = await sweepN({
+    model: m,
+    problems,
+    ns: [1, 3],
+    budget: parseBudget("fixed:1000"),
+    outDir: out,
+    seed: 3,
+    ...quiet,
+  });
   assert.equal(rows.length, 24 * 1 + 24 * 3);
   const s3 = summary.perN.find((s) => s.n === 3)!;
-  assert.deepEqual(s3.accuracyByPosition.map((p) => p.mean), [1, 1, 0]);
+  assert.deepEqual(
+    s3.accuracyByPosition.map((p) => p.mean),
+    [1, 1, 0],
+  );
   assert.ok(Math.abs(s3.accuracy.mean - 2 / 3) < 1e-9);
   assert.ok(s3.accuracy.ci[0] <= s3.accuracy.mean && s3.accuracy.mean <= s3.accuracy.ci[1]);
   assert.equal(summary.perN[0]!.accuracy.mean, 1);
@@ -91,11 +112,23 @@ test("rows, attribution and aggregates: position effect visible, tokens sum to t
   for (const g of byGroup.values()) {
     assert.ok(Math.abs(g.reduce((a, r) => a + r.tokens, 0) - g[0]!.groupTokens) < 1e-9);
   }
-  assert.ok(rows.every((r) => r.answered && !r.failed && r.model === "fake" && r.template === "compact" && r.seed === 3));
+  assert.ok(
+    rows.every((r) => r.answered && !r.failed && r.model === "fake" && r.template === "compact" && r.seed === 3),
+  );
   const csv = fs.readFileSync(path.join(out, "rows.csv"), "utf8").trim().split("\n");
   assert.equal(csv.length, rows.length + 1);
-  assert.match(csv[0]!, /^n,group,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed/);
-  assert.deepEqual(fs.readFileSync(path.join(out, "rows.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)), rows);
+  assert.match(
+    csv[0]!,
+    /^n,group,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed/,
+  );
+  assert.deepEqual(
+    fs
+      .readFileSync(path.join(out, "rows.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l)),
+    rows,
+  );
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).perN.length, 2);
 });
 

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parquetReadObjects } from "hyparquet";
 import { answersOnlyResponse } from "../../src/bcr/index.js";
@@ -23,7 +22,12 @@ async function readParquet(file: string): Promise<Record<string, unknown>[]> {
 }
 
 test("grouping is seeded, uses every problem once, and balances mean difficulty", () => {
-  const problems: Problem[] = Array.from({ length: 300 }, (_, i) => ({ id: `p${i}`, question: `q${i}`, answer: `${i}`, difficulty: i % 10 }));
+  const problems: Problem[] = Array.from({ length: 300 }, (_, i) => ({
+    id: `p${i}`,
+    question: `q${i}`,
+    answer: `${i}`,
+    difficulty: i % 10,
+  }));
   const a = groupProblems(problems, { n: 3, seed: 1 });
   assert.deepEqual(a, groupProblems(problems, { n: 3, seed: 1 }));
   assert.notDeepEqual(a, groupProblems(problems, { n: 3, seed: 2 }));
@@ -35,7 +39,7 @@ test("grouping is seeded, uses every problem once, and balances mean difficulty"
   };
   const random = groupProblems(problems, { n: 3, seed: 1, grouping: "random" });
   assert.ok(spread(a) < spread(random), `balanced ${spread(a)} vs random ${spread(random)}`);
-  assert.equal(groupProblems(problems.slice(0, 10), { n: 3, seed: 1 }).length, 3);   // one left over
+  assert.equal(groupProblems(problems.slice(0, 10), { n: 3, seed: 1 }).length, 3); // one left over
 });
 
 test("export-dataset (synthetic, N=3): JSONL and Parquet parse back; gold responses score 100% on the server", async () => {
@@ -44,8 +48,22 @@ test("export-dataset (synthetic, N=3): JSONL and Parquet parse back; gold respon
   const log = console.log;
   console.log = () => {};
   try {
-    const code = await command.run(["--out", dir, "--n", "3", "--source", "synthetic", "--count", "60", "--seed", "5",
-      "--input-key", "prompt", "--label-key", "answers"]);
+    const code = await command.run([
+      "--out",
+      dir,
+      "--n",
+      "3",
+      "--source",
+      "synthetic",
+      "--count",
+      "60",
+      "--seed",
+      "5",
+      "--input-key",
+      "prompt",
+      "--label-key",
+      "answers",
+    ]);
     assert.equal(code, 0);
     const orl = readJsonl<Record<string, string>>(path.join(dir, "train.openrlhf.jsonl"));
     const verl = readJsonl<Record<string, any>>(path.join(dir, "train.verl.jsonl"));
@@ -55,7 +73,10 @@ test("export-dataset (synthetic, N=3): JSONL and Parquet parse back; gold respon
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "train.manifest.json"), "utf8"));
     assert.equal(manifest.prompts, 20);
     assert.equal(manifest.seed, 5);
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+      [],
+    );
 
     // OpenRLHF layout: the configured keys, the natural template, a JSON-array label.
     for (const row of orl) {
@@ -68,27 +89,41 @@ test("export-dataset (synthetic, N=3): JSONL and Parquet parse back; gold respon
       prompts: orl.map((r) => r.prompt!),
       labels: orl.map((r) => r.answers!),
     });
-    assert.deepEqual(perfect.rewards, orl.map(() => 1));
+    assert.deepEqual(
+      perfect.rewards,
+      orl.map(() => 1),
+    );
     // A wrong answer must cost reward (the labels really are checked).
     const wrong = await getRewards(server.url, {
       query: orl.map((r, i) => r.prompt + answersOnlyResponse([golds[i]![0]!, "-1", "-1"], "natural")),
-      prompts: orl.map((r) => r.prompt!), labels: orl.map((r) => r.answers!),
+      prompts: orl.map((r) => r.prompt!),
+      labels: orl.map((r) => r.answers!),
     });
-    assert.deepEqual(wrong.rewards, orl.map(() => 1 / 3));
+    assert.deepEqual(
+      wrong.rewards,
+      orl.map(() => 1 / 3),
+    );
 
     // verl layout: chat prompt, rule reward_model, extra_info; ground truth scores 100% too.
     const v0 = verl[0]!;
     assert.equal(v0.data_source, "bcr/synthetic");
     assert.equal(v0.ability, "math");
     assert.equal(v0.reward_model.style, "rule");
-    assert.deepEqual(v0.prompt.map((m: { role: string }) => m.role), ["user"]);
+    assert.deepEqual(
+      v0.prompt.map((m: { role: string }) => m.role),
+      ["user"],
+    );
     assert.deepEqual(v0.extra_info.golds, JSON.parse(v0.reward_model.ground_truth));
     assert.equal(v0.prompt[0].content, orl[0]!.prompt);
     const vr = await getRewards(server.url, {
       responses: verl.map((r) => answersOnlyResponse(JSON.parse(r.reward_model.ground_truth), "natural")),
-      prompts: verl.map((r) => r.prompt[0].content), labels: verl.map((r) => r.reward_model.ground_truth),
+      prompts: verl.map((r) => r.prompt[0].content),
+      labels: verl.map((r) => r.reward_model.ground_truth),
     });
-    assert.deepEqual(vr.rewards, verl.map(() => 1));
+    assert.deepEqual(
+      vr.rewards,
+      verl.map(() => 1),
+    );
   } finally {
     console.log = log;
     await server.close();
@@ -99,7 +134,11 @@ test("export-dataset (synthetic, N=3): JSONL and Parquet parse back; gold respon
 test("export from a problems file is deterministic for a seed", () => {
   const dir = tmp();
   try {
-    const problems: Problem[] = Array.from({ length: 12 }, (_, i) => ({ id: `g${i}`, question: `What is ${i} + ${i}?`, answer: `${2 * i}` }));
+    const problems: Problem[] = Array.from({ length: 12 }, (_, i) => ({
+      id: `g${i}`,
+      question: `What is ${i} + ${i}?`,
+      answer: `${2 * i}`,
+    }));
     const a = exportProblems(problems, { outDir: path.join(dir, "a"), n: 4, seed: 9, formats: ["openrlhf"] });
     exportProblems(problems, { outDir: path.join(dir, "b"), n: 4, seed: 9, formats: ["openrlhf"] });
     assert.equal(a.prompts, 3);
@@ -116,28 +155,58 @@ test("GSM8K export: the problems left over by the grouping (count mod N) are cou
   const dir = tmp();
   // 5 GSM8K records at N=3 reproduce the full test split's case (1,319 = 3 x 439 + 2): 2 fit in no group.
   const file = path.join(dir, "gsm.jsonl");
-  fs.writeFileSync(file, Array.from({ length: 5 }, (_, i) => JSON.stringify({ question: `Q${i}?`, answer: `${i}+1=<<${i}+1=${i + 1}>>${i + 1}\n#### ${i + 1}` })).join("\n") + "\n");
+  fs.writeFileSync(
+    file,
+    Array.from({ length: 5 }, (_, i) =>
+      JSON.stringify({ question: `Q${i}?`, answer: `${i}+1=<<${i}+1=${i + 1}>>${i + 1}\n#### ${i + 1}` }),
+    ).join("\n") + "\n",
+  );
   const log = console.log;
   const printed: string[] = [];
-  console.log = (...a: unknown[]) => { printed.push(a.join(" ")); };
+  console.log = (...a: unknown[]) => {
+    printed.push(a.join(" "));
+  };
   try {
     for (const source of ["gsm8k", "problems"]) {
       const out = path.join(dir, source);
       printed.length = 0;
-      assert.equal(await command.run(["--out", out, "--n", "3", "--source", source, "--file", file, "--no-parquet"]), 0);
+      assert.equal(
+        await command.run(["--out", out, "--n", "3", "--source", source, "--file", file, "--no-parquet"]),
+        0,
+      );
       const manifest = JSON.parse(fs.readFileSync(path.join(out, "train.manifest.json"), "utf8"));
-      const exported = readJsonl<{ ids: string }>(path.join(out, "train.openrlhf.jsonl")).flatMap((r) => JSON.parse(r.ids) as string[]);
+      const exported = readJsonl<{ ids: string }>(path.join(out, "train.openrlhf.jsonl")).flatMap(
+        (r) => JSON.parse(r.ids) as string[],
+      );
       assert.equal(manifest.problems, 5);
       assert.equal(manifest.left_over.count, 2);
       // every problem is exported or named, none both
-      const all = source === "gsm8k" ? ["gsm-1", "gsm-2", "gsm-3", "gsm-4", "gsm-5"] : ["gsm-0", "gsm-1", "gsm-2", "gsm-3", "gsm-4"];
+      const all =
+        source === "gsm8k"
+          ? ["gsm-1", "gsm-2", "gsm-3", "gsm-4", "gsm-5"]
+          : ["gsm-0", "gsm-1", "gsm-2", "gsm-3", "gsm-4"];
       assert.deepEqual([...exported, ...manifest.left_over.ids].sort(), all);
       const line = printed.find((l) => /left over/.test(l));
       assert.ok(line && manifest.left_over.ids.every((id: string) => line.includes(id)), printed.join("\n"));
     }
     // --limit: the groups cut are named too, apart from the left-over ones
     const out = path.join(dir, "limited");
-    assert.equal(await command.run(["--out", out, "--n", "2", "--source", "gsm8k", "--file", file, "--limit", "1", "--no-parquet"]), 0);
+    assert.equal(
+      await command.run([
+        "--out",
+        out,
+        "--n",
+        "2",
+        "--source",
+        "gsm8k",
+        "--file",
+        file,
+        "--limit",
+        "1",
+        "--no-parquet",
+      ]),
+      0,
+    );
     const m = JSON.parse(fs.readFileSync(path.join(out, "train.manifest.json"), "utf8"));
     assert.equal(m.prompts, 1);
     assert.equal(m.left_over.count, 1);
@@ -152,10 +221,19 @@ test("export-dataset: an empty problems file, or fewer problems than N, fails be
   const empty = path.join(dir, "empty.jsonl");
   fs.writeFileSync(empty, "");
   const two = path.join(dir, "two.jsonl");
-  fs.writeFileSync(two, [JSON.stringify({ question: "a", answer: "1" }), JSON.stringify({ question: "b", answer: "2" })].join("\n"));
-  for (const [source, file, message] of [["problems", empty, `${empty}: no records`], ["gsm8k", empty, `${empty}: no records`], ["problems", two, "2 problem(s) make no group of n=3"]]) {
+  fs.writeFileSync(
+    two,
+    [JSON.stringify({ question: "a", answer: "1" }), JSON.stringify({ question: "b", answer: "2" })].join("\n"),
+  );
+  for (const [source, file, message] of [
+    ["problems", empty, `${empty}: no records`],
+    ["gsm8k", empty, `${empty}: no records`],
+    ["problems", two, "2 problem(s) make no group of n=3"],
+  ]) {
     const out = path.join(dir, "out");
-    await assert.rejects(command.run(["--out", out, "--n", "3", "--source", source!, "--file", file!]), (e: Error) => e.message.startsWith(message!));
+    await assert.rejects(command.run(["--out", out, "--n", "3", "--source", source!, "--file", file!]), (e: Error) =>
+      e.message.startsWith(message!),
+    );
     assert.equal(fs.existsSync(out), false);
   }
 });

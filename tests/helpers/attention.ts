@@ -5,5 +5,9 @@ import { attentionSettings } from "../../src/model/attention.js";
 export function withPairwise<T>(on: boolean, f: () => T): T {
   const saved = attentionSettings.pairwiseMinLength;
   attentionSettings.pairwiseMinLength = on ? 1 : Infinity;
-  try { return f(); } finally { attentionSettings.pairwiseMinLength = saved; }
+  try {
+    return f();
+  } finally {
+    attentionSettings.pairwiseMinLength = saved;
+  }
 }

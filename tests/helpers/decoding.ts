@@ -20,11 +20,29 @@ export function sharpenAttention(m: GPT, factor = 40): GPT {
 }
 
 /** Sampling with the cache and without it draws the same tokens with the same log-probs. */
-export function assertCacheMatchesRecompute(m: GPT, prompts: number[][], opts: { maxNewTokens: number; seed: number; temperature: number }): SampleResult {
-  const run = (useCache: boolean) => m.generate(prompts, { maxNewTokens: opts.maxNewTokens, rng: new Rng(opts.seed), temperature: opts.temperature, useCache });
-  const a = run(true), b = run(false);
+export function assertCacheMatchesRecompute(
+  m: GPT,
+  prompts: number[][],
+  opts: { maxNewTokens: number; seed: number; temperature: number },
+): SampleResult {
+  const run = (useCache: boolean) =>
+    m.generate(prompts, {
+      maxNewTokens: opts.maxNewTokens,
+      rng: new Rng(opts.seed),
+      temperature: opts.temperature,
+      useCache,
+    });
+  const a = run(true),
+    b = run(false);
   assert.deepEqual(a.tokens, b.tokens);
-  a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4, `seq ${i} token ${t}: cache ${v} vs recompute ${b.logProbs[i]![t]}`)));
+  a.logProbs.forEach((row, i) =>
+    row.forEach((v, t) =>
+      assert.ok(
+        Math.abs(v - b.logProbs[i]![t]!) < 1e-4,
+        `seq ${i} token ${t}: cache ${v} vs recompute ${b.logProbs[i]![t]}`,
+      ),
+    ),
+  );
   return a;
 }
 
@@ -33,6 +51,8 @@ export function assertSampledLogProbsMatchScoring(m: GPT, prompts: number[][], r
   prompts.forEach((p, i) => {
     const full = [...p, ...r.tokens[i]!];
     const lp = tf.tidy(() => m.tokenLogProbs(tf.tensor2d([full], [1, full.length], "int32")).dataSync());
-    r.logProbs[i]!.forEach((v, t) => assert.ok(Math.abs(v - lp[p.length - 1 + t]!) < 1e-4, `seq ${i} token ${t}: ${v} vs ${lp[p.length - 1 + t]}`));
+    r.logProbs[i]!.forEach((v, t) =>
+      assert.ok(Math.abs(v - lp[p.length - 1 + t]!) < 1e-4, `seq ${i} token ${t}: ${v} vs ${lp[p.length - 1 + t]}`),
+    );
   });
 }

@@ -17,7 +17,12 @@ export function assertGradientsMatchFiniteDifferences(
       const v = params.get(name);
       assert.ok(v, `no parameter ${name}`);
       const base = v.dataSync().slice();
-      const at = (d: number) => { const x = base.slice(); x[i]! += d; v.assign(tf.tensor(x, v.shape)); return tf.tidy(() => loss().dataSync()[0]!); };
+      const at = (d: number) => {
+        const x = base.slice();
+        x[i]! += d;
+        v.assign(tf.tensor(x, v.shape));
+        return tf.tidy(() => loss().dataSync()[0]!);
+      };
       const fd = (at(eps) - at(-eps)) / (2 * eps);
       v.assign(tf.tensor(base, v.shape));
       const g = grads[v.name]!.dataSync()[i]!;

@@ -15,7 +15,11 @@ const FAKE_TRAINER = `python3 ${path.join(root, "tests/integrations/fake_openrlh
 /** An exported OpenRLHF dataset: 3 packed prompts of N=2 problems, natural template. */
 function dataset(): string {
   const dir = tempDir("bcr-openrlhf-");
-  const problems: Problem[] = Array.from({ length: 6 }, (_, i) => ({ id: `p${i}`, question: `What is ${i} + ${i}?`, answer: `${2 * i}` }));
+  const problems: Problem[] = Array.from({ length: 6 }, (_, i) => ({
+    id: `p${i}`,
+    question: `What is ${i} + ${i}?`,
+    answer: `${2 * i}`,
+  }));
   exportProblems(problems, { outDir: dir, n: 2, seed: 1, formats: ["openrlhf"], parquet: false });
   return path.join(dir, "train.openrlhf.jsonl");
 }
@@ -26,12 +30,26 @@ after(() => {
   for (const pid of started) if (alive(pid)) process.kill(pid, "SIGKILL");
 });
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the script; `during` is called with the child once stdout matches `waitFor`. */
-function runScript(args: string[], opts: { env?: Record<string, string>; waitFor?: RegExp; during?: (pid: number) => void } = {}): Promise<Run> {
-  const child = spawn("bash", [SCRIPT, ...args], { cwd: root, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "", fired = false;
+function runScript(
+  args: string[],
+  opts: { env?: Record<string, string>; waitFor?: RegExp; during?: (pid: number) => void } = {},
+): Promise<Run> {
+  const child = spawn("bash", [SCRIPT, ...args], {
+    cwd: root,
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "",
+    stderr = "",
+    fired = false;
   child.stdout.on("data", (c: Buffer) => {
     stdout += c.toString();
     if (!fired && opts.waitFor?.test(stdout)) {
@@ -39,11 +57,15 @@ function runScript(args: string[], opts: { env?: Record<string, string>; waitFor
       opts.during?.(child.pid!);
     }
   });
-  child.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
-  return new Promise((resolve) => child.on("close", (code, signal) => {
-    if (serverPid(stderr) > 0) started.push(serverPid(stderr));
-    resolve({ code, signal, stdout, stderr });
-  }));
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += c.toString();
+  });
+  return new Promise((resolve) =>
+    child.on("close", (code, signal) => {
+      if (serverPid(stderr) > 0) started.push(serverPid(stderr));
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
 }
 
 const serverPid = (stderr: string) => Number(/reward server pid (\d+) at/.exec(stderr)?.[1]);
@@ -61,24 +83,51 @@ function alive(pid: number): boolean {
 /** Whether anything accepts a connection on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port }, () => { s.destroy(); resolve(true); });
+    const s = net.connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on("error", () => resolve(false));
   });
 }
 
-test("train_bcr.sh --dry-run: starts the server, checks /health, prints the exact OpenRLHF command, stops the server", { timeout: 120_000 }, async () => {
+test("train_bcr.sh --dry-run: starts the server, checks /health, prints the exact OpenRLHF command, stops the server", {
+  timeout: 120_000,
+}, async () => {
   const data = dataset();
-  const r = await runScript(["--dry-run", "--port", "0", "--data", data, "--max-length", "96", "--shaping", "linear", "--param", "lambda=0.5", "--", "--seed", "3"]);
+  const r = await runScript([
+    "--dry-run",
+    "--port",
+    "0",
+    "--data",
+    data,
+    "--max-length",
+    "96",
+    "--shaping",
+    "linear",
+    "--param",
+    "lambda=0.5",
+    "--",
+    "--seed",
+    "3",
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const pid = serverPid(r.stderr), port = serverPort(r.stderr);
+  const pid = serverPid(r.stderr),
+    port = serverPort(r.stderr);
   assert.ok(pid > 0 && port > 0, r.stderr);
   assert.match(r.stderr, /\/health: \{"status":"ok","shaping":\{"name":"linear","params":\{"lambda":0\.5\}\}/);
   const lines = r.stdout.trim().split("\n");
   assert.equal(lines.length, 1, r.stdout);
   const cmd = lines[0]!;
   assert.ok(cmd.startsWith("python3 -m openrlhf.cli.train_ppo_ray "), cmd);
-  for (const part of [`--remote_rm_url http://127.0.0.1:${port}/get_reward`, `--prompt_data ${data}`, "--input_key input --label_key label",
-    "--generate_max_len 96", "--n_samples_per_prompt 8", "--advantage_estimator group_norm"]) {
+  for (const part of [
+    `--remote_rm_url http://127.0.0.1:${port}/get_reward`,
+    `--prompt_data ${data}`,
+    "--input_key input --label_key label",
+    "--generate_max_len 96",
+    "--n_samples_per_prompt 8",
+    "--advantage_estimator group_norm",
+  ]) {
     assert.ok(cmd.includes(part), `${part} in ${cmd}`);
   }
   assert.ok(cmd.endsWith("--seed 3"), "flags after -- are passed through at the end");
@@ -87,7 +136,9 @@ test("train_bcr.sh --dry-run: starts the server, checks /health, prints the exac
   assert.equal(await listening(port), false);
 });
 
-test("train_bcr.sh runs the trainer against the server it started (OpenRLHF's remote reward request), then stops it", { timeout: 120_000 }, async () => {
+test("train_bcr.sh runs the trainer against the server it started (OpenRLHF's remote reward request), then stops it", {
+  timeout: 120_000,
+}, async () => {
   const data = dataset();
   const r = await runScript(["--port", "0", "--data", data, "--pretrain", "some/model", "--trainer", FAKE_TRAINER]);
   assert.equal(r.code, 0, r.stderr);
@@ -106,10 +157,14 @@ test("train_bcr.sh runs the trainer against the server it started (OpenRLHF's re
   assert.equal(alive(serverPid(failing.stderr)), false);
 });
 
-test("train_bcr.sh: SIGTERM during training stops the trainer and the server (trap)", { timeout: 120_000 }, async () => {
+test("train_bcr.sh: SIGTERM during training stops the trainer and the server (trap)", {
+  timeout: 120_000,
+}, async () => {
   const data = dataset();
   const r = await runScript(["--port", "0", "--data", data, "--pretrain", "m", "--trainer", FAKE_TRAINER], {
-    env: { FAKE_TRAINER_HOLD: "60" }, waitFor: /holding/, during: (pid) => process.kill(pid, "SIGTERM"),
+    env: { FAKE_TRAINER_HOLD: "60" },
+    waitFor: /holding/,
+    during: (pid) => process.kill(pid, "SIGTERM"),
   });
   assert.equal(r.code, 143, r.stderr);
   assert.match(r.stdout, /holding/);
@@ -120,7 +175,9 @@ test("train_bcr.sh: SIGTERM during training stops the trainer and the server (tr
   assert.match(r.stderr, /reward server \(pid \d+\) stopped/);
 });
 
-test("train_bcr.sh: a missing or empty data file, or no --pretrain, fails (exit 2) before a server starts", { timeout: 60_000 }, async () => {
+test("train_bcr.sh: a missing or empty data file, or no --pretrain, fails (exit 2) before a server starts", {
+  timeout: 60_000,
+}, async () => {
   const dir = tempDir("bcr-openrlhf-");
   const empty = path.join(dir, "empty.jsonl");
   fs.writeFileSync(empty, "\n\n");

@@ -9,13 +9,24 @@ import { assertSampledLogProbsMatchScoring } from "../helpers/decoding.js";
 
 await initBackend();
 const tok = new CharTokenizer();
-const TINY: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 32, nEmbd: 16, nLayer: 2, nHead: 2, dropout: 0, seed: 3 };
+const TINY: GPTConfig = {
+  vocabSize: tok.vocabSize,
+  blockSize: 32,
+  nEmbd: 16,
+  nLayer: 2,
+  nHead: 2,
+  dropout: 0,
+  seed: 3,
+};
 const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
 const RAGGED = [prompt(""), prompt("12+7="), prompt("3*4"), prompt("(5-2)*9=")];
 
 test("DEFAULT_GPT matches the tokenizer and the contract's shape", () => {
   assert.equal(DEFAULT_GPT.vocabSize, tok.vocabSize);
-  assert.deepEqual({ ...DEFAULT_GPT, vocabSize: 0 }, { vocabSize: 0, blockSize: 512, nEmbd: 64, nLayer: 2, nHead: 4, dropout: 0, seed: 1 });
+  assert.deepEqual(
+    { ...DEFAULT_GPT, vocabSize: 0 },
+    { vocabSize: 0, blockSize: 512, nEmbd: 64, nLayer: 2, nHead: 4, dropout: 0, seed: 1 },
+  );
   const m = new GPT(DEFAULT_GPT);
   assert.equal(m.params.get("transformer.h.1.attn.c_attn.weight")!.shape.join("x"), "64x192");
   assert.ok(!m.params.has("lm_head.weight"), "head is tied to wte");
@@ -24,13 +35,27 @@ test("DEFAULT_GPT matches the tokenizer and the contract's shape", () => {
 
 test("init: biases 0, LN weight 1, stds 0.02 and 0.02/sqrt(2*nLayer) for residual projections", () => {
   const m = new GPT({ ...DEFAULT_GPT, nLayer: 4 });
-  const std = (name: string) => { const d = Array.from(m.params.get(name)!.dataSync() as Float32Array); const mu = d.reduce((a, b) => a + b, 0) / d.length; return Math.sqrt(d.reduce((a, b) => a + (b - mu) ** 2, 0) / d.length); };
+  const std = (name: string) => {
+    const d = Array.from(m.params.get(name)!.dataSync() as Float32Array);
+    const mu = d.reduce((a, b) => a + b, 0) / d.length;
+    return Math.sqrt(d.reduce((a, b) => a + (b - mu) ** 2, 0) / d.length);
+  };
   assert.ok(Math.abs(std("transformer.wte.weight") - 0.02) < 0.002);
   assert.ok(Math.abs(std("transformer.h.0.mlp.c_fc.weight") - 0.02) < 0.001);
   assert.ok(Math.abs(std("transformer.h.2.mlp.c_proj.weight") - 0.02 / Math.sqrt(8)) < 0.0005);
   assert.ok(Math.abs(std("transformer.h.3.attn.c_proj.weight") - 0.02 / Math.sqrt(8)) < 0.0007);
-  assert.ok(m.params.get("transformer.h.0.attn.c_attn.bias")!.dataSync().every((v) => v === 0));
-  assert.ok(m.params.get("transformer.ln_f.weight")!.dataSync().every((v) => v === 1));
+  assert.ok(
+    m.params
+      .get("transformer.h.0.attn.c_attn.bias")!
+      .dataSync()
+      .every((v) => v === 0),
+  );
+  assert.ok(
+    m.params
+      .get("transformer.ln_f.weight")!
+      .dataSync()
+      .every((v) => v === 1),
+  );
   m.dispose();
 });
 
@@ -38,7 +63,11 @@ test("tokenLogProbs equals log_softmax(logits) at the next token, computed indep
   const m = new GPT(TINY);
   const seqs = [prompt("12+34=46"), prompt("9*9=81\n#")];
   const T = 9;
-  const tokens = tf.tensor2d(seqs.map((s) => s.slice(0, T)), [2, T], "int32");
+  const tokens = tf.tensor2d(
+    seqs.map((s) => s.slice(0, T)),
+    [2, T],
+    "int32",
+  );
   const lp = m.tokenLogProbs(tokens).arraySync();
   const logits = m.logits(tokens).arraySync();
   for (let b = 0; b < 2; b++) {
@@ -49,20 +78,29 @@ test("tokenLogProbs equals log_softmax(logits) at the next token, computed indep
       assert.ok(Math.abs(lp[b]![t]! - (row[seqs[b]![t + 1]!]! - lse)) < 1e-4, `b=${b} t=${t}`);
     }
   }
-  tokens.dispose(); m.dispose();
+  tokens.dispose();
+  m.dispose();
 });
 
 test("gradients of a small loss match central finite differences in several tensors", () => {
   const m = new GPT({ ...TINY, nEmbd: 8, blockSize: 8 });
   const tokens = tf.tensor2d([prompt("1+2=3"), prompt("7-4=3")], [2, 6], "int32");
-  const w = tf.tensor2d([[0.3, -1, 0.5, 1, -0.2], [1, 0.1, -0.7, 0.4, 0.9]]);
+  const w = tf.tensor2d([
+    [0.3, -1, 0.5, 1, -0.2],
+    [1, 0.1, -0.7, 0.4, 0.9],
+  ]);
   const loss = () => tf.sum(tf.mul(m.tokenLogProbs(tokens), w)) as tf.Scalar;
   assertGradientsMatchFiniteDifferences(m.params, loss, [
-    ["transformer.wte.weight", 5 * 8 + 3], ["transformer.wpe.weight", 2 * 8 + 1],
-    ["transformer.h.0.attn.c_attn.weight", 3 * 24 + 17], ["transformer.h.0.attn.c_proj.weight", 9],
-    ["transformer.h.1.mlp.c_fc.bias", 7], ["transformer.h.1.ln_1.weight", 4], ["transformer.ln_f.bias", 2],
+    ["transformer.wte.weight", 5 * 8 + 3],
+    ["transformer.wpe.weight", 2 * 8 + 1],
+    ["transformer.h.0.attn.c_attn.weight", 3 * 24 + 17],
+    ["transformer.h.0.attn.c_proj.weight", 9],
+    ["transformer.h.1.mlp.c_fc.bias", 7],
+    ["transformer.h.1.ln_1.weight", 4],
+    ["transformer.ln_f.bias", 2],
   ]);
-  tf.dispose([tokens, w]); m.dispose();
+  tf.dispose([tokens, w]);
+  m.dispose();
 });
 
 test("a tiny model overfits a handful of sequences with Adam", () => {
@@ -80,7 +118,9 @@ test("a tiny model overfits a handful of sequences with Adam", () => {
   // The first character after BOS is one of 4 equally likely, so the floor is ln(4)/9 = 0.154.
   const floor = Math.log(4) / 9;
   assert.ok(last < floor + 0.05, `mean NLL after 100 steps: ${last} (floor ${floor.toFixed(3)}, start ~4.5)`);
-  opt.dispose(); tokens.dispose(); m.dispose();
+  opt.dispose();
+  tokens.dispose();
+  m.dispose();
 });
 
 test("KV-cache decoding equals full recompute on ragged prompts (tokens, logProbs)", () => {
@@ -113,7 +153,10 @@ test("per-sequence stop tokens end sequences, which stop growing; the rest conti
   a.tokens.forEach((row, i) => {
     const stopAt = row.findIndex((t) => stops[i]!.includes(t));
     if (a.stopped[i]) assert.equal(stopAt, row.length - 1, `row ${i} ends on its stop token`);
-    else { assert.equal(stopAt, -1); assert.equal(row.length, 15); }
+    else {
+      assert.equal(stopAt, -1);
+      assert.equal(row.length, 15);
+    }
     assert.equal(a.logProbs[i]!.length, row.length);
   });
   assert.equal(a.stopped[1], false);
@@ -129,19 +172,29 @@ test("generate validates blockSize, empty prompts and stopTokens", () => {
   assert.throws(() => m.generate([prompt("12345")], { maxNewTokens: 27, rng: new Rng(1) }), /exceeds blockSize \(32\)/);
   assert.doesNotThrow(() => m.generate([prompt("12345")], { maxNewTokens: 26, rng: new Rng(1), temperature: 0 }));
   assert.throws(() => m.generate([[]], { maxNewTokens: 1, rng: new Rng(1) }), /prompt 0 is empty/);
-  assert.throws(() => m.generate(RAGGED, { maxNewTokens: 1, rng: new Rng(1), stopTokens: [[2]] }), /1 lists for 4 prompts/);
+  assert.throws(
+    () => m.generate(RAGGED, { maxNewTokens: 1, rng: new Rng(1), stopTokens: [[2]] }),
+    /1 lists for 4 prompts/,
+  );
   assert.throws(() => m.logits(tf.zeros([1, 33], "int32") as tf.Tensor2D), /outside 1..blockSize/);
   m.dispose();
 });
 
 test("determinism: same seed, same weights and samples; another seed differs", () => {
-  const a = new GPT(TINY), b = new GPT(TINY), c = new GPT({ ...TINY, seed: 4 });
+  const a = new GPT(TINY),
+    b = new GPT(TINY),
+    c = new GPT({ ...TINY, seed: 4 });
   for (const [name, v] of a.params) assert.deepEqual(v.dataSync(), b.params.get(name)!.dataSync(), name);
-  assert.notDeepEqual(a.params.get("transformer.wte.weight")!.dataSync(), c.params.get("transformer.wte.weight")!.dataSync());
+  assert.notDeepEqual(
+    a.params.get("transformer.wte.weight")!.dataSync(),
+    c.params.get("transformer.wte.weight")!.dataSync(),
+  );
   const s = (m: GPT) => m.generate(RAGGED, { maxNewTokens: 8, rng: new Rng(9) });
   assert.deepEqual(s(a), s(b));
   assert.notDeepEqual(s(a).tokens, s(c).tokens);
-  a.dispose(); b.dispose(); c.dispose();
+  a.dispose();
+  b.dispose();
+  c.dispose();
 });
 
 test("dropout only with training + dropoutSeed, and then reproducible", () => {
@@ -153,7 +206,8 @@ test("dropout only with training + dropoutSeed, and then reproducible", () => {
   const d1 = m.logits(x, { training: true, dropoutSeed: 5 }).dataSync();
   assert.deepEqual(m.logits(x, { training: true, dropoutSeed: 5 }).dataSync(), d1);
   assert.notDeepEqual(d1, plain);
-  x.dispose(); m.dispose();
+  x.dispose();
+  m.dispose();
 });
 
 test("no tensor leaks across repeated forward, backward and generate", () => {
@@ -171,14 +225,17 @@ test("no tensor leaks across repeated forward, backward and generate", () => {
   const before = tf.memory().numTensors;
   for (let i = 0; i < 3; i++) round();
   assert.equal(tf.memory().numTensors, before);
-  x.dispose(); m.dispose();
+  x.dispose();
+  m.dispose();
 });
 
 test("finished rows that ride along in a large cached batch change nothing (same as recompute)", () => {
   const m = new GPT(TINY);
   // 24 prompts with varied stop sets: rows stop at many different steps, so the cached batch
   // keeps finished rows for a while and drops them in groups.
-  const prompts = Array.from({ length: 24 }, (_, i) => prompt(["1+2=", "7*8", "(3)", "", "99-1="][i % 5]!.slice(0, 1 + (i % 4))));
+  const prompts = Array.from({ length: 24 }, (_, i) =>
+    prompt(["1+2=", "7*8", "(3)", "", "99-1="][i % 5]!.slice(0, 1 + (i % 4))),
+  );
   const stops = prompts.map((_, i) => Array.from({ length: 4 + 3 * (i % 7) }, (_, j) => 3 + ((i * 5 + j * 3) % 80)));
   const a = m.generate(prompts, { maxNewTokens: 14, rng: new Rng(8), stopTokens: stops });
   const b = m.generate(prompts, { maxNewTokens: 14, rng: new Rng(8), stopTokens: stops, useCache: false });
@@ -211,8 +268,12 @@ test("the two-block KV cache: decoding equals full recompute across folds and dr
     const long = new GPT({ ...TINY, blockSize: 256 });
     const concatValues = async (recentMax: number) => {
       kvCacheSettings.recentMax = recentMax;
-      const info = await tf.profile(() => { long.generate(RAGGED, { maxNewTokens: 200, rng: new Rng(1) }); });
-      return info.kernels.filter((k) => k.name === "Concat").reduce((s, k) => s + k.outputShapes.reduce((n, sh) => n + (sh ?? []).reduce((p, d) => p * d, 1), 0), 0);
+      const info = await tf.profile(() => {
+        long.generate(RAGGED, { maxNewTokens: 200, rng: new Rng(1) });
+      });
+      return info.kernels
+        .filter((k) => k.name === "Concat")
+        .reduce((s, k) => s + k.outputShapes.reduce((n, sh) => n + (sh ?? []).reduce((p, d) => p * d, 1), 0), 0);
     };
     const oneBlock = await concatValues(1);
     const twoBlocks = await concatValues(saved);

@@ -1,8 +1,6 @@
 import { test, before } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
@@ -24,7 +22,11 @@ before(async () => {
 
 test("a batch gives what each prompt gives alone (greedy), with exact counts and finish reasons", async () => {
   const m = new LocalModel({ model: gpt, tokenizer: tok, name: "tiny" });
-  const reqs = [{ prompt: "12+3", maxTokens: 6 }, { prompt: "1", maxTokens: 3 }, { prompt: "9-4-1=", maxTokens: 10 }].map((r) => ({ ...r, temperature: 0 }));
+  const reqs = [
+    { prompt: "12+3", maxTokens: 6 },
+    { prompt: "1", maxTokens: 3 },
+    { prompt: "9-4-1=", maxTokens: 10 },
+  ].map((r) => ({ ...r, temperature: 0 }));
   const batch = await m.complete(reqs);
   assert.equal(m.stats.generateCalls, 1);
   for (let i = 0; i < reqs.length; i++) {
@@ -35,8 +37,9 @@ test("a batch gives what each prompt gives alone (greedy), with exact counts and
     assert.equal(c.promptTokens, reqs[i]!.prompt.length + 1);
     assert.equal(c.tokensEstimated, false);
     if (c.finishReason === "length") assert.equal(c.completionTokens, reqs[i]!.maxTokens);
-    if (c.finishReason === "length") assert.equal(c.text.length, c.completionTokens); // one char per token
-    else assert.equal(c.text.length, c.completionTokens - 1);                         // EOS not in text
+    if (c.finishReason === "length")
+      assert.equal(c.text.length, c.completionTokens); // one char per token
+    else assert.equal(c.text.length, c.completionTokens - 1); // EOS not in text
   }
   // Seeded sampling reproduces.
   const s1 = await m.complete([{ prompt: "5", maxTokens: 8, temperature: 1, seed: 7 }]);
@@ -47,8 +50,10 @@ test("a batch gives what each prompt gives alone (greedy), with exact counts and
 test("bad items fail alone: unknown characters, prompts over the window; maxTokens is clamped", async () => {
   const m = new LocalModel({ model: gpt, tokenizer: tok });
   const [bad, long, clamped, ok] = await m.complete([
-    { prompt: "€5", maxTokens: 4 }, { prompt: "x".repeat(60), maxTokens: 4 },
-    { prompt: "x".repeat(40), maxTokens: 100, temperature: 0 }, { prompt: "1", maxTokens: 2, temperature: 0 },
+    { prompt: "€5", maxTokens: 4 },
+    { prompt: "x".repeat(60), maxTokens: 4 },
+    { prompt: "x".repeat(40), maxTokens: 100, temperature: 0 },
+    { prompt: "1", maxTokens: 2, temperature: 0 },
   ]);
   assert.equal(bad!.finishReason, "error");
   assert.match(bad!.error!, /unknown character "€" at position 0/);
@@ -62,12 +67,17 @@ test("stop strings cut the text and count the tokens up to the stop", async () =
   const fake = new FakeGenerator(() => tok.encode("ab;cd|ef"));
   const m = new LocalModel({ model: fake, tokenizer: tok });
   const [one, multi, none] = await m.complete([
-    { prompt: "x", maxTokens: 20, stop: [";"] }, { prompt: "x", maxTokens: 20, stop: ["d|", "zz"] }, { prompt: "x", maxTokens: 20 },
+    { prompt: "x", maxTokens: 20, stop: [";"] },
+    { prompt: "x", maxTokens: 20, stop: ["d|", "zz"] },
+    { prompt: "x", maxTokens: 20 },
   ]);
   assert.deepEqual([one!.text, one!.completionTokens, one!.finishReason], ["ab", 3, "stop"]);
   assert.deepEqual([multi!.text, multi!.completionTokens, multi!.finishReason], ["ab;c", 6, "stop"]);
   assert.deepEqual([none!.text, none!.completionTokens, none!.finishReason], ["ab;cd|ef", 9, "stop"]);
-  assert.deepEqual(fake.calls.map((c) => c.batch), [3]);
+  assert.deepEqual(
+    fake.calls.map((c) => c.batch),
+    [3],
+  );
 });
 
 test("a checkpoint loads into a LocalModel that answers like the in-memory model", async () => {
@@ -87,11 +97,20 @@ test("an N-sweep runs on a tiny local model", async () => {
   const problems = generateProblems(1, 8, [1, 2]);
   const out = tempDir("bcr-local-sweep-");
   const { rows, summary } = await sweepN({
-    model, problems, ns: [1, 2], budget: parseBudget("per:4"), outDir: out, progress: false, bootstrapResamples: 100,
+    model,
+    problems,
+    ns: [1, 2],
+    budget: parseBudget("per:4"),
+    outDir: out,
+    progress: false,
+    bootstrapResamples: 100,
   });
   assert.equal(rows.length, 8 + 8 * 2);
   assert.ok(rows.every((r) => !r.failed && !r.tokensEstimated && r.groupTokens <= 4 * r.n));
-  assert.deepEqual(summary.perN.map((s) => s.n), [1, 2]);
+  assert.deepEqual(
+    summary.perN.map((s) => s.n),
+    [1, 2],
+  );
   assert.ok(model.stats.generateCalls < summary.asked, "groups were batched into generate calls");
   wide.dispose();
 });

@@ -7,17 +7,26 @@ import { lookupRows } from "../../src/model/lookup.js";
 await initBackend();
 
 test("lookupRows equals gather, and its gradient equals the one-hot matmul's (repeated ids accumulate)", () => {
-  const table = tf.variable(tf.tensor2d(Array.from({ length: 5 * 3 }, (_, i) => Math.sin(i + 1)), [5, 3]));
+  const table = tf.variable(
+    tf.tensor2d(
+      Array.from({ length: 5 * 3 }, (_, i) => Math.sin(i + 1)),
+      [5, 3],
+    ),
+  );
   const ids = Int32Array.from([4, 0, 4, 2, 4]);
-  const w = tf.tensor2d(Array.from({ length: ids.length * 3 }, (_, i) => Math.cos(i)), [ids.length, 3]);
+  const w = tf.tensor2d(
+    Array.from({ length: ids.length * 3 }, (_, i) => Math.cos(i)),
+    [ids.length, 3],
+  );
   const before = tf.memory().numTensors;
   const got = tf.tidy(() => Array.from(lookupRows(table, ids).dataSync()));
   const want = tf.tidy(() => Array.from(tf.gather(table, tf.tensor1d(ids, "int32")).dataSync()));
   assert.deepEqual(got, want);
-  const grad = (f: () => tf.Tensor2D) => tf.tidy(() => {
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(f(), w)) as tf.Scalar, [table]);
-    return Array.from(grads[table.name]!.dataSync());
-  });
+  const grad = (f: () => tf.Tensor2D) =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(f(), w)) as tf.Scalar, [table]);
+      return Array.from(grads[table.name]!.dataSync());
+    });
   const host = grad(() => lookupRows(table, ids));
   const oneHot = grad(() => tf.matMul(tf.cast(tf.oneHot(tf.tensor1d(ids, "int32"), 5), "float32"), table));
   host.forEach((v, i) => assert.ok(Math.abs(v - oneHot[i]!) < 1e-6, `grad ${i}: ${v} vs ${oneHot[i]}`));

@@ -12,12 +12,26 @@ import { MAX_SECTION, trainSft } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
-import { assertCacheMatchesRecompute, assertSampledLogProbsMatchScoring, sharpenAttention } from "../helpers/decoding.js";
+import {
+  assertCacheMatchesRecompute,
+  assertSampledLogProbsMatchScoring,
+  sharpenAttention,
+} from "../helpers/decoding.js";
 
 await initBackend();
 const tok = new CharTokenizer();
 const SPEC: SectionSpec = { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":")[0]!, maxSection: 3 };
-const SECTIONS: GPTConfig = { vocabSize: tok.vocabSize, blockSize: 48, nEmbd: 16, nLayer: 2, nHead: 2, dropout: 0, seed: 5, positions: "sections", sections: SPEC };
+const SECTIONS: GPTConfig = {
+  vocabSize: tok.vocabSize,
+  blockSize: 48,
+  nEmbd: 16,
+  nLayer: 2,
+  nHead: 2,
+  dropout: 0,
+  seed: 5,
+  positions: "sections",
+  sections: SPEC,
+};
 const ids = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
 
 /** A sections GPT with sharp attention, so a wrong position shows (see sharpenAttention). */
@@ -68,11 +82,14 @@ test("a sections GPT validates its spec, and its gradients (section table includ
   // wse rows 1 and 2 are sections 1 and 2; wpe row 14 is used by the second row's section 2
   // (restarted) and by the first row's absolute position 14.
   assertGradientsMatchFiniteDifferences(m.params, loss, [
-    ["transformer.wse.weight", 1 * 8 + 3], ["transformer.wse.weight", 2 * 8 + 5],
-    ["transformer.wpe.weight", 14 * 8 + 2], ["transformer.h.0.attn.c_attn.weight", 3 * 24 + 4],
+    ["transformer.wse.weight", 1 * 8 + 3],
+    ["transformer.wse.weight", 2 * 8 + 5],
+    ["transformer.wpe.weight", 14 * 8 + 2],
+    ["transformer.h.0.attn.c_attn.weight", 3 * 24 + 4],
     ["transformer.wte.weight", 7 * 8 + 1],
   ]);
-  tf.dispose([tokens, w]); m.dispose();
+  tf.dispose([tokens, w]);
+  m.dispose();
 });
 
 test("sections: KV-cache decoding equals full recompute, and sampled logProbs equal each sequence scored alone", () => {
@@ -95,10 +112,12 @@ test("section ids and restarted positions are really applied", () => {
   const wse = m.params.get("transformer.wse.weight")!;
   const saved = wse.clone();
   wse.assign(tf.zerosLike(wse));
-  const score = (g: GPT, s: number[]) => tf.tidy(() => Array.from(g.tokenLogProbs(tf.tensor2d([s], [1, s.length], "int32")).dataSync()));
+  const score = (g: GPT, s: number[]) =>
+    tf.tidy(() => Array.from(g.tokenLogProbs(tf.tensor2d([s], [1, s.length], "int32")).dataSync()));
   const one = ids("1:5+1 2:7-2\n1:a5+1=6 A6 ");
   const two = ids("1:5+1 2:7-2\n1:a5+1=6 A6 2:f7-2=5 A5");
-  const maxDiff = (a: number[], b: number[], from = 0) => Math.max(...a.slice(from).map((v, i) => Math.abs(v - b[from + i]!)));
+  const maxDiff = (a: number[], b: number[], from = 0) =>
+    Math.max(...a.slice(from).map((v, i) => Math.abs(v - b[from + i]!)));
   assert.ok(maxDiff(score(m, one), score(plain, one)) < 1e-5, "section 1 differs from absolute positions");
   // ...but section 2 restarts its positions, so it scores differently from absolute positions.
   const cut = one.length;
@@ -106,21 +125,32 @@ test("section ids and restarted positions are really applied", () => {
   // And the section table itself changes the scores.
   wse.assign(saved);
   assert.ok(maxDiff(score(m, one), score(plain, one)) > 1e-2, "the section table is not applied");
-  saved.dispose(); m.dispose(); plain.dispose();
+  saved.dispose();
+  m.dispose();
+  plain.dispose();
 });
 
 test("an SFT run with model.positions = sections saves and reloads a sections model with the template's marks", async () => {
   const examples = Array.from({ length: 8 }, (_, i) => ({ prompt: `1:${i}+1\n`, response: `1:A${i + 1}` }));
-  const config = parseConfig({
-    seed: 7, model: { blockSize: 16, nEmbd: 16, nLayer: 1, nHead: 2, positions: "sections" },
-    train: { steps: 2, batchSize: 4, evalEvery: 0, checkpointEvery: 0 },
-    optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 0 },
-  }, SftConfigSchema, "test");
+  const config = parseConfig(
+    {
+      seed: 7,
+      model: { blockSize: 16, nEmbd: 16, nLayer: 1, nHead: 2, positions: "sections" },
+      train: { steps: 2, batchSize: 4, evalEvery: 0, checkpointEvery: 0 },
+      optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 0 },
+    },
+    SftConfigSchema,
+    "test",
+  );
   const out = tempDir("bcr-sections-");
   (await trainSft(config, examples, out, { progress: false })).model.dispose();
   const loaded = await loadLocal(out);
   assert.equal(loaded.gpt.config.positions, "sections");
-  assert.deepEqual(loaded.gpt.config.sections, { promptEnd: tok.encode("\n")[0], mark: tok.encode(":")[0], maxSection: MAX_SECTION });
+  assert.deepEqual(loaded.gpt.config.sections, {
+    promptEnd: tok.encode("\n")[0],
+    mark: tok.encode(":")[0],
+    maxSection: MAX_SECTION,
+  });
   assert.deepEqual(loaded.gpt.params.get("transformer.wse.weight")!.shape, [MAX_SECTION + 1, 16]);
   loaded.gpt.dispose();
 });

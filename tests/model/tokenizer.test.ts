@@ -12,9 +12,14 @@ test("ids: specials first, then SYNTH_CHARS in order", () => {
 
 test("encode/decode round-trips any text over the alphabet", () => {
   const tok = new CharTokenizer();
-  fc.assert(fc.property(fc.array(fc.constantFrom(...SYNTH_CHARS)).map((cs) => cs.join("")), (s) => {
-    assert.equal(tok.decode(tok.encode(s)), s);
-  }));
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...SYNTH_CHARS)).map((cs) => cs.join("")),
+      (s) => {
+        assert.equal(tok.decode(tok.encode(s)), s);
+      },
+    ),
+  );
 });
 
 test("decode drops PAD/BOS/EOS and rejects ids outside the vocabulary", () => {

@@ -1,18 +1,34 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bannerBundle, figureBundle, NotebookDisplay, tableBundle, type DisplayMessage } from "../../src/notebook/display.js";
+import {
+  bannerBundle,
+  figureBundle,
+  NotebookDisplay,
+  tableBundle,
+  type DisplayMessage,
+} from "../../src/notebook/display.js";
 import { taskScalingFigure } from "../../src/viz/figures.js";
 
-const rows = [{ method: "bcr", formula: "y = 456.9*exp(-0.5751*N)", acc: 0.51234 }, { method: "<single>", formula: "", acc: 0.9 }];
+const rows = [
+  { method: "bcr", formula: "y = 456.9*exp(-0.5751*N)", acc: 0.51234 },
+  { method: "<single>", formula: "", acc: 0.9 },
+];
 
 test("tableBundle: HTML (escaped, sortable where scripts run) and a plain-text fallback, no Markdown", () => {
   const b = tableBundle(rows, { caption: "fits" });
-  assert.deepEqual(Object.keys(b).sort(), ["text/html", "text/plain"], "untrusted Jupyter drops text/markdown: none is sent");
+  assert.deepEqual(
+    Object.keys(b).sort(),
+    ["text/html", "text/plain"],
+    "untrusted Jupyter drops text/markdown: none is sent",
+  );
   assert.match(b["text/html"]!, /<table>/);
   assert.match(b["text/html"]!, /&lt;single&gt;/);
   assert.match(b["text/html"]!, /456\.9\*exp/, "no Markdown escaping inside HTML");
   assert.match(b["text/html"]!, /<script>.*click to sort/s);
-  assert.equal(b["text/plain"], "fits\nmethod    formula                      acc\n--------  ------------------------  ------\nbcr       y = 456.9*exp(-0.5751*N)  0.5123\n<single>                               0.9\n");
+  assert.equal(
+    b["text/plain"],
+    "fits\nmethod    formula                      acc\n--------  ------------------------  ------\nbcr       y = 456.9*exp(-0.5751*N)  0.5123\n<single>                               0.9\n",
+  );
 });
 
 test("figureBundle: the PNG inside the HTML (shown without scripts) and beside it; plotly loaded from the local assets copy", () => {
@@ -35,16 +51,30 @@ test("figureBundle: the PNG inside the HTML (shown without scripts) and beside i
 test("NotebookDisplay sends bundles to its sink; a display id makes later sends updates", async () => {
   const sent: [DisplayMessage, boolean][] = [];
   let rendered = 0;
-  const nb = new NotebookDisplay({ sink: (m, u) => sent.push([m, u]), renderer: { png: async () => { rendered++; return new Uint8Array([1]); } } });
+  const nb = new NotebookDisplay({
+    sink: (m, u) => sent.push([m, u]),
+    renderer: {
+      png: async () => {
+        rendered++;
+        return new Uint8Array([1]);
+      },
+    },
+  });
   nb.table(rows);
   await nb.figure(taskScalingFigure([]));
   nb.banner("SMOKE TEST, NOT A RESULT");
   nb.show({ "text/plain": "a" }, "id-1");
   nb.show({ "text/plain": "b" }, "id-1", true);
   assert.equal(rendered, 1);
-  assert.deepEqual(sent.map(([m, u]) => [Object.keys(m.data).sort().join(","), m.transient.display_id ?? null, u]), [
-    ["text/html,text/plain", null, false], ["image/png,text/html,text/plain", null, false], ["text/html,text/plain", null, false],
-    ["text/plain", "id-1", false], ["text/plain", "id-1", true],
-  ]);
+  assert.deepEqual(
+    sent.map(([m, u]) => [Object.keys(m.data).sort().join(","), m.transient.display_id ?? null, u]),
+    [
+      ["text/html,text/plain", null, false],
+      ["image/png,text/html,text/plain", null, false],
+      ["text/html,text/plain", null, false],
+      ["text/plain", "id-1", false],
+      ["text/plain", "id-1", true],
+    ],
+  );
   assert.deepEqual(bannerBundle("x")["text/plain"], "x");
 });

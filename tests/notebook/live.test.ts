@@ -25,30 +25,51 @@ test("LiveTraining: one output replaced in place, redraws throttled by time, eva
   await live.finish();
   // Drawn at steps 0 (first), 3 (1.2 s later), 5 (eval), 8 (1.2 s after 5), then the final frame.
   assert.equal(sent.length, 5);
-  assert.deepEqual(sent.map((s) => s.update), [false, true, true, true, true]);
-  assert.ok(sent.every((s) => s.msg.transient.display_id === live.id), "every message targets the same output");
-  assert.match(sent[0]!.msg.data["text/plain"]!, /^bcr: 1\/10  ·  10%  ·  ETA 4s  ·  reward: accuracy of sampled responses 0/);
-  assert.match(sent.at(-1)!.msg.data["text/plain"]!, /^bcr: 10\/10  ·  100%  ·  took 4s/);
+  assert.deepEqual(
+    sent.map((s) => s.update),
+    [false, true, true, true, true],
+  );
+  assert.ok(
+    sent.every((s) => s.msg.transient.display_id === live.id),
+    "every message targets the same output",
+  );
+  assert.match(
+    sent[0]!.msg.data["text/plain"]!,
+    /^bcr: 1\/10 {2}· {2}10% {2}· {2}ETA 4s {2}· {2}reward: accuracy of sampled responses 0/,
+  );
+  assert.match(sent.at(-1)!.msg.data["text/plain"]!, /^bcr: 10\/10 {2}· {2}100% {2}· {2}took 4s/);
   assert.match(sent.at(-1)!.msg.data["text/html"]!, /width:100%"><\/div><\/div>/, "a full progress bar");
   assert.equal(live.updates, 5);
 });
 
-test("a notebook cell that trains (trainQuickRuns, QUICK) updates its live display more than once per run, while it runs", { timeout: 600_000 }, async () => {
+test("a notebook cell that trains (trainQuickRuns, QUICK) updates its live display more than once per run, while it runs", {
+  timeout: 600_000,
+}, async () => {
   const out = tempDir("bcr-live-");
   try {
     const { sent, display } = fakeDisplay();
     const lives: { method: string; live: LiveTraining; updatesBeforeFinish: number; total: number }[] = [];
     await trainQuickRuns(out, {
-      quick: true, log: null,
+      quick: true,
+      log: null,
       watch: (run) => {
         const live = new LiveTraining(display, { total: run.total, label: run.method, minIntervalMs: 0 });
         const entry = { method: run.method, live, updatesBeforeFinish: 0, total: run.total };
         lives.push(entry);
         // Count what was shown before finish(): those are the updates a reader sees during the run.
-        return { onMetrics: live.onMetrics, finish: async () => { entry.updatesBeforeFinish = live.updates; await live.finish(); } };
+        return {
+          onMetrics: live.onMetrics,
+          finish: async () => {
+            entry.updatesBeforeFinish = live.updates;
+            await live.finish();
+          },
+        };
       },
     });
-    assert.deepEqual(lives.map((l) => l.method), ["sft", "single", "bcr", "linear@1"]);
+    assert.deepEqual(
+      lives.map((l) => l.method),
+      ["sft", "single", "bcr", "linear@1"],
+    );
     for (const l of lives) {
       assert.ok(l.updatesBeforeFinish > 1, `${l.method}: ${l.updatesBeforeFinish} updates during the run`);
       const mine = sent.filter((s) => s.msg.transient.display_id === l.live.id);

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { findReproduceOutputs, quickSettings, SFT_DONE, trainQuickRuns } from "../../src/notebook/quick.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
@@ -16,7 +15,19 @@ function touch(file: string, text = "{}") {
 test("findReproduceOutputs: nothing there -> nulls and empty lists", () => {
   const root = tempDir("bcr-nb-");
   try {
-    assert.deepEqual(findReproduceOutputs(root), { sft: null, rl: null, rlRuns: [], sweeps: [], data: null, levels: null, claims: null, summary: null, demoSft: null, model: null, results: null });
+    assert.deepEqual(findReproduceOutputs(root), {
+      sft: null,
+      rl: null,
+      rlRuns: [],
+      sweeps: [],
+      data: null,
+      levels: null,
+      claims: null,
+      summary: null,
+      demoSft: null,
+      model: null,
+      results: null,
+    });
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -59,7 +70,11 @@ test("findReproduceOutputs: the layout bcr reproduce writes, only finished piece
     assert.equal(out.demoSft, path.join(root, "results", "models", "sft"));
     assert.equal(out.results, path.join(root, "results"), "results/ with a summary.json is there to read");
     fs.rmSync(runs, { recursive: true });
-    assert.equal(findReproduceOutputs(root).model, path.join(root, "results", "models", "sft"), "the demo checkpoint when there is no run");
+    assert.equal(
+      findReproduceOutputs(root).model,
+      path.join(root, "results", "models", "sft"),
+      "the demo checkpoint when there is no run",
+    );
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -68,7 +83,9 @@ test("findReproduceOutputs: the layout bcr reproduce writes, only finished piece
 test("quickSettings: the three RL kinds parse, labelled single, bcr, linear@1", () => {
   for (const quick of [true, false]) {
     const s = quickSettings(quick);
-    const labels = s.kinds.map((k) => parseConfig({ ...s.rl, ...k, name: k.kind, init: "x" }, RlConfigSchema, "test").method);
+    const labels = s.kinds.map(
+      (k) => parseConfig({ ...s.rl, ...k, name: k.kind, init: "x" }, RlConfigSchema, "test").method,
+    );
     assert.deepEqual(labels, ["single", "bcr", "linear@1"]);
   }
 });
@@ -80,7 +97,12 @@ test("trainQuickRuns reuses a finished SFT model (done marker) and returns the l
     touch(path.join(out, "sft", SFT_DONE));
     const lines: string[] = [];
     const r = await trainQuickRuns(out, { rl: false, log: (l) => lines.push(l) });
-    assert.deepEqual(r, { sft: path.join(out, "sft"), rl: path.join(out, "rl"), runs: [], levels: quickSettings(true).levels });
+    assert.deepEqual(r, {
+      sft: path.join(out, "sft"),
+      rl: path.join(out, "rl"),
+      runs: [],
+      levels: quickSettings(true).levels,
+    });
     assert.deepEqual(lines, [`sft: reusing the finished run in ${path.join(out, "sft")}`]);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
@@ -90,13 +112,19 @@ test("trainQuickRuns reuses a finished SFT model (done marker) and returns the l
 test("trainQuickRuns never reuses a run cut off before its end, and says so", async () => {
   const out = tempDir("bcr-nb-");
   try {
-    touch(path.join(out, "sft", "checkpoints", "latest"), "step-1065");   // a timeout at step 1065 of 1500: no done marker
-    await assert.rejects(trainQuickRuns(out, { rl: false, log: null }), /holds an unfinished SFT run \(no done\.json.*not reused/);
+    touch(path.join(out, "sft", "checkpoints", "latest"), "step-1065"); // a timeout at step 1065 of 1500: no done marker
+    await assert.rejects(
+      trainQuickRuns(out, { rl: false, log: null }),
+      /holds an unfinished SFT run \(no done\.json.*not reused/,
+    );
     touch(path.join(out, "sft", SFT_DONE));
     const s = quickSettings(true);
     const single = parseConfig({ ...s.rl, ...s.kinds[0], name: "single", init: "x" }, RlConfigSchema, "test");
-    touch(path.join(out, "rl", `single-s${single.seed}`, "config.json"));   // an RL run without summary.json
-    await assert.rejects(trainQuickRuns(out, { log: null }), /rl.single-s\d+ holds an unfinished RL run \(no summary\.json/);
+    touch(path.join(out, "rl", `single-s${single.seed}`, "config.json")); // an RL run without summary.json
+    await assert.rejects(
+      trainQuickRuns(out, { log: null }),
+      /rl.single-s\d+ holds an unfinished RL run \(no summary\.json/,
+    );
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -105,7 +133,10 @@ test("trainQuickRuns never reuses a run cut off before its end, and says so", as
 test("trainQuickRuns with the small (full) settings trains only when asked", async () => {
   const out = tempDir("bcr-nb-");
   try {
-    await assert.rejects(trainQuickRuns(out, { quick: false, log: null }), /tens of minutes: nothing was trained.*npm start.*train: true/);
+    await assert.rejects(
+      trainQuickRuns(out, { quick: false, log: null }),
+      /tens of minutes: nothing was trained.*npm start.*train: true/,
+    );
     assert.deepEqual(fs.readdirSync(out), [], "nothing written");
   } finally {
     fs.rmSync(out, { recursive: true, force: true });

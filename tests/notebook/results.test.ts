@@ -14,14 +14,34 @@ test("readResults: the committed default run, with its sweep as series carrying 
   assert.match(r.describe, /results of the 'reproduce' run .*commit [0-9a-f]{7}, RL seeds 1, 2, 3/);
   for (const t of ["sweep", "fits", "n1", "claims", "stability", "free_lunch"]) assert.ok(r.tables[t]?.length, t);
   // The series are the CSV's numbers, independently re-read here line by line.
-  const lines = fs.readFileSync(path.join(root, "results/tables/sweep.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+  const lines = fs
+    .readFileSync(path.join(root, "results/tables/sweep.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
   const bcr = r.series.find((s) => s.method === "bcr")!;
   const bcrLines = lines.filter((l) => l[0] === "bcr");
-  assert.deepEqual(bcr.ns, bcrLines.map((l) => Number(l[1])));
-  assert.deepEqual(bcr.accuracy, bcrLines.map((l) => Number(l[2])));
-  assert.deepEqual(bcr.tokensPerProblem, bcrLines.map((l) => Number(l[5])));
-  assert.deepEqual(bcr.tokensCi, bcrLines.map((l) => [Number(l[6]), Number(l[7])]));
-  assert.deepEqual(r.series.map((s) => s.method), [...new Set(lines.map((l) => l[0]))]);
+  assert.deepEqual(
+    bcr.ns,
+    bcrLines.map((l) => Number(l[1])),
+  );
+  assert.deepEqual(
+    bcr.accuracy,
+    bcrLines.map((l) => Number(l[2])),
+  );
+  assert.deepEqual(
+    bcr.tokensPerProblem,
+    bcrLines.map((l) => Number(l[5])),
+  );
+  assert.deepEqual(
+    bcr.tokensCi,
+    bcrLines.map((l) => [Number(l[6]), Number(l[7])]),
+  );
+  assert.deepEqual(
+    r.series.map((s) => s.method),
+    [...new Set(lines.map((l) => l[0]))],
+  );
   assert.ok(r.figures.includes("task_scaling"));
 });
 
@@ -30,9 +50,15 @@ test("readResults: no summary.json -> null; a quick run is marked; a bad sweep r
   assert.equal(readResults(dir), null);
   fs.writeFileSync(path.join(dir, "summary.json"), JSON.stringify({ name: "reproduce-quick", seeds: [1] }));
   fs.mkdirSync(path.join(dir, "tables"));
-  fs.writeFileSync(path.join(dir, "tables", "sweep.csv"), "method,n,accuracy,accuracy_lo,accuracy_hi,tokens_per_problem,tokens_lo,tokens_hi\nbcr,1,0.5,0.4,0.6,30,28,32\nbcr,2,x,0.4,0.6,30,28,32\n");
+  fs.writeFileSync(
+    path.join(dir, "tables", "sweep.csv"),
+    "method,n,accuracy,accuracy_lo,accuracy_hi,tokens_per_problem,tokens_lo,tokens_hi\nbcr,1,0.5,0.4,0.6,30,28,32\nbcr,2,x,0.4,0.6,30,28,32\n",
+  );
   assert.throws(() => readResults(dir), /sweep\.csv: row 3, column accuracy: expected a number, got "x"/);
-  fs.writeFileSync(path.join(dir, "tables", "sweep.csv"), "method,n,accuracy,accuracy_lo,accuracy_hi,tokens_per_problem,tokens_lo,tokens_hi\nbcr,1,0.5,0.4,0.6,30,28,32\n");
+  fs.writeFileSync(
+    path.join(dir, "tables", "sweep.csv"),
+    "method,n,accuracy,accuracy_lo,accuracy_hi,tokens_per_problem,tokens_lo,tokens_hi\nbcr,1,0.5,0.4,0.6,30,28,32\n",
+  );
   const r = readResults(dir)!;
   assert.equal(r.smokeTest, true);
   assert.match(r.describe, /^SMOKE TEST, NOT A RESULT/);

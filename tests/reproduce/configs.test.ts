@@ -24,7 +24,10 @@ const PINNED: Record<string, { data: string; sft: string; rl: string }> = {
   "reproduce-ladder.json": { data: "dc0168b126b5f4d2", sft: "7b4ee9302020ab3d", rl: "686dde4cc5d89332" },
 };
 
-const variants = fs.readdirSync("configs").filter((f) => /^reproduce-.*\.json$/.test(f)).sort();
+const variants = fs
+  .readdirSync("configs")
+  .filter((f) => /^reproduce-.*\.json$/.test(f))
+  .sort();
 
 test("every reproduce variant extends another config and is under 40 lines", () => {
   assert.ok(variants.length >= 6, `found ${variants.join(", ")}`);
@@ -44,11 +47,27 @@ test("resolved configs keep their pinned stage hashes", () => {
 });
 
 test("bcr reproduce --print-config prints the resolved config and runs nothing", () => {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "reproduce", "--config", "configs/reproduce-sections-packs8-n8.json",
-    "--print-config", "--set", "rl.steps=7"], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "reproduce",
+      "--config",
+      "configs/reproduce-sections-packs8-n8.json",
+      "--print-config",
+      "--set",
+      "rl.steps=7",
+    ],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
   const printed = JSON.parse(r.stdout);
-  assert.deepEqual(printed, loadConfig("configs/reproduce-sections-packs8-n8.json", ReproduceConfigSchema, ["rl.steps=7"]));
+  assert.deepEqual(
+    printed,
+    loadConfig("configs/reproduce-sections-packs8-n8.json", ReproduceConfigSchema, ["rl.steps=7"]),
+  );
   assert.deepEqual(printed.rl.bcr.n, [3, 4, 6, 8]);
   assert.equal(printed.sft.extend?.run.train.steps, 400, "inherited from reproduce-sections-packs8-long.json");
 });

@@ -29,43 +29,74 @@ before(async () => {
   gpt.dispose();
 });
 
-const config = (over: Record<string, unknown> = {}) => parseConfig({
-  init, steps: 3, seed: 2, kind: "bcr", n: [2],
-  task: { levels: [1], evalProblems: 2 },
-  sampling: { promptsPerStep: 2, groupSize: 2, budget: 10 },
-  eval: { every: 2, budget: 10 }, checkpointEvery: 2,
-  ...over,
-}, RlConfigSchema, "test");
+const config = (over: Record<string, unknown> = {}) =>
+  parseConfig(
+    {
+      init,
+      steps: 3,
+      seed: 2,
+      kind: "bcr",
+      n: [2],
+      task: { levels: [1], evalProblems: 2 },
+      sampling: { promptsPerStep: 2, groupSize: 2, budget: 10 },
+      eval: { every: 2, budget: 10 },
+      checkpointEvery: 2,
+      ...over,
+    },
+    RlConfigSchema,
+    "test",
+  );
 const withoutPerf = (rows: Record<string, number>[]) =>
   rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("perf/"))));
 
-test("a worker process trains what trainRl trains here; every record reaches onStep as written", { timeout: 120_000 }, async () => {
+test("a worker process trains what trainRl trains here; every record reaches onStep as written", {
+  timeout: 120_000,
+}, async () => {
   const dir = tempDir("bcr-pool-");
-  const here = path.join(dir, "here"), there = path.join(dir, "worker");
+  const here = path.join(dir, "here"),
+    there = path.join(dir, "worker");
   await trainRl(config(), here, { progress: false });
   const seen: [string, Record<string, number>][] = [];
   const result = await trainInWorker("bcr/seed-2", config(), there, (run, record) => seen.push([run, record]));
   assert.deepEqual(result, { step: 3, finished: true, finalAccuracy: result.finalAccuracy });
   const written = readJsonl<Record<string, number>>(path.join(there, "metrics.jsonl"));
-  assert.deepEqual(seen.map(([, r]) => r), written);
+  assert.deepEqual(
+    seen.map(([, r]) => r),
+    written,
+  );
   assert.ok(seen.every(([run]) => run === "bcr/seed-2"));
-  assert.deepEqual(seen.map(([, r]) => r.step), [0, 1, 2, 3]);
+  assert.deepEqual(
+    seen.map(([, r]) => r.step),
+    [0, 1, 2, 3],
+  );
   assert.deepEqual(withoutPerf(written), withoutPerf(readJsonl(path.join(here, "metrics.jsonl"))));
   assert.equal(result.finalAccuracy, written.at(-1)!["eval/accuracy"]);
-  assert.deepEqual(fs.readFileSync(path.join(there, "checkpoints", "step-0000003", "weights.bin")), fs.readFileSync(path.join(here, "checkpoints", "step-0000003", "weights.bin")));
+  assert.deepEqual(
+    fs.readFileSync(path.join(there, "checkpoints", "step-0000003", "weights.bin")),
+    fs.readFileSync(path.join(here, "checkpoints", "step-0000003", "weights.bin")),
+  );
   assert.ok(fs.existsSync(path.join(there, "train.log")));
 });
 
 test("a failing worker rejects naming its train.log, which holds the error", { timeout: 60_000 }, async () => {
   const dir = path.join(tempDir("bcr-pool-"), "run");
   const bad = { ...config(), init: path.join(dir, "no-such-checkpoint") };
-  await assert.rejects(trainInWorker("single/seed-1", bad, dir), (e: Error) => e.message.includes(path.join(dir, "train.log")) && /exited 1/.test(e.message));
+  await assert.rejects(
+    trainInWorker("single/seed-1", bad, dir),
+    (e: Error) => e.message.includes(path.join(dir, "train.log")) && /exited 1/.test(e.message),
+  );
   assert.match(fs.readFileSync(path.join(dir, "train.log"), "utf8"), /no-such-checkpoint/);
 });
 
 test("runRlWorker refuses a config that is not JSON or not an RlConfig, naming the run folder or the field", async () => {
   const sent: WorkerMessage[] = [];
-  await assert.rejects(runRlWorker("dir", "{not json", (m) => sent.push(m)), /not JSON/);
-  await assert.rejects(runRlWorker("dir", JSON.stringify({ steps: -1 }), (m) => sent.push(m)), /steps/);
+  await assert.rejects(
+    runRlWorker("dir", "{not json", (m) => sent.push(m)),
+    /not JSON/,
+  );
+  await assert.rejects(
+    runRlWorker("dir", JSON.stringify({ steps: -1 }), (m) => sent.push(m)),
+    /steps/,
+  );
   assert.deepEqual(sent, []);
 });

@@ -30,18 +30,34 @@ before(async () => {
   gpt.dispose();
 });
 
-const config = () => parseConfig({
-  init, steps: 40, seed: 4, task: { levels: [1], evalProblems: 2 },
-  sampling: { promptsPerStep: 2, groupSize: 2, budget: 10 }, eval: { every: 0, budget: 10 }, checkpointEvery: 0,
-}, RlConfigSchema, "test");
+const config = () =>
+  parseConfig(
+    {
+      init,
+      steps: 40,
+      seed: 4,
+      task: { levels: [1], evalProblems: 2 },
+      sampling: { promptsPerStep: 2, groupSize: 2, budget: 10 },
+      eval: { every: 0, budget: 10 },
+      checkpointEvery: 0,
+    },
+    RlConfigSchema,
+    "test",
+  );
 const withoutPerf = (rows: Record<string, number>[]) =>
   rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("perf/"))));
 
 /** Start the worker; `stop` is called once the first step record arrives. Resolves with its exit code and messages. */
-function runWorker(dir: string, stop: (child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; messages: { type: string; result?: { step: number; finished: boolean } }[] }> {
-  const child = spawn(process.execPath, ["--import", "tsx", worker, dir, JSON.stringify(config())], { stdio: ["pipe", "pipe", "ignore"] });
+function runWorker(
+  dir: string,
+  stop: (child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; messages: { type: string; result?: { step: number; finished: boolean } }[] }> {
+  const child = spawn(process.execPath, ["--import", "tsx", worker, dir, JSON.stringify(config())], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
   const messages: { type: string; result?: { step: number; finished: boolean } }[] = [];
-  let pending = "", stopped = false;
+  let pending = "",
+    stopped = false;
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     pending += chunk;
     const lines = pending.split("\n");
@@ -61,7 +77,9 @@ for (const [how, stop] of [
   ["SIGTERM", (c: ReturnType<typeof spawn>) => c.kill("SIGTERM")],
   ["its stdin closing (the parent is gone)", (c: ReturnType<typeof spawn>) => c.stdin!.end()],
 ] as const) {
-  test(`a worker stopped by ${how} checkpoints at its step; resumed, the run equals an uninterrupted one`, { timeout: 180_000 }, async () => {
+  test(`a worker stopped by ${how} checkpoints at its step; resumed, the run equals an uninterrupted one`, {
+    timeout: 180_000,
+  }, async () => {
     const dir = path.join(tempDir("bcr-worker-"), "run");
     const { code, messages } = await runWorker(dir, stop);
     assert.equal(code, 0);
@@ -75,7 +93,13 @@ for (const [how, stop] of [
     await trainRl(config(), dir, { progress: false });
     const whole = path.join(tempDir("bcr-worker-"), "whole");
     await trainRl(config(), whole, { progress: false });
-    assert.deepEqual(withoutPerf(readJsonl(path.join(dir, "metrics.jsonl"))), withoutPerf(readJsonl(path.join(whole, "metrics.jsonl"))));
-    assert.deepEqual(fs.readFileSync(path.join(dir, "checkpoints", "step-0000040", "weights.bin")), fs.readFileSync(path.join(whole, "checkpoints", "step-0000040", "weights.bin")));
+    assert.deepEqual(
+      withoutPerf(readJsonl(path.join(dir, "metrics.jsonl"))),
+      withoutPerf(readJsonl(path.join(whole, "metrics.jsonl"))),
+    );
+    assert.deepEqual(
+      fs.readFileSync(path.join(dir, "checkpoints", "step-0000040", "weights.bin")),
+      fs.readFileSync(path.join(whole, "checkpoints", "step-0000040", "weights.bin")),
+    );
   });
 }

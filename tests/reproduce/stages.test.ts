@@ -2,9 +2,15 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { canonicalJson, decideStage, readMarker, runStage, stageHash, type StageSpec } from "../../src/reproduce/stages.js";
+import {
+  canonicalJson,
+  decideStage,
+  readMarker,
+  runStage,
+  stageHash,
+  type StageSpec,
+} from "../../src/reproduce/stages.js";
 import { ReproduceConfigSchema } from "../../src/reproduce/config.js";
 import { stageHashes } from "../../src/reproduce/pipeline.js";
 import { loadConfig } from "../../src/util/config.js";
@@ -18,7 +24,10 @@ function tmp(): string {
 function spec(dir: string, hash: string, calls: string[], opts: { fail?: boolean } = {}): StageSpec {
   const out = path.join(dir, "out.txt");
   return {
-    name: "work", hash, outputs: [out], clean: [out],
+    name: "work",
+    hash,
+    outputs: [out],
+    clean: [out],
     async run(action) {
       calls.push(action);
       if (opts.fail) {
@@ -95,7 +104,10 @@ test("runStage with --only: unselected stages must be done already", async () =>
   const dir = tmp();
   try {
     const calls: string[] = [];
-    await assert.rejects(runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet, only: ["other"] }), /not done with the current config/);
+    await assert.rejects(
+      runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet, only: ["other"] }),
+      /not done with the current config/,
+    );
     await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet });
     const r = await runStage(spec(dir, "h1", calls), { runsDir: dir, log: quiet, only: ["other"], force: true });
     assert.equal(r.action, "skip", "--force applies only to the stages --only selects");
@@ -124,17 +136,31 @@ test("sft.extend enters the hashes only when present: committed one-phase config
   const h = stageHashes(sections);
   assert.deepEqual([h.data, h.sft, h.rl], ["efcee7f58b1db9ca", "ecef9ffbea2dee8e", "e57a0a36872a4d5c"]);
   const learned = stageHashes(loadConfig("configs/reproduce-learned.json", ReproduceConfigSchema));
-  assert.deepEqual([learned.data, learned.sft, learned.rl], ["efcee7f58b1db9ca", "be140e9a8e1fd5e7", "942ebd22f81b2c0e"]);
+  assert.deepEqual(
+    [learned.data, learned.sft, learned.rl],
+    ["efcee7f58b1db9ca", "be140e9a8e1fd5e7", "942ebd22f81b2c0e"],
+  );
   const run = { ...sections.sft.run, model: { ...sections.sft.run.model, blockSize: 768 } };
-  const ext = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run } } }));
+  const ext = stageHashes(
+    ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run } } }),
+  );
   for (const s of ["data", "sft", "rl"] as const) assert.notEqual(ext[s], h[s], s);
   const longer = { ...run, train: { ...run.train, steps: run.train.steps + 1 } };
-  const ext2 = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run: longer } } }));
+  const ext2 = stageHashes(
+    ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, extend: { groupSizes: [1, 8], run: longer } } }),
+  );
   assert.equal(ext2.data, ext.data);
   assert.notEqual(ext2.sft, ext.sft);
   // The merged trace style, likewise: absent keeps the hashes, present redoes data and all after.
-  const merged = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, mix: { ...sections.sft.mix, merged: 0.2 } } }));
-  const mergedHalf = stageHashes(ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, mix: { ...sections.sft.mix, merged: 0.2 }, merge: 0.3 } }));
+  const merged = stageHashes(
+    ReproduceConfigSchema.parse({ ...sections, sft: { ...sections.sft, mix: { ...sections.sft.mix, merged: 0.2 } } }),
+  );
+  const mergedHalf = stageHashes(
+    ReproduceConfigSchema.parse({
+      ...sections,
+      sft: { ...sections.sft, mix: { ...sections.sft.mix, merged: 0.2 }, merge: 0.3 },
+    }),
+  );
   assert.notEqual(merged.data, h.data);
   assert.notEqual(mergedHalf.data, merged.data);
 });

@@ -18,5 +18,8 @@ test("efficient: std 0 gives z = 0; no correct response gives no length term", (
 
 test("efficient: a partly correct response is scaled by its accuracy", () => {
   // stats from the one fully correct response (len 20, std 0); the half-right one (len 20) gets z = 0
-  assertTotals(makeShaping("efficient", { alpha: 0.2 }).shape([ro(1, 20), ro(0.5, 20)], { maxLength: 100 }), [0.9, 0.5 * 0.9]);
+  assertTotals(makeShaping("efficient", { alpha: 0.2 }).shape([ro(1, 20), ro(0.5, 20)], { maxLength: 100 }), [
+    0.9,
+    0.5 * 0.9,
+  ]);
 });

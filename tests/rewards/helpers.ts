@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import type { RolloutForReward, ShapedReward } from "../../src/rewards/index.js";
 
-export const ro = (accuracy: number, length: number, truncated = false): RolloutForReward => ({ accuracy, length, truncated });
+export const ro = (accuracy: number, length: number, truncated = false): RolloutForReward => ({
+  accuracy,
+  length,
+  truncated,
+});
 
 /** Totals match to 1e-9 and every reward keeps total = accuracy + length. */
 export function assertTotals(got: ShapedReward[], want: number[]): void {

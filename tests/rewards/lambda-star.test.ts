@@ -11,13 +11,17 @@ test("lambdaStar on rigor.md's worked example: 128 * 0.89 / 24.6 = 4.63, so lamb
   assert.ok(Math.abs(ls - 4.6309) < 1e-3, `${ls}`);
   // The hand numbers of the example, from the shaping itself (expected reward of each form).
   const expected = (lambda: number, f: { accuracy: number; tokens: number }) => {
-    const [right, wrong] = linearShaping({ lambda }).shape([
-      { accuracy: 1, length: f.tokens, truncated: false }, { accuracy: 0, length: f.tokens, truncated: false },
-    ], { maxLength: 128 });
+    const [right, wrong] = linearShaping({ lambda }).shape(
+      [
+        { accuracy: 1, length: f.tokens, truncated: false },
+        { accuracy: 0, length: f.tokens, truncated: false },
+      ],
+      { maxLength: 128 },
+    );
     return f.accuracy * right!.total + (1 - f.accuracy) * wrong!.total;
   };
   assert.ok(Math.abs(expected(5, correct) - -0.15625) < 1e-9);
-  assert.ok(Math.abs(expected(5, guess) - (0.11 - 25 / 128)) < 1e-9);   // -0.0853
+  assert.ok(Math.abs(expected(5, guess) - (0.11 - 25 / 128)) < 1e-9); // -0.0853
   assert.ok(expected(5, guess) > expected(5, correct));
   assert.ok(expected(1, guess) < expected(1, correct));
   // At lambda* the two forms tie under the shaping's own formula.

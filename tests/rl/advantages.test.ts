@@ -6,13 +6,20 @@ const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < 
 
 test("std-normalised advantages match a hand-worked group", () => {
   // rewards 1, 0, 0, 1: mean 0.5, population std 0.5 -> advantages +1, -1, -1, +1
-  const g = groupAdvantages([1, 0, 0, 1].map((r) => ({ total: r, accuracy: r, length: 0 })), "std", 0);
+  const g = groupAdvantages(
+    [1, 0, 0, 1].map((r) => ({ total: r, accuracy: r, length: 0 })),
+    "std",
+    0,
+  );
   assert.deepEqual(g.total, [1, -1, -1, 1]);
   assert.equal(g.zeroVariance, false);
 });
 
 test("Dr. GRPO advantages are centred but not scaled", () => {
-  const g = groupAdvantages([0.2, 0.4, 0.9].map((r) => ({ total: r, accuracy: r, length: 0 })), "none");
+  const g = groupAdvantages(
+    [0.2, 0.4, 0.9].map((r) => ({ total: r, accuracy: r, length: 0 })),
+    "none",
+  );
   close(g.total[0]!, 0.2 - 0.5);
   close(g.total[2]!, 0.9 - 0.5);
 });
@@ -43,7 +50,14 @@ test("advantageStats counts zero-variance groups and correct responses pushed do
   const g2 = groupAdvantages([1, 0.1, 0.4].map((t) => ({ total: t, accuracy: 1, length: t - 1 })));
   // g2: all correct, rewards 1, 0.1, 0.4, mean 0.5 -> two correct responses get negative advantages
   const g3 = groupAdvantages([1, 1].map((t) => ({ total: t, accuracy: 1, length: 0 })));
-  const s = advantageStats([g1, g2, g3], [[true, true, false], [true, true, true], [true, true]]);
+  const s = advantageStats(
+    [g1, g2, g3],
+    [
+      [true, true, false],
+      [true, true, true],
+      [true, true],
+    ],
+  );
   close(s.zeroVarFrac, 1 / 3);
   close(s.negCorrectFrac, 2 / 7);
 });

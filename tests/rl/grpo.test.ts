@@ -2,7 +2,6 @@ import { test, before, after } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
@@ -10,7 +9,13 @@ import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { saveCheckpoint } from "../../src/run/checkpoint.js";
 import { RlConfigSchema, type RlConfigInput } from "../../src/rl/config.js";
 import {
-  buildUpdateBatch, drawPrompts, gradientGeometry, sampleRollouts, surrogateGrads, trainRl, type UpdateBatch,
+  buildUpdateBatch,
+  drawPrompts,
+  gradientGeometry,
+  sampleRollouts,
+  surrogateGrads,
+  trainRl,
+  type UpdateBatch,
 } from "../../src/rl/grpo.js";
 import { groupAdvantages } from "../../src/rl/advantages.js";
 import { SHAPINGS } from "../../src/rewards/index.js";
@@ -34,21 +39,30 @@ before(async () => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const tiny = (over: Partial<RlConfigInput>) =>
-  parseConfig({
-    init, steps: 4, seed: 5,
-    task: { levels: [1], evalProblems: 4 },
-    sampling: { promptsPerStep: 2, groupSize: 4, budget: 12 },
-    eval: { every: 2, budget: 12 },
-    diagnosticsEvery: 1, checkpointEvery: 2, samplesEvery: 1,
-    ...over,
-  }, RlConfigSchema, "test");
+  parseConfig(
+    {
+      init,
+      steps: 4,
+      seed: 5,
+      task: { levels: [1], evalProblems: 4 },
+      sampling: { promptsPerStep: 2, groupSize: 4, budget: 12 },
+      eval: { every: 2, budget: 12 },
+      diagnosticsEvery: 1,
+      checkpointEvery: 2,
+      samplesEvery: 1,
+      ...over,
+    },
+    RlConfigSchema,
+    "test",
+  );
 
 const withoutPerf = (rows: Record<string, number>[]) =>
   rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("perf/"))));
 
 test("a run interrupted and resumed logs the same metrics as an uninterrupted one", async () => {
   const cfg = tiny({ kind: "penalty", shaping: { name: "kimi" } });
-  const a = path.join(tmp, "a"), b = path.join(tmp, "b");
+  const a = path.join(tmp, "a"),
+    b = path.join(tmp, "b");
   const ra = await trainRl(cfg, a, { progress: false });
   assert.equal(ra.finished, true);
   const rb1 = await trainRl(cfg, b, { progress: false, maxStepsThisRun: 3 });
@@ -70,7 +84,10 @@ test("calling a finished run again changes nothing: its metrics keep the final e
   const dir = path.join(tmp, "finished");
   await trainRl(cfg, dir, { progress: false });
   const before = fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8");
-  assert.ok(readJsonl<{ step: number }>(path.join(dir, "metrics.jsonl")).some((r) => r.step === 2), "final eval logged at step = steps");
+  assert.ok(
+    readJsonl<{ step: number }>(path.join(dir, "metrics.jsonl")).some((r) => r.step === 2),
+    "final eval logged at step = steps",
+  );
   const again = await trainRl(cfg, dir, { progress: false });
   assert.equal(again.finished, true);
   assert.equal(fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8"), before);
@@ -86,41 +103,69 @@ test("every kind and every shaping runs from a config and logs its metrics", asy
   const configs = [
     tiny({ kind: "single", steps: 1 }),
     tiny({ kind: "bcr", n: [2, 3], steps: 1 }),
-    ...SHAPINGS.map((name) => tiny({
-      kind: "penalty", steps: 1,
-      shaping: name.startsWith("l1") ? { name, targetLength: 8 } : { name },
-    })),
+    ...SHAPINGS.map((name) =>
+      tiny({
+        kind: "penalty",
+        steps: 1,
+        shaping: name.startsWith("l1") ? { name, targetLength: 8 } : { name },
+      }),
+    ),
   ];
   for (const cfg of configs) {
     const dir = path.join(tmp, `mode-${cfg.method}`);
     const r = await trainRl(cfg, dir, { progress: false });
     assert.equal(r.finished, true, cfg.method);
     const [m] = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl"));
-    for (const k of ["reward/total", "reward/accuracy", "length/mean", "loss/policy", "grad/norm", "adv/zero_var_frac", "train/clip_frac", "eval/accuracy"]) {
+    for (const k of [
+      "reward/total",
+      "reward/accuracy",
+      "length/mean",
+      "loss/policy",
+      "grad/norm",
+      "adv/zero_var_frac",
+      "train/clip_frac",
+      "eval/accuracy",
+    ]) {
       assert.ok(Number.isFinite(m![k]), `${cfg.method}: ${k} = ${m![k]}`);
     }
-    if (cfg.kind === "penalty" && cfg.shaping.name !== "accuracy") assert.ok(Number.isFinite(m!["grad/norm_len"]), `${cfg.method}: grad/norm_len`);
+    if (cfg.kind === "penalty" && cfg.shaping.name !== "accuracy")
+      assert.ok(Number.isFinite(m!["grad/norm_len"]), `${cfg.method}: grad/norm_len`);
   }
 });
 
 test("config errors name the field", () => {
-  assert.throws(() => parseConfig({ init, kind: "bcr", shaping: { name: "linear" } }, RlConfigSchema, "cfg.json"), /cfg\.json: .*shaping\.name/);
-  assert.throws(() => parseConfig({ init, sampling: { groupSize: 1 } }, RlConfigSchema, "cfg.json"), /sampling\.groupSize/);
+  assert.throws(
+    () => parseConfig({ init, kind: "bcr", shaping: { name: "linear" } }, RlConfigSchema, "cfg.json"),
+    /cfg\.json: .*shaping\.name/,
+  );
+  assert.throws(
+    () => parseConfig({ init, sampling: { groupSize: 1 } }, RlConfigSchema, "cfg.json"),
+    /sampling\.groupSize/,
+  );
   assert.throws(() => parseConfig({}, RlConfigSchema, "cfg.json"), /init/);
   assert.equal(tiny({ kind: "penalty", shaping: { name: "linear", params: { lambda: 2 } } }).method, "linear@2");
 });
 
 test("at ratio 1 the total gradient is the sum of the accuracy-term and length-term gradients", async () => {
-  const cfg = tiny({ kind: "penalty", shaping: { name: "linear", params: { lambda: 1 } }, sampling: { promptsPerStep: 2, groupSize: 4, budget: 12 } });
+  const cfg = tiny({
+    kind: "penalty",
+    shaping: { name: "linear", params: { lambda: 1 } },
+    sampling: { promptsPerStep: 2, groupSize: 4, budget: 12 },
+  });
   const { loadLocal } = await import("../../src/train/load-local.js");
   const { gpt } = await loadLocal(init);
   const prompts = drawPrompts(cfg, new Rng(1));
   const groups = sampleRollouts(gpt, tok, prompts, cfg, new Rng(2));
   // Hand-made rewards so that both terms vary inside each group.
-  const advs = groups.map((g) => groupAdvantages(g.map((_, j) => {
-    const acc = j % 2, len = -0.1 * j;
-    return { total: acc + len, accuracy: acc, length: len };
-  })));
+  const advs = groups.map((g) =>
+    groupAdvantages(
+      g.map((_, j) => {
+        const acc = j % 2,
+          len = -0.1 * j;
+        return { total: acc + len, accuracy: acc, length: len };
+      }),
+    ),
+  );
   const batch = buildUpdateBatch(groups.flat(), advs, 4, false) as UpdateBatch;
   const sc = { clipLow: 0.2, clipHigh: 0.28, klBeta: 0, aggregation: "seq-mean" as const, budget: 12 };
   const gt = surrogateGrads(gpt, batch, batch.adv.total, sc);
@@ -139,19 +184,30 @@ test("a short run on an easy objective raises the reward (length penalty teaches
   // Reward = -len/budget: an untrained model rarely emits EOS, so the only way up is to learn
   // to stop early. The group-relative advantages must find it within a few dozen steps.
   const cfg = tiny({
-    kind: "penalty", steps: 30, shaping: { name: "linear", params: { lambda: 1 } },
-    sampling: { promptsPerStep: 4, groupSize: 8, budget: 16 }, optim: { lr: 0.03 },
-    eval: { every: 0, budget: 8 }, diagnosticsEvery: 0, checkpointEvery: 0, samplesEvery: 0,
+    kind: "penalty",
+    steps: 30,
+    shaping: { name: "linear", params: { lambda: 1 } },
+    sampling: { promptsPerStep: 4, groupSize: 8, budget: 16 },
+    optim: { lr: 0.03 },
+    eval: { every: 0, budget: 8 },
+    diagnosticsEvery: 0,
+    checkpointEvery: 0,
+    samplesEvery: 0,
   });
   const dir = path.join(tmp, "easy");
   const numTensors: number[] = [];
   await trainRl(cfg, dir, { progress: false, onMetrics: () => numTensors.push(tf.memory().numTensors) });
-  const m = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl")).filter((r) => r["reward/total"] !== undefined);
+  const m = readJsonl<Record<string, number>>(path.join(dir, "metrics.jsonl")).filter(
+    (r) => r["reward/total"] !== undefined,
+  );
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const first = mean(m.slice(0, 5).map((r) => r["reward/total"]!));
   const last = mean(m.slice(-5).map((r) => r["reward/total"]!));
   assert.ok(last > first + 0.2, `reward ${first.toFixed(3)} -> ${last.toFixed(3)}`);
-  assert.ok(numTensors.slice(2).every((n) => n === numTensors[2]), `tensor count drifts: ${numTensors.join(",")}`);
+  assert.ok(
+    numTensors.slice(2).every((n) => n === numTensors[2]),
+    `tensor count drifts: ${numTensors.join(",")}`,
+  );
 });
 
 test("with task.trainFile, prompts are drawn only from that file's problems at the run's levels", () => {
@@ -165,12 +221,18 @@ test("with task.trainFile, prompts are drawn only from that file's problems at t
   const cfg = tiny({ kind: "bcr", n: 3, task: { levels: [5], evalProblems: 4, trainFile: file } });
   const prompts = drawPrompts(cfg, new Rng(4));
   for (const p of prompts) for (const g of p.golds) assert.equal(g, "3");
-  assert.throws(() => drawPrompts(tiny({ task: { levels: [7], evalProblems: 4, trainFile: file } }), new Rng(1)), /no problems at levels 7/);
+  assert.throws(
+    () => drawPrompts(tiny({ task: { levels: [7], evalProblems: 4, trainFile: file } }), new Rng(1)),
+    /no problems at levels 7/,
+  );
 });
 
 test("a bad init checkpoint is refused before anything is written to the run folder", async () => {
   const dir = path.join(tmp, "bad-init");
-  await assert.rejects(trainRl(tiny({ init: path.join(tmp, "no-such-checkpoint") }), dir, { progress: false }), /not a checkpoint/);
+  await assert.rejects(
+    trainRl(tiny({ init: path.join(tmp, "no-such-checkpoint") }), dir, { progress: false }),
+    /not a checkpoint/,
+  );
   assert.equal(fs.existsSync(dir), false);
 });
 
@@ -178,11 +240,23 @@ test("a bad or empty task.trainFile is refused with its file and line before the
   const empty = path.join(tmp, "empty-train.jsonl");
   fs.writeFileSync(empty, "");
   const bad = path.join(tmp, "bad-train.jsonl");
-  fs.writeFileSync(bad, [JSON.stringify({ id: "a", question: "1+2", answer: "3", difficulty: 1 }), "", JSON.stringify({ id: "b", question: "4-1", difficulty: 1 })].join("\n"));
-  for (const [file, message] of [[empty, `${empty}: no records`], [bad, `${bad}:3: field "answer"`]] as const) {
+  fs.writeFileSync(
+    bad,
+    [
+      JSON.stringify({ id: "a", question: "1+2", answer: "3", difficulty: 1 }),
+      "",
+      JSON.stringify({ id: "b", question: "4-1", difficulty: 1 }),
+    ].join("\n"),
+  );
+  for (const [file, message] of [
+    [empty, `${empty}: no records`],
+    [bad, `${bad}:3: field "answer"`],
+  ] as const) {
     const dir = path.join(tmp, `bad-train-${path.basename(file)}`);
-    await assert.rejects(trainRl(tiny({ task: { levels: [1], evalProblems: 4, trainFile: file } }), dir, { progress: false }),
-      (e: Error) => e.message.startsWith(message));
+    await assert.rejects(
+      trainRl(tiny({ task: { levels: [1], evalProblems: 4, trainFile: file } }), dir, { progress: false }),
+      (e: Error) => e.message.startsWith(message),
+    );
     assert.equal(fs.existsSync(dir), false, "no run folder");
   }
 });

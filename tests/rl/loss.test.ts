@@ -2,7 +2,12 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { ensureGradients } from "../../src/train/gradients.js";
-import { grpoSurrogate, grpoSurrogateReference, tokenLogProbsAndEntropy, type SurrogateConfig } from "../../src/rl/loss.js";
+import {
+  grpoSurrogate,
+  grpoSurrogateReference,
+  tokenLogProbsAndEntropy,
+  type SurrogateConfig,
+} from "../../src/rl/loss.js";
 
 before(async () => {
   await initBackend();
@@ -81,15 +86,38 @@ test("surrogate gradient with the KL term matches finite differences of the refe
 
 test("KL term is zero when the policy equals the reference and positive otherwise", () => {
   const cfg: SurrogateConfig = { ...base, klBeta: 1 };
-  const same = grpoSurrogate(tf.tensor2d(logp), tf.tensor2d(old), tf.tensor1d(adv), tf.tensor2d(mask), cfg, tf.tensor2d(logp));
+  const same = grpoSurrogate(
+    tf.tensor2d(logp),
+    tf.tensor2d(old),
+    tf.tensor1d(adv),
+    tf.tensor2d(mask),
+    cfg,
+    tf.tensor2d(logp),
+  );
   close(same.kl.dataSync()[0]!, 0);
-  const diff = grpoSurrogate(tf.tensor2d(logp), tf.tensor2d(old), tf.tensor1d(adv), tf.tensor2d(mask), cfg, tf.tensor2d(old));
+  const diff = grpoSurrogate(
+    tf.tensor2d(logp),
+    tf.tensor2d(old),
+    tf.tensor1d(adv),
+    tf.tensor2d(mask),
+    cfg,
+    tf.tensor2d(old),
+  );
   assert.ok(diff.kl.dataSync()[0]! > 0.01);
-  assert.throws(() => grpoSurrogate(tf.tensor2d(logp), tf.tensor2d(old), tf.tensor1d(adv), tf.tensor2d(mask), cfg), /reference/);
+  assert.throws(
+    () => grpoSurrogate(tf.tensor2d(logp), tf.tensor2d(old), tf.tensor1d(adv), tf.tensor2d(mask), cfg),
+    /reference/,
+  );
 });
 
 test("token log-probs and entropy from logits match a direct computation", () => {
-  const logits = tf.tensor3d([[[1, 2, 0.5], [0, 0, 0], [3, -1, 2]]]);
+  const logits = tf.tensor3d([
+    [
+      [1, 2, 0.5],
+      [0, 0, 0],
+      [3, -1, 2],
+    ],
+  ]);
   const tokens = tf.tensor2d([[0, 1, 2]], undefined, "int32");
   const { logp, entropy } = tokenLogProbsAndEntropy(logits, tokens);
   const lse = (xs: number[]) => Math.log(xs.reduce((a, x) => a + Math.exp(x), 0));

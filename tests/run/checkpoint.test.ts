@@ -2,12 +2,16 @@ import { test, before } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { tf, useBackend } from "../train/setup.js";
 import { AdamW } from "../../src/train/optim.js";
 import {
-  CheckpointError, latestCheckpoint, loadCheckpoint, restoreCheckpoint, saveCheckpoint, saveRunCheckpoint,
+  CheckpointError,
+  latestCheckpoint,
+  loadCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  saveRunCheckpoint,
 } from "../../src/run/checkpoint.js";
 import { Rng } from "../../src/util/rng.js";
 
@@ -17,14 +21,19 @@ const tmpDir = () => tempDir("bcr-ckpt-");
 
 function makeModel(seed: number, nEmbd = 4) {
   const r = new Rng(seed);
-  const rand = (shape: number[]) => tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal()), shape);
+  const rand = (shape: number[]) =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal()),
+      shape,
+    );
   const params = new Map<string, tf.Variable>([
     ["wte", tf.variable(rand([7, nEmbd]))],
     ["h.0.ln.bias", tf.variable(rand([nEmbd]))],
   ]);
   return { config: { vocabSize: 7, nEmbd, nLayer: 1 }, params };
 }
-const values = (m: { params: Map<string, tf.Variable> }) => [...m.params].map(([k, v]) => [k, Array.from(v.dataSync())]);
+const values = (m: { params: Map<string, tf.Variable> }) =>
+  [...m.params].map(([k, v]) => [k, Array.from(v.dataSync())]);
 
 function trainedPair(seed = 1) {
   const model = makeModel(seed);
@@ -72,7 +81,10 @@ test("a flipped byte in weights.bin, a truncated file or a missing file is refus
   const bad = Buffer.from(good);
   bad[5] = bad[5]! ^ 0x01;
   fs.writeFileSync(wfile, bad);
-  assert.throws(() => loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && /weights\.bin: sha256 .* corrupt/.test(e.message));
+  assert.throws(
+    () => loadCheckpoint(dir),
+    (e: Error) => e instanceof CheckpointError && /weights\.bin: sha256 .* corrupt/.test(e.message),
+  );
   fs.writeFileSync(wfile, good.subarray(0, good.byteLength - 4));
   assert.throws(() => loadCheckpoint(dir), /weights\.bin: \d+ bytes, expected \d+ \(truncated/);
   fs.writeFileSync(wfile, good);
@@ -83,7 +95,10 @@ test("a flipped byte in weights.bin, a truncated file or a missing file is refus
   fs.writeFileSync(ofile, obytes);
   assert.throws(() => loadCheckpoint(dir), /optimizer\.bin: sha256/);
   fs.rmSync(path.join(dir, "state.json"));
-  fs.writeFileSync(ofile, fs.readFileSync(ofile).map((b, i) => (i === 0 ? b ^ 0x80 : b)));
+  fs.writeFileSync(
+    ofile,
+    fs.readFileSync(ofile).map((b, i) => (i === 0 ? b ^ 0x80 : b)),
+  );
   assert.throws(() => loadCheckpoint(dir), /state\.json: missing/);
 });
 
@@ -92,8 +107,14 @@ test("a checkpoint for a different config or different shapes is refused with wh
   const { model } = trainedPair();
   saveCheckpoint(dir, { model, step: 0 });
   const other = makeModel(1, 8);
-  assert.throws(() => loadCheckpoint(dir, { expectConfig: other.config }), /model\.json: model config differs: nEmbd 4 \(checkpoint\) vs 8 \(expected\)/);
-  assert.throws(() => loadCheckpoint(dir, { expectParams: other.params }), /wte shape \[7,4\] \(checkpoint\) vs \[7,8\] \(model\)/);
+  assert.throws(
+    () => loadCheckpoint(dir, { expectConfig: other.config }),
+    /model\.json: model config differs: nEmbd 4 \(checkpoint\) vs 8 \(expected\)/,
+  );
+  assert.throws(
+    () => loadCheckpoint(dir, { expectParams: other.params }),
+    /wte shape \[7,4\] \(checkpoint\) vs \[7,8\] \(model\)/,
+  );
   const ck = loadCheckpoint(dir);
   assert.throws(() => restoreCheckpoint(ck, other), /parameters differ: wte shape/);
   const opt = new AdamW(model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0 });
@@ -107,13 +128,21 @@ test("a crash while writing leaves the previous checkpoint in place and loadable
   const first = saveRunCheckpoint(ckDir, { model: a.model, optimizer: a.opt, step: 2 });
   // Overwriting the same directory: crash after weights.bin is written.
   const b = trainedPair(2);
-  const crash = (f: string) => { if (f.endsWith("weights.bin")) throw new Error("simulated crash"); };
-  assert.throws(() => saveCheckpoint(first, { model: b.model, optimizer: b.opt, step: 9 }, { afterWrite: crash }), /simulated crash/);
+  const crash = (f: string) => {
+    if (f.endsWith("weights.bin")) throw new Error("simulated crash");
+  };
+  assert.throws(
+    () => saveCheckpoint(first, { model: b.model, optimizer: b.opt, step: 9 }, { afterWrite: crash }),
+    /simulated crash/,
+  );
   let ck = loadCheckpoint(first);
   assert.equal(ck.step, 2);
   assert.deepEqual([...ck.weights.get("wte")!.data], [...a.model.params.get("wte")!.dataSync()]);
   // A new step directory: crash mid-write, `latest` still names the old, complete one.
-  assert.throws(() => saveRunCheckpoint(ckDir, { model: b.model, optimizer: b.opt, step: 4 }, { afterWrite: crash }), /simulated crash/);
+  assert.throws(
+    () => saveRunCheckpoint(ckDir, { model: b.model, optimizer: b.opt, step: 4 }, { afterWrite: crash }),
+    /simulated crash/,
+  );
   assert.equal(latestCheckpoint(ckDir), first);
   ck = loadCheckpoint(latestCheckpoint(ckDir)!);
   assert.equal(ck.step, 2);

@@ -5,8 +5,13 @@ import { checkpointsDir, latestPointer, RUN_FILES, runFile } from "../../src/run
 
 test("run-folder names are the ones on disk in old runs and results (renaming one orphans them)", () => {
   assert.deepEqual(RUN_FILES, {
-    config: "config.json", backend: "backend.json", metrics: "metrics.jsonl", samples: "samples.jsonl",
-    summary: "summary.json", log: "train.log", checkpoints: "checkpoints",
+    config: "config.json",
+    backend: "backend.json",
+    metrics: "metrics.jsonl",
+    samples: "samples.jsonl",
+    summary: "summary.json",
+    log: "train.log",
+    checkpoints: "checkpoints",
   });
   assert.equal(runFile("r", "metrics"), path.join("r", "metrics.jsonl"));
   assert.equal(checkpointsDir("r"), path.join("r", "checkpoints"));

@@ -23,7 +23,10 @@ test("header, a different config refused, summary round trip", () => {
   assert.equal(run.hasConfig(), true);
   assert.ok(fs.existsSync(runFile(dir, "backend")));
   run.requireSameConfig({ a: 1 });
-  assert.throws(() => run.requireSameConfig({ a: 2 }), (e: Error) => e.message.startsWith(runFile(dir, "config")) && /different config/.test(e.message));
+  assert.throws(
+    () => run.requireSameConfig({ a: 2 }),
+    (e: Error) => e.message.startsWith(runFile(dir, "config")) && /different config/.test(e.message),
+  );
   assert.equal(run.hasSummary(), false);
   run.writeSummary({ steps: 3 });
   assert.deepEqual(run.readSummary(), { steps: 3 });
@@ -42,7 +45,10 @@ test("resume loads the latest checkpoint and drops the metrics at and after its 
   run.logSample({ step: 0, text: "x" });
   const ck = run.resume();
   assert.equal(ck?.step, 4);
-  assert.deepEqual(run.metrics.read().map((r) => r.step), [0, 1, 2, 3]);
+  assert.deepEqual(
+    run.metrics.read().map((r) => r.step),
+    [0, 1, 2, 3],
+  );
   run.startFresh();
   assert.equal(run.latestCheckpoint(), null);
   assert.deepEqual(run.metrics.read(), []);

@@ -11,7 +11,10 @@ test("keepBefore(c) keeps exactly the records measured before the checkpoint at 
   for (const step of [0, 1, 2, 2, 3, 4]) log.append({ step, x: step * 10 });
   assert.deepEqual(seen, [0, 1, 2, 2, 3, 4], "every record reaches the hook");
   log.keepBefore(2);
-  assert.deepEqual(log.read().map((r) => r.step), [0, 1]);
+  assert.deepEqual(
+    log.read().map((r) => r.step),
+    [0, 1],
+  );
   assert.equal(log.has(1), true);
   assert.equal(log.has(2), false);
   log.keepBefore(0);

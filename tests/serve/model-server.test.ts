@@ -11,7 +11,11 @@ const tok = new CharTokenizer();
 const gen = () => new FakeGenerator((p) => tok.encode(`ok${p.length - 1}`), 64);
 
 async function post(url: string, body: unknown) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 }
 
@@ -29,7 +33,13 @@ test("serves health, models, completions and chat with exact usage and finish re
     assert.deepEqual(r.body.usage, { prompt_tokens: 4, completion_tokens: 4, total_tokens: 8 }); // BOS+3; "ok3"+EOS
 
     const cut = await post(`${srv.baseUrl}/completions`, { prompt: ["1+1", "12345"], max_tokens: 2 });
-    assert.deepEqual(cut.body.choices.map((c: any) => [c.index, c.text, c.finish_reason]), [[0, "ok", "length"], [1, "ok", "length"]]);
+    assert.deepEqual(
+      cut.body.choices.map((c: any) => [c.index, c.text, c.finish_reason]),
+      [
+        [0, "ok", "length"],
+        [1, "ok", "length"],
+      ],
+    );
     assert.equal(cut.body.usage.completion_tokens, 4);
 
     const stop = await post(`${srv.baseUrl}/completions`, { prompt: "abcdefghijkl", max_tokens: 10, stop: ["12"] });
@@ -38,7 +48,11 @@ test("serves health, models, completions and chat with exact usage and finish re
     assert.equal(stop.body.usage.completion_tokens, 4); // "ok12": the stop string counts
 
     const chat = await post(`${srv.baseUrl}/chat/completions`, {
-      messages: [{ role: "system", content: "ignored" }, { role: "user", content: "ab" }, { role: "user", content: [{ type: "text", text: "c" }] }],
+      messages: [
+        { role: "system", content: "ignored" },
+        { role: "user", content: "ab" },
+        { role: "user", content: [{ type: "text", text: "c" }] },
+      ],
       max_tokens: 8,
     });
     assert.equal(chat.status, 200);
@@ -91,7 +105,10 @@ test("unknownChars replace maps characters outside the vocabulary", async () => 
   } finally {
     await srv.close();
   }
-  await assert.rejects(startModelServer({ model: gen(), tokenizer: tok, port: 0, unknownChars: { replace: "’" } }), /not in the vocabulary/);
+  await assert.rejects(
+    startModelServer({ model: gen(), tokenizer: tok, port: 0, unknownChars: { replace: "’" } }),
+    /not in the vocabulary/,
+  );
 });
 
 test("concurrent requests are micro-batched into fewer generate calls", async () => {
@@ -99,8 +116,13 @@ test("concurrent requests are micro-batched into fewer generate calls", async ()
   const srv = await startModelServer({ model: g, tokenizer: tok, port: 0, batchWindowMs: 20 });
   try {
     const prompts = ["1", "22", "333", "4444", "55555", "666666"];
-    const rs = await Promise.all(prompts.map((p) => post(`${srv.baseUrl}/completions`, { prompt: p, max_tokens: 8, seed: 3 })));
-    assert.deepEqual(rs.map((r) => r.body.choices[0].text), prompts.map((p) => `ok${p.length}`));
+    const rs = await Promise.all(
+      prompts.map((p) => post(`${srv.baseUrl}/completions`, { prompt: p, max_tokens: 8, seed: 3 })),
+    );
+    assert.deepEqual(
+      rs.map((r) => r.body.choices[0].text),
+      prompts.map((p) => `ok${p.length}`),
+    );
     assert.ok(g.calls.length < prompts.length, `expected batching, got ${g.calls.length} generate calls`);
     assert.ok(srv.stats.maxBatchSeen > 1);
     assert.equal(srv.stats.items, prompts.length);
@@ -116,19 +138,36 @@ test("an unknown model is 404; unimplemented fields are 400; 405 and 413 are req
     assert.equal(r404.status, 404);
     assert.equal(r404.body.error.code, "model_not_found");
     assert.equal(r404.body.error.param, "model");
-    assert.equal((await post(`${srv.baseUrl}/chat/completions`, { model: "other", messages: [{ role: "user", content: "1" }] })).status, 404);
+    assert.equal(
+      (await post(`${srv.baseUrl}/chat/completions`, { model: "other", messages: [{ role: "user", content: "1" }] }))
+        .status,
+      404,
+    );
     assert.equal((await post(`${srv.baseUrl}/completions`, { model: "tiny", prompt: "1" })).status, 200);
-    for (const [extra, param] of [[{ echo: true }, "echo"], [{ best_of: 2 }, "best_of"], [{ suffix: "x" }, "suffix"],
-      [{ logit_bias: { "5": 1 } }, "logit_bias"], [{ presence_penalty: 0.5 }, "presence_penalty"],
-      [{ frequency_penalty: 1 }, "frequency_penalty"], [{ logprobs: 21 }, "logprobs"], [{ logprobs: -1 }, "logprobs"]] as const) {
+    for (const [extra, param] of [
+      [{ echo: true }, "echo"],
+      [{ best_of: 2 }, "best_of"],
+      [{ suffix: "x" }, "suffix"],
+      [{ logit_bias: { "5": 1 } }, "logit_bias"],
+      [{ presence_penalty: 0.5 }, "presence_penalty"],
+      [{ frequency_penalty: 1 }, "frequency_penalty"],
+      [{ logprobs: 21 }, "logprobs"],
+      [{ logprobs: -1 }, "logprobs"],
+    ] as const) {
       const r = await post(`${srv.baseUrl}/completions`, { prompt: "1", ...extra });
       assert.equal(r.status, 400, JSON.stringify(extra));
       assert.equal(r.body.error.param, param);
       assert.equal(r.body.error.type, "invalid_request_error");
     }
     // no-op values are fine
-    assert.equal((await post(`${srv.baseUrl}/completions`, { prompt: "1", echo: false, best_of: 1, presence_penalty: 0 })).status, 200);
-    const chatTop = await post(`${srv.baseUrl}/chat/completions`, { messages: [{ role: "user", content: "1" }], top_logprobs: 2 });
+    assert.equal(
+      (await post(`${srv.baseUrl}/completions`, { prompt: "1", echo: false, best_of: 1, presence_penalty: 0 })).status,
+      200,
+    );
+    const chatTop = await post(`${srv.baseUrl}/chat/completions`, {
+      messages: [{ role: "user", content: "1" }],
+      top_logprobs: 2,
+    });
     assert.equal(chatTop.status, 400);
     assert.match(chatTop.body.error.message, /needs logprobs: true/);
     const r405 = await fetch(`${srv.baseUrl}/completions`);
@@ -181,24 +220,44 @@ describe("with a real GPT", () => {
       let c: Awaited<ReturnType<typeof post>> | undefined;
       let seed = 1;
       for (; seed <= 50; seed++) {
-        c = await post(`${srv.baseUrl}/completions`, { prompt: "3+4", max_tokens: 10, temperature: 1, seed, logprobs: 3 });
+        c = await post(`${srv.baseUrl}/completions`, {
+          prompt: "3+4",
+          max_tokens: 10,
+          temperature: 1,
+          seed,
+          logprobs: 3,
+        });
         assert.equal(c.status, 200);
         if (c.body.choices[0].logprobs.tokens.every((t: string) => t.length === 1)) break;
       }
       assert.ok(seed <= 50 && c);
-      const ch = await post(`${srv.baseUrl}/chat/completions`, { messages: [{ role: "user", content: "3+4" }], max_tokens: 10,
-        temperature: 1, seed, logprobs: true, top_logprobs: 3 });
+      const ch = await post(`${srv.baseUrl}/chat/completions`, {
+        messages: [{ role: "user", content: "3+4" }],
+        max_tokens: 10,
+        temperature: 1,
+        seed,
+        logprobs: true,
+        top_logprobs: 3,
+      });
       const text: string = c.body.choices[0].text;
       const lp = c.body.choices[0].logprobs;
       assert.equal(lp.tokens.join(""), text);
-      assert.deepEqual(lp.text_offset, [...text].map((_, i) => i));
+      assert.deepEqual(
+        lp.text_offset,
+        [...text].map((_, i) => i),
+      );
       assert.equal(ch.body.choices[0].message.content, text, "same prompt and seed");
-      assert.deepEqual(ch.body.choices[0].logprobs.content.map((t: any) => t.logprob), lp.token_logprobs);
+      assert.deepEqual(
+        ch.body.choices[0].logprobs.content.map((t: any) => t.logprob),
+        lp.token_logprobs,
+      );
       // Independent computation: one teacher-forced forward pass over BOS + prompt + text.
       const ids = [1, ...tok.encode("3+4"), ...tok.encode(text)];
-      const logits = tf.tidy(() => tf.logSoftmax(gpt.logits(tf.tensor2d([ids], [1, ids.length], "int32"))).arraySync() as number[][][]);
+      const logits = tf.tidy(
+        () => tf.logSoftmax(gpt.logits(tf.tensor2d([ids], [1, ids.length], "int32"))).arraySync() as number[][][],
+      );
       for (let t = 0; t < text.length; t++) {
-        const row = logits[0]![3 + t]!;   // position of the token before text[t]
+        const row = logits[0]![3 + t]!; // position of the token before text[t]
         const want = row[ids[4 + t]!]!;
         assert.ok(Math.abs(lp.token_logprobs[t] - want) < 1e-4, `token ${t}: ${lp.token_logprobs[t]} vs ${want}`);
         const top = Object.entries(lp.top_logprobs[t] as Record<string, number>);
@@ -207,7 +266,7 @@ describe("with a real GPT", () => {
         // (near-ties may order differently: the cached and the full forward round apart).
         const fourth = row.slice().sort((a, b) => b - a)[3]!;
         for (const [k, v] of top) {
-          if (k === "") continue;   // a special token (decodes to ""): no id to look it up by
+          if (k === "") continue; // a special token (decodes to ""): no id to look it up by
           assert.ok(Math.abs(v - row[tok.encode(k)[0]!]!) < 1e-4, `top ${k}`);
           assert.ok(v >= fourth - 1e-4);
         }
@@ -221,12 +280,17 @@ describe("with a real GPT", () => {
 
   test("close() with requests in flight: every one is answered, then new connections are refused", async () => {
     const srv = await startModelServer({ model: gpt, tokenizer: tok, port: 0, batchWindowMs: 50, acceptGraceMs: 0 });
-    const sent = Array.from({ length: 20 }, (_, i) => post(`${srv.baseUrl}/completions`, { prompt: String(i), max_tokens: 16, temperature: 0 }));
+    const sent = Array.from({ length: 20 }, (_, i) =>
+      post(`${srv.baseUrl}/completions`, { prompt: String(i), max_tokens: 16, temperature: 0 }),
+    );
     for (let i = 0; i < 500 && srv.stats.requests < 20; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(srv.stats.requests, 20, "all twenty received");
     const closing = srv.close();
     const rs = await Promise.all(sent);
-    assert.deepEqual(rs.map((r) => r.status), Array(20).fill(200));
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      Array(20).fill(200),
+    );
     await closing;
     await assert.rejects(fetch(`${srv.url}/health`));
   });

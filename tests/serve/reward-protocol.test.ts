@@ -1,6 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseLabel, parseRewardRequest, RequestError, splitResponse, stripEos } from "../../src/serve/reward-protocol.js";
+import {
+  parseLabel,
+  parseRewardRequest,
+  RequestError,
+  splitResponse,
+  stripEos,
+} from "../../src/serve/reward-protocol.js";
 import { estimateTokens, makeTokenCounter } from "../../src/bcr/tokens.js";
 
 test("labels: JSON-array strings, real arrays, plain answers and numbers", () => {
@@ -16,8 +22,11 @@ test("labels: JSON-array strings, real arrays, plain answers and numbers", () =>
 
 test("bad labels are 400s that name the label", () => {
   for (const bad of [null, undefined, {}, true, "", "   ", "[]", [], ["1", ""], ["1", {}], [null], Infinity]) {
-    assert.throws(() => parseLabel(bad, "labels[3]"), (e: unknown) =>
-      e instanceof RequestError && e.status === 400 && e.message.startsWith("labels[3]"), `label ${JSON.stringify(bad)}`);
+    assert.throws(
+      () => parseLabel(bad, "labels[3]"),
+      (e: unknown) => e instanceof RequestError && e.status === 400 && e.message.startsWith("labels[3]"),
+      `label ${JSON.stringify(bad)}`,
+    );
   }
 });
 
@@ -31,10 +40,21 @@ test("response = query minus prompt; first occurrence when the query does not st
 });
 
 test("request validation: lengths, types, optional fields", () => {
-  const ok = parseRewardRequest({ query: ["pa", "pb"], prompts: ["p", "p"], labels: ["1", '["2","3"]'],
-    response_lengths: [5, 6], truncated: [false, true], step: 3 });
-  assert.deepEqual(ok.items.map((i) => [i.response, i.golds, i.length, i.truncated]),
-    [["a", ["1"], 5, false], ["b", ["2", "3"], 6, true]]);
+  const ok = parseRewardRequest({
+    query: ["pa", "pb"],
+    prompts: ["p", "p"],
+    labels: ["1", '["2","3"]'],
+    response_lengths: [5, 6],
+    truncated: [false, true],
+    step: 3,
+  });
+  assert.deepEqual(
+    ok.items.map((i) => [i.response, i.golds, i.length, i.truncated]),
+    [
+      ["a", ["1"], 5, false],
+      ["b", ["2", "3"], 6, true],
+    ],
+  );
   assert.equal(ok.step, 3);
   const direct = parseRewardRequest({ responses: ["r"], prompts: ["group-1"], labels: ["1"] });
   assert.equal(direct.items[0]!.response, "r");
@@ -53,8 +73,11 @@ test("request validation: lengths, types, optional fields", () => {
     [{ query: ["x"], prompts: ["x"], labels: ["1"], step: "3" }, /"step"/],
   ];
   for (const [body, re] of cases) {
-    assert.throws(() => parseRewardRequest(body), (e: unknown) => e instanceof RequestError && e.status === 400 && re.test(e.message),
-      JSON.stringify(body));
+    assert.throws(
+      () => parseRewardRequest(body),
+      (e: unknown) => e instanceof RequestError && e.status === 400 && re.test(e.message),
+      JSON.stringify(body),
+    );
   }
 });
 
@@ -76,10 +99,16 @@ test("token estimate: digits one each, words by length, spaces free; chars count
 });
 
 test("malformed labels are 400s naming the item, not literal answers scored 0", () => {
-  for (const [label, msg] of [["[1,2", /labels\[1\]: starts like a JSON list/], ["null", /labels\[1\]: null is not a gold answer/],
-    ['{"a":1}', /labels\[1\]: a JSON object is not a gold answer/]] as const) {
-    assert.throws(() => parseRewardRequest({ responses: ["x", "y"], prompts: ["p", "q"], labels: ["5", label] }),
-      (e: unknown) => e instanceof RequestError && e.status === 400 && msg.test(e.message), label);
+  for (const [label, msg] of [
+    ["[1,2", /labels\[1\]: starts like a JSON list/],
+    ["null", /labels\[1\]: null is not a gold answer/],
+    ['{"a":1}', /labels\[1\]: a JSON object is not a gold answer/],
+  ] as const) {
+    assert.throws(
+      () => parseRewardRequest({ responses: ["x", "y"], prompts: ["p", "q"], labels: ["5", label] }),
+      (e: unknown) => e instanceof RequestError && e.status === 400 && msg.test(e.message),
+      label,
+    );
   }
   // Intervals stay single answers.
   assert.deepEqual(parseLabel("[0,1)"), ["[0,1)"]);

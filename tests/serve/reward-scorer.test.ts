@@ -6,7 +6,12 @@ import { scoreBatch, type ScorerConfig } from "../../src/serve/reward-scorer.js"
 import { estimateTokens } from "../../src/bcr/tokens.js";
 import { cpuGrowth } from "../helpers/growth.js";
 
-const cfg: ScorerConfig = { shaping: makeShaping("accuracy", {}), template: "natural", maxLength: 512, countTokens: estimateTokens };
+const cfg: ScorerConfig = {
+  shaping: makeShaping("accuracy", {}),
+  template: "natural",
+  maxLength: 512,
+  countTokens: estimateTokens,
+};
 
 test("a response the server infers as truncated loses its unfinished last answer, as with truncated: true", () => {
   // 600 " 1" pieces are 600 estimated tokens: over the 512 cap, no end marker -> truncated.
@@ -22,7 +27,10 @@ test("a response the server infers as truncated loses its unfinished last answer
   assert.deepEqual(stopped.rewards, [1]);
   assert.equal(stopped.details[0]!.truncated, false);
   // Under the cap the unfinished-looking last answer is simply the end of the text.
-  const short = scoreBatch({ items: [{ prompt: "P", response: "Answer 1: \\boxed{5}\nAnswer 2: 7", golds: ["5", "7"] }] }, cfg);
+  const short = scoreBatch(
+    { items: [{ prompt: "P", response: "Answer 1: \\boxed{5}\nAnswer 2: 7", golds: ["5", "7"] }] },
+    cfg,
+  );
   assert.deepEqual(short.rewards, [1]);
 });
 
@@ -41,14 +49,24 @@ const HOSTILE: [name: string, head: string, unit: string, tail: string][] = [
   ["answer markers", "", "Answer 1: ", ""],
 ];
 
-test("hostile responses: scoring work grows linearly with the input (CPU time at 8x the size < 24x)", { timeout: 300_000 }, () => {
+test("hostile responses: scoring work grows linearly with the input (CPU time at 8x the size < 24x)", {
+  timeout: 300_000,
+}, () => {
   // Work, not wall time: a linear parser gives about 8x, the quadratic `$` regex 64x.
   for (const [name, head, unit, tail] of HOSTILE) {
     const body = (chars: number) => head + unit.repeat(Math.max(1, Math.round(chars / unit.length))) + tail;
-    const growth = cpuGrowth((chars) => {
-      const req = parseRewardRequest({ responses: [body(chars)], prompts: ["P"], labels: [JSON.stringify(["5", "7"])] });
-      scoreBatch(req, cfg);
-    }, 15_000, 120_000);
+    const growth = cpuGrowth(
+      (chars) => {
+        const req = parseRewardRequest({
+          responses: [body(chars)],
+          prompts: ["P"],
+          labels: [JSON.stringify(["5", "7"])],
+        });
+        scoreBatch(req, cfg);
+      },
+      15_000,
+      120_000,
+    );
     assert.ok(growth < 24, `${name}: 8x the input took ${growth.toFixed(1)}x the CPU time`);
   }
 });

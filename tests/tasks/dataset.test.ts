@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { loadSyntheticDataset, writeSyntheticDataset } from "../../src/tasks/index.js";
 
@@ -18,7 +17,7 @@ test("the data set is seeded, disjoint, and verified on load", () => {
   assert.equal(trainQ.size, 300);
   assert.ok(test_.every((p) => !trainQ.has(p.question)));
   const before = fs.readFileSync(path.join(dir, "train.jsonl"), "utf8");
-  assert.deepEqual(writeSyntheticDataset(dir, opts), m);   // same seed, same bytes
+  assert.deepEqual(writeSyntheticDataset(dir, opts), m); // same seed, same bytes
   assert.equal(fs.readFileSync(path.join(dir, "train.jsonl"), "utf8"), before);
 
   fs.appendFileSync(path.join(dir, "test.jsonl"), JSON.stringify({ id: "x", question: "1+1", answer: "2" }) + "\n");

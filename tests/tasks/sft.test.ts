@@ -14,29 +14,59 @@ test("SFT examples use the group sizes, and their responses score 100%", () => {
   for (const e of ex) {
     assert.equal(e.ids.length, e.n);
     assert.match(e.prompt, /^1:\d/);
-    const s = scoreResponse(e.response, e.ids.map((id) => byId.get(id)!.answer));
+    const s = scoreResponse(
+      e.response,
+      e.ids.map((id) => byId.get(id)!.answer),
+    );
     assert.equal(s.accuracy, 1, e.response);
     assert.equal(countLoops(e.response) > 0, e.styles.includes("redundant"));
   }
-  assert.deepEqual(buildSftExamples(problems, { count: 5, groupSizes: [3], seed: 4 }),
-    buildSftExamples(problems, { count: 5, groupSizes: [3], seed: 4 }));
+  assert.deepEqual(
+    buildSftExamples(problems, { count: 5, groupSizes: [3], seed: 4 }),
+    buildSftExamples(problems, { count: 5, groupSizes: [3], seed: 4 }),
+  );
 });
 
 test("the style mixture follows its weights; shortcutMaxLevel limits shortcuts", () => {
-  const ex = buildSftExamples(problems, { count: 400, groupSizes: [4], seed: 1, mix: { essential: 1, redundant: 0, shortcut: 3 } });
+  const ex = buildSftExamples(problems, {
+    count: 400,
+    groupSizes: [4],
+    seed: 1,
+    mix: { essential: 1, redundant: 0, shortcut: 3 },
+  });
   const styles = ex.flatMap((e) => e.styles);
   const frac = styles.filter((s) => s === "shortcut").length / styles.length;
   assert.ok(Math.abs(frac - 0.75) < 0.04, `shortcut fraction ${frac}`);
   assert.ok(!styles.includes("redundant"));
-  const lim = buildSftExamples(problems, { count: 200, groupSizes: [4], seed: 1, mix: { essential: 1, redundant: 0, shortcut: 3 }, shortcutMaxLevel: 1 });
+  const lim = buildSftExamples(problems, {
+    count: 200,
+    groupSizes: [4],
+    seed: 1,
+    mix: { essential: 1, redundant: 0, shortcut: 3 },
+    shortcutMaxLevel: 1,
+  });
   for (const e of lim) e.styles.forEach((s, i) => assert.ok(s !== "shortcut" || byId.get(e.ids[i]!)!.difficulty === 1));
   assert.throws(() => buildSftExamples(problems, { count: 1, groupSizes: [0], seed: 1 }), /groupSizes/);
-  assert.throws(() => buildSftExamples(problems, { count: 1, groupSizes: [2], seed: 1, mix: { essential: 0, redundant: 0, shortcut: 0 } }), /positive sum/);
+  assert.throws(
+    () =>
+      buildSftExamples(problems, {
+        count: 1,
+        groupSizes: [2],
+        seed: 1,
+        mix: { essential: 0, redundant: 0, shortcut: 0 },
+      }),
+    /positive sum/,
+  );
 });
 
 test("8 problems with essential traces fit a 512-char context at every level", () => {
   for (const level of [1, 2, 3, 4]) {
-    const ex = buildSftExamples(generateProblems(level, 400, [level]), { count: 100, groupSizes: [8], seed: 2, mix: { essential: 1, redundant: 0, shortcut: 0 } });
+    const ex = buildSftExamples(generateProblems(level, 400, [level]), {
+      count: 100,
+      groupSizes: [8],
+      seed: 2,
+      mix: { essential: 1, redundant: 0, shortcut: 0 },
+    });
     const mean = ex.reduce((a, e) => a + e.prompt.length + e.response.length, 0) / ex.length;
     assert.ok(mean < 460, `level ${level}: mean ${mean}`);
   }
@@ -55,7 +85,14 @@ test("the merged style is drawn only when weighted: mixes without it give the sa
   const share = styles.filter((s) => s === "merged").length / styles.length;
   assert.ok(Math.abs(share - 0.5) < 0.06, `merged share ${share}`);
   for (const e of m) {
-    assert.equal(scoreResponse(e.response, e.ids.map((id) => byId.get(id)!.answer)).accuracy, 1, e.response);
+    assert.equal(
+      scoreResponse(
+        e.response,
+        e.ids.map((id) => byId.get(id)!.answer),
+      ).accuracy,
+      1,
+      e.response,
+    );
     e.styles.forEach((s, i) => {
       if (s !== "merged") return;
       const section = e.response.split(/ (?=\d+:)/)[i]!;

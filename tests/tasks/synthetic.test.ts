@@ -1,12 +1,22 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { LEVELS, VALUE_MAX, generateProblem, generateProblems, levelConfig, solveSteps } from "../../src/tasks/index.js";
+import {
+  LEVELS,
+  VALUE_MAX,
+  generateProblem,
+  generateProblems,
+  levelConfig,
+  solveSteps,
+} from "../../src/tasks/index.js";
 import { Rng } from "../../src/util/rng.js";
 
 const SYNTH_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ +-*/=()[]{}<>?:;#|,.!_\n";
 
 test("solveSteps evaluates left to right", () => {
-  assert.deepEqual(solveSteps("47+8-15+6").map((s) => s.result), [55, 40, 46]);
+  assert.deepEqual(
+    solveSteps("47+8-15+6").map((s) => s.result),
+    [55, 40, 46],
+  );
   assert.deepEqual(solveSteps("9-3")[0], { a: 9, op: "-", b: 3, result: 6 });
   assert.throws(() => solveSteps("4*2"), /not a synthetic question/);
   assert.throws(() => solveSteps("12"), /not a synthetic question/);

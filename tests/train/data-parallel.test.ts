@@ -13,25 +13,47 @@ before(useBackend);
 
 const tok = new CharTokenizer();
 const MODEL: GPTConfig = {
-  vocabSize: tok.vocabSize, blockSize: 32, nEmbd: 16, nLayer: 2, nHead: 2, dropout: 0, seed: 3, positions: "sections",
+  vocabSize: tok.vocabSize,
+  blockSize: 32,
+  nEmbd: 16,
+  nLayer: 2,
+  nHead: 2,
+  dropout: 0,
+  seed: 3,
+  positions: "sections",
   sections: { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":")[0]!, maxSection: 4 },
 };
 // lengths from 5 to 25 tokens, so every shard pads differently and holds a different number of targets
 const EXAMPLES: SftExample[] = Array.from({ length: 7 }, (_, i) => ({
-  prompt: `${i}+${(i * 7) % 10}=\n`, response: `1:${"ab".repeat(i)}${i + ((i * 7) % 10)}`,
+  prompt: `${i}+${(i * 7) % 10}=\n`,
+  response: `1:${"ab".repeat(i)}${i + ((i * 7) % 10)}`,
 }));
 const encoded = EXAMPLES.map((e, i) => encodeExample(tok, e, MODEL.blockSize, `example ${i}`));
 
 test("shardBounds splits contiguously, sizes differing by at most one, never an empty shard", () => {
-  assert.deepEqual(shardBounds(7, 2), [[0, 4], [4, 7]]);
-  assert.deepEqual(shardBounds(7, 3), [[0, 3], [3, 5], [5, 7]]);
-  assert.deepEqual(shardBounds(2, 4), [[0, 1], [1, 2]]);
-  assert.deepEqual(shardBounds(32, 2), [[0, 16], [16, 32]]);
+  assert.deepEqual(shardBounds(7, 2), [
+    [0, 4],
+    [4, 7],
+  ]);
+  assert.deepEqual(shardBounds(7, 3), [
+    [0, 3],
+    [3, 5],
+    [5, 7],
+  ]);
+  assert.deepEqual(shardBounds(2, 4), [
+    [0, 1],
+    [1, 2],
+  ]);
+  assert.deepEqual(shardBounds(32, 2), [
+    [0, 16],
+    [16, 32],
+  ]);
 });
 
 /** max |a - b| / max |b| over one tensor's values. */
 function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < b.length; i++) {
     num = Math.max(num, Math.abs(a[i]! - b[i]!));
     den = Math.max(den, Math.abs(b[i]!));
@@ -49,7 +71,10 @@ for (const workers of [2, 3]) {
     try {
       const got = await dp.lossAndGrads(model, encoded, { training: false });
       const refLoss = ref.value.dataSync()[0]!;
-      assert.ok(Math.abs(got.value.dataSync()[0]! - refLoss) <= 1e-6 * Math.abs(refLoss), `loss ${got.value.dataSync()[0]} vs ${refLoss}`);
+      assert.ok(
+        Math.abs(got.value.dataSync()[0]! - refLoss) <= 1e-6 * Math.abs(refLoss),
+        `loss ${got.value.dataSync()[0]} vs ${refLoss}`,
+      );
       for (const v of vars) {
         const e = relErr(got.grads[v.name]!.dataSync() as Float32Array, ref.grads[v.name]!.dataSync() as Float32Array);
         assert.ok(e < 1e-5, `${v.name}: relative error ${e}`);
@@ -78,16 +103,23 @@ test("a worker's failure is an error naming the worker, not a hang", async () =>
 });
 
 function config(workers?: number, dropout = 0) {
-  return parseConfig({
-    seed: 5,
-    model: { blockSize: 32, nEmbd: 16, nLayer: 1, nHead: 2, positions: "sections", dropout },
-    data: { evalFraction: 0 },
-    train: { steps: 4, batchSize: 5, evalEvery: 0, checkpointEvery: 0, ...(workers ? { workers } : {}) },
-    optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 1 },
-  }, SftConfigSchema, "test");
+  return parseConfig(
+    {
+      seed: 5,
+      model: { blockSize: 32, nEmbd: 16, nLayer: 1, nHead: 2, positions: "sections", dropout },
+      data: { evalFraction: 0 },
+      train: { steps: 4, batchSize: 5, evalEvery: 0, checkpointEvery: 0, ...(workers ? { workers } : {}) },
+      optim: { lr: 1e-2, minLr: 1e-3, warmupSteps: 1 },
+    },
+    SftConfigSchema,
+    "test",
+  );
 }
 const weights = (m: GPT) => [...m.params].map(([k, v]) => [k, Array.from(v.dataSync())] as const);
-const EXAMPLES_12 = Array.from({ length: 12 }, (_, i) => ({ prompt: `${i}+${i % 3}=\n`, response: `1:${i + (i % 3)}` }));
+const EXAMPLES_12 = Array.from({ length: 12 }, (_, i) => ({
+  prompt: `${i}+${i % 3}=\n`,
+  response: `1:${i + (i % 3)}`,
+}));
 
 test("trainSft with train.workers 2: two runs give identical weights; the losses match the one-thread run", async () => {
   const run = async (workers?: number) => {
@@ -100,7 +132,12 @@ test("trainSft with train.workers 2: two runs give identical weights; the losses
   const b = await run(2);
   assert.deepEqual(a.w, b.w);
   const one = await run();
-  a.losses.forEach((l, i) => assert.ok(Math.abs(l - one.losses[i]!) < 1e-4 * Math.abs(one.losses[i]!), `step ${i + 1}: ${l} vs ${one.losses[i]}`));
+  a.losses.forEach((l, i) =>
+    assert.ok(
+      Math.abs(l - one.losses[i]!) < 1e-4 * Math.abs(one.losses[i]!),
+      `step ${i + 1}: ${l} vs ${one.losses[i]}`,
+    ),
+  );
   // absent stays absent: configs without the field resolve (and hash) as before
   assert.equal("workers" in config().train, false);
 });

@@ -10,7 +10,14 @@ import { initFromCheckpoint } from "../../src/train/init-from.js";
 before(useBackend);
 
 const base = (over: Partial<GPTConfig> = {}): GPTConfig => ({
-  vocabSize: new CharTokenizer().vocabSize, blockSize: 16, nEmbd: 16, nLayer: 1, nHead: 2, dropout: 0, seed: 3, ...over,
+  vocabSize: new CharTokenizer().vocabSize,
+  blockSize: 16,
+  nEmbd: 16,
+  nLayer: 1,
+  nHead: 2,
+  dropout: 0,
+  seed: 3,
+  ...over,
 });
 const values = (m: GPT, name: string) => Array.from(m.params.get(name)!.dataSync());
 
@@ -40,11 +47,13 @@ test("a longer context keeps the checkpoint's position rows, the new model's own
   }
   // Independent check: on a sequence that fits the old context, both models compute the same logits.
   const tokens = tf.tensor2d([[1, 5, 9, 12, 7, 3, 4, 8, 2, 6, 10, 11, 13, 14, 15, 5]], [1, 16], "int32");
-  const a = small.logits(tokens), b = big.logits(tokens);
+  const a = small.logits(tokens),
+    b = big.logits(tokens);
   const maxDiff = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
   assert.ok(maxDiff < 1e-5, `logits differ by ${maxDiff}`);
   tf.dispose([tokens, a, b]);
-  small.dispose(); big.dispose();
+  small.dispose();
+  big.dispose();
 });
 
 test("the same context copies the checkpoint unchanged; a shorter context or another architecture is refused, naming the field", () => {
@@ -55,11 +64,17 @@ test("the same context copies the checkpoint unchanged; a shorter context or ano
 
   const shorter = new GPT(base({ blockSize: 12 }));
   const before = values(shorter, "transformer.wpe.weight");
-  assert.throws(() => initFromCheckpoint(shorter, dir), /blockSize 16 \(checkpoint\) vs 12 \(expected\): the context may grow, not shrink/);
+  assert.throws(
+    () => initFromCheckpoint(shorter, dir),
+    /blockSize 16 \(checkpoint\) vs 12 \(expected\): the context may grow, not shrink/,
+  );
   assert.deepEqual(values(shorter, "transformer.wpe.weight"), before, "nothing restored on refusal");
 
   const wider = new GPT(base({ blockSize: 24, nEmbd: 32 }));
-  assert.throws(() => initFromCheckpoint(wider, dir), /model config differs: nEmbd 16 \(checkpoint\) vs 32 \(expected\)/);
+  assert.throws(
+    () => initFromCheckpoint(wider, dir),
+    /model config differs: nEmbd 16 \(checkpoint\) vs 32 \(expected\)/,
+  );
   for (const m of [saved, same, shorter, wider]) m.dispose();
 });
 
@@ -68,5 +83,6 @@ test("a rotary model (no position table) grows its context with every weight cop
   const big = new GPT(base({ positions: "rotary", blockSize: 32 }));
   assert.deepEqual(initFromCheckpoint(big, dir).grew, { from: 16, to: 32 });
   for (const name of small.params.keys()) assert.deepEqual(values(big, name), values(small, name), name);
-  small.dispose(); big.dispose();
+  small.dispose();
+  big.dispose();
 });

@@ -21,14 +21,26 @@ test("AdamW matches a hand-computed 2-step example (decay on the matrix, not on 
   assert.deepEqual(opt.decayedNames, ["w"]);
   // Step 1: the bias-corrected update is g/|g| = +-1 per element.
   //   w: [1,-2]*(1-0.1*0.1) - 0.1*[1,-1] = [0.89, -1.88];   b: 0.5 - 0.1 = 0.4
-  opt.update(new Map<string, tf.Tensor>([["w", tf.tensor2d([[0.5, -1]])], ["b", tf.tensor1d([2])]]), 0.1);
+  opt.update(
+    new Map<string, tf.Tensor>([
+      ["w", tf.tensor2d([[0.5, -1]])],
+      ["b", tf.tensor1d([2])],
+    ]),
+    0.1,
+  );
   close(params.get("w")!.dataSync(), [0.89, -1.88]);
   close(params.get("b")!.dataSync(), [0.4]);
   // Step 2 (gradient flips sign on w): m = [-0.005, 0.01], v = [0.00049975, 0.001999],
   //   bc1 = 0.19, bc2 = 0.001999 -> mhat = [-0.026316, 0.052632], sqrt(vhat) = [0.5, 1]
   //   w: [0.89,-1.88]*0.99 - 0.1*[-0.052632, 0.052632] = [0.886363, -1.866463]
   //   b: m = 0.28, v = 0.004996 -> 0.4 - 0.1*(1.473684/1.580901) = 0.306782
-  opt.update(new Map<string, tf.Tensor>([["w", tf.tensor2d([[-0.5, 1]])], ["b", tf.tensor1d([1])]]), 0.1);
+  opt.update(
+    new Map<string, tf.Tensor>([
+      ["w", tf.tensor2d([[-0.5, 1]])],
+      ["b", tf.tensor1d([1])],
+    ]),
+    0.1,
+  );
   close(params.get("w")!.dataSync(), [0.886363, -1.866463]);
   close(params.get("b")!.dataSync(), [0.306782]);
   assert.equal(opt.step, 2);
@@ -36,9 +48,30 @@ test("AdamW matches a hand-computed 2-step example (decay on the matrix, not on 
 });
 
 test("AdamW state round-trips: a restored optimizer continues identically", () => {
-  const mk = () => new Map<string, tf.Variable>([["w", tf.variable(tf.tensor2d([[0.3, -0.7], [1.1, 0.2]]))]]);
-  const g = () => new Map([["w", tf.tensor2d([[0.1, -0.2], [0.3, 0.05]])]]);
-  const pa = mk(), pb = mk();
+  const mk = () =>
+    new Map<string, tf.Variable>([
+      [
+        "w",
+        tf.variable(
+          tf.tensor2d([
+            [0.3, -0.7],
+            [1.1, 0.2],
+          ]),
+        ),
+      ],
+    ]);
+  const g = () =>
+    new Map([
+      [
+        "w",
+        tf.tensor2d([
+          [0.1, -0.2],
+          [0.3, 0.05],
+        ]),
+      ],
+    ]);
+  const pa = mk(),
+    pb = mk();
   const a = new AdamW(pa, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
   const b = new AdamW(pb, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
   a.update(g(), 0.01);
@@ -80,7 +113,10 @@ test("lrAt: linear warm-up, cosine to minLr, floor after decaySteps", () => {
 });
 
 test("clipByGlobalNorm returns the pre-clip norm and scales to maxNorm", () => {
-  const grads = new Map<string, tf.Tensor>([["a", tf.tensor1d([3, 0])], ["b", tf.tensor2d([[0, 4]])]]);
+  const grads = new Map<string, tf.Tensor>([
+    ["a", tf.tensor1d([3, 0])],
+    ["b", tf.tensor2d([[0, 4]])],
+  ]);
   const { grads: clipped, norm } = clipByGlobalNorm(grads, 1);
   assert.ok(Math.abs(norm.dataSync()[0]! - 5) < 1e-6);
   close(clipped.get("a")!.dataSync(), [0.6, 0]);

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { command } from "../../src/cli/commands/sft.js";
 import { UsageError } from "../../src/cli/command.js";
@@ -11,8 +10,20 @@ import { backendInfo } from "../../src/engine/backend.js";
 
 test("bcr sft runs a config with --set overrides into a run folder, and resumes there", async () => {
   const out = tempDir("bcr-sftcli-");
-  const args = ["--config", "configs/sft-tiny.json", "--out", out, "--backend", process.env.BCR_BACKEND ?? "auto",
-    "--set", "train.steps=4", "--set", "train.evalEvery=0", "--set", "train.checkpointEvery=0"];
+  const args = [
+    "--config",
+    "configs/sft-tiny.json",
+    "--out",
+    out,
+    "--backend",
+    process.env.BCR_BACKEND ?? "auto",
+    "--set",
+    "train.steps=4",
+    "--set",
+    "train.evalEvery=0",
+    "--set",
+    "train.checkpointEvery=0",
+  ];
   assert.equal(await command.run([...args, "--max-steps", "2"]), 0);
   assert.equal(fs.readFileSync(path.join(out, "checkpoints", "latest"), "utf8").trim(), "step-0000002");
   assert.equal(await command.run(args), 0);
@@ -20,7 +31,9 @@ test("bcr sft runs a config with --set overrides into a run folder, and resumes 
   assert.equal(cfg.train.steps, 4);
   assert.equal(cfg.optim.lr, 0.01); // from the file
   assert.equal(JSON.parse(fs.readFileSync(path.join(out, "backend.json"), "utf8")).name, backendInfo()!.name);
-  const steps = readJsonl<{ step: number; "train/loss"?: number }>(path.join(out, "metrics.jsonl")).filter((r) => r["train/loss"] !== undefined).map((r) => r.step);
+  const steps = readJsonl<{ step: number; "train/loss"?: number }>(path.join(out, "metrics.jsonl"))
+    .filter((r) => r["train/loss"] !== undefined)
+    .map((r) => r.step);
   assert.deepEqual(steps, [0, 1, 2, 3]); // step = updates before the measurement (src/run/metrics.ts)
   await assert.rejects(command.run(["--bogus"]), UsageError);
   await assert.rejects(command.run(["--max-steps", "0"]), /--max-steps must be an integer >= 1/);
@@ -30,11 +43,15 @@ test("bcr sft with an empty data file fails naming the file and leaves no run fo
   const dir = tempDir("bcr-sftempty-");
   const empty = path.join(dir, "empty.jsonl");
   fs.writeFileSync(empty, "\n");
-  const cases = [["--set", `data.train=${empty}`], ["--set", `data.eval=${empty}`]];
+  const cases = [
+    ["--set", `data.train=${empty}`],
+    ["--set", `data.eval=${empty}`],
+  ];
   for (const extra of cases) {
     const out = path.join(dir, "run");
-    await assert.rejects(command.run(["--config", "configs/sft-tiny.json", "--out", out, ...extra]),
-      (e: Error) => e.message.startsWith(`${empty}: no records`));
+    await assert.rejects(command.run(["--config", "configs/sft-tiny.json", "--out", out, ...extra]), (e: Error) =>
+      e.message.startsWith(`${empty}: no records`),
+    );
     assert.equal(fs.existsSync(out), false);
   }
 });

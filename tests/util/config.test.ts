@@ -6,16 +6,26 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
 import {
-  ConfigError, applyOverrides, deepMerge, describeSchema, formatSchemaHelp, loadConfig, locateJsonError, parseConfig, resolveConfig,
+  ConfigError,
+  applyOverrides,
+  deepMerge,
+  describeSchema,
+  formatSchemaHelp,
+  loadConfig,
+  locateJsonError,
+  parseConfig,
+  resolveConfig,
 } from "../../src/util/config.js";
 
 const Schema = z.strictObject({
   name: z.string().default("run").describe("run name"),
-  optim: z.strictObject({
-    lr: z.number().positive().default(1e-3).describe("learning rate"),
-    betas: z.tuple([z.number(), z.number()]).default([0.9, 0.95]).describe("Adam betas"),
-    kind: z.enum(["adamw", "sgd"]).default("adamw").describe("optimizer"),
-  }).prefault({}),
+  optim: z
+    .strictObject({
+      lr: z.number().positive().default(1e-3).describe("learning rate"),
+      betas: z.tuple([z.number(), z.number()]).default([0.9, 0.95]).describe("Adam betas"),
+      kind: z.enum(["adamw", "sgd"]).default("adamw").describe("optimizer"),
+    })
+    .prefault({}),
 });
 
 function write(text: string): string {
@@ -26,29 +36,42 @@ function write(text: string): string {
 }
 
 test("defaults fill missing fields; a valid file loads", () => {
-  assert.deepEqual(parseConfig({}, Schema, "t"), { name: "run", optim: { lr: 1e-3, betas: [0.9, 0.95], kind: "adamw" } });
+  assert.deepEqual(parseConfig({}, Schema, "t"), {
+    name: "run",
+    optim: { lr: 1e-3, betas: [0.9, 0.95], kind: "adamw" },
+  });
   const file = write(`{"optim": {"lr": 0.01}}`);
   assert.equal(loadConfig(file, Schema).optim.lr, 0.01);
 });
 
 test("wrong type names the file, the field path and both types", () => {
   const file = write(`{"optim": {"lr": "fast"}}`);
-  assert.throws(() => loadConfig(file, Schema), (e: Error) =>
-    e instanceof ConfigError && e.message === `${file}: field optim.lr: expected number, got string`);
+  assert.throws(
+    () => loadConfig(file, Schema),
+    (e: Error) => e instanceof ConfigError && e.message === `${file}: field optim.lr: expected number, got string`,
+  );
   assert.throws(() => parseConfig({ optim: { betas: [0.9] } }, Schema, "c.json"), /c\.json: field optim\.betas/);
-  assert.throws(() => parseConfig({ optim: { kind: "adam" } }, Schema, "c.json"),
-    /c\.json: field optim\.kind: expected one of "adamw" \| "sgd", got "adam"/);
+  assert.throws(
+    () => parseConfig({ optim: { kind: "adam" } }, Schema, "c.json"),
+    /c\.json: field optim\.kind: expected one of "adamw" \| "sgd", got "adam"/,
+  );
   assert.throws(() => parseConfig({ optim: { lr: -1 } }, Schema, "c.json"), /c\.json: field optim\.lr: /);
 });
 
 test("unknown fields are rejected at any depth", () => {
-  assert.throws(() => parseConfig({ optim: { learningRate: 1 } }, Schema, "c.json"), /c\.json: unknown field optim\.learningRate/);
+  assert.throws(
+    () => parseConfig({ optim: { learningRate: 1 } }, Schema, "c.json"),
+    /c\.json: unknown field optim\.learningRate/,
+  );
   assert.throws(() => parseConfig({ nmae: "x" }, Schema, "c.json"), /c\.json: unknown field nmae/);
 });
 
 test("a JSON syntax error names line and column", () => {
   const file = write(`{\n  "name": "a",\n  "optim": {"lr": 0.1,}\n}\n`);
-  assert.throws(() => loadConfig(file, Schema), (e: Error) => e.message.startsWith(`${file}:3:23: invalid JSON`));
+  assert.throws(
+    () => loadConfig(file, Schema),
+    (e: Error) => e.message.startsWith(`${file}:3:23: invalid JSON`),
+  );
   assert.equal(locateJsonError(`{"a": tru}`), 6);
   assert.equal(locateJsonError(`[1 2]`), 3);
   assert.equal(locateJsonError(`{"a": 1`), 7);
@@ -70,7 +93,10 @@ test("--set overrides parse JSON values, fall back to strings and are validated"
 
 test("describeSchema lists every leaf with type, default and description", () => {
   const docs = describeSchema(Schema);
-  assert.deepEqual(docs.map((d) => d.path), ["name", "optim.lr", "optim.betas", "optim.kind"]);
+  assert.deepEqual(
+    docs.map((d) => d.path),
+    ["name", "optim.lr", "optim.betas", "optim.kind"],
+  );
   assert.deepEqual(docs[1], { path: "optim.lr", type: "number", default: "0.001", description: "learning rate" });
   assert.equal(docs[2]!.type, "[number, number]");
   assert.equal(docs[3]!.type, `"adamw" | "sgd"`);
@@ -100,7 +126,11 @@ test("extends: the variant's fields deep-merge over its base, arrays replace, th
   assert.deepEqual(deepMerge(base, { a: { c: 2 } }), { a: { b: 1, c: 2 } });
   assert.deepEqual(base, { a: { b: 1 } });
   // what src/reproduce/rl.ts relies on (a method's settings over rl.base): arrays and values replace
-  assert.deepEqual(deepMerge({ l: [1, 2], o: { x: 1, l: [1] }, v: 1 }, { l: [3], o: { l: [] }, v: null }), { l: [3], o: { x: 1, l: [] }, v: null });
+  assert.deepEqual(deepMerge({ l: [1, 2], o: { x: 1, l: [1] }, v: 1 }, { l: [3], o: { l: [] }, v: null }), {
+    l: [3],
+    o: { x: 1, l: [] },
+    v: null,
+  });
 });
 
 test("extends: unset removes a field of the base so the schema's absent value applies", () => {
@@ -110,7 +140,10 @@ test("extends: unset removes a field of the base so the schema's absent value ap
   const v = writeIn(dir, "v.json", `{"extends": "base.json", "unset": ["b"]}`);
   assert.deepEqual(loadConfig(v, Opt), { a: 2 });
   const bad = writeIn(dir, "bad.json", `{"extends": "base.json", "unset": ["c.d"]}`);
-  assert.throws(() => loadConfig(bad, Opt), (e: Error) => e instanceof ConfigError && e.message === `${bad}: field unset: c.d is not set in base.json`);
+  assert.throws(
+    () => loadConfig(bad, Opt),
+    (e: Error) => e instanceof ConfigError && e.message === `${bad}: field unset: c.d is not set in base.json`,
+  );
   const alone = writeIn(dir, "alone.json", `{"unset": ["b"]}`);
   assert.throws(() => loadConfig(alone, Opt), /alone\.json: field unset: only allowed beside extends/);
 });
@@ -120,12 +153,18 @@ test("extends: a missing base, a wrong type and a cycle name the file", () => {
   const missing = writeIn(dir, "m.json", `{"extends": "nope.json"}`);
   assert.throws(() => loadConfig(missing, Schema), /nope\.json: cannot read config/);
   const typed = writeIn(dir, "t.json", `{"extends": 3}`);
-  assert.throws(() => loadConfig(typed, Schema), (e: Error) => e.message === `${typed}: field extends: expected a file name (string), got number`);
+  assert.throws(
+    () => loadConfig(typed, Schema),
+    (e: Error) => e.message === `${typed}: field extends: expected a file name (string), got number`,
+  );
   writeIn(dir, "a.json", `{"extends": "b.json"}`);
   const b = writeIn(dir, "b.json", `{"extends": "a.json"}`);
   assert.throws(() => loadConfig(b, Schema), /extends cycle: .*b\.json -> .*a\.json -> .*b\.json/);
   // a schema error in the merged result names the file that was loaded
   const wrong = writeIn(dir, "w.json", `{"extends": "base.json", "optim": {"lr": "x"}}`);
   writeIn(dir, "base.json", `{}`);
-  assert.throws(() => loadConfig(wrong, Schema), (e: Error) => e.message === `${wrong}: field optim.lr: expected number, got string`);
+  assert.throws(
+    () => loadConfig(wrong, Schema),
+    (e: Error) => e.message === `${wrong}: field optim.lr: expected number, got string`,
+  );
 });

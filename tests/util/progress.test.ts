@@ -1,13 +1,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { Progress, RunBoard, formatDuration } from "../../src/util/progress.js";
-import { tempDir } from "../helpers/tmp.js";
 
 function fakeStream(isTTY: boolean) {
   const chunks: string[] = [];
-  return { chunks, stream: { isTTY, columns: 200, write: (s: string) => { chunks.push(s); return true; } } };
+  return {
+    chunks,
+    stream: {
+      isTTY,
+      columns: 200,
+      write: (s: string) => {
+        chunks.push(s);
+        return true;
+      },
+    },
+  };
 }
 
 test("plain mode prints a line every 10% and at the end, with rate, ETA and metrics", () => {
@@ -22,16 +29,19 @@ test("plain mode prints a line every 10% and at the end, with rate, ETA and metr
   assert.equal(chunks.length, 10);
   assert.ok(chunks.every((c) => c.endsWith("\n") && !c.includes("\r")));
   assert.equal(chunks[0], "sft  10/100  10%  10.0 it/s  ETA 9s  loss 0.1000\n");
-  assert.match(chunks[9]!, /^sft  100\/100  100%  10\.0 it\/s  took 10s  loss 0\.01000\n$/);
+  assert.match(chunks[9]!, /^sft {2}100\/100 {2}100% {2}10\.0 it\/s {2}took 10s {2}loss 0\.01000\n$/);
 });
 
 test("plain mode also prints after everySeconds without progress crossing a bucket", () => {
   const { chunks, stream } = fakeStream(false);
   let now = 0;
   const bar = new Progress({ total: 1000, stream, now: () => now, everyPercent: 50, everySeconds: 30 });
-  now = 10_000; bar.update(1);
-  now = 31_000; bar.update(2);
-  now = 40_000; bar.update(3);
+  now = 10_000;
+  bar.update(1);
+  now = 31_000;
+  bar.update(2);
+  now = 40_000;
+  bar.update(3);
   assert.equal(chunks.length, 1);
   assert.match(chunks[0]!, /^2\/1000/);
 });
@@ -40,17 +50,23 @@ test("TTY mode redraws one line (throttled) and ends it on done", () => {
   const { chunks, stream } = fakeStream(true);
   let now = 0;
   const bar = new Progress({ total: 4, stream, now: () => now, redrawMs: 100 });
-  now = 150; bar.update(1, { loss: 2 });
-  now = 160; bar.update(2); // throttled
-  now = 300; bar.update(3);
+  now = 150;
+  bar.update(1, { loss: 2 });
+  now = 160;
+  bar.update(2); // throttled
+  now = 300;
+  bar.update(3);
   bar.log("eval done");
-  now = 400; bar.update(4);
+  now = 400;
+  bar.update(4);
   bar.done();
   assert.ok(chunks[0]!.startsWith("\r\x1b[2K[#####...............]  1/4  25%"));
   assert.equal(chunks.filter((c) => c.includes("2/4")).length, 0);
   assert.ok(chunks.includes("\r\x1b[2Keval done\n"));
   assert.equal(chunks[chunks.length - 1], "\n");
-  assert.ok(chunks.filter((c) => c.startsWith("\r")).every((c) => !c.slice(1).includes("\n") || c.endsWith("eval done\n")));
+  assert.ok(
+    chunks.filter((c) => c.startsWith("\r")).every((c) => !c.slice(1).includes("\n") || c.endsWith("eval done\n")),
+  );
 });
 
 test("a resumed job measures rate from its start step", () => {
@@ -59,7 +75,7 @@ test("a resumed job measures rate from its start step", () => {
   const bar = new Progress({ total: 100, stream, now: () => now, startStep: 50 });
   now = 5000;
   bar.update(60);
-  assert.match(bar.line(), /60\/100  60%  2\.0 it\/s  ETA 20s/);
+  assert.match(bar.line(), /60\/100 {2}60% {2}2\.0 it\/s {2}ETA 20s/);
 });
 
 test("formatDuration", () => {
@@ -84,17 +100,25 @@ test("RunBoard, plain mode: one line per run from its metric records (step, %, E
   assert.equal(chunks.shift(), "single/seed-1: started\n");
   for (let step = 0; step < 8; step++) {
     t += 1000;
-    board.record("bcr/seed-1", { step, "reward/accuracy": step / 8, "length/tokens_per_problem": 40 - step, "eval/accuracy": step === 0 ? 0.5 : undefined });
+    board.record("bcr/seed-1", {
+      step,
+      "reward/accuracy": step / 8,
+      "length/tokens_per_problem": 40 - step,
+      "eval/accuracy": step === 0 ? 0.5 : undefined,
+    });
   }
   board.record("single/seed-1", { step: 0, "reward/accuracy": 0.25 });
   board.finish("bcr/seed-1");
   // 8 steps at 25%: lines at 2, 4, 6 and 8 steps done (8 is the last record); single's first step crosses nothing yet.
-  assert.deepEqual(chunks.map((c) => c.split("  ").slice(0, 3).join(" ")), ["bcr/seed-1 2/8 25%", "bcr/seed-1 4/8 50%", "bcr/seed-1 6/8 75%", "bcr/seed-1 8/8 100%"]);
+  assert.deepEqual(
+    chunks.map((c) => c.split("  ").slice(0, 3).join(" ")),
+    ["bcr/seed-1 2/8 25%", "bcr/seed-1 4/8 50%", "bcr/seed-1 6/8 75%", "bcr/seed-1 8/8 100%"],
+  );
   assert.equal(chunks[0], "bcr/seed-1  2/8  25%  ETA 6s  reward 0.1250  tokens/problem 39  eval acc 0.5000\n");
-  assert.match(chunks[3]!, /took 8s  reward 0\.8750  tokens\/problem 33/);
+  assert.match(chunks[3]!, /took 8s {2}reward 0\.8750 {2}tokens\/problem 33/);
   assert.equal(chunks.length, 4, "finish does not repeat the line already printed at 100%");
   board.finish("single/seed-1");
-  assert.match(chunks[4]!, /^single\/seed-1  1\/8  12%/, "a run that stopped early gets its final line");
+  assert.match(chunks[4]!, /^single\/seed-1 {2}1\/8 {2}12%/, "a run that stopped early gets its final line");
 });
 
 test("RunBoard, TTY mode: the block of live lines is redrawn in place, a finished run's line stays above it", () => {
@@ -112,5 +136,12 @@ test("RunBoard, TTY mode: the block of live lines is redrawn in place, a finishe
   board.finish("a");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the ANSI escapes
   const fin = chunks.join("").replace(/\x1b\[[0-9]*[A-Z]/g, "");
-  assert.deepEqual(fin.trim().split("\n").map((l) => l.split("  ")[0]), ["a", "b"], "a's final line, then b still live");
+  assert.deepEqual(
+    fin
+      .trim()
+      .split("\n")
+      .map((l) => l.split("  ")[0]),
+    ["a", "b"],
+    "a's final line, then b still live",
+  );
 });

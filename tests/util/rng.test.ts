@@ -6,11 +6,17 @@ test("same seed gives the same stream; a restored state continues it", () => {
   const a = new Rng(42);
   const b = new Rng(42);
   const xs = Array.from({ length: 5 }, () => a.next());
-  assert.deepEqual(xs, Array.from({ length: 5 }, () => b.next()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 5 }, () => b.next()),
+  );
   const saved = a.state;
   const cont = Array.from({ length: 5 }, () => a.next());
   const r = Rng.fromState(saved);
-  assert.deepEqual(Array.from({ length: 5 }, () => r.next()), cont);
+  assert.deepEqual(
+    Array.from({ length: 5 }, () => r.next()),
+    cont,
+  );
   assert.notDeepEqual(xs, cont);
 });
 
@@ -46,7 +52,11 @@ test("weighted follows its weights and refuses all-zero weights", () => {
 test("weighted never returns a zero weight, even when rounding leaves the draw past the last one", () => {
   // With weights 0.3 and 0.7, the largest draw (1 - 2^-53) times their sum, minus each weight in
   // turn, is still >= 0 in floating point: the loop finds no index and the fallback decides.
-  class Top extends Rng { override next(): number { return 1 - 2 ** -53; } }
+  class Top extends Rng {
+    override next(): number {
+      return 1 - 2 ** -53;
+    }
+  }
   assert.equal(new Top(1).weighted([0.3, 0.7, 0]), 1);
   assert.equal(new Top(1).weighted([0.3, 0, 0.7, 0, 0]), 2);
   assert.equal(new Top(1).weighted([0.3, 0.7]), 1);

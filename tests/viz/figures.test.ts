@@ -5,8 +5,19 @@ import type { Run } from "../../src/analysis/stability.js";
 import { SHAPINGS } from "../../src/rewards/index.js";
 import { methodColor, withAlpha } from "../../src/viz/colors.js";
 import {
-  accuracyVsTokensFigure, doseResponseFigure, gradientFigure, lengthHistogramFigure, loopHistogramFigure, positionAccuracyFigure,
-  scalingFigure, smooth, taskScalingFigure, trainingCurvesFigure, binShares, metricLabel, liveCurvesFigure,
+  accuracyVsTokensFigure,
+  doseResponseFigure,
+  gradientFigure,
+  lengthHistogramFigure,
+  loopHistogramFigure,
+  positionAccuracyFigure,
+  scalingFigure,
+  smooth,
+  taskScalingFigure,
+  trainingCurvesFigure,
+  binShares,
+  metricLabel,
+  liveCurvesFigure,
 } from "../../src/viz/figures.js";
 
 const NS = [1, 2, 4, 8];
@@ -37,8 +48,13 @@ test("methodColor: fixed distinct colors for sft, single, bcr and every shaping;
 
 test("scalingFigure: points, fitted curve and a closed band polygon reaching the extrapolation end", () => {
   const fit = fitScaling(NS, tok, { bootstrap: 50 });
-  const fig = scalingFigure([{ method: "bcr", ns: NS, values: tok, fit }, { method: "base", ns: NS, values: tok.map((t) => t * 1.5) }],
-    { metric: "eval/tokens_per_problem", extrapolateTo: 16 });
+  const fig = scalingFigure(
+    [
+      { method: "bcr", ns: NS, values: tok, fit },
+      { method: "base", ns: NS, values: tok.map((t) => t * 1.5) },
+    ],
+    { metric: "eval/tokens_per_problem", extrapolateTo: 16 },
+  );
   assert.equal(fig.data.length, 4); // bcr band + fit + points, base points
   const [band, curve, pts] = fig.data;
   assert.equal(band!.fill, "toself");
@@ -58,10 +74,21 @@ test("scalingFigure: points, fitted curve and a closed band polygon reaching the
 });
 
 test("taskScalingFigure puts tokens and accuracy on two subplots with one legend entry per method", () => {
-  const fig = taskScalingFigure([{ method: "bcr", ns: NS, tokensPerProblem: tok, accuracy: acc,
-    tokensFit: fitScaling(NS, tok, { bootstrap: 20 }), accuracyFit: fitScaling(NS, acc, { form: "loglinear", bootstrap: 20 }) }]);
+  const fig = taskScalingFigure([
+    {
+      method: "bcr",
+      ns: NS,
+      tokensPerProblem: tok,
+      accuracy: acc,
+      tokensFit: fitScaling(NS, tok, { bootstrap: 20 }),
+      accuracyFit: fitScaling(NS, acc, { form: "loglinear", bootstrap: 20 }),
+    },
+  ]);
   assert.equal(fig.data.length, 6);
-  assert.deepEqual(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name), ["bcr"]);
+  assert.deepEqual(
+    fig.data.filter((t) => t.showlegend !== false).map((t) => t.name),
+    ["bcr"],
+  );
   assert.equal(fig.data.filter((t) => t.xaxis === "x2").length, 3);
   assert.equal(fig.layout.yaxis2!.title!.text, "accuracy (held-out)");
   assert.equal(fig.layout.xaxis2!.anchor, "y2");
@@ -87,7 +114,10 @@ test("accuracyVsTokensFigure: seed points plus a mean marker with asymmetric CI 
 
 function fakeRun(method: string, seed: number): Run {
   const metrics = Array.from({ length: 10 }, (_, step) => ({
-    step, "grad/norm": 1 + step / 10, "grad/cos_acc_len": method === "linear" ? -0.5 : 0.1, ...(step % 3 === 0 ? { "eval/accuracy": 0.5 } : {}),
+    step,
+    "grad/norm": 1 + step / 10,
+    "grad/cos_acc_len": method === "linear" ? -0.5 : 0.1,
+    ...(step % 3 === 0 ? { "eval/accuracy": 0.5 } : {}),
   }));
   return { dir: "", name: `${method}-s${seed}`, config: { method, seed }, metrics };
 }
@@ -96,8 +126,14 @@ test("trainingCurvesFigure: one line per run, one legend entry per method, optio
   const runs = [fakeRun("bcr", 1), fakeRun("linear", 1), fakeRun("bcr", 2)];
   const fig = trainingCurvesFigure(runs, "eval/accuracy");
   assert.equal(fig.data.length, 3);
-  assert.deepEqual(fig.data.map((t) => t.legendgroup), ["bcr", "bcr", "linear"]);
-  assert.deepEqual(fig.data.map((t) => t.showlegend), [true, false, true]);
+  assert.deepEqual(
+    fig.data.map((t) => t.legendgroup),
+    ["bcr", "bcr", "linear"],
+  );
+  assert.deepEqual(
+    fig.data.map((t) => t.showlegend),
+    [true, false, true],
+  );
   assert.deepEqual(fig.data[0]!.x, [0, 3, 6, 9]);
   assert.equal(fig.layout.yaxis!.title!.text, "accuracy (held-out)");
   assert.deepEqual(smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5]);
@@ -118,23 +154,41 @@ test("gradientFigure: cosine on top with a zero line, norm below", () => {
 
 test("gradientFigure: runs without a cosine get their legend entry from the norm panel; long curves are lines", () => {
   const noCos = (r: Run): Run => ({ ...r, metrics: r.metrics.map(({ "grad/cos_acc_len": _c, ...m }) => m) });
-  const fig = gradientFigure([noCos(fakeRun("bcr", 1)), noCos(fakeRun("bcr", 2)), fakeRun("linear", 1), noCos(fakeRun("single", 1))]);
-  assert.deepEqual(fig.data.filter((t) => t.yaxis === "y").map((t) => t.name), ["linear"]);
+  const fig = gradientFigure([
+    noCos(fakeRun("bcr", 1)),
+    noCos(fakeRun("bcr", 2)),
+    fakeRun("linear", 1),
+    noCos(fakeRun("single", 1)),
+  ]);
+  assert.deepEqual(
+    fig.data.filter((t) => t.yaxis === "y").map((t) => t.name),
+    ["linear"],
+  );
   const legend = fig.data.filter((t) => t.showlegend).map((t) => `${t.name}:${t.yaxis}`);
   assert.deepEqual(legend, ["linear:y", "bcr:y2", "single:y2"]);
-  const long: Run = { ...fakeRun("linear", 3), metrics: Array.from({ length: 40 }, (_, step) => ({ step, "grad/norm": 1, "grad/cos_acc_len": 0 })) };
+  const long: Run = {
+    ...fakeRun("linear", 3),
+    metrics: Array.from({ length: 40 }, (_, step) => ({ step, "grad/norm": 1, "grad/cos_acc_len": 0 })),
+  };
   assert.equal(gradientFigure([long]).data[0]!.mode, "lines");
   assert.equal(trainingCurvesFigure([long], "grad/norm").data[0]!.mode, "lines");
 });
 
 test("position and histogram figures", () => {
-  const pos = positionAccuracyFigure([
-    { method: "bcr", position: 2, accuracy: 0.5, ci: [0.4, 0.6] }, { method: "bcr", position: 1, accuracy: 0.6, ci: [0.5, 0.7] },
-  ], { n: 2 });
+  const pos = positionAccuracyFigure(
+    [
+      { method: "bcr", position: 2, accuracy: 0.5, ci: [0.4, 0.6] },
+      { method: "bcr", position: 1, accuracy: 0.6, ci: [0.5, 0.7] },
+    ],
+    { n: 2 },
+  );
   assert.deepEqual(pos.data[0]!.x, [1, 2]);
   assert.ok(Math.abs(pos.data[0]!.error_y!.array[0]! - 0.1) < 1e-12);
   assert.match(pos.layout.title!.text, /N=2/);
-  const h = loopHistogramFigure([{ method: "bcr", values: [0, 1] }, { method: "base", values: [2, 3, 3, 3] }]);
+  const h = loopHistogramFigure([
+    { method: "bcr", values: [0, 1] },
+    { method: "base", values: [2, 3, 3, 3] },
+  ]);
   // Step outlines on shared integer bins (edges -0.5, 0.5, ...), not translucent bars that blend.
   assert.equal(h.data[0]!.type, "scatter");
   assert.equal(h.data[0]!.line!.shape, "hv");
@@ -142,13 +196,26 @@ test("position and histogram figures", () => {
   assert.deepEqual(h.data[0]!.y, [0, 0.5, 0.5, 0, 0, 0, 0]);
   assert.deepEqual(h.data[1]!.y, [0, 0, 0, 0.25, 0.75, 0.75, 0]);
   assert.notEqual(h.data[0]!.line!.color, h.data[1]!.line!.color);
-  assert.equal(lengthHistogramFigure([{ method: "bcr", values: [10] }]).layout.xaxis!.title!.text, "response length (tokens)");
+  assert.equal(
+    lengthHistogramFigure([{ method: "bcr", values: [10] }]).layout.xaxis!.title!.text,
+    "response length (tokens)",
+  );
 });
 
 test("doseResponseFigure: points by lambda, lambda* drawn as a dashed line when known, gradient cosine in its own panel", () => {
   const pts = [
-    { lambda: 5, collapsedShare: 1, finalAccuracy: { mean: 0.2, ci: [0.1, 0.3] as [number, number] }, meanCosAccLen: -0.4 },
-    { lambda: 1, collapsedShare: 0, finalAccuracy: { mean: 0.95, ci: [0.9, 1] as [number, number] }, meanCosAccLen: null },
+    {
+      lambda: 5,
+      collapsedShare: 1,
+      finalAccuracy: { mean: 0.2, ci: [0.1, 0.3] as [number, number] },
+      meanCosAccLen: -0.4,
+    },
+    {
+      lambda: 1,
+      collapsedShare: 0,
+      finalAccuracy: { mean: 0.95, ci: [0.9, 1] as [number, number] },
+      meanCosAccLen: null,
+    },
   ];
   const f = doseResponseFigure(pts, 4.63);
   assert.deepEqual(f.data[0]!.x, [1, 5]);
@@ -170,12 +237,21 @@ test("binShares: shares per bin match a hand count; out-of-range values are drop
 
 test("fits are drawn over the measured range only, clipped to the metric's bounds, and flagged when not identifiable", () => {
   const fit = fitScaling(NS, acc, { form: "loglinear", bootstrap: 50 });
-  const fig = scalingFigure([{ method: "bcr", ns: NS, values: acc, fit: { ...fit, predict: () => 1.7, band: () => [1.2, 2.5] } }], { metric: "eval/accuracy" });
+  const fig = scalingFigure(
+    [{ method: "bcr", ns: NS, values: acc, fit: { ...fit, predict: () => 1.7, band: () => [1.2, 2.5] } }],
+    { metric: "eval/accuracy" },
+  );
   const [band, curve] = fig.data;
   assert.equal(Math.max(...(band!.x as number[])), 8, "no extrapolation unless asked");
-  assert.ok((curve!.y as number[]).every((y) => y === 1), "accuracy clipped to 1");
+  assert.ok(
+    (curve!.y as number[]).every((y) => y === 1),
+    "accuracy clipped to 1",
+  );
   assert.ok((band!.y as number[]).every((y) => y <= 1));
-  const shaky = scalingFigure([{ method: "bcr", ns: NS, values: acc, fit: { ...fit, identifiable: false, unidentified: ["a"] } }], { metric: "eval/accuracy" });
+  const shaky = scalingFigure(
+    [{ method: "bcr", ns: NS, values: acc, fit: { ...fit, identifiable: false, unidentified: ["a"] } }],
+    { metric: "eval/accuracy" },
+  );
   assert.equal(shaky.data.length, 2, "no band for a fit that is not identifiable");
   assert.equal(shaky.data[0]!.line!.dash, "dot");
   assert.match(shaky.data[0]!.name!, /not identifiable/);
@@ -187,14 +263,26 @@ test("metricLabel: readable names for the stable metric keys, the key otherwise"
 });
 
 test("many methods: the legend goes below the plot in rows, every method once", () => {
-  const series = ["sft", "single", "bcr", "kimi", "linear@1", "linear@5", "l1-exact@0.01", "efficient"].map((m) => ({ method: m, ns: NS, tokensPerProblem: tok, accuracy: acc }));
+  const series = ["sft", "single", "bcr", "kimi", "linear@1", "linear@5", "l1-exact@0.01", "efficient"].map((m) => ({
+    method: m,
+    ns: NS,
+    tokensPerProblem: tok,
+    accuracy: acc,
+  }));
   const fig = taskScalingFigure(series);
   assert.equal(fig.layout.legend!.orientation, "h");
-  assert.deepEqual(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name), series.map((s) => s.method));
+  assert.deepEqual(
+    fig.data.filter((t) => t.showlegend !== false).map((t) => t.name),
+    series.map((s) => s.method),
+  );
 });
 
 test("liveCurvesFigure: one panel per metric from the records that have it", () => {
-  const recs = [{ step: 0, "eval/accuracy": 0.5, "reward/accuracy": 0.4 }, { step: 1, "reward/accuracy": 0.6 }, { step: 2, "reward/accuracy": 0.7, "grad/cos_acc_len": -0.2 }];
+  const recs = [
+    { step: 0, "eval/accuracy": 0.5, "reward/accuracy": 0.4 },
+    { step: 1, "reward/accuracy": 0.6 },
+    { step: 2, "reward/accuracy": 0.7, "grad/cos_acc_len": -0.2 },
+  ];
   const fig = liveCurvesFigure(recs);
   assert.equal(fig.data.length, 4);
   assert.deepEqual(fig.data[0]!.x, [0, 1, 2]);

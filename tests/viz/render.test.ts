@@ -2,7 +2,6 @@ import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Figure } from "../../src/viz/figures.js";
 import { Renderer, copyPlotly, figureToHtml, plotlyBundlePath, writeFigureHtml } from "../../src/viz/render.js";
@@ -44,7 +43,9 @@ test("Renderer names the apt package when Chromium is missing", async () => {
   await r.close();
 });
 
-test("Renderer renders valid PNGs (and SVG) with one browser", { skip: Renderer.available() ? false : "skipped: /usr/bin/chromium is absent (apt-get install -y chromium)" }, async () => {
+test("Renderer renders valid PNGs (and SVG) with one browser", {
+  skip: Renderer.available() ? false : "skipped: /usr/bin/chromium is absent (apt-get install -y chromium)",
+}, async () => {
   const r = new Renderer();
   try {
     const png = await r.png(fig, { width: 400, height: 300 });

@@ -1,6 +1,11 @@
 import * as path from "node:path";
 import { parseFlags, UsageError, type Command } from "../command.js";
-import { DEFAULT_SYNTH_DIR, DEFAULT_SYNTH_OPTIONS, loadSyntheticDataset, writeSyntheticDataset } from "../../tasks/dataset.js";
+import {
+  DEFAULT_SYNTH_DIR,
+  DEFAULT_SYNTH_OPTIONS,
+  loadSyntheticDataset,
+  writeSyntheticDataset,
+} from "../../tasks/dataset.js";
 import { LEVELS } from "../../tasks/synthetic.js";
 
 export const command: Command = {
@@ -18,9 +23,13 @@ export const command: Command = {
   ].join("\n"),
   async run(argv) {
     const values = parseFlags(argv, {
-          out: { type: "string" }, seed: { type: "string" }, train: { type: "string" },
-          test: { type: "string" }, levels: { type: "string" }, check: { type: "boolean" },
-        });
+      out: { type: "string" },
+      seed: { type: "string" },
+      train: { type: "string" },
+      test: { type: "string" },
+      levels: { type: "string" },
+      check: { type: "boolean" },
+    });
     const dir = path.resolve(values.out ?? DEFAULT_SYNTH_DIR);
     if (values.check) {
       const train = loadSyntheticDataset(dir, "train").length;
@@ -35,7 +44,8 @@ export const command: Command = {
       levels: values.levels === undefined ? DEFAULT_SYNTH_OPTIONS.levels : levels(values.levels),
     };
     const m = writeSyntheticDataset(dir, opts);
-    for (const [name, f] of Object.entries(m.files)) console.log(`${path.join(dir, name)}  ${f.lines} problems  sha256 ${f.sha256}`);
+    for (const [name, f] of Object.entries(m.files))
+      console.log(`${path.join(dir, name)}  ${f.lines} problems  sha256 ${f.sha256}`);
     console.log(`${path.join(dir, "manifest.json")}  seed ${m.seed}, levels ${m.generator.levels.join(",")}`);
     return 0;
   },

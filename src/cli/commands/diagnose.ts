@@ -37,7 +37,8 @@ const PROBES = ["packed-lookup", "loops-accuracy", "later-start", "ladder", "tra
 
 function intList(flag: string, v: string, min: number): number[] {
   const xs = v.split(",").map((s) => Number(s.trim()));
-  if (xs.some((x) => !Number.isInteger(x) || x < min)) throw new UsageError(`--${flag} must be a comma list of integers >= ${min}, got '${v}'`);
+  if (xs.some((x) => !Number.isInteger(x) || x < min))
+    throw new UsageError(`--${flag} must be a comma list of integers >= ${min}, got '${v}'`);
   return xs;
 }
 
@@ -72,10 +73,17 @@ const modelFlags = { model: { type: "string" }, problems: { type: "string" } } a
 
 async function runProbe(probe: (typeof PROBES)[number], argv: string[]): Promise<string[]> {
   if (probe === "packed-lookup") {
-    const v = parseFlags(argv, { ...modelFlags, ns: { type: "string" }, count: { type: "string" }, temperature: { type: "string" }, show: { type: "string" } });
+    const v = parseFlags(argv, {
+      ...modelFlags,
+      ns: { type: "string" },
+      count: { type: "string" },
+      temperature: { type: "string" },
+      show: { type: "string" },
+    });
     const [dir, file] = [required(v.model, "model"), required(v.problems, "problems")];
     const ns = intList("ns", v.ns ?? "1,2,3,4", 1);
-    const count = intFlag(v.count, "count") ?? 96, show = intFlag(v.show, "show", 0) ?? 0;
+    const count = intFlag(v.count, "count") ?? 96,
+      show = intFlag(v.show, "show", 0) ?? 0;
     const temperature = temperatureFlag(v.temperature, 0);
     const problems = problemsOf(file, count);
     return withModel(dir, (m) => [
@@ -84,9 +92,17 @@ async function runProbe(probe: (typeof PROBES)[number], argv: string[]): Promise
     ]);
   }
   if (probe === "loops-accuracy") {
-    const v = parseFlags(argv, { ...modelFlags, count: { type: "string" }, repeats: { type: "string" }, temperature: { type: "string" }, budget: { type: "string" } });
+    const v = parseFlags(argv, {
+      ...modelFlags,
+      count: { type: "string" },
+      repeats: { type: "string" },
+      temperature: { type: "string" },
+      budget: { type: "string" },
+    });
     const [dir, file] = [required(v.model, "model"), required(v.problems, "problems")];
-    const count = intFlag(v.count, "count") ?? 256, repeats = intFlag(v.repeats, "repeats") ?? 4, budget = intFlag(v.budget, "budget") ?? 160;
+    const count = intFlag(v.count, "count") ?? 256,
+      repeats = intFlag(v.repeats, "repeats") ?? 4,
+      budget = intFlag(v.budget, "budget") ?? 160;
     const temperature = temperatureFlag(v.temperature, 1);
     const problems = problemsOf(file, count);
     return withModel(dir, (m) => [
@@ -100,16 +116,25 @@ async function runProbe(probe: (typeof PROBES)[number], argv: string[]): Promise
     const pairs = intFlag(v.pairs, "pairs") ?? 64;
     const loops = intList("loops", v.loops ?? "0,2,4", 0);
     const problems = problemsOf(file, 2 * pairs);
-    if (problems.length < 2 * pairs) throw new Error(`${file}: need ${2 * pairs} problems for ${pairs} pairs, found ${problems.length}`);
+    if (problems.length < 2 * pairs)
+      throw new Error(`${file}: need ${2 * pairs} problems for ${pairs} pairs, found ${problems.length}`);
     return withModel(dir, (m) => [
       `${dir}: ${pairs} pairs of ${file}, problem 1 teacher-forced, problem 2 greedy`,
       ...formatLaterStart(laterStart(m, problems, { loops })),
     ]);
   }
   if (probe === "ladder") {
-    const v = parseFlags(argv, { ...modelFlags, count: { type: "string" }, budget: { type: "string" }, temperature: { type: "string" }, samples: { type: "string" } });
+    const v = parseFlags(argv, {
+      ...modelFlags,
+      count: { type: "string" },
+      budget: { type: "string" },
+      temperature: { type: "string" },
+      samples: { type: "string" },
+    });
     const [dir, file] = [required(v.model, "model"), required(v.problems, "problems")];
-    const count = intFlag(v.count, "count") ?? 256, budget = intFlag(v.budget, "budget") ?? 160, samples = intFlag(v.samples, "samples") ?? 1;
+    const count = intFlag(v.count, "count") ?? 256,
+      budget = intFlag(v.budget, "budget") ?? 160,
+      samples = intFlag(v.samples, "samples") ?? 1;
     const temperature = temperatureFlag(v.temperature, 0);
     const problems = problemsOf(file, count);
     return withModel(dir, async (m) => [
@@ -117,13 +142,24 @@ async function runProbe(probe: (typeof PROBES)[number], argv: string[]): Promise
       ...formatLadder(await ladderTable(m, problems, { budget, temperature, samples })),
     ]);
   }
-  const v = parseFlags(argv, { runs: { type: "string" }, which: { type: "string" }, "by-position": { type: "boolean" }, methods: { type: "string" } });
+  const v = parseFlags(argv, {
+    runs: { type: "string" },
+    which: { type: "string" },
+    "by-position": { type: "boolean" },
+    methods: { type: "string" },
+  });
   const runs = required(v.runs, "runs");
   const which = (v.which ?? "sweep") as EvalKind;
   if (!EVAL_KINDS.includes(which)) throw new UsageError(`--which must be ${EVAL_KINDS.join(" or ")}, got '${v.which}'`);
-  const methods = v.methods?.split(",").map((s) => s.trim()).filter(Boolean);
+  const methods = v.methods
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const byPosition = v["by-position"] ?? false;
-  return formatTraceStyles(traceStyles(runs, { which, byPosition, ...(methods?.length ? { methods } : {}) }), byPosition);
+  return formatTraceStyles(
+    traceStyles(runs, { which, byPosition, ...(methods?.length ? { methods } : {}) }),
+    byPosition,
+  );
 }
 
 export const command: Command = {
@@ -133,7 +169,8 @@ export const command: Command = {
   async run(argv) {
     const [probe, ...rest] = argv;
     if (!probe || probe.startsWith("-")) throw new UsageError(`name a probe: ${PROBES.join(", ")}`);
-    if (!(PROBES as readonly string[]).includes(probe)) throw new UsageError(`unknown probe '${probe}'; probes: ${PROBES.join(", ")}`);
+    if (!(PROBES as readonly string[]).includes(probe))
+      throw new UsageError(`unknown probe '${probe}'; probes: ${PROBES.join(", ")}`);
     for (const line of await runProbe(probe as (typeof PROBES)[number], rest)) console.log(line);
     return 0;
   },

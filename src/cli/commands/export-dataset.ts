@@ -32,45 +32,78 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          out: { type: "string" }, n: { type: "string" }, source: { type: "string" }, file: { type: "string" },
-          count: { type: "string" }, levels: { type: "string" }, limit: { type: "string" }, seed: { type: "string" },
-          grouping: { type: "string" }, template: { type: "string" }, format: { type: "string" },
-          "input-key": { type: "string" }, "label-key": { type: "string" }, "data-source": { type: "string" },
-          split: { type: "string" }, "no-parquet": { type: "boolean" },
-        });
+      out: { type: "string" },
+      n: { type: "string" },
+      source: { type: "string" },
+      file: { type: "string" },
+      count: { type: "string" },
+      levels: { type: "string" },
+      limit: { type: "string" },
+      seed: { type: "string" },
+      grouping: { type: "string" },
+      template: { type: "string" },
+      format: { type: "string" },
+      "input-key": { type: "string" },
+      "label-key": { type: "string" },
+      "data-source": { type: "string" },
+      split: { type: "string" },
+      "no-parquet": { type: "boolean" },
+    });
     if (!values.out) throw new UsageError("--out is required");
     const source = (values.source ?? "synthetic") as SourceName;
-    if (!SOURCES.includes(source)) throw new UsageError(`--source must be one of ${SOURCES.join(", ")}, got '${source}'`);
+    if (!SOURCES.includes(source))
+      throw new UsageError(`--source must be one of ${SOURCES.join(", ")}, got '${source}'`);
     const template = (values.template ?? "natural") as TemplateName;
     if (!TEMPLATES.includes(template)) throw new UsageError(`--template must be one of ${TEMPLATES.join(", ")}`);
     const grouping = (values.grouping ?? "balanced") as Grouping;
     if (grouping !== "balanced" && grouping !== "random") throw new UsageError(`--grouping must be balanced or random`);
     const format = values.format ?? "both";
-    const formats: readonly ExportFormat[] = format === "both" ? EXPORT_FORMATS
-      : EXPORT_FORMATS.includes(format as ExportFormat) ? [format as ExportFormat] : [];
+    const formats: readonly ExportFormat[] =
+      format === "both"
+        ? EXPORT_FORMATS
+        : EXPORT_FORMATS.includes(format as ExportFormat)
+          ? [format as ExportFormat]
+          : [];
     if (formats.length === 0) throw new UsageError(`--format must be openrlhf, verl or both, got '${format}'`);
     const levels = values.levels?.split(",").map((s) => intFlag(s.trim(), "levels") ?? 0);
     const seed = intFlag(values.seed, "seed", 0) ?? 0;
     const n = intFlag(values.n, "n") ?? 3;
-    if ((source === "problems" || source === "gsm8k" || source === "math") && !values.file) throw new UsageError(`--source ${source} needs --file`);
+    if ((source === "problems" || source === "gsm8k" || source === "math") && !values.file)
+      throw new UsageError(`--source ${source} needs --file`);
 
     const problems = await loadProblems({
-      source, seed, ...(values.file ? { file: values.file } : {}),
-      ...(values.count ? { count: intFlag(values.count, "count") ?? 3000 } : {}), ...(levels ? { levels } : {}),
+      source,
+      seed,
+      ...(values.file ? { file: values.file } : {}),
+      ...(values.count ? { count: intFlag(values.count, "count") ?? 3000 } : {}),
+      ...(levels ? { levels } : {}),
     });
     const result = exportProblems(problems, {
-      outDir: values.out, n, seed, grouping, template, formats, parquet: !values["no-parquet"],
-      inputKey: values["input-key"] ?? "input", labelKey: values["label-key"] ?? "label",
-      dataSource: values["data-source"] ?? `bcr/${source}`, split: values.split ?? "train",
+      outDir: values.out,
+      n,
+      seed,
+      grouping,
+      template,
+      formats,
+      parquet: !values["no-parquet"],
+      inputKey: values["input-key"] ?? "input",
+      labelKey: values["label-key"] ?? "label",
+      dataSource: values["data-source"] ?? `bcr/${source}`,
+      split: values.split ?? "train",
       ...(values.limit ? { limit: intFlag(values.limit, "limit") ?? 1 } : {}),
       meta: { source, ...(values.file ? { file: values.file } : {}) },
     });
-    console.log(`wrote ${result.prompts} packed prompts (N=${n}, ${template}) from ${problems.length} ${source} problems:`);
+    console.log(
+      `wrote ${result.prompts} packed prompts (N=${n}, ${template}) from ${problems.length} ${source} problems:`,
+    );
     // Problems in no prompt are named, here and in the manifest (left_over, unused_by_limit).
     if (result.leftOver.length) {
-      console.log(`  ${result.leftOver.length} left over (${problems.length} is not a multiple of N=${n}; not exported): ${result.leftOver.join(", ")}`);
+      console.log(
+        `  ${result.leftOver.length} left over (${problems.length} is not a multiple of N=${n}; not exported): ${result.leftOver.join(", ")}`,
+      );
     }
-    if (result.unused.length) console.log(`  ${result.unused.length} not used because of --limit (ids in the manifest)`);
+    if (result.unused.length)
+      console.log(`  ${result.unused.length} not used because of --limit (ids in the manifest)`);
     for (const f of result.files) console.log(`  ${f}`);
     return 0;
   },

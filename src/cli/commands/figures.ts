@@ -21,8 +21,10 @@ export const command: Command = {
     const pos: string[] = [];
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
-      if (a === "--out") { out = argv[++i] ?? ""; if (!out) throw new UsageError("--out needs a folder"); }
-      else if (a === "--no-png") png = false;
+      if (a === "--out") {
+        out = argv[++i] ?? "";
+        if (!out) throw new UsageError("--out needs a folder");
+      } else if (a === "--no-png") png = false;
       else if (a.startsWith("--")) throw new UsageError(`unknown option ${a}`);
       else pos.push(a);
     }

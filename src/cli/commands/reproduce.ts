@@ -37,7 +37,8 @@ const usage = [
 function fieldHelp(): string {
   const docs = describeSchema(ReproduceConfigSchema);
   const left = docs.map((d) => {
-    const def = d.default === undefined ? "" : d.default.length > 40 ? " = (see configs/reproduce.json)" : ` = ${d.default}`;
+    const def =
+      d.default === undefined ? "" : d.default.length > 40 ? " = (see configs/reproduce.json)" : ` = ${d.default}`;
     return `${d.path} (${d.type.length > 40 ? "object[]" : d.type})${def}`;
   });
   const width = Math.max(...left.map((l) => l.length));
@@ -57,11 +58,21 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          quick: { type: "boolean" }, config: { type: "string" }, out: { type: "string" }, runs: { type: "string" },
-          force: { type: "boolean" }, only: { type: "string" }, set: { type: "string", multiple: true },
-          backend: { type: "string" }, quiet: { type: "boolean" }, "print-config": { type: "boolean" },
-        });
-    if (values.quick && values.config) throw new UsageError("--quick and --config exclude each other (--quick is --config configs/reproduce-quick.json)");
+      quick: { type: "boolean" },
+      config: { type: "string" },
+      out: { type: "string" },
+      runs: { type: "string" },
+      force: { type: "boolean" },
+      only: { type: "string" },
+      set: { type: "string", multiple: true },
+      backend: { type: "string" },
+      quiet: { type: "boolean" },
+      "print-config": { type: "boolean" },
+    });
+    if (values.quick && values.config)
+      throw new UsageError(
+        "--quick and --config exclude each other (--quick is --config configs/reproduce-quick.json)",
+      );
     const file = values.config ?? defaultConfig(values.quick ? "reproduce-quick.json" : "reproduce.json");
     let config: ReproduceConfig;
     try {
@@ -74,19 +85,27 @@ export const command: Command = {
       console.log(JSON.stringify(config, null, 2));
       return 0;
     }
-    const only = values.only?.split(",").map((s) => s.trim()).filter(Boolean);
+    const only = values.only
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (only) {
       const bad = only.filter((s) => !(STAGES as readonly string[]).includes(s));
       if (bad.length) throw new UsageError(`--only: unknown stage ${bad.join(", ")} (stages: ${STAGES.join(", ")})`);
     }
     const r = await reproduce(config, {
-      ...(values.out ? { out: values.out } : {}), ...(values.runs ? { runs: values.runs } : {}),
-      force: values.force ?? false, ...(only ? { only } : {}), ...(values.backend ? { backend: values.backend } : {}),
+      ...(values.out ? { out: values.out } : {}),
+      ...(values.runs ? { runs: values.runs } : {}),
+      force: values.force ?? false,
+      ...(only ? { only } : {}),
+      ...(values.backend ? { backend: values.backend } : {}),
       progress: !values.quiet,
     });
     const verdicts = r.analysis ? r.analysis.claims.map((c) => `claim ${c.number} ${c.verdict}`).join(", ") + "; " : "";
     const smoke = isSmokeTest(config) ? ` (${SMOKE_BANNER})` : "";
-    console.log(`bcr reproduce${smoke}: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`);
+    console.log(
+      `bcr reproduce${smoke}: ${verdicts}${Object.keys(r.stages).join(", ")} done; ${r.analysis ? path.join(r.out, "report.html") : r.runs} (${r.wall_s.toFixed(1)} s)`,
+    );
     return 0;
   },
 };

@@ -26,15 +26,22 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          checkpoint: { type: "string" }, port: { type: "string", default: "8000" }, host: { type: "string", default: "127.0.0.1" },
-          name: { type: "string" }, "batch-window-ms": { type: "string", default: "5" }, "max-batch": { type: "string", default: "32" },
-          "unknown-chars": { type: "string", default: "reject" }, "request-timeout-s": { type: "string" },
-          "headers-timeout-s": { type: "string" }, "drain-timeout-s": { type: "string" },
-        });
+      checkpoint: { type: "string" },
+      port: { type: "string", default: "8000" },
+      host: { type: "string", default: "127.0.0.1" },
+      name: { type: "string" },
+      "batch-window-ms": { type: "string", default: "5" },
+      "max-batch": { type: "string", default: "32" },
+      "unknown-chars": { type: "string", default: "reject" },
+      "request-timeout-s": { type: "string" },
+      "headers-timeout-s": { type: "string" },
+      "drain-timeout-s": { type: "string" },
+    });
     if (!values.checkpoint) throw new UsageError("--checkpoint is required");
     const num = (k: string, v: string, min: number): number => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+      if (!Number.isInteger(n) || n < min)
+        throw new UsageError(`--${k} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
       return n;
     };
     const uc = values["unknown-chars"];
@@ -47,16 +54,30 @@ export const command: Command = {
       const v = values[k];
       if (v === undefined) return undefined;
       const x = Number(v);
-      if (!(Number.isFinite(x) && x > 0)) throw new UsageError(`--${k} must be a positive number of seconds, got ${JSON.stringify(v)}`);
+      if (!(Number.isFinite(x) && x > 0))
+        throw new UsageError(`--${k} must be a positive number of seconds, got ${JSON.stringify(v)}`);
       return x * 1000;
     };
-    const timeouts = Object.fromEntries(([["requestTimeoutMs", ms("request-timeout-s")], ["headersTimeoutMs", ms("headers-timeout-s")],
-      ["drainTimeoutMs", ms("drain-timeout-s")]] as const).filter(([, v]) => v !== undefined));
+    const timeouts = Object.fromEntries(
+      (
+        [
+          ["requestTimeoutMs", ms("request-timeout-s")],
+          ["headersTimeoutMs", ms("headers-timeout-s")],
+          ["drainTimeoutMs", ms("drain-timeout-s")],
+        ] as const
+      ).filter(([, v]) => v !== undefined),
+    );
     const { gpt, tokenizer, dir, step } = await loadLocal(values.checkpoint);
     const srv = await startModelServer({
-      model: gpt, tokenizer, name: values.name ?? dir, host: values.host, port: num("port", values.port, 0),
-      batchWindowMs: num("batch-window-ms", values["batch-window-ms"], 0), maxBatch: num("max-batch", values["max-batch"], 1),
-      unknownChars, ...timeouts,
+      model: gpt,
+      tokenizer,
+      name: values.name ?? dir,
+      host: values.host,
+      port: num("port", values.port, 0),
+      batchWindowMs: num("batch-window-ms", values["batch-window-ms"], 0),
+      maxBatch: num("max-batch", values["max-batch"], 1),
+      unknownChars,
+      ...timeouts,
     });
     console.log(`serving ${dir} (step ${step}) at ${srv.baseUrl}  (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {

@@ -1,8 +1,12 @@
 import { TEMPLATES } from "../../bcr/index.js";
 import type { TemplateName } from "../../bcr/types.js";
-import { makeShaping, SHAPINGS } from "../../rewards/index.js";
+import { makeShaping, type RewardShaping, SHAPINGS } from "../../rewards/index.js";
 import {
-  DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startRewardServer,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  startRewardServer,
 } from "../../serve/reward-server.js";
 import { TOKEN_COUNTERS, type TokenCounterName } from "../../bcr/tokens.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
@@ -33,7 +37,8 @@ On SIGINT/SIGTERM: stops accepting connections, answers every request already re
 function positiveInt(flag: string, v: string | undefined, dflt: number, allowZero = false): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new UsageError(`${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1))
+    throw new UsageError(`${flag} must be a ${allowZero ? "non-negative" : "positive"} integer, got '${v}'`);
   return n;
 }
 
@@ -54,20 +59,31 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          host: { type: "string" }, port: { type: "string" }, shaping: { type: "string" },
-          param: { type: "string", multiple: true }, template: { type: "string" },
-          "max-length": { type: "string" }, counter: { type: "string" },
-          "target-length": { type: "string" }, "total-steps": { type: "string" },
-          "max-body-mb": { type: "string" }, quiet: { type: "boolean" }, "score-workers": { type: "string" },
-          "request-timeout-s": { type: "string" }, "headers-timeout-s": { type: "string" }, "drain-timeout-s": { type: "string" },
-        });
+      host: { type: "string" },
+      port: { type: "string" },
+      shaping: { type: "string" },
+      param: { type: "string", multiple: true },
+      template: { type: "string" },
+      "max-length": { type: "string" },
+      counter: { type: "string" },
+      "target-length": { type: "string" },
+      "total-steps": { type: "string" },
+      "max-body-mb": { type: "string" },
+      quiet: { type: "boolean" },
+      "score-workers": { type: "string" },
+      "request-timeout-s": { type: "string" },
+      "headers-timeout-s": { type: "string" },
+      "drain-timeout-s": { type: "string" },
+    });
     const template = (values.template ?? "natural") as TemplateName;
-    if (!TEMPLATES.includes(template)) throw new UsageError(`--template must be one of ${TEMPLATES.join(", ")}, got '${template}'`);
+    if (!TEMPLATES.includes(template))
+      throw new UsageError(`--template must be one of ${TEMPLATES.join(", ")}, got '${template}'`);
     const counter = (values.counter ?? "estimate") as TokenCounterName;
-    if (!TOKEN_COUNTERS.includes(counter)) throw new UsageError(`--counter must be one of ${TOKEN_COUNTERS.join(", ")}, got '${counter}'`);
+    if (!TOKEN_COUNTERS.includes(counter))
+      throw new UsageError(`--counter must be one of ${TOKEN_COUNTERS.join(", ")}, got '${counter}'`);
     const shapingName = values.shaping ?? "accuracy";
     const shapingParams = parseParams(values.param ?? []);
-    let shaping;
+    let shaping: RewardShaping;
     try {
       shaping = makeShaping(shapingName, shapingParams); // only to check the name and parameters here, as usage errors
     } catch (e) {
@@ -81,7 +97,8 @@ export const command: Command = {
       const v = values[flag as "drain-timeout-s"];
       if (v === undefined) return undefined;
       const x = Number(v);
-      if (!(Number.isFinite(x) && x > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got '${v}'`);
+      if (!(Number.isFinite(x) && x > 0))
+        throw new UsageError(`--${flag} must be a positive number of seconds, got '${v}'`);
       return x * 1000;
     };
     const timeouts = {
@@ -91,7 +108,9 @@ export const command: Command = {
     };
     const server = await startRewardServer({
       ...timeouts,
-      ...(values["score-workers"] !== undefined ? { scoreWorkers: positiveInt("--score-workers", values["score-workers"], 0, true) } : {}),
+      ...(values["score-workers"] !== undefined
+        ? { scoreWorkers: positiveInt("--score-workers", values["score-workers"], 0, true) }
+        : {}),
       host: values.host ?? "127.0.0.1",
       port: positiveInt("--port", values.port, 5000, true),
       // By name, not the object: the server can only hand a named shaping to its scoring
@@ -101,21 +120,31 @@ export const command: Command = {
       template,
       maxLength: positiveInt("--max-length", values["max-length"], 5120),
       counter,
-      ...(values["target-length"] !== undefined ? { targetLength: positiveInt("--target-length", values["target-length"], 0) } : {}),
-      ...(values["total-steps"] !== undefined ? { totalSteps: positiveInt("--total-steps", values["total-steps"], 0) } : {}),
+      ...(values["target-length"] !== undefined
+        ? { targetLength: positiveInt("--target-length", values["target-length"], 0) }
+        : {}),
+      ...(values["total-steps"] !== undefined
+        ? { totalSteps: positiveInt("--total-steps", values["total-steps"], 0) }
+        : {}),
       maxBodyBytes: maxBodyMb === undefined ? DEFAULT_MAX_BODY_BYTES : Math.floor(maxBodyMb * 2 ** 20),
       log: values.quiet ? null : (line) => process.stdout.write(line + "\n"),
     });
-    const params = Object.entries(shaping.params).map(([k, v]) => `${k}=${v}`).join(" ");
-    console.error(`bcr serve-reward: listening on ${server.url} (POST /get_reward, GET /health); ` +
-      `shaping ${shaping.name}${params ? ` ${params}` : ""}, template ${template}, counter ${counter}, ` +
-      `${server.scoreWorkers} scoring worker(s)`);
+    const params = Object.entries(shaping.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+    console.error(
+      `bcr serve-reward: listening on ${server.url} (POST /get_reward, GET /health); ` +
+        `shaping ${shaping.name}${params ? ` ${params}` : ""}, template ${template}, counter ${counter}, ` +
+        `${server.scoreWorkers} scoring worker(s)`,
+    );
 
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         // In flight = requests received so far; more may still be read from open connections
         // during the drain, and those are answered too.
-        console.error(`bcr serve-reward: ${signal}: no new connections; finishing ${server.stats().inFlight} in-flight request(s), then exiting`);
+        console.error(
+          `bcr serve-reward: ${signal}: no new connections; finishing ${server.stats().inFlight} in-flight request(s), then exiting`,
+        );
         process.off("SIGINT", onInt);
         process.off("SIGTERM", onTerm);
         void server.close().then(resolve);

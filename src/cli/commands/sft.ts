@@ -30,9 +30,13 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          config: { type: "string" }, out: { type: "string" }, set: { type: "string", multiple: true },
-          backend: { type: "string" }, fresh: { type: "boolean" }, "max-steps": { type: "string" },
-        });
+      config: { type: "string" },
+      out: { type: "string" },
+      set: { type: "string", multiple: true },
+      backend: { type: "string" },
+      fresh: { type: "boolean" },
+      "max-steps": { type: "string" },
+    });
     const maxSteps = intFlag(values["max-steps"], "max-steps");
     let config: SftConfig;
     try {
@@ -45,18 +49,25 @@ export const command: Command = {
     const data = loadSftData(config);
     const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "");
     const outDir = path.resolve(values.out ?? path.join("runs", `${config.name}-s${config.seed}-${stamp}`));
-    console.error(`bcr sft: ${data.train.length} train / ${data.eval?.length ?? 0} eval examples, backend ${info.name}, run folder ${outDir}`);
+    console.error(
+      `bcr sft: ${data.train.length} train / ${data.eval?.length ?? 0} eval examples, backend ${info.name}, run folder ${outDir}`,
+    );
 
     const stop = stopOnSignals("bcr sft");
     try {
       const r = await trainSft(config, data, outDir, {
-        resume: !values.fresh, signal: stop.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}),
+        resume: !values.fresh,
+        signal: stop.signal,
+        ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}),
       });
       const last = r.losses[r.losses.length - 1];
       const ev = r.evalLosses[r.evalLosses.length - 1];
-      console.error(`bcr sft: ${r.stopped ? "stopped" : "done"} at step ${r.step}/${config.train.steps}` +
-        (last ? `, train/loss ${last.loss.toFixed(4)}` : "") + (ev ? `, eval/loss ${ev.loss.toFixed(4)}` : "") +
-        `; checkpoint in ${checkpointsDir(outDir)}`);
+      console.error(
+        `bcr sft: ${r.stopped ? "stopped" : "done"} at step ${r.step}/${config.train.steps}` +
+          (last ? `, train/loss ${last.loss.toFixed(4)}` : "") +
+          (ev ? `, eval/loss ${ev.loss.toFixed(4)}` : "") +
+          `; checkpoint in ${checkpointsDir(outDir)}`,
+      );
       r.model.dispose();
       return 0;
     } finally {

@@ -3,7 +3,7 @@ import type { Problem, TemplateName } from "../../bcr/index.js";
 import { loadLocalModel } from "../../train/load-local.js";
 import { OpenAIModel } from "../../eval/openai-client.js";
 import { loadProblemsFile } from "../../data/problems-file.js";
-import { parseBudget, sweepN } from "../../eval/sweep.js";
+import { type BudgetRule, parseBudget, sweepN } from "../../eval/sweep.js";
 import type { CompletionModel } from "../../model/completion.js";
 import { generateProblems } from "../../tasks/synthetic.js";
 
@@ -45,7 +45,8 @@ function int(name: string, v: string | undefined, dflt?: number): number | undef
 
 function intList(name: string, v: string): number[] {
   const xs = v.split(",").map((s) => Number(s.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1)) throw new UsageError(`--${name} must be a comma list of positive integers, got ${JSON.stringify(v)}`);
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1))
+    throw new UsageError(`--${name} must be a comma list of positive integers, got ${JSON.stringify(v)}`);
   return xs;
 }
 
@@ -55,34 +56,51 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          model: { type: "string" }, ns: { type: "string", default: "1,2,3,4,6,8" }, data: { type: "string" },
-          limit: { type: "string" }, count: { type: "string" }, levels: { type: "string", default: "1,2,3" },
-          budget: { type: "string", default: "per:128" }, out: { type: "string" }, template: { type: "string" },
-          seed: { type: "string" }, rotations: { type: "string" }, "max-groups": { type: "string" },
-          temperature: { type: "string" }, "batch-size": { type: "string" }, "retry-failed": { type: "boolean" },
-          "base-url": { type: "string" }, mode: { type: "string" }, concurrency: { type: "string" },
-          "timeout-ms": { type: "string" }, "max-retries": { type: "string" },
-        });
+      model: { type: "string" },
+      ns: { type: "string", default: "1,2,3,4,6,8" },
+      data: { type: "string" },
+      limit: { type: "string" },
+      count: { type: "string" },
+      levels: { type: "string", default: "1,2,3" },
+      budget: { type: "string", default: "per:128" },
+      out: { type: "string" },
+      template: { type: "string" },
+      seed: { type: "string" },
+      rotations: { type: "string" },
+      "max-groups": { type: "string" },
+      temperature: { type: "string" },
+      "batch-size": { type: "string" },
+      "retry-failed": { type: "boolean" },
+      "base-url": { type: "string" },
+      mode: { type: "string" },
+      concurrency: { type: "string" },
+      "timeout-ms": { type: "string" },
+      "max-retries": { type: "string" },
+    });
     if (!values.model) throw new UsageError("--model is required");
     if (!values.data) throw new UsageError("--data is required");
     if (!values.out) throw new UsageError("--out is required");
-    let budget;
+    let budget: BudgetRule;
     try {
       budget = parseBudget(values.budget);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const template = (values.template ?? (values.data === "synthetic" || values.model?.startsWith("local:") ? "compact" : "natural")) as TemplateName;
-    if (template !== "compact" && template !== "natural") throw new UsageError(`--template must be compact or natural, got ${template}`);
+    const template = (values.template ??
+      (values.data === "synthetic" || values.model?.startsWith("local:") ? "compact" : "natural")) as TemplateName;
+    if (template !== "compact" && template !== "natural")
+      throw new UsageError(`--template must be compact or natural, got ${template}`);
     const mode = values.mode ?? "completions";
-    if (mode !== "completions" && mode !== "chat") throw new UsageError(`--mode must be completions or chat, got ${mode}`);
+    if (mode !== "completions" && mode !== "chat")
+      throw new UsageError(`--mode must be completions or chat, got ${mode}`);
     const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
     if (!(temperature >= 0)) throw new UsageError(`--temperature must be >= 0, got ${values.temperature}`);
     const seed = int("seed", values.seed, 0)!;
 
-    const problems: Problem[] = values.data === "synthetic"
-      ? generateProblems(seed, int("count", values.count, 96)!, intList("levels", values.levels))
-      : loadProblemsFile(values.data, { limit: int("limit", values.limit) });
+    const problems: Problem[] =
+      values.data === "synthetic"
+        ? generateProblems(seed, int("count", values.count, 96)!, intList("levels", values.levels))
+        : loadProblemsFile(values.data, { limit: int("limit", values.limit) });
 
     let model: CompletionModel;
     if (values.model.startsWith("local:")) {
@@ -90,8 +108,11 @@ export const command: Command = {
     } else if (values.model === "openai" || values.model.startsWith("openai:")) {
       const id = values.model.startsWith("openai:") ? values.model.slice("openai:".length) : undefined;
       model = new OpenAIModel({
-        ...(id ? { model: id } : {}), ...(values["base-url"] ? { baseUrl: values["base-url"] } : {}), mode,
-        concurrency: int("concurrency", values.concurrency, 8), timeoutMs: int("timeout-ms", values["timeout-ms"], 120_000),
+        ...(id ? { model: id } : {}),
+        ...(values["base-url"] ? { baseUrl: values["base-url"] } : {}),
+        mode,
+        concurrency: int("concurrency", values.concurrency, 8),
+        timeoutMs: int("timeout-ms", values["timeout-ms"], 120_000),
         maxRetries: int("max-retries", values["max-retries"], 4),
       });
     } else throw new UsageError(`--model must be local:<checkpoint> or openai[:<model>], got ${values.model}`);
@@ -101,17 +122,31 @@ export const command: Command = {
     process.once("SIGINT", onSig);
     try {
       const { summary } = await sweepN({
-        model, problems, ns: intList("ns", values.ns), budget, outDir: values.out, template, seed, temperature,
-        rotations: int("rotations", values.rotations), maxGroups: int("max-groups", values["max-groups"]),
-        batchSize: int("batch-size", values["batch-size"], 8), retryFailed: values["retry-failed"] ?? false, signal: ctl.signal,
+        model,
+        problems,
+        ns: intList("ns", values.ns),
+        budget,
+        outDir: values.out,
+        template,
+        seed,
+        temperature,
+        rotations: int("rotations", values.rotations),
+        maxGroups: int("max-groups", values["max-groups"]),
+        batchSize: int("batch-size", values["batch-size"], 8),
+        retryFailed: values["retry-failed"] ?? false,
+        signal: ctl.signal,
       });
       const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "-");
-      console.log(`model ${summary.model}  template ${summary.template}  budget ${summary.budget}  asked ${summary.asked} groups, ${summary.cached} from cache`);
+      console.log(
+        `model ${summary.model}  template ${summary.template}  budget ${summary.budget}  asked ${summary.asked} groups, ${summary.cached} from cache`,
+      );
       console.log("N\taccuracy [95% CI]\ttokens/problem [95% CI]\ttruncated\tfailed");
       for (const s of summary.perN) {
-        console.log(`${s.n}\t${f(s.accuracy.mean)} [${f(s.accuracy.ci[0])}, ${f(s.accuracy.ci[1])}]\t` +
-          `${f(s.tokensPerProblem.mean)} [${f(s.tokensPerProblem.ci[0])}, ${f(s.tokensPerProblem.ci[1])}]${s.tokensEstimated ? " (est.)" : ""}\t` +
-          `${f(s.truncationRate.mean)}\t${s.failed}`);
+        console.log(
+          `${s.n}\t${f(s.accuracy.mean)} [${f(s.accuracy.ci[0])}, ${f(s.accuracy.ci[1])}]\t` +
+            `${f(s.tokensPerProblem.mean)} [${f(s.tokensPerProblem.ci[0])}, ${f(s.tokensPerProblem.ci[1])}]${s.tokensEstimated ? " (est.)" : ""}\t` +
+            `${f(s.truncationRate.mean)}\t${s.failed}`,
+        );
       }
       console.log(`wrote ${values.out}/rows.csv, rows.jsonl, summary.json`);
       return 0;

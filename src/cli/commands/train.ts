@@ -29,9 +29,12 @@ export const command: Command = {
   usage,
   async run(argv) {
     const values = parseFlags(argv, {
-          config: { type: "string" }, out: { type: "string" }, set: { type: "string", multiple: true },
-          backend: { type: "string" }, "max-steps": { type: "string" },
-        });
+      config: { type: "string" },
+      out: { type: "string" },
+      set: { type: "string", multiple: true },
+      backend: { type: "string" },
+      "max-steps": { type: "string" },
+    });
     const maxSteps = intFlag(values["max-steps"], "max-steps");
     let config: RlConfig;
     try {
@@ -45,11 +48,18 @@ export const command: Command = {
     console.error(`bcr train: ${config.kind} run '${config.method}', backend ${info.name}, run folder ${outDir}`);
     const stop = stopOnSignals("bcr train");
     try {
-      const r = await trainRl(config, outDir, { signal: stop.signal, ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}) });
+      const r = await trainRl(config, outDir, {
+        signal: stop.signal,
+        ...(maxSteps !== undefined ? { maxStepsThisRun: maxSteps } : {}),
+      });
       const ev = r.finalEval;
-      console.error(`bcr train: ${r.finished ? "done" : "stopped"} at step ${r.step}/${config.steps}` +
-        (ev ? `; eval accuracy ${ev.accuracy.toFixed(3)}, tokens/problem ${ev.tokensPerProblem.toFixed(1)}, loops/response ${ev.loopsPerResponse.toFixed(2)}` : "") +
-        `; run folder ${outDir}`);
+      console.error(
+        `bcr train: ${r.finished ? "done" : "stopped"} at step ${r.step}/${config.steps}` +
+          (ev
+            ? `; eval accuracy ${ev.accuracy.toFixed(3)}, tokens/problem ${ev.tokensPerProblem.toFixed(1)}, loops/response ${ev.loopsPerResponse.toFixed(2)}`
+            : "") +
+          `; run folder ${outDir}`,
+      );
       return 0;
     } finally {
       stop.release();
