@@ -48,6 +48,12 @@ export interface ReproduceOptions {
    * with the run's name `<method>/seed-<k>`: the hook for a live line per run.
    */
   onStep?: OnStep;
+  /**
+   * Stop at the next step boundary of the running SFT or in-process RL run (it saves a
+   * checkpoint; the stage stays unfinished and resumes on the next call): reproduce rejects with
+   * RunStopped. RL worker processes stop on SIGINT/SIGTERM themselves (rl-pool.ts).
+   */
+  signal?: AbortSignal;
 }
 
 export interface ReproduceResult {
@@ -182,7 +188,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
       hash: h.sft,
       clean: [L.sftBase, L.sft],
       outputs: [latestPointer(L.sft)],
-      run: () => runSft(config, L, log, progress),
+      run: () => runSft(config, L, log, progress, opts.signal),
     });
     if (!wanted("rl")) return finish(null);
     await run({
@@ -190,7 +196,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
       hash: h.rl,
       clean: [L.rl],
       outputs: [L.rl],
-      run: () => runRl(config, L, log, progress, opts.onStep),
+      run: () => runRl(config, L, log, progress, opts.onStep, opts.signal),
     });
     if (!wanted("eval")) return finish(null);
     await run({

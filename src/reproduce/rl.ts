@@ -11,6 +11,7 @@ import { RlConfigSchema, type RlConfig } from "../rl/config.js";
 import { trainRl } from "../rl/grpo.js";
 import { runFile } from "../run/files.js";
 import { RunFolder } from "../run/folder.js";
+import { RunStopped } from "../run/interrupt.js";
 import { deepMerge, parseConfig } from "../util/config.js";
 import { RunBoard } from "../util/progress.js";
 import { derive, singleBudgetOf, type Derived } from "./budget.js";
@@ -100,6 +101,7 @@ export async function runRl(
   log: Log,
   progress: boolean,
   onStep?: OnStep,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const derived = derive(config, readDataStats(L));
   const plans = planRuns(config, L, derived);
@@ -149,8 +151,10 @@ export async function runRl(
       const r = await trainRl(p.config, p.dir, {
         progress: false,
         ...(report ? { onMetrics: (record: Record<string, number>) => report(name, record) } : {}),
+        ...(signal ? { signal } : {}),
       });
       board?.finish(name);
+      if (!r.finished) throw new RunStopped(`rl ${name} (${p.dir})`, r.step);
       results[i] = {
         method: p.method,
         seed: p.seed,
@@ -163,7 +167,7 @@ export async function runRl(
   };
   let next = 0;
   const worker = async () => {
-    while (next < plans.length) {
+    while (next < plans.length && !signal?.aborted) {
       const i = next++;
       await trainOne(plans[i]!, i);
     }

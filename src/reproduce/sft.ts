@@ -3,6 +3,7 @@
  * sft.extend two phases: sft-base/, then sft/ continuing it with its own data and context.
  */
 import * as path from "node:path";
+import { RunStopped } from "../run/interrupt.js";
 import { trainSft } from "../train/sft.js";
 import type { SftConfig } from "../train/sft-config.js";
 import { readJsonl } from "../util/fsx.js";
@@ -14,9 +15,19 @@ export async function runSft(
   L: Layout,
   log: Log,
   progress: boolean,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const ext = config.sft.extend;
-  const first = await trainSftPhase(config.sft.run, "sft.jsonl", "sft.run", ext ? L.sftBase : L.sft, L, log, progress);
+  const first = await trainSftPhase(
+    config.sft.run,
+    "sft.jsonl",
+    "sft.run",
+    ext ? L.sftBase : L.sft,
+    L,
+    log,
+    progress,
+    signal,
+  );
   if (!ext) return first;
   // The second phase starts from the first one's weights; trainSft lets its context grow.
   const second = await trainSftPhase(
@@ -27,6 +38,7 @@ export async function runSft(
     L,
     log,
     progress,
+    signal,
   );
   return { ...second, base: first };
 }
@@ -40,6 +52,7 @@ async function trainSftPhase(
   L: Layout,
   log: Log,
   progress: boolean,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const all = readJsonl<{ prompt: string; response: string }>(path.join(L.data, file));
   // BOS + prompt + response + EOS must fit the context; longer examples are left out (counted).
@@ -54,9 +67,10 @@ async function trainSftPhase(
     run,
     fits.map((e) => ({ prompt: e.prompt, response: e.response })),
     dir,
-    { progress: progress ? process.stderr : false },
+    { progress: progress ? process.stderr : false, ...(signal ? { signal } : {}) },
   );
   r.model.dispose();
+  if (r.stopped) throw new RunStopped(`sft (${dir})`, r.step);
   const last = r.losses[r.losses.length - 1];
   const ev = r.evalLosses[r.evalLosses.length - 1];
   return {

@@ -45,3 +45,17 @@ export function stopOnSignals(label: string, log: (line: string) => void = (l) =
   for (const s of signals) process.on(s, onSignal);
   return { signal: ctl.signal, release: () => signals.forEach((s) => process.off(s, onSignal)) };
 }
+
+/**
+ * A run that stopped early on request (its checkpoint saved), thrown by callers that must not go
+ * on as if it had finished, e.g. the next stage of `bcr reproduce`. Running again resumes it.
+ */
+export class RunStopped extends Error {
+  constructor(
+    readonly what: string,
+    readonly step: number,
+  ) {
+    super(`${what} stopped at step ${step} (checkpoint saved); run the same command again to resume`);
+    this.name = "RunStopped";
+  }
+}

@@ -17,6 +17,7 @@ import { layout } from "../../src/reproduce/layout.js";
 import { rlConfigFor } from "../../src/reproduce/rl.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
 import { latestCheckpoint } from "../../src/run/checkpoint.js";
+import { RunStopped } from "../../src/run/interrupt.js";
 import { readJsonl } from "../../src/util/fsx.js";
 
 const Est = z.strictObject({ mean: z.number(), ci: z.tuple([z.number(), z.number()]) }).passthrough();
@@ -309,4 +310,34 @@ test("sft.extend: the second phase must keep the first phase's model (blockSize 
       sft: { ...tiny.sft, extend: { groupSizes: [8], run: { ...run, model: { ...run.model, blockSize: 256 } } } },
     }).success,
   );
+});
+
+test("a stop request during SFT: reproduce rejects with RunStopped, the stage stays unfinished, and the next call resumes and finishes it", {
+  timeout: 120_000,
+}, async () => {
+  const dir = tempDir("bcr-reproduce-stop-");
+  const runs = path.join(dir, "runs"),
+    out = path.join(dir, "results");
+  try {
+    const config = ReproduceConfigSchema.parse(tiny);
+    const ctl = new AbortController();
+    // asked to stop as the sft stage starts: the trainer stops at its first step boundary
+    const log = (l: string) => {
+      if (/sft: running/.test(l)) ctl.abort();
+    };
+    await assert.rejects(
+      reproduce(config, { runs, out, progress: false, log, only: ["data", "sft"], signal: ctl.signal }),
+      (e: Error) =>
+        e instanceof RunStopped && /^sft \(/.test(e.message) && /run the same command again/.test(e.message),
+    );
+    const marker = JSON.parse(fs.readFileSync(path.join(runs, ".reproduce", "sft.json"), "utf8"));
+    assert.equal(marker.status, "running", "not marked done");
+    const again = await reproduce(config, { runs, out, progress: false, log: () => {}, only: ["data", "sft"] });
+    assert.equal(again.stages.data!.action, "skip");
+    assert.equal(again.stages.sft!.action, "resume");
+    assert.equal(JSON.parse(fs.readFileSync(path.join(runs, ".reproduce", "sft.json"), "utf8")).status, "done");
+    assert.equal(path.basename(latestCheckpoint(path.join(runs, "sft", "checkpoints"))!), "step-0000004");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ReproduceConfigSchema, type ReproduceConfig } from "../../reproduce/config.js";
 import { reproduce, STAGES } from "../../reproduce/pipeline.js";
+import { RunStopped, stopOnSignals } from "../../run/interrupt.js";
 import { isSmokeTest, SMOKE_BANNER } from "../../run/smoke.js";
 import { ConfigError, describeSchema, resolveConfig } from "../../util/config.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
@@ -93,14 +94,27 @@ export const command: Command = {
       const bad = only.filter((s) => !(STAGES as readonly string[]).includes(s));
       if (bad.length) throw new UsageError(`--only: unknown stage ${bad.join(", ")} (stages: ${STAGES.join(", ")})`);
     }
-    const r = await reproduce(config, {
-      ...(values.out ? { out: values.out } : {}),
-      ...(values.runs ? { runs: values.runs } : {}),
-      force: values.force ?? false,
-      ...(only ? { only } : {}),
-      ...(values.backend ? { backend: values.backend } : {}),
-      progress: !values.quiet,
-    });
+    // SIGINT/SIGTERM: the running SFT or RL run saves a checkpoint at its step and the stage
+    // stays unfinished, so the same command resumes it (RL worker processes do the same, rl-pool.ts).
+    const stop = stopOnSignals("bcr reproduce");
+    let r: Awaited<ReturnType<typeof reproduce>>;
+    try {
+      r = await reproduce(config, {
+        ...(values.out ? { out: values.out } : {}),
+        ...(values.runs ? { runs: values.runs } : {}),
+        force: values.force ?? false,
+        ...(only ? { only } : {}),
+        ...(values.backend ? { backend: values.backend } : {}),
+        progress: !values.quiet,
+        signal: stop.signal,
+      });
+    } catch (e) {
+      if (!(e instanceof RunStopped)) throw e;
+      console.error(`bcr reproduce: ${e.message}`);
+      return 130;
+    } finally {
+      stop.release();
+    }
     const verdicts = r.analysis ? r.analysis.claims.map((c) => `claim ${c.number} ${c.verdict}`).join(", ") + "; " : "";
     const smoke = isSmokeTest(config) ? ` (${SMOKE_BANNER})` : "";
     console.log(
