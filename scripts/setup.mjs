@@ -40,6 +40,7 @@ const APT = [
   "chromium",
   "python3-torch",
   "libopenblas0-pthread",
+  "curl", // integrations/openrlhf/train_bcr.sh waits for /health with it
 ];
 if (process.env.BCR_SKIP_APT !== "1") {
   const missing = APT.filter((p) => spawnSync("dpkg", ["-s", p], { stdio: "ignore" }).status !== 0);
