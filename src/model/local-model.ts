@@ -16,6 +16,7 @@
  *   item finishes with "length").
  */
 import { Rng } from "../util/rng.js";
+import type { SampleOptions } from "./gpt.js";
 import { errorCompletion, type Completion, type CompletionModel, type CompletionRequest } from "./completion.js";
 
 /** What LocalModel needs from a GPT (structurally the contract's GPT). */
@@ -23,15 +24,7 @@ export interface SamplingModel {
   readonly config: { blockSize: number };
   generate(
     prompts: number[][],
-    opts: {
-      maxNewTokens: number;
-      temperature?: number;
-      topP?: number;
-      stopTokens?: number[] | number[][];
-      rng: Rng | Rng[];
-      useCache?: boolean;
-      topLogProbs?: number;
-    },
+    opts: SampleOptions,
   ): {
     tokens: number[][];
     stopped: boolean[];
