@@ -203,7 +203,7 @@ export function tables(analysis: Analysis): Record<string, Row[]> {
     responses: r.responses,
     accuracy: f(r.accuracy),
     tokens_per_problem: f(r.tokensPerProblem, 1),
-    steps_right: typeof r.stepsRight === "number" && Number.isFinite(r.stepsRight) ? f(r.stepsRight) : null,
+    steps_right: f(r.stepsRight), // NaN (null once stored as JSON) where no steps were written: f gives null
   }));
   return {
     n1,
