@@ -97,7 +97,8 @@ export interface LambdaStar {
   budget: number;
   /** The traced form that sets lambda* (the one a guess overtakes last), with its style. */
   correct: (AnswerForm & { responses: number; style?: string }) | null;
-  guess: (AnswerForm & { responses: number }) | null;
+  /** source: "sampled" (the answer-only responses among the sampled N=1 ones) or "ladder-forced". */
+  guess: (AnswerForm & { responses: number; source: "sampled" | "ladder-forced" }) | null;
 }
 
 export interface Analysis {
@@ -449,6 +450,12 @@ export const LAMBDA_STAR_MIN_RESPONSES = 5;
  * terse form stays ahead of a guess longer than the essential one). The guess's accuracy is that of
  * the problems the model chose to guess on (likely the easier ones), an estimate of what a policy
  * that always guesses would score, not a measurement of it.
+ *
+ * A model trained without answer-only examples (the ladder mix) samples too few guesses for that
+ * estimate. Then the guess comes from the ladder's forced answer-only row: every problem answered
+ * with the response started as `1:A`, greedy. That is what a policy that always guesses scores on
+ * the whole eval set; greedy decoding makes it an upper estimate of a sampled guess's accuracy, so
+ * lambda* is lower (fewer penalties judged as below it) than a sampled guess would make it.
  */
 export function sftLambdaStar(sft: ModelEval[] | undefined, budget: number): LambdaStar {
   const none = (reason: string): LambdaStar => ({ value: null, reason, budget, correct: null, guess: null });
@@ -462,11 +469,20 @@ export function sftLambdaStar(sft: ModelEval[] | undefined, budget: number): Lam
     responses: rs.length,
   });
   const guesses = rows.filter((r) => r.style === "shortcut");
-  if (guesses.length < LAMBDA_STAR_MIN_RESPONSES)
+  const forced = sft.find((e) => e.ladder)?.ladder?.find((r) => r.form === "shortcut" && r.how === "forced");
+  let guess: NonNullable<LambdaStar["guess"]>;
+  if (guesses.length >= LAMBDA_STAR_MIN_RESPONSES) guess = { ...form(guesses), source: "sampled" };
+  else if (forced && forced.responses >= LAMBDA_STAR_MIN_RESPONSES)
+    guess = {
+      accuracy: forced.accuracy,
+      tokens: forced.tokensPerProblem,
+      responses: forced.responses,
+      source: "ladder-forced",
+    };
+  else
     return none(
-      `the SFT model wrote ${guesses.length} answer-only N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES})`,
+      `the SFT model wrote ${guesses.length} answer-only N=1 responses (fewer than ${LAMBDA_STAR_MIN_RESPONSES}) and the run has no forced answer-only ladder row`,
     );
-  const guess = form(guesses);
   const styles = [...new Set(rows.map((r) => r.style!))].filter((st) => st !== "shortcut").sort();
   const forms = styles
     .map((style) => ({ style, ...form(rows.filter((r) => r.style === style)) }))

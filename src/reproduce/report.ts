@@ -384,8 +384,10 @@ function lambdaStarText(a: Analysis): string {
     g = s.guess!;
   return (
     `lambda* = ${s.value.toFixed(2)}: budget ${s.budget} x (${c.style ?? "traced"} accuracy ${c.accuracy.toFixed(3)} - guess accuracy ${g.accuracy.toFixed(3)}) / ` +
-    `(${c.tokens.toFixed(1)} - ${g.tokens.toFixed(1)} tokens), from the SFT model's own sampled N=1 responses (${c.responses} ${c.style ?? "traced"}, ${g.responses} answer-only; ` +
-    `the guess accuracy is that of the problems it chose to guess on).`
+    `(${c.tokens.toFixed(1)} - ${g.tokens.toFixed(1)} tokens), from the SFT model's own sampled N=1 responses (${c.responses} ${c.style ?? "traced"}` +
+    (g.source === "sampled"
+      ? `, ${g.responses} answer-only; the guess accuracy is that of the problems it chose to guess on).`
+      : `); the guess from the ladder: all ${g.responses} problems answered with the response forced to answer-only, greedy (the SFT model samples no answer-only responses; greedy makes the guess's accuracy an upper estimate, so lambda* a lower one).`)
   );
 }
 

@@ -202,6 +202,28 @@ test("lambda* from the SFT model's own responses, by trace style: the largest pe
     /wrote 0 answer-only/,
   );
   assert.equal(sftLambdaStar(undefined, 128).value, null);
+  assert.equal(s.guess!.source, "sampled");
+});
+
+test("lambda*: with too few sampled guesses, the guess is the ladder's forced answer-only row (hand-worked on the ladder run's numbers)", () => {
+  const sft = evals({ styles: true }).filter((e) => e.method === "sft");
+  const noGuesses = sft[0]!.n1.filter((r) => r.style !== "shortcut");
+  const traced = noGuesses.filter((r) => r.style === "essential");
+  const acc = traced.filter((r) => r.correct).length / traced.length;
+  const tok = traced.reduce((a, r) => a + r.tokens, 0) / traced.length;
+  const ladder = [
+    { form: "essential", how: "forced" as const, responses: 256, accuracy: 0.852, tokensPerProblem: 28.7, stepsRight: 1 },
+    { form: "shortcut", how: "forced" as const, responses: 256, accuracy: 0.195, tokensPerProblem: 5, stepsRight: NaN },
+  ];
+  const s = sftLambdaStar([{ ...sft[0]!, n1: noGuesses, ladder }], 128);
+  assert.equal(s.guess!.source, "ladder-forced");
+  assert.deepEqual([s.guess!.accuracy, s.guess!.tokens, s.guess!.responses], [0.195, 5, 256]);
+  // lambda* = 128 x (acc - 0.195) / (tok - 5), the traced form still from the sampled rows.
+  assert.ok(Math.abs(s.value! - (128 * (acc - 0.195)) / (tok - 5)) < 1e-12, `${s.value}`);
+  assert.equal(s.correct!.style, "essential");
+  // A forced row with too few responses, or none, leaves lambda* unknown with the reason.
+  const few = [{ ...ladder[1]!, responses: 3 }];
+  assert.match(sftLambdaStar([{ ...sft[0]!, n1: noGuesses, ladder: few }], 128).reason!, /no forced answer-only/);
 });
 
 test("single@b<k>: a single run at bcr's per-problem budget, labelled by it; only single runs may set a budget", () => {
@@ -251,8 +273,8 @@ test("the ladder table: the SFT model's rows reach analysis and report tables (s
   const { tables } = await import("../../src/reproduce/report.js");
   const { hasLadder } = await import("../../src/reproduce/eval.js");
   const { loadConfig } = await import("../../src/util/config.js");
-  assert.equal(hasLadder(loadConfig("configs/reproduce-ladder.json", ReproduceConfigSchema)), true);
-  assert.equal(hasLadder(loadConfig("configs/reproduce.json", ReproduceConfigSchema)), false);
+  assert.equal(hasLadder(loadConfig("configs/reproduce.json", ReproduceConfigSchema)), true);
+  assert.equal(hasLadder(loadConfig("configs/reproduce-essential.json", ReproduceConfigSchema)), false);
   const config = ReproduceConfigSchema.parse({ analysis: { bootstrap: 50 } });
   const es = evals();
   assert.equal(analyze(es, [], config).ladder, null);
