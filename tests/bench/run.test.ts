@@ -34,7 +34,7 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
       blockSize: rep.model.config.blockSize,
       positions: rep.model.config.positions,
     },
-    { nEmbd: 128, nLayer: 2, nHead: 4, blockSize: 512, positions: "sections" },
+    { nEmbd: 128, nLayer: 2, nHead: 4, blockSize: 768, positions: "sections" },
   );
   assert.equal(rep.model.params, rep.model.expectedParams);
   assert.equal(r.cases.default.model.config.nEmbd, 64);

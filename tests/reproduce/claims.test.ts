@@ -215,17 +215,19 @@ test("thresholds are config fields: a stricter free-lunch threshold changes the 
   assert.equal(freeLunchClaim(input, strict).verdict, "partially");
 });
 
-test("configs: reproduce.json spells out the schema defaults; reproduce-quick.json is valid and small", () => {
-  const full = loadReproduceConfig("configs/reproduce.json");
-  assert.deepEqual(full, ReproduceConfigSchema.parse({}));
+test("configs: reproduce-essential.json spells out the schema defaults; reproduce-quick.json is valid and small", () => {
+  const full = loadReproduceConfig("configs/reproduce-essential.json");
+  // Its own folders, so that it never writes over the default run's results/.
+  const folders = { name: "reproduce-essential", out: "results/essential", runs: "runs/essential" };
+  assert.deepEqual(full, { ...ReproduceConfigSchema.parse({}), ...folders });
   const quick = loadReproduceConfig("configs/reproduce-quick.json");
   assert.notEqual(quick.out, full.out);
   assert.notEqual(quick.runs, full.runs);
   assert.ok(quick.rl.steps <= 3 && quick.seeds.length === 1);
 });
 
-test("configs: reproduce.json uses section positions and RL lr 1e-4; reproduce-learned.json is the earlier default (learned positions, lr 2e-4) in its own folders", () => {
-  const full = loadReproduceConfig("configs/reproduce.json");
+test("configs: reproduce-essential.json uses section positions and RL lr 1e-4; reproduce-learned.json is the earlier default before it (learned positions, lr 2e-4) in its own folders", () => {
+  const full = loadReproduceConfig("configs/reproduce-essential.json");
   const learned = loadReproduceConfig("configs/reproduce-learned.json");
   assert.equal(full.sft.run.model.positions, "sections");
   assert.equal(full.rl.lr, 1e-4);
@@ -249,8 +251,8 @@ test("configs: reproduce.json uses section positions and RL lr 1e-4; reproduce-l
   assert.deepEqual(strip(learned), strip(full));
 });
 
-test("configs: reproduce-sections-packs8.json is reproduce.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", () => {
-  const sections = loadReproduceConfig("configs/reproduce.json");
+test("configs: reproduce-sections-packs8.json is reproduce-essential.json with SFT packs of up to 8 (blockSize 768), single and bcr on seed 1", () => {
+  const sections = loadReproduceConfig("configs/reproduce-essential.json");
   const packs8 = loadReproduceConfig("configs/reproduce-sections-packs8.json");
   assert.deepEqual(packs8.sft.groupSizes, [1, 1, 2, 3, 4, 6, 8]);
   assert.equal(packs8.sft.run.model.blockSize, 768, "the longest 8-pack SFT example is 739 tokens");
@@ -273,7 +275,7 @@ test("configs: reproduce-sections-packs8.json is reproduce.json with SFT packs o
 });
 
 test("configs: reproduce-sections-packs8-long.json is reproduce-sections-packs8.json plus a 400-step second SFT phase on the same packs, every method on 3 seeds", () => {
-  const sections = loadReproduceConfig("configs/reproduce.json");
+  const sections = loadReproduceConfig("configs/reproduce-essential.json");
   const packs8 = loadReproduceConfig("configs/reproduce-sections-packs8.json");
   const long = loadReproduceConfig("configs/reproduce-sections-packs8-long.json");
   const ext = long.sft.extend!;
@@ -374,9 +376,9 @@ test("stability with lambda*: judged only on linear penalties at or below it; sa
   assert.match(unknown.measurement, /lambda\* unknown \(no styles\)/);
 });
 
-test("configs: reproduce-ladder.json is the decisive run of issue 20 (ladder SFT mix, packs 1-8, N drawn from a set, controls, 3 seeds, 256 problems, hierarchical CIs) and validates", () => {
-  const ladder = loadReproduceConfig("configs/reproduce-ladder.json");
-  const full = loadReproduceConfig("configs/reproduce.json");
+test("configs: reproduce.json, the default run, is the decisive run of issue 20 (ladder SFT mix, packs 1-8, N drawn from a set, controls, 3 seeds, 256 problems, hierarchical CIs) and validates", () => {
+  const ladder = loadReproduceConfig("configs/reproduce.json");
+  const full = loadReproduceConfig("configs/reproduce-essential.json");
   assert.deepEqual(ladder.sft.groupSizes, [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.ok((ladder.sft.mix.terse ?? 0) > 0 && (ladder.sft.mix.bare ?? 0) > 0, "every rung of the ladder in SFT");
   assert.ok(ladder.sft.run.model.blockSize >= 768);
@@ -398,6 +400,6 @@ test("configs: reproduce-ladder.json is the decisive run of issue 20 (ladder SFT
   assert.deepEqual(labels, ["single", "bcr", "single@b40", "linear@0.5", "linear@1", "linear@2", "linear@5"]);
   assert.notEqual(ladder.out, full.out);
   assert.notEqual(ladder.runs, full.runs);
-  // Its own data and SFT stages; the default run's hashes are pinned in tests/reproduce/stages.test.ts.
+  // Its own data and SFT stages; every config's hashes are pinned in tests/reproduce/configs.test.ts.
   assert.notEqual(stageHashes(ladder).data, stageHashes(full).data);
 });

@@ -131,8 +131,8 @@ test("stage hashes chain: an SFT change redoes sft and later stages, a threshold
 });
 
 test("sft.extend enters the hashes only when present: committed one-phase configs keep theirs; its examples redo data, its run only sft on", () => {
-  // The hashes of the committed runs (results/summary.json, results/learned/summary.json).
-  const sections = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
+  // The hashes of the committed runs (results/essential/summary.json, results/learned/summary.json).
+  const sections = loadConfig("configs/reproduce-essential.json", ReproduceConfigSchema);
   const h = stageHashes(sections);
   assert.deepEqual([h.data, h.sft, h.rl], ["efcee7f58b1db9ca", "ecef9ffbea2dee8e", "e57a0a36872a4d5c"]);
   const learned = stageHashes(loadConfig("configs/reproduce-learned.json", ReproduceConfigSchema));
