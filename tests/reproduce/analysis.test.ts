@@ -212,7 +212,14 @@ test("lambda*: with too few sampled guesses, the guess is the ladder's forced an
   const acc = traced.filter((r) => r.correct).length / traced.length;
   const tok = traced.reduce((a, r) => a + r.tokens, 0) / traced.length;
   const ladder = [
-    { form: "essential", how: "forced" as const, responses: 256, accuracy: 0.852, tokensPerProblem: 28.7, stepsRight: 1 },
+    {
+      form: "essential",
+      how: "forced" as const,
+      responses: 256,
+      accuracy: 0.852,
+      tokensPerProblem: 28.7,
+      stepsRight: 1,
+    },
     { form: "shortcut", how: "forced" as const, responses: 256, accuracy: 0.195, tokensPerProblem: 5, stepsRight: NaN },
   ];
   const s = sftLambdaStar([{ ...sft[0]!, n1: noGuesses, ladder }], 128);
