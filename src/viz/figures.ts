@@ -728,6 +728,10 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
       hoverinfo: "name",
     });
   }
+  // An explicit range (log10 units) with room on both sides: autorange put a lambda* beyond the
+  // last strength on the plot's edge, where the dashed line hid under the axis frame.
+  const span = star ? [...x, lambdaStar!] : x;
+  const range = span.length ? [Math.log10(Math.min(...span)) - 0.15, Math.log10(Math.max(...span)) + 0.15] : undefined;
   return {
     data,
     layout: {
@@ -738,7 +742,7 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
           opts?.title ??
           `Linear penalty dose-response${star ? ` (lambda* = ${lambdaStar!.toFixed(2)})` : " (lambda* unknown)"}`,
       },
-      xaxis: { type: "log", anchor: "y", tickvals: x, domain: [0, 1] },
+      xaxis: { type: "log", anchor: "y", tickvals: x, domain: [0, 1], ...(range ? { range } : {}) },
       yaxis: {
         title: { text: "share collapsed / eval/accuracy" },
         range: [-0.02, 1.05],

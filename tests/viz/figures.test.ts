@@ -225,6 +225,9 @@ test("doseResponseFigure: points by lambda, lambda* drawn as a dashed line when 
   assert.ok(star && star.line?.dash === "dash");
   assert.deepEqual(star.x, [4.63, 4.63]);
   assert.match(f.layout.title!.text, /lambda\* = 4\.63/);
+  // A lambda* beyond every strength lies inside the x range, not on its edge (log10 units).
+  const beyond = doseResponseFigure(pts, 7.31).layout.xaxis!.range as [number, number];
+  assert.ok(beyond[0] < 0 && beyond[1] > Math.log10(7.31) + 0.1, `${beyond}`);
   const unknown = doseResponseFigure(pts, null);
   assert.ok(!unknown.data.some((t) => t.name?.startsWith("lambda*")));
   assert.match(unknown.layout.title!.text, /lambda\* unknown/);
