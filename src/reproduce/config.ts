@@ -1,7 +1,8 @@
 /**
  * Every setting of `bcr reproduce`, with its default and a one-line description. The defaults
- * are the full experiment (configs/reproduce.json spells them out); configs/reproduce-quick.json
- * is the tiny CI version. The resolved object is saved in results/summary.json.
+ * are the former default run, essential traces without a ladder (configs/reproduce-essential.json
+ * spells them out); the default run, configs/reproduce.json, extends them through the packs-of-8
+ * variants with the ladder settings; configs/reproduce-quick.json is the tiny CI version. The resolved object is saved in results/summary.json.
  *
  * Numbers derived from the data rather than set by hand (recorded in <runs>/data/stats.json):
  *   bcr response budget  = ceil(rl.bcr.budgetFactor * rl.bcr.n * mean essential trace length)

@@ -29,8 +29,9 @@ const usage = [
   "  --quiet          no progress bars (stage lines only)",
   "  --print-config   print the resolved config (extends chain, --set and defaults applied) as JSON and exit",
   "",
-  "config fields (default in =; the sft.run.* defaults listed are bcr sft's own: without an sft.run section",
-  "the full-run values of configs/reproduce.json apply):",
+  "config fields (default in =: the schema's defaults, which configs/reproduce-essential.json spells out; the",
+  "default run, configs/reproduce.json, extends them with the ladder settings. The sft.run.* defaults listed",
+  "are bcr sft's own: without an sft.run section the values of configs/reproduce-essential.json apply):",
   fieldHelp(),
 ].join("\n");
 
@@ -39,7 +40,7 @@ function fieldHelp(): string {
   const docs = describeSchema(ReproduceConfigSchema);
   const left = docs.map((d) => {
     const def =
-      d.default === undefined ? "" : d.default.length > 40 ? " = (see configs/reproduce.json)" : ` = ${d.default}`;
+      d.default === undefined ? "" : d.default.length > 40 ? " = (see configs/reproduce-essential.json)" : ` = ${d.default}`;
     return `${d.path} (${d.type.length > 40 ? "object[]" : d.type})${def}`;
   });
   const width = Math.max(...left.map((l) => l.length));
