@@ -40,7 +40,11 @@ function fieldHelp(): string {
   const docs = describeSchema(ReproduceConfigSchema);
   const left = docs.map((d) => {
     const def =
-      d.default === undefined ? "" : d.default.length > 40 ? " = (see configs/reproduce-essential.json)" : ` = ${d.default}`;
+      d.default === undefined
+        ? ""
+        : d.default.length > 40
+          ? " = (see configs/reproduce-essential.json)"
+          : ` = ${d.default}`;
     return `${d.path} (${d.type.length > 40 ? "object[]" : d.type})${def}`;
   });
   const width = Math.max(...left.map((l) => l.length));
