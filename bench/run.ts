@@ -844,7 +844,11 @@ async function main() {
       (unsettled ? ` -> every ratio below is ${unsettled}` : ""),
   );
   console.log(
-    `backend: ${backend.name} (${backend.package}, tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s))` +
+    `backend: ${backend.name} (${backend.package}, tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s)` +
+      (backend.matmul
+        ? `, matmul ${backend.matmul.engine}${backend.matmul.engine === "openblas" ? ` ${backend.matmul.threads} thread(s)/call` : ""}`
+        : "") +
+      ")" +
       (backend.skipped.length
         ? `; skipped: ${backend.skipped.map((x) => `${x.backend} (${x.reason})`).join("; ")}`
         : ""),

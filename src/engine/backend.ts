@@ -16,6 +16,7 @@
  */
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
+import { type BlasMatMulInfo, enableBlasMatMul } from "./blas.js";
 import { registerGradients } from "./gradients.js";
 
 export { tf };
@@ -36,6 +37,11 @@ export interface BackendInfo {
   skipped: { backend: string; reason: string }[];
   /** wasm only: whether the SIMD build is in use (null for other backends). */
   simd: boolean | null;
+  /**
+   * wasm only: what computes matrix products, XNNPACK (the backend's own) or OpenBLAS
+   * (BCR_MATMUL=openblas, src/engine/blas.ts); null for other backends.
+   */
+  matmul: { engine: "xnnpack" } | ({ engine: "openblas" } & BlasMatMulInfo) | null;
 }
 
 const REQUESTS = ["auto", "tensorflow", "wasm", "cpu"] as const;
@@ -142,6 +148,26 @@ function candidatesFor(requested: string): Candidate[] {
 }
 
 /**
+ * BCR_MATMUL picks the wasm backend's matrix-product engine: xnnpack (default) or openblas
+ * (BCR_BLAS_THREADS threads per call, default 1: data-parallel workers use the other cores).
+ * An explicit openblas that cannot load is an Error, like an explicit backend.
+ */
+function wasmMatMul(): BackendInfo["matmul"] {
+  const req = (process.env.BCR_MATMUL ?? "xnnpack").trim().toLowerCase() || "xnnpack";
+  if (req === "xnnpack") return { engine: "xnnpack" };
+  if (req !== "openblas") throw new Error(`unknown BCR_MATMUL ${JSON.stringify(req)}: expected xnnpack or openblas`);
+  const threads = Number(process.env.BCR_BLAS_THREADS ?? "1");
+  return { engine: "openblas", ...enableBlasMatMul({ threads }) };
+}
+
+function checkMatMulRequest(backend: BackendName): void {
+  const req = (process.env.BCR_MATMUL ?? "").trim().toLowerCase();
+  if (req === "openblas" && backend !== "wasm") {
+    throw new Error(`BCR_MATMUL=openblas works with the wasm backend only, not '${backend}'`);
+  }
+}
+
+/**
  * Chooses and activates the backend. Calling it again with the same request returns the same
  * choice; a different request switches backends (tensors made earlier stay on the old one).
  */
@@ -160,7 +186,9 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
     }
     // After the backend's own packages loaded, so their gradients (if any) take precedence.
     registerGradients();
+    checkMatMulRequest(c.backend);
     const simd = c.backend === "wasm" ? tf.env().getBool("WASM_HAS_SIMD_SUPPORT") : null;
+    const matmul = c.backend === "wasm" ? wasmMatMul() : null;
     chosen = {
       name: c.backend,
       requested: req,
@@ -169,6 +197,7 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       threads: c.threads(),
       skipped,
       simd,
+      matmul,
     };
     return chosen;
   }

@@ -14,6 +14,7 @@
  * matmul instead. Convolutions, pooling and other ops the toolkit does not use.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { matMulFlagsAreFast } from "./blas.js";
 
 type Grad = (
   dy: tf.Tensor | tf.Tensor[],
@@ -253,7 +254,20 @@ const DEFS: Record<string, Def> = {
       const g = one(dy);
       const tA = attrs.transposeA as boolean;
       const tB = attrs.transposeB as boolean;
-      // Explicit transposes, never the transposeA/B flags (see the header comment).
+      if (matMulFlagsAreFast()) {
+        // OpenBLAS: a transposed operand is just an sgemm argument, no copy.
+        const mm = (x: tf.Tensor, y: tf.Tensor, tx: boolean, ty: boolean) => () => tf.matMul(x, y, tx, ty);
+        const [da, db] =
+          !tA && !tB
+            ? [mm(g, b!, false, true), mm(a!, g, true, false)]
+            : !tA && tB
+              ? [mm(g, b!, false, false), mm(g, a!, true, false)]
+              : tA && !tB
+                ? [mm(b!, g, false, true), mm(a!, g, false, false)]
+                : [mm(b!, g, true, true), mm(g, a!, true, true)];
+        return { a: () => sumToRank(da(), a!.shape), b: () => sumToRank(db(), b!.shape) };
+      }
+      // XNNPACK: explicit transposes, never the transposeA/B flags (see the header comment).
       const [da, db] =
         !tA && !tB
           ? [() => tf.matMul(g, tr(b!)), () => tf.matMul(tr(a!), g)]

@@ -19,8 +19,12 @@
  * the flops are few and ~10 kernel calls per pair would cost more than they save.
  * No dropout on the attention probabilities here; with attention dropout GPT uses the batched
  * path.
+ *
+ * Under BCR_MATMUL=openblas the per-pair path hands the whole forward and backward pass to one
+ * native kernel (nativeCausalAttention, src/engine/blas.ts), which reads q, k and v in place.
  */
 import { tf } from "../engine/backend.js";
+import { blasMatMulInfo, nativeCausalAttention } from "../engine/blas.js";
 
 /** Additive mask value; large but finite so a fully masked row is uniform, not NaN. */
 export const NEG = -1e9;
@@ -123,6 +127,8 @@ export function causalSelfAttention(
   if (qkv.shape[0] !== B * T || !Number.isInteger(hd)) {
     throw new Error(`causalSelfAttention: qkv ${qkv.shape} does not fit B=${B}, T=${T}, H=${H}`);
   }
+  // With the OpenBLAS addon the same computation runs in C on the wasm heap, no host copies.
+  if (blasMatMulInfo()) return nativeCausalAttention(qkv, B, T, H, keyPads);
   const scale = 1 / Math.sqrt(hd);
   const W = 3 * C;
   const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

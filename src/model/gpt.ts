@@ -22,6 +22,7 @@
  * UnsortedSegmentSum, has no wasm kernel).
  */
 import { tf } from "../engine/backend.js";
+import { matMulFlagsAreFast } from "../engine/blas.js";
 import { Rng } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
@@ -129,6 +130,10 @@ const linearOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   return {
     value: tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D,
     gradFunc: (dy: tf.Tensor2D, [xs, ws]: tf.Tensor[]) => {
+      if (matMulFlagsAreFast()) {
+        // OpenBLAS: transposed operands cost nothing, so no explicit transposes or concat.
+        return [tf.matMul(dy, ws!, false, true), tf.matMul(xs!, dy, true, false), colSum(dy)];
+      }
       const [R, K] = xs!.shape as [number, number];
       const N = dy.shape[1];
       // [x, 1]^T @ dy stacks dW [K, N] on db [1, N]: the bias gradient rides on the dW matmul.
@@ -355,11 +360,16 @@ export class GPT {
             [cache.rk, cache.rv!],
           ] as const)
         : ([[cache.k, cache.v]] as const);
+      // On OpenBLAS the product with a transposed key block is an sgemm argument, not a copy.
+      const score = (kb: tf.Tensor3D) =>
+        matMulFlagsAreFast()
+          ? tf.reshape(tf.matMul(qs, kb, false, true), [B * H, kb.shape[1]])
+          : tf.sum(tf.mul(qs, kb), -1);
       const scores =
         blocks.length === 1
-          ? tf.sum(tf.mul(qs, cache.k), -1)
+          ? score(cache.k)
           : tf.concat(
-              blocks.map(([kb]) => tf.sum(tf.mul(qs, kb), -1)),
+              blocks.map(([kb]) => score(kb)),
               1,
             );
       const Tk = scores.shape[1]!;
@@ -385,7 +395,9 @@ export class GPT {
       const Tk = keys.shape[1];
       // Scaling q (T*hd values) is cheaper than scaling the scores (T*Tk).
       const qs = tf.mul(heads(q!), 1 / Math.sqrt(hd));
-      const scores = tf.matMul(qs, tf.transpose(keys, [0, 2, 1]));
+      const scores = matMulFlagsAreFast()
+        ? tf.matMul(qs, keys, false, true)
+        : tf.matMul(qs, tf.transpose(keys, [0, 2, 1]));
       const att = tf.softmax(tf.add(tf.reshape(scores, [B, H, T, Tk]), ctx.bias));
       merged = mergeHeads(tf.matMul(ctx.dropout.apply(tf.reshape(att, [B * H, T, Tk])), values));
     }

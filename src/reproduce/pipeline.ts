@@ -65,8 +65,13 @@ export interface ReproduceResult {
   wall_s: number;
 }
 
-/** The hash of every stage, chained (see the header). */
-export function stageHashes(config: ReproduceConfig): Record<StageName, string> {
+/**
+ * The hash of every stage, chained (see the header). `matmul` is the wasm backend's matrix
+ * engine: OpenBLAS rounds differently from XNNPACK, so an SFT model (and all after it) trained
+ * on one is not reused under the other. XNNPACK, the default, adds nothing: its hashes are the
+ * ones committed results carry.
+ */
+export function stageHashes(config: ReproduceConfig, matmul = "xnnpack"): Record<StageName, string> {
   const s = config.sft;
   // The second SFT phase enters the hashes only when present, so one-phase configs keep theirs.
   const extendData = s.extend
@@ -84,7 +89,12 @@ export function stageHashes(config: ReproduceConfig): Record<StageName, string> 
       ...extendData,
     },
   });
-  const sft = stageHash({ data, run: s.run, ...(s.extend ? { extend: s.extend.run } : {}) });
+  const sft = stageHash({
+    data,
+    run: s.run,
+    ...(s.extend ? { extend: s.extend.run } : {}),
+    ...(matmul !== "xnnpack" ? { matmul } : {}),
+  });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;
   const rl = stageHash({ sft, rl: rlSettings, seeds: config.seeds, levels: config.data.levels });
@@ -128,10 +138,10 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   const t0 = performance.now();
   const info = await initBackend(opts.backend);
   log(
-    `[reproduce] ${config.name}: backend ${info.name}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`,
+    `[reproduce] ${config.name}: backend ${info.name}${info.matmul ? ` (matmul ${info.matmul.engine})` : ""}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`,
   );
   fs.mkdirSync(L.runs, { recursive: true });
-  const h = stageHashes(config);
+  const h = stageHashes(config, info.matmul?.engine);
   const ro = { runsDir: L.runs, force: opts.force, only: opts.only, log };
   const stages: ReproduceResult["stages"] = {};
   // With --only, nothing after the last selected stage runs (`--only data` just writes the data).

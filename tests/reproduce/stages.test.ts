@@ -130,6 +130,15 @@ test("stage hashes chain: an SFT change redoes sft and later stages, a threshold
   assert.deepEqual(paths, base, "paths are not part of any hash");
 });
 
+test("the matrix engine enters the hashes from sft on, and only when it is not the default XNNPACK", () => {
+  const config = ReproduceConfigSchema.parse({});
+  const base = stageHashes(config);
+  assert.deepEqual(stageHashes(config, "xnnpack"), base, "the default keeps the committed hashes");
+  const blas = stageHashes(config, "openblas");
+  assert.equal(blas.data, base.data, "the data does not depend on the engine");
+  for (const s of ["sft", "rl", "eval", "analysis", "report"] as const) assert.notEqual(blas[s], base[s], s);
+});
+
 test("sft.extend enters the hashes only when present: committed one-phase configs keep theirs; its examples redo data, its run only sft on", () => {
   // The hashes of the committed runs (results/essential/summary.json, results/learned/summary.json).
   const sections = loadConfig("configs/reproduce-essential.json", ReproduceConfigSchema);

@@ -1,0 +1,316 @@
+/*
+ * A Node-API addon with one job: run single-precision matrix products on OpenBLAS, reading
+ * and writing the float32 arrays in place inside an ArrayBuffer (the tfjs wasm backend's heap),
+ * so a tfjs BatchMatMul can run at native speed without copying its operands out of wasm.
+ *
+ * OpenBLAS is opened with dlopen at load time rather than linked, so building needs no -dev
+ * package (only gcc and the Node-API headers) and a machine without libopenblas gets a clear
+ * error from load() instead of a module that fails to import.
+ *
+ * Exports:
+ *   load(path) -> string                 opens the library; returns its config string
+ *   setThreads(n)                        openblas_set_num_threads (process-wide)
+ *   gemm(buffer, batch, m, n, k, transA, transB,
+ *        aOffset, aStride, bOffset, bStride, cOffset, cStride, beta)
+ *     For i < batch: C_i = op(A_i) @ op(B_i) + beta * C_i, row-major, all offsets and strides
+ *     in float32 elements. A stride of 0 broadcasts one operand over the batch. Every range is
+ *     bounds-checked against the buffer before any arithmetic.
+ *   attention(buffer, qkvOffset, outOffset, B, T, H, hd, pads)            forward
+ *   attentionGrad(buffer, qkvOffset, dyOffset, outOffset, B, T, H, hd, pads) backward
+ *     Causal multi-head self-attention straight from the c_attn output qkv [B*T, 3C] (q, k, v
+ *     side by side, C = H*hd) to y [B*T, C], and its gradient dqkv [B*T, 3C] from dy [B*T, C].
+ *     Each (sequence, head) reads its q, k and v in place through sgemm's leading dimension
+ *     (3C), so nothing is cut out or copied; the [T, T] probabilities live in a scratch buffer
+ *     and are recomputed in the backward pass rather than stored. pads (Int32Array of B, or
+ *     null) hides the first pads[b] key columns of sequence b, exactly as the additive -1e9
+ *     mask of the tfjs paths does (including its rows for the pad queries themselves).
+ */
+#include <dlfcn.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
+typedef void (*set_threads_fn)(int);
+typedef char *(*config_fn)(void);
+
+static sgemm_fn sgemm = NULL;
+static set_threads_fn set_threads = NULL;
+static config_fn get_config = NULL;
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "blas addon: Node-API call failed"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static napi_value throw_error(napi_env env, const char *msg) {
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+static napi_value load(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[1024];
+  size_t len = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_error(env, "load(path): path is required");
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    return throw_error(env, why ? why : "dlopen failed");
+  }
+  sgemm_fn f = (sgemm_fn)dlsym(lib, "cblas_sgemm");
+  if (!f) return throw_error(env, "the library has no cblas_sgemm");
+  sgemm = f;
+  set_threads = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
+  get_config = (config_fn)dlsym(lib, "openblas_get_config");
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, get_config ? get_config() : "cblas", NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value set_threads_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n = 1;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_error(env, "setThreads(n): n is required");
+  CHECK(napi_get_value_int32(env, argv[0], &n));
+  if (n < 1) return throw_error(env, "setThreads(n): n must be at least 1");
+  if (set_threads) set_threads(n);
+  return NULL;
+}
+
+/* Elements [offset, offset + (batch-1)*stride + span) must lie inside the buffer. */
+static int in_bounds(int64_t offset, int64_t stride, int64_t batch, int64_t span, int64_t total) {
+  if (offset < 0 || stride < 0 || span < 0 || batch < 1) return 0;
+  int64_t last = offset + (batch - 1) * stride + span;
+  return last <= total;
+}
+
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 14) return throw_error(env, "gemm: expected 14 arguments");
+  if (!sgemm) return throw_error(env, "gemm: load() has not opened a BLAS library");
+  void *data = NULL;
+  size_t bytes = 0;
+  bool is_ab = false;
+  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
+  if (!is_ab) return throw_error(env, "gemm: the first argument must be an ArrayBuffer");
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &bytes));
+  int64_t v[12];
+  for (int i = 0; i < 12; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
+  double beta = 0;
+  CHECK(napi_get_value_double(env, argv[13], &beta));
+  int64_t batch = v[0], m = v[1], n = v[2], k = v[3];
+  int trans_a = v[4] != 0, trans_b = v[5] != 0;
+  int64_t a_off = v[6], a_stride = v[7], b_off = v[8], b_stride = v[9], c_off = v[10], c_stride = v[11];
+  if (batch < 1 || m < 1 || n < 1 || k < 1 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
+    return throw_error(env, "gemm: batch, m, n and k must be positive 32-bit sizes");
+  int64_t total = (int64_t)(bytes / sizeof(float));
+  if (!in_bounds(a_off, a_stride, batch, m * k, total) || !in_bounds(b_off, b_stride, batch, k * n, total) ||
+      !in_bounds(c_off, c_stride, batch, m * n, total))
+    return throw_error(env, "gemm: an operand lies outside the buffer");
+  float *base = (float *)data;
+  int lda = trans_a ? (int)m : (int)k;
+  int ldb = trans_b ? (int)k : (int)n;
+  for (int64_t i = 0; i < batch; i++) {
+    sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
+          base + a_off + i * a_stride, lda, base + b_off + i * b_stride, ldb, (float)beta, base + c_off + i * c_stride,
+          (int)n);
+  }
+  return NULL;
+}
+
+/* Arguments shared by the two attention entry points, read and bounds-checked. */
+typedef struct {
+  float *base;
+  int64_t qkv, dy, out;
+  int64_t B, T, H, hd;
+  const int32_t *pads;
+} attn_args;
+
+static int read_attention_args(napi_env env, napi_callback_info info, int with_dy, attn_args *a) {
+  size_t want = with_dy ? 9 : 8;
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_error(env, NULL, "attention: wrong number of arguments");
+    return 0;
+  }
+  if (!sgemm) {
+    napi_throw_error(env, NULL, "attention: load() has not opened a BLAS library");
+    return 0;
+  }
+  void *data = NULL;
+  size_t bytes = 0;
+  bool is_ab = false;
+  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) {
+    napi_throw_error(env, NULL, "attention: the first argument must be an ArrayBuffer");
+    return 0;
+  }
+  int64_t v[7];
+  size_t nv = with_dy ? 7 : 6;
+  for (size_t i = 0; i < nv; i++) {
+    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok) {
+      napi_throw_error(env, NULL, "attention: offsets and sizes must be numbers");
+      return 0;
+    }
+  }
+  size_t at = 0;
+  a->qkv = v[at++];
+  a->dy = with_dy ? v[at++] : 0;
+  a->out = v[at++];
+  a->B = v[at++];
+  a->T = v[at++];
+  a->H = v[at++];
+  a->hd = v[at++];
+  a->base = (float *)data;
+  a->pads = NULL;
+  napi_value pads_arg = argv[want - 1];
+  napi_valuetype t;
+  if (napi_typeof(env, pads_arg, &t) != napi_ok) return 0;
+  if (t != napi_null && t != napi_undefined) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void *pdata = NULL;
+    bool is_ta = false;
+    if (napi_is_typedarray(env, pads_arg, &is_ta) != napi_ok || !is_ta ||
+        napi_get_typedarray_info(env, pads_arg, &type, &length, &pdata, NULL, NULL) != napi_ok ||
+        type != napi_int32_array || (int64_t)length != a->B) {
+      napi_throw_error(env, NULL, "attention: pads must be null or an Int32Array of B entries");
+      return 0;
+    }
+    a->pads = (const int32_t *)pdata;
+  }
+  if (a->B < 1 || a->T < 1 || a->H < 1 || a->hd < 1 || a->T > 65536 || a->H * a->hd > INT32_MAX / 3) {
+    napi_throw_error(env, NULL, "attention: B, T, H and hd must be positive (T at most 65536)");
+    return 0;
+  }
+  int64_t total = (int64_t)(bytes / sizeof(float));
+  int64_t C = a->H * a->hd;
+  int64_t rows = a->B * a->T;
+  int ok = in_bounds(a->qkv, 0, 1, rows * 3 * C, total) && in_bounds(a->out, 0, 1, rows * (with_dy ? 3 : 1) * C, total) &&
+           (!with_dy || in_bounds(a->dy, 0, 1, rows * C, total));
+  if (!ok) {
+    napi_throw_error(env, NULL, "attention: an operand lies outside the buffer");
+    return 0;
+  }
+  return 1;
+}
+
+/*
+ * P = softmax(scale * q k^T + mask) for one (sequence, head), into p [T, T] (row-major).
+ * Row i attends to columns pad..i. A row with i < pad (a pad query: nothing visible) gets what
+ * softmax gives under the additive mask, where every score is absorbed by -1e9 or -2e9: uniform
+ * over the columns masked once (j <= i, or j >= pad), 0 on those masked twice.
+ */
+static void probabilities(const float *q, const float *k, int64_t ld, int64_t T, int64_t hd, float scale, int64_t pad,
+                          float *p) {
+  sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)hd, scale, q, (int)ld, k, (int)ld, 0.0f, p, (int)T);
+  for (int64_t i = 0; i < T; i++) {
+    float *row = p + i * T;
+    int64_t lo = i < pad ? 0 : pad;
+    if (i < pad) {
+      /* Every column carries -1e9 once (a pad at or before i, or a future non-pad column) or
+         twice (a future pad): uniform over the first kind, as the additive mask gives. */
+      float u = 1.0f / (float)(i + 1 + T - pad);
+      for (int64_t j = 0; j < T; j++) row[j] = (j <= i || j >= pad) ? u : 0.0f;
+      continue;
+    } else {
+      float mx = row[lo];
+      for (int64_t j = lo + 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
+      float sum = 0.0f;
+      for (int64_t j = lo; j <= i; j++) {
+        row[j] = expf(row[j] - mx);
+        sum += row[j];
+      }
+      float inv = 1.0f / sum;
+      for (int64_t j = lo; j <= i; j++) row[j] *= inv;
+    }
+    for (int64_t j = 0; j < lo; j++) row[j] = 0.0f;
+    for (int64_t j = i + 1; j < T; j++) row[j] = 0.0f;
+  }
+}
+
+static napi_value attention(napi_env env, napi_callback_info info) {
+  attn_args a;
+  if (!read_attention_args(env, info, 0, &a)) return NULL;
+  int64_t C = a.H * a.hd, ld = 3 * C, T = a.T;
+  float scale = 1.0f / sqrtf((float)a.hd);
+  float *p = (float *)malloc((size_t)(T * T) * sizeof(float));
+  if (!p) return throw_error(env, "attention: out of memory for the [T, T] scratch");
+  for (int64_t b = 0; b < a.B; b++) {
+    for (int64_t h = 0; h < a.H; h++) {
+      const float *q = a.base + a.qkv + b * T * ld + h * a.hd;
+      probabilities(q, q + C, ld, T, a.hd, scale, a.pads ? a.pads[b] : 0, p);
+      float *y = a.base + a.out + b * T * C + h * a.hd;
+      sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, 1.0f, p, (int)T, q + 2 * C, (int)ld, 0.0f, y,
+            (int)C);
+    }
+  }
+  free(p);
+  return NULL;
+}
+
+static napi_value attention_grad(napi_env env, napi_callback_info info) {
+  attn_args a;
+  if (!read_attention_args(env, info, 1, &a)) return NULL;
+  int64_t C = a.H * a.hd, ld = 3 * C, T = a.T;
+  float scale = 1.0f / sqrtf((float)a.hd);
+  float *p = (float *)malloc((size_t)(2 * T * T) * sizeof(float));
+  if (!p) return throw_error(env, "attentionGrad: out of memory for the [T, T] scratch");
+  float *dp = p + T * T;
+  for (int64_t b = 0; b < a.B; b++) {
+    for (int64_t h = 0; h < a.H; h++) {
+      const float *q = a.base + a.qkv + b * T * ld + h * a.hd;
+      const float *k = q + C, *v = q + 2 * C;
+      const float *dy = a.base + a.dy + b * T * C + h * a.hd;
+      float *dq = a.base + a.out + b * T * ld + h * a.hd;
+      float *dk = dq + C, *dv = dq + 2 * C;
+      probabilities(q, k, ld, T, a.hd, scale, a.pads ? a.pads[b] : 0, p);
+      /* dv = P^T dy;  dP = dy v^T */
+      sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, 1.0f, p, (int)T, dy, (int)C, 0.0f, dv, (int)ld);
+      sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)a.hd, 1.0f, dy, (int)C, v, (int)ld, 0.0f, dp, (int)T);
+      /* softmax backward: dS = P * (dP - rowsum(P * dP)), in place in dp */
+      for (int64_t i = 0; i < T; i++) {
+        float *pr = p + i * T, *dr = dp + i * T;
+        float dot = 0.0f;
+        /* Whole rows: a pad query's row has weight beyond i (see probabilities). */
+        for (int64_t j = 0; j < T; j++) dot += pr[j] * dr[j];
+        for (int64_t j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot);
+      }
+      /* dq = scale * dS k;  dk = scale * dS^T q */
+      sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, scale, dp, (int)T, k, (int)ld, 0.0f, dq, (int)ld);
+      sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, scale, dp, (int)T, q, (int)ld, 0.0f, dk, (int)ld);
+    }
+  }
+  free(p);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreads", NULL, set_threads_js, NULL, NULL, NULL, napi_default, NULL},
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE_INIT() { return init(env, exports); }

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Builds native/build/blas.node (native/blas.c: OpenBLAS matrix products on the wasm heap,
+// used when BCR_MATMUL=openblas; src/engine/blas.ts). Run by scripts/setup.mjs; safe to re-run.
+// It needs gcc and the Node-API headers (Node's own include/node, else the node-api-headers
+// npm package). Where either is missing it says so and exits 0: everything works without the
+// addon, only BCR_MATMUL=openblas is then refused. --strict exits 1 instead.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const source = path.join(root, "native", "blas.c");
+const outDir = path.join(root, "native", "build");
+const out = path.join(outDir, "blas.node");
+const strict = process.argv.includes("--strict");
+const log = (m) => console.error(`[build-native] ${m}`);
+
+function give_up(why) {
+  log(`not built: ${why}; BCR_MATMUL=openblas will be unavailable`);
+  process.exit(strict ? 1 : 0);
+}
+
+const upToDate = fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(source).mtimeMs;
+if (upToDate && !process.argv.includes("--force")) process.exit(0);
+
+const headerDirs = [
+  path.resolve(path.dirname(process.execPath), "..", "include", "node"),
+  path.join(root, "node_modules", "node-api-headers", "include"),
+];
+const include = headerDirs.find((d) => fs.existsSync(path.join(d, "node_api.h")));
+if (!include) give_up(`node_api.h not found in ${headerDirs.join(" or ")}`);
+const cc = process.env.CC || "gcc";
+if (spawnSync(cc, ["--version"], { stdio: "ignore" }).status !== 0)
+  give_up(`no C compiler (${cc}); apt-get install gcc`);
+
+fs.mkdirSync(outDir, { recursive: true });
+// Written beside the target and renamed, so an interrupted build leaves no half-written addon.
+const tmp = `${out}.tmp-${process.pid}`;
+const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-Wall", "-Werror", `-I${include}`, source, "-o", tmp, "-ldl"], {
+  stdio: "inherit",
+});
+if (r.status !== 0) {
+  fs.rmSync(tmp, { force: true });
+  give_up(`${cc} failed (exit ${r.status})`);
+}
+fs.renameSync(tmp, out);
+log(`built ${path.relative(root, out)}`);

@@ -1,0 +1,363 @@
+/**
+ * Native matrix products for the wasm backend: BatchMatMul and _FusedMatMul (linear
+ * activation) computed by OpenBLAS's cblas_sgemm, in place on the wasm heap.
+ *
+ * Why: the wasm backend runs XNNPACK on one thread with 128-bit SIMD (about 30 GFLOP/s here),
+ * while the same machine's OpenBLAS runs about 140 GFLOP/s per core with AVX-512; matrix
+ * products are about half of a training step. The operands already live in the wasm heap (an
+ * ArrayBuffer), so a small Node-API addon (native/blas.c, built by scripts/build-native.mjs)
+ * hands OpenBLAS pointers into that heap: no copies. Everything else stays on wasm.
+ *
+ * It is opt-in (BCR_MATMUL=openblas, or `enableBlasMatMul()`): results differ from XNNPACK's in
+ * the last digits, and the committed results were computed with XNNPACK. Worker threads and
+ * worker processes read the same variable, so a data-parallel run uses one engine throughout.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tf from "@tensorflow/tfjs-core";
+
+interface BlasAddon {
+  load(libraryPath: string): string;
+  setThreads(n: number): void;
+  gemm(
+    heap: ArrayBuffer,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    aOffset: number,
+    aStride: number,
+    bOffset: number,
+    bStride: number,
+    cOffset: number,
+    cStride: number,
+    beta: number,
+  ): void;
+  attention(
+    heap: ArrayBuffer,
+    qkvOffset: number,
+    outOffset: number,
+    B: number,
+    T: number,
+    H: number,
+    hd: number,
+    pads: Int32Array | null,
+  ): void;
+  attentionGrad(
+    heap: ArrayBuffer,
+    qkvOffset: number,
+    dyOffset: number,
+    outOffset: number,
+    B: number,
+    T: number,
+    H: number,
+    hd: number,
+    pads: Int32Array | null,
+  ): void;
+}
+
+/** The parts of the wasm backend this module uses (tfjs-backend-wasm's BackendWasm). */
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  getMemoryOffset(dataId: unknown): number;
+}
+
+export interface BlasMatMulInfo {
+  /** Absolute path of the OpenBLAS shared library in use. */
+  library: string;
+  /** OpenBLAS's own build description (openblas_get_config). */
+  config: string;
+  /** Threads each cblas_sgemm call may use. */
+  threads: number;
+}
+
+/** Where scripts/build-native.mjs writes the addon (ignored by git: built per machine). */
+export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/build/blas.node");
+
+/** Tried in order when BCR_BLAS_LIB is not set: Debian's libopenblas0-pthread, then the loader's search. */
+const LIBRARY_CANDIDATES = [
+  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+  "libopenblas.so.0",
+];
+
+let addon: BlasAddon | null = null;
+let enabled: BlasMatMulInfo | null = null;
+
+function loadAddon(): { addon: BlasAddon; library: string; config: string } {
+  if (!existsSync(ADDON_PATH)) {
+    throw new Error(`${ADDON_PATH} is not built: run \`node scripts/build-native.mjs\` (needs gcc)`);
+  }
+  const a = createRequire(import.meta.url)(ADDON_PATH) as BlasAddon;
+  const wanted = process.env.BCR_BLAS_LIB?.trim();
+  const candidates = wanted ? [wanted] : LIBRARY_CANDIDATES;
+  const failures: string[] = [];
+  for (const lib of candidates) {
+    try {
+      return { addon: a, library: lib, config: a.load(lib) };
+    } catch (e) {
+      failures.push(`${lib}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(
+    `no OpenBLAS library could be opened (${failures.join("; ")}); install libopenblas0-pthread or set BCR_BLAS_LIB`,
+  );
+}
+
+/**
+ * Whether matmul's transposeA/transposeB flags are as fast as a plain product. On XNNPACK
+ * they are not (the model and gradients build transposed operands explicitly instead); on
+ * OpenBLAS a transposed operand is only a different argument to sgemm, so the explicit
+ * transposes are pure cost there.
+ */
+export function matMulFlagsAreFast(): boolean {
+  return enabled !== null;
+}
+
+/** What enableBlasMatMul set up, or null when matrix products run on XNNPACK. */
+export function blasMatMulInfo(): BlasMatMulInfo | null {
+  return enabled;
+}
+
+/**
+ * Makes the wasm backend's BatchMatMul and _FusedMatMul run on OpenBLAS. Call after the wasm
+ * backend is registered; calling again only changes the thread count. Throws (and changes
+ * nothing) when the addon or the library is missing.
+ */
+export function enableBlasMatMul(options: { threads?: number } = {}): BlasMatMulInfo {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`BLAS threads must be a positive integer, got ${threads}`);
+  if (!enabled) {
+    const loaded = loadAddon();
+    addon = loaded.addon;
+    override(tf.BatchMatMul, batchMatMul);
+    override(tf._FusedMatMul, fusedMatMul);
+    tf.registerKernel({ kernelName: ATTENTION, backendName: "wasm", kernelFunc: attentionKernel });
+    tf.registerKernel({ kernelName: ATTENTION_GRAD, backendName: "wasm", kernelFunc: attentionGradKernel });
+    enabled = { library: loaded.library, config: loaded.config, threads };
+  }
+  addon!.setThreads(threads);
+  enabled.threads = threads;
+  return enabled;
+}
+
+/** Puts XNNPACK's kernels back (tests and the bench compare both engines in one process). */
+export function disableBlasMatMul(): void {
+  if (!enabled) return;
+  for (const [name, kernelFunc] of originals) {
+    const current = tf.getKernel(name, "wasm")!;
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ ...current, kernelFunc });
+  }
+  originals.clear();
+  tf.unregisterKernel(ATTENTION, "wasm");
+  tf.unregisterKernel(ATTENTION_GRAD, "wasm");
+  enabled = null;
+}
+
+const originals = new Map<string, tf.KernelFunc>();
+
+/** Replaces the wasm kernel, keeping the original for the cases this module hands back to it. */
+function override(name: string, kernelFunc: tf.KernelFunc): void {
+  const original = tf.getKernel(name, "wasm");
+  if (!original) throw new Error(`the wasm backend has no ${name} kernel: is @tensorflow/tfjs-backend-wasm loaded?`);
+  originals.set(name, original.kernelFunc);
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ ...original, kernelFunc });
+}
+
+/** Shapes of one product: a [.., m, k] (or transposed) times b [.., k, n]. */
+interface Plan {
+  m: number;
+  n: number;
+  k: number;
+  batchA: number;
+  batchB: number;
+  outShape: number[];
+}
+
+function plan(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): Plan | null {
+  if (a.dtype !== "float32" || b.dtype !== "float32") return null;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return null;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (k !== kb || m === 0 || n === 0 || k === 0) return null; // the original kernel reports or handles it
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = tf.util.sizeFromShape(outerA);
+  const batchB = tf.util.sizeFromShape(outerB);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batch = tf.util.sizeFromShape(outer);
+  // One operand per output batch, or one shared by all; other broadcasts go to the original.
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
+  return { m, n, k, batchA, batchB, outShape: [...outer, m, n] };
+}
+
+function run(
+  backend: WasmBackend,
+  p: Plan,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  out: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  beta: number,
+): void {
+  const batch = tf.util.sizeFromShape(p.outShape.slice(0, -2));
+  // Offsets are bytes into the heap; the addon takes float32 elements. The heap's buffer is
+  // read after makeOutput, which may have grown (and so replaced) it.
+  addon!.gemm(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    batch,
+    p.m,
+    p.n,
+    p.k,
+    transposeA ? 1 : 0,
+    transposeB ? 1 : 0,
+    backend.getMemoryOffset(a.dataId) / 4,
+    p.batchA === 1 ? 0 : p.m * p.k,
+    backend.getMemoryOffset(b.dataId) / 4,
+    p.batchB === 1 ? 0 : p.k * p.n,
+    backend.getMemoryOffset(out.dataId) / 4,
+    p.m * p.n,
+    beta,
+  );
+}
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+function batchMatMul(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+  const p = plan(a, b, transposeA, transposeB);
+  if (!p) return originals.get(tf.BatchMatMul)!(args) as tf.TensorInfo;
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput(p.outShape, "float32");
+  run(backend, p, a, b, out, transposeA, transposeB, 0);
+  return out;
+}
+
+function fusedMatMul(args: KernelArgs): tf.TensorInfo {
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { transposeA, transposeB, activation } = args.attrs as {
+    transposeA: boolean;
+    transposeB: boolean;
+    activation?: string;
+  };
+  const p = plan(a!, b!, transposeA, transposeB);
+  const linear = activation === undefined || activation === "linear";
+  const biasOk = !bias || (bias.dtype === "float32" && tf.util.sizeFromShape(bias.shape) === p?.n);
+  if (!p || !linear || preluActivationWeights || !biasOk) {
+    return originals.get(tf._FusedMatMul)!(args) as tf.TensorInfo;
+  }
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput(p.outShape, "float32");
+  if (bias) {
+    // C starts as the bias in every row; the product is then added to it (beta = 1).
+    const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
+    const start = backend.getMemoryOffset(out.dataId) / 4;
+    const from = backend.getMemoryOffset(bias.dataId) / 4;
+    const row = heap.subarray(from, from + p.n);
+    const rows = tf.util.sizeFromShape(p.outShape) / p.n;
+    for (let r = 0; r < rows; r++) heap.set(row, start + r * p.n);
+  }
+  run(backend, p, a!, b!, out, transposeA, transposeB, bias ? 1 : 0);
+  return out;
+}
+
+// ---- causal self-attention as one native kernel ----
+//
+// On XNNPACK, attention runs as one 2-D problem per (sequence, head) with operands cut out and
+// pasted back on the host (src/model/attention.ts). With the addon, the whole forward and
+// backward pass run in C on the wasm heap: q, k and v are read in place from the c_attn output
+// through sgemm's leading dimension, the [T, T] probabilities live in a scratch buffer and are
+// recomputed in the backward pass instead of saved (native/blas.c).
+
+const ATTENTION = "BcrCausalAttention";
+const ATTENTION_GRAD = "BcrCausalAttentionGrad";
+
+interface AttentionAttrs {
+  B: number;
+  T: number;
+  H: number;
+  pads: number[] | null;
+}
+
+function attentionKernel(args: KernelArgs): tf.TensorInfo {
+  const { qkv } = args.inputs as { qkv: tf.TensorInfo };
+  const { B, T, H, pads } = args.attrs as unknown as AttentionAttrs;
+  const C = qkv.shape[1]! / 3;
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([B * T, C], "float32");
+  addon!.attention(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    backend.getMemoryOffset(qkv.dataId) / 4,
+    backend.getMemoryOffset(out.dataId) / 4,
+    B,
+    T,
+    H,
+    C / H,
+    pads ? Int32Array.from(pads) : null,
+  );
+  return out;
+}
+
+function attentionGradKernel(args: KernelArgs): tf.TensorInfo {
+  const { qkv, dy } = args.inputs as { qkv: tf.TensorInfo; dy: tf.TensorInfo };
+  const { B, T, H, pads } = args.attrs as unknown as AttentionAttrs;
+  const C = qkv.shape[1]! / 3;
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([B * T, 3 * C], "float32");
+  addon!.attentionGrad(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    backend.getMemoryOffset(qkv.dataId) / 4,
+    backend.getMemoryOffset(dy.dataId) / 4,
+    backend.getMemoryOffset(out.dataId) / 4,
+    B,
+    T,
+    H,
+    C / H,
+    pads ? Int32Array.from(pads) : null,
+  );
+  return out;
+}
+
+/**
+ * qkv [B*T, 3C] -> causal softmax(q k^T / sqrt(hd)) v, heads merged: [B*T, C], differentiable,
+ * with the same contract as causalSelfAttention in src/model/attention.ts (keyPads[b] hides
+ * the first keyPads[b] key columns of sequence b). Only while enableBlasMatMul is in effect.
+ */
+export function nativeCausalAttention(
+  qkv: tf.Tensor2D,
+  B: number,
+  T: number,
+  H: number,
+  keyPads?: number[],
+): tf.Tensor2D {
+  if (!enabled) throw new Error("nativeCausalAttention needs enableBlasMatMul() first");
+  const C = qkv.shape[1] / 3;
+  if (!Number.isInteger(C) || C % H !== 0 || qkv.shape[0] !== B * T) {
+    throw new Error(`nativeCausalAttention: qkv ${qkv.shape} is not [B*T, 3*C] with C divisible by H=${H}`);
+  }
+  const attrs = { B, T, H, pads: keyPads?.some((p) => p > 0) ? keyPads : null };
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    save([x]);
+    return {
+      value: tf.engine().runKernel(ATTENTION, { qkv: x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
+        tf.engine().runKernel(ATTENTION_GRAD, { qkv: saved!, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor,
+    };
+  });
+  return op(qkv) as tf.Tensor2D;
+}

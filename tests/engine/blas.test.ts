@@ -1,0 +1,315 @@
+// OpenBLAS matrix products on the wasm heap (src/engine/blas.ts): products and their gradients
+// against a plain JavaScript product, XNNPACK's kernels against ours on the same inputs, a whole
+// model through both engines, clear errors, and the XNNPACK kernels put back.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { initBackend, tf } from "../../src/engine/backend.js";
+import {
+  ADDON_PATH,
+  blasMatMulInfo,
+  disableBlasMatMul,
+  enableBlasMatMul,
+  nativeCausalAttention,
+} from "../../src/engine/blas.js";
+import { causalSelfAttentionBatched } from "../../src/model/attention.js";
+import { GPT, type GPTConfig } from "../../src/model/gpt.js";
+import { CharTokenizer } from "../../src/model/tokenizer.js";
+import { Rng } from "../../src/util/rng.js";
+import { withPairwise } from "../helpers/attention.js";
+
+await initBackend("wasm");
+// scripts/setup.mjs builds the addon wherever gcc is installed (CI installs it as root).
+const built = existsSync(ADDON_PATH);
+const skip = built ? false : `${ADDON_PATH} is not built (node scripts/build-native.mjs)`;
+
+const rng = new Rng(11);
+const rand = (shape: number[]) =>
+  tf.tensor(
+    Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 2 * rng.next() - 1),
+    shape,
+  );
+
+/** Row-major op(A) @ op(B) for one batch entry, in float64: the independent product. */
+function naive(a: Float32Array, b: Float32Array, m: number, n: number, k: number, tA: boolean, tB: boolean) {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (tA ? a[p * m + i]! : a[i * k + p]!) * (tB ? b[j * k + p]! : b[p * n + j]!);
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+/** The batched product with batch broadcasting of a size-1 side, via `naive`. */
+function reference(a: tf.Tensor, b: tf.Tensor, tA: boolean, tB: boolean): { shape: number[]; values: Float64Array } {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const n = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const batchA = a.size / (m * k);
+  const batchB = b.size / (k * n);
+  const batch = Math.max(batchA, batchB);
+  const outer = (ra >= rb ? a : b).shape.slice(0, -2);
+  const av = a.dataSync() as Float32Array;
+  const bv = b.dataSync() as Float32Array;
+  const values = new Float64Array(batch * m * n);
+  for (let i = 0; i < batch; i++) {
+    const ai = batchA === 1 ? 0 : i;
+    const bi = batchB === 1 ? 0 : i;
+    values.set(
+      naive(av.subarray(ai * m * k, (ai + 1) * m * k), bv.subarray(bi * k * n, (bi + 1) * k * n), m, n, k, tA, tB),
+      i * m * n,
+    );
+  }
+  return { shape: [...outer, m, n], values };
+}
+
+function assertClose(actual: tf.Tensor, expected: { shape: number[]; values: ArrayLike<number> }, what: string) {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  const v = actual.dataSync();
+  let worst = 0;
+  for (let i = 0; i < v.length; i++) worst = Math.max(worst, Math.abs(v[i]! - expected.values[i]!));
+  assert.ok(worst < 1e-4, `${what}: max |difference| ${worst}`);
+}
+
+/** x with its last two axes swapped (the matrix transpose of every batch entry). */
+function swapLastTwo(x: tf.Tensor): tf.Tensor {
+  const r = x.shape.length;
+  return tf.transpose(x, [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2]);
+}
+
+const CASES: [number[], number[], boolean, boolean][] = [
+  [[4, 6], [6, 5], false, false],
+  [[6, 4], [6, 5], true, false],
+  [[4, 6], [5, 6], false, true],
+  [[6, 4], [5, 6], true, true],
+  [[3, 4, 6], [3, 6, 5], false, false],
+  [[3, 6, 4], [6, 5], true, false], // b broadcast over the batch
+  [[4, 6], [2, 3, 5, 6], false, true], // a broadcast over a rank-4 batch
+  [[2, 3, 6, 4], [2, 3, 5, 6], true, true],
+  [[1, 7], [7, 1], false, false],
+];
+
+test("the BLAS engine opens an OpenBLAS library, says which, and puts XNNPACK back", { skip }, () => {
+  const info = enableBlasMatMul({ threads: 1 });
+  assert.match(info.library, /openblas/i);
+  assert.equal(info.threads, 1);
+  assert.equal(blasMatMulInfo(), info);
+  disableBlasMatMul();
+  assert.equal(blasMatMulInfo(), null);
+});
+
+test("products equal a float64 JavaScript product: every transpose, batched, broadcast", { skip }, () => {
+  enableBlasMatMul();
+  try {
+    for (const [sa, sb, tA, tB] of CASES) {
+      tf.tidy(() => {
+        const a = rand(sa);
+        const b = rand(sb);
+        assertClose(tf.matMul(a, b, tA, tB), reference(a, b, tA, tB), `${sa} x ${sb} tA=${tA} tB=${tB}`);
+      });
+    }
+  } finally {
+    disableBlasMatMul();
+  }
+});
+
+test("fused products add the bias on BLAS and hand activations back to XNNPACK", { skip }, () => {
+  const a = rand([5, 6]);
+  const b = rand([6, 4]);
+  const bias = rand([4]);
+  const xnnpack = tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync();
+  enableBlasMatMul();
+  try {
+    const ref = reference(a, b, false, false);
+    const bv = bias.dataSync();
+    const withBias = ref.values.map((x, i) => x + bv[i % 4]!);
+    assertClose(tf.fused.matMul({ a, b, bias }), { shape: [5, 4], values: withBias }, "bias");
+    assertClose(tf.fused.matMul({ a, b }), ref, "no bias");
+    assert.deepEqual(tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync(), xnnpack);
+  } finally {
+    disableBlasMatMul();
+    tf.dispose([a, b, bias]);
+  }
+});
+
+test("BatchMatMul gradients through the transpose flags equal the JavaScript product's", { skip }, () => {
+  enableBlasMatMul();
+  try {
+    for (const [sa, sb, tA, tB] of CASES) {
+      tf.tidy(() => {
+        const a = rand(sa);
+        const b = rand(sb);
+        const y = tf.matMul(a, b, tA, tB);
+        const w = rand(y.shape);
+        const [da, db] = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, z, tA, tB), w)))([a, b]);
+        // L = sum(w * op(a) op(b)): dL/dop(a) = w op(b)^T, dL/dop(b) = op(a)^T w, summed over
+        // broadcast batch entries, then transposed back where the flag transposed.
+        const opA = tA ? swapLastTwo(a) : a;
+        const opB = tB ? swapLastTwo(b) : b;
+        const dOpA = reference(w, opB, false, true);
+        const dOpB = reference(opA, w, true, false);
+        const fold = (g: { shape: number[]; values: Float64Array }, target: tf.Tensor, transposed: boolean) => {
+          const [r, c] = g.shape.slice(-2) as [number, number];
+          const per = r * c;
+          const out = new Float64Array(target.size);
+          const entries = target.size / per;
+          for (let i = 0; i < g.values.length / per; i++)
+            for (let p = 0; p < per; p++) {
+              const row = Math.floor(p / c);
+              const col = p % c;
+              out[(i % entries) * per + (transposed ? col * r + row : p)]! += g.values[i * per + p]!;
+            }
+          return { shape: target.shape, values: out };
+        };
+        assertClose(da!, fold(dOpA, a, tA), `da ${sa} x ${sb} tA=${tA} tB=${tB}`);
+        assertClose(db!, fold(dOpB, b, tB), `db ${sa} x ${sb} tA=${tA} tB=${tB}`);
+      });
+    }
+  } finally {
+    disableBlasMatMul();
+  }
+});
+
+const tok = new CharTokenizer();
+const TINY: GPTConfig = {
+  vocabSize: tok.vocabSize,
+  blockSize: 32,
+  nEmbd: 16,
+  nLayer: 2,
+  nHead: 2,
+  dropout: 0,
+  seed: 3,
+};
+const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
+
+test("a whole model: log-probs, every gradient and sampled tokens agree across the two engines", { skip }, () => {
+  const m = new GPT(TINY);
+  const x = tf.tensor2d([prompt("12+34=46"), prompt("9*9=81\n#")], [2, 9], "int32");
+  const vars = [...m.params.values()];
+  const run = () =>
+    tf.variableGrads(() => tf.sum(tf.mul(m.tokenLogProbs(x), tf.linspace(-1, 1, 8))) as tf.Scalar, vars);
+  const sample = () => m.generate([prompt("12+7="), prompt("(5-2)*9=")], { maxNewTokens: 8, rng: new Rng(4) });
+  for (const pairwise of [true, false]) {
+    const a = withPairwise(pairwise, run);
+    const sa = withPairwise(pairwise, sample);
+    enableBlasMatMul();
+    let b: ReturnType<typeof run>;
+    let sb: ReturnType<typeof sample>;
+    try {
+      b = withPairwise(pairwise, run);
+      sb = withPairwise(pairwise, sample);
+    } finally {
+      disableBlasMatMul();
+    }
+    const diff = (p: tf.Tensor, q: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]!);
+    assert.ok(diff(a.value, b.value) < 1e-4, `value (pairwise ${pairwise})`);
+    for (const v of vars)
+      assert.ok(diff(a.grads[v.name]!, b.grads[v.name]!) < 1e-4, `${v.name} (pairwise ${pairwise})`);
+    assert.deepEqual(sa.tokens, sb.tokens);
+    tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  }
+  x.dispose();
+  m.dispose();
+});
+
+test("no tensor leaks through the BLAS kernels (forward, backward, cached generate)", { skip }, () => {
+  const m = new GPT(TINY);
+  const x = tf.tensor2d([prompt("12+34=46")], [1, 9], "int32");
+  const vars = [...m.params.values()];
+  enableBlasMatMul();
+  try {
+    const round = () => {
+      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(m.tokenLogProbs(x))) as tf.Scalar, vars);
+      tf.dispose([value, ...Object.values(grads)]);
+      m.generate([prompt("1+1="), prompt("2")], { maxNewTokens: 4, rng: new Rng(1) });
+    };
+    round();
+    const before = tf.memory().numTensors;
+    round();
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    disableBlasMatMul();
+    x.dispose();
+    m.dispose();
+  }
+});
+
+test("a library that cannot be opened and a bad thread count are clear errors that change nothing", { skip }, () => {
+  const before = process.env.BCR_BLAS_LIB;
+  process.env.BCR_BLAS_LIB = "/nonexistent/libopenblas.so.0";
+  try {
+    assert.throws(() => enableBlasMatMul(), /no OpenBLAS library could be opened.*\/nonexistent\/libopenblas\.so\.0/);
+    assert.equal(blasMatMulInfo(), null);
+  } finally {
+    if (before === undefined) delete process.env.BCR_BLAS_LIB;
+    else process.env.BCR_BLAS_LIB = before;
+  }
+  assert.throws(() => enableBlasMatMul({ threads: 0 }), /positive integer/);
+  assert.equal(blasMatMulInfo(), null);
+});
+
+test("BCR_MATMUL: an unknown engine, and openblas on a backend other than wasm, are errors", async () => {
+  const before = process.env.BCR_MATMUL;
+  try {
+    process.env.BCR_MATMUL = "cublas";
+    await assert.rejects(
+      initBackend("cpu").then(() => initBackend("wasm")),
+      /unknown BCR_MATMUL "cublas"/,
+    );
+    process.env.BCR_MATMUL = "openblas";
+    await assert.rejects(initBackend("cpu"), /BCR_MATMUL=openblas works with the wasm backend only, not 'cpu'/);
+  } finally {
+    if (before === undefined) delete process.env.BCR_MATMUL;
+    else process.env.BCR_MATMUL = before;
+    await initBackend("wasm");
+  }
+});
+
+test("native attention equals the XNNPACK batched path: values and gradients, with and without left padding", {
+  skip,
+}, () => {
+  for (const [B, T, H, C, pads] of [
+    [2, 5, 2, 8, undefined],
+    [3, 7, 4, 16, [0, 2, 6]],
+    [1, 1, 1, 4, undefined],
+    [2, 70, 2, 16, [0, 9]],
+  ] as const) {
+    tf.tidy(() => {
+      const qkv = rand([B * T, 3 * C]) as tf.Tensor2D;
+      const w = rand([B * T, C]);
+      const keyPads = pads ? [...pads] : undefined;
+      const loss = (x: tf.Tensor) => tf.sum(tf.mul(causalSelfAttentionBatched(x as tf.Tensor2D, B, T, H, keyPads), w));
+      const ref = causalSelfAttentionBatched(qkv, B, T, H, keyPads);
+      const refGrad = tf.grad(loss)(qkv);
+      enableBlasMatMul();
+      try {
+        const y = nativeCausalAttention(qkv, B, T, H, keyPads);
+        const g = tf.grad((x: tf.Tensor) =>
+          tf.sum(tf.mul(nativeCausalAttention(x as tf.Tensor2D, B, T, H, keyPads), w)),
+        )(qkv);
+        const diff = (p: tf.Tensor, q: tf.Tensor) => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]!;
+        assert.ok(diff(y, ref) < 1e-5, `values B=${B} T=${T}: ${diff(y, ref)}`);
+        assert.ok(diff(g, refGrad) < 1e-5, `gradients B=${B} T=${T}: ${diff(g, refGrad)}`);
+        assert.ok(tf.max(tf.abs(g)).dataSync()[0]! > 1e-3, "gradient is not trivially zero");
+      } finally {
+        disableBlasMatMul();
+      }
+    });
+  }
+});
+
+test("native attention refuses to run without the addon enabled, and a qkv of the wrong shape", { skip }, () => {
+  const qkv = rand([6, 24]) as tf.Tensor2D;
+  assert.throws(() => nativeCausalAttention(qkv, 2, 3, 2), /needs enableBlasMatMul/);
+  enableBlasMatMul();
+  try {
+    assert.throws(() => nativeCausalAttention(qkv, 2, 4, 2), /is not \[B\*T, 3\*C\]/);
+  } finally {
+    disableBlasMatMul();
+    qkv.dispose();
+  }
+});
