@@ -845,8 +845,8 @@ async function main() {
   );
   console.log(
     `backend: ${backend.name} (${backend.package}, tfjs ${backend.tfjsVersion}, ${backend.threads} thread(s)` +
-      (backend.matmul
-        ? `, matmul ${backend.matmul.engine}${backend.matmul.engine === "openblas" ? ` ${backend.matmul.threads} thread(s)/call` : ""}`
+      (backend.kernels
+        ? `, ${backend.kernels.engine} kernels${backend.kernels.engine === "native" ? `, OpenBLAS ${backend.kernels.threads} thread(s)/call` : ""}`
         : "") +
       ")" +
       (backend.skipped.length

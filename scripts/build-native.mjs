@@ -1,22 +1,22 @@
 #!/usr/bin/env node
-// Builds native/build/blas.node (native/blas.c: OpenBLAS matrix products on the wasm heap,
-// used when BCR_MATMUL=openblas; src/engine/blas.ts). Run by scripts/setup.mjs; safe to re-run.
+// Builds native/build/kernels.node (native/kernels.c: OpenBLAS matrix products on the wasm heap,
+// used when BCR_KERNELS=native; src/engine/native-kernels.ts). Run by scripts/setup.mjs; safe to re-run.
 // It needs gcc and the Node-API headers (Node's own include/node, else the node-api-headers
 // npm package). Where either is missing it says so and exits 0: everything works without the
-// addon, only BCR_MATMUL=openblas is then refused. --strict exits 1 instead.
+// addon, only BCR_KERNELS=native is then refused. --strict exits 1 instead.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const source = path.join(root, "native", "blas.c");
+const source = path.join(root, "native", "kernels.c");
 const outDir = path.join(root, "native", "build");
-const out = path.join(outDir, "blas.node");
+const out = path.join(outDir, "kernels.node");
 const strict = process.argv.includes("--strict");
 const log = (m) => console.error(`[build-native] ${m}`);
 
 function give_up(why) {
-  log(`not built: ${why}; BCR_MATMUL=openblas will be unavailable`);
+  log(`not built: ${why}; BCR_KERNELS=native will be unavailable`);
   process.exit(strict ? 1 : 0);
 }
 

@@ -5,7 +5,7 @@
 //     browser checks, PyTorch + OpenBLAS as the benchmark's CPU peer), when run as root;
 //     otherwise it prints the exact apt-get line and carries on (the parts that need them
 //     say so when they run).
-//  3. the optional OpenBLAS addon (scripts/build-native.mjs; BCR_MATMUL=openblas uses it).
+//  3. the optional OpenBLAS addon (scripts/build-native.mjs; BCR_KERNELS=native uses it).
 // BCR_SKIP_APT=1 skips step 2.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -42,7 +42,7 @@ const APT = [
   "python3-torch",
   "libopenblas0-pthread",
   "curl", // integrations/openrlhf/train_bcr.sh waits for /health with it
-  "gcc", // builds native/blas.c (OpenBLAS matrix products, BCR_MATMUL=openblas)
+  "gcc", // builds native/kernels.c (OpenBLAS matrix products, BCR_KERNELS=native)
   "libc6-dev",
 ];
 if (process.env.BCR_SKIP_APT !== "1") {
@@ -62,5 +62,5 @@ if (process.env.BCR_SKIP_APT !== "1") {
   }
 }
 
-// 3. the optional native addon (native/blas.c); never fatal, it says why when it cannot build
+// 3. the optional native addon (native/kernels.c); never fatal, it says why when it cannot build
 run(process.execPath, [path.join(root, "scripts", "build-native.mjs")]);

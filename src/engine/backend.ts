@@ -16,7 +16,7 @@
  */
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
-import { type BlasMatMulInfo, enableBlasMatMul } from "./blas.js";
+import { type NativeKernelsInfo, enableNativeKernels } from "./native-kernels.js";
 import { registerGradients } from "./gradients.js";
 
 export { tf };
@@ -38,10 +38,11 @@ export interface BackendInfo {
   /** wasm only: whether the SIMD build is in use (null for other backends). */
   simd: boolean | null;
   /**
-   * wasm only: what computes matrix products, XNNPACK (the backend's own) or OpenBLAS
-   * (BCR_MATMUL=openblas, src/engine/blas.ts); null for other backends.
+   * wasm only: which kernels do the heavy work, the backend's own (XNNPACK products, "wasm")
+   * or the native set (OpenBLAS products, attention in C: BCR_KERNELS=native,
+   * src/engine/native-kernels.ts); null for other backends.
    */
-  matmul: { engine: "xnnpack" } | ({ engine: "openblas" } & BlasMatMulInfo) | null;
+  kernels: { engine: "wasm" } | ({ engine: "native" } & NativeKernelsInfo) | null;
 }
 
 const REQUESTS = ["auto", "tensorflow", "wasm", "cpu"] as const;
@@ -148,22 +149,27 @@ function candidatesFor(requested: string): Candidate[] {
 }
 
 /**
- * BCR_MATMUL picks the wasm backend's matrix-product engine: xnnpack (default) or openblas
- * (BCR_BLAS_THREADS threads per call, default 1: data-parallel workers use the other cores).
- * An explicit openblas that cannot load is an Error, like an explicit backend.
+ * BCR_KERNELS picks the wasm backend's kernel set: wasm (default) or native (OpenBLAS with
+ * BCR_BLAS_THREADS threads per call, default 1: data-parallel workers use the other cores).
+ * An explicit native set that cannot load is an Error, like an explicit backend.
  */
-function wasmMatMul(): BackendInfo["matmul"] {
-  const req = (process.env.BCR_MATMUL ?? "xnnpack").trim().toLowerCase() || "xnnpack";
-  if (req === "xnnpack") return { engine: "xnnpack" };
-  if (req !== "openblas") throw new Error(`unknown BCR_MATMUL ${JSON.stringify(req)}: expected xnnpack or openblas`);
-  const threads = Number(process.env.BCR_BLAS_THREADS ?? "1");
-  return { engine: "openblas", ...enableBlasMatMul({ threads }) };
+function kernelsRequest(): "wasm" | "native" {
+  const req = (process.env.BCR_KERNELS ?? "wasm").trim().toLowerCase() || "wasm";
+  if (req !== "wasm" && req !== "native") {
+    throw new Error(`unknown BCR_KERNELS ${JSON.stringify(req)}: expected wasm or native`);
+  }
+  return req;
 }
 
-function checkMatMulRequest(backend: BackendName): void {
-  const req = (process.env.BCR_MATMUL ?? "").trim().toLowerCase();
-  if (req === "openblas" && backend !== "wasm") {
-    throw new Error(`BCR_MATMUL=openblas works with the wasm backend only, not '${backend}'`);
+function wasmKernels(): BackendInfo["kernels"] {
+  if (kernelsRequest() === "wasm") return { engine: "wasm" };
+  const threads = Number(process.env.BCR_BLAS_THREADS ?? "1");
+  return { engine: "native", ...enableNativeKernels({ threads }) };
+}
+
+function checkKernelsRequest(backend: BackendName): void {
+  if (kernelsRequest() === "native" && backend !== "wasm") {
+    throw new Error(`BCR_KERNELS=native works with the wasm backend only, not '${backend}'`);
   }
 }
 
@@ -186,9 +192,9 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
     }
     // After the backend's own packages loaded, so their gradients (if any) take precedence.
     registerGradients();
-    checkMatMulRequest(c.backend);
+    checkKernelsRequest(c.backend);
     const simd = c.backend === "wasm" ? tf.env().getBool("WASM_HAS_SIMD_SUPPORT") : null;
-    const matmul = c.backend === "wasm" ? wasmMatMul() : null;
+    const kernels = c.backend === "wasm" ? wasmKernels() : null;
     chosen = {
       name: c.backend,
       requested: req,
@@ -197,7 +203,7 @@ export async function initBackend(requested?: string): Promise<BackendInfo> {
       threads: c.threads(),
       skipped,
       simd,
-      matmul,
+      kernels,
     };
     return chosen;
   }

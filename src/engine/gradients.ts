@@ -14,7 +14,7 @@
  * matmul instead. Convolutions, pooling and other ops the toolkit does not use.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { matMulFlagsAreFast } from "./blas.js";
+import { matMulFlagsAreFast } from "./native-kernels.js";
 
 type Grad = (
   dy: tf.Tensor | tf.Tensor[],

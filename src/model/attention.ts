@@ -20,11 +20,11 @@
  * No dropout on the attention probabilities here; with attention dropout GPT uses the batched
  * path.
  *
- * Under BCR_MATMUL=openblas the per-pair path hands the whole forward and backward pass to one
- * native kernel (nativeCausalAttention, src/engine/blas.ts), which reads q, k and v in place.
+ * Under BCR_KERNELS=native the per-pair path hands the whole forward and backward pass to one
+ * native kernel (nativeCausalAttention, src/engine/native-kernels.ts), which reads q, k and v in place.
  */
 import { tf } from "../engine/backend.js";
-import { blasMatMulInfo, nativeCausalAttention } from "../engine/blas.js";
+import { nativeKernelsInfo, nativeCausalAttention } from "../engine/native-kernels.js";
 
 /** Additive mask value; large but finite so a fully masked row is uniform, not NaN. */
 export const NEG = -1e9;
@@ -128,7 +128,7 @@ export function causalSelfAttention(
     throw new Error(`causalSelfAttention: qkv ${qkv.shape} does not fit B=${B}, T=${T}, H=${H}`);
   }
   // With the OpenBLAS addon the same computation runs in C on the wasm heap, no host copies.
-  if (blasMatMulInfo()) return nativeCausalAttention(qkv, B, T, H, keyPads);
+  if (nativeKernelsInfo()) return nativeCausalAttention(qkv, B, T, H, keyPads);
   const scale = 1 / Math.sqrt(hd);
   const W = 3 * C;
   const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -22,7 +22,7 @@
  * UnsortedSegmentSum, has no wasm kernel).
  */
 import { tf } from "../engine/backend.js";
-import { matMulFlagsAreFast } from "../engine/blas.js";
+import { matMulFlagsAreFast, nativeGelu, nativeKernelsInfo, nativeLayerNorm } from "../engine/native-kernels.js";
 import { Rng } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
@@ -173,6 +173,7 @@ const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
   };
 });
 function layerNorm(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
+  if (nativeKernelsInfo()) return nativeLayerNorm(x, w as tf.Tensor1D, b as tf.Tensor1D);
   return layerNormOp(x, w, b) as tf.Tensor2D;
 }
 
@@ -200,6 +201,7 @@ const geluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 });
 export function gelu(x: tf.Tensor): tf.Tensor {
+  if (nativeKernelsInfo()) return nativeGelu(x);
   return geluOp(x);
 }
 

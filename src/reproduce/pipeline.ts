@@ -66,12 +66,12 @@ export interface ReproduceResult {
 }
 
 /**
- * The hash of every stage, chained (see the header). `matmul` is the wasm backend's matrix
- * engine: OpenBLAS rounds differently from XNNPACK, so an SFT model (and all after it) trained
- * on one is not reused under the other. XNNPACK, the default, adds nothing: its hashes are the
- * ones committed results carry.
+ * The hash of every stage, chained (see the header). `kernels` is the wasm backend's kernel
+ * set: the native one rounds differently from XNNPACK, so an SFT model (and all after it)
+ * trained on one is not reused under the other. The default, wasm, adds nothing: its hashes are
+ * the ones committed results carry.
  */
-export function stageHashes(config: ReproduceConfig, matmul = "xnnpack"): Record<StageName, string> {
+export function stageHashes(config: ReproduceConfig, kernels = "wasm"): Record<StageName, string> {
   const s = config.sft;
   // The second SFT phase enters the hashes only when present, so one-phase configs keep theirs.
   const extendData = s.extend
@@ -93,7 +93,7 @@ export function stageHashes(config: ReproduceConfig, matmul = "xnnpack"): Record
     data,
     run: s.run,
     ...(s.extend ? { extend: s.extend.run } : {}),
-    ...(matmul !== "xnnpack" ? { matmul } : {}),
+    ...(kernels !== "wasm" ? { kernels } : {}),
   });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;
@@ -138,10 +138,10 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   const t0 = performance.now();
   const info = await initBackend(opts.backend);
   log(
-    `[reproduce] ${config.name}: backend ${info.name}${info.matmul ? ` (matmul ${info.matmul.engine})` : ""}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`,
+    `[reproduce] ${config.name}: backend ${info.name}${info.kernels ? ` (${info.kernels.engine} kernels)` : ""}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`,
   );
   fs.mkdirSync(L.runs, { recursive: true });
-  const h = stageHashes(config, info.matmul?.engine);
+  const h = stageHashes(config, info.kernels?.engine);
   const ro = { runsDir: L.runs, force: opts.force, only: opts.only, log };
   const stages: ReproduceResult["stages"] = {};
   // With --only, nothing after the last selected stage runs (`--only data` just writes the data).

@@ -130,11 +130,11 @@ test("stage hashes chain: an SFT change redoes sft and later stages, a threshold
   assert.deepEqual(paths, base, "paths are not part of any hash");
 });
 
-test("the matrix engine enters the hashes from sft on, and only when it is not the default XNNPACK", () => {
+test("the kernel set enters the hashes from sft on, and only when it is not the default wasm one", () => {
   const config = ReproduceConfigSchema.parse({});
   const base = stageHashes(config);
-  assert.deepEqual(stageHashes(config, "xnnpack"), base, "the default keeps the committed hashes");
-  const blas = stageHashes(config, "openblas");
+  assert.deepEqual(stageHashes(config, "wasm"), base, "the default keeps the committed hashes");
+  const blas = stageHashes(config, "native");
   assert.equal(blas.data, base.data, "the data does not depend on the engine");
   for (const s of ["sft", "rl", "eval", "analysis", "report"] as const) assert.notEqual(blas[s], base[s], s);
 });

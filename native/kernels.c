@@ -1,7 +1,9 @@
 /*
- * A Node-API addon with one job: run single-precision matrix products on OpenBLAS, reading
- * and writing the float32 arrays in place inside an ArrayBuffer (the tfjs wasm backend's heap),
- * so a tfjs BatchMatMul can run at native speed without copying its operands out of wasm.
+ * The native kernel set for the tfjs wasm backend (BCR_KERNELS=native, src/engine/native-kernels.ts):
+ * a Node-API addon whose functions read and write float32 arrays in place inside an ArrayBuffer,
+ * the wasm backend's heap, so a tfjs kernel can run at native speed without copying its operands
+ * out of wasm. Offsets and strides are in float32 elements; every range is bounds-checked against
+ * the buffer before any arithmetic.
  *
  * OpenBLAS is opened with dlopen at load time rather than linked, so building needs no -dev
  * package (only gcc and the Node-API headers) and a machine without libopenblas gets a clear
@@ -12,9 +14,8 @@
  *   setThreads(n)                        openblas_set_num_threads (process-wide)
  *   gemm(buffer, batch, m, n, k, transA, transB,
  *        aOffset, aStride, bOffset, bStride, cOffset, cStride, beta)
- *     For i < batch: C_i = op(A_i) @ op(B_i) + beta * C_i, row-major, all offsets and strides
- *     in float32 elements. A stride of 0 broadcasts one operand over the batch. Every range is
- *     bounds-checked against the buffer before any arithmetic.
+ *     For i < batch: C_i = op(A_i) @ op(B_i) + beta * C_i, row-major. A stride of 0 broadcasts
+ *     one operand over the batch.
  *   attention(buffer, qkvOffset, outOffset, B, T, H, hd, pads)            forward
  *   attentionGrad(buffer, qkvOffset, dyOffset, outOffset, B, T, H, hd, pads) backward
  *     Causal multi-head self-attention straight from the c_attn output qkv [B*T, 3C] (q, k, v
@@ -24,6 +25,10 @@
  *     and are recomputed in the backward pass rather than stored. pads (Int32Array of B, or
  *     null) hides the first pads[b] key columns of sequence b, exactly as the additive -1e9
  *     mask of the tfjs paths does (including its rows for the pad queries themselves).
+ *   layerNorm(buffer, x, w, b, y, R, C)                 y = (x - mean) * rstd * w + b per row
+ *   layerNormGrad(buffer, x, w, dy, dx, dw, db, R, C)   its gradient (mean, rstd recomputed)
+ *   gelu(buffer, x, y, n) / geluGrad(buffer, x, dy, dx, n)
+ *     GELU, tanh approximation, as x * sigmoid(z), z = x (A + B x^2) (src/model/gpt.ts)
  */
 #include <dlfcn.h>
 #include <node_api.h>
@@ -35,10 +40,12 @@
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
+typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 typedef void (*set_threads_fn)(int);
 typedef char *(*config_fn)(void);
 
 static sgemm_fn sgemm = NULL;
+static sgemv_fn sgemv = NULL;
 static set_threads_fn set_threads = NULL;
 static config_fn get_config = NULL;
 
@@ -71,6 +78,7 @@ static napi_value load(napi_env env, napi_callback_info info) {
   sgemm_fn f = (sgemm_fn)dlsym(lib, "cblas_sgemm");
   if (!f) return throw_error(env, "the library has no cblas_sgemm");
   sgemm = f;
+  sgemv = (sgemv_fn)dlsym(lib, "cblas_sgemv");
   set_threads = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
   get_config = (config_fn)dlsym(lib, "openblas_get_config");
   napi_value out;
@@ -125,6 +133,19 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   float *base = (float *)data;
   int lda = trans_a ? (int)m : (int)k;
   int ldb = trans_b ? (int)k : (int)n;
+  if (m == 1 && sgemv) {
+    /* One row (a cached decoding step): a matrix-vector product, without sgemm's packing. The
+       row is contiguous whether or not A is transposed. */
+    for (int64_t i = 0; i < batch; i++) {
+      const float *a = base + a_off + i * a_stride, *b = base + b_off + i * b_stride;
+      float *c = base + c_off + i * c_stride;
+      if (trans_b) /* B is [n, k]: c = B a */
+        sgemv(ROW_MAJOR, NO_TRANS, (int)n, (int)k, 1.0f, b, (int)k, a, 1, (float)beta, c, 1);
+      else /* B is [k, n]: c = B^T a */
+        sgemv(ROW_MAJOR, TRANS, (int)k, (int)n, 1.0f, b, (int)n, a, 1, (float)beta, c, 1);
+    }
+    return NULL;
+  }
   for (int64_t i = 0; i < batch; i++) {
     sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
           base + a_off + i * a_stride, lda, base + b_off + i * b_stride, ldb, (float)beta, base + c_off + i * c_stride,
@@ -301,6 +322,143 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads `count` int64 arguments after the buffer; returns the float32 view size or -1 (thrown). */
+static int64_t read_elementwise_args(napi_env env, napi_callback_info info, size_t count, float **base, int64_t *v) {
+  size_t argc = 10;
+  napi_value argv[10];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count + 1) {
+    napi_throw_error(env, NULL, "native kernel: wrong number of arguments");
+    return -1;
+  }
+  void *data = NULL;
+  size_t bytes = 0;
+  bool is_ab = false;
+  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) {
+    napi_throw_error(env, NULL, "native kernel: the first argument must be an ArrayBuffer");
+    return -1;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok) {
+      napi_throw_error(env, NULL, "native kernel: offsets and sizes must be numbers");
+      return -1;
+    }
+  }
+  *base = (float *)data;
+  return (int64_t)(bytes / sizeof(float));
+}
+
+#define NEED(cond, msg)                 \
+  do {                                  \
+    if (!(cond)) return throw_error(env, msg); \
+  } while (0)
+
+static const float LN_EPS = 1e-5f;
+
+static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  float *base;
+  int64_t v[6];
+  int64_t total = read_elementwise_args(env, info, 6, &base, v);
+  if (total < 0) return NULL;
+  int64_t R = v[4], C = v[5];
+  NEED(R >= 1 && C >= 1, "layerNorm: R and C must be positive");
+  NEED(in_bounds(v[0], 0, 1, R * C, total) && in_bounds(v[1], 0, 1, C, total) && in_bounds(v[2], 0, 1, C, total) &&
+           in_bounds(v[3], 0, 1, R * C, total),
+       "layerNorm: an operand lies outside the buffer");
+  const float *w = base + v[1], *b = base + v[2];
+  for (int64_t r = 0; r < R; r++) {
+    const float *x = base + v[0] + r * C;
+    float *y = base + v[3] + r * C;
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < C; c++) mean += x[c];
+    mean /= (double)C;
+    for (int64_t c = 0; c < C; c++) var += (x[c] - mean) * (x[c] - mean);
+    float rstd = (float)(1.0 / sqrt(var / (double)C + LN_EPS));
+    float m = (float)mean;
+    for (int64_t c = 0; c < C; c++) y[c] = (x[c] - m) * rstd * w[c] + b[c];
+  }
+  return NULL;
+}
+
+static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
+  float *base;
+  int64_t v[8];
+  int64_t total = read_elementwise_args(env, info, 8, &base, v);
+  if (total < 0) return NULL;
+  int64_t R = v[6], C = v[7];
+  NEED(R >= 1 && C >= 1, "layerNormGrad: R and C must be positive");
+  NEED(in_bounds(v[0], 0, 1, R * C, total) && in_bounds(v[1], 0, 1, C, total) && in_bounds(v[2], 0, 1, R * C, total) &&
+           in_bounds(v[3], 0, 1, R * C, total) && in_bounds(v[4], 0, 1, C, total) && in_bounds(v[5], 0, 1, C, total),
+       "layerNormGrad: an operand lies outside the buffer");
+  const float *w = base + v[1];
+  float *dw = base + v[4], *db = base + v[5];
+  for (int64_t c = 0; c < C; c++) dw[c] = db[c] = 0.0f;
+  for (int64_t r = 0; r < R; r++) {
+    const float *x = base + v[0] + r * C, *dy = base + v[2] + r * C;
+    float *dx = base + v[3] + r * C;
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < C; c++) mean += x[c];
+    mean /= (double)C;
+    for (int64_t c = 0; c < C; c++) var += (x[c] - mean) * (x[c] - mean);
+    float rstd = (float)(1.0 / sqrt(var / (double)C + LN_EPS));
+    float m = (float)mean;
+    /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w; dw += dy * xhat; db += dy */
+    double mg = 0, mgx = 0;
+    for (int64_t c = 0; c < C; c++) {
+      float xh = (x[c] - m) * rstd, g = dy[c] * w[c];
+      mg += g;
+      mgx += g * xh;
+      dw[c] += dy[c] * xh;
+      db[c] += dy[c];
+    }
+    float fmg = (float)(mg / (double)C), fmgx = (float)(mgx / (double)C);
+    for (int64_t c = 0; c < C; c++) {
+      float xh = (x[c] - m) * rstd;
+      dx[c] = rstd * (dy[c] * w[c] - fmg - xh * fmgx);
+    }
+  }
+  return NULL;
+}
+
+#define GELU_A 1.5957691216057308f /* 2 sqrt(2/pi) */
+#define GELU_B (GELU_A * 0.044715f)
+
+static napi_value gelu(napi_env env, napi_callback_info info) {
+  float *base;
+  int64_t v[3];
+  int64_t total = read_elementwise_args(env, info, 3, &base, v);
+  if (total < 0) return NULL;
+  int64_t n = v[2];
+  NEED(n >= 0 && in_bounds(v[0], 0, 1, n, total) && in_bounds(v[1], 0, 1, n, total),
+       "gelu: an operand lies outside the buffer");
+  const float *x = base + v[0];
+  float *y = base + v[1];
+  for (int64_t i = 0; i < n; i++) {
+    float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
+    y[i] = x[i] / (1.0f + expf(-z));
+  }
+  return NULL;
+}
+
+static napi_value gelu_grad(napi_env env, napi_callback_info info) {
+  float *base;
+  int64_t v[4];
+  int64_t total = read_elementwise_args(env, info, 4, &base, v);
+  if (total < 0) return NULL;
+  int64_t n = v[3];
+  NEED(n >= 0 && in_bounds(v[0], 0, 1, n, total) && in_bounds(v[1], 0, 1, n, total) && in_bounds(v[2], 0, 1, n, total),
+       "geluGrad: an operand lies outside the buffer");
+  const float *x = base + v[0], *dy = base + v[1];
+  float *dx = base + v[2];
+  for (int64_t i = 0; i < n; i++) {
+    float sq = x[i] * x[i];
+    float s = 1.0f / (1.0f + expf(-x[i] * (GELU_A + GELU_B * sq)));
+    float dz = GELU_A + 3.0f * GELU_B * sq;
+    dx[i] = dy[i] * (s + s * (1.0f - s) * x[i] * dz);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
@@ -308,6 +466,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
       {"attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNorm", NULL, layer_norm, NULL, NULL, NULL, napi_default, NULL},
+      {"layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
+      {"geluGrad", NULL, gelu_grad, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -1,16 +1,18 @@
 /**
- * Native matrix products for the wasm backend: BatchMatMul and _FusedMatMul (linear
- * activation) computed by OpenBLAS's cblas_sgemm, in place on the wasm heap.
+ * The native kernel set for the wasm backend (BCR_KERNELS=native): matrix products on OpenBLAS
+ * (BatchMatMul, and _FusedMatMul with a linear activation), and causal self-attention, LayerNorm
+ * and GELU, forward and backward, in C, every one reading and writing the wasm heap in place.
  *
  * Why: the wasm backend runs XNNPACK on one thread with 128-bit SIMD (about 30 GFLOP/s here),
- * while the same machine's OpenBLAS runs about 140 GFLOP/s per core with AVX-512; matrix
- * products are about half of a training step. The operands already live in the wasm heap (an
- * ArrayBuffer), so a small Node-API addon (native/blas.c, built by scripts/build-native.mjs)
- * hands OpenBLAS pointers into that heap: no copies. Everything else stays on wasm.
+ * while the same machine's OpenBLAS runs about 140 GFLOP/s per core with AVX-512, and the rest
+ * of a step is many small elementwise kernels. The operands already live in the wasm heap (an
+ * ArrayBuffer), so a small Node-API addon (native/kernels.c, built by scripts/build-native.mjs
+ * from scripts/setup.mjs) hands C pointers into that heap: no copies. Everything else stays on
+ * wasm.
  *
- * It is opt-in (BCR_MATMUL=openblas, or `enableBlasMatMul()`): results differ from XNNPACK's in
- * the last digits, and the committed results were computed with XNNPACK. Worker threads and
- * worker processes read the same variable, so a data-parallel run uses one engine throughout.
+ * Opt-in (BCR_KERNELS=native, or `enableNativeKernels()`): results differ from XNNPACK's in the
+ * last digits, and the committed results were computed with XNNPACK. Worker threads and worker
+ * processes read the same variable, so a data-parallel run uses one kernel set throughout.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -58,6 +60,20 @@ interface BlasAddon {
     hd: number,
     pads: Int32Array | null,
   ): void;
+  layerNorm(heap: ArrayBuffer, x: number, w: number, b: number, y: number, R: number, C: number): void;
+  layerNormGrad(
+    heap: ArrayBuffer,
+    x: number,
+    w: number,
+    dy: number,
+    dx: number,
+    dw: number,
+    db: number,
+    R: number,
+    C: number,
+  ): void;
+  gelu(heap: ArrayBuffer, x: number, y: number, n: number): void;
+  geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
 }
 
 /** The parts of the wasm backend this module uses (tfjs-backend-wasm's BackendWasm). */
@@ -67,7 +83,7 @@ interface WasmBackend {
   getMemoryOffset(dataId: unknown): number;
 }
 
-export interface BlasMatMulInfo {
+export interface NativeKernelsInfo {
   /** Absolute path of the OpenBLAS shared library in use. */
   library: string;
   /** OpenBLAS's own build description (openblas_get_config). */
@@ -77,7 +93,7 @@ export interface BlasMatMulInfo {
 }
 
 /** Where scripts/build-native.mjs writes the addon (ignored by git: built per machine). */
-export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/build/blas.node");
+export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/build/kernels.node");
 
 /** Tried in order when BCR_BLAS_LIB is not set: Debian's libopenblas0-pthread, then the loader's search. */
 const LIBRARY_CANDIDATES = [
@@ -87,7 +103,7 @@ const LIBRARY_CANDIDATES = [
 ];
 
 let addon: BlasAddon | null = null;
-let enabled: BlasMatMulInfo | null = null;
+let enabled: NativeKernelsInfo | null = null;
 
 function loadAddon(): { addon: BlasAddon; library: string; config: string } {
   if (!existsSync(ADDON_PATH)) {
@@ -119,8 +135,8 @@ export function matMulFlagsAreFast(): boolean {
   return enabled !== null;
 }
 
-/** What enableBlasMatMul set up, or null when matrix products run on XNNPACK. */
-export function blasMatMulInfo(): BlasMatMulInfo | null {
+/** What enableNativeKernels set up, or null when matrix products run on XNNPACK. */
+export function nativeKernelsInfo(): NativeKernelsInfo | null {
   return enabled;
 }
 
@@ -129,7 +145,7 @@ export function blasMatMulInfo(): BlasMatMulInfo | null {
  * backend is registered; calling again only changes the thread count. Throws (and changes
  * nothing) when the addon or the library is missing.
  */
-export function enableBlasMatMul(options: { threads?: number } = {}): BlasMatMulInfo {
+export function enableNativeKernels(options: { threads?: number } = {}): NativeKernelsInfo {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1)
     throw new Error(`BLAS threads must be a positive integer, got ${threads}`);
@@ -138,8 +154,8 @@ export function enableBlasMatMul(options: { threads?: number } = {}): BlasMatMul
     addon = loaded.addon;
     override(tf.BatchMatMul, batchMatMul);
     override(tf._FusedMatMul, fusedMatMul);
-    tf.registerKernel({ kernelName: ATTENTION, backendName: "wasm", kernelFunc: attentionKernel });
-    tf.registerKernel({ kernelName: ATTENTION_GRAD, backendName: "wasm", kernelFunc: attentionGradKernel });
+    for (const [kernelName, kernelFunc] of OWN_KERNELS)
+      tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
     enabled = { library: loaded.library, config: loaded.config, threads };
   }
   addon!.setThreads(threads);
@@ -148,7 +164,7 @@ export function enableBlasMatMul(options: { threads?: number } = {}): BlasMatMul
 }
 
 /** Puts XNNPACK's kernels back (tests and the bench compare both engines in one process). */
-export function disableBlasMatMul(): void {
+export function disableNativeKernels(): void {
   if (!enabled) return;
   for (const [name, kernelFunc] of originals) {
     const current = tf.getKernel(name, "wasm")!;
@@ -156,8 +172,7 @@ export function disableBlasMatMul(): void {
     tf.registerKernel({ ...current, kernelFunc });
   }
   originals.clear();
-  tf.unregisterKernel(ATTENTION, "wasm");
-  tf.unregisterKernel(ATTENTION_GRAD, "wasm");
+  for (const [kernelName] of OWN_KERNELS) tf.unregisterKernel(kernelName, "wasm");
   enabled = null;
 }
 
@@ -281,7 +296,7 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
 // pasted back on the host (src/model/attention.ts). With the addon, the whole forward and
 // backward pass run in C on the wasm heap: q, k and v are read in place from the c_attn output
 // through sgemm's leading dimension, the [T, T] probabilities live in a scratch buffer and are
-// recomputed in the backward pass instead of saved (native/blas.c).
+// recomputed in the backward pass instead of saved (native/kernels.c).
 
 const ATTENTION = "BcrCausalAttention";
 const ATTENTION_GRAD = "BcrCausalAttentionGrad";
@@ -335,7 +350,7 @@ function attentionGradKernel(args: KernelArgs): tf.TensorInfo {
 /**
  * qkv [B*T, 3C] -> causal softmax(q k^T / sqrt(hd)) v, heads merged: [B*T, C], differentiable,
  * with the same contract as causalSelfAttention in src/model/attention.ts (keyPads[b] hides
- * the first keyPads[b] key columns of sequence b). Only while enableBlasMatMul is in effect.
+ * the first keyPads[b] key columns of sequence b). Only while enableNativeKernels is in effect.
  */
 export function nativeCausalAttention(
   qkv: tf.Tensor2D,
@@ -344,7 +359,7 @@ export function nativeCausalAttention(
   H: number,
   keyPads?: number[],
 ): tf.Tensor2D {
-  if (!enabled) throw new Error("nativeCausalAttention needs enableBlasMatMul() first");
+  requireEnabled("nativeCausalAttention");
   const C = qkv.shape[1] / 3;
   if (!Number.isInteger(C) || C % H !== 0 || qkv.shape[0] !== B * T) {
     throw new Error(`nativeCausalAttention: qkv ${qkv.shape} is not [B*T, 3*C] with C divisible by H=${H}`);
@@ -360,4 +375,117 @@ export function nativeCausalAttention(
     };
   });
   return op(qkv) as tf.Tensor2D;
+}
+
+// ---- LayerNorm and GELU ----
+//
+// Each is about ten wasm elementwise kernels forward and as many backward (src/model/gpt.ts);
+// here each direction is one pass in C. Only x (and w) are saved: the backward pass recomputes
+// the row statistics and the sigmoid, which costs less than keeping copies.
+
+const LAYER_NORM = "BcrLayerNorm";
+const LAYER_NORM_GRAD = "BcrLayerNormGrad";
+const GELU = "BcrGelu";
+const GELU_GRAD = "BcrGeluGrad";
+
+/** Float32 element offset of a tensor in the wasm heap. */
+function at(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId) / 4;
+}
+
+function heapOf(backend: WasmBackend): ArrayBuffer {
+  return backend.wasm.HEAPU8.buffer as ArrayBuffer;
+}
+
+function layerNormKernel(args: KernelArgs): tf.TensorInfo {
+  const { x, w, b } = args.inputs as Record<string, tf.TensorInfo>;
+  const [R, C] = x!.shape as [number, number];
+  const backend = args.backend as unknown as WasmBackend;
+  const y = backend.makeOutput([R, C], "float32");
+  addon!.layerNorm(heapOf(backend), at(backend, x!), at(backend, w!), at(backend, b!), at(backend, y), R, C);
+  return y;
+}
+
+function layerNormGradKernel(args: KernelArgs): tf.TensorInfo[] {
+  const { x, w, dy } = args.inputs as Record<string, tf.TensorInfo>;
+  const [R, C] = x!.shape as [number, number];
+  const backend = args.backend as unknown as WasmBackend;
+  const dx = backend.makeOutput([R, C], "float32");
+  const dw = backend.makeOutput([C], "float32");
+  const db = backend.makeOutput([C], "float32");
+  addon!.layerNormGrad(
+    heapOf(backend),
+    at(backend, x!),
+    at(backend, w!),
+    at(backend, dy!),
+    at(backend, dx),
+    at(backend, dw),
+    at(backend, db),
+    R,
+    C,
+  );
+  return [dx, dw, db];
+}
+
+function geluKernel(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const backend = args.backend as unknown as WasmBackend;
+  const y = backend.makeOutput([...x.shape], "float32");
+  addon!.gelu(heapOf(backend), at(backend, x), at(backend, y), tf.util.sizeFromShape(x.shape));
+  return y;
+}
+
+function geluGradKernel(args: KernelArgs): tf.TensorInfo {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const backend = args.backend as unknown as WasmBackend;
+  const dx = backend.makeOutput([...x.shape], "float32");
+  addon!.geluGrad(heapOf(backend), at(backend, x), at(backend, dy), at(backend, dx), tf.util.sizeFromShape(x.shape));
+  return dx;
+}
+
+const OWN_KERNELS: [string, tf.KernelFunc][] = [
+  [ATTENTION, attentionKernel],
+  [ATTENTION_GRAD, attentionGradKernel],
+  [LAYER_NORM, layerNormKernel],
+  [LAYER_NORM_GRAD, layerNormGradKernel as unknown as tf.KernelFunc],
+  [GELU, geluKernel],
+  [GELU_GRAD, geluGradKernel],
+];
+
+function requireEnabled(what: string): void {
+  if (!enabled) throw new Error(`${what} needs enableNativeKernels() first`);
+}
+
+const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.engine().runKernel(LAYER_NORM, { x, w, b }) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) =>
+      tf.engine().runKernel(LAYER_NORM_GRAD, { x: xs!, w: ws!, dy }) as tf.Tensor[],
+  };
+});
+
+/** LayerNorm over the last axis of x [R, C] (eps 1e-5, biased variance), as gpt.ts's; differentiable. */
+export function nativeLayerNorm(x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor2D {
+  requireEnabled("nativeLayerNorm");
+  if (x.shape.length !== 2 || w.size !== x.shape[1] || b.size !== x.shape[1]) {
+    throw new Error(`nativeLayerNorm: x ${x.shape} with w ${w.shape} and b ${b.shape}: expected [R, C], [C], [C]`);
+  }
+  return layerNormOp(x, w, b) as tf.Tensor2D;
+}
+
+const geluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.engine().runKernel(GELU, { x }) as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => tf.engine().runKernel(GELU_GRAD, { x: xs!, dy }) as tf.Tensor,
+  };
+});
+
+/** GELU, tanh approximation, as gpt.ts's `gelu`; differentiable. */
+export function nativeGelu(x: tf.Tensor): tf.Tensor {
+  requireEnabled("nativeGelu");
+  return geluOp(x);
 }

@@ -1,4 +1,4 @@
-// OpenBLAS matrix products on the wasm heap (src/engine/blas.ts): products and their gradients
+// OpenBLAS matrix products on the wasm heap (src/engine/native-kernels.ts): products and their gradients
 // against a plain JavaScript product, XNNPACK's kernels against ours on the same inputs, a whole
 // model through both engines, clear errors, and the XNNPACK kernels put back.
 import { test } from "node:test";
@@ -7,11 +7,13 @@ import { existsSync } from "node:fs";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import {
   ADDON_PATH,
-  blasMatMulInfo,
-  disableBlasMatMul,
-  enableBlasMatMul,
+  nativeKernelsInfo,
+  disableNativeKernels,
+  enableNativeKernels,
   nativeCausalAttention,
-} from "../../src/engine/blas.js";
+  nativeGelu,
+  nativeLayerNorm,
+} from "../../src/engine/native-kernels.js";
 import { causalSelfAttentionBatched } from "../../src/model/attention.js";
 import { GPT, type GPTConfig } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
@@ -94,16 +96,16 @@ const CASES: [number[], number[], boolean, boolean][] = [
 ];
 
 test("the BLAS engine opens an OpenBLAS library, says which, and puts XNNPACK back", { skip }, () => {
-  const info = enableBlasMatMul({ threads: 1 });
+  const info = enableNativeKernels({ threads: 1 });
   assert.match(info.library, /openblas/i);
   assert.equal(info.threads, 1);
-  assert.equal(blasMatMulInfo(), info);
-  disableBlasMatMul();
-  assert.equal(blasMatMulInfo(), null);
+  assert.equal(nativeKernelsInfo(), info);
+  disableNativeKernels();
+  assert.equal(nativeKernelsInfo(), null);
 });
 
 test("products equal a float64 JavaScript product: every transpose, batched, broadcast", { skip }, () => {
-  enableBlasMatMul();
+  enableNativeKernels();
   try {
     for (const [sa, sb, tA, tB] of CASES) {
       tf.tidy(() => {
@@ -113,7 +115,7 @@ test("products equal a float64 JavaScript product: every transpose, batched, bro
       });
     }
   } finally {
-    disableBlasMatMul();
+    disableNativeKernels();
   }
 });
 
@@ -122,7 +124,7 @@ test("fused products add the bias on BLAS and hand activations back to XNNPACK",
   const b = rand([6, 4]);
   const bias = rand([4]);
   const xnnpack = tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync();
-  enableBlasMatMul();
+  enableNativeKernels();
   try {
     const ref = reference(a, b, false, false);
     const bv = bias.dataSync();
@@ -131,13 +133,13 @@ test("fused products add the bias on BLAS and hand activations back to XNNPACK",
     assertClose(tf.fused.matMul({ a, b }), ref, "no bias");
     assert.deepEqual(tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync(), xnnpack);
   } finally {
-    disableBlasMatMul();
+    disableNativeKernels();
     tf.dispose([a, b, bias]);
   }
 });
 
 test("BatchMatMul gradients through the transpose flags equal the JavaScript product's", { skip }, () => {
-  enableBlasMatMul();
+  enableNativeKernels();
   try {
     for (const [sa, sb, tA, tB] of CASES) {
       tf.tidy(() => {
@@ -170,7 +172,7 @@ test("BatchMatMul gradients through the transpose flags equal the JavaScript pro
       });
     }
   } finally {
-    disableBlasMatMul();
+    disableNativeKernels();
   }
 });
 
@@ -196,14 +198,14 @@ test("a whole model: log-probs, every gradient and sampled tokens agree across t
   for (const pairwise of [true, false]) {
     const a = withPairwise(pairwise, run);
     const sa = withPairwise(pairwise, sample);
-    enableBlasMatMul();
+    enableNativeKernels();
     let b: ReturnType<typeof run>;
     let sb: ReturnType<typeof sample>;
     try {
       b = withPairwise(pairwise, run);
       sb = withPairwise(pairwise, sample);
     } finally {
-      disableBlasMatMul();
+      disableNativeKernels();
     }
     const diff = (p: tf.Tensor, q: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]!);
     assert.ok(diff(a.value, b.value) < 1e-4, `value (pairwise ${pairwise})`);
@@ -220,7 +222,7 @@ test("no tensor leaks through the BLAS kernels (forward, backward, cached genera
   const m = new GPT(TINY);
   const x = tf.tensor2d([prompt("12+34=46")], [1, 9], "int32");
   const vars = [...m.params.values()];
-  enableBlasMatMul();
+  enableNativeKernels();
   try {
     const round = () => {
       const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(m.tokenLogProbs(x))) as tf.Scalar, vars);
@@ -232,7 +234,7 @@ test("no tensor leaks through the BLAS kernels (forward, backward, cached genera
     round();
     assert.equal(tf.memory().numTensors, before);
   } finally {
-    disableBlasMatMul();
+    disableNativeKernels();
     x.dispose();
     m.dispose();
   }
@@ -242,29 +244,32 @@ test("a library that cannot be opened and a bad thread count are clear errors th
   const before = process.env.BCR_BLAS_LIB;
   process.env.BCR_BLAS_LIB = "/nonexistent/libopenblas.so.0";
   try {
-    assert.throws(() => enableBlasMatMul(), /no OpenBLAS library could be opened.*\/nonexistent\/libopenblas\.so\.0/);
-    assert.equal(blasMatMulInfo(), null);
+    assert.throws(
+      () => enableNativeKernels(),
+      /no OpenBLAS library could be opened.*\/nonexistent\/libopenblas\.so\.0/,
+    );
+    assert.equal(nativeKernelsInfo(), null);
   } finally {
     if (before === undefined) delete process.env.BCR_BLAS_LIB;
     else process.env.BCR_BLAS_LIB = before;
   }
-  assert.throws(() => enableBlasMatMul({ threads: 0 }), /positive integer/);
-  assert.equal(blasMatMulInfo(), null);
+  assert.throws(() => enableNativeKernels({ threads: 0 }), /positive integer/);
+  assert.equal(nativeKernelsInfo(), null);
 });
 
-test("BCR_MATMUL: an unknown engine, and openblas on a backend other than wasm, are errors", async () => {
-  const before = process.env.BCR_MATMUL;
+test("BCR_KERNELS: an unknown set, and native on a backend other than wasm, are errors", async () => {
+  const before = process.env.BCR_KERNELS;
   try {
-    process.env.BCR_MATMUL = "cublas";
+    process.env.BCR_KERNELS = "cublas";
     await assert.rejects(
       initBackend("cpu").then(() => initBackend("wasm")),
-      /unknown BCR_MATMUL "cublas"/,
+      /unknown BCR_KERNELS "cublas"/,
     );
-    process.env.BCR_MATMUL = "openblas";
-    await assert.rejects(initBackend("cpu"), /BCR_MATMUL=openblas works with the wasm backend only, not 'cpu'/);
+    process.env.BCR_KERNELS = "native";
+    await assert.rejects(initBackend("cpu"), /BCR_KERNELS=native works with the wasm backend only, not 'cpu'/);
   } finally {
-    if (before === undefined) delete process.env.BCR_MATMUL;
-    else process.env.BCR_MATMUL = before;
+    if (before === undefined) delete process.env.BCR_KERNELS;
+    else process.env.BCR_KERNELS = before;
     await initBackend("wasm");
   }
 });
@@ -285,7 +290,7 @@ test("native attention equals the XNNPACK batched path: values and gradients, wi
       const loss = (x: tf.Tensor) => tf.sum(tf.mul(causalSelfAttentionBatched(x as tf.Tensor2D, B, T, H, keyPads), w));
       const ref = causalSelfAttentionBatched(qkv, B, T, H, keyPads);
       const refGrad = tf.grad(loss)(qkv);
-      enableBlasMatMul();
+      enableNativeKernels();
       try {
         const y = nativeCausalAttention(qkv, B, T, H, keyPads);
         const g = tf.grad((x: tf.Tensor) =>
@@ -296,7 +301,7 @@ test("native attention equals the XNNPACK batched path: values and gradients, wi
         assert.ok(diff(g, refGrad) < 1e-5, `gradients B=${B} T=${T}: ${diff(g, refGrad)}`);
         assert.ok(tf.max(tf.abs(g)).dataSync()[0]! > 1e-3, "gradient is not trivially zero");
       } finally {
-        disableBlasMatMul();
+        disableNativeKernels();
       }
     });
   }
@@ -304,12 +309,83 @@ test("native attention equals the XNNPACK batched path: values and gradients, wi
 
 test("native attention refuses to run without the addon enabled, and a qkv of the wrong shape", { skip }, () => {
   const qkv = rand([6, 24]) as tf.Tensor2D;
-  assert.throws(() => nativeCausalAttention(qkv, 2, 3, 2), /needs enableBlasMatMul/);
-  enableBlasMatMul();
+  assert.throws(() => nativeCausalAttention(qkv, 2, 3, 2), /needs enableNativeKernels/);
+  enableNativeKernels();
   try {
     assert.throws(() => nativeCausalAttention(qkv, 2, 4, 2), /is not \[B\*T, 3\*C\]/);
   } finally {
-    disableBlasMatMul();
+    disableNativeKernels();
     qkv.dispose();
+  }
+});
+
+/** Central differences of a float64 function of one flat array, for every element. */
+function numericGrad(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const keep = x[i]!;
+    x[i] = keep + h;
+    const up = f(x);
+    x[i] = keep - h;
+    const down = f(x);
+    x[i] = keep;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+test("native LayerNorm: values and gradients (x, w, b) equal a float64 JavaScript LayerNorm's", { skip }, () => {
+  const [R, C] = [5, 12];
+  const x = rand([R, C]) as tf.Tensor2D;
+  const w = rand([C]) as tf.Tensor1D;
+  const b = rand([C]) as tf.Tensor1D;
+  const u = rand([R, C]);
+  const uv = Float64Array.from(u.dataSync());
+  // The independent LayerNorm: float64, two passes, biased variance, eps 1e-5.
+  const forward = (xv: Float64Array, wv: Float64Array, bv: Float64Array) => {
+    const y = new Float64Array(R * C);
+    for (let r = 0; r < R; r++) {
+      let mean = 0;
+      for (let c = 0; c < C; c++) mean += xv[r * C + c]!;
+      mean /= C;
+      let v = 0;
+      for (let c = 0; c < C; c++) v += (xv[r * C + c]! - mean) ** 2;
+      const rstd = 1 / Math.sqrt(v / C + 1e-5);
+      for (let c = 0; c < C; c++) y[r * C + c] = (xv[r * C + c]! - mean) * rstd * wv[c]! + bv[c]!;
+    }
+    return y;
+  };
+  const X = Float64Array.from(x.dataSync());
+  const W = Float64Array.from(w.dataSync());
+  const Bv = Float64Array.from(b.dataSync());
+  const loss = (y: Float64Array) => y.reduce((s, v, i) => s + v * uv[i]!, 0);
+  enableNativeKernels();
+  try {
+    assertClose(nativeLayerNorm(x, w, b), { shape: [R, C], values: forward(X, W, Bv) }, "values");
+    const [dx, dw, db] = tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+      tf.sum(tf.mul(nativeLayerNorm(p as tf.Tensor2D, q as tf.Tensor1D, r as tf.Tensor1D), u)),
+    )([x, w, b]);
+    assertClose(dx!, { shape: [R, C], values: numericGrad((v) => loss(forward(v, W, Bv)), X) }, "dx");
+    assertClose(dw!, { shape: [C], values: numericGrad((v) => loss(forward(X, v, Bv)), W) }, "dw");
+    assertClose(db!, { shape: [C], values: numericGrad((v) => loss(forward(X, W, v)), Bv) }, "db");
+  } finally {
+    disableNativeKernels();
+    tf.dispose([x, w, b, u]);
+  }
+});
+
+test("native GELU: values and gradient equal PyTorch's tanh form computed in float64", { skip }, () => {
+  const x = tf.mul(rand([3, 7]), 4);
+  const X = Float64Array.from(x.dataSync());
+  const geluTanh = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+  enableNativeKernels();
+  try {
+    assertClose(nativeGelu(x), { shape: [3, 7], values: X.map(geluTanh) }, "values");
+    const dx = tf.grad((p: tf.Tensor) => tf.sum(nativeGelu(p)))(x);
+    const fd = X.map((v) => (geluTanh(v + 1e-6) - geluTanh(v - 1e-6)) / 2e-6);
+    assertClose(dx, { shape: [3, 7], values: fd }, "gradient");
+  } finally {
+    disableNativeKernels();
+    x.dispose();
   }
 });
