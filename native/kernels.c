@@ -25,6 +25,11 @@
  *     and are recomputed in the backward pass rather than stored. pads (Int32Array of B, or
  *     null) hides the first pads[b] key columns of sequence b, exactly as the additive -1e9
  *     mask of the tfjs paths does (including its rows for the pad queries themselves).
+ *   cachedAttention(buffer, q, k1, v1, n1, k2, v2, n2, bias, out, B, H, hd)
+ *     One decoding step against the KV cache: for each of the B*H rows, softmax(q . keys + bias)
+ *     over the old block (k1, v1: [B*H, n1, hd]) then the recent one (k2, v2: n2 positions, n2 may
+ *     be 0), times the values; q [B*H, hd] already scaled; bias [B, n1 + n2] (per sequence, shared
+ *     by its heads). No gradient: generation only.
  *   layerNorm(buffer, x, w, b, y, R, C)                 y = (x - mean) * rstd * w + b per row
  *   layerNormGrad(buffer, x, w, dy, dx, dw, db, R, C)   its gradient (mean, rstd recomputed)
  *   gelu(buffer, x, y, n) / geluGrad(buffer, x, dy, dx, n)
@@ -324,9 +329,9 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
 
 /* Reads `count` int64 arguments after the buffer; returns the float32 view size or -1 (thrown). */
 static int64_t read_elementwise_args(napi_env env, napi_callback_info info, size_t count, float **base, int64_t *v) {
-  size_t argc = 10;
-  napi_value argv[10];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count + 1) {
+  size_t argc = 13;
+  napi_value argv[13];
+  if (count > 12 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count + 1) {
     napi_throw_error(env, NULL, "native kernel: wrong number of arguments");
     return -1;
   }
@@ -420,6 +425,48 @@ static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value cached_attention(napi_env env, napi_callback_info info) {
+  float *base;
+  int64_t v[12];
+  int64_t total = read_elementwise_args(env, info, 12, &base, v);
+  if (total < 0) return NULL;
+  NEED(sgemv, "cachedAttention: load() has not opened a BLAS library with cblas_sgemv");
+  int64_t q = v[0], k1 = v[1], v1 = v[2], n1 = v[3], k2 = v[4], v2 = v[5], n2 = v[6], bias = v[7], out = v[8];
+  int64_t B = v[9], H = v[10], hd = v[11], BH = B * H, Tk = n1 + n2;
+  NEED(B >= 1 && H >= 1 && hd >= 1 && n1 >= 1 && n2 >= 0, "cachedAttention: sizes must be positive");
+  NEED(in_bounds(q, 0, 1, BH * hd, total) && in_bounds(k1, 0, 1, BH * n1 * hd, total) &&
+           in_bounds(v1, 0, 1, BH * n1 * hd, total) && in_bounds(bias, 0, 1, B * Tk, total) &&
+           in_bounds(out, 0, 1, BH * hd, total) &&
+           (n2 == 0 || (in_bounds(k2, 0, 1, BH * n2 * hd, total) && in_bounds(v2, 0, 1, BH * n2 * hd, total))),
+       "cachedAttention: an operand lies outside the buffer");
+  float *p = (float *)malloc((size_t)Tk * sizeof(float));
+  if (!p) return throw_error(env, "cachedAttention: out of memory");
+  for (int64_t r = 0; r < BH; r++) {
+    const float *qr = base + q + r * hd, *br = base + bias + (r / H) * Tk;
+    float *y = base + out + r * hd;
+    sgemv(ROW_MAJOR, NO_TRANS, (int)n1, (int)hd, 1.0f, base + k1 + r * n1 * hd, (int)hd, qr, 1, 0.0f, p, 1);
+    if (n2 > 0)
+      sgemv(ROW_MAJOR, NO_TRANS, (int)n2, (int)hd, 1.0f, base + k2 + r * n2 * hd, (int)hd, qr, 1, 0.0f, p + n1, 1);
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < Tk; j++) {
+      p[j] += br[j];
+      mx = p[j] > mx ? p[j] : mx;
+    }
+    float sum = 0.0f;
+    for (int64_t j = 0; j < Tk; j++) {
+      p[j] = expf(p[j] - mx);
+      sum += p[j];
+    }
+    float inv = 1.0f / sum;
+    for (int64_t j = 0; j < Tk; j++) p[j] *= inv;
+    sgemv(ROW_MAJOR, TRANS, (int)n1, (int)hd, 1.0f, base + v1 + r * n1 * hd, (int)hd, p, 1, 0.0f, y, 1);
+    if (n2 > 0)
+      sgemv(ROW_MAJOR, TRANS, (int)n2, (int)hd, 1.0f, base + v2 + r * n2 * hd, (int)hd, p + n1, 1, 1.0f, y, 1);
+  }
+  free(p);
+  return NULL;
+}
+
 #define GELU_A 1.5957691216057308f /* 2 sqrt(2/pi) */
 #define GELU_B (GELU_A * 0.044715f)
 
@@ -466,6 +513,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
       {"attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"cachedAttention", NULL, cached_attention, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, layer_norm, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},

@@ -60,6 +60,21 @@ interface BlasAddon {
     hd: number,
     pads: Int32Array | null,
   ): void;
+  cachedAttention(
+    heap: ArrayBuffer,
+    q: number,
+    k1: number,
+    v1: number,
+    n1: number,
+    k2: number,
+    v2: number,
+    n2: number,
+    bias: number,
+    out: number,
+    B: number,
+    H: number,
+    hd: number,
+  ): void;
   layerNorm(heap: ArrayBuffer, x: number, w: number, b: number, y: number, R: number, C: number): void;
   layerNormGrad(
     heap: ArrayBuffer,
@@ -443,8 +458,65 @@ function geluGradKernel(args: KernelArgs): tf.TensorInfo {
   return dx;
 }
 
+// ---- one decoding step against the KV cache ----
+//
+// The tfjs cached step is about ten kernels per layer (scores per cache block, concat, bias,
+// softmax, slices, products, add); here it is one, reading the cache blocks in place.
+
+const CACHED_ATTENTION = "BcrCachedAttention";
+
+function cachedAttentionKernel(args: KernelArgs): tf.TensorInfo {
+  const { q, k1, v1, k2, v2, bias } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const { B, H } = args.attrs as unknown as { B: number; H: number };
+  const [BH, , hd] = q!.shape as [number, number, number];
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([BH, 1, hd], "float32");
+  addon!.cachedAttention(
+    heapOf(backend),
+    at(backend, q!),
+    at(backend, k1!),
+    at(backend, v1!),
+    k1!.shape[1]!,
+    k2 ? at(backend, k2) : 0,
+    v2 ? at(backend, v2) : 0,
+    k2 ? k2.shape[1]! : 0,
+    at(backend, bias!),
+    at(backend, out),
+    B,
+    H,
+    hd,
+  );
+  return out;
+}
+
+/**
+ * softmax(q . keys + bias) . values over the cache's old block and (when present) its recent
+ * block: q [B*H, 1, hd] already scaled by 1/sqrt(hd), blocks [B*H, n, hd], bias holding B * Tk
+ * values (per sequence, Tk = all cached positions) -> [B*H, 1, hd]. Generation only: it has no
+ * gradient.
+ */
+export function nativeCachedAttention(
+  q: tf.Tensor3D,
+  blocks: readonly (readonly [tf.Tensor3D, tf.Tensor3D])[],
+  bias: tf.Tensor,
+  B: number,
+  H: number,
+): tf.Tensor3D {
+  requireEnabled("nativeCachedAttention");
+  const [first, second] = blocks;
+  if (!first || blocks.length > 2) throw new Error(`nativeCachedAttention: 1 or 2 cache blocks, got ${blocks.length}`);
+  const Tk = first[0].shape[1] + (second ? second[0].shape[1] : 0);
+  if (q.shape[0] !== B * H || bias.size !== B * Tk) {
+    throw new Error(`nativeCachedAttention: q ${q.shape} and bias ${bias.shape} do not fit B=${B}, H=${H}, Tk=${Tk}`);
+  }
+  const inputs: tf.NamedTensorMap = { q, k1: first[0], v1: first[1], bias };
+  if (second) Object.assign(inputs, { k2: second[0], v2: second[1] });
+  return tf.engine().runKernel(CACHED_ATTENTION, inputs, { B, H }) as tf.Tensor3D;
+}
+
 const OWN_KERNELS: [string, tf.KernelFunc][] = [
   [ATTENTION, attentionKernel],
+  [CACHED_ATTENTION, cachedAttentionKernel],
   [ATTENTION_GRAD, attentionGradKernel],
   [LAYER_NORM, layerNormKernel],
   [LAYER_NORM_GRAD, layerNormGradKernel as unknown as tf.KernelFunc],

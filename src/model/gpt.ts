@@ -22,7 +22,13 @@
  * UnsortedSegmentSum, has no wasm kernel).
  */
 import { tf } from "../engine/backend.js";
-import { matMulFlagsAreFast, nativeGelu, nativeKernelsInfo, nativeLayerNorm } from "../engine/native-kernels.js";
+import {
+  matMulFlagsAreFast,
+  nativeCachedAttention,
+  nativeGelu,
+  nativeKernelsInfo,
+  nativeLayerNorm,
+} from "../engine/native-kernels.js";
 import { Rng } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
@@ -362,29 +368,30 @@ export class GPT {
             [cache.rk, cache.rv!],
           ] as const)
         : ([[cache.k, cache.v]] as const);
-      // On OpenBLAS the product with a transposed key block is an sgemm argument, not a copy.
-      const score = (kb: tf.Tensor3D) =>
-        matMulFlagsAreFast()
-          ? tf.reshape(tf.matMul(qs, kb, false, true), [B * H, kb.shape[1]])
-          : tf.sum(tf.mul(qs, kb), -1);
-      const scores =
-        blocks.length === 1
-          ? score(cache.k)
-          : tf.concat(
-              blocks.map(([kb]) => score(kb)),
-              1,
-            );
-      const Tk = scores.shape[1]!;
-      const att = tf.reshape(tf.softmax(tf.add(tf.reshape(scores, [B, H, 1, Tk]), ctx.bias)), [B * H, 1, Tk]);
-      let y: tf.Tensor | null = null;
-      let at = 0;
-      for (const [kb, vb] of blocks) {
-        const n = kb.shape[1];
-        const part = tf.matMul(blocks.length === 1 ? att : tf.slice(att, [0, 0, at], [B * H, 1, n]), vb);
-        y = y ? tf.add(y, part) : part;
-        at += n;
+      const score = (kb: tf.Tensor3D) => tf.sum(tf.mul(qs, kb), -1);
+      if (nativeKernelsInfo()) {
+        // Native kernels: the whole step (scores, bias, softmax, values) is one kernel.
+        merged = mergeHeads(nativeCachedAttention(qs as tf.Tensor3D, blocks, ctx.bias, B, H));
+      } else {
+        const scores =
+          blocks.length === 1
+            ? score(cache.k)
+            : tf.concat(
+                blocks.map(([kb]) => score(kb)),
+                1,
+              );
+        const Tk = scores.shape[1]!;
+        const att = tf.reshape(tf.softmax(tf.add(tf.reshape(scores, [B, H, 1, Tk]), ctx.bias)), [B * H, 1, Tk]);
+        let y: tf.Tensor | null = null;
+        let at = 0;
+        for (const [kb, vb] of blocks) {
+          const n = kb.shape[1];
+          const part = tf.matMul(blocks.length === 1 ? att : tf.slice(att, [0, 0, at], [B * H, 1, n]), vb);
+          y = y ? tf.add(y, part) : part;
+          at += n;
+        }
+        merged = mergeHeads(y!);
       }
-      merged = mergeHeads(y!);
     } else {
       const [q, k, v] = tf.split(qkv, 3, 1);
       let keys = heads(k!);

@@ -15,7 +15,7 @@ import {
   nativeLayerNorm,
 } from "../../src/engine/native-kernels.js";
 import { causalSelfAttentionBatched } from "../../src/model/attention.js";
-import { GPT, type GPTConfig } from "../../src/model/gpt.js";
+import { GPT, type GPTConfig, kvCacheSettings } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
 import { withPairwise } from "../helpers/attention.js";
@@ -387,5 +387,32 @@ test("native GELU: values and gradient equal PyTorch's tanh form computed in flo
   } finally {
     disableNativeKernels();
     x.dispose();
+  }
+});
+
+test("native cached decoding (old and recent cache blocks, ragged prompts) samples what the wasm kernels sample", {
+  skip,
+}, () => {
+  const m = new GPT(TINY);
+  const prompts = [prompt(""), prompt("12+7="), prompt("(5-2)*9=")];
+  const before = kvCacheSettings.recentMax;
+  kvCacheSettings.recentMax = 3; // both blocks in play, and folds, within 12 tokens
+  try {
+    const run = () => m.generate(prompts, { maxNewTokens: 12, rng: new Rng(9) });
+    const a = run();
+    enableNativeKernels();
+    let b: ReturnType<typeof run>;
+    try {
+      b = run();
+    } finally {
+      disableNativeKernels();
+    }
+    assert.deepEqual(b.tokens, a.tokens);
+    a.logProbs.forEach((row, i) =>
+      row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4, `row ${i} token ${t}`)),
+    );
+  } finally {
+    kvCacheSettings.recentMax = before;
+    m.dispose();
   }
 });
