@@ -32,6 +32,13 @@ export const command: Command = {
       `tfjs:      ${info.tfjsVersion}`,
       `threads:   ${info.threads}`,
       `simd:      ${info.simd === null ? "n/a" : info.simd ? "yes" : "no"}`,
+      `kernels:   ${
+        info.kernels === null
+          ? "n/a"
+          : info.kernels.engine === "native"
+            ? `native (${info.kernels.library}, ${info.kernels.threads} OpenBLAS thread(s) per call)`
+            : "wasm (XNNPACK); BCR_KERNELS=native for the native set"
+      }`,
     ];
     if (info.skipped.length > 0) {
       lines.push("skipped:");
