@@ -16,7 +16,7 @@
  */
 import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
-import { type NativeKernelsInfo, enableNativeKernels } from "./native-kernels.js";
+import { disableNativeKernels, enableNativeKernels, type NativeKernelsInfo } from "./native-kernels.js";
 import { registerGradients } from "./gradients.js";
 
 export { tf };
@@ -40,9 +40,10 @@ export interface BackendInfo {
   /**
    * wasm only: which kernels do the heavy work, the backend's own (XNNPACK products, "wasm")
    * or the native set (OpenBLAS products, attention in C: BCR_KERNELS=native,
-   * src/engine/native-kernels.ts); null for other backends.
+   * src/engine/native-kernels.ts); null for other backends. nativeSkipped: why BCR_KERNELS=auto
+   * fell back to the wasm set.
    */
-  kernels: { engine: "wasm" } | ({ engine: "native" } & NativeKernelsInfo) | null;
+  kernels: { engine: "wasm"; nativeSkipped?: string } | ({ engine: "native" } & NativeKernelsInfo) | null;
 }
 
 const REQUESTS = ["auto", "tensorflow", "wasm", "cpu"] as const;
@@ -149,22 +150,39 @@ function candidatesFor(requested: string): Candidate[] {
 }
 
 /**
- * BCR_KERNELS picks the wasm backend's kernel set: wasm (default) or native (OpenBLAS with
- * BCR_BLAS_THREADS threads per call, default 1: data-parallel workers use the other cores).
- * An explicit native set that cannot load is an Error, like an explicit backend.
+ * The kernel set when BCR_KERNELS is not set. `wasm` while the committed results are the wasm
+ * set's; `auto` takes the native set wherever it loads.
  */
-function kernelsRequest(): "wasm" | "native" {
-  const req = (process.env.BCR_KERNELS ?? "wasm").trim().toLowerCase() || "wasm";
-  if (req !== "wasm" && req !== "native") {
-    throw new Error(`unknown BCR_KERNELS ${JSON.stringify(req)}: expected wasm or native`);
+export const DEFAULT_KERNELS: "auto" | "wasm" | "native" = "wasm";
+
+/**
+ * BCR_KERNELS picks the wasm backend's kernel set: wasm, native (OpenBLAS with
+ * BCR_BLAS_THREADS threads per call, default 1: data-parallel workers use the other cores), or
+ * auto (native where the addon and OpenBLAS load, else wasm, saying why). An explicit native
+ * set that cannot load is an Error, like an explicit backend.
+ */
+function kernelsRequest(): "auto" | "wasm" | "native" {
+  const req = (process.env.BCR_KERNELS ?? DEFAULT_KERNELS).trim().toLowerCase() || DEFAULT_KERNELS;
+  if (req !== "auto" && req !== "wasm" && req !== "native") {
+    throw new Error(`unknown BCR_KERNELS ${JSON.stringify(req)}: expected auto, wasm or native`);
   }
   return req;
 }
 
 function wasmKernels(): BackendInfo["kernels"] {
-  if (kernelsRequest() === "wasm") return { engine: "wasm" };
+  const req = kernelsRequest();
+  if (req === "wasm") {
+    disableNativeKernels(); // a re-initialisation may switch sets
+    return { engine: "wasm" };
+  }
   const threads = Number(process.env.BCR_BLAS_THREADS ?? "1");
-  return { engine: "native", ...enableNativeKernels({ threads }) };
+  if (req === "native") return { engine: "native", ...enableNativeKernels({ threads }) };
+  try {
+    return { engine: "native", ...enableNativeKernels({ threads }) };
+  } catch (e) {
+    disableNativeKernels();
+    return { engine: "wasm", nativeSkipped: firstLine((e as Error).message) };
+  }
 }
 
 function checkKernelsRequest(backend: BackendName): void {

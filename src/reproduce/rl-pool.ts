@@ -70,7 +70,12 @@ export function trainInWorker(runName: string, config: RlConfig, dir: string, on
     const child = spawn(process.execPath, [...workerCommand(), dir, JSON.stringify(config)], {
       stdio: ["pipe", "pipe", logFd],
       detached: true,
-      env: { ...process.env, BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto" },
+      env: {
+        ...process.env,
+        BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto",
+        // the parent's kernel set, not what BCR_KERNELS=auto might pick in the child
+        ...(backendInfo()?.kernels ? { BCR_KERNELS: backendInfo()!.kernels!.engine } : {}),
+      },
     });
     track(child);
     let result: WorkerResult | null = null;

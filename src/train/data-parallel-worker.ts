@@ -17,6 +17,7 @@ function reply(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 parentPort!.on("message", async (msg: ToWorker) => {
   try {
     if (msg.kind === "init") {
+      if (msg.kernels) process.env.BCR_KERNELS = msg.kernels;
       await initBackend(msg.backend);
       model = new GPT(msg.config);
       reply({ kind: "ready", names: [...model.params.keys()] });

@@ -73,7 +73,7 @@ export function shardLossAndGrads(
 
 /** What a worker is sent and sends back (worker: data-parallel-worker.ts). */
 export type ToWorker =
-  | { kind: "init"; config: GPTConfig; backend: string }
+  | { kind: "init"; config: GPTConfig; backend: string; kernels: string | null }
   | { kind: "step"; weights: Float32Array[]; examples: ShardExample[]; opts: StepOptions };
 export type FromWorker =
   | { kind: "ready"; names: string[] }
@@ -150,10 +150,12 @@ export class DataParallel {
     if (!Number.isInteger(workers) || workers < 1)
       throw new Error(`data parallel: workers must be a positive integer, got ${workers}`);
     const backend = backendInfo()?.name ?? tf.getBackend();
+    // The workers use the main thread's kernel set, whatever BCR_KERNELS=auto would pick there.
+    const kernels = backendInfo()?.kernels?.engine ?? null;
     const names = [...model.params.keys()];
     const threads = Array.from({ length: workers - 1 }, (_, i) => new ShardWorker(newWorker(), i + 1));
     try {
-      const replies = await Promise.all(threads.map((t) => t.request({ kind: "init", config, backend })));
+      const replies = await Promise.all(threads.map((t) => t.request({ kind: "init", config, backend, kernels })));
       for (const r of replies) {
         if (r.kind !== "ready" || r.names.join(",") !== names.join(","))
           throw new Error("data parallel: a worker's model has other parameters than the main model");

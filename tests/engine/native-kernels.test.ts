@@ -257,6 +257,40 @@ test("a library that cannot be opened and a bad thread count are clear errors th
   assert.equal(nativeKernelsInfo(), null);
 });
 
+test("BCR_KERNELS=auto takes the native set where it loads, else the wasm set saying why; wasm puts XNNPACK back", {
+  skip,
+}, async () => {
+  const saved = { kernels: process.env.BCR_KERNELS, lib: process.env.BCR_BLAS_LIB };
+  const restore = (k: string, v: string | undefined) =>
+    v === undefined ? delete process.env[k] : (process.env[k] = v);
+  try {
+    process.env.BCR_KERNELS = "auto";
+    await initBackend("cpu");
+    const native = await initBackend("wasm");
+    assert.equal(native.kernels?.engine, "native");
+    assert.ok(nativeKernelsInfo());
+    process.env.BCR_KERNELS = "wasm";
+    await initBackend("cpu");
+    assert.deepEqual((await initBackend("wasm")).kernels, { engine: "wasm" });
+    assert.equal(nativeKernelsInfo(), null);
+    process.env.BCR_KERNELS = "auto";
+    process.env.BCR_BLAS_LIB = "/nonexistent/libopenblas.so.0";
+    await initBackend("cpu");
+    const fallback = await initBackend("wasm");
+    assert.equal(fallback.kernels?.engine, "wasm");
+    assert.match(
+      String((fallback.kernels as { nativeSkipped?: string }).nativeSkipped),
+      /no OpenBLAS library could be opened/,
+    );
+    assert.equal(nativeKernelsInfo(), null);
+  } finally {
+    restore("BCR_KERNELS", saved.kernels);
+    restore("BCR_BLAS_LIB", saved.lib);
+    await initBackend("cpu");
+    await initBackend("wasm");
+  }
+});
+
 test("BCR_KERNELS: an unknown set, and native on a backend other than wasm, are errors", async () => {
   const before = process.env.BCR_KERNELS;
   try {
