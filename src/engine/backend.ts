@@ -150,10 +150,10 @@ function candidatesFor(requested: string): Candidate[] {
 }
 
 /**
- * The kernel set when BCR_KERNELS is not set. `wasm` while the committed results are the wasm
- * set's; `auto` takes the native set wherever it loads.
+ * The kernel set when BCR_KERNELS is not set: the native set wherever it loads (the committed
+ * results were computed with it), the wasm set elsewhere, saying why.
  */
-export const DEFAULT_KERNELS: "auto" | "wasm" | "native" = "wasm";
+export const DEFAULT_KERNELS: "auto" | "wasm" | "native" = "auto";
 
 /**
  * BCR_KERNELS picks the wasm backend's kernel set: wasm, native (OpenBLAS with
