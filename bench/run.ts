@@ -576,6 +576,8 @@ interface CaseResult {
   torch: TorchResult;
   ratios: {
     trainTokensPerS: number | null;
+    /** The data-parallel steps (both cores, as PyTorch's two threads) against PyTorch. */
+    trainParallelTokensPerS: number | null;
     sampleCachedTokensPerS: number | null;
     sampleFullTokensPerS: number | null;
   };
@@ -682,6 +684,7 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
     torch,
     ratios: {
       trainTokensPerS: ratio(train?.tokensPerS, torch.train?.tokensPerS),
+      trainParallelTokensPerS: ratio(trainParallel?.tokensPerS, torch.train?.tokensPerS),
       sampleCachedTokensPerS: ratio(sample.cached.tokensPerS, torch.sample?.cached.tokensPerS),
       sampleFullTokensPerS: ratio(sample.full?.tokensPerS, torch.sample?.full?.tokensPerS),
     },
@@ -768,9 +771,18 @@ function printCase(r: CaseResult, unsettled: string | null): void {
   console.log("");
   const verdict = (x: number | null, goal: number) =>
     x == null ? "n/a" : unsettled ? unsettled : x >= goal ? "met" : "NOT met";
-  console.log(
-    `goal: training >= 1.0x PyTorch CPU ......... ${fmtRatio(r.ratios.trainTokensPerS)}  ${verdict(r.ratios.trainTokensPerS, 1)}`,
-  );
+  // PyTorch trains on all cores (its threads); the like-for-like figure is ours on all cores
+  // too, the data-parallel steps, when they ran. The one-worker figure is printed beside it.
+  if (r.trainParallel) {
+    console.log(
+      `goal: training >= 1.0x PyTorch CPU, ${r.trainParallel.workers} workers against its ${r.torch.threads ?? "?"} threads .. ${fmtRatio(r.ratios.trainParallelTokensPerS)}  ${verdict(r.ratios.trainParallelTokensPerS, 1)}` +
+        ` (1 worker: ${fmtRatio(r.ratios.trainTokensPerS)})`,
+    );
+  } else {
+    console.log(
+      `goal: training >= 1.0x PyTorch CPU ......... ${fmtRatio(r.ratios.trainTokensPerS)}  ${verdict(r.ratios.trainTokensPerS, 1)}`,
+    );
+  }
   console.log(
     `goal: KV-cache sampling >= 1.0x PyTorch .... ${fmtRatio(r.ratios.sampleCachedTokensPerS)}  ${verdict(r.ratios.sampleCachedTokensPerS, 1)}`,
   );

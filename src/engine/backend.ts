@@ -6,6 +6,7 @@
  * in order: @tensorflow/tfjs-node-gpu, @tensorflow/tfjs-node (native TensorFlow, all cores),
  * @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD), @tensorflow/tfjs-backend-cpu (plain JS), and
  * records why each earlier one was skipped. An explicit choice that cannot be had is an Error.
+ * On wasm, BCR_KERNELS then picks the kernel set (see wasmKernels below).
  *
  * Why one `tf` works with every backend: tfjs-node ships as @tensorflow/tfjs (which depends on
  * its own copy of tfjs-core) plus a native binding that registers the 'tensorflow' backend.
@@ -176,6 +177,10 @@ function wasmKernels(): BackendInfo["kernels"] {
     return { engine: "wasm" };
   }
   const threads = Number(process.env.BCR_BLAS_THREADS ?? "1");
+  // A malformed setting is an error even under auto, not a quiet fall back to the wasm set.
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`BCR_BLAS_THREADS must be a positive integer, got ${JSON.stringify(process.env.BCR_BLAS_THREADS)}`);
+  }
   if (req === "native") return { engine: "native", ...enableNativeKernels({ threads }) };
   try {
     return { engine: "native", ...enableNativeKernels({ threads }) };

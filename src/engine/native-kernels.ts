@@ -10,9 +10,9 @@
  * from scripts/setup.mjs) hands C pointers into that heap: no copies. Everything else stays on
  * wasm.
  *
- * Opt-in (BCR_KERNELS=native, or `enableNativeKernels()`): results differ from XNNPACK's in the
- * last digits, and the committed results were computed with XNNPACK. Worker threads and worker
- * processes read the same variable, so a data-parallel run uses one kernel set throughout.
+ * The default wherever it loads (BCR_KERNELS=auto, src/engine/backend.ts; `enableNativeKernels()`
+ * by hand). Results differ from XNNPACK's in the last digits, so the kernel set is part of the
+ * stage hashes; data-parallel workers and RL worker processes are told the parent's set.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";

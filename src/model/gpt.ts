@@ -19,7 +19,10 @@
  * transposed or batched matmuls take a slow path (~1.5 GFLOP/s). So linears run as 2-D matmuls
  * on [B*T, C] (their gradients, src/engine/gradients.ts, transpose explicitly), attention is the
  * one batched matmul, and embedding lookups are one-hot matmuls (the gather gradient,
- * UnsortedSegmentSum, has no wasm kernel).
+ * UnsortedSegmentSum, has no wasm kernel). With the native kernel set (the default where it
+ * loads, src/engine/native-kernels.ts) products go to OpenBLAS, transposes become sgemm flags,
+ * and LayerNorm, GELU, attention and the cached decoding step each run as one C kernel; the
+ * tfjs code here stays the reference those kernels are tested against.
  */
 import { tf } from "../engine/backend.js";
 import {
@@ -368,11 +371,11 @@ export class GPT {
             [cache.rk, cache.rv!],
           ] as const)
         : ([[cache.k, cache.v]] as const);
-      const score = (kb: tf.Tensor3D) => tf.sum(tf.mul(qs, kb), -1);
       if (nativeKernelsInfo()) {
         // Native kernels: the whole step (scores, bias, softmax, values) is one kernel.
         merged = mergeHeads(nativeCachedAttention(qs as tf.Tensor3D, blocks, ctx.bias, B, H));
       } else {
+        const score = (kb: tf.Tensor3D) => tf.sum(tf.mul(qs, kb), -1);
         const scores =
           blocks.length === 1
             ? score(cache.k)

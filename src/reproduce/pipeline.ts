@@ -68,8 +68,8 @@ export interface ReproduceResult {
 /**
  * The hash of every stage, chained (see the header). `kernels` is the wasm backend's kernel
  * set: the native one rounds differently from XNNPACK, so an SFT model (and all after it)
- * trained on one is not reused under the other. The default, wasm, adds nothing: its hashes are
- * the ones committed results carry.
+ * trained on one is not reused under the other. The wasm set adds nothing, so runs made before
+ * the native set existed keep their hashes; results/summary.json records the hashes of its run.
  */
 export function stageHashes(config: ReproduceConfig, kernels = "wasm"): Record<StageName, string> {
   const s = config.sft;

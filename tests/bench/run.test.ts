@@ -45,8 +45,10 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
     assert.deepEqual(Object.keys(c.ratios).sort(), [
       "sampleCachedTokensPerS",
       "sampleFullTokensPerS",
+      "trainParallelTokensPerS",
       "trainTokensPerS",
     ]);
+    assert.equal(c.ratios.trainParallelTokensPerS, null);
     assert.equal(c.ratios.trainTokensPerS, null); // --no-torch: no ratio, rather than a made-up one
   }
   // the same steps data-parallel over 2 worker threads, and the scaling 1 -> 2

@@ -291,7 +291,7 @@ test("BCR_KERNELS=auto takes the native set where it loads, else the wasm set sa
   }
 });
 
-test("BCR_KERNELS: an unknown set, and native on a backend other than wasm, are errors", async () => {
+test("BCR_KERNELS: an unknown set, native on a backend other than wasm, and a malformed BCR_BLAS_THREADS are errors", async () => {
   const before = process.env.BCR_KERNELS;
   try {
     process.env.BCR_KERNELS = "cublas";
@@ -301,7 +301,11 @@ test("BCR_KERNELS: an unknown set, and native on a backend other than wasm, are 
     );
     process.env.BCR_KERNELS = "native";
     await assert.rejects(initBackend("cpu"), /BCR_KERNELS=native works with the wasm backend only, not 'cpu'/);
+    process.env.BCR_KERNELS = "auto";
+    process.env.BCR_BLAS_THREADS = "two";
+    await assert.rejects(initBackend("wasm"), /BCR_BLAS_THREADS must be a positive integer, got "two"/);
   } finally {
+    delete process.env.BCR_BLAS_THREADS;
     if (before === undefined) delete process.env.BCR_KERNELS;
     else process.env.BCR_KERNELS = before;
     await initBackend("wasm");

@@ -37,7 +37,7 @@ export const command: Command = {
           ? "n/a"
           : info.kernels.engine === "native"
             ? `native (${info.kernels.library}, ${info.kernels.threads} OpenBLAS thread(s) per call)`
-            : "wasm (XNNPACK); BCR_KERNELS=native for the native set"
+            : `wasm (XNNPACK)${info.kernels.nativeSkipped ? `; the native set did not load: ${info.kernels.nativeSkipped}` : ""}`
       }`,
     ];
     if (info.skipped.length > 0) {
