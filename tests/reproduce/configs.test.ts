@@ -77,3 +77,13 @@ test("bcr reproduce --print-config prints the resolved config and runs nothing",
   assert.deepEqual(printed.rl.bcr.n, [3, 4, 6, 8]);
   assert.equal(printed.sft.extend?.run.train.steps, 400, "inherited from reproduce-sections-packs8-long.json");
 });
+
+test("the committed default run (results/summary.json) carries the stage hashes of configs/reproduce.json under the kernel set it names", () => {
+  const s = JSON.parse(fs.readFileSync("results/summary.json", "utf8")) as {
+    stage_hashes: Record<string, string>;
+    backend_info?: { kernels?: { engine?: string } | null };
+  };
+  const kernels = s.backend_info?.kernels?.engine ?? "wasm";
+  assert.equal(kernels, "native", "the committed default run used the native kernels");
+  assert.deepEqual(s.stage_hashes, stageHashes(loadConfig("configs/reproduce.json", ReproduceConfigSchema), kernels));
+});
