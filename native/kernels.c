@@ -360,6 +360,16 @@ static int64_t read_elementwise_args(napi_env env, napi_callback_info info, size
 
 static const float LN_EPS = 1e-5f;
 
+/* Mean and 1/sqrt(biased variance + eps) of one row, accumulated in double (two passes). */
+static void row_stats(const float *x, int64_t C, float *m, float *rstd) {
+  double mean = 0, var = 0;
+  for (int64_t c = 0; c < C; c++) mean += x[c];
+  mean /= (double)C;
+  for (int64_t c = 0; c < C; c++) var += (x[c] - mean) * (x[c] - mean);
+  *rstd = (float)(1.0 / sqrt(var / (double)C + LN_EPS));
+  *m = (float)mean;
+}
+
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
   float *base;
   int64_t v[6];
@@ -374,12 +384,8 @@ static napi_value layer_norm(napi_env env, napi_callback_info info) {
   for (int64_t r = 0; r < R; r++) {
     const float *x = base + v[0] + r * C;
     float *y = base + v[3] + r * C;
-    double mean = 0, var = 0;
-    for (int64_t c = 0; c < C; c++) mean += x[c];
-    mean /= (double)C;
-    for (int64_t c = 0; c < C; c++) var += (x[c] - mean) * (x[c] - mean);
-    float rstd = (float)(1.0 / sqrt(var / (double)C + LN_EPS));
-    float m = (float)mean;
+    float m, rstd;
+    row_stats(x, C, &m, &rstd);
     for (int64_t c = 0; c < C; c++) y[c] = (x[c] - m) * rstd * w[c] + b[c];
   }
   return NULL;
@@ -401,12 +407,8 @@ static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
   for (int64_t r = 0; r < R; r++) {
     const float *x = base + v[0] + r * C, *dy = base + v[2] + r * C;
     float *dx = base + v[3] + r * C;
-    double mean = 0, var = 0;
-    for (int64_t c = 0; c < C; c++) mean += x[c];
-    mean /= (double)C;
-    for (int64_t c = 0; c < C; c++) var += (x[c] - mean) * (x[c] - mean);
-    float rstd = (float)(1.0 / sqrt(var / (double)C + LN_EPS));
-    float m = (float)mean;
+    float m, rstd;
+    row_stats(x, C, &m, &rstd);
     /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w; dw += dy * xhat; db += dy */
     double mg = 0, mgx = 0;
     for (int64_t c = 0; c < C; c++) {
