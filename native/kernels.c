@@ -57,7 +57,7 @@ static config_fn get_config = NULL;
 #define CHECK(call)                                                   \
   do {                                                                \
     if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "blas addon: Node-API call failed"); \
+      napi_throw_error(env, NULL, "native kernels: Node-API call failed"); \
       return NULL;                                                    \
     }                                                                 \
   } while (0)
@@ -110,20 +110,44 @@ static int in_bounds(int64_t offset, int64_t stride, int64_t batch, int64_t span
   return last <= total;
 }
 
-static napi_value gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 14) return throw_error(env, "gemm: expected 14 arguments");
-  if (!sgemm) return throw_error(env, "gemm: load() has not opened a BLAS library");
+#define MAX_ARGS 14
+
+static int64_t fail(napi_env env, const char *who, const char *what) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", who, what);
+  napi_throw_error(env, NULL, msg);
+  return -1;
+}
+
+/* Every kernel's arguments: the heap (an ArrayBuffer) first, then `count` integers (offsets and
+   sizes, read into v), then `extra` arguments of the kernel's own, left in argv. Returns the
+   heap's size in floats, or -1 after throwing an error that starts with `who`. */
+static int64_t read_args(napi_env env, napi_callback_info info, const char *who, size_t count, size_t extra,
+                         napi_value *argv, float **base, int64_t *v) {
+  size_t argc = MAX_ARGS;
+  if (count + extra + 1 > MAX_ARGS || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
+      argc < count + extra + 1)
+    return fail(env, who, "wrong number of arguments");
   void *data = NULL;
   size_t bytes = 0;
   bool is_ab = false;
-  CHECK(napi_is_arraybuffer(env, argv[0], &is_ab));
-  if (!is_ab) return throw_error(env, "gemm: the first argument must be an ArrayBuffer");
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &data, &bytes));
+  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
+      napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok)
+    return fail(env, who, "the first argument must be an ArrayBuffer");
+  for (size_t i = 0; i < count; i++)
+    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok)
+      return fail(env, who, "offsets and sizes must be numbers");
+  *base = (float *)data;
+  return (int64_t)(bytes / sizeof(float));
+}
+
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  float *base;
   int64_t v[12];
-  for (int i = 0; i < 12; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
+  int64_t total = read_args(env, info, "gemm", 12, 1, argv, &base, v);
+  if (total < 0) return NULL;
+  if (!sgemm) return throw_error(env, "gemm: load() has not opened a BLAS library");
   double beta = 0;
   CHECK(napi_get_value_double(env, argv[13], &beta));
   int64_t batch = v[0], m = v[1], n = v[2], k = v[3];
@@ -131,11 +155,9 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   int64_t a_off = v[6], a_stride = v[7], b_off = v[8], b_stride = v[9], c_off = v[10], c_stride = v[11];
   if (batch < 1 || m < 1 || n < 1 || k < 1 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
     return throw_error(env, "gemm: batch, m, n and k must be positive 32-bit sizes");
-  int64_t total = (int64_t)(bytes / sizeof(float));
   if (!in_bounds(a_off, a_stride, batch, m * k, total) || !in_bounds(b_off, b_stride, batch, k * n, total) ||
       !in_bounds(c_off, c_stride, batch, m * n, total))
     return throw_error(env, "gemm: an operand lies outside the buffer");
-  float *base = (float *)data;
   int lda = trans_a ? (int)m : (int)k;
   int ldb = trans_b ? (int)k : (int)n;
   if (m == 1 && sgemv) {
@@ -168,32 +190,14 @@ typedef struct {
 } attn_args;
 
 static int read_attention_args(napi_env env, napi_callback_info info, int with_dy, attn_args *a) {
-  size_t want = with_dy ? 9 : 8;
-  size_t argc = 9;
-  napi_value argv[9];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_error(env, NULL, "attention: wrong number of arguments");
-    return 0;
-  }
+  napi_value argv[MAX_ARGS];
+  int64_t v[7];
+  size_t nv = with_dy ? 7 : 6;
+  int64_t total = read_args(env, info, "attention", nv, 1, argv, &a->base, v);
+  if (total < 0) return 0;
   if (!sgemm) {
     napi_throw_error(env, NULL, "attention: load() has not opened a BLAS library");
     return 0;
-  }
-  void *data = NULL;
-  size_t bytes = 0;
-  bool is_ab = false;
-  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
-      napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) {
-    napi_throw_error(env, NULL, "attention: the first argument must be an ArrayBuffer");
-    return 0;
-  }
-  int64_t v[7];
-  size_t nv = with_dy ? 7 : 6;
-  for (size_t i = 0; i < nv; i++) {
-    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok) {
-      napi_throw_error(env, NULL, "attention: offsets and sizes must be numbers");
-      return 0;
-    }
   }
   size_t at = 0;
   a->qkv = v[at++];
@@ -203,9 +207,8 @@ static int read_attention_args(napi_env env, napi_callback_info info, int with_d
   a->T = v[at++];
   a->H = v[at++];
   a->hd = v[at++];
-  a->base = (float *)data;
   a->pads = NULL;
-  napi_value pads_arg = argv[want - 1];
+  napi_value pads_arg = argv[nv + 1];
   napi_valuetype t;
   if (napi_typeof(env, pads_arg, &t) != napi_ok) return 0;
   if (t != napi_null && t != napi_undefined) {
@@ -225,7 +228,6 @@ static int read_attention_args(napi_env env, napi_callback_info info, int with_d
     napi_throw_error(env, NULL, "attention: B, T, H and hd must be positive (T at most 65536)");
     return 0;
   }
-  int64_t total = (int64_t)(bytes / sizeof(float));
   int64_t C = a->H * a->hd;
   int64_t rows = a->B * a->T;
   int ok = in_bounds(a->qkv, 0, 1, rows * 3 * C, total) && in_bounds(a->out, 0, 1, rows * (with_dy ? 3 : 1) * C, total) &&
@@ -327,32 +329,6 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Reads `count` int64 arguments after the buffer; returns the float32 view size or -1 (thrown). */
-static int64_t read_elementwise_args(napi_env env, napi_callback_info info, size_t count, float **base, int64_t *v) {
-  size_t argc = 13;
-  napi_value argv[13];
-  if (count > 12 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count + 1) {
-    napi_throw_error(env, NULL, "native kernel: wrong number of arguments");
-    return -1;
-  }
-  void *data = NULL;
-  size_t bytes = 0;
-  bool is_ab = false;
-  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
-      napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) {
-    napi_throw_error(env, NULL, "native kernel: the first argument must be an ArrayBuffer");
-    return -1;
-  }
-  for (size_t i = 0; i < count; i++) {
-    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok) {
-      napi_throw_error(env, NULL, "native kernel: offsets and sizes must be numbers");
-      return -1;
-    }
-  }
-  *base = (float *)data;
-  return (int64_t)(bytes / sizeof(float));
-}
-
 #define NEED(cond, msg)                 \
   do {                                  \
     if (!(cond)) return throw_error(env, msg); \
@@ -371,9 +347,10 @@ static void row_stats(const float *x, int64_t C, float *m, float *rstd) {
 }
 
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
   float *base;
   int64_t v[6];
-  int64_t total = read_elementwise_args(env, info, 6, &base, v);
+  int64_t total = read_args(env, info, "layerNorm", 6, 0, argv, &base, v);
   if (total < 0) return NULL;
   int64_t R = v[4], C = v[5];
   NEED(R >= 1 && C >= 1, "layerNorm: R and C must be positive");
@@ -392,9 +369,10 @@ static napi_value layer_norm(napi_env env, napi_callback_info info) {
 }
 
 static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
   float *base;
   int64_t v[8];
-  int64_t total = read_elementwise_args(env, info, 8, &base, v);
+  int64_t total = read_args(env, info, "layerNormGrad", 8, 0, argv, &base, v);
   if (total < 0) return NULL;
   int64_t R = v[6], C = v[7];
   NEED(R >= 1 && C >= 1, "layerNormGrad: R and C must be positive");
@@ -428,9 +406,10 @@ static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
 }
 
 static napi_value cached_attention(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
   float *base;
   int64_t v[12];
-  int64_t total = read_elementwise_args(env, info, 12, &base, v);
+  int64_t total = read_args(env, info, "cachedAttention", 12, 0, argv, &base, v);
   if (total < 0) return NULL;
   NEED(sgemv, "cachedAttention: load() has not opened a BLAS library with cblas_sgemv");
   int64_t q = v[0], k1 = v[1], v1 = v[2], n1 = v[3], k2 = v[4], v2 = v[5], n2 = v[6], bias = v[7], out = v[8];
@@ -473,9 +452,10 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
 #define GELU_B (GELU_A * 0.044715f)
 
 static napi_value gelu(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
   float *base;
   int64_t v[3];
-  int64_t total = read_elementwise_args(env, info, 3, &base, v);
+  int64_t total = read_args(env, info, "gelu", 3, 0, argv, &base, v);
   if (total < 0) return NULL;
   int64_t n = v[2];
   NEED(n >= 0 && in_bounds(v[0], 0, 1, n, total) && in_bounds(v[1], 0, 1, n, total),
@@ -490,9 +470,10 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
 }
 
 static napi_value gelu_grad(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
   float *base;
   int64_t v[4];
-  int64_t total = read_elementwise_args(env, info, 4, &base, v);
+  int64_t total = read_args(env, info, "geluGrad", 4, 0, argv, &base, v);
   if (total < 0) return NULL;
   int64_t n = v[3];
   NEED(n >= 0 && in_bounds(v[0], 0, 1, n, total) && in_bounds(v[1], 0, 1, n, total) && in_bounds(v[2], 0, 1, n, total),

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 
-interface BlasAddon {
+interface NativeAddon {
   load(libraryPath: string): string;
   setThreads(n: number): void;
   gemm(
@@ -98,6 +98,19 @@ interface WasmBackend {
   getMemoryOffset(dataId: unknown): number;
 }
 
+/** Float32 element offset of a tensor in the wasm heap (getMemoryOffset is in bytes). */
+function at(backend: WasmBackend, t: tf.TensorInfo): number {
+  return backend.getMemoryOffset(t.dataId) / 4;
+}
+
+/**
+ * The heap as the addon takes it. Read it after makeOutput, which may grow the heap (and so
+ * replace its buffer).
+ */
+function heapOf(backend: WasmBackend): ArrayBuffer {
+  return backend.wasm.HEAPU8.buffer as ArrayBuffer;
+}
+
 export interface NativeKernelsInfo {
   /** Absolute path of the OpenBLAS shared library in use. */
   library: string;
@@ -117,14 +130,14 @@ const LIBRARY_CANDIDATES = [
   "libopenblas.so.0",
 ];
 
-let addon: BlasAddon | null = null;
+let addon: NativeAddon | null = null;
 let enabled: NativeKernelsInfo | null = null;
 
-function loadAddon(): { addon: BlasAddon; library: string; config: string } {
+function loadAddon(): { addon: NativeAddon; library: string; config: string } {
   if (!existsSync(ADDON_PATH)) {
     throw new Error(`${ADDON_PATH} is not built: run \`node scripts/build-native.mjs\` (needs gcc)`);
   }
-  const a = createRequire(import.meta.url)(ADDON_PATH) as BlasAddon;
+  const a = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
   const wanted = process.env.BCR_BLAS_LIB?.trim();
   const candidates = wanted ? [wanted] : LIBRARY_CANDIDATES;
   const failures: string[] = [];
@@ -156,7 +169,8 @@ export function nativeKernelsInfo(): NativeKernelsInfo | null {
 }
 
 /**
- * Makes the wasm backend's BatchMatMul and _FusedMatMul run on OpenBLAS. Call after the wasm
+ * Makes the wasm backend's BatchMatMul and _FusedMatMul run on OpenBLAS and registers the
+ * kernel set's own kernels (attention, LayerNorm, GELU, the cached step). Call after the wasm
  * backend is registered; calling again only changes the thread count. Throws (and changes
  * nothing) when the addon or the library is missing.
  */
@@ -244,21 +258,19 @@ function run(
   beta: number,
 ): void {
   const batch = tf.util.sizeFromShape(p.outShape.slice(0, -2));
-  // Offsets are bytes into the heap; the addon takes float32 elements. The heap's buffer is
-  // read after makeOutput, which may have grown (and so replaced) it.
   addon!.gemm(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    heapOf(backend),
     batch,
     p.m,
     p.n,
     p.k,
     transposeA ? 1 : 0,
     transposeB ? 1 : 0,
-    backend.getMemoryOffset(a.dataId) / 4,
+    at(backend, a),
     p.batchA === 1 ? 0 : p.m * p.k,
-    backend.getMemoryOffset(b.dataId) / 4,
+    at(backend, b),
     p.batchB === 1 ? 0 : p.k * p.n,
-    backend.getMemoryOffset(out.dataId) / 4,
+    at(backend, out),
     p.m * p.n,
     beta,
   );
@@ -294,9 +306,9 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput(p.outShape, "float32");
   if (bias) {
     // C starts as the bias in every row; the product is then added to it (beta = 1).
-    const heap = new Float32Array(backend.wasm.HEAPU8.buffer);
-    const start = backend.getMemoryOffset(out.dataId) / 4;
-    const from = backend.getMemoryOffset(bias.dataId) / 4;
+    const heap = new Float32Array(heapOf(backend));
+    const start = at(backend, out);
+    const from = at(backend, bias);
     const row = heap.subarray(from, from + p.n);
     const rows = tf.util.sizeFromShape(p.outShape) / p.n;
     for (let r = 0; r < rows; r++) heap.set(row, start + r * p.n);
@@ -330,9 +342,9 @@ function attentionKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as unknown as WasmBackend;
   const out = backend.makeOutput([B * T, C], "float32");
   addon!.attention(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer,
-    backend.getMemoryOffset(qkv.dataId) / 4,
-    backend.getMemoryOffset(out.dataId) / 4,
+    heapOf(backend),
+    at(backend, qkv),
+    at(backend, out),
     B,
     T,
     H,
@@ -349,10 +361,10 @@ function attentionGradKernel(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as unknown as WasmBackend;
   const out = backend.makeOutput([B * T, 3 * C], "float32");
   addon!.attentionGrad(
-    backend.wasm.HEAPU8.buffer as ArrayBuffer,
-    backend.getMemoryOffset(qkv.dataId) / 4,
-    backend.getMemoryOffset(dy.dataId) / 4,
-    backend.getMemoryOffset(out.dataId) / 4,
+    heapOf(backend),
+    at(backend, qkv),
+    at(backend, dy),
+    at(backend, out),
     B,
     T,
     H,
@@ -402,15 +414,6 @@ const LAYER_NORM = "BcrLayerNorm";
 const LAYER_NORM_GRAD = "BcrLayerNormGrad";
 const GELU = "BcrGelu";
 const GELU_GRAD = "BcrGeluGrad";
-
-/** Float32 element offset of a tensor in the wasm heap. */
-function at(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.getMemoryOffset(t.dataId) / 4;
-}
-
-function heapOf(backend: WasmBackend): ArrayBuffer {
-  return backend.wasm.HEAPU8.buffer as ArrayBuffer;
-}
 
 function layerNormKernel(args: KernelArgs): tf.TensorInfo {
   const { x, w, b } = args.inputs as Record<string, tf.TensorInfo>;
