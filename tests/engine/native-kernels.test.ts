@@ -15,15 +15,25 @@ import {
   nativeLayerNorm,
 } from "../../src/engine/native-kernels.js";
 import { causalSelfAttentionBatched } from "../../src/model/attention.js";
-import { GPT, type GPTConfig, kvCacheSettings } from "../../src/model/gpt.js";
-import { CharTokenizer } from "../../src/model/tokenizer.js";
+import { GPT, kvCacheSettings } from "../../src/model/gpt.js";
 import { Rng } from "../../src/util/rng.js";
 import { withPairwise } from "../helpers/attention.js";
+import { prompt, TINY_GPT } from "../helpers/tiny-gpt.js";
 
 await initBackend("wasm");
 // scripts/setup.mjs builds the addon wherever gcc is installed (CI installs it as root).
 const built = existsSync(ADDON_PATH);
 const skip = built ? false : `${ADDON_PATH} is not built (node scripts/build-native.mjs)`;
+
+/** Runs f with the native kernel set enabled, then puts XNNPACK's kernels back. */
+function withNativeKernels<T>(f: () => T): T {
+  enableNativeKernels();
+  try {
+    return f();
+  } finally {
+    disableNativeKernels();
+  }
+}
 
 const rng = new Rng(11);
 const rand = (shape: number[]) =>
@@ -105,8 +115,7 @@ test("the BLAS engine opens an OpenBLAS library, says which, and puts XNNPACK ba
 });
 
 test("products equal a float64 JavaScript product: every transpose, batched, broadcast", { skip }, () => {
-  enableNativeKernels();
-  try {
+  withNativeKernels(() => {
     for (const [sa, sb, tA, tB] of CASES) {
       tf.tidy(() => {
         const a = rand(sa);
@@ -114,9 +123,7 @@ test("products equal a float64 JavaScript product: every transpose, batched, bro
         assertClose(tf.matMul(a, b, tA, tB), reference(a, b, tA, tB), `${sa} x ${sb} tA=${tA} tB=${tB}`);
       });
     }
-  } finally {
-    disableNativeKernels();
-  }
+  });
 });
 
 test("fused products add the bias on BLAS and hand activations back to XNNPACK", { skip }, () => {
@@ -124,23 +131,22 @@ test("fused products add the bias on BLAS and hand activations back to XNNPACK",
   const b = rand([6, 4]);
   const bias = rand([4]);
   const xnnpack = tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync();
-  enableNativeKernels();
   try {
-    const ref = reference(a, b, false, false);
-    const bv = bias.dataSync();
-    const withBias = ref.values.map((x, i) => x + bv[i % 4]!);
-    assertClose(tf.fused.matMul({ a, b, bias }), { shape: [5, 4], values: withBias }, "bias");
-    assertClose(tf.fused.matMul({ a, b }), ref, "no bias");
-    assert.deepEqual(tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync(), xnnpack);
+    withNativeKernels(() => {
+      const ref = reference(a, b, false, false);
+      const bv = bias.dataSync();
+      const withBias = ref.values.map((x, i) => x + bv[i % 4]!);
+      assertClose(tf.fused.matMul({ a, b, bias }), { shape: [5, 4], values: withBias }, "bias");
+      assertClose(tf.fused.matMul({ a, b }), ref, "no bias");
+      assert.deepEqual(tf.fused.matMul({ a, b, bias, activation: "relu" }).arraySync(), xnnpack);
+    });
   } finally {
-    disableNativeKernels();
     tf.dispose([a, b, bias]);
   }
 });
 
 test("BatchMatMul gradients through the transpose flags equal the JavaScript product's", { skip }, () => {
-  enableNativeKernels();
-  try {
+  withNativeKernels(() => {
     for (const [sa, sb, tA, tB] of CASES) {
       tf.tidy(() => {
         const a = rand(sa);
@@ -171,25 +177,11 @@ test("BatchMatMul gradients through the transpose flags equal the JavaScript pro
         assertClose(db!, fold(dOpB, b, tB), `db ${sa} x ${sb} tA=${tA} tB=${tB}`);
       });
     }
-  } finally {
-    disableNativeKernels();
-  }
+  });
 });
 
-const tok = new CharTokenizer();
-const TINY: GPTConfig = {
-  vocabSize: tok.vocabSize,
-  blockSize: 32,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 2,
-  dropout: 0,
-  seed: 3,
-};
-const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
-
 test("a whole model: log-probs, every gradient and sampled tokens agree across the two engines", { skip }, () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const x = tf.tensor2d([prompt("12+34=46"), prompt("9*9=81\n#")], [2, 9], "int32");
   const vars = [...m.params.values()];
   const run = () =>
@@ -198,15 +190,7 @@ test("a whole model: log-probs, every gradient and sampled tokens agree across t
   for (const pairwise of [true, false]) {
     const a = withPairwise(pairwise, run);
     const sa = withPairwise(pairwise, sample);
-    enableNativeKernels();
-    let b: ReturnType<typeof run>;
-    let sb: ReturnType<typeof sample>;
-    try {
-      b = withPairwise(pairwise, run);
-      sb = withPairwise(pairwise, sample);
-    } finally {
-      disableNativeKernels();
-    }
+    const [b, sb] = withNativeKernels(() => [withPairwise(pairwise, run), withPairwise(pairwise, sample)] as const);
     const diff = (p: tf.Tensor, q: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(p, q))).dataSync()[0]!);
     assert.ok(diff(a.value, b.value) < 1e-4, `value (pairwise ${pairwise})`);
     for (const v of vars)
@@ -219,22 +203,22 @@ test("a whole model: log-probs, every gradient and sampled tokens agree across t
 });
 
 test("no tensor leaks through the BLAS kernels (forward, backward, cached generate)", { skip }, () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const x = tf.tensor2d([prompt("12+34=46")], [1, 9], "int32");
   const vars = [...m.params.values()];
-  enableNativeKernels();
   try {
-    const round = () => {
-      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(m.tokenLogProbs(x))) as tf.Scalar, vars);
-      tf.dispose([value, ...Object.values(grads)]);
-      m.generate([prompt("1+1="), prompt("2")], { maxNewTokens: 4, rng: new Rng(1) });
-    };
-    round();
-    const before = tf.memory().numTensors;
-    round();
-    assert.equal(tf.memory().numTensors, before);
+    withNativeKernels(() => {
+      const round = () => {
+        const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(m.tokenLogProbs(x))) as tf.Scalar, vars);
+        tf.dispose([value, ...Object.values(grads)]);
+        m.generate([prompt("1+1="), prompt("2")], { maxNewTokens: 4, rng: new Rng(1) });
+      };
+      round();
+      const before = tf.memory().numTensors;
+      round();
+      assert.equal(tf.memory().numTensors, before);
+    });
   } finally {
-    disableNativeKernels();
     x.dispose();
     m.dispose();
   }
@@ -328,8 +312,7 @@ test("native attention equals the XNNPACK batched path: values and gradients, wi
       const loss = (x: tf.Tensor) => tf.sum(tf.mul(causalSelfAttentionBatched(x as tf.Tensor2D, B, T, H, keyPads), w));
       const ref = causalSelfAttentionBatched(qkv, B, T, H, keyPads);
       const refGrad = tf.grad(loss)(qkv);
-      enableNativeKernels();
-      try {
+      withNativeKernels(() => {
         const y = nativeCausalAttention(qkv, B, T, H, keyPads);
         const g = tf.grad((x: tf.Tensor) =>
           tf.sum(tf.mul(nativeCausalAttention(x as tf.Tensor2D, B, T, H, keyPads), w)),
@@ -338,9 +321,7 @@ test("native attention equals the XNNPACK batched path: values and gradients, wi
         assert.ok(diff(y, ref) < 1e-5, `values B=${B} T=${T}: ${diff(y, ref)}`);
         assert.ok(diff(g, refGrad) < 1e-5, `gradients B=${B} T=${T}: ${diff(g, refGrad)}`);
         assert.ok(tf.max(tf.abs(g)).dataSync()[0]! > 1e-3, "gradient is not trivially zero");
-      } finally {
-        disableNativeKernels();
-      }
+      });
     });
   }
 });
@@ -348,11 +329,11 @@ test("native attention equals the XNNPACK batched path: values and gradients, wi
 test("native attention refuses to run without the addon enabled, and a qkv of the wrong shape", { skip }, () => {
   const qkv = rand([6, 24]) as tf.Tensor2D;
   assert.throws(() => nativeCausalAttention(qkv, 2, 3, 2), /needs enableNativeKernels/);
-  enableNativeKernels();
   try {
-    assert.throws(() => nativeCausalAttention(qkv, 2, 4, 2), /is not \[B\*T, 3\*C\]/);
+    withNativeKernels(() => {
+      assert.throws(() => nativeCausalAttention(qkv, 2, 4, 2), /is not \[B\*T, 3\*C\]/);
+    });
   } finally {
-    disableNativeKernels();
     qkv.dispose();
   }
 });
@@ -397,17 +378,17 @@ test("native LayerNorm: values and gradients (x, w, b) equal a float64 JavaScrip
   const W = Float64Array.from(w.dataSync());
   const Bv = Float64Array.from(b.dataSync());
   const loss = (y: Float64Array) => y.reduce((s, v, i) => s + v * uv[i]!, 0);
-  enableNativeKernels();
   try {
-    assertClose(nativeLayerNorm(x, w, b), { shape: [R, C], values: forward(X, W, Bv) }, "values");
-    const [dx, dw, db] = tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
-      tf.sum(tf.mul(nativeLayerNorm(p as tf.Tensor2D, q as tf.Tensor1D, r as tf.Tensor1D), u)),
-    )([x, w, b]);
-    assertClose(dx!, { shape: [R, C], values: numericGrad((v) => loss(forward(v, W, Bv)), X) }, "dx");
-    assertClose(dw!, { shape: [C], values: numericGrad((v) => loss(forward(X, v, Bv)), W) }, "dw");
-    assertClose(db!, { shape: [C], values: numericGrad((v) => loss(forward(X, W, v)), Bv) }, "db");
+    withNativeKernels(() => {
+      assertClose(nativeLayerNorm(x, w, b), { shape: [R, C], values: forward(X, W, Bv) }, "values");
+      const [dx, dw, db] = tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+        tf.sum(tf.mul(nativeLayerNorm(p as tf.Tensor2D, q as tf.Tensor1D, r as tf.Tensor1D), u)),
+      )([x, w, b]);
+      assertClose(dx!, { shape: [R, C], values: numericGrad((v) => loss(forward(v, W, Bv)), X) }, "dx");
+      assertClose(dw!, { shape: [C], values: numericGrad((v) => loss(forward(X, v, Bv)), W) }, "dw");
+      assertClose(db!, { shape: [C], values: numericGrad((v) => loss(forward(X, W, v)), Bv) }, "db");
+    });
   } finally {
-    disableNativeKernels();
     tf.dispose([x, w, b, u]);
   }
 });
@@ -416,14 +397,14 @@ test("native GELU: values and gradient equal PyTorch's tanh form computed in flo
   const x = tf.mul(rand([3, 7]), 4);
   const X = Float64Array.from(x.dataSync());
   const geluTanh = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
-  enableNativeKernels();
   try {
-    assertClose(nativeGelu(x), { shape: [3, 7], values: X.map(geluTanh) }, "values");
-    const dx = tf.grad((p: tf.Tensor) => tf.sum(nativeGelu(p)))(x);
-    const fd = X.map((v) => (geluTanh(v + 1e-6) - geluTanh(v - 1e-6)) / 2e-6);
-    assertClose(dx, { shape: [3, 7], values: fd }, "gradient");
+    withNativeKernels(() => {
+      assertClose(nativeGelu(x), { shape: [3, 7], values: X.map(geluTanh) }, "values");
+      const dx = tf.grad((p: tf.Tensor) => tf.sum(nativeGelu(p)))(x);
+      const fd = X.map((v) => (geluTanh(v + 1e-6) - geluTanh(v - 1e-6)) / 2e-6);
+      assertClose(dx, { shape: [3, 7], values: fd }, "gradient");
+    });
   } finally {
-    disableNativeKernels();
     x.dispose();
   }
 });
@@ -431,20 +412,14 @@ test("native GELU: values and gradient equal PyTorch's tanh form computed in flo
 test("native cached decoding (old and recent cache blocks, ragged prompts) samples what the wasm kernels sample", {
   skip,
 }, () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const prompts = [prompt(""), prompt("12+7="), prompt("(5-2)*9=")];
   const before = kvCacheSettings.recentMax;
   kvCacheSettings.recentMax = 3; // both blocks in play, and folds, within 12 tokens
   try {
     const run = () => m.generate(prompts, { maxNewTokens: 12, rng: new Rng(9) });
     const a = run();
-    enableNativeKernels();
-    let b: ReturnType<typeof run>;
-    try {
-      b = run();
-    } finally {
-      disableNativeKernels();
-    }
+    const b = withNativeKernels(run);
     assert.deepEqual(b.tokens, a.tokens);
     a.logProbs.forEach((row, i) =>
       row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4, `row ${i} token ${t}`)),

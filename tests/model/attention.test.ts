@@ -4,10 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { causalSelfAttention, causalSelfAttentionBatched } from "../../src/model/attention.js";
-import { GPT, gelu, type GPTConfig } from "../../src/model/gpt.js";
-import { CharTokenizer } from "../../src/model/tokenizer.js";
+import { GPT, gelu } from "../../src/model/gpt.js";
 import { Rng } from "../../src/util/rng.js";
 import { withPairwise } from "../helpers/attention.js";
+import { prompt, TINY_GPT } from "../helpers/tiny-gpt.js";
 
 await initBackend();
 const rng = new Rng(5);
@@ -54,20 +54,8 @@ test("the per-pair path is causal: later tokens do not change earlier outputs", 
   });
 });
 
-const tok = new CharTokenizer();
-const TINY: GPTConfig = {
-  vocabSize: tok.vocabSize,
-  blockSize: 32,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 2,
-  dropout: 0,
-  seed: 3,
-};
-const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
-
 test("a whole model gives the same log-probs and gradients through either attention path", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const x = tf.tensor2d([prompt("12+34=46"), prompt("9*9=81\n#")], [2, 9], "int32");
   const vars = [...m.params.values()];
   const run = () =>
@@ -81,7 +69,7 @@ test("a whole model gives the same log-probs and gradients through either attent
 });
 
 test("generate with a per-pair prefill of ragged prompts equals full recompute", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const prompts = [prompt(""), prompt("12+7="), prompt("(5-2)*9=")];
   const r = withPairwise(true, () => m.generate(prompts, { maxNewTokens: 8, rng: new Rng(4) }));
   const s = withPairwise(false, () => m.generate(prompts, { maxNewTokens: 8, rng: new Rng(4), useCache: false }));
@@ -91,7 +79,7 @@ test("generate with a per-pair prefill of ragged prompts equals full recompute",
 });
 
 test("no tensor leaks through the per-pair path (forward, backward, generate)", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const x = tf.tensor2d([prompt("12+34=46")], [1, 9], "int32");
   const vars = [...m.params.values()];
   const round = () =>

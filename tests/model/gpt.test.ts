@@ -1,24 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
-import { DEFAULT_GPT, GPT, kvCacheSettings, type GPTConfig } from "../../src/model/gpt.js";
+import { DEFAULT_GPT, GPT, kvCacheSettings } from "../../src/model/gpt.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
 import { assertSampledLogProbsMatchScoring } from "../helpers/decoding.js";
+import { prompt, TINY_GPT, tok } from "../helpers/tiny-gpt.js";
 
 await initBackend();
-const tok = new CharTokenizer();
-const TINY: GPTConfig = {
-  vocabSize: tok.vocabSize,
-  blockSize: 32,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 2,
-  dropout: 0,
-  seed: 3,
-};
-const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
 const RAGGED = [prompt(""), prompt("12+7="), prompt("3*4"), prompt("(5-2)*9=")];
 
 test("DEFAULT_GPT matches the tokenizer and the contract's shape", () => {
@@ -60,7 +50,7 @@ test("init: biases 0, LN weight 1, stds 0.02 and 0.02/sqrt(2*nLayer) for residua
 });
 
 test("tokenLogProbs equals log_softmax(logits) at the next token, computed independently", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const seqs = [prompt("12+34=46"), prompt("9*9=81\n#")];
   const T = 9;
   const tokens = tf.tensor2d(
@@ -83,7 +73,7 @@ test("tokenLogProbs equals log_softmax(logits) at the next token, computed indep
 });
 
 test("gradients of a small loss match central finite differences in several tensors", () => {
-  const m = new GPT({ ...TINY, nEmbd: 8, blockSize: 8 });
+  const m = new GPT({ ...TINY_GPT, nEmbd: 8, blockSize: 8 });
   const tokens = tf.tensor2d([prompt("1+2=3"), prompt("7-4=3")], [2, 6], "int32");
   const w = tf.tensor2d([
     [0.3, -1, 0.5, 1, -0.2],
@@ -104,7 +94,7 @@ test("gradients of a small loss match central finite differences in several tens
 });
 
 test("a tiny model overfits a handful of sequences with Adam", () => {
-  const m = new GPT({ ...TINY, nEmbd: 32, nHead: 4, nLayer: 1, blockSize: 16 });
+  const m = new GPT({ ...TINY_GPT, nEmbd: 32, nHead: 4, nLayer: 1, blockSize: 16 });
   const data = ["12+34=46", "7*8=56  ", "99-9=90 ", "3+4*2=11"].map((s) => [...prompt(s), CharTokenizer.EOS]);
   const tokens = tf.tensor2d(data, [4, 10], "int32");
   const opt = tf.train.adam(2e-2);
@@ -124,7 +114,7 @@ test("a tiny model overfits a handful of sequences with Adam", () => {
 });
 
 test("KV-cache decoding equals full recompute on ragged prompts (tokens, logProbs)", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   for (const opts of [{ temperature: 1 }, { temperature: 0.7, topP: 0.9 }, { temperature: 0 }]) {
     const a = m.generate(RAGGED, { maxNewTokens: 12, rng: new Rng(42), ...opts });
     const b = m.generate(RAGGED, { maxNewTokens: 12, rng: new Rng(42), useCache: false, ...opts });
@@ -136,14 +126,14 @@ test("KV-cache decoding equals full recompute on ragged prompts (tokens, logProb
 });
 
 test("sampled logProbs equal each sequence scored alone, unpadded (positions are per sequence)", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const r = m.generate(RAGGED, { maxNewTokens: 10, rng: new Rng(7), temperature: 1.3 });
   assertSampledLogProbsMatchScoring(m, RAGGED, r);
   m.dispose();
 });
 
 test("per-sequence stop tokens end sequences, which stop growing; the rest continue", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   // Many stop ids so rows stop at different steps and the cache drops rows mid-generation.
   const half = Array.from({ length: 40 }, (_, i) => i + 3);
   const stops = [half, [], half.slice(0, 20), [CharTokenizer.EOS]];
@@ -168,7 +158,7 @@ test("per-sequence stop tokens end sequences, which stop growing; the rest conti
 });
 
 test("generate validates blockSize, empty prompts and stopTokens", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   assert.throws(() => m.generate([prompt("12345")], { maxNewTokens: 27, rng: new Rng(1) }), /exceeds blockSize \(32\)/);
   assert.doesNotThrow(() => m.generate([prompt("12345")], { maxNewTokens: 26, rng: new Rng(1), temperature: 0 }));
   assert.throws(() => m.generate([[]], { maxNewTokens: 1, rng: new Rng(1) }), /prompt 0 is empty/);
@@ -181,9 +171,9 @@ test("generate validates blockSize, empty prompts and stopTokens", () => {
 });
 
 test("determinism: same seed, same weights and samples; another seed differs", () => {
-  const a = new GPT(TINY),
-    b = new GPT(TINY),
-    c = new GPT({ ...TINY, seed: 4 });
+  const a = new GPT(TINY_GPT),
+    b = new GPT(TINY_GPT),
+    c = new GPT({ ...TINY_GPT, seed: 4 });
   for (const [name, v] of a.params) assert.deepEqual(v.dataSync(), b.params.get(name)!.dataSync(), name);
   assert.notDeepEqual(
     a.params.get("transformer.wte.weight")!.dataSync(),
@@ -198,7 +188,7 @@ test("determinism: same seed, same weights and samples; another seed differs", (
 });
 
 test("dropout only with training + dropoutSeed, and then reproducible", () => {
-  const m = new GPT({ ...TINY, dropout: 0.2 });
+  const m = new GPT({ ...TINY_GPT, dropout: 0.2 });
   const x = tf.tensor2d([prompt("1+1=2")], [1, 6], "int32");
   const plain = m.logits(x).dataSync();
   assert.deepEqual(m.logits(x, { training: false, dropoutSeed: 5 }).dataSync(), plain);
@@ -211,7 +201,7 @@ test("dropout only with training + dropoutSeed, and then reproducible", () => {
 });
 
 test("no tensor leaks across repeated forward, backward and generate", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const x = tf.tensor2d([prompt("12+34=46"), prompt("9*9=81\n#")], [2, 9], "int32");
   const vars = [...m.params.values()];
   const round = () => {
@@ -230,7 +220,7 @@ test("no tensor leaks across repeated forward, backward and generate", () => {
 });
 
 test("finished rows that ride along in a large cached batch change nothing (same as recompute)", () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   // 24 prompts with varied stop sets: rows stop at many different steps, so the cached batch
   // keeps finished rows for a while and drops them in groups.
   const prompts = Array.from({ length: 24 }, (_, i) =>
@@ -248,7 +238,7 @@ test("finished rows that ride along in a large cached batch change nothing (same
 });
 
 test("the two-block KV cache: decoding equals full recompute across folds and dropped rows, leaks nothing, and copies far less", async () => {
-  const m = new GPT(TINY);
+  const m = new GPT(TINY_GPT);
   const saved = kvCacheSettings.recentMax;
   try {
     // recentMax 3: the recent block folds every 3 steps, and rows stop (dropRows) mid-block
@@ -265,7 +255,7 @@ test("the two-block KV cache: decoding equals full recompute across folds and dr
 
     // Values written by Concat kernels in one cached generate: recentMax 1 is the old one-block
     // cache (the whole cache copied every step); the default copies it once per recentMax steps.
-    const long = new GPT({ ...TINY, blockSize: 256 });
+    const long = new GPT({ ...TINY_GPT, blockSize: 256 });
     const concatValues = async (recentMax: number) => {
       kvCacheSettings.recentMax = recentMax;
       const info = await tf.profile(() => {

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { GPT, type GPTConfig } from "../../src/model/gpt.js";
 import { applyRotary, rotateQueriesKeys, RotaryTable, ROTARY_BASE } from "../../src/model/rotary.js";
-import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { loadLocal } from "../../src/train/load-local.js";
 import { SftConfigSchema } from "../../src/train/sft-config.js";
 import { trainSft } from "../../src/train/sft.js";
@@ -20,20 +19,10 @@ import {
   assertSampledLogProbsMatchScoring,
   sharpenAttention,
 } from "../helpers/decoding.js";
+import { prompt, TINY_GPT } from "../helpers/tiny-gpt.js";
 
 await initBackend();
-const tok = new CharTokenizer();
-const ROTARY: GPTConfig = {
-  vocabSize: tok.vocabSize,
-  blockSize: 32,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 2,
-  dropout: 0,
-  seed: 3,
-  positions: "rotary",
-};
-const prompt = (s: string) => [CharTokenizer.BOS, ...tok.encode(s)];
+const ROTARY: GPTConfig = { ...TINY_GPT, positions: "rotary" };
 const RAGGED = [prompt(""), prompt("12+7="), prompt("3*4"), prompt("(5-2)*9=")];
 const rng = new Rng(11);
 const randArray = (n: number) => Float32Array.from({ length: n }, () => 2 * rng.next() - 1);

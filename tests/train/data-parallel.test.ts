@@ -2,24 +2,17 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf, useBackend } from "./setup.js";
 import { GPT, type GPTConfig } from "../../src/model/gpt.js";
-import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { DataParallel, shardBounds } from "../../src/train/data-parallel.js";
 import { SftConfigSchema } from "../../src/train/sft-config.js";
 import { encodeExample, makeBatch, sftLoss, trainSft, type SftExample } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";
 import { tempDir } from "../helpers/tmp.js";
+import { TINY_GPT, tok } from "../helpers/tiny-gpt.js";
 
 before(useBackend);
 
-const tok = new CharTokenizer();
 const MODEL: GPTConfig = {
-  vocabSize: tok.vocabSize,
-  blockSize: 32,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 2,
-  dropout: 0,
-  seed: 3,
+  ...TINY_GPT,
   positions: "sections",
   sections: { promptEnd: tok.encode("\n")[0]!, mark: tok.encode(":")[0]!, maxSection: 4 },
 };
