@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Builds native/build/kernels.node (native/kernels.c: OpenBLAS matrix products on the wasm heap,
-// used when BCR_KERNELS=native; src/engine/native-kernels.ts). Run by scripts/setup.mjs; safe to re-run.
-// It needs gcc and the Node-API headers (Node's own include/node, else the node-api-headers
-// npm package). Where either is missing it says so and exits 0: everything works without the
-// addon, only BCR_KERNELS=native is then refused. --strict exits 1 instead.
+// Builds native/build/kernels.node (native/kernels.c: the native kernel set, OpenBLAS products
+// and attention, LayerNorm and GELU in C on the wasm heap; src/engine/native-kernels.ts).
+// Run by scripts/setup.mjs; safe to re-run. It needs gcc and the Node-API headers (Node's own
+// include/node, else the node-api-headers npm package). Where either is missing it says so and
+// exits 0: everything then runs on the wasm backend's own kernels (BCR_KERNELS=auto falls back
+// and says why; an explicit BCR_KERNELS=native is refused). --strict exits 1 instead.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -16,7 +17,7 @@ const strict = process.argv.includes("--strict");
 const log = (m) => console.error(`[build-native] ${m}`);
 
 function give_up(why) {
-  log(`not built: ${why}; BCR_KERNELS=native will be unavailable`);
+  log(`not built: ${why}; the wasm backend's own kernels will run (BCR_KERNELS=native is refused)`);
   process.exit(strict ? 1 : 0);
 }
 

@@ -5,7 +5,7 @@
 //     browser checks, PyTorch + OpenBLAS as the benchmark's CPU peer), when run as root;
 //     otherwise it prints the exact apt-get line and carries on (the parts that need them
 //     say so when they run).
-//  3. the optional OpenBLAS addon (scripts/build-native.mjs; BCR_KERNELS=native uses it).
+//  3. the native kernel addon (scripts/build-native.mjs), used by default wherever it builds.
 // BCR_SKIP_APT=1 skips step 2.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -42,7 +42,7 @@ const APT = [
   "python3-torch",
   "libopenblas0-pthread",
   "curl", // integrations/openrlhf/train_bcr.sh waits for /health with it
-  "gcc", // builds native/kernels.c (OpenBLAS matrix products, BCR_KERNELS=native)
+  "gcc", // builds native/kernels.c, the native kernel set (BCR_KERNELS)
   "libc6-dev",
 ];
 if (process.env.BCR_SKIP_APT !== "1") {
