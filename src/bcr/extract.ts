@@ -77,12 +77,14 @@ interface Found extends FoundAnswer {
   closed: boolean;
 }
 
-const COMPACT_TOKEN = /(?<=^|\s)(\d+):|(?<=^|\s|\d:)A(\S+)/g;
+// Matchers carry no state between calls: a global (g) regex is created in the call that uses it
+// (a shared one keeps `lastIndex` from the last response it saw; issue 28.2), and `exec` on a
+// single match uses a non-global one. tests/lint-regex.test.ts keeps it so for all of src/.
 
 function findCompact(text: string, n: number): Found[] {
   const out: Found[] = [];
   let section = n === 1 ? 1 : 0;
-  for (const m of text.matchAll(COMPACT_TOKEN)) {
+  for (const m of text.matchAll(/(?<=^|\s)(\d+):|(?<=^|\s|\d:)A(\S+)/g)) {
     if (m[1] !== undefined) {
       section = Number(m[1]);
     } else if (section > 0) {
@@ -94,14 +96,14 @@ function findCompact(text: string, n: number): Found[] {
 }
 
 const MAX_LINE = 2000;
-const ANSWER_MARK = /answer\s*(\d+)\s*::?/gi;
-const BOX = /\\(?:boxed|fbox)\s*\{/g;
+/** The opening of a box, `\boxed{` or `\fbox{`; non-global, so `exec` has no `lastIndex` to keep. */
+const BOX_OPEN = /\\(?:boxed|fbox)\s*\{/;
 
 function findNatural(text: string, n: number): Found[] {
   const out: Found[] = [];
   let table: Int32Array | null = null; // built on first use: one pass instead of one scan per box
   const close = (open: number): number => (table ??= closingBraces(text))[open]!;
-  for (const m of text.matchAll(ANSWER_MARK)) {
+  for (const m of text.matchAll(/answer\s*(\d+)\s*::?/gi)) {
     const index = Number(m[1]);
     const after = m.index! + m[0].length;
     const a = answerAfter(text, after, index, close);
@@ -109,7 +111,7 @@ function findNatural(text: string, n: number): Found[] {
   }
   if (n === 1 && !out.some((a) => a.index === 1)) {
     let last: Found | null = null;
-    for (const m of text.matchAll(BOX)) {
+    for (const m of text.matchAll(new RegExp(BOX_OPEN.source, "g"))) {
       const open = m.index! + m[0].length - 1;
       const close_ = close(open);
       if (close_ >= 0)
@@ -129,8 +131,7 @@ function answerAfter(text: string, from: number, index: number, closeOf: (open: 
   const stop = Math.min(text.length, i + MAX_LINE);
   while (eol < stop && text[eol] !== "\n") eol++;
   const line = text.slice(i, eol);
-  BOX.lastIndex = 0;
-  const box = BOX.exec(line);
+  const box = BOX_OPEN.exec(line);
   if (box) {
     const open = i + box.index + box[0].length - 1;
     const close = closeOf(open);

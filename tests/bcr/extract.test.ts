@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { closingBraces, detectTemplate, extractAnswers, findSections, matchBrace } from "../../src/bcr/extract.js";
+import { scoreResponse } from "../../src/bcr/score.js";
+import type { TemplateName } from "../../src/bcr/types.js";
 import { generateProblems } from "../../src/tasks/synthetic.js";
 import { trace, TRACE_STYLES } from "../../src/tasks/traces.js";
 import { Rng } from "../../src/util/rng.js";
@@ -158,4 +160,66 @@ test("responses the synthetic model writes are always detected as compact", () =
       assert.equal(detectTemplate(text).template, "compact", text);
     }
   }
+});
+
+/** Every ordering of xs (n! of them). */
+function permutations<T>(xs: T[]): T[][] {
+  if (xs.length <= 1) return [xs];
+  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]));
+}
+
+test("issue 28.2: extraction keeps no state between calls; every order of packed and single responses scores each as alone", () => {
+  // The packed response's last answer line has prose before its box (a shared global box regex
+  // was left with lastIndex about 30 there); the single responses' bare boxes lie before that.
+  const items: { name: string; text: string; golds: string[]; template: TemplateName; answers: (string | null)[] }[] = [
+    {
+      name: "packed natural, prose before the last box",
+      text: "Answer 1: so the total is \\boxed{18}\nAnswer 2: \\boxed{3}\nAnswer 3: the answer is clearly \\boxed{70000}",
+      golds: ["18", "3", "70000"],
+      template: "natural",
+      answers: ["18", "3", "70000"],
+    },
+    { name: "single, bare box at 0", text: "\\boxed{18}", golds: ["18"], template: "natural", answers: ["18"] },
+    {
+      name: "single, short prose then a bare box",
+      text: "So she makes \\boxed{18}.",
+      golds: ["18"],
+      template: "natural",
+      answers: ["18"],
+    },
+    { name: "packed compact", text: "1:3+4=7 A7 2:A5", golds: ["7", "5"], template: "compact", answers: ["7", "5"] },
+    {
+      name: "single with its Answer line",
+      text: "Answer 1: 9 * 2 = 18, so \\boxed{18}",
+      golds: ["18"],
+      template: "natural",
+      answers: ["18"],
+    },
+    {
+      name: "packed natural, last answer without a box",
+      text: "Answer 1: \\boxed{4}\nAnswer 2: 6 dollars.",
+      golds: ["4", "6"],
+      template: "natural",
+      answers: ["4", "6 dollars"],
+    },
+  ];
+  // alone: the expected answers, and the full score each gets on its own
+  const alone = items.map((it) => {
+    assert.deepEqual(extractAnswers(it.text, it.golds.length), it.answers, it.name);
+    const s = scoreResponse(it.text, it.golds, { template: it.template });
+    assert.equal(s.accuracy, 1, it.name); // every item is right when scored alone
+    return s;
+  });
+  let orders = 0;
+  for (const order of permutations(items.map((_, i) => i))) {
+    for (const i of order) {
+      const it = items[i]!;
+      const where = `${it.name}, in order ${order.join(",")}`;
+      assert.deepEqual(extractAnswers(it.text, it.golds.length), it.answers, where);
+      assert.deepEqual(extractAnswers(it.text, it.golds.length, { template: it.template }), it.answers, where);
+      assert.deepEqual(scoreResponse(it.text, it.golds, { template: it.template }), alone[i], where);
+    }
+    orders++;
+  }
+  assert.equal(orders, 720);
 });
