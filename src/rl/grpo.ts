@@ -436,7 +436,6 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     release();
     return { outDir, step: config.steps, finished: true, finalEval: null };
   }
-  run.writeHeader(config);
   const evalProblems = generateProblems(config.task.evalSeed, config.task.evalProblems, config.task.levels, "eval");
 
   // Every random stream, seeded from the config and restored on resume.
@@ -444,7 +443,9 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
   let sampleRng = new Rng(config.seed);
   let step = 0;
   let initialEvalAccuracy: number | null = null;
-  const ck = run.resume();
+  // The checkpoint is read, checked and restored before the folder is written: a refused resume
+  // (a damaged checkpoint, other shapes) leaves the folder byte-identical.
+  const ck = run.loadLatest();
   if (ck) {
     restoreCheckpoint(ck, model, optimizer);
     step = ck.step;
@@ -452,9 +453,10 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
     dataRng = Rng.fromState(rs.data!);
     sampleRng = Rng.fromState(rs.sample!);
     initialEvalAccuracy = (ck.extra.initialEvalAccuracy as number | null) ?? null;
-  } else {
-    run.startFresh();
   }
+  run.writeHeader(config);
+  if (ck) run.resumeFrom(ck);
+  else run.startFresh();
 
   const evalNow = async (atStep: number): Promise<{ metrics: Metrics; result: PolicyEval }> => {
     const e = config.eval;

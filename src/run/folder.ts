@@ -3,8 +3,10 @@
  * metrics (metrics.ts), its checkpoints, samples and summary. SFT and RL both train through it,
  * so they resume, log and checkpoint the same way and keep only their algorithm.
  *
- * Life of a run:  open -> (resume from the latest checkpoint | start fresh) -> log/checkpoint
- * per step -> summary. Starting fresh deletes what an earlier run left (metrics, samples,
+ * Life of a run:  open -> load and check everything (the latest checkpoint: loadLatest) ->
+ * writeHeader -> (resumeFrom it | start fresh) -> log/checkpoint per step -> summary. Nothing is
+ * written before every check passed, so a refused run leaves its folder byte-identical (a new one
+ * is not created). Starting fresh deletes what an earlier run left (metrics, samples,
  * checkpoints): nothing from it may mix with the new run.
  */
 import * as fs from "node:fs";
@@ -65,11 +67,24 @@ export class RunFolder {
    * with step >= its step: they are redone). Null when there is none.
    */
   resume(load: LoadOptions = {}): LoadedCheckpoint | null {
-    const latest = this.latestCheckpoint();
-    if (!latest) return null;
-    const ck = loadCheckpoint(latest, load);
-    this.metrics.keepBefore(ck.step);
+    const ck = this.loadLatest(load);
+    if (ck) this.resumeFrom(ck);
     return ck;
+  }
+
+  /**
+   * The newest checkpoint, read and verified (LoadOptions), or null when there is none. Writes
+   * nothing: a trainer loads and restores it before writeHeader, so a refused resume leaves the
+   * folder as it was; then resumeFrom(ck).
+   */
+  loadLatest(load: LoadOptions = {}): LoadedCheckpoint | null {
+    const latest = this.latestCheckpoint();
+    return latest ? loadCheckpoint(latest, load) : null;
+  }
+
+  /** Continue from `ck` (loadLatest): drop the metrics it does not cover (step >= its step: they are redone). */
+  resumeFrom(ck: LoadedCheckpoint): void {
+    this.metrics.keepBefore(ck.step);
   }
 
   /** Forget an earlier run in this folder: its metrics, samples and checkpoints. */

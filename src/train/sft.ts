@@ -306,22 +306,25 @@ export async function trainSft(
   let dropoutRng = new Rng(config.seed + 3);
   const schedule = { lr: O.lr, minLr: O.minLr, warmupSteps: O.warmupSteps, decaySteps: T.steps, decay: O.decay };
 
-  // Run folder: resume from its latest checkpoint, or start fresh.
+  // Run folder: resume from its latest checkpoint, or start fresh. Everything that can refuse the
+  // run (the checkpoint's config and shapes, the init weights) is loaded before the folder is
+  // written, so a failed call leaves it byte-identical and creates no new one.
   const run = new RunFolder(outDir, opts.onMetrics ? { onMetrics: opts.onMetrics } : {});
-  run.writeHeader(config);
   let step = 0;
-  const ck = opts.resume === false ? null : run.resume({ expectConfig: model.config, expectParams: model.params });
+  const ck = opts.resume === false ? null : run.loadLatest({ expectConfig: model.config, expectParams: model.params });
   if (ck) {
     restoreCheckpoint(ck, model, opt);
     step = ck.step;
     dropoutRng = Rng.fromState((ck.rngState as { dropout: number }).dropout);
     sampler.restore(ck.extra.data as BatchSampler["state"]);
-  } else {
-    run.startFresh();
+  } else if (config.init) {
     // Fine-tuning: weights from another run; the optimizer, data order and schedule start fresh.
     // The architecture must match, except that the context (blockSize) may grow (init-from.ts).
-    if (config.init) initFromCheckpoint(model, config.init);
+    initFromCheckpoint(model, config.init);
   }
+  run.writeHeader(config);
+  if (ck) run.resumeFrom(ck);
+  else run.startFresh();
 
   const startStep = step;
   const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));

@@ -1,5 +1,6 @@
 import { test, before, after } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
+import { snapshotDir } from "../helpers/snapshot.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -97,6 +98,23 @@ test("a resume with a different config is refused", async () => {
   const dir = path.join(tmp, "refuse");
   await trainRl(tiny({ kind: "single", steps: 1 }), dir, { progress: false });
   await assert.rejects(trainRl(tiny({ kind: "single", steps: 2 }), dir, { progress: false }), /different config/);
+});
+
+test("a refused resume writes nothing: a damaged checkpoint leaves the run folder byte-identical (backend.json included)", async () => {
+  const cfg = tiny({ kind: "single" });
+  const dir = path.join(tmp, "refused-resume");
+  const r = await trainRl(cfg, dir, { progress: false, maxStepsThisRun: 3 });
+  assert.equal(r.finished, false);
+  // The folder as another machine left it (another backend), with its checkpoint damaged.
+  fs.writeFileSync(path.join(dir, "backend.json"), '{"name":"elsewhere"}\n');
+  const latest = fs.readFileSync(path.join(dir, "checkpoints", "latest"), "utf8").trim();
+  const weights = path.join(dir, "checkpoints", latest, "weights.bin");
+  const bytes = fs.readFileSync(weights);
+  bytes[0] = bytes[0]! ^ 0xff;
+  fs.writeFileSync(weights, bytes);
+  const before = snapshotDir(dir);
+  await assert.rejects(trainRl(cfg, dir, { progress: false }), /sha256|weights/);
+  assert.deepEqual(snapshotDir(dir), before);
 });
 
 test("every kind and every shaping runs from a config and logs its metrics", async () => {

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import { tempDir } from "../helpers/tmp.js";
+import { snapshotDir } from "../helpers/snapshot.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -54,4 +55,34 @@ test("bcr sft with an empty data file fails naming the file and leaves no run fo
     );
     assert.equal(fs.existsSync(out), false);
   }
+});
+
+test("a refused bcr sft writes nothing: an existing run folder stays byte-identical, a new one is not created", async () => {
+  const out = path.join(tempDir("bcr-sftrefuse-"), "run");
+  const args = ["--config", "configs/sft-tiny.json", "--out", out, "--backend", process.env.BCR_BACKEND ?? "auto"];
+  const small = ["--set", "train.steps=4", "--set", "train.evalEvery=0", "--set", "train.checkpointEvery=0"];
+  assert.equal(await command.run([...args, ...small, "--max-steps", "2"]), 0);
+  const before = snapshotDir(out);
+  assert.ok(before["config.json"] && before["checkpoints/latest"]);
+  // A resume whose model differs from the checkpoint's is refused...
+  await assert.rejects(command.run([...args, ...small, "--set", "model.nEmbd=16"]), /model config differs|nEmbd/);
+  // ...and so is one whose checkpoint is damaged (the weights no longer match their sha256).
+  const latest = fs.readFileSync(path.join(out, "checkpoints", "latest"), "utf8").trim();
+  const weights = path.join(out, "checkpoints", latest, "weights.bin");
+  const bytes = fs.readFileSync(weights);
+  bytes[0] = bytes[0]! ^ 0xff;
+  fs.writeFileSync(weights, bytes);
+  const damaged = snapshotDir(out);
+  await assert.rejects(command.run([...args, ...small, "--set", "optim.lr=0.02"]), /sha256|size|weights/);
+  assert.deepEqual(snapshotDir(out), damaged, "the damaged folder is left as it was");
+  bytes[0] = bytes[0]! ^ 0xff;
+  fs.writeFileSync(weights, bytes);
+  assert.deepEqual(snapshotDir(out), before, "the folder is byte-identical after the refused calls");
+
+  // A new folder whose init checkpoint does not exist is not created at all.
+  const fresh = path.join(path.dirname(out), "fresh");
+  await assert.rejects(
+    command.run([...args.slice(0, 2), "--out", fresh, "--set", `init=${path.join(out, "nowhere")}`]),
+  );
+  assert.equal(fs.existsSync(fresh), false, "no run folder");
 });
