@@ -29,7 +29,11 @@ import type { Problem, TemplateName } from "./types.js";
 /** A planned group: which problems, in which order. */
 export interface PlannedGroup {
   n: number;
+  /** base * rotations + rotation. */
   group: number;
+  /** The base group (which problems) and its cyclic rotation (which order). */
+  base: number;
+  rotation: number;
   problems: Problem[];
 }
 
@@ -39,6 +43,8 @@ export interface SweepRow {
   group: number;
   /** 1-based position of the problem in the packed prompt. */
   position: number;
+  /** Which independent draw of this group (0..samples-1; 0 under greedy decoding). */
+  sample: number;
   problemId: string;
   difficulty: number | null;
   correct: boolean;
@@ -83,7 +89,7 @@ export function planGroups(
   base.forEach((order, b) => {
     for (let j = 0; j < r; j++) {
       const off = (b + j) % n;
-      out.push({ n, group: b * r + j, problems: [...order.slice(off), ...order.slice(0, off)] });
+      out.push({ n, group: b * r + j, base: b, rotation: j, problems: [...order.slice(off), ...order.slice(0, off)] });
     }
   });
   return out;
@@ -93,9 +99,17 @@ export function planGroups(
 export function scoreGroup(
   g: PlannedGroup,
   c: Completion,
-  ctx: { model: string; template: TemplateName; seed: number; budget: string },
+  ctx: { model: string; template: TemplateName; seed: number; budget: string; sample?: number },
 ): SweepRow[] {
-  const base = { n: g.n, group: g.group, model: ctx.model, template: ctx.template, seed: ctx.seed, budget: ctx.budget };
+  const base = {
+    n: g.n,
+    group: g.group,
+    sample: ctx.sample ?? 0,
+    model: ctx.model,
+    template: ctx.template,
+    seed: ctx.seed,
+    budget: ctx.budget,
+  };
   if (c.finishReason === "error") {
     return g.problems.map((p, i) => ({
       ...base,

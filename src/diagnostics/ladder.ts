@@ -13,6 +13,7 @@
  * traceStyleOf names (a problem's chosen form is biased by which problems the model picks it for;
  * ladder-probe.md). Accuracy comes from scoreResponse; steps from scoreTrace.
  */
+import { deriveSeed } from "../util/rng.js";
 import { packProblems } from "../bcr/templates.js";
 import { scoreResponse } from "../bcr/score.js";
 import type { Problem } from "../bcr/types.js";
@@ -61,7 +62,8 @@ function summarise(form: string, how: LadderRow["how"], xs: Scored[]): LadderRow
 /**
  * The ladder table of `model` on `problems` at N=1: one forced row per FORCED_FORMS entry, one
  * free row (unforced), and one chosen row per style the unforced responses were written in.
- * Greedy by default (temperature 0); `samples` > 1 repeats every request with seeds 0..samples-1.
+ * Greedy by default (temperature 0); `samples` > 1 repeats every request, each draw with its own
+ * seed (deriveSeed of the forced prefix, the problem and the draw), so no two requests share a stream.
  */
 export async function ladderTable(
   model: CompletionModel,
@@ -72,7 +74,10 @@ export async function ladderTable(
   const samples = opts.samples ?? 1;
   const run = async (prefix: (q: string) => string): Promise<Scored[]> => {
     const reqs = problems.flatMap((p) =>
-      Array.from({ length: samples }, (_, seed) => ({ p, seed, prefix: prefix(p.question) })),
+      Array.from({ length: samples }, (_, sample) => {
+        const pre = prefix(p.question);
+        return { p, seed: deriveSeed("ladder", pre, p.id, sample), prefix: pre };
+      }),
     );
     const out = await model.complete(
       reqs.map(({ p, seed, prefix: pre }) => ({

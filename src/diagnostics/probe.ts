@@ -9,7 +9,7 @@ import { scoreResponse } from "../bcr/score.js";
 import type { PackedPrompt, Problem } from "../bcr/types.js";
 import type { LocalModel } from "../model/local-model.js";
 import { CharTokenizer } from "../model/tokenizer.js";
-import { Rng } from "../util/rng.js";
+import { deriveSeed, SampleStream } from "../util/rng.js";
 
 export interface ProbeItem {
   problems: Problem[];
@@ -34,7 +34,7 @@ export interface ProbeOptions {
   budget: number | ((longestPrompt: number) => number);
   /** 0 is greedy. */
   temperature: number;
-  /** Seed of the one sampling stream of the batch. */
+  /** Seed the items' sampling streams derive from (one stream per item: deriveSeed(seed, item)). */
   seed: number;
 }
 
@@ -53,7 +53,7 @@ export function generateAndScore(model: LocalModel, items: readonly ProbeItem[],
     maxNewTokens: budget,
     temperature: opts.temperature,
     stopTokens: [CharTokenizer.EOS],
-    rng: new Rng(opts.seed),
+    rng: prompts.map((_, i) => new SampleStream(deriveSeed("probe", opts.seed, i))),
   });
   return items.map((it, i) => {
     const response = (it.forced ?? "") + model.tokenizer.decode(res.tokens[i]!);

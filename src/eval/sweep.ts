@@ -5,24 +5,31 @@
  * For each N:
  * 1-2. Groups and positions: planGroups (src/bcr/groups.ts), seeded, difficulty-stratified,
  *    in `rotations` cyclic rotations (default N: a Latin square over positions).
- * 3. Each group is packed with packProblems (template), asked once with maxTokens = the budget
- *    (`fixed`: the same total for every N; `perProblem`: tokens * N), scored with scoreResponse
+ * 3. Each group is packed with packProblems (template) and asked `samples` times (default 1;
+ *    greedy decoding always once) with maxTokens = the budget (`fixed`: the same total for every
+ *    N; `perProblem`: tokens * N). Every request carries its own seed, derived from named parts
+ *    (deriveSeed: stream name, run seed, model, template, budget, N, base group, rotation,
+ *    sample), so no two requests share a sampling stream and a re-run asks the same streams.
+ *    (One seed for every request would be common random numbers: at temperature 1 every problem
+ *    would take the same branch where the model's probability crosses the shared uniform draw.)
+ *    Each completion is scored with scoreResponse
  *    (truncated = the response hit the budget). A problem's tokens are the response's completion
  *    tokens attributed to it (scoreResponse's attribution, rescaled to sum to the completion
  *    tokens the model reported).
- * 4. One row per problem per group. Rows of a group whose completion failed have failed=true,
+ * 4. One row per problem per group and sample. Rows of a group whose completion failed have failed=true,
  *    correct=false, tokens=0.
  *
  * Resuming: every finished group is appended to `<out>/cache.jsonl` at once, keyed by
- * (n, group, model, template, budget, seed) plus the group's problem ids. A re-run with the
+ * (stream, n, group, sample, model, template, budget, seed) plus the group's problem ids. A re-run with the
  * same settings asks only the groups not in the cache, so nothing is asked twice and nothing is
  * lost; failed groups are asked again only with `retryFailed`. The last record of a key wins.
  *
  * Aggregates per N (summary.json), each a mean with a seeded percentile bootstrap 95% CI
  * (src/analysis bootstrapMeanCI): accuracy, tokens per problem, truncation rate and answered
- * rate are first averaged per problem over its rotations, then bootstrapped over problems (the
- * rotations of one problem are not independent draws); accuracy by position is bootstrapped over
- * the rows at that position. Failed rows are left out of these and counted in `failed`.
+ * rate are first averaged per problem over its rotations and samples, then bootstrapped over
+ * problems (samples are nested in problems: the rotations and draws of one problem are not
+ * independent problems); accuracy by position is averaged per problem at that position, then
+ * bootstrapped over those problems. Failed rows are left out of these and counted in `failed`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,6 +38,7 @@ import { packProblems, type Problem, type TemplateName } from "../bcr/index.js";
 import { bootstrapMeanCI, type MeanCI } from "../analysis/bootstrap.js";
 import { toCsv } from "../analysis/tables.js";
 import { appendJsonl, writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { deriveSeed } from "../util/rng.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import type { ScalingFit } from "../analysis/fit.js";
 import type { CompletionModel } from "../model/completion.js";
@@ -66,7 +74,17 @@ export interface SweepOptions {
   /** Output folder: cache.jsonl, rows.jsonl, rows.csv, summary.json. */
   outDir: string;
   template?: TemplateName; // default "compact"
-  seed?: number; // default 0: grouping, ordering, sampling seed, bootstrap
+  seed?: number; // default 0: grouping, ordering, the requests' seeds, bootstrap
+  /**
+   * Independent draws per group at temperature > 0 (default 1). Greedy decoding is asked once
+   * whatever this says: its draws would all be the same text.
+   */
+  samples?: number;
+  /**
+   * Names this sweep's sampling streams (default "sweep"), so two evaluations of one model with
+   * the same groups (an N=1 eval beside the sweep's N=1 point) draw independent samples.
+   */
+  stream?: string;
   /** Rotations per base group (default N: full Latin square). Clamped to 1..N. */
   rotations?: number;
   /** At most this many base groups per N (default: all). */
@@ -85,6 +103,8 @@ export interface SweepOptions {
 
 export interface NSummary {
   n: number;
+  /** Draws per group (1 under greedy decoding). */
+  samples: number;
   budgetTokens: number;
   groups: number;
   problems: number;
@@ -103,8 +123,11 @@ export interface SweepSummary {
   template: TemplateName;
   budget: string;
   seed: number;
+  stream: string;
+  temperature: number;
+  samples: number;
   ns: number[];
-  /** Groups asked in this run, and read from the cache. */
+  /** Group draws asked in this run, and read from the cache. */
   asked: number;
   cached: number;
   perN: NSummary[];
@@ -131,8 +154,10 @@ export interface TaskScalingSeries {
 }
 
 interface CacheKey {
+  stream: string;
   n: number;
   group: number;
+  sample: number;
   model: string;
   template: TemplateName;
   budget: string;
@@ -147,7 +172,7 @@ interface CacheRecord {
 }
 
 function keyString(k: CacheKey): string {
-  return JSON.stringify([k.n, k.group, k.model, k.template, k.budget, k.seed]);
+  return JSON.stringify([k.stream, k.n, k.group, k.sample, k.model, k.template, k.budget, k.seed]);
 }
 
 /** Reads the cache; a torn last line (a crash mid-write) is ignored. */
@@ -164,14 +189,28 @@ function readCache(file: string): Map<string, CacheRecord> {
       if (i >= lines.length - 2) return; // the torn tail of an interrupted append
       throw new Error(`${file}:${i + 1}: malformed cache line: ${(e as Error).message}`);
     }
+    // Records from before per-request seeds (no stream or sample in the key) were drawn with one
+    // shared seed; they are never reused.
+    if (rec.key.stream === undefined || rec.key.sample === undefined) return;
     out.set(keyString(rec.key), rec);
   });
   return out;
 }
 
+/** A group and which of its draws. */
+interface Ask {
+  g: PlannedGroup;
+  sample: number;
+}
+
 export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   const template = opts.template ?? "compact";
   const seed = opts.seed ?? 0;
+  const temperature = opts.temperature ?? 0;
+  const stream = opts.stream ?? "sweep";
+  if (opts.samples !== undefined && !(Number.isInteger(opts.samples) && opts.samples >= 1))
+    throw new Error(`sweepN: samples must be a positive integer, got ${opts.samples}`);
+  const samples = temperature > 0 ? (opts.samples ?? 1) : 1;
   const budget = formatBudget(opts.budget);
   const batchSize = Math.max(1, opts.batchSize ?? 8);
   const resolver = (opts.model as { resolveModel?: (s?: AbortSignal) => Promise<string> }).resolveModel;
@@ -184,56 +223,71 @@ export async function sweepN(opts: SweepOptions): Promise<SweepResult> {
   const plan = opts.ns.flatMap((n) =>
     planGroups(opts.problems, n, { seed, rotations: opts.rotations, maxGroups: opts.maxGroups }),
   );
-  const keyOf = (g: PlannedGroup): CacheKey => ({ n: g.n, group: g.group, model, template, budget, seed });
-  const done = (g: PlannedGroup): boolean => {
-    const rec = cache.get(keyString(keyOf(g)));
-    if (!rec || rec.ids.join("\u0000") !== g.problems.map((p) => p.id).join("\u0000")) return false;
+  const asks: Ask[] = plan.flatMap((g) => Array.from({ length: samples }, (_, sample) => ({ g, sample })));
+  const keyOf = ({ g, sample }: Ask): CacheKey => ({
+    stream,
+    n: g.n,
+    group: g.group,
+    sample,
+    model,
+    template,
+    budget,
+    seed,
+  });
+  const requestSeed = ({ g, sample }: Ask): number =>
+    deriveSeed(stream, seed, model, template, budget, g.n, g.base, g.rotation, sample);
+  const done = (a: Ask): boolean => {
+    const rec = cache.get(keyString(keyOf(a)));
+    if (!rec || rec.ids.join("\u0000") !== a.g.problems.map((p) => p.id).join("\u0000")) return false;
     return !(opts.retryFailed && rec.finishReason === "error");
   };
-  const todo = plan.filter((g) => !done(g));
-  const cached = plan.length - todo.length;
+  const todo = asks.filter((a) => !done(a));
+  const cached = asks.length - todo.length;
   const bar =
     opts.progress === false
       ? null
-      : new Progress({ total: plan.length, startStep: cached, label: `sweep ${model}`, stream: opts.progress });
+      : new Progress({ total: asks.length, startStep: cached, label: `sweep ${model}`, stream: opts.progress });
 
   let asked = 0;
   for (let i = 0; i < todo.length; i += batchSize) {
     opts.signal?.throwIfAborted();
     const batch = todo.slice(i, i + batchSize);
     const completions = await opts.model.complete(
-      batch.map((g) => ({
-        prompt: packProblems(g.problems, { template }).text,
-        maxTokens: budgetTokens(opts.budget, g.n),
-        temperature: opts.temperature ?? 0,
-        seed,
+      batch.map((a) => ({
+        prompt: packProblems(a.g.problems, { template }).text,
+        maxTokens: budgetTokens(opts.budget, a.g.n),
+        temperature,
+        seed: requestSeed(a),
         ...(opts.stop ? { stop: opts.stop } : {}),
       })),
       { signal: opts.signal },
     );
-    batch.forEach((g, j) => {
+    batch.forEach((a, j) => {
       const c = completions[j]!;
       const rec: CacheRecord = {
-        key: keyOf(g),
-        ids: g.problems.map((p) => p.id),
+        key: keyOf(a),
+        ids: a.g.problems.map((p) => p.id),
         response: c.text,
         finishReason: c.finishReason,
-        rows: scoreGroup(g, c, { model, template, seed, budget }),
+        rows: scoreGroup(a.g, c, { model, template, seed, budget, sample: a.sample }),
       };
       appendJsonl(cacheFile, rec);
       cache.set(keyString(rec.key), rec);
     });
     asked += batch.length;
-    bar?.update(cached + asked, { n: batch[batch.length - 1]!.n });
+    bar?.update(cached + asked, { n: batch[batch.length - 1]!.g.n });
   }
   bar?.done();
 
-  const rows = plan.flatMap((g) => cache.get(keyString(keyOf(g)))!.rows);
+  const rows = asks.flatMap((a) => cache.get(keyString(keyOf(a)))!.rows);
   const summary: SweepSummary = {
     model,
     template,
     budget,
     seed,
+    stream,
+    temperature,
+    samples,
     ns: opts.ns,
     asked,
     cached,
@@ -294,7 +348,7 @@ export function summaryRows(summary: SweepSummary): SummaryRow[] {
 }
 
 /**
- * A sweep summary as the input of taskScalingFigure (and, through `tokensPerProblem` or `accuracy`
+ * A sweep summary (with its 95% intervals) as the input of taskScalingFigure (and, through `tokensPerProblem` or `accuracy`
  * as `values`, of scalingFigure and fitScaling): the mean per N, labelled `method` (default the
  * summary's model name).
  */
@@ -304,6 +358,8 @@ export function taskScalingSeries(summary: SweepSummary, method: string = summar
     ns: summary.perN.map((p) => p.n),
     tokensPerProblem: summary.perN.map((p) => p.tokensPerProblem.mean),
     accuracy: summary.perN.map((p) => p.accuracy.mean),
+    tokensCi: summary.perN.map((p) => p.tokensPerProblem.ci),
+    accuracyCi: summary.perN.map((p) => p.accuracy.ci),
   };
 }
 
@@ -321,11 +377,19 @@ export function summarizeN(rows: SweepRow[], n: number, budget: number, seed = 0
   const perProblem = (f: (r: SweepRow) => number): number[] =>
     [...byProblem.values()].map((rs) => rs.reduce((s, r) => s + f(r), 0) / rs.length);
   const accuracyByPosition = Array.from({ length: n }, (_, k) => {
-    const xs = ok.filter((r) => r.position === k + 1).map((r) => Number(r.correct));
-    return { position: k + 1, count: xs.length, ...ci(xs) };
+    const at = ok.filter((r) => r.position === k + 1);
+    const perProblemAt = new Map<string, number[]>();
+    for (const r of at) {
+      let l = perProblemAt.get(r.problemId);
+      if (!l) perProblemAt.set(r.problemId, (l = []));
+      l.push(Number(r.correct));
+    }
+    const xs = [...perProblemAt.values()].map((v) => v.reduce((a, b) => a + b, 0) / v.length);
+    return { position: k + 1, count: at.length, ...ci(xs) };
   });
   return {
     n,
+    samples: ok.reduce((m, r) => Math.max(m, (r.sample ?? 0) + 1), 1),
     budgetTokens: budget,
     groups: new Set(rows.map((r) => r.group)).size,
     problems: new Set(rows.map((r) => r.problemId)).size,
@@ -343,6 +407,7 @@ export function summarizeN(rows: SweepRow[], n: number, budget: number, seed = 0
 const COLUMNS: string[] = [
   "n",
   "group",
+  "sample",
   "position",
   "problemId",
   "difficulty",

@@ -32,7 +32,7 @@ import {
   nativeKernelsInfo,
   nativeLayerNorm,
 } from "../engine/native-kernels.js";
-import { Rng } from "../util/rng.js";
+import { Rng, type Uniform } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
 import { applyRotary, RotaryTable } from "./rotary.js";
@@ -90,7 +90,7 @@ export interface SampleOptions {
    * The sampling stream: one Rng shared by all rows (drawn in row order), or one per prompt,
    * so a row's tokens do not depend on what else is in the batch (a server's seeded requests).
    */
-  rng: Rng | Rng[];
+  rng: Uniform | Uniform[];
   /** false recomputes the whole sequence each step (the benchmark baseline). Default true. */
   useCache?: boolean;
   /** Also return the k most likely tokens and their log-probs at each step (default 0: none). */
@@ -547,7 +547,7 @@ export class GPT {
     if (topK > 0) out.topLogProbs = prompts.map(() => []);
     if (Array.isArray(rng) && rng.length !== n)
       throw new Error(`GPT.generate: rng has ${rng.length} streams for ${n} prompts`);
-    const rngOf = (b: number): Rng => (Array.isArray(rng) ? rng[b]! : rng);
+    const rngOf = (b: number): Uniform => (Array.isArray(rng) ? rng[b]! : rng);
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
       throw new Error(`GPT.generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
     if (!(temperature >= 0)) throw new Error(`GPT.generate: temperature must be >= 0, got ${temperature}`);

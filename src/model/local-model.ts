@@ -4,9 +4,12 @@
  *
  * - Prompts are encoded as [BOS, ...chars] (`addBos`, default true, as in training).
  * - Requests are batched together when they share temperature and top_p. Every request gets
- *   its own sampling stream: `new Rng(seed)` when it has a seed, so a seeded request gives the
- *   same text whatever else shares its batch; otherwise a stream seeded from the model's own
- *   stream. `logprobs` requests also get each token's log-probability and the top alternatives.
+ *   its own sampling stream: `new SampleStream(seed)` when it has a seed (any safe integer;
+ *   callers derive one per request with deriveSeed), so a seeded request gives the same text
+ *   whatever else shares its batch; otherwise a stream seeded from the model's own stream.
+ *   Two requests with one seed share one stream: at temperature 1 that is common random numbers,
+ *   not independent samples, which is why evaluation never sends one seed twice.
+ *   `logprobs` requests also get each token's log-probability and the top alternatives.
  * - Generation stops per sequence on EOS and on single-token stop strings; longer stop strings
  *   are applied to the decoded text afterwards. `completionTokens` counts every token the model
  *   generated for the item, the EOS or the stop string included (as vLLM does); the returned
@@ -15,7 +18,7 @@
  *   back as `finishReason: "error"`. `maxTokens` is clamped to blockSize - promptTokens (then the
  *   item finishes with "length").
  */
-import { Rng } from "../util/rng.js";
+import { Rng, SampleStream, type Uniform } from "../util/rng.js";
 import type { SampleOptions } from "./gpt.js";
 import { errorCompletion, type Completion, type CompletionModel, type CompletionRequest } from "./completion.js";
 
@@ -62,7 +65,7 @@ interface Item {
   ids: number[];
   cap: number;
   req: CompletionRequest;
-  rng: Rng;
+  rng: Uniform;
 }
 
 export class LocalModel implements CompletionModel {
@@ -127,7 +130,11 @@ export class LocalModel implements CompletionModel {
       const key = `${temperature}|${req.topP ?? 1}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
-      const rng = new Rng(req.seed ?? this.rng.int(0, 2 ** 31 - 1));
+      if (req.seed !== undefined && !Number.isSafeInteger(req.seed)) {
+        out[index] = errorCompletion(`seed must be a safe integer, got ${req.seed}`);
+        return;
+      }
+      const rng = new SampleStream(req.seed ?? this.rng.int(0, 2 ** 31 - 1));
       g.push({ index, ids, cap, req, rng });
     });
     for (const items of groups.values()) {

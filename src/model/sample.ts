@@ -3,7 +3,7 @@
  * (the logits of the last position are read back each step anyway) so the same logits and the
  * same Rng give the same token on every backend.
  */
-import type { Rng } from "../util/rng.js";
+import type { Uniform } from "../util/rng.js";
 
 /** log softmax(logits)[token] at temperature 1: what GRPO stores as pi_old. */
 export function logProbOf(logits: ArrayLike<number>, token: number): number {
@@ -30,7 +30,7 @@ export function topLogProbs(logits: ArrayLike<number>, k: number): { token: numb
  * set of most likely tokens whose probability reaches topP. temperature 0 is greedy (argmax)
  * and draws nothing from the rng; otherwise exactly one rng.next() per call.
  */
-export function sampleToken(logits: ArrayLike<number>, temperature: number, topP: number, rng: Rng): number {
+export function sampleToken(logits: ArrayLike<number>, temperature: number, topP: number, rng: Uniform): number {
   const V = logits.length;
   if (temperature === 0) {
     let best = 0;

@@ -226,6 +226,11 @@ export const EvalStageSchema = z.strictObject({
     .describe(
       "sampling temperature of the N=1 eval and the sweep (1: the policy as trained and sampled in RL; 0: greedy, which hides the SFT model's re-check loops since no single re-check is ever the likeliest next token)",
     ),
+  samples: positiveInt()
+    .default(4)
+    .describe(
+      "independent draws per problem (N=1) or group (sweep) at temperature > 0, each request with its own seed; intervals average a problem's draws inside the problem level (greedy: one)",
+    ),
   ns: z.array(positiveInt()).min(1).default([1, 2, 3, 4, 6, 8]).describe("N values of the task-scaling sweep"),
   sweepBudget: positiveInt()
     .default(256)

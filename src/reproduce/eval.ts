@@ -47,6 +47,8 @@ export function modelsToEvaluate(config: ReproduceConfig, L: Layout, derived: De
 
 export interface N1EvalRow {
   problemId: string;
+  /** Which independent draw (0..eval.samples-1; 0 under greedy). Absent in evals made before samples were drawn independently. */
+  sample?: number;
   correct: boolean;
   tokens: number;
   loops: number;
@@ -64,8 +66,10 @@ export interface ModelEval {
   n1: N1EvalRow[];
   /** The N=1 eval under greedy decoding (with eval.greedy). */
   n1Greedy?: N1EvalRow[];
-  /** N-sweep rows (every N, group and position). */
-  sweep: Pick<SweepRow, "n" | "group" | "position" | "problemId" | "correct" | "tokens" | "truncated" | "failed">[];
+  /** N-sweep rows (every N, group, sample and position; `sample` absent in evals made before samples were drawn independently). */
+  sweep: (Pick<SweepRow, "n" | "group" | "position" | "problemId" | "correct" | "tokens" | "truncated" | "failed"> & {
+    sample?: number;
+  })[];
   /**
    * The SFT model's compression ladder (src/diagnostics/ladder.ts: N=1, greedy, the N=1 budget),
    * when its SFT mix teaches the shorter forms (hasLadder). stepsRight is null where no steps were written.
@@ -79,7 +83,7 @@ export function hasLadder(config: ReproduceConfig): boolean {
 }
 
 interface CacheLine {
-  key: { n: number; group: number };
+  key: { n: number; group: number; sample?: number };
   ids: string[];
   response: string;
   finishReason: string;
@@ -104,10 +108,12 @@ export async function evaluateModel(
       batchSize: e.batchSize,
       seed: config.analysis.seed,
       temperature: config.eval.temperature,
+      samples: config.eval.samples,
       progress: progress ? process.stderr : (false as const),
       bootstrapResamples: config.analysis.bootstrap,
     };
     // One N=1 eval: its rows with each response's re-check count and trace style (from the cache).
+    // Its own sampling streams (`stream`: the folder's name), independent of the sweep's N=1 point.
     const evalN1 = async (dir: string, temperature: number) => {
       const r = await sweepN({
         ...common,
@@ -116,16 +122,18 @@ export async function evaluateModel(
         budget: { kind: "fixed", tokens: e.n1Budget },
         outDir: path.join(ref.dir, dir),
         rotations: 1,
+        stream: dir,
       });
       const responses = new Map<string, string>();
       for (const rec of readJsonl<CacheLine>(path.join(ref.dir, dir, "cache.jsonl")))
-        responses.set(rec.ids[0]!, rec.response);
+        responses.set(`${rec.ids[0]!}|${rec.key.sample ?? 0}`, rec.response);
       const rows: N1EvalRow[] = r.rows
         .filter((x) => !x.failed)
         .map((x) => {
-          const text = responses.get(x.problemId) ?? "";
+          const text = responses.get(`${x.problemId}|${x.sample}`) ?? "";
           return {
             problemId: x.problemId,
+            sample: x.sample,
             correct: x.correct,
             tokens: x.tokens,
             loops: countLoops(text),
@@ -164,6 +172,7 @@ export async function evaluateModel(
       sweep: sw.rows.map((r) => ({
         n: r.n,
         group: r.group,
+        sample: r.sample,
         position: r.position,
         problemId: r.problemId,
         correct: r.correct,

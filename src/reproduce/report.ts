@@ -452,7 +452,7 @@ ${claimsTable(r.analysis.claims)}
 "partially": one of the two conditions holds. ${esc(ciText(r.analysis))} ${esc(lambdaStarText(r.analysis))}</p>
 <h2>Results</h2>
 ${table("ladder", "Compression ladder: the SFT model at N=1, greedy, its response forced into each trace form, then unforced responses by the form they chose")}
-${table("n1", `N=1 evaluation per method (sampling temperature ${(r.config as { eval?: { temperature?: number } }).eval?.temperature ?? "?"}, generous budget)`)}
+${table("n1", `N=1 evaluation per method (sampling temperature ${(r.config as { eval?: { temperature?: number } }).eval?.temperature ?? "?"}, ${(r.config as { eval?: { samples?: number } }).eval?.samples ?? 1} independent draws per problem, each request with its own seed; intervals average a problem's draws within the problem; generous budget)`)}
 ${table("free_lunch", "Free lunch: paired comparisons at N=1 (token_reduction = 1 - tokens_a / tokens_b)")}
 ${table("sweep", "N-sweep under a fixed total budget")}
 ${table("fits", "Task-scaling fits (ranked by the configured criterion)")}

@@ -72,6 +72,9 @@ export const RlEvalSchema = z.strictObject({
   n: positiveInt().default(1).describe("problems per context at eval"),
   budget: positiveInt().default(256).describe("max new tokens per eval context (generous: N=1 eval must not truncate)"),
   temperature: z.number().min(0).default(0).describe("eval sampling temperature (0: greedy)"),
+  samples: positiveInt()
+    .default(4)
+    .describe("independent draws per eval group at temperature > 0, each with its own seed (greedy: one)"),
 });
 
 export const RlConfigSchema = z

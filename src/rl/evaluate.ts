@@ -1,13 +1,18 @@
 /**
  * Held-out evaluation of a policy during and after RL: N problems per context under a token
  * budget, greedy by default. Reuses the sweep's grouping and scoring so training-time numbers
- * and sweep numbers are computed the same way.
+ * and sweep numbers are computed the same way. At temperature > 0 each group is drawn `samples`
+ * times, every request with its own seed (deriveSeed of the eval's seed, N, group and sample),
+ * as in sweepN: one seed for all requests would make every problem take the same branch.
+ * Accuracy and tokens are means over every (problem, sample) row; loops and truncation over
+ * every response.
  */
 import type { Problem } from "../bcr/types.js";
 import { planGroups, scoreGroup } from "../bcr/groups.js";
 import { LocalModel, type SamplingModel, type TokenizerLike } from "../model/local-model.js";
 import { packProblems, withTargetPerProblem } from "../bcr/templates.js";
 import { countLoops } from "../tasks/traces.js";
+import { deriveSeed } from "../util/rng.js";
 
 export interface PolicyEval {
   accuracy: number;
@@ -27,6 +32,8 @@ export async function evaluatePolicy(
     budget: number;
     temperature: number;
     seed: number;
+    /** Draws per group at temperature > 0 (default 1; greedy is drawn once). */
+    samples?: number;
     examples?: number;
     /** L1-style runs: target tokens per problem, stated in front of every prompt as in training. */
     targetLength?: number;
@@ -36,12 +43,21 @@ export async function evaluatePolicy(
   const groups = planGroups(problems, opts.n, { seed: opts.seed, rotations: 1 });
   if (groups.length === 0)
     throw new Error(`evaluatePolicy: ${problems.length} problems cannot fill one group of ${opts.n}`);
-  const prompts = groups.map((g) => {
+  const samples = opts.temperature > 0 ? (opts.samples ?? 1) : 1;
+  if (!(Number.isInteger(samples) && samples >= 1))
+    throw new Error(`evaluatePolicy: samples must be a positive integer, got ${opts.samples}`);
+  const asks = groups.flatMap((g) => Array.from({ length: samples }, (_, sample) => ({ g, sample })));
+  const prompts = asks.map(({ g }) => {
     const packed = packProblems(g.problems, { template: "compact" });
     return opts.targetLength === undefined ? packed.text : withTargetPerProblem(packed, opts.targetLength).text;
   });
   const completions = await local.complete(
-    prompts.map((prompt) => ({ prompt, maxTokens: opts.budget, temperature: opts.temperature, seed: opts.seed })),
+    asks.map(({ g, sample }, i) => ({
+      prompt: prompts[i]!,
+      maxTokens: opts.budget,
+      temperature: opts.temperature,
+      seed: deriveSeed("policy-eval", opts.seed, opts.n, g.group, sample),
+    })),
   );
   let correct = 0,
     tokens = 0,
@@ -49,13 +65,14 @@ export async function evaluatePolicy(
     truncated = 0,
     count = 0;
   const examples: PolicyEval["examples"] = [];
-  groups.forEach((g, i) => {
+  asks.forEach(({ g, sample }, i) => {
     const c = completions[i]!;
     const rows = scoreGroup(g, c, {
       model: "policy",
       template: "compact",
       seed: opts.seed,
       budget: String(opts.budget),
+      sample,
     });
     for (const r of rows) {
       correct += r.correct ? 1 : 0;
@@ -70,8 +87,8 @@ export async function evaluatePolicy(
   return {
     accuracy: correct / count,
     tokensPerProblem: tokens / count,
-    loopsPerResponse: loops / groups.length,
-    truncationRate: truncated / groups.length,
+    loopsPerResponse: loops / asks.length,
+    truncationRate: truncated / asks.length,
     examples,
   };
 }

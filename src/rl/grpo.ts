@@ -466,6 +466,7 @@ export async function trainRl(config: RlConfig, outDir: string, opts: RlRunOptio
       n: e.n,
       budget: e.budget,
       temperature: e.temperature,
+      samples: e.samples,
       seed: config.task.evalSeed * 1000 + atStep,
       ...(target !== undefined ? { targetLength: target } : {}),
     });

@@ -78,3 +78,71 @@ export class Rng {
     return new Rng(Math.floor(this.next() * 4294967296));
   }
 }
+
+/** What a sampler needs from a random stream: uniform floats in [0, 1). Rng and SampleStream both are. */
+export interface Uniform {
+  next(): number;
+}
+
+/**
+ * A 53-bit integer seed derived from named parts (run seed, method, N, group, rotation, sample,
+ * ...), so every sampled request has its own stream and a re-run asks the same streams again.
+ * Two 32-bit multiply-xorshift hashes of the parts' JSON, combined: any change of any part gives
+ * another seed (a collision among 10^5 requests has probability about 10^-6).
+ */
+export function deriveSeed(...parts: (string | number)[]): number {
+  const text = JSON.stringify(parts);
+  let h1 = 0xdeadbeef,
+    h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * The sampling stream of one request: sfc32 (128 bits of state) seeded from any safe integer.
+ * Why not Rng: mulberry32's whole state is one 32-bit counter, so streams from different seeds
+ * are shifted copies of one cycle of 2^32 draws, and among 10^5 requests of 160 draws some would
+ * overlap. With 128 bits of state, overlaps are out of reach.
+ */
+export class SampleStream implements Uniform {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    if (!Number.isSafeInteger(seed)) throw new Error(`SampleStream: seed must be a safe integer, got ${seed}`);
+    // Distinct safe integers have distinct (low, high) words; both go through splitmix32-style
+    // mixing into three state words (sfc32's fourth is its counter).
+    let x = (seed >>> 0) ^ 0x9e3779b9;
+    const hi = Math.floor(seed / 4294967296) >>> 0;
+    const mix = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x ^ Math.imul(hi, 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.a = mix();
+    this.b = mix();
+    this.c = mix();
+    this.d = 1;
+    for (let i = 0; i < 15; i++) this.next(); // move away from the seeding's structure
+  }
+
+  next(): number {
+    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
+    this.d = (this.d + 1) >>> 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) >>> 0;
+    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
+    this.c = (this.c + t) >>> 0;
+    return t / 4294967296;
+  }
+}

@@ -14,6 +14,7 @@ import { taskScalingFigure } from "../../src/viz/figures.js";
 const ci = (mean: number, d = 0.125) => ({ mean, ci: [mean - d, mean + d] as [number, number] });
 const perN = (n: number, acc: number, tok: number): NSummary => ({
   n,
+  samples: 1,
   budgetTokens: 96,
   groups: 12 / n,
   problems: 12,
@@ -31,6 +32,9 @@ const summary: SweepSummary = {
   template: "compact",
   budget: "fixed:96",
   seed: 0,
+  stream: "sweep",
+  temperature: 0,
+  samples: 1,
   ns: [1, 2, 4],
   asked: 7,
   cached: 0,
@@ -59,13 +63,23 @@ test("summaryRows: one plain row per N with means and CIs", () => {
   assert.match(toMarkdown(rows), /\|bcr\/seed-0\|1\|/);
 });
 
-test("taskScalingSeries: the means per N, labelled by the model or a given method", () => {
+test("taskScalingSeries: the means per N with their intervals, labelled by the model or a given method", () => {
   const s = taskScalingSeries(summary);
   assert.deepEqual(s, {
     method: "bcr/seed-0",
     ns: [1, 2, 4],
     tokensPerProblem: [30, 20, 12],
     accuracy: [0.75, 0.625, 0.5],
+    tokensCi: [
+      [25, 35],
+      [15, 25],
+      [7, 17],
+    ],
+    accuracyCi: [
+      [0.625, 0.875],
+      [0.5, 0.75],
+      [0.375, 0.625],
+    ],
   });
   assert.equal(taskScalingSeries(summary, "bcr").method, "bcr");
   const fig = taskScalingFigure([taskScalingSeries(summary, "bcr")]);
@@ -76,6 +90,7 @@ test("sweepRowsCsv: every column in a fixed order, an absent error an empty cell
   const row = (over: Partial<SweepRow>): SweepRow => ({
     n: 2,
     group: 0,
+    sample: 0,
     position: 1,
     problemId: "p1",
     difficulty: 5,
@@ -93,12 +108,12 @@ test("sweepRowsCsv: every column in a fixed order, an absent error an empty cell
     ...over,
   });
   const header =
-    "n,group,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed,budget,groupTokens,tokensEstimated,error\n";
+    "n,group,sample,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed,budget,groupTokens,tokensEstimated,error\n";
   // No row has `error` (a sweep without failures): the column is still there, empty.
   assert.equal(
     sweepRowsCsv([row({}), row({ position: 2, problemId: "p2", difficulty: null })]),
     header +
-      "2,0,1,p1,5,true,12.5,false,true,false,m,compact,0,fixed:96,25,false,\n2,0,2,p2,,true,12.5,false,true,false,m,compact,0,fixed:96,25,false,\n",
+      "2,0,0,1,p1,5,true,12.5,false,true,false,m,compact,0,fixed:96,25,false,\n2,0,0,2,p2,,true,12.5,false,true,false,m,compact,0,fixed:96,25,false,\n",
   );
   const failed = {
     ...row({ correct: false, tokens: 0, answered: false, failed: true, groupTokens: 0, error: "HTTP 500, retry" }),
@@ -106,6 +121,6 @@ test("sweepRowsCsv: every column in a fixed order, an absent error an empty cell
   } as SweepRow;
   assert.equal(
     sweepRowsCsv([failed]),
-    header + '2,0,1,p1,5,false,0,false,false,true,m,compact,0,fixed:96,0,false,"HTTP 500, retry"\n',
+    header + '2,0,0,1,p1,5,false,0,false,false,true,m,compact,0,fixed:96,0,false,"HTTP 500, retry"\n',
   );
 });

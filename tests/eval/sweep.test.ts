@@ -119,7 +119,7 @@ test("rows, attribution and aggregates: position effect visible, tokens sum to t
   assert.equal(csv.length, rows.length + 1);
   assert.match(
     csv[0]!,
-    /^n,group,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed/,
+    /^n,group,sample,position,problemId,difficulty,correct,tokens,truncated,answered,failed,model,template,seed/,
   );
   assert.deepEqual(
     fs

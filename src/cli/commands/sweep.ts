@@ -27,6 +27,8 @@ Re-running with the same settings asks only the groups not done yet.
   --rotations <r>      rotations per base group (default N: every problem at every position)
   --max-groups <g>     at most g base groups per N
   --temperature <t>    sampling temperature (default 0, greedy)
+  --samples <k>        independent draws per group at temperature > 0, each with its own seed
+                       (default 1; greedy is asked once)
   --batch-size <k>     groups per model call (default 8)
   --retry-failed       ask again groups that failed in an earlier run
   openai endpoint (defaults from OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_API_KEY):
@@ -69,6 +71,7 @@ export const command: Command = {
       rotations: { type: "string" },
       "max-groups": { type: "string" },
       temperature: { type: "string" },
+      samples: { type: "string" },
       "batch-size": { type: "string" },
       "retry-failed": { type: "boolean" },
       "base-url": { type: "string" },
@@ -130,6 +133,7 @@ export const command: Command = {
         template,
         seed,
         temperature,
+        samples: int("samples", values.samples, 1),
         rotations: int("rotations", values.rotations),
         maxGroups: int("max-groups", values["max-groups"]),
         batchSize: int("batch-size", values["batch-size"], 8),
@@ -138,7 +142,7 @@ export const command: Command = {
       });
       const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "-");
       console.log(
-        `model ${summary.model}  template ${summary.template}  budget ${summary.budget}  asked ${summary.asked} groups, ${summary.cached} from cache`,
+        `model ${summary.model}  template ${summary.template}  budget ${summary.budget}  asked ${summary.asked} group draws, ${summary.cached} from cache (${summary.samples} per group)`,
       );
       console.log("N\taccuracy [95% CI]\ttokens/problem [95% CI]\ttruncated\tfailed");
       for (const s of summary.perN) {
