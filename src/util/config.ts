@@ -3,11 +3,16 @@
  * errors) whose fields carry a default and a one-line `.describe()`; this module loads a file,
  * applies `--set a.b=value` overrides and turns zod's issues into messages a person can act on:
  *
- *   configs/x.json: field optim.lr: expected number, got string
+ *   configs/x.json:12:5: field optim.lr: expected number, got string
+ *   --set optim.lr: expected number, got string
  *   configs/x.json:3:12: invalid JSON: Expected ',' or '}' after property value
  *
+ * A field's error names where its value was set: the file (through `extends`, the file in the
+ * chain that set it) with the line and column of its key, or the `--set` override. A missing
+ * field names the nearest enclosing object that was set, else the file loaded.
+ *
  * A config file may start from another: `"extends": "reproduce.json"` (a path relative to the
- * file) loads that one first and deep-merges this file's fields over it, so a variant holds only
+ * file, or an absolute one, used as is) loads that one first and deep-merges this file's fields over it, so a variant holds only
  * what it changes. Objects merge key by key; arrays and scalars replace; `null` is a value (it
  * does not delete). To drop a field the base sets (so that the schema's "absent" applies, which
  * may differ from any value, e.g. a model without `positions`), list its dotted path under
@@ -24,16 +29,55 @@ export class ConfigError extends Error {
 
 /** Validate `value` against `schema`, filling defaults. `source` names where it came from. */
 export function parseConfig<T>(value: unknown, schema: z.ZodType<T>, source: string): T {
+  return validate(value, schema, () => ({ where: source }));
+}
+
+/** Where a field's value came from: `where` opens its error line; `set` is the `--set` key path that set it. */
+interface Place {
+  where: string;
+  set?: string;
+}
+
+function validate<T>(value: unknown, schema: z.ZodType<T>, placeOf: (path: readonly PropertyKey[]) => Place): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => formatIssue(issue, value));
-  throw new ConfigError(lines.map((l) => `${source}: ${l}`).join("\n"));
+  const lines = result.error.issues.flatMap((issue) => formatIssue(issue, value, placeOf));
+  throw new ConfigError(lines.join("\n"));
 }
 
 /** Read a JSON file and validate it (see parseConfig); `overrides` are `a.b=value` strings. */
 export function loadConfig<T>(file: string, schema: z.ZodType<T>, overrides: readonly string[] = []): T {
-  const raw = readConfigJson(file);
-  return parseConfig(applyOverrides(raw, overrides), schema, overrides.length ? `${file} (with --set)` : file);
+  const { value: raw, origins } = readSourced(file, []);
+  const value = overridesOnto(raw, overrides, origins);
+  return validate(value, schema, (p) => placeAt(origins, p) ?? { where: file });
+}
+
+/**
+ * Where each field of a resolved config was set, by path (pathKey): a file with the line and
+ * column of its key (or of the array element), or a `--set` override.
+ */
+type Origin = { file: string; text: string; offset: number } | { set: string };
+type Origins = Map<string, Origin>;
+
+const pathKey = (p: readonly PropertyKey[]): string =>
+  JSON.stringify(p.map((k) => (typeof k === "number" ? k : String(k))));
+
+/** The origin of `path`, else of its nearest ancestor that has one, as the start of an error line. */
+function placeAt(origins: Origins, p: readonly PropertyKey[]): Place | undefined {
+  for (let n = p.length; n >= 1; n--) {
+    const o = origins.get(pathKey(p.slice(0, n)));
+    if (!o) continue;
+    if ("set" in o) return { where: `--set ${o.set}`, set: o.set };
+    const { line, column } = lineColumn(o.text, o.offset);
+    return { where: `${o.file}:${line}:${column}` };
+  }
+  return undefined;
+}
+
+/** Forget the origins of `p` and everything under it (replaced or removed). */
+function dropOrigins(origins: Origins, p: readonly PropertyKey[]): void {
+  const prefix = pathKey(p).slice(0, -1);
+  for (const k of [...origins.keys()]) if (k === `${prefix}]` || k.startsWith(`${prefix},`)) origins.delete(k);
 }
 
 /**
@@ -41,6 +85,11 @@ export function loadConfig<T>(file: string, schema: z.ZodType<T>, overrides: rea
  * Errors name the file that is wrong, and a cycle names the whole chain.
  */
 export function readConfigJson(file: string, chain: readonly string[] = []): unknown {
+  return readSourced(file, chain).value;
+}
+
+/** readConfigJson, with the origin of every field (the file in the chain that set it, and where). */
+function readSourced(file: string, chain: readonly string[]): { value: unknown; origins: Origins } {
   const resolved = path.resolve(file);
   if (chain.includes(resolved)) {
     throw new ConfigError(
@@ -54,19 +103,25 @@ export function readConfigJson(file: string, chain: readonly string[] = []): unk
     throw new ConfigError(`${file}: cannot read config: ${(e as Error).message}`);
   }
   const raw = parseJsonText(text, file);
+  const positions = jsonPositions(text);
+  const own = (p: readonly PropertyKey[]): Origin => ({ file, text, offset: positions.get(pathKey(p)) ?? 0 });
   if (!isPlainObject(raw) || !("extends" in raw)) {
     if (isPlainObject(raw) && "unset" in raw)
       throw new ConfigError(`${file}: field unset: only allowed beside extends`);
-    return raw;
+    const origins: Origins = new Map();
+    for (const k of positions.keys()) origins.set(k, own(JSON.parse(k) as PropertyKey[]));
+    return { value: raw, origins };
   }
-  const { extends: parent, unset = [], ...own } = raw;
+  const { extends: parent, unset = [], ...mine } = raw;
   if (typeof parent !== "string" || parent === "") {
     throw new ConfigError(`${file}: field extends: expected a file name (string), got ${typeName(parent)}`);
   }
   if (!Array.isArray(unset) || unset.some((u) => typeof u !== "string" || u === "")) {
     throw new ConfigError(`${file}: field unset: expected an array of dotted field paths (strings)`);
   }
-  const base = readConfigJson(path.join(path.dirname(file), parent), [...chain, resolved]);
+  // An absolute path is used as is; a relative one is relative to this file's folder.
+  const parentFile = path.isAbsolute(parent) ? parent : path.join(path.dirname(file), parent);
+  const { value: base, origins } = readSourced(parentFile, [...chain, resolved]);
   for (const dotted of unset as string[]) {
     const keys = dotted.split(".");
     let obj: unknown = base;
@@ -75,8 +130,27 @@ export function readConfigJson(file: string, chain: readonly string[] = []): unk
       throw new ConfigError(`${file}: field unset: ${dotted} is not set in ${parent}`);
     }
     delete obj[keys[keys.length - 1]!];
+    dropOrigins(origins, keys);
   }
-  return deepMerge(base, own);
+  // This file's fields take over where deepMerge lets them: objects key by key, anything else whole.
+  const mergeOrigins = (b: unknown, o: Record<string, unknown>, at: PropertyKey[]) => {
+    for (const [k, v] of Object.entries(o)) {
+      const p = [...at, k];
+      const sub = isPlainObject(b) ? b[k] : undefined;
+      if (isPlainObject(v) && isPlainObject(sub)) {
+        origins.set(pathKey(p), own(p));
+        mergeOrigins(sub, v, p);
+        continue;
+      }
+      dropOrigins(origins, p);
+      const prefix = pathKey(p).slice(0, -1);
+      for (const key of positions.keys())
+        if (key === `${prefix}]` || key.startsWith(`${prefix},`))
+          origins.set(key, own(JSON.parse(key) as PropertyKey[]));
+    }
+  };
+  mergeOrigins(base, mine, []);
+  return { value: deepMerge(base, mine), origins };
 }
 
 /** `over` merged onto `base`: plain objects key by key, everything else replaced. */
@@ -93,7 +167,9 @@ export function deepMerge(base: unknown, over: unknown): unknown {
  */
 export function resolveConfig<T>(file: string | undefined, schema: z.ZodType<T>, overrides: readonly string[] = []): T {
   if (file) return loadConfig(file, schema, overrides);
-  return parseConfig(applyOverrides({}, overrides), schema, overrides.length ? "--set" : "defaults");
+  const origins: Origins = new Map();
+  const value = overridesOnto({}, overrides, origins);
+  return validate(value, schema, (p) => placeAt(origins, p) ?? { where: overrides.length ? "--set" : "defaults" });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +192,62 @@ export function parseJsonText(text: string, source: string): unknown {
 function lineColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split("\n");
   return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/**
+ * Where every value of a JSON text sits: pathKey(path) -> offset of its key (object members) or
+ * of the element itself (array elements, numeric path entries). `text` must be valid JSON; a
+ * repeated key keeps the last position, as JSON.parse keeps the last value.
+ */
+export function jsonPositions(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const str = (): string => {
+    const start = i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === "\\" ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (at: PropertyKey[]): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      while (text[i] !== "}" && i < text.length) {
+        ws();
+        const keyAt = i;
+        const p = [...at, str()];
+        out.set(pathKey(p), keyAt);
+        ws();
+        i++; // the colon
+        value(p);
+        ws();
+        if (text[i] === ",") i++;
+        ws();
+      }
+      i++;
+    } else if (c === "[") {
+      i++;
+      ws();
+      for (let k = 0; text[i] !== "]" && i < text.length; k++) {
+        ws();
+        const p = [...at, k];
+        out.set(pathKey(p), i);
+        value(p);
+        ws();
+        if (text[i] === ",") i++;
+        ws();
+      }
+      i++;
+    } else if (c === '"') str();
+    else while (i < text.length && !",]} \t\n\r".includes(text[i]!)) i++; // number, true, false, null
+  };
+  value([]);
+  return out;
 }
 
 /**
@@ -231,6 +363,11 @@ export function locateJsonError(text: string): number {
  * Validation happens afterwards with the schema, so a mistyped key is still an error.
  */
 export function applyOverrides(base: unknown, overrides: readonly string[]): unknown {
+  return overridesOnto(base, overrides);
+}
+
+/** applyOverrides, recording in `origins` that each overridden path (and all under it) came from its --set. */
+function overridesOnto(base: unknown, overrides: readonly string[], origins?: Origins): unknown {
   const root: unknown = structuredClone(base ?? {});
   for (const o of overrides) {
     const eq = o.indexOf("=");
@@ -252,6 +389,10 @@ export function applyOverrides(base: unknown, overrides: readonly string[]): unk
       obj = obj[k] as Record<string, unknown>;
     }
     obj[keys[keys.length - 1]!] = value;
+    if (origins) {
+      dropOrigins(origins, keys);
+      origins.set(pathKey(keys), { set: keys.join(".") });
+    }
   }
   return root;
 }
@@ -284,20 +425,43 @@ function pathString(path: readonly PropertyKey[]): string {
   return path.map((k, idx) => (typeof k === "number" ? `[${k}]` : idx === 0 ? String(k) : `.${String(k)}`)).join("");
 }
 
-function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
+/**
+ * An issue as error lines, each opening with where the field was set (placeOf): `file:line:col:
+ * field a.b: ...`, or `--set a.b: ...` (the field named once when the override set exactly it).
+ * Unknown fields: one line per key, each at its own place.
+ */
+function formatIssue(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  placeOf: (path: readonly PropertyKey[]) => Place,
+): string[] {
+  const line = (p: readonly PropertyKey[], what: string, text: string) => {
+    const place = placeOf(p);
+    const name = pathString(p);
+    const subject = place.set !== undefined && place.set === name ? "" : `${what}: `;
+    return `${place.where}: ${subject}${text}`;
+  };
   const path = pathString(issue.path);
   const where = path ? `field ${path}` : "config";
   switch (issue.code) {
     case "invalid_type":
-      return `${where}: expected ${issue.expected}, got ${typeName(valueAt(input, issue.path))}`;
-    case "unrecognized_keys": {
-      const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
-      return `unknown field${keys.length > 1 ? "s" : ""} ${keys.join(", ")}`;
-    }
+      return [line(issue.path, where, `expected ${issue.expected}, got ${typeName(valueAt(input, issue.path))}`)];
+    case "unrecognized_keys":
+      return issue.keys.map((k) => {
+        const p = [...issue.path, k];
+        const place = placeOf(p);
+        return `${place.where}: unknown field ${pathString(p)}`;
+      });
     case "invalid_value":
-      return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}, got ${JSON.stringify(valueAt(input, issue.path))}`;
+      return [
+        line(
+          issue.path,
+          where,
+          `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}, got ${JSON.stringify(valueAt(input, issue.path))}`,
+        ),
+      ];
     default:
-      return `${where}: ${issue.message}`;
+      return [line(issue.path, where, issue.message)];
   }
 }
 

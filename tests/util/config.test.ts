@@ -12,6 +12,7 @@ import {
   describeSchema,
   formatSchemaHelp,
   loadConfig,
+  jsonPositions,
   locateJsonError,
   parseConfig,
   resolveConfig,
@@ -48,7 +49,7 @@ test("wrong type names the file, the field path and both types", () => {
   const file = write(`{"optim": {"lr": "fast"}}`);
   assert.throws(
     () => loadConfig(file, Schema),
-    (e: Error) => e instanceof ConfigError && e.message === `${file}: field optim.lr: expected number, got string`,
+    (e: Error) => e instanceof ConfigError && e.message === `${file}:1:12: field optim.lr: expected number, got string`,
   );
   assert.throws(() => parseConfig({ optim: { betas: [0.9] } }, Schema, "c.json"), /c\.json: field optim\.betas/);
   assert.throws(
@@ -83,7 +84,10 @@ test("--set overrides parse JSON values, fall back to strings and are validated"
   const file = write(`{"optim": {"lr": 0.01}}`);
   const cfg = loadConfig(file, Schema, ["optim.lr=0.5", "name=exp1", "optim.betas=[0.8,0.9]"]);
   assert.deepEqual(cfg, { name: "exp1", optim: { lr: 0.5, betas: [0.8, 0.9], kind: "adamw" } });
-  assert.throws(() => loadConfig(file, Schema, ["optim.lr=abc"]), /field optim\.lr: expected number, got string/);
+  assert.throws(
+    () => loadConfig(file, Schema, ["optim.lr=abc"]),
+    (e: Error) => e.message === "--set optim.lr: expected number, got string",
+  );
   assert.throws(() => loadConfig(file, Schema, ["optim.lrr=1"]), /unknown field optim\.lrr/);
   assert.throws(() => applyOverrides({}, ["noequals"]), /expected key\.path=value/);
   assert.throws(() => applyOverrides({ name: "x" }, ["name.sub=1"]), /field name is not an object/);
@@ -165,6 +169,126 @@ test("extends: a missing base, a wrong type and a cycle name the file", () => {
   writeIn(dir, "base.json", `{}`);
   assert.throws(
     () => loadConfig(wrong, Schema),
-    (e: Error) => e.message === `${wrong}: field optim.lr: expected number, got string`,
+    (e: Error) => e.message === `${wrong}:1:36: field optim.lr: expected number, got string`,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// issue 28.4: absolute extends, and where a field was set
+
+test("extends: an absolute path is used as is, not joined to the config's folder", () => {
+  const dir = tempDir("bcr-cfg-abs-");
+  const base = writeIn(dir, "shared/base.json", `{"name": "from-base", "optim": {"lr": 0.02}}`);
+  assert.ok(path.isAbsolute(base));
+  const leaf = writeIn(dir, "variants/leaf.json", JSON.stringify({ extends: base, optim: { kind: "sgd" } }));
+  assert.deepEqual(loadConfig(leaf, Schema), {
+    name: "from-base",
+    optim: { lr: 0.02, betas: [0.9, 0.95], kind: "sgd" },
+  });
+  // relative stays relative to the file's folder
+  const rel = writeIn(dir, "variants/rel.json", `{"extends": "../shared/base.json"}`);
+  assert.equal(loadConfig(rel, Schema).name, "from-base");
+});
+
+test("jsonPositions: the offset of every key and array element by path, escapes and nesting included", () => {
+  const text = `{\n  "a": {"b\\"q": [1, {"c": null}], "d": "x}"},\n  "e": -1.5e3, "a": {"z": true}\n}`;
+  const pos = jsonPositions(text);
+  const at = (p: (string | number)[]) => pos.get(JSON.stringify(p));
+  assert.equal(text.slice(at(["e"])!, at(["e"])! + 3), '"e"');
+  assert.equal(text.slice(at(["a", 'b"q'])!, at(["a", 'b"q'])! + 6), '"b\\"q"');
+  assert.equal(text[at(["a", 'b"q', 0])!], "1");
+  assert.equal(text[at(["a", 'b"q', 1])!], "{");
+  assert.equal(text.slice(at(["a", 'b"q', 1, "c"])!, at(["a", 'b"q', 1, "c"])! + 3), '"c"');
+  assert.equal(text.slice(at(["a", "d"])!, at(["a", "d"])! + 3), '"d"');
+  assert.equal(at(["a"]), text.lastIndexOf('"a"'), "a repeated key: the last one, as JSON.parse keeps");
+});
+
+test("a config type error names the file and line:column of the field's key; through extends, the file that set it", () => {
+  const dir = tempDir("bcr-cfg-where-");
+  const base = writeIn(
+    dir,
+    "base.json",
+    ["{", '  "name": "base",', '  "optim": {', '    "lr": "fast",', '    "betas": [0.9, "x"]', "  }", "}", ""].join(
+      "\n",
+    ),
+  );
+  const leaf = writeIn(
+    dir,
+    "sub/leaf.json",
+    ["{", '  "extends": "../base.json",', '  "optim": {', '    "kind": "adam"', "  },", '  "nmae": 1', "}", ""].join(
+      "\n",
+    ),
+  );
+  let message = "";
+  try {
+    loadConfig(leaf, Schema);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  const lines = message.split("\n").sort();
+  assert.deepEqual(
+    lines,
+    [
+      `${base}:4:5: field optim.lr: expected number, got string`,
+      `${base}:5:20: field optim.betas[1]: expected number, got string`,
+      `${leaf}:4:5: field optim.kind: expected one of "adamw" | "sgd", got "adam"`,
+      `${leaf}:6:3: unknown field nmae`,
+    ].sort(),
+  );
+  // The leaf sets the field over its base: the leaf is named
+  const fixed = writeIn(
+    dir,
+    "sub/fixed.json",
+    `{"extends": "../base.json",\n "optim": {"lr": "slow", "betas": [1, 2]}}`,
+  );
+  assert.throws(
+    () => loadConfig(fixed, Schema),
+    (e: Error) => e.message === `${fixed}:2:12: field optim.lr: expected number, got string`,
+  );
+  // An array replaced by the leaf: its elements are the leaf's
+  const arr = writeIn(dir, "sub/arr.json", `{"extends": "../base.json", "optim": {"lr": 1, "betas": [1, "y"]}}`);
+  assert.throws(
+    () => loadConfig(arr, Schema),
+    (e: Error) => e.message === `${arr}:1:61: field optim.betas[1]: expected number, got string`,
+  );
+});
+
+test("a field set by --set is named by its override, not by a line; a missing field by its enclosing object", () => {
+  const dir = tempDir("bcr-cfg-set-");
+  const file = writeIn(dir, "x.json", `{\n  "optim": {"lr": 0.1}\n}\n`);
+  assert.throws(
+    () => loadConfig(file, Schema, ["optim.lr=abc"]),
+    (e: Error) => e.message === "--set optim.lr: expected number, got string",
+  );
+  assert.throws(
+    () => loadConfig(file, Schema, ['optim={"lr": "x"}']),
+    (e: Error) => e.message === "--set optim: field optim.lr: expected number, got string",
+  );
+  assert.throws(
+    () => loadConfig(file, Schema, ["optim.lrr=1"]),
+    (e: Error) => e.message === "--set optim.lrr: unknown field optim.lrr",
+  );
+  assert.throws(
+    () => resolveConfig(undefined, Schema, ["optim.kind=adam"]),
+    (e: Error) => e.message === '--set optim.kind: expected one of "adamw" | "sgd", got "adam"',
+  );
+  // a --set value over a field the file set: the override is named
+  const bad = writeIn(dir, "bad.json", `{"optim": {"lr": "x"}}`);
+  assert.equal(loadConfig(bad, Schema, ["optim.lr=0.5"]).optim.lr, 0.5);
+  // a required field that is missing: the nearest enclosing object that was set, else the file
+  const Req = z.strictObject({ run: z.strictObject({ steps: z.number() }), top: z.string() });
+  const req = writeIn(dir, "req.json", `{\n  "run": {}\n}`);
+  let message = "";
+  try {
+    loadConfig(req, Req);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.deepEqual(
+    message.split("\n").sort(),
+    [
+      `${req}:2:3: field run.steps: expected number, got nothing (missing)`,
+      `${req}: field top: expected string, got nothing (missing)`,
+    ].sort(),
   );
 });
