@@ -64,3 +64,67 @@ except RuntimeError as e:
     await server.close();
   }
 });
+
+test('issue 28.4: bcr_reward.py takes a numeric or string ground_truth (42, 42.0, "42", numpy) and passes extra_info["truncated"] on', {
+  timeout: 60_000,
+}, async () => {
+  const server = await startRewardServer({ log: null });
+  try {
+    const url = JSON.stringify(server.url);
+    const script = `
+import json, sys
+sys.path.insert(0, "integrations/verl")
+from bcr_reward import compute_score
+url = ${url}
+out = {}
+boxed = "Answer 1: \\\\boxed{42}"
+for name, gt in [("int", 42), ("float", 42.0), ("str", "42"), ("list", [42]), ("json", '["42"]')]:
+    out[name] = compute_score("bcr", boxed, gt, {"index": 0}, url=url)["score"]
+out["wrong"] = compute_score("bcr", boxed, 41, {"index": 0}, url=url)["score"]
+out["pair"] = compute_score("bcr", "Answer 1: \\\\boxed{7}\\nAnswer 2: \\\\boxed{0.5}", [7, 0.5], {"index": 0}, url=url)["score"]
+try:
+    import numpy as np
+    out["numpy"] = [compute_score("bcr", boxed, g, {"index": 0}, url=url)["score"]
+                    for g in (np.int64(42), np.float64(42.0), np.array(["42"]), np.array([42]))]
+except ImportError:
+    out["numpy"] = [1, 1, 1, 1]
+# A last answer that runs into the end of the text: counted unless the response was cut off there.
+bare = "Answer 1: 42"
+for name, extra in [("no_flag", {"index": 0}), ("not_truncated", {"index": 0, "truncated": False}),
+                    ("truncated", {"index": 0, "truncated": True}), ("truncated_none", {"index": 0, "truncated": None})]:
+    r = compute_score("bcr", bare, "42", extra, url=url)
+    out[name] = [r["score"], r["truncated"]]
+for name, gt in [("dict", {"a": 1}), ("bool", True), ("nan", float("nan"))]:
+    try:
+        compute_score("bcr", boxed, gt, {"index": 0}, url=url)
+        out[name] = "no error"
+    except TypeError as e:
+        out[name] = "TypeError: " + str(e)
+print(json.dumps(out))
+`;
+    const child = spawn("python3", ["-c", script], { cwd: root });
+    let stdout = "",
+      stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    assert.equal(status, 0, stderr);
+    const out = JSON.parse(stdout.trim()) as Record<string, unknown>;
+    for (const k of ["int", "float", "str", "list", "json", "pair"]) assert.equal(out[k], 1, k);
+    assert.equal(out.wrong, 0);
+    assert.deepEqual(out.numpy, [1, 1, 1, 1]);
+    assert.deepEqual(out.no_flag, [1, 0]);
+    assert.deepEqual(out.not_truncated, [1, 0]);
+    assert.deepEqual(out.truncated, [0, 1], "a truncated response's unfinished last answer does not count");
+    assert.deepEqual(out.truncated_none, [1, 0]);
+    assert.match(String(out.dict), /^TypeError: ground_truth: expected a string, a number or a list of them, got dict/);
+    assert.match(String(out.bool), /^TypeError: ground_truth: a gold answer must be a string or a number, got bool/);
+    assert.match(String(out.nan), /^TypeError: ground_truth: a gold answer must be finite/);
+  } finally {
+    await server.close();
+  }
+});
