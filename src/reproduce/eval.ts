@@ -95,6 +95,7 @@ export async function evaluateModel(
   problems: Problem[],
   log: Log,
   progress: boolean,
+  signal?: AbortSignal,
 ): Promise<ModelEval> {
   const { gpt, tokenizer, step } = await loadLocal(ref.checkpoint);
   const name = ref.seed === null ? ref.method : `${ref.method}/seed-${ref.seed}`;
@@ -111,6 +112,7 @@ export async function evaluateModel(
       samples: config.eval.samples,
       progress: progress ? process.stderr : (false as const),
       bootstrapResamples: config.analysis.bootstrap,
+      signal, // sweepN stops before its next batch of groups once aborted (the cache keeps what is done)
     };
     // One N=1 eval: its rows with each response's re-check count and trace style (from the cache).
     // Its own sampling streams (`stream`: the folder's name), independent of the sweep's N=1 point.
@@ -193,6 +195,7 @@ export async function runEval(
   L: Layout,
   log: Log,
   progress: boolean,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const derived = derive(config, readDataStats(L));
   const test = loadSyntheticDataset(L.data, "test");
@@ -210,6 +213,7 @@ export async function runEval(
   }
   for (const w of warnings) log(`[reproduce] eval: warning: ${w}`);
   for (const [i, ref] of refs.entries()) {
+    signal?.throwIfAborted();
     const done = path.join(ref.dir, EVAL_FILE);
     if (fs.existsSync(done)) {
       log(
@@ -220,7 +224,7 @@ export async function runEval(
     log(
       `[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} (${problems.length} problems, N=1 budget ${config.eval.n1Budget}; sweep N=${config.eval.ns.join(",")} at fixed ${config.eval.sweepBudget})`,
     );
-    await evaluateModel(ref, config, problems, log, progress);
+    await evaluateModel(ref, config, problems, log, progress, signal);
   }
   return { models: refs.length, problems: problems.length, warnings };
 }

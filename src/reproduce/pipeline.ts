@@ -25,6 +25,7 @@ import { runSft } from "./sft.js";
 import { writeOutputs } from "./report.js";
 import { EVAL_ARCHIVE, readEvalArchive, writeEvalArchive } from "./archive.js";
 import { latestCheckpoint } from "../run/checkpoint.js";
+import { RunStopped } from "../run/interrupt.js";
 import { checkpointsDir, latestPointer } from "../run/files.js";
 import { isSmokeTest, SMOKE_BANNER } from "../run/smoke.js";
 import { readMarker, runStage, stageHash, type StageMarker, type StageSpec } from "./stages.js";
@@ -50,8 +51,10 @@ export interface ReproduceOptions {
   onStep?: OnStep;
   /**
    * Stop at the next step boundary of the running SFT or in-process RL run (it saves a
-   * checkpoint; the stage stays unfinished and resumes on the next call): reproduce rejects with
-   * RunStopped. RL worker processes stop on SIGINT/SIGTERM themselves (rl-pool.ts).
+   * checkpoint), before the eval stage's next model or batch of groups (sweepN's caches keep the
+   * finished ones), or before the next stage; the stage stays unfinished and resumes on the next
+   * call: reproduce rejects with RunStopped. RL worker processes stop on SIGINT/SIGTERM
+   * themselves (rl-pool.ts).
    */
   signal?: AbortSignal;
 }
@@ -147,7 +150,11 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
   // With --only, nothing after the last selected stage runs (`--only data` just writes the data).
   const last = opts.only ? Math.max(...opts.only.map((s) => STAGES.indexOf(s as StageName))) : STAGES.length - 1;
   const wanted = (name: StageName) => STAGES.indexOf(name) <= last;
-  const run = async (spec: StageSpec) => (stages[spec.name] = await runStage(spec, ro));
+  const run = async (spec: StageSpec) => {
+    if (opts.signal?.aborted)
+      throw new RunStopped(`reproduce before stage ${spec.name}`, null, "the stages before it are done");
+    return (stages[spec.name] = await runStage(spec, ro));
+  };
   const smoke = isSmokeTest(config);
   if (smoke) log(`[reproduce] ${SMOKE_BANNER}`);
   const finish = (analysis: Analysis | null): ReproduceResult => {
@@ -214,7 +221,16 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
       hash: h.eval,
       clean: [L.eval],
       outputs: [L.eval],
-      run: () => runEval(config, L, log, progress),
+      run: async () => {
+        try {
+          return await runEval(config, L, log, progress, opts.signal);
+        } catch (e) {
+          // Stopped between models or batches: what is done stays in sweepN's caches.
+          if (opts.signal?.aborted)
+            throw new RunStopped(`eval (${L.eval})`, null, "the groups finished so far are cached");
+          throw e;
+        }
+      },
     });
   }
   let analysis: Analysis | null = null;

@@ -4,7 +4,8 @@
  * live progress line per run hangs on.
  *
  * Stopping: the first SIGINT/SIGTERM of this process asks every worker to stop after its step
- * (each saves a checkpoint) and exits with 130 once they have; a second one kills them at once.
+ * (each saves a checkpoint) and exits with that signal's status (130, 143: interrupt.ts) once
+ * they have; a second one kills them at once.
  * Workers run in their own process group, so a Ctrl-C in the terminal reaches them only through
  * this process, and each also stops when this process goes away (its stdin closes).
  */
@@ -14,6 +15,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { backendInfo } from "../engine/backend.js";
 import type { RlConfig } from "../rl/config.js";
+import { signalExitCode } from "../run/interrupt.js";
 import { runFile } from "../run/files.js";
 import type { WorkerMessage } from "./rl-worker.js";
 
@@ -35,14 +37,15 @@ function workerCommand(): string[] {
 }
 
 const children = new Set<ChildProcess>();
-let stopping = false;
+/** The signal that asked the workers to stop (null: none yet). */
+let stopping: NodeJS.Signals | null = null;
 
-function onSignal(): void {
+function onSignal(sig: NodeJS.Signals): void {
   if (stopping) {
     for (const c of children) c.kill("SIGKILL");
-    process.exit(130);
+    process.exit(signalExitCode(sig));
   }
-  stopping = true;
+  stopping = sig;
   console.error(
     `\n[reproduce] rl: stopping ${children.size} worker(s) after their current step (again to kill them now)`,
   );
@@ -58,7 +61,7 @@ function untrack(child: ChildProcess): void {
   children.delete(child);
   if (children.size > 0) return;
   for (const s of ["SIGINT", "SIGTERM"] as const) process.off(s, onSignal);
-  if (stopping) process.exit(130);
+  if (stopping) process.exit(signalExitCode(stopping));
 }
 
 /** Train one run in a worker process; resolves with its result once the worker exits cleanly. */

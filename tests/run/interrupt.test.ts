@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { shouldStop, stopOnSignals } from "../../src/run/interrupt.js";
+import { Interrupted, RunStopped, shouldStop, stopOnSignals } from "../../src/run/interrupt.js";
 
 test("shouldStop: after maxStepsThisRun steps of this call, or once the signal is aborted", async () => {
   assert.equal(await shouldStop({}, 100, 0), false);
@@ -32,4 +32,29 @@ test("shouldStop lets a pending event run first: an abort queued behind a synchr
   assert.ok(busy > 0);
   assert.equal(ctl.signal.aborted, false);
   assert.equal(await shouldStop({ signal: ctl.signal }, 1, 0), true);
+});
+
+test("stopOnSignals says which signal asked to stop: its exit status (143 SIGTERM, 130 SIGINT) and the abort reason", () => {
+  for (const [sig, code] of [
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const) {
+    const stop = stopOnSignals("test run", () => {});
+    assert.equal(stop.received(), null);
+    assert.equal(stop.exitCode(), null);
+    process.emit(sig, sig);
+    assert.equal(stop.received(), sig);
+    assert.equal(stop.exitCode(), code);
+    assert.ok(stop.signal.reason instanceof Interrupted && stop.signal.reason.sig === sig);
+    assert.throws(
+      () => stop.signal.throwIfAborted(),
+      new RegExp(`^Interrupted: ${sig}: stopped; run the same command again`),
+    );
+    stop.release();
+  }
+  assert.match(new RunStopped("sft (x)", 7).message, /^sft \(x\) stopped at step 7 \(checkpoint saved\); run the same/);
+  assert.match(
+    new RunStopped("eval (x)", null, "the groups finished so far are cached").message,
+    /^eval \(x\) stopped \(the groups finished so far are cached\); run the same/,
+  );
 });

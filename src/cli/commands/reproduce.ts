@@ -99,8 +99,10 @@ export const command: Command = {
       const bad = only.filter((s) => !(STAGES as readonly string[]).includes(s));
       if (bad.length) throw new UsageError(`--only: unknown stage ${bad.join(", ")} (stages: ${STAGES.join(", ")})`);
     }
-    // SIGINT/SIGTERM: the running SFT or RL run saves a checkpoint at its step and the stage
-    // stays unfinished, so the same command resumes it (RL worker processes do the same, rl-pool.ts).
+    // SIGINT/SIGTERM: the running SFT or RL run saves a checkpoint at its step, the eval stage
+    // stops before its next group (sweepN's caches keep the finished ones), and the stage stays
+    // unfinished, so the same command resumes it (RL worker processes do the same, rl-pool.ts).
+    // Exit status: 130 for SIGINT, 143 for SIGTERM (interrupt.ts).
     const stop = stopOnSignals("bcr reproduce");
     let r: Awaited<ReturnType<typeof reproduce>>;
     try {
@@ -114,9 +116,11 @@ export const command: Command = {
         signal: stop.signal,
       });
     } catch (e) {
-      if (!(e instanceof RunStopped)) throw e;
-      console.error(`bcr reproduce: ${e.message}`);
-      return 130;
+      // Once a signal asked to stop, whatever the stage stopped with (RunStopped, or an aborted
+      // request) is that stop.
+      if (!(e instanceof RunStopped) && !stop.signal.aborted) throw e;
+      console.error(`bcr reproduce: ${(e as Error).message}`);
+      return stop.exitCode() ?? 130;
     } finally {
       stop.release();
     }

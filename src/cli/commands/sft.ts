@@ -69,6 +69,11 @@ export const command: Command = {
           `; checkpoint in ${checkpointsDir(outDir)}`,
       );
       r.model.dispose();
+      // Stopped by SIGINT/SIGTERM (not --max-steps): the run is not finished, say so in the status.
+      if (r.stopped && stop.signal.aborted) {
+        console.error(`bcr sft: ${stop.received()}: stopped; run the same command again to resume`);
+        return stop.exitCode()!;
+      }
       return 0;
     } finally {
       stop.release();

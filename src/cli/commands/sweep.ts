@@ -6,6 +6,7 @@ import { loadProblemsFile } from "../../data/problems-file.js";
 import { type BudgetRule, parseBudget, sweepN } from "../../eval/sweep.js";
 import type { CompletionModel } from "../../model/completion.js";
 import { generateProblems } from "../../tasks/synthetic.js";
+import { stopOnSignals } from "../../run/interrupt.js";
 
 const usage = `usage: bcr sweep --model local:<checkpoint>|openai[:<model>] --data <file.jsonl>|synthetic --out <dir> [options]
 
@@ -120,9 +121,9 @@ export const command: Command = {
       });
     } else throw new UsageError(`--model must be local:<checkpoint> or openai[:<model>], got ${values.model}`);
 
-    const ctl = new AbortController();
-    const onSig = () => ctl.abort(new Error("interrupted; re-run the same command to resume"));
-    process.once("SIGINT", onSig);
+    // SIGINT/SIGTERM: stop before the next batch of groups; the cache keeps the finished ones, so
+    // the same command resumes. Exit status 130 (SIGINT) or 143 (SIGTERM), interrupt.ts.
+    const stop = stopOnSignals("bcr sweep");
     try {
       const { summary } = await sweepN({
         model,
@@ -138,7 +139,7 @@ export const command: Command = {
         maxGroups: int("max-groups", values["max-groups"]),
         batchSize: int("batch-size", values["batch-size"], 8),
         retryFailed: values["retry-failed"] ?? false,
-        signal: ctl.signal,
+        signal: stop.signal,
       });
       const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "-");
       console.log(
@@ -154,8 +155,14 @@ export const command: Command = {
       }
       console.log(`wrote ${values.out}/rows.csv, rows.jsonl, summary.json`);
       return 0;
+    } catch (e) {
+      if (!stop.signal.aborted) throw e;
+      console.error(
+        `bcr sweep: ${stop.received()}: stopped; the groups finished so far are cached in ${values.out}; run the same command again to resume`,
+      );
+      return stop.exitCode()!;
     } finally {
-      process.off("SIGINT", onSig);
+      stop.release();
     }
   },
 };

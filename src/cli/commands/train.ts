@@ -60,6 +60,11 @@ export const command: Command = {
             : "") +
           `; run folder ${outDir}`,
       );
+      // Stopped by SIGINT/SIGTERM (not --max-steps): the run is not finished, say so in the status.
+      if (!r.finished && stop.signal.aborted) {
+        console.error(`bcr train: ${stop.received()}: stopped; run the same command again to resume`);
+        return stop.exitCode()!;
+      }
       return 0;
     } finally {
       stop.release();
