@@ -23,6 +23,10 @@
  * response, so the first occurrence is the real one even when the response repeats the prompt
  * (the last occurrence would cut inside such a response). A query that does not contain its
  * prompt at all is a 400 naming the item.
+ *
+ * Size: a request holds at most `maxItems` items (DEFAULT_MAX_ITEMS; the server's --max-items)
+ * and PROBLEMS_PER_ITEM x maxItems gold answers in all; more is a 413 naming the cap. countItems() checks the raw bytes before JSON.parse, so a body
+ * of millions of tiny items is refused without being parsed into millions of objects.
  */
 
 export class RequestError extends Error {
@@ -52,6 +56,119 @@ export interface RewardRequest {
 }
 
 const bad = (message: string) => new RequestError(400, message);
+
+/**
+ * Items per request accepted by default. OpenRLHF sends one request per micro rollout batch or
+ * per step (128 prompts x 8 samples = 1,024 items); verl's batch reward manager a step's
+ * responses (a few thousand). The reply costs ~180 bytes per item (`details` most of it), so
+ * the cap also bounds it: about 12 MB at 65,536 items of one problem each.
+ */
+export const DEFAULT_MAX_ITEMS = 65_536;
+
+/**
+ * Problems (gold answers) per request: at most this many per item of the item cap, in all.
+ * The reply carries ~25 bytes per problem (`correct`, `tokensPerProblem`) against 4 bytes of
+ * request for an unanswered one, so without this bound a body of long gold lists would be a 7x
+ * reply again; with it the reply stays under ~40 MB at the default cap.
+ */
+export const PROBLEMS_PER_ITEM = 16;
+
+/** The 413 for a request over the item cap. */
+export function tooManyItems(n: number, maxItems: number): RequestError {
+  return new RequestError(
+    413,
+    `request has ${n} items; this server accepts at most ${maxItems} per request (--max-items)`,
+  );
+}
+
+/** The arrays whose length is the item count (all must have one entry per item). */
+const ITEM_KEYS = new Set(["query", "responses", "prompts", "labels"]);
+
+/**
+ * The largest element count among the top-level "query" / "responses" / "prompts" / "labels"
+ * arrays of a JSON body, read from its UTF-8 bytes without parsing it (one pass, no
+ * allocation but the key names). Exact for valid JSON; for invalid JSON a number that
+ * JSON.parse will then reject anyway. 0 when there are no such arrays.
+ */
+export function countItems(bytes: Uint8Array): number {
+  const QUOTE = 0x22,
+    BACKSLASH = 0x5c,
+    COMMA = 0x2c,
+    COLON = 0x3a;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  // depth 1 is the top-level object: is the next string there a key, and which key came last?
+  let expectKey = false;
+  let keyStart = -1;
+  let key = "";
+  // An array that is the value of an item key (at depth 2): its commas, and whether it has an element.
+  let counting = false;
+  let commas = 0;
+  let nonEmpty = false;
+  let topIsObject = false;
+  let most = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (b === BACKSLASH) escaped = true;
+      else if (b === QUOTE) {
+        inString = false;
+        if (keyStart >= 0) {
+          key = Buffer.from(bytes.buffer, bytes.byteOffset + keyStart, i - keyStart).toString("utf8");
+          keyStart = -1;
+        }
+      }
+      continue;
+    }
+    switch (b) {
+      case 0x20:
+      case 0x0a:
+      case 0x0d:
+      case 0x09:
+        continue;
+      case QUOTE:
+        inString = true;
+        if (depth === 1 && expectKey) {
+          keyStart = i + 1;
+          expectKey = false;
+        }
+        break;
+      case 0x5b: // [
+      case 0x7b: // {
+        depth++;
+        if (depth === 1) {
+          topIsObject = b === 0x7b;
+          expectKey = topIsObject;
+        } else if (depth === 2 && topIsObject && b === 0x5b && ITEM_KEYS.has(key)) {
+          counting = true;
+          commas = 0;
+          nonEmpty = false;
+          continue; // the bracket is not an element
+        }
+        break;
+      case 0x5d: // ]
+      case 0x7d: // }
+        if (depth === 2 && counting) {
+          counting = false;
+          most = Math.max(most, nonEmpty ? commas + 1 : 0);
+        }
+        depth--;
+        continue;
+      case COMMA:
+        if (depth === 1) expectKey = topIsObject;
+        else if (depth === 2 && counting) commas++;
+        continue;
+      case COLON:
+        continue;
+    }
+    if (depth === 2 && counting) nonEmpty = true;
+    else if (depth === 3 && counting) nonEmpty = true; // an element that is itself an array or object
+  }
+  if (counting) most = Math.max(most, nonEmpty ? commas + 1 : 0); // cut off: count what came
+  return most;
+}
 
 function typeName(v: unknown): string {
   if (v === null) return "null";
@@ -133,8 +250,13 @@ function optionalNumber(body: Record<string, unknown>, key: string): number | un
   return v;
 }
 
-/** Validate a parsed JSON body; throws RequestError(400) naming the first problem found. */
-export function parseRewardRequest(body: unknown): RewardRequest {
+/**
+ * Validate a parsed JSON body; throws RequestError(400) naming the first problem found, 413
+ * when it has more than `maxItems` items (default DEFAULT_MAX_ITEMS) or more than
+ * PROBLEMS_PER_ITEM x maxItems gold answers in all.
+ */
+export function parseRewardRequest(body: unknown, opts: { maxItems?: number } = {}): RewardRequest {
+  const maxItems = opts.maxItems ?? DEFAULT_MAX_ITEMS;
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw bad(`body must be a JSON object with "query", "prompts" and "labels", got ${typeName(body)}`);
   }
@@ -143,6 +265,10 @@ export function parseRewardRequest(body: unknown): RewardRequest {
   if (!direct && b.query === undefined) throw bad(`missing field "query" (or "responses")`);
   if (b.prompts === undefined) throw bad(`missing field "prompts"`);
   if (b.labels === undefined) throw bad(`missing field "labels"`);
+  const declared = Math.max(
+    ...[direct ? b.responses : b.query, b.prompts, b.labels].map((v) => (Array.isArray(v) ? v.length : 0)),
+  );
+  if (declared > maxItems) throw tooManyItems(declared, maxItems);
   const texts = stringArray(b, direct ? "responses" : "query");
   const prompts = stringArray(b, "prompts");
   const labels = b.labels;
@@ -156,6 +282,7 @@ export function parseRewardRequest(body: unknown): RewardRequest {
   const lengths = optionalArray(b, "response_lengths", n);
   const truncated = optionalArray(b, "truncated", n);
   const items: RewardRequestItem[] = new Array(n);
+  let problems = 0;
   for (let i = 0; i < n; i++) {
     const item: RewardRequestItem = {
       prompt: prompts[i]!,
@@ -173,7 +300,14 @@ export function parseRewardRequest(body: unknown): RewardRequest {
       item.truncated = truncated[i] as boolean;
     }
     items[i] = item;
+    problems += item.golds.length;
   }
+  const maxProblems = maxItems * PROBLEMS_PER_ITEM;
+  if (problems > maxProblems)
+    throw new RequestError(
+      413,
+      `request has ${problems} problems (gold answers) in all; this server accepts at most ${maxProblems} per request (${PROBLEMS_PER_ITEM} per item of --max-items)`,
+    );
   const req: RewardRequest = { items };
   const step = optionalNumber(b, "step");
   const totalSteps = optionalNumber(b, "total_steps");

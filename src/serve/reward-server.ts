@@ -7,16 +7,22 @@
  * Errors are JSON `{"error": message}`: 400 malformed JSON / missing or mistyped fields /
  * mismatched lengths / bad labels / a query without its prompt, 404 unknown path, 405 wrong
  * method (with Allow), 408 a body or headers not received within the timeouts, 413 body over
- * the limit, 500 for a bug (e.g. a shaping producing a non-finite reward), never a crash.
+ * the byte limit or more items than the item cap (maxItems, --max-items: the message names
+ * both numbers), 500 for a bug (e.g. a shaping producing a non-finite reward), never a crash.
  *
  * Scoring runs in worker threads (score-pool.ts): the event loop only moves bytes, so
- * /health and every other request are answered while the largest body is being scored.
+ * /health and every other request are answered while the largest body is being scored. The
+ * reply is about 180 bytes per item (mostly `details`) and 25 per problem, so the item cap and
+ * the problem cap (16 per item, reward-protocol.ts) bound it: ~12 MB at 65,536 one-problem
+ * items, under 40 MB at worst. The worker encodes it; the event loop writes it in chunks,
+ * each once the socket has taken the last.
  *
  * Shutdown (`close()`, http-drain.ts): accept for acceptGraceMs more (connections already in
  * the kernel's backlog), then stop accepting; answer every request received, each with
  * `Connection: close`; resolve when the last connection is gone (force-closing after
  * drainTimeoutMs). Timeouts (requestTimeoutMs, headersTimeoutMs) answer stalled clients 408.
  */
+import { constants as bufferConstants } from "node:buffer";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
@@ -32,7 +38,8 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type ConnectionOptions,
 } from "./http-drain.js";
-import { scoreBody, startScorePool, type ScorePool, type ScoreReply } from "./score-pool.js";
+import { scoreBody, startScorePool, type BodyScorer, type ScorePool, type ScoreReply } from "./score-pool.js";
+import { DEFAULT_MAX_ITEMS } from "./reward-protocol.js";
 import { makeTokenCounter, type TokenCounterName } from "../bcr/tokens.js";
 
 export interface RewardServerOptions extends ConnectionOptions {
@@ -53,6 +60,8 @@ export interface RewardServerOptions extends ConnectionOptions {
   totalSteps?: number;
   /** Request body limit in bytes (413 above). Default 64 MiB. */
   maxBodyBytes?: number;
+  /** Items per request (413 above, naming the cap). Default DEFAULT_MAX_ITEMS (65,536). */
+  maxItems?: number;
   /** One line per request; null for quiet. Default: stdout. */
   log?: ((line: string) => void) | null;
   /**
@@ -79,12 +88,21 @@ export interface RewardServer {
   readonly shaping: RewardShaping;
   /** Worker threads scoring (0: on the event loop). */
   readonly scoreWorkers: number;
+  /** Items per request accepted (413 above). */
+  readonly maxItems: number;
+  /** Body bytes per request accepted (413 above). */
+  readonly maxBodyBytes: number;
   stats(): RewardServerStats;
   /** Graceful shutdown; idempotent (every call returns the same promise). */
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** The largest body limit: a body must decode into one JavaScript string. */
+export const MAX_BODY_BYTES_LIMIT = bufferConstants.MAX_STRING_LENGTH;
+export { DEFAULT_MAX_ITEMS };
+/** Reply bytes written per socket write (the next waits for 'drain' when the socket is full). */
+const REPLY_CHUNK_BYTES = 256 * 1024;
 export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS };
 
 export async function startRewardServer(opts: RewardServerOptions = {}): Promise<RewardServer> {
@@ -105,6 +123,12 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
   if (opts.targetLength !== undefined) cfg.targetLength = opts.targetLength;
   if (opts.totalSteps !== undefined) cfg.totalSteps = opts.totalSteps;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!(Number.isInteger(maxBody) && maxBody >= 1 && maxBody <= MAX_BODY_BYTES_LIMIT))
+    throw new Error(`maxBodyBytes must be an integer from 1 to ${MAX_BODY_BYTES_LIMIT}, got ${maxBody}`);
+  const maxItems = opts.maxItems ?? DEFAULT_MAX_ITEMS;
+  if (!(Number.isInteger(maxItems) && maxItems >= 1))
+    throw new Error(`maxItems must be a positive integer, got ${maxItems}`);
+  const bodyScorer: BodyScorer = { ...cfg, maxItems };
   const workers = custom ? 0 : (opts.scoreWorkers ?? Math.min(4, os.availableParallelism()));
   if (!(Number.isInteger(workers) && workers >= 0))
     throw new Error(`scoreWorkers must be a non-negative integer, got ${workers}`);
@@ -117,6 +141,7 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
             template,
             maxLength,
             counter: counter as TokenCounterName,
+            maxItems,
             ...(opts.targetLength !== undefined ? { targetLength: opts.targetLength } : {}),
             ...(opts.totalSteps !== undefined ? { totalSteps: opts.totalSteps } : {}),
           },
@@ -124,7 +149,7 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
         )
       : null;
   const score = (body: Uint8Array): Promise<ScoreReply> =>
-    pool ? pool.score(body) : Promise.resolve(scoreBody(body, cfg));
+    pool ? pool.score(body) : Promise.resolve(scoreBody(body, bodyScorer));
   const log = opts.log === undefined ? (line: string) => process.stdout.write(line + "\n") : opts.log;
   const started = Date.now();
   const stats: RewardServerStats = { requests: 0, items: 0, errors: 0, inFlight: 0, bodyBytes: 0 };
@@ -170,6 +195,8 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
         maxLength,
         counter: typeof counter === "function" ? "custom" : counter,
         score_workers: workers,
+        max_items: maxItems,
+        max_body_bytes: maxBody,
         uptime_s: (Date.now() - started) / 1000,
         requests: stats.requests,
         items: stats.items,
@@ -194,14 +221,14 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     setItems(r.items);
     if (r.status === 200) stats.items += r.items;
     if (closing) res.setHeader("Connection", "close");
-    sendText(res, r.status, r.body);
+    await sendBytes(res, r.status, r.body);
   }
 
   function tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
     // Close the connection after answering: the unread rest of the body must not be taken
     // for the next request on a kept-alive socket.
     res.setHeader("Connection", "close");
-    send(res, 413, { error: `request body over the limit of ${maxBody} bytes` });
+    send(res, 413, { error: `request body over the limit of ${maxBody} bytes (--max-body-mb)` });
     req.resume();
   }
 
@@ -225,6 +252,8 @@ export async function startRewardServer(opts: RewardServerOptions = {}): Promise
     port: address.port,
     shaping,
     scoreWorkers: workers,
+    maxItems,
+    maxBodyBytes: maxBody,
     stats: () => ({ ...stats }),
     close() {
       if (closed) return closed;
@@ -267,8 +296,9 @@ function readBody(
     req.on("data", onData);
     req.on("end", () => {
       if (done) return;
-      // One buffer that owns its memory, so the scoring worker can take it without a copy.
-      const body = new Uint8Array(size);
+      // One buffer that owns its memory, so the scoring worker can take it without a copy
+      // (not zero-filled first: every byte is written below).
+      const body = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
       let at = 0;
       for (const c of chunks) {
         body.set(c, at);
@@ -291,6 +321,32 @@ function sendText(res: http.ServerResponse, status: number, data: string): void 
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) });
   res.end(data);
+}
+
+/**
+ * Writes a reply's bytes in REPLY_CHUNK_BYTES pieces, each after the socket has taken the last
+ * (a multi-megabyte reply never occupies the event loop in one piece, and a slow client holds
+ * only the reply it was sent, not copies of it). Resolves when all is handed to the socket or
+ * the connection is gone.
+ */
+async function sendBytes(res: http.ServerResponse, status: number, data: Uint8Array): Promise<void> {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": data.byteLength });
+  for (let at = 0; at < data.byteLength; at += REPLY_CHUNK_BYTES) {
+    if (res.destroyed) return;
+    if (!res.write(data.subarray(at, at + REPLY_CHUNK_BYTES))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+  }
+  if (!res.destroyed) res.end();
 }
 
 function notAllowed(res: http.ServerResponse, allow: string): void {

@@ -3,8 +3,10 @@
  * (JSON.parse, protocol checks) and scoring it, so one large or hostile request never stalls
  * the server (/health, other requests, a drain) and a second core does real work.
  *
- * A job is the raw body bytes in, `{status, body}` out: the 64 MiB JSON parse and the reply's
- * JSON.stringify happen in the worker too, and the bytes are transferred, not copied. Jobs wait
+ * A job is the raw body bytes in, `{status, body}` out: the item count check (before any
+ * parse), the 64 MiB JSON parse, the reply's JSON.stringify and its UTF-8 encoding happen in
+ * the worker too, and the bytes are transferred both ways, not copied: the event loop only
+ * writes the reply's bytes to the socket (in chunks, see reward-server.ts). Jobs wait
  * in one FIFO queue and go to the first idle worker. A worker that dies (a bug, out of memory)
  * fails its job with a 500 and is replaced.
  *
@@ -15,7 +17,7 @@
 import { Worker } from "node:worker_threads";
 import { makeShaping } from "../rewards/index.js";
 import type { TemplateName } from "../bcr/types.js";
-import { parseRewardRequest, RequestError } from "./reward-protocol.js";
+import { countItems, DEFAULT_MAX_ITEMS, parseRewardRequest, RequestError, tooManyItems } from "./reward-protocol.js";
 import { scoreBatch, type ScorerConfig } from "./reward-scorer.js";
 import { makeTokenCounter, type TokenCounterName } from "../bcr/tokens.js";
 
@@ -28,17 +30,25 @@ export interface ScorerSpec {
   counter: TokenCounterName;
   targetLength?: number;
   totalSteps?: number;
+  /** Items per request (413 above). Default DEFAULT_MAX_ITEMS. */
+  maxItems?: number;
 }
 
-/** What one scored body turns into: the HTTP status and the JSON text to send. */
+/** What one scored body turns into: the HTTP status and the JSON reply as UTF-8 bytes. */
 export interface ScoreReply {
   status: number;
-  body: string;
+  /** Owns its whole buffer (byteOffset 0), so it can be transferred between threads. */
+  body: Uint8Array;
   items: number;
 }
 
-export function scorerFromSpec(spec: ScorerSpec): ScorerConfig {
-  const cfg: ScorerConfig = {
+/** The scorer and the request limits a scoring thread applies. */
+export interface BodyScorer extends ScorerConfig {
+  maxItems?: number;
+}
+
+export function scorerFromSpec(spec: ScorerSpec): BodyScorer {
+  const cfg: BodyScorer = {
     shaping: makeShaping(spec.shaping, spec.params),
     template: spec.template,
     maxLength: spec.maxLength,
@@ -46,11 +56,18 @@ export function scorerFromSpec(spec: ScorerSpec): ScorerConfig {
   };
   if (spec.targetLength !== undefined) cfg.targetLength = spec.targetLength;
   if (spec.totalSteps !== undefined) cfg.totalSteps = spec.totalSteps;
+  if (spec.maxItems !== undefined) cfg.maxItems = spec.maxItems;
   return cfg;
 }
 
-/** Parse and score one body (both in the worker and, for custom scorers, in-process). */
-export function scoreBody(body: Uint8Array, cfg: ScorerConfig): ScoreReply {
+/**
+ * Parse and score one body (both in the worker and, for custom scorers, in-process). A body
+ * over the item cap is a 413 found by counting its bytes, before any parse.
+ */
+export function scoreBody(body: Uint8Array, cfg: BodyScorer): ScoreReply {
+  const maxItems = cfg.maxItems ?? DEFAULT_MAX_ITEMS;
+  const counted = countItems(body);
+  if (counted > maxItems) return reply(413, { error: tooManyItems(counted, maxItems).message });
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
@@ -59,7 +76,7 @@ export function scoreBody(body: Uint8Array, cfg: ScorerConfig): ScoreReply {
   }
   let items = 0;
   try {
-    const request = parseRewardRequest(parsed);
+    const request = parseRewardRequest(parsed, { maxItems });
     items = request.items.length;
     const result = scoreBatch(request, cfg);
     const bad = result.rewards.findIndex((r) => !Number.isFinite(r));
@@ -77,7 +94,14 @@ export function scoreBody(body: Uint8Array, cfg: ScorerConfig): ScoreReply {
 }
 
 function reply(status: number, body: unknown, items = 0): ScoreReply {
-  return { status, body: JSON.stringify(body), items };
+  // TextEncoder gives a fresh buffer of its own (Buffer.from may use the shared pool, which
+  // must never be transferred).
+  return { status, body: new TextEncoder().encode(JSON.stringify(body)), items };
+}
+
+/** The transfer list for a reply: its buffer when the view owns all of it, else nothing (copied). */
+export function transferable(b: Uint8Array): ArrayBuffer[] {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? [b.buffer as ArrayBuffer] : [];
 }
 
 interface Job {
@@ -135,8 +159,7 @@ export function startScorePool(spec: ScorerSpec, size: number): ScorePool {
       const job = queue.shift()!;
       slot.job = job;
       // Transfer the bytes when the view owns its whole buffer (it then moves, not copies).
-      const own = job.body.byteOffset === 0 && job.body.byteLength === job.body.buffer.byteLength;
-      slot.worker.postMessage(job.body, own ? [job.body.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage(job.body, transferable(job.body));
     }
   };
   for (let i = 0; i < size; i++) slots.push(spawn());

@@ -1,10 +1,11 @@
 /**
- * One scoring worker thread (see score-pool.ts): body bytes in, {status, body, items} out.
+ * One scoring worker thread (see score-pool.ts): body bytes in, {status, body bytes, items} out.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { scoreBody, scorerFromSpec, type ScorerSpec } from "./score-pool.js";
+import { scoreBody, scorerFromSpec, transferable, type ScorerSpec } from "./score-pool.js";
 
 const cfg = scorerFromSpec(workerData as ScorerSpec);
 parentPort!.on("message", (body: Uint8Array) => {
-  parentPort!.postMessage(scoreBody(body, cfg));
+  const r = scoreBody(body, cfg);
+  parentPort!.postMessage(r, transferable(r.body)); // the reply's bytes move, not copied
 });

@@ -131,11 +131,44 @@ test("bcr serve-reward scores in worker threads by default, with any shaping (a 
   }
 });
 
+test("bcr serve-reward: --max-items and --max-body-mb set the request limits; each 413 names its flag", {
+  timeout: 60_000,
+}, async () => {
+  const cli = startCli(["--port", "0", "--quiet", "--max-items", "3", "--max-body-mb", "0.01"]);
+  try {
+    const url = await cli.url;
+    assert.match(cli.err(), /at most 3 items and 10485 bytes per request/);
+    const health = await request<{ max_items: number; max_body_bytes: number }>(url, { path: "/health" });
+    assert.deepEqual([health.body.max_items, health.body.max_body_bytes], [3, 10485]);
+    const body = (n: number) => ({
+      responses: Array(n).fill("Answer 1: \\boxed{4}"),
+      prompts: Array(n).fill("p"),
+      labels: Array(n).fill("4"),
+    });
+    const over = await request<{ error: string }>(url, { path: "/get_reward", body: body(4) });
+    assert.equal(over.status, 413);
+    assert.equal(over.body.error, "request has 4 items; this server accepts at most 3 per request (--max-items)");
+    const at = await request<{ rewards: number[] }>(url, { path: "/get_reward", body: body(3) });
+    assert.deepEqual([at.status, at.body.rewards], [200, [1, 1, 1]]);
+    const big = await request<{ error: string }>(url, {
+      path: "/get_reward",
+      body: { responses: ["x".repeat(11_000)], prompts: ["p"], labels: ["4"] },
+    });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error, "request body over the limit of 10485 bytes (--max-body-mb)");
+  } finally {
+    cli.child.kill("SIGKILL");
+    await cli.exited;
+  }
+});
+
 test("bcr serve-reward: bad flags are usage errors (exit 2)", { timeout: 60_000 }, async () => {
   for (const args of [
     ["--shaping", "nope"],
     ["--param", "lambda"],
     ["--shaping", "linear", "--param", "beta=1"],
+    ["--max-items", "0"],
+    ["--max-body-mb", "1000000"],
   ]) {
     const cli = startCli(args);
     cli.url.catch(() => undefined);

@@ -5,7 +5,9 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_ITEMS,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  MAX_BODY_BYTES_LIMIT,
   startRewardServer,
 } from "../../serve/reward-server.js";
 import { TOKEN_COUNTERS, type TokenCounterName } from "../../bcr/tokens.js";
@@ -27,6 +29,7 @@ GET /health. See docs/distributed.md.
   --target-length N    target length for the l1-exact / l1-max shapings
   --total-steps N      training length for schedule-aware shapings (thinkprune)
   --max-body-mb N      request body limit in MiB (default ${DEFAULT_MAX_BODY_BYTES / 2 ** 20}; 413 above)
+  --max-items N        items (query entries) per request (default ${DEFAULT_MAX_ITEMS}; 413 above, naming the cap)
   --score-workers N    worker threads that parse and score (default min(4, cores); 0 = on the event loop)
   --request-timeout-s S   a body not fully received S seconds after its request began gets 408 (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})
   --headers-timeout-s S   headers not fully received within S seconds get 408 (default ${DEFAULT_HEADERS_TIMEOUT_MS / 1000})
@@ -69,6 +72,7 @@ export const command: Command = {
       "target-length": { type: "string" },
       "total-steps": { type: "string" },
       "max-body-mb": { type: "string" },
+      "max-items": { type: "string" },
       quiet: { type: "boolean" },
       "score-workers": { type: "string" },
       "request-timeout-s": { type: "string" },
@@ -91,7 +95,10 @@ export const command: Command = {
       throw new UsageError((e as Error).message);
     }
     const maxBodyMb = values["max-body-mb"] === undefined ? undefined : Number(values["max-body-mb"]);
-    if (maxBodyMb !== undefined && !(maxBodyMb > 0)) throw new UsageError(`--max-body-mb must be a positive number`);
+    if (maxBodyMb !== undefined && !(maxBodyMb > 0 && maxBodyMb * 2 ** 20 <= MAX_BODY_BYTES_LIMIT))
+      throw new UsageError(
+        `--max-body-mb must be a positive number of MiB up to ${Math.floor(MAX_BODY_BYTES_LIMIT / 2 ** 20)}, got '${values["max-body-mb"]}'`,
+      );
 
     const seconds = (flag: string): number | undefined => {
       const v = values[flag as "drain-timeout-s"];
@@ -126,7 +133,8 @@ export const command: Command = {
       ...(values["total-steps"] !== undefined
         ? { totalSteps: positiveInt("--total-steps", values["total-steps"], 0) }
         : {}),
-      maxBodyBytes: maxBodyMb === undefined ? DEFAULT_MAX_BODY_BYTES : Math.floor(maxBodyMb * 2 ** 20),
+      maxBodyBytes: maxBodyMb === undefined ? DEFAULT_MAX_BODY_BYTES : Math.max(1, Math.floor(maxBodyMb * 2 ** 20)),
+      maxItems: positiveInt("--max-items", values["max-items"], DEFAULT_MAX_ITEMS),
       log: values.quiet ? null : (line) => process.stdout.write(line + "\n"),
     });
     const params = Object.entries(shaping.params)
@@ -135,7 +143,7 @@ export const command: Command = {
     console.error(
       `bcr serve-reward: listening on ${server.url} (POST /get_reward, GET /health); ` +
         `shaping ${shaping.name}${params ? ` ${params}` : ""}, template ${template}, counter ${counter}, ` +
-        `${server.scoreWorkers} scoring worker(s)`,
+        `${server.scoreWorkers} scoring worker(s), at most ${server.maxItems} items and ${server.maxBodyBytes} bytes per request`,
     );
 
     await new Promise<void>((resolve) => {
