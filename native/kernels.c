@@ -2,8 +2,21 @@
  * The native kernel set for the tfjs wasm backend (BCR_KERNELS=native, src/engine/native-kernels.ts):
  * a Node-API addon whose functions read and write float32 arrays in place inside an ArrayBuffer,
  * the wasm backend's heap, so a tfjs kernel can run at native speed without copying its operands
- * out of wasm. Offsets and strides are in float32 elements; every range is bounds-checked against
- * the buffer before any arithmetic.
+ * out of wasm. Offsets and strides are in float32 elements (so every operand is as aligned as the
+ * buffer itself, which is checked to be 4-byte aligned).
+ *
+ * Nothing an argument says is trusted (issue 28): every entry point reads its arguments through
+ * one reader (begin, arg_int, arg_float, arg_pads below) before it touches memory. It checks the
+ * argument count, that the heap is a live ArrayBuffer (not a typed array, not detached), that
+ * every offset and size is a number that is a finite non-negative integer below 2^53 (so NaN,
+ * 0.5, -1, Infinity, 2**63, strings and BigInts are refused, never truncated, clamped or taken
+ * as 0) and within the kernel's own range (BLAS ints, flags 0 or 1), computes every extent
+ * (offset + (batch-1)*stride + span) and every product of sizes in overflow-checked 64-bit
+ * arithmetic, checks each operand's extent against the heap, each pad index against T, and each
+ * scratch allocation against MAX_SCRATCH_BYTES. A bad argument throws a TypeError (wrong type or
+ * count) or a RangeError (a value out of range) whose message starts with the kernel and names
+ * the argument; the kernel then has done nothing. tests/engine/native-hostile.test.ts runs a
+ * table of hostile calls, each in its own process.
  *
  * OpenBLAS is opened with dlopen at load time rather than linked, so building needs no -dev
  * package (only gcc and the Node-API headers) and a machine without libopenblas gets a clear
@@ -11,11 +24,15 @@
  *
  * Exports:
  *   load(path) -> string                 opens the library; returns its config string
- *   setThreads(n)                        openblas_set_num_threads (process-wide)
+ *   setThreads(n)                        openblas_set_num_threads (process-wide), 1 <= n <= 1024
+ *   blasInfo() -> object                 what load() opened: { requested, path, realPath, config,
+ *                                        corename, threads, parallel, coretypeEnv } (null where the
+ *                                        library lacks the symbol)
  *   gemm(buffer, batch, m, n, k, transA, transB,
  *        aOffset, aStride, bOffset, bStride, cOffset, cStride, beta)
  *     For i < batch: C_i = op(A_i) @ op(B_i) + beta * C_i, row-major. A stride of 0 broadcasts
- *     one operand over the batch.
+ *     A or B over the batch; C's stride must be at least m*n when batch > 1 (outputs must not
+ *     overlap, which also bounds the work by the heap's size). transA, transB: 0 or 1.
  *   attention(buffer, qkvOffset, outOffset, B, T, H, hd, pads)            forward
  *   attentionGrad(buffer, qkvOffset, dyOffset, outOffset, B, T, H, hd, pads) backward
  *     Causal multi-head self-attention straight from the c_attn output qkv [B*T, 3C] (q, k, v
@@ -24,7 +41,8 @@
  *     (3C), so nothing is cut out or copied; the [T, T] probabilities live in a scratch buffer
  *     and are recomputed in the backward pass rather than stored. pads (Int32Array of B, or
  *     null) hides the first pads[b] key columns of sequence b, exactly as the additive -1e9
- *     mask of the tfjs paths does (including its rows for the pad queries themselves).
+ *     mask of the tfjs paths does (including its rows for the pad queries themselves);
+ *     0 <= pads[b] <= T, checked entry by entry (and copied before use).
  *   cachedAttention(buffer, q, k1, v1, n1, k2, v2, n2, bias, out, B, H, hd)
  *     One decoding step against the KV cache: for each of the B*H rows, softmax(q . keys + bias)
  *     over the old block (k1, v1: [B*H, n1, hd]) then the recent one (k2, v2: n2 positions, n2 may
@@ -35,145 +53,408 @@
  *   gelu(buffer, x, y, n) / geluGrad(buffer, x, dy, dx, n)
  *     GELU, tanh approximation, as x * sigmoid(z), z = x (A + B x^2) (src/model/gpt.ts)
  */
+#define _GNU_SOURCE
 #include <dlfcn.h>
-#include <node_api.h>
-#include <stdint.h>
 #include <math.h>
+#include <node_api.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 typedef void (*set_threads_fn)(int);
+typedef int (*get_int_fn)(void);
 typedef char *(*config_fn)(void);
 
 static sgemm_fn sgemm = NULL;
 static sgemv_fn sgemv = NULL;
 static set_threads_fn set_threads = NULL;
-static config_fn get_config = NULL;
+static get_int_fn get_threads = NULL, get_parallel = NULL;
+static config_fn get_config = NULL, get_corename = NULL;
+static char blas_requested[4096];
 
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, NULL, "native kernels: Node-API call failed"); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
+/* Every integer argument is below 2^53: every such double is an exact integer. */
+#define EXACT_LIMIT 9007199254740992.0 /* 2^53 */
+#define U53 ((uint64_t)1 << 53)
+/* Sizes handed to BLAS as its (32-bit) int. */
+#define BLAS_INT_MAX ((uint64_t)INT32_MAX)
+/* setThreads' ceiling: OpenBLAS is built for at most MAX_THREADS (64 in Debian's build) and clamps. */
+#define MAX_BLAS_THREADS 1024
+/*
+ * Ceiling on one call's scratch allocation: attention's [T, T] probabilities (T*T floats forward,
+ * 2*T*T with their gradient) and the cached step's Tk scores. The largest model the toolkit runs
+ * has blockSize 768 (configs/reproduce-sections-packs8*.json), whose backward scratch is
+ * 2 * 768^2 * 4 bytes = 4.5 MiB; 1 GiB is over 200 times that (T up to 16384 forward, 11585
+ * backward) and small enough that a hostile T cannot exhaust the machine's memory.
+ */
+#define MAX_SCRATCH_BYTES ((uint64_t)1 << 30)
+#define MAX_ARGS 14
 
-static napi_value throw_error(napi_env env, const char *msg) {
-  napi_throw_error(env, NULL, msg);
-  return NULL;
+/* ---- the one argument reader ---- */
+
+/* One call: the kernel's name (the first word of every message), its arguments and its heap. */
+typedef struct {
+  napi_env env;
+  const char *who;
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  float *base;    /* the heap's first float (NULL for an empty heap) */
+  uint64_t total; /* the heap's size in floats */
+} call_t;
+
+static bool throw_fmt(call_t *c, bool range, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool throw_fmt(call_t *c, bool range, const char *fmt, ...) {
+  char what[384], msg[448];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  snprintf(msg, sizeof msg, "%s: %s", c->who, what);
+  if (range)
+    napi_throw_range_error(c->env, "ERR_OUT_OF_RANGE", msg);
+  else
+    napi_throw_type_error(c->env, "ERR_INVALID_ARG_TYPE", msg);
+  return false;
+}
+#define RANGE_ERROR(c, ...) throw_fmt(c, true, __VA_ARGS__)
+#define TYPE_ERROR(c, ...) throw_fmt(c, false, __VA_ARGS__)
+
+static void format_number(double x, char *out, size_t n) {
+  if (isnan(x))
+    snprintf(out, n, "NaN");
+  else if (isinf(x))
+    snprintf(out, n, x > 0 ? "Infinity" : "-Infinity");
+  else {
+    snprintf(out, n, "%.15g", x);
+    if (strtod(out, NULL) != x) snprintf(out, n, "%.17g", x);
+  }
 }
 
+/* A short description of a value for messages: the number itself, else its kind. */
+static void describe(napi_env env, napi_value v, char *out, size_t n) {
+  napi_valuetype t;
+  bool is = false;
+  double x;
+  if (napi_typeof(env, v, &t) != napi_ok) {
+    snprintf(out, n, "an unreadable value");
+    return;
+  }
+  switch (t) {
+    case napi_number:
+      if (napi_get_value_double(env, v, &x) == napi_ok) format_number(x, out, n);
+      else snprintf(out, n, "a number");
+      return;
+    case napi_undefined: snprintf(out, n, "undefined"); return;
+    case napi_null: snprintf(out, n, "null"); return;
+    case napi_boolean: snprintf(out, n, "a boolean"); return;
+    case napi_string: snprintf(out, n, "a string"); return;
+    case napi_symbol: snprintf(out, n, "a symbol"); return;
+    case napi_bigint: snprintf(out, n, "a BigInt"); return;
+    case napi_function: snprintf(out, n, "a function"); return;
+    case napi_external: snprintf(out, n, "an external"); return;
+    case napi_object: break;
+  }
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t len;
+    static const char *names[] = {"Int8Array",    "Uint8Array",   "Uint8ClampedArray", "Int16Array",
+                                  "Uint16Array",  "Int32Array",   "Uint32Array",       "Float32Array",
+                                  "Float64Array", "BigInt64Array", "BigUint64Array"};
+    if (napi_get_typedarray_info(env, v, &type, &len, NULL, NULL, NULL) == napi_ok &&
+        (size_t)type < sizeof names / sizeof names[0])
+      snprintf(out, n, "a %s of %zu", names[type], len);
+    else
+      snprintf(out, n, "a typed array");
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is)
+    snprintf(out, n, "a DataView");
+  else if (napi_is_array(env, v, &is) == napi_ok && is)
+    snprintf(out, n, "an Array");
+  else if (napi_is_arraybuffer(env, v, &is) == napi_ok && is)
+    snprintf(out, n, "an ArrayBuffer");
+  else
+    snprintf(out, n, "an object");
+}
+
+/*
+ * Starts a call: exactly `expected` arguments, and when `heap`, the first is the heap: a live,
+ * 4-byte aligned ArrayBuffer (not a typed array, not a SharedArrayBuffer, not detached).
+ */
+static bool begin(call_t *c, napi_env env, napi_callback_info info, const char *who, size_t expected, bool heap) {
+  c->env = env;
+  c->who = who;
+  c->argc = MAX_ARGS;
+  c->base = NULL;
+  c->total = 0;
+  if (napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "native kernels: napi_get_cb_info failed");
+    return false;
+  }
+  if (c->argc != expected)
+    return TYPE_ERROR(c, "expects %zu argument%s, got %zu", expected, expected == 1 ? "" : "s", c->argc);
+  if (!heap) return true;
+  bool is_ab = false, detached = false;
+  void *data = NULL;
+  size_t bytes = 0;
+  char got[96];
+  if (napi_is_arraybuffer(env, c->argv[0], &is_ab) != napi_ok || !is_ab) {
+    describe(env, c->argv[0], got, sizeof got);
+    return TYPE_ERROR(c, "argument 'heap' must be an ArrayBuffer (the wasm heap), got %s", got);
+  }
+  if (napi_is_detached_arraybuffer(env, c->argv[0], &detached) != napi_ok || detached)
+    return TYPE_ERROR(c, "argument 'heap' is a detached ArrayBuffer");
+  if (napi_get_arraybuffer_info(env, c->argv[0], &data, &bytes) != napi_ok)
+    return TYPE_ERROR(c, "argument 'heap': its ArrayBuffer cannot be read");
+  if ((uintptr_t)data % sizeof(float) != 0)
+    return RANGE_ERROR(c, "argument 'heap' is not %zu-byte aligned", sizeof(float));
+  c->base = bytes >= sizeof(float) ? (float *)data : NULL;
+  c->total = c->base ? bytes / sizeof(float) : 0;
+  return true;
+}
+
+/*
+ * Argument i as an integer in [lo, hi]: a number (typeof), finite, integral and 0 <= x < 2^53,
+ * never truncated, clamped or defaulted.
+ */
+static bool arg_int(call_t *c, size_t i, const char *name, uint64_t lo, uint64_t hi, uint64_t *out) {
+  napi_valuetype t;
+  double x = 0;
+  char got[96];
+  describe(c->env, c->argv[i], got, sizeof got);
+  if (napi_typeof(c->env, c->argv[i], &t) != napi_ok || t != napi_number ||
+      napi_get_value_double(c->env, c->argv[i], &x) != napi_ok)
+    return TYPE_ERROR(c, "argument '%s' must be a number, got %s", name, got);
+  if (!isfinite(x) || x != floor(x) || !(x >= 0) || !(x < EXACT_LIMIT))
+    return RANGE_ERROR(c, "argument '%s' must be a non-negative integer below 2^53, got %s", name, got);
+  uint64_t u = (uint64_t)x;
+  if (u < lo || u > hi) {
+    if (hi >= U53)
+      return RANGE_ERROR(c, "argument '%s' must be at least %llu, got %s", name, (unsigned long long)lo, got);
+    return RANGE_ERROR(c, "argument '%s' must be between %llu and %llu, got %s", name, (unsigned long long)lo,
+                       (unsigned long long)hi, got);
+  }
+  *out = u;
+  return true;
+}
+
+/* Argument i as a finite number. */
+static bool arg_float(call_t *c, size_t i, const char *name, double *out) {
+  napi_valuetype t;
+  char got[96];
+  describe(c->env, c->argv[i], got, sizeof got);
+  if (napi_typeof(c->env, c->argv[i], &t) != napi_ok || t != napi_number ||
+      napi_get_value_double(c->env, c->argv[i], out) != napi_ok)
+    return TYPE_ERROR(c, "argument '%s' must be a number, got %s", name, got);
+  if (!isfinite(*out)) return RANGE_ERROR(c, "argument '%s' must be finite, got %s", name, got);
+  return true;
+}
+
+/* *out = a * b, or a RangeError naming the product when it overflows 64 bits. */
+static bool mul(call_t *c, const char *what, uint64_t a, uint64_t b, uint64_t *out) {
+  if (__builtin_mul_overflow(a, b, out)) return RANGE_ERROR(c, "%s overflows 64 bits", what);
+  return true;
+}
+
+static bool add(call_t *c, const char *what, uint64_t a, uint64_t b, uint64_t *out) {
+  if (__builtin_add_overflow(a, b, out)) return RANGE_ERROR(c, "%s overflows 64 bits", what);
+  return true;
+}
+
+/* v <= limit, or a RangeError naming what v is. */
+static bool at_most(call_t *c, const char *what, uint64_t v, uint64_t limit) {
+  if (v > limit)
+    return RANGE_ERROR(c, "%s = %llu exceeds %llu", what, (unsigned long long)v, (unsigned long long)limit);
+  return true;
+}
+
+/*
+ * Operand `name` covers floats [offset, offset + (batch-1)*stride + span) of the heap (batch >= 1),
+ * all of which must lie inside it; the sum is computed without overflow.
+ */
+static bool operand(call_t *c, const char *name, uint64_t offset, uint64_t stride, uint64_t batch, uint64_t span) {
+  uint64_t reach, end;
+  if (__builtin_mul_overflow(batch - 1, stride, &reach) || __builtin_add_overflow(offset, reach, &end) ||
+      __builtin_add_overflow(end, span, &end))
+    return RANGE_ERROR(c, "operand '%s': offset + (batch-1)*stride + span overflows 64 bits", name);
+  if (end > c->total)
+    return RANGE_ERROR(c, "operand '%s' ends at float %llu, outside the heap of %llu floats", name,
+                       (unsigned long long)end, (unsigned long long)c->total);
+  return true;
+}
+
+/* A scratch allocation of `count` floats: checked against MAX_SCRATCH_BYTES, then malloc'ed. */
+static float *scratch(call_t *c, const char *what, uint64_t count) {
+  uint64_t bytes;
+  if (__builtin_mul_overflow(count, (uint64_t)sizeof(float), &bytes) || bytes > MAX_SCRATCH_BYTES) {
+    RANGE_ERROR(c, "the %s scratch would take %llu floats (%.3g GiB), above the cap of %llu bytes (MAX_SCRATCH_BYTES)",
+                what, (unsigned long long)count, (double)count * sizeof(float) / (1 << 30),
+                (unsigned long long)MAX_SCRATCH_BYTES);
+    return NULL;
+  }
+  float *p = (float *)malloc(bytes ? (size_t)bytes : 1);
+  if (!p) napi_throw_error(c->env, NULL, "native kernels: out of memory for the scratch buffer");
+  return p;
+}
+
+static bool need_blas(call_t *c, bool gemv) {
+  if (!sgemm || (gemv && !sgemv)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: load() has not opened a BLAS library%s", c->who, gemv ? " with cblas_sgemv" : "");
+    napi_throw_error(c->env, "ERR_BCR_NO_BLAS", msg);
+    return false;
+  }
+  return true;
+}
+
+/* ---- the library ---- */
+
 static napi_value load(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  char path[1024];
+  call_t c;
+  char path[sizeof blas_requested];
   size_t len = 0;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) return throw_error(env, "load(path): path is required");
-  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
+  napi_valuetype t;
+  if (!begin(&c, env, info, "load", 1, false)) return NULL;
+  if (napi_typeof(env, c.argv[0], &t) != napi_ok || t != napi_string) {
+    char got[96];
+    describe(env, c.argv[0], got, sizeof got);
+    TYPE_ERROR(&c, "argument 'path' must be a string, got %s", got);
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, c.argv[0], path, sizeof path, &len) != napi_ok) {
+    TYPE_ERROR(&c, "argument 'path' cannot be read as UTF-8");
+    return NULL;
+  }
+  if (len == 0 || len >= sizeof path - 1 || strlen(path) != len) {
+    RANGE_ERROR(&c, "argument 'path' must be non-empty, shorter than %zu bytes and free of NUL characters",
+                sizeof path - 1);
+    return NULL;
+  }
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char *why = dlerror();
-    return throw_error(env, why ? why : "dlopen failed");
+    napi_throw_error(env, NULL, why ? why : "dlopen failed");
+    return NULL;
   }
   sgemm_fn f = (sgemm_fn)dlsym(lib, "cblas_sgemm");
-  if (!f) return throw_error(env, "the library has no cblas_sgemm");
+  if (!f) {
+    napi_throw_error(env, NULL, "the library has no cblas_sgemm");
+    return NULL;
+  }
   sgemm = f;
   sgemv = (sgemv_fn)dlsym(lib, "cblas_sgemv");
   set_threads = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
+  get_threads = (get_int_fn)dlsym(lib, "openblas_get_num_threads");
+  get_parallel = (get_int_fn)dlsym(lib, "openblas_get_parallel");
   get_config = (config_fn)dlsym(lib, "openblas_get_config");
+  get_corename = (config_fn)dlsym(lib, "openblas_get_corename");
+  memcpy(blas_requested, path, len + 1);
   napi_value out;
-  CHECK(napi_create_string_utf8(env, get_config ? get_config() : "cblas", NAPI_AUTO_LENGTH, &out));
+  if (napi_create_string_utf8(env, get_config ? get_config() : "cblas", NAPI_AUTO_LENGTH, &out) != napi_ok) return NULL;
   return out;
 }
 
 static napi_value set_threads_js(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t n = 1;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) return throw_error(env, "setThreads(n): n is required");
-  CHECK(napi_get_value_int32(env, argv[0], &n));
-  if (n < 1) return throw_error(env, "setThreads(n): n must be at least 1");
-  if (set_threads) set_threads(n);
+  call_t c;
+  uint64_t n;
+  if (!begin(&c, env, info, "setThreads", 1, false) || !arg_int(&c, 0, "n", 1, MAX_BLAS_THREADS, &n)) return NULL;
+  if (set_threads) set_threads((int)n);
   return NULL;
 }
 
-/* Elements [offset, offset + (batch-1)*stride + span) must lie inside the buffer. */
-static int in_bounds(int64_t offset, int64_t stride, int64_t batch, int64_t span, int64_t total) {
-  if (offset < 0 || stride < 0 || span < 0 || batch < 1) return 0;
-  int64_t last = offset + (batch - 1) * stride + span;
-  return last <= total;
+/* Sets obj[key] to a string, or null when s is NULL. */
+static bool set_string(napi_env env, napi_value obj, const char *key, const char *s) {
+  napi_value v;
+  if ((s ? napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v) : napi_get_null(env, &v)) != napi_ok) return false;
+  return napi_set_named_property(env, obj, key, v) == napi_ok;
 }
 
-#define MAX_ARGS 14
-
-static int64_t fail(napi_env env, const char *who, const char *what) {
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s: %s", who, what);
-  napi_throw_error(env, NULL, msg);
-  return -1;
+/*
+ * What load() opened, for `bcr info` and backend.json: the path asked for, the file the loader
+ * resolved it to (dladdr of cblas_sgemm) and its real path (symlinks and Debian's alternatives
+ * followed: the file name carries OpenBLAS's version), openblas_get_config (version and build
+ * options), openblas_get_corename (the core kernels in use, which OPENBLAS_CORETYPE overrides),
+ * openblas_get_num_threads, openblas_get_parallel (sequential, pthreads or openmp). Null where
+ * the library lacks the symbol.
+ */
+static napi_value blas_info(napi_env env, napi_callback_info info) {
+  call_t c;
+  if (!begin(&c, env, info, "blasInfo", 0, false) || !need_blas(&c, false)) return NULL;
+  Dl_info dl;
+  union {
+    sgemm_fn f;
+    void *p;
+  } sym = {.f = sgemm};
+  const char *file = dladdr(sym.p, &dl) && dl.dli_fname ? dl.dli_fname : NULL;
+  char *real = file ? realpath(file, NULL) : NULL;
+  napi_value obj, v;
+  bool ok = napi_create_object(env, &obj) == napi_ok && set_string(env, obj, "requested", blas_requested) &&
+            set_string(env, obj, "path", file) && set_string(env, obj, "realPath", real) &&
+            set_string(env, obj, "config", get_config ? get_config() : NULL) &&
+            set_string(env, obj, "corename", get_corename ? get_corename() : NULL);
+  free(real);
+  if (ok) {
+    ok = (get_threads ? napi_create_int32(env, get_threads(), &v) : napi_get_null(env, &v)) == napi_ok &&
+         napi_set_named_property(env, obj, "threads", v) == napi_ok;
+  }
+  if (ok) {
+    const char *kind = NULL;
+    int p = get_parallel ? get_parallel() : -1;
+    kind = p == 0 ? "sequential" : p == 1 ? "pthreads" : p == 2 ? "openmp" : NULL;
+    ok = set_string(env, obj, "parallel", kind) && set_string(env, obj, "coretypeEnv", getenv("OPENBLAS_CORETYPE"));
+  }
+  if (!ok) {
+    napi_throw_error(env, NULL, "blasInfo: Node-API call failed");
+    return NULL;
+  }
+  return obj;
 }
 
-/* Every kernel's arguments: the heap (an ArrayBuffer) first, then `count` integers (offsets and
-   sizes, read into v), then `extra` arguments of the kernel's own, left in argv. Returns the
-   heap's size in floats, or -1 after throwing an error that starts with `who`. */
-static int64_t read_args(napi_env env, napi_callback_info info, const char *who, size_t count, size_t extra,
-                         napi_value *argv, float **base, int64_t *v) {
-  size_t argc = MAX_ARGS;
-  if (count + extra + 1 > MAX_ARGS || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok ||
-      argc < count + extra + 1)
-    return fail(env, who, "wrong number of arguments");
-  void *data = NULL;
-  size_t bytes = 0;
-  bool is_ab = false;
-  if (napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab ||
-      napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok)
-    return fail(env, who, "the first argument must be an ArrayBuffer");
-  for (size_t i = 0; i < count; i++)
-    if (napi_get_value_int64(env, argv[i + 1], &v[i]) != napi_ok)
-      return fail(env, who, "offsets and sizes must be numbers");
-  *base = (float *)data;
-  return (int64_t)(bytes / sizeof(float));
-}
+/* ---- products ---- */
 
 static napi_value gemm(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  float *base;
-  int64_t v[12];
-  int64_t total = read_args(env, info, "gemm", 12, 1, argv, &base, v);
-  if (total < 0) return NULL;
-  if (!sgemm) return throw_error(env, "gemm: load() has not opened a BLAS library");
-  double beta = 0;
-  CHECK(napi_get_value_double(env, argv[13], &beta));
-  int64_t batch = v[0], m = v[1], n = v[2], k = v[3];
-  int trans_a = v[4] != 0, trans_b = v[5] != 0;
-  int64_t a_off = v[6], a_stride = v[7], b_off = v[8], b_stride = v[9], c_off = v[10], c_stride = v[11];
-  if (batch < 1 || m < 1 || n < 1 || k < 1 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
-    return throw_error(env, "gemm: batch, m, n and k must be positive 32-bit sizes");
-  if (!in_bounds(a_off, a_stride, batch, m * k, total) || !in_bounds(b_off, b_stride, batch, k * n, total) ||
-      !in_bounds(c_off, c_stride, batch, m * n, total))
-    return throw_error(env, "gemm: an operand lies outside the buffer");
+  call_t c;
+  uint64_t batch, m, n, k, ta, tb, a_off, a_stride, b_off, b_stride, c_off, c_stride, mk, kn, mn;
+  double beta;
+  if (!begin(&c, env, info, "gemm", 14, true) || !arg_int(&c, 1, "batch", 1, U53, &batch) ||
+      !arg_int(&c, 2, "m", 1, BLAS_INT_MAX, &m) || !arg_int(&c, 3, "n", 1, BLAS_INT_MAX, &n) ||
+      !arg_int(&c, 4, "k", 1, BLAS_INT_MAX, &k) || !arg_int(&c, 5, "transA", 0, 1, &ta) ||
+      !arg_int(&c, 6, "transB", 0, 1, &tb) || !arg_int(&c, 7, "aOffset", 0, U53, &a_off) ||
+      !arg_int(&c, 8, "aStride", 0, U53, &a_stride) || !arg_int(&c, 9, "bOffset", 0, U53, &b_off) ||
+      !arg_int(&c, 10, "bStride", 0, U53, &b_stride) || !arg_int(&c, 11, "cOffset", 0, U53, &c_off) ||
+      !arg_int(&c, 12, "cStride", 0, U53, &c_stride) || !arg_float(&c, 13, "beta", &beta) ||
+      !mul(&c, "m*k", m, k, &mk) || !mul(&c, "k*n", k, n, &kn) || !mul(&c, "m*n", m, n, &mn))
+    return NULL;
+  if (batch > 1 && c_stride < mn) {
+    RANGE_ERROR(&c, "argument 'cStride' (%llu) must be at least m*n = %llu when batch > 1: outputs may not overlap",
+                (unsigned long long)c_stride, (unsigned long long)mn);
+    return NULL;
+  }
+  if (!operand(&c, "a", a_off, a_stride, batch, mk) || !operand(&c, "b", b_off, b_stride, batch, kn) ||
+      !operand(&c, "c", c_off, c_stride, batch, mn) || !need_blas(&c, false))
+    return NULL;
+  float *base = c.base;
+  int trans_a = ta != 0, trans_b = tb != 0;
   int lda = trans_a ? (int)m : (int)k;
   int ldb = trans_b ? (int)k : (int)n;
   if (m == 1 && sgemv) {
     /* One row (a cached decoding step): a matrix-vector product, without sgemm's packing. The
        row is contiguous whether or not A is transposed. */
-    for (int64_t i = 0; i < batch; i++) {
+    for (uint64_t i = 0; i < batch; i++) {
       const float *a = base + a_off + i * a_stride, *b = base + b_off + i * b_stride;
-      float *c = base + c_off + i * c_stride;
+      float *cc = base + c_off + i * c_stride;
       if (trans_b) /* B is [n, k]: c = B a */
-        sgemv(ROW_MAJOR, NO_TRANS, (int)n, (int)k, 1.0f, b, (int)k, a, 1, (float)beta, c, 1);
+        sgemv(ROW_MAJOR, NO_TRANS, (int)n, (int)k, 1.0f, b, (int)k, a, 1, (float)beta, cc, 1);
       else /* B is [k, n]: c = B^T a */
-        sgemv(ROW_MAJOR, TRANS, (int)k, (int)n, 1.0f, b, (int)n, a, 1, (float)beta, c, 1);
+        sgemv(ROW_MAJOR, TRANS, (int)k, (int)n, 1.0f, b, (int)n, a, 1, (float)beta, cc, 1);
     }
     return NULL;
   }
-  for (int64_t i = 0; i < batch; i++) {
+  for (uint64_t i = 0; i < batch; i++) {
     sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
           base + a_off + i * a_stride, lda, base + b_off + i * b_stride, ldb, (float)beta, base + c_off + i * c_stride,
           (int)n);
@@ -181,62 +462,90 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Arguments shared by the two attention entry points, read and bounds-checked. */
+/* ---- causal self-attention ---- */
+
+/* Arguments shared by the two attention entry points, read and checked. */
 typedef struct {
   float *base;
   int64_t qkv, dy, out;
   int64_t B, T, H, hd;
-  const int32_t *pads;
+  int32_t *pads; /* a checked copy (B entries, 0 <= pads[b] <= T), or NULL; free() it */
+  float *p;      /* the scratch: T*T floats, or 2*T*T with the gradient; free() it */
 } attn_args;
 
-static int read_attention_args(napi_env env, napi_callback_info info, int with_dy, attn_args *a) {
-  napi_value argv[MAX_ARGS];
-  int64_t v[7];
-  size_t nv = with_dy ? 7 : 6;
-  int64_t total = read_args(env, info, "attention", nv, 1, argv, &a->base, v);
-  if (total < 0) return 0;
-  if (!sgemm) {
-    napi_throw_error(env, NULL, "attention: load() has not opened a BLAS library");
-    return 0;
-  }
-  size_t at = 0;
-  a->qkv = v[at++];
-  a->dy = with_dy ? v[at++] : 0;
-  a->out = v[at++];
-  a->B = v[at++];
-  a->T = v[at++];
-  a->H = v[at++];
-  a->hd = v[at++];
-  a->pads = NULL;
-  napi_value pads_arg = argv[nv + 1];
+/*
+ * The pads argument: null/undefined, or an Int32Array of exactly B entries each in [0, T],
+ * copied (so the kernel's own writes to the heap cannot change it underneath).
+ */
+static bool arg_pads(call_t *c, size_t i, uint64_t B, uint64_t T, int32_t **out) {
   napi_valuetype t;
-  if (napi_typeof(env, pads_arg, &t) != napi_ok) return 0;
-  if (t != napi_null && t != napi_undefined) {
-    napi_typedarray_type type;
-    size_t length = 0;
-    void *pdata = NULL;
-    bool is_ta = false;
-    if (napi_is_typedarray(env, pads_arg, &is_ta) != napi_ok || !is_ta ||
-        napi_get_typedarray_info(env, pads_arg, &type, &length, &pdata, NULL, NULL) != napi_ok ||
-        type != napi_int32_array || (int64_t)length != a->B) {
-      napi_throw_error(env, NULL, "attention: pads must be null or an Int32Array of B entries");
-      return 0;
+  char got[96];
+  *out = NULL;
+  if (napi_typeof(c->env, c->argv[i], &t) != napi_ok) return TYPE_ERROR(c, "argument 'pads' cannot be read");
+  if (t == napi_null || t == napi_undefined) return true;
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  describe(c->env, c->argv[i], got, sizeof got);
+  if (napi_is_typedarray(c->env, c->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array)
+    return TYPE_ERROR(c, "argument 'pads' must be null or an Int32Array, got %s", got);
+  if ((uint64_t)length != B)
+    return RANGE_ERROR(c, "argument 'pads' must have B = %llu entries, got %zu", (unsigned long long)B, length);
+  int32_t *copy = (int32_t *)malloc(length * sizeof(int32_t));
+  if (!copy) {
+    napi_throw_error(c->env, NULL, "native kernels: out of memory for pads");
+    return false;
+  }
+  memcpy(copy, data, length * sizeof(int32_t));
+  for (size_t b = 0; b < length; b++) {
+    if (copy[b] < 0 || (uint64_t)copy[b] > T) {
+      int32_t bad = copy[b];
+      free(copy);
+      return RANGE_ERROR(c, "pads[%zu] must be between 0 and T = %llu, got %d", b, (unsigned long long)T, (int)bad);
     }
-    a->pads = (const int32_t *)pdata;
   }
-  if (a->B < 1 || a->T < 1 || a->H < 1 || a->hd < 1 || a->T > 65536 || a->H * a->hd > INT32_MAX / 3) {
-    napi_throw_error(env, NULL, "attention: B, T, H and hd must be positive (T at most 65536)");
-    return 0;
+  *out = copy;
+  return true;
+}
+
+static bool read_attention_args(napi_env env, napi_callback_info info, bool with_dy, attn_args *a) {
+  call_t c;
+  const char *who = with_dy ? "attentionGrad" : "attention";
+  uint64_t qkv, dy = 0, out, B, T, H, hd, C, ld, rows, span_qkv, span_c, span_out, tt, cells;
+  size_t i = 1;
+  a->pads = NULL;
+  a->p = NULL;
+  if (!begin(&c, env, info, who, with_dy ? 9 : 8, true) || !arg_int(&c, i++, "qkvOffset", 0, U53, &qkv) ||
+      (with_dy && !arg_int(&c, i++, "dyOffset", 0, U53, &dy)) || !arg_int(&c, i++, "outOffset", 0, U53, &out) ||
+      !arg_int(&c, i++, "B", 1, U53, &B) || !arg_int(&c, i++, "T", 1, BLAS_INT_MAX, &T) ||
+      !arg_int(&c, i++, "H", 1, BLAS_INT_MAX, &H) || !arg_int(&c, i++, "hd", 1, BLAS_INT_MAX, &hd) ||
+      !mul(&c, "H*hd", H, hd, &C) || !mul(&c, "3*H*hd", 3, C, &ld) ||
+      !at_most(&c, "3*H*hd (qkv's row length, a BLAS int)", ld, BLAS_INT_MAX) || !mul(&c, "B*T", B, T, &rows) ||
+      !mul(&c, "B*T*3*H*hd", rows, ld, &span_qkv) || !mul(&c, "B*T*H*hd", rows, C, &span_c))
+    return false;
+  span_out = with_dy ? span_qkv : span_c;
+  if (!operand(&c, "qkv", qkv, 0, 1, span_qkv) || (with_dy && !operand(&c, "dy", dy, 0, 1, span_c)) ||
+      !operand(&c, "out", out, 0, 1, span_out) || !mul(&c, "T*T", T, T, &tt) ||
+      !mul(&c, "the scratch", tt, with_dy ? 2 : 1, &cells) || !need_blas(&c, false) ||
+      !arg_pads(&c, i, B, T, &a->pads))
+    return false;
+  a->p = scratch(&c, with_dy ? "[2, T, T]" : "[T, T]", cells);
+  if (!a->p) {
+    free(a->pads);
+    return false;
   }
-  int64_t C = a->H * a->hd;
-  int64_t rows = a->B * a->T;
-  int ok = in_bounds(a->qkv, 0, 1, rows * 3 * C, total) && in_bounds(a->out, 0, 1, rows * (with_dy ? 3 : 1) * C, total) &&
-           (!with_dy || in_bounds(a->dy, 0, 1, rows * C, total));
-  if (!ok) {
-    napi_throw_error(env, NULL, "attention: an operand lies outside the buffer");
-    return 0;
-  }
-  return 1;
+  a->base = c.base;
+  a->qkv = (int64_t)qkv;
+  a->dy = (int64_t)dy;
+  a->out = (int64_t)out;
+  a->B = (int64_t)B;
+  a->T = (int64_t)T;
+  a->H = (int64_t)H;
+  a->hd = (int64_t)hd;
+  return true;
 }
 
 /*
@@ -275,11 +584,10 @@ static void probabilities(const float *q, const float *k, int64_t ld, int64_t T,
 
 static napi_value attention(napi_env env, napi_callback_info info) {
   attn_args a;
-  if (!read_attention_args(env, info, 0, &a)) return NULL;
+  if (!read_attention_args(env, info, false, &a)) return NULL;
   int64_t C = a.H * a.hd, ld = 3 * C, T = a.T;
   float scale = 1.0f / sqrtf((float)a.hd);
-  float *p = (float *)malloc((size_t)(T * T) * sizeof(float));
-  if (!p) return throw_error(env, "attention: out of memory for the [T, T] scratch");
+  float *p = a.p;
   for (int64_t b = 0; b < a.B; b++) {
     for (int64_t h = 0; h < a.H; h++) {
       const float *q = a.base + a.qkv + b * T * ld + h * a.hd;
@@ -290,16 +598,16 @@ static napi_value attention(napi_env env, napi_callback_info info) {
     }
   }
   free(p);
+  free(a.pads);
   return NULL;
 }
 
 static napi_value attention_grad(napi_env env, napi_callback_info info) {
   attn_args a;
-  if (!read_attention_args(env, info, 1, &a)) return NULL;
+  if (!read_attention_args(env, info, true, &a)) return NULL;
   int64_t C = a.H * a.hd, ld = 3 * C, T = a.T;
   float scale = 1.0f / sqrtf((float)a.hd);
-  float *p = (float *)malloc((size_t)(2 * T * T) * sizeof(float));
-  if (!p) return throw_error(env, "attentionGrad: out of memory for the [T, T] scratch");
+  float *p = a.p;
   float *dp = p + T * T;
   for (int64_t b = 0; b < a.B; b++) {
     for (int64_t h = 0; h < a.H; h++) {
@@ -326,13 +634,11 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
     }
   }
   free(p);
+  free(a.pads);
   return NULL;
 }
 
-#define NEED(cond, msg)                 \
-  do {                                  \
-    if (!(cond)) return throw_error(env, msg); \
-  } while (0)
+/* ---- LayerNorm ---- */
 
 static const float LN_EPS = 1e-5f;
 
@@ -346,100 +652,103 @@ static void row_stats(const float *x, int64_t C, float *m, float *rstd) {
   *m = (float)mean;
 }
 
+
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  float *base;
-  int64_t v[6];
-  int64_t total = read_args(env, info, "layerNorm", 6, 0, argv, &base, v);
-  if (total < 0) return NULL;
-  int64_t R = v[4], C = v[5];
-  NEED(R >= 1 && C >= 1, "layerNorm: R and C must be positive");
-  NEED(in_bounds(v[0], 0, 1, R * C, total) && in_bounds(v[1], 0, 1, C, total) && in_bounds(v[2], 0, 1, C, total) &&
-           in_bounds(v[3], 0, 1, R * C, total),
-       "layerNorm: an operand lies outside the buffer");
-  const float *w = base + v[1], *b = base + v[2];
-  for (int64_t r = 0; r < R; r++) {
-    const float *x = base + v[0] + r * C;
-    float *y = base + v[3] + r * C;
+  call_t c;
+  uint64_t xo, wo, bo, yo, R, C, RC;
+  if (!begin(&c, env, info, "layerNorm", 7, true) || !arg_int(&c, 1, "x", 0, U53, &xo) ||
+      !arg_int(&c, 2, "w", 0, U53, &wo) || !arg_int(&c, 3, "b", 0, U53, &bo) || !arg_int(&c, 4, "y", 0, U53, &yo) ||
+      !arg_int(&c, 5, "R", 1, U53, &R) || !arg_int(&c, 6, "C", 1, U53, &C) || !mul(&c, "R*C", R, C, &RC) ||
+      !operand(&c, "x", xo, 0, 1, RC) || !operand(&c, "w", wo, 0, 1, C) || !operand(&c, "b", bo, 0, 1, C) ||
+      !operand(&c, "y", yo, 0, 1, RC))
+    return NULL;
+  const float *w = c.base + wo, *b = c.base + bo;
+  for (uint64_t r = 0; r < R; r++) {
+    const float *x = c.base + xo + r * C;
+    float *y = c.base + yo + r * C;
     float m, rstd;
-    row_stats(x, C, &m, &rstd);
-    for (int64_t c = 0; c < C; c++) y[c] = (x[c] - m) * rstd * w[c] + b[c];
+    row_stats(x, (int64_t)C, &m, &rstd);
+    for (uint64_t j = 0; j < C; j++) y[j] = (x[j] - m) * rstd * w[j] + b[j];
   }
   return NULL;
 }
 
 static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  float *base;
-  int64_t v[8];
-  int64_t total = read_args(env, info, "layerNormGrad", 8, 0, argv, &base, v);
-  if (total < 0) return NULL;
-  int64_t R = v[6], C = v[7];
-  NEED(R >= 1 && C >= 1, "layerNormGrad: R and C must be positive");
-  NEED(in_bounds(v[0], 0, 1, R * C, total) && in_bounds(v[1], 0, 1, C, total) && in_bounds(v[2], 0, 1, R * C, total) &&
-           in_bounds(v[3], 0, 1, R * C, total) && in_bounds(v[4], 0, 1, C, total) && in_bounds(v[5], 0, 1, C, total),
-       "layerNormGrad: an operand lies outside the buffer");
-  const float *w = base + v[1];
-  float *dw = base + v[4], *db = base + v[5];
-  for (int64_t c = 0; c < C; c++) dw[c] = db[c] = 0.0f;
-  for (int64_t r = 0; r < R; r++) {
-    const float *x = base + v[0] + r * C, *dy = base + v[2] + r * C;
-    float *dx = base + v[3] + r * C;
+  call_t c;
+  uint64_t xo, wo, dyo, dxo, dwo, dbo, R, C, RC;
+  if (!begin(&c, env, info, "layerNormGrad", 9, true) || !arg_int(&c, 1, "x", 0, U53, &xo) ||
+      !arg_int(&c, 2, "w", 0, U53, &wo) || !arg_int(&c, 3, "dy", 0, U53, &dyo) ||
+      !arg_int(&c, 4, "dx", 0, U53, &dxo) || !arg_int(&c, 5, "dw", 0, U53, &dwo) ||
+      !arg_int(&c, 6, "db", 0, U53, &dbo) || !arg_int(&c, 7, "R", 1, U53, &R) || !arg_int(&c, 8, "C", 1, U53, &C) ||
+      !mul(&c, "R*C", R, C, &RC) || !operand(&c, "x", xo, 0, 1, RC) || !operand(&c, "w", wo, 0, 1, C) ||
+      !operand(&c, "dy", dyo, 0, 1, RC) || !operand(&c, "dx", dxo, 0, 1, RC) || !operand(&c, "dw", dwo, 0, 1, C) ||
+      !operand(&c, "db", dbo, 0, 1, C))
+    return NULL;
+  const float *w = c.base + wo;
+  float *dw = c.base + dwo, *db = c.base + dbo;
+  for (uint64_t j = 0; j < C; j++) dw[j] = db[j] = 0.0f;
+  for (uint64_t r = 0; r < R; r++) {
+    const float *x = c.base + xo + r * C, *dy = c.base + dyo + r * C;
+    float *dx = c.base + dxo + r * C;
     float m, rstd;
-    row_stats(x, C, &m, &rstd);
+    row_stats(x, (int64_t)C, &m, &rstd);
     /* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w; dw += dy * xhat; db += dy */
     double mg = 0, mgx = 0;
-    for (int64_t c = 0; c < C; c++) {
-      float xh = (x[c] - m) * rstd, g = dy[c] * w[c];
+    for (uint64_t j = 0; j < C; j++) {
+      float xh = (x[j] - m) * rstd, g = dy[j] * w[j];
       mg += g;
       mgx += g * xh;
-      dw[c] += dy[c] * xh;
-      db[c] += dy[c];
+      dw[j] += dy[j] * xh;
+      db[j] += dy[j];
     }
     float fmg = (float)(mg / (double)C), fmgx = (float)(mgx / (double)C);
-    for (int64_t c = 0; c < C; c++) {
-      float xh = (x[c] - m) * rstd;
-      dx[c] = rstd * (dy[c] * w[c] - fmg - xh * fmgx);
+    for (uint64_t j = 0; j < C; j++) {
+      float xh = (x[j] - m) * rstd;
+      dx[j] = rstd * (dy[j] * w[j] - fmg - xh * fmgx);
     }
   }
   return NULL;
 }
 
+/* ---- one decoding step against the KV cache ---- */
+
 static napi_value cached_attention(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  float *base;
-  int64_t v[12];
-  int64_t total = read_args(env, info, "cachedAttention", 12, 0, argv, &base, v);
-  if (total < 0) return NULL;
-  NEED(sgemv, "cachedAttention: load() has not opened a BLAS library with cblas_sgemv");
-  int64_t q = v[0], k1 = v[1], v1 = v[2], n1 = v[3], k2 = v[4], v2 = v[5], n2 = v[6], bias = v[7], out = v[8];
-  int64_t B = v[9], H = v[10], hd = v[11], BH = B * H, Tk = n1 + n2;
-  NEED(B >= 1 && H >= 1 && hd >= 1 && n1 >= 1 && n2 >= 0, "cachedAttention: sizes must be positive");
-  NEED(in_bounds(q, 0, 1, BH * hd, total) && in_bounds(k1, 0, 1, BH * n1 * hd, total) &&
-           in_bounds(v1, 0, 1, BH * n1 * hd, total) && in_bounds(bias, 0, 1, B * Tk, total) &&
-           in_bounds(out, 0, 1, BH * hd, total) &&
-           (n2 == 0 || (in_bounds(k2, 0, 1, BH * n2 * hd, total) && in_bounds(v2, 0, 1, BH * n2 * hd, total))),
-       "cachedAttention: an operand lies outside the buffer");
-  float *p = (float *)malloc((size_t)Tk * sizeof(float));
-  if (!p) return throw_error(env, "cachedAttention: out of memory");
-  for (int64_t r = 0; r < BH; r++) {
+  call_t c;
+  uint64_t q, k1, v1, n1, k2, v2, n2, bias, out, B, H, hd, BH, Tk, s_q, s_1, s_2, s_bias;
+  if (!begin(&c, env, info, "cachedAttention", 13, true) || !arg_int(&c, 1, "q", 0, U53, &q) ||
+      !arg_int(&c, 2, "k1", 0, U53, &k1) || !arg_int(&c, 3, "v1", 0, U53, &v1) ||
+      !arg_int(&c, 4, "n1", 1, BLAS_INT_MAX, &n1) || !arg_int(&c, 5, "k2", 0, U53, &k2) ||
+      !arg_int(&c, 6, "v2", 0, U53, &v2) || !arg_int(&c, 7, "n2", 0, BLAS_INT_MAX, &n2) ||
+      !arg_int(&c, 8, "bias", 0, U53, &bias) || !arg_int(&c, 9, "out", 0, U53, &out) ||
+      !arg_int(&c, 10, "B", 1, U53, &B) || !arg_int(&c, 11, "H", 1, U53, &H) ||
+      !arg_int(&c, 12, "hd", 1, BLAS_INT_MAX, &hd) || !mul(&c, "B*H", B, H, &BH) || !add(&c, "n1+n2", n1, n2, &Tk) ||
+      !mul(&c, "B*H*hd", BH, hd, &s_q) || !mul(&c, "B*H*n1*hd", s_q, n1, &s_1) ||
+      !mul(&c, "B*H*n2*hd", s_q, n2, &s_2) || !mul(&c, "B*(n1+n2)", B, Tk, &s_bias) ||
+      !operand(&c, "q", q, 0, 1, s_q) || !operand(&c, "k1", k1, 0, 1, s_1) || !operand(&c, "v1", v1, 0, 1, s_1) ||
+      !operand(&c, "k2", k2, 0, 1, s_2) || !operand(&c, "v2", v2, 0, 1, s_2) ||
+      !operand(&c, "bias", bias, 0, 1, s_bias) || !operand(&c, "out", out, 0, 1, s_q) || !need_blas(&c, true))
+    return NULL;
+  float *p = scratch(&c, "[n1 + n2]", Tk);
+  if (!p) return NULL;
+  float *base = c.base;
+  for (uint64_t r = 0; r < BH; r++) {
     const float *qr = base + q + r * hd, *br = base + bias + (r / H) * Tk;
     float *y = base + out + r * hd;
     sgemv(ROW_MAJOR, NO_TRANS, (int)n1, (int)hd, 1.0f, base + k1 + r * n1 * hd, (int)hd, qr, 1, 0.0f, p, 1);
     if (n2 > 0)
       sgemv(ROW_MAJOR, NO_TRANS, (int)n2, (int)hd, 1.0f, base + k2 + r * n2 * hd, (int)hd, qr, 1, 0.0f, p + n1, 1);
     float mx = -INFINITY;
-    for (int64_t j = 0; j < Tk; j++) {
+    for (uint64_t j = 0; j < Tk; j++) {
       p[j] += br[j];
       mx = p[j] > mx ? p[j] : mx;
     }
     float sum = 0.0f;
-    for (int64_t j = 0; j < Tk; j++) {
+    for (uint64_t j = 0; j < Tk; j++) {
       p[j] = expf(p[j] - mx);
       sum += p[j];
     }
     float inv = 1.0f / sum;
-    for (int64_t j = 0; j < Tk; j++) p[j] *= inv;
+    for (uint64_t j = 0; j < Tk; j++) p[j] *= inv;
     sgemv(ROW_MAJOR, TRANS, (int)n1, (int)hd, 1.0f, base + v1 + r * n1 * hd, (int)hd, p, 1, 0.0f, y, 1);
     if (n2 > 0)
       sgemv(ROW_MAJOR, TRANS, (int)n2, (int)hd, 1.0f, base + v2 + r * n2 * hd, (int)hd, p + n1, 1, 1.0f, y, 1);
@@ -448,21 +757,22 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- GELU ---- */
+
 #define GELU_A 1.5957691216057308f /* 2 sqrt(2/pi) */
 #define GELU_B (GELU_A * 0.044715f)
 
 static napi_value gelu(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  float *base;
-  int64_t v[3];
-  int64_t total = read_args(env, info, "gelu", 3, 0, argv, &base, v);
-  if (total < 0) return NULL;
-  int64_t n = v[2];
-  NEED(n >= 0 && in_bounds(v[0], 0, 1, n, total) && in_bounds(v[1], 0, 1, n, total),
-       "gelu: an operand lies outside the buffer");
-  const float *x = base + v[0];
-  float *y = base + v[1];
-  for (int64_t i = 0; i < n; i++) {
+  call_t c;
+  uint64_t xo, yo, n;
+  if (!begin(&c, env, info, "gelu", 4, true) || !arg_int(&c, 1, "x", 0, U53, &xo) ||
+      !arg_int(&c, 2, "y", 0, U53, &yo) || !arg_int(&c, 3, "n", 0, U53, &n) || !operand(&c, "x", xo, 0, 1, n) ||
+      !operand(&c, "y", yo, 0, 1, n))
+    return NULL;
+  if (n == 0) return NULL;
+  const float *x = c.base + xo;
+  float *y = c.base + yo;
+  for (uint64_t i = 0; i < n; i++) {
     float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
     y[i] = x[i] / (1.0f + expf(-z));
   }
@@ -470,17 +780,16 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
 }
 
 static napi_value gelu_grad(napi_env env, napi_callback_info info) {
-  napi_value argv[MAX_ARGS];
-  float *base;
-  int64_t v[4];
-  int64_t total = read_args(env, info, "geluGrad", 4, 0, argv, &base, v);
-  if (total < 0) return NULL;
-  int64_t n = v[3];
-  NEED(n >= 0 && in_bounds(v[0], 0, 1, n, total) && in_bounds(v[1], 0, 1, n, total) && in_bounds(v[2], 0, 1, n, total),
-       "geluGrad: an operand lies outside the buffer");
-  const float *x = base + v[0], *dy = base + v[1];
-  float *dx = base + v[2];
-  for (int64_t i = 0; i < n; i++) {
+  call_t c;
+  uint64_t xo, dyo, dxo, n;
+  if (!begin(&c, env, info, "geluGrad", 5, true) || !arg_int(&c, 1, "x", 0, U53, &xo) ||
+      !arg_int(&c, 2, "dy", 0, U53, &dyo) || !arg_int(&c, 3, "dx", 0, U53, &dxo) || !arg_int(&c, 4, "n", 0, U53, &n) ||
+      !operand(&c, "x", xo, 0, 1, n) || !operand(&c, "dy", dyo, 0, 1, n) || !operand(&c, "dx", dxo, 0, 1, n))
+    return NULL;
+  if (n == 0) return NULL;
+  const float *x = c.base + xo, *dy = c.base + dyo;
+  float *dx = c.base + dxo;
+  for (uint64_t i = 0; i < n; i++) {
     float sq = x[i] * x[i];
     float s = 1.0f / (1.0f + expf(-x[i] * (GELU_A + GELU_B * sq)));
     float dz = GELU_A + 3.0f * GELU_B * sq;
@@ -493,6 +802,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, set_threads_js, NULL, NULL, NULL, napi_default, NULL},
+      {"blasInfo", NULL, blas_info, NULL, NULL, NULL, napi_default, NULL},
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
       {"attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL},
@@ -502,7 +812,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, gelu_grad, NULL, NULL, NULL, napi_default, NULL},
   };
-  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
 }
 

@@ -5,14 +5,23 @@
 // include/node, else the node-api-headers npm package). Where either is missing it says so and
 // exits 0: everything then runs on the wasm backend's own kernels (BCR_KERNELS=auto falls back
 // and says why; an explicit BCR_KERNELS=native is refused). --strict exits 1 instead.
+//
+// BCR_NATIVE_SANITIZE=1 builds the same source with AddressSanitizer and UndefinedBehaviorSanitizer
+// (gcc: -fsanitize=address,undefined, any finding fatal) into native/build/sanitize/kernels.node,
+// beside the normal build, for the recipe in bench/README.md ("The native addon under ASan/UBSan"):
+// run with BCR_NATIVE_ADDON pointing at it and libasan preloaded.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const source = path.join(root, "native", "kernels.c");
-const outDir = path.join(root, "native", "build");
+const sanitize = process.env.BCR_NATIVE_SANITIZE === "1";
+const outDir = path.join(root, "native", "build", ...(sanitize ? ["sanitize"] : []));
 const out = path.join(outDir, "kernels.node");
+const flags = sanitize
+  ? ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+  : ["-O2"];
 const strict = process.argv.includes("--strict");
 const log = (m) => console.error(`[build-native] ${m}`);
 
@@ -37,7 +46,7 @@ if (spawnSync(cc, ["--version"], { stdio: "ignore" }).status !== 0)
 fs.mkdirSync(outDir, { recursive: true });
 // Written beside the target and renamed, so an interrupted build leaves no half-written addon.
 const tmp = `${out}.tmp-${process.pid}`;
-const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", "-Wall", "-Werror", `-I${include}`, source, "-o", tmp, "-ldl"], {
+const r = spawnSync(cc, [...flags, "-shared", "-fPIC", "-Wall", "-Werror", `-I${include}`, source, "-o", tmp, "-ldl"], {
   stdio: "inherit",
 });
 if (r.status !== 0) {
@@ -45,4 +54,6 @@ if (r.status !== 0) {
   give_up(`${cc} failed (exit ${r.status})`);
 }
 fs.renameSync(tmp, out);
-log(`built ${path.relative(root, out)}`);
+log(
+  `built ${path.relative(root, out)}${sanitize ? ` (ASan/UBSan: run with LD_PRELOAD=$(${cc} -print-file-name=libasan.so) BCR_NATIVE_ADDON=${path.relative(root, out)}, bench/README.md)` : ""}`,
+);

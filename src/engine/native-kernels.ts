@@ -23,6 +23,7 @@ import * as tf from "@tensorflow/tfjs-core";
 interface NativeAddon {
   load(libraryPath: string): string;
   setThreads(n: number): void;
+  blasInfo(): BlasInfo;
   gemm(
     heap: ArrayBuffer,
     batch: number,
@@ -111,6 +112,30 @@ function heapOf(backend: WasmBackend): ArrayBuffer {
   return backend.wasm.HEAPU8.buffer as ArrayBuffer;
 }
 
+/**
+ * The BLAS library the addon opened, as the library itself reports it (the addon's blasInfo();
+ * null where the library lacks the symbol). Recorded in `bcr info` and each run's backend.json;
+ * not part of any stage hash (the kernel set, native or wasm, is).
+ */
+export interface BlasInfo {
+  /** The path load() was given (BCR_BLAS_LIB, else the first of LIBRARY_CANDIDATES that opened). */
+  requested: string;
+  /** The file the dynamic loader opened (dladdr of cblas_sgemm). */
+  path: string | null;
+  /** That file with symlinks (Debian's alternatives) followed: its name carries the version. */
+  realPath: string | null;
+  /** openblas_get_config(): version and build options, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... MAX_THREADS=64". */
+  config: string | null;
+  /** openblas_get_corename(): the core kernels in use (OPENBLAS_CORETYPE overrides the detection). */
+  corename: string | null;
+  /** openblas_get_num_threads(): threads each call may use now. */
+  threads: number | null;
+  /** openblas_get_parallel(): how the library threads. */
+  parallel: "sequential" | "pthreads" | "openmp" | null;
+  /** The OPENBLAS_CORETYPE environment variable, or null when unset. */
+  coretypeEnv: string | null;
+}
+
 export interface NativeKernelsInfo {
   /** Absolute path of the OpenBLAS shared library in use. */
   library: string;
@@ -118,10 +143,18 @@ export interface NativeKernelsInfo {
   config: string;
   /** Threads each cblas_sgemm call may use. */
   threads: number;
+  /** The library as it reports itself: resolved file, version, core type, threads. */
+  blas: BlasInfo;
 }
 
-/** Where scripts/build-native.mjs writes the addon (ignored by git: built per machine). */
-export const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/build/kernels.node");
+/**
+ * Where scripts/build-native.mjs writes the addon (ignored by git: built per machine).
+ * BCR_NATIVE_ADDON points at another build instead: the sanitizer build
+ * (BCR_NATIVE_SANITIZE=1 node scripts/build-native.mjs, bench/README.md) or an old one to compare.
+ */
+export const ADDON_PATH = process.env.BCR_NATIVE_ADDON?.trim()
+  ? path.resolve(process.env.BCR_NATIVE_ADDON.trim())
+  : path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/build/kernels.node");
 
 /** Tried in order when BCR_BLAS_LIB is not set: Debian's libopenblas0-pthread, then the loader's search. */
 const LIBRARY_CANDIDATES = [
@@ -138,6 +171,9 @@ function loadAddon(): { addon: NativeAddon; library: string; config: string } {
     throw new Error(`${ADDON_PATH} is not built: run \`node scripts/build-native.mjs\` (needs gcc)`);
   }
   const a = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+  if (typeof a.blasInfo !== "function") {
+    throw new Error(`${ADDON_PATH} is out of date (no blasInfo): run \`node scripts/build-native.mjs --force\``);
+  }
   const wanted = process.env.BCR_BLAS_LIB?.trim();
   const candidates = wanted ? [wanted] : LIBRARY_CANDIDATES;
   const failures: string[] = [];
@@ -185,10 +221,11 @@ export function enableNativeKernels(options: { threads?: number } = {}): NativeK
     override(tf._FusedMatMul, fusedMatMul);
     for (const [kernelName, kernelFunc] of OWN_KERNELS)
       tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
-    enabled = { library: loaded.library, config: loaded.config, threads };
+    enabled = { library: loaded.library, config: loaded.config, threads, blas: loaded.addon.blasInfo() };
   }
   addon!.setThreads(threads);
   enabled.threads = threads;
+  enabled.blas = addon!.blasInfo();
   return enabled;
 }
 

@@ -3,7 +3,7 @@ import { initBackend } from "../../engine/backend.js";
 
 export const command: Command = {
   name: "info",
-  summary: "show the compute backend in use, why faster ones were skipped, threads and SIMD",
+  summary: "show the compute backend in use, why faster ones were skipped, threads, SIMD and the BLAS library",
   usage: [
     "usage: bcr info [--backend auto|tensorflow|wasm|cpu] [--json]",
     "  --backend NAME  backend to request (default: BCR_BACKEND, else auto)",
@@ -40,6 +40,16 @@ export const command: Command = {
             : `wasm (XNNPACK)${info.kernels.nativeSkipped ? `; the native set did not load: ${info.kernels.nativeSkipped}` : ""}`
       }`,
     ];
+    if (info.kernels?.engine === "native") {
+      const b = info.kernels.blas;
+      lines.push(
+        `blas:      ${b.config ?? "(no openblas_get_config)"}`,
+        `           ${b.realPath ?? b.path ?? b.requested}${b.path && b.realPath !== b.path ? ` (via ${b.path})` : ""}`,
+        `           core ${b.corename ?? "unknown"}${b.coretypeEnv ? ` (OPENBLAS_CORETYPE=${b.coretypeEnv})` : ""}, ${
+          b.threads ?? "?"
+        } thread(s)${b.parallel ? `, ${b.parallel}` : ""}`,
+      );
+    }
     if (info.skipped.length > 0) {
       lines.push("skipped:");
       for (const s of info.skipped) lines.push(`  ${s.backend}: ${s.reason}`);
