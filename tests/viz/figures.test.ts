@@ -27,7 +27,7 @@ const acc = [0.6, 0.57, 0.52, 0.46];
 test("methodColor is stable, distinct for the main methods, and reused across figures", () => {
   assert.equal(methodColor("bcr"), methodColor("BCR"));
   assert.notEqual(methodColor("bcr"), methodColor("linear"));
-  assert.equal(methodColor("linear-0.5"), methodColor("linear"));
+  assert.equal(methodColor("linear-0.5"), methodColor("linear")); // not a strength: `@` marks one
   assert.equal(methodColor("my-method"), methodColor("my-method"));
   assert.match(methodColor("my-method"), /^#[0-9a-f]{6}$/);
   assert.equal(withAlpha("#ff0080", 0.5), "rgba(255,0,128,0.5)");
@@ -37,13 +37,38 @@ test("methodColor: fixed distinct colors for sft, single, bcr and every shaping;
   const names = ["sft", "single", "bcr", ...SHAPINGS];
   const colors = names.map(methodColor);
   assert.equal(new Set(colors).size, names.length, `distinct: ${names.map((n, i) => `${n}=${colors[i]}`).join(" ")}`);
-  assert.equal(methodColor("linear@1"), methodColor("linear"));
-  assert.equal(methodColor("l1-exact@0.01"), methodColor("l1-exact"));
-  assert.equal(methodColor("l1-max@0.5"), methodColor("l1-max"));
   assert.equal(methodColor("bcr/seed-0"), methodColor("bcr"));
   assert.equal(methodColor("sft (before RL)"), methodColor("sft"));
   assert.equal(methodColor("single-s1"), methodColor("single"));
   assert.notEqual(methodColor("singleton"), methodColor("single"));
+});
+
+/** Relative luminance-free lightness of #rrggbb: (max + min) / 2 of the channels. */
+const lightness = (hex: string) => {
+  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
+  return (Math.max(...c) + Math.min(...c)) / 2;
+};
+const hue = (hex: string) => {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return Math.atan2(Math.sqrt(3) * (g! - b!), 2 * r! - g! - b!);
+};
+
+test("methodColor: the default run's methods all get distinct colors; strength is lightness within the family's hue", () => {
+  const methods = ["sft", "single", "bcr", "single@b40", "linear@0.5", "linear@1", "linear@2", "linear@5"];
+  const colors = methods.map(methodColor);
+  assert.equal(new Set(colors).size, methods.length, methods.map((m, i) => `${m}=${colors[i]}`).join(" "));
+  const linear = ["linear@0.5", "linear@1", "linear@2", "linear@5"].map(methodColor);
+  for (let i = 1; i < linear.length; i++)
+    assert.ok(lightness(linear[i]!) < lightness(linear[i - 1]!), `linear shades must darken: ${linear.join(" ")}`);
+  for (const c of linear) assert.ok(Math.abs(hue(c) - hue(methodColor("linear"))) < 0.05, `${c} keeps linear's hue`);
+  // One strength, one shade, in every figure; a seed suffix does not change it.
+  assert.equal(methodColor("linear@1/seed-2"), methodColor("linear@1"));
+  assert.equal(methodColor("l1-exact@0.01"), methodColor("L1-EXACT@0.01"));
+  assert.notEqual(methodColor("l1-exact@0.01"), methodColor("l1-exact@0.1"));
+  // A budget control is a shade of its own, not single's black, whatever its budget.
+  assert.notEqual(methodColor("single@b40"), methodColor("single"));
+  assert.equal(methodColor("single@b40"), methodColor("single@b20"));
+  assert.match(methodColor("linear@0.5"), /^#[0-9a-f]{6}$/);
 });
 
 test("scalingFigure: points, fitted curve and a closed band polygon reaching the extrapolation end", () => {
