@@ -21,7 +21,9 @@
  * bytes, top_logprobs}]}`.
  * A `model` other than the served one is 404 (as vLLM and OpenAI answer); leaving it out is
  * fine. What is not implemented is refused with 400 rather than silently ignored: `stream`,
- * `n` > 1, `echo`, `best_of` > 1, `suffix`, `logit_bias`, non-zero presence/frequency penalties.
+ * `n` > 1, `echo`, `best_of` > 1, `suffix`, `logit_bias`, non-zero presence/frequency penalties,
+ * and tool / function calling (`tools`, `tool_choice`, `functions`, `function_call`; only their
+ * no-op values pass: an empty list, "none"), with the field named in `error.param`.
  * Errors are `{error: {message, type, param, code}}`: type invalid_request_error for 4xx,
  * server_error for 5xx.
  *
@@ -40,17 +42,41 @@
  * (or until `maxBatch` are waiting) are sampled together in one LocalModel.complete call, i.e.
  * one GPT.generate per (temperature, top_p) group. One batch runs at a time. Every request
  * samples from its own stream, so a seeded request's text does not depend on its batch.
+ *
+ * Where batches are sampled: in a worker thread (generate-thread.ts) when the server is given
+ * a `checkpoint` (what the CLI does) or a GPT (its weights are copied to the thread), so the
+ * event loop stays free: /health, /v1/models and request parsing are answered while a batch is
+ * sampled (sampled on the event loop, a batch of long generations held /health for over a
+ * second). The thread samples the same texts for the same seeds as in-process sampling.
+ * `worker: false`, a model that is not a GPT (a test's fake), or a thread that cannot start
+ * (`workerFailure` says why) samples on the event loop. /health answers 503 if the generation
+ * thread has died (every generation would then fail).
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { backendInfo } from "../engine/backend.js";
+import { GPT } from "../model/gpt.js";
 import { LocalModel, type SamplingModel, type TokenizerLike } from "../model/local-model.js";
 import type { Completion, CompletionRequest } from "../model/completion.js";
+import { CharTokenizer } from "../model/tokenizer.js";
+import { resolveCheckpointDir } from "../run/checkpoint.js";
+import { loadLocal } from "../train/load-local.js";
+import { GenerationThread, type ModelSource } from "./generate-thread.js";
 import { closeGracefully, timeoutOptions, trackIdle, type ConnectionOptions } from "./http-drain.js";
 
 export interface ModelServerOptions extends ConnectionOptions {
-  model: SamplingModel;
-  tokenizer: TokenizerLike;
-  /** Model id reported by /v1/models and in responses (default "bcr-local"). */
+  /** The model, with `tokenizer`; or leave both out and give `checkpoint`. */
+  model?: SamplingModel;
+  tokenizer?: TokenizerLike;
+  /** A checkpoint (directory, checkpoints folder or run folder): loaded in the generation thread. */
+  checkpoint?: string;
+  /**
+   * Sample in a worker thread (default true). Needs a checkpoint, or a GPT with a CharTokenizer;
+   * any other model samples on the event loop, as does everything with `worker: false` (a
+   * checkpoint is then loaded here) or when the thread cannot start (see `workerFailure`).
+   */
+  worker?: boolean;
+  /** Model id reported by /v1/models and in responses (default: the checkpoint directory, else "bcr-local"). */
   name?: string;
   port?: number; // default 8000; 0 picks a free port
   host?: string; // default 127.0.0.1
@@ -73,6 +99,12 @@ export interface ModelServer {
   port: number;
   /** Requests served, batches run, and items per batch (for tests and logs). */
   stats: { requests: number; batches: number; items: number; maxBatchSeen: number };
+  /** Whether batches are sampled in a worker thread (false: on the event loop). */
+  readonly worker: boolean;
+  /** Why the generation thread could not start, when one was wanted (it then samples on the event loop). */
+  readonly workerFailure: string | null;
+  /** The checkpoint served, when started from one: its resolved directory and step. */
+  readonly checkpoint: { dir: string; step: number } | null;
   close(): Promise<void>;
 }
 
@@ -94,21 +126,82 @@ interface Pending {
 }
 
 export async function startModelServer(opts: ModelServerOptions): Promise<ModelServer> {
-  const name = opts.name ?? "bcr-local";
-  const local = new LocalModel({
-    model: opts.model,
-    tokenizer: opts.tokenizer,
-    name,
-    addBos: opts.addBos,
-    seed: opts.seed,
-    maxBatch: opts.maxBatch ?? 32,
-  });
-  const blockSize = opts.model.config.blockSize;
-  const windowMs = opts.batchWindowMs ?? 5;
+  // Resolved here, once: the thread loads exactly this directory (a `latest` that moves later does not matter).
+  const ckDir = opts.checkpoint === undefined ? undefined : resolveCheckpointDir(opts.checkpoint);
+  const name = opts.name ?? ckDir ?? "bcr-local";
   const maxBatch = opts.maxBatch ?? 32;
+  const localOptions = {
+    name,
+    maxBatch,
+    ...(opts.addBos !== undefined ? { addBos: opts.addBos } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  };
+  if (ckDir !== undefined && opts.model) throw new Error("startModelServer: give model or checkpoint, not both");
+  const source = modelSource(opts, ckDir);
+  let thread: GenerationThread | null = null;
+  let threadFailure: string | null = null;
+  let model: SamplingModel;
+  let tokenizer: TokenizerLike;
+  let checkpoint: { dir: string; step: number } | null = null;
+  let owned: GPT | null = null; // a checkpoint loaded on the event loop: disposed at close
+  let started: Awaited<ReturnType<typeof GenerationThread.start>> | null = null;
+  if (source) {
+    const info = backendInfo();
+    try {
+      started = await GenerationThread.start({
+        source,
+        backend: info?.name ?? null,
+        kernels: info?.kernels?.engine ?? null,
+        local: localOptions,
+      });
+    } catch (e) {
+      // e.g. a backend whose native addon cannot load in a worker thread: sample here instead
+      // (a checkpoint that cannot be read fails again below, with the same message).
+      threadFailure = (e as Error).message;
+    }
+  }
+  if (started) {
+    thread = started.thread;
+    const { blockSize, chars, dir, step } = started.ready;
+    tokenizer = opts.tokenizer ?? new CharTokenizer(chars);
+    if (dir !== null && step !== null) checkpoint = { dir, step };
+    // The event loop's model only answers config (the context window): the thread samples.
+    model = {
+      config: { blockSize },
+      generate: () => {
+        throw new Error("samples in the generation thread");
+      },
+    };
+  } else if (ckDir !== undefined) {
+    const loaded = await loadLocal(ckDir);
+    owned = loaded.gpt;
+    model = loaded.gpt;
+    tokenizer = opts.tokenizer ?? loaded.tokenizer;
+    checkpoint = { dir: loaded.dir, step: loaded.step };
+  } else {
+    if (!opts.model || !opts.tokenizer) throw new Error("startModelServer: give model and tokenizer, or checkpoint");
+    model = opts.model;
+    tokenizer = opts.tokenizer;
+  }
+  const release = async () => {
+    await thread?.close();
+    owned?.dispose();
+  };
+  // In-process: samples. With a thread: only encodes prompts (their length against the window).
+  const local = new LocalModel({ ...localOptions, model, tokenizer });
+  const generate = (reqs: CompletionRequest[]): Promise<Completion[]> =>
+    thread ? thread.complete(reqs) : local.complete(reqs);
+  const blockSize = model.config.blockSize;
+  const windowMs = opts.batchWindowMs ?? 5;
   const maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
   const stats = { requests: 0, batches: 0, items: 0, maxBatchSeen: 0 };
-  const mapChars = makeCharMapper(opts.tokenizer, opts.unknownChars ?? "reject");
+  let mapChars: (s: string, index: number) => string;
+  try {
+    mapChars = makeCharMapper(tokenizer, opts.unknownChars ?? "reject");
+  } catch (e) {
+    await release();
+    throw e;
+  }
 
   // ---- micro-batching queue ----
   const queue: Pending[] = [];
@@ -125,7 +218,7 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     stats.items += batch.length;
     stats.maxBatchSeen = Math.max(stats.maxBatchSeen, batch.length);
     try {
-      const results = await local.complete(batch.map((p) => p.req));
+      const results = await generate(batch.map((p) => p.req));
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (e) {
       batch.forEach((p) => p.reject(e as Error));
@@ -223,7 +316,10 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
   const route = async (req: http.IncomingMessage): Promise<{ status: number; body: unknown }> => {
     const url = new URL(req.url ?? "/", "http://x");
     const p = url.pathname.replace(/\/+$/, "");
-    if (p === "/health") return { status: 200, body: { status: "ok" } };
+    if (p === "/health") {
+      const failed = thread?.failure;
+      return failed ? { status: 503, body: { status: failed.message } } : { status: 200, body: { status: "ok" } };
+    }
     if (p === "/v1/models" && req.method === "GET") {
       return {
         status: 200,
@@ -265,10 +361,15 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     );
   });
   const idle = trackIdle(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 8000, opts.host ?? "127.0.0.1", () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port ?? 8000, opts.host ?? "127.0.0.1", () => resolve());
+    });
+  } catch (e) {
+    await release();
+    throw e;
+  }
   let closed: Promise<void> | undefined;
   const addr = server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
@@ -278,11 +379,34 @@ export async function startModelServer(opts: ModelServerOptions): Promise<ModelS
     baseUrl: `${url}/v1`,
     port: addr.port,
     stats,
+    worker: thread !== null,
+    workerFailure: threadFailure,
+    checkpoint,
     close() {
       // The micro-batch timer stays: requests already queued are sampled and answered.
-      closed ??= ((closing = true), closeGracefully(server, idle, opts));
+      if (!closed) {
+        closing = true;
+        closed = closeGracefully(server, idle, opts).then(release);
+      }
       return closed;
     },
+  };
+}
+
+/**
+ * What the generation thread loads, or null to sample on the event loop (`worker: false`, or a
+ * model other than a GPT with a CharTokenizer): a checkpoint, or a GPT's weights (copied now).
+ */
+function modelSource(opts: ModelServerOptions, ckDir: string | undefined): ModelSource | null {
+  if (opts.worker === false) return null;
+  if (ckDir !== undefined) return { checkpoint: ckDir };
+  if (!(opts.model instanceof GPT) || !(opts.tokenizer instanceof CharTokenizer)) return null;
+  const gpt = opts.model;
+  return {
+    config: gpt.config,
+    chars: opts.tokenizer.chars,
+    // dataSync may be a view of backend memory: copies that own their buffers (transferred).
+    weights: [...gpt.params].map(([n, v]) => ({ name: n, data: (v.dataSync() as Float32Array).slice() })),
   };
 }
 
@@ -324,6 +448,14 @@ function refuseUnimplemented(body: Record<string, unknown>): void {
     no("logit_bias", "logits are not biased");
   if (set("presence_penalty", (v) => v === 0)) no("presence_penalty", "no penalties");
   if (set("frequency_penalty", (v) => v === 0)) no("frequency_penalty", "no penalties");
+  // Tool / function calling: the model only writes text. Refused rather than ignored, so a
+  // client that relies on a tool call learns so at once instead of parsing plain text.
+  const empty = (v: unknown) => Array.isArray(v) && v.length === 0;
+  const calls = "no tool or function calling: the model only writes text";
+  if (set("tools", empty)) no("tools", calls);
+  if (set("tool_choice", (v) => v === "none")) no("tool_choice", calls);
+  if (set("functions", empty)) no("functions", calls);
+  if (set("function_call", (v) => v === "none")) no("function_call", calls);
 }
 
 const MAX_LOGPROBS = 20;

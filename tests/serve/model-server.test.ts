@@ -181,6 +181,48 @@ test("an unknown model is 404; unimplemented fields are 400; 405 and 413 are req
   }
 });
 
+test("tool and function calling is refused with a 400 naming the field (not ignored); no-op values pass", async () => {
+  const srv = await startModelServer({ model: gen(), tokenizer: tok, port: 0 });
+  try {
+    const messages = [{ role: "user", content: "1+1" }];
+    const fn = { name: "add", description: "adds", parameters: { type: "object", properties: {} } };
+    for (const [extra, param] of [
+      [{ tools: [{ type: "function", function: fn }] }, "tools"],
+      [{ tool_choice: "auto" }, "tool_choice"],
+      [{ tool_choice: "required" }, "tool_choice"],
+      [{ tool_choice: { type: "function", function: { name: "add" } } }, "tool_choice"],
+      [{ functions: [fn] }, "functions"],
+      [{ function_call: "auto" }, "function_call"],
+      [{ function_call: { name: "add" } }, "function_call"],
+    ] as const) {
+      for (const path of ["/chat/completions", "/completions"]) {
+        const body = path === "/completions" ? { prompt: "1+1", ...extra } : { messages, ...extra };
+        const r = await post(`${srv.baseUrl}${path}`, body);
+        assert.equal(r.status, 400, `${path} ${JSON.stringify(extra)}`);
+        assert.deepEqual(r.body, {
+          error: {
+            message: `${param} is not supported by this server (no tool or function calling: the model only writes text)`,
+            type: "invalid_request_error",
+            param,
+            code: 400,
+          },
+        });
+      }
+    }
+    const noop = await post(`${srv.baseUrl}/chat/completions`, {
+      messages,
+      tools: [],
+      tool_choice: "none",
+      functions: [],
+      function_call: "none",
+    });
+    assert.equal(noop.status, 200);
+    assert.equal(noop.body.choices[0].message.content, "ok3");
+  } finally {
+    await srv.close();
+  }
+});
+
 describe("with a real GPT", () => {
   let gpt: GPT;
   before(async () => {

@@ -1,11 +1,11 @@
 import { parseFlags, UsageError, type Command } from "../command.js";
-import { loadLocal } from "../../train/load-local.js";
 import { startModelServer } from "../../serve/model-server.js";
 
 const usage = `usage: bcr serve-model --checkpoint <dir> [--port 8000] [--host 127.0.0.1] [options]
 
 Serves a local checkpoint with the OpenAI-compatible API: GET /health, GET /v1/models,
-POST /v1/completions, POST /v1/chat/completions. Concurrent requests are micro-batched.
+POST /v1/completions, POST /v1/chat/completions. Concurrent requests are micro-batched and
+sampled in a worker thread (the checkpoint is loaded there), so /health answers during a batch.
 Point clients at http://<host>:<port>/v1 (e.g. OPENAI_BASE_URL for bcr sweep --model openai).
 
   --checkpoint <dir>      checkpoint directory, checkpoints folder or run folder (required)
@@ -67,11 +67,9 @@ export const command: Command = {
         ] as const
       ).filter(([, v]) => v !== undefined),
     );
-    const { gpt, tokenizer, dir, step } = await loadLocal(values.checkpoint);
     const srv = await startModelServer({
-      model: gpt,
-      tokenizer,
-      name: values.name ?? dir,
+      checkpoint: values.checkpoint,
+      ...(values.name !== undefined ? { name: values.name } : {}),
       host: values.host,
       port: num("port", values.port, 0),
       batchWindowMs: num("batch-window-ms", values["batch-window-ms"], 0),
@@ -79,7 +77,12 @@ export const command: Command = {
       unknownChars,
       ...timeouts,
     });
-    console.log(`serving ${dir} (step ${step}) at ${srv.baseUrl}  (Ctrl-C to stop)`);
+    const ck = srv.checkpoint!;
+    if (srv.workerFailure)
+      console.error(
+        `bcr serve-model: sampling on the event loop (the generation thread did not start: ${srv.workerFailure})`,
+      );
+    console.log(`serving ${ck.dir} (step ${ck.step}) at ${srv.baseUrl}  (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         console.log("stopping: no new connections; answering the requests already received");
@@ -91,7 +94,6 @@ export const command: Command = {
       process.on("SIGTERM", stop);
     });
     await srv.close();
-    gpt.dispose();
     return 0;
   },
 };
