@@ -17,5 +17,5 @@ export {
   type ExtractOptions,
 } from "./extract.js";
 export { answersMatch, normalizeAnswer, parseNumber } from "./answers.js";
-export { scoreResponse } from "./score.js";
+export { scoreResponse, withinCap } from "./score.js";
 export { countChars, estimateTokens, makeTokenCounter, TOKEN_COUNTERS, type TokenCounterName } from "./tokens.js";

@@ -19,11 +19,23 @@ import type { ResponseScore, TemplateName } from "./types.js";
  *    whose index is outside 1..n) is split evenly over the n problems.
  * Each piece is measured with countTokens, then all shares are rescaled so they sum exactly to
  * totalTokens = countTokens(response) (a no-op for additive counters such as the char count).
+ *
+ * Per-problem caps (`perProblemCap`, the equal split of a shared budget: bcr-split in the regime
+ * study's experiment B): the same packed generation, but a problem whose attributed tokens exceed
+ * the cap counts as unanswered (truncated at its own cap): its answer is dropped, so it is neither
+ * correct nor answered, and `overCap[k]` says so. withinCap is the one comparison, used by the
+ * RL reward (through here) and by the study's judge on eval rows (tokens per problem).
  */
 export function scoreResponse(
   response: string,
   golds: string[],
-  opts: { template?: TemplateName; countTokens?: (s: string) => number; truncated?: boolean } = {},
+  opts: {
+    template?: TemplateName;
+    countTokens?: (s: string) => number;
+    truncated?: boolean;
+    /** Equal split: a problem whose attributed tokens exceed this counts as unanswered (see the header). */
+    perProblemCap?: number;
+  } = {},
 ): ResponseScore {
   const template = opts.template ?? "compact";
   const countTokens = opts.countTokens ?? (template === "compact" ? countChars : estimateTokens);
@@ -31,22 +43,33 @@ export function scoreResponse(
   const n = golds.length;
   if (n === 0) throw new Error("scoreResponse: golds is empty");
 
+  const cap = opts.perProblemCap;
+  if (cap !== undefined && !(Number.isFinite(cap) && cap > 0))
+    throw new Error(`scoreResponse: perProblemCap must be a positive number, got ${cap}`);
   const found = findAnswers(response, n, { template, truncated });
   const answers: (string | null)[] = new Array(n).fill(null);
   for (const a of found) answers[a.index - 1] = a.value;
+  const totalTokens = countTokens(response);
+  const tokensPerProblem = attributeTokens(response, n, template, found, countTokens, totalTokens);
+  const overCap = cap === undefined ? undefined : tokensPerProblem.map((t) => !withinCap(t, cap));
+  if (overCap) overCap.forEach((over, k) => over && (answers[k] = null));
   const correct = answers.map((a, k) => answersMatch(a, golds[k]!));
   const answered = answers.filter((a) => a !== null).length;
-
-  const totalTokens = countTokens(response);
   return {
     correct,
     accuracy: correct.filter(Boolean).length / n,
     answered,
     format: answered / n,
-    tokensPerProblem: attributeTokens(response, n, template, found, countTokens, totalTokens),
+    tokensPerProblem,
     totalTokens,
     truncated,
+    ...(overCap ? { overCap } : {}),
   };
+}
+
+/** A problem's attributed tokens fit its cap (equal split of a shared budget; a hair of float slack). */
+export function withinCap(tokens: number, cap: number): boolean {
+  return tokens <= cap + 1e-9;
 }
 
 function attributeTokens(

@@ -35,6 +35,8 @@ export interface ResponseScore {
   tokensPerProblem: number[];
   totalTokens: number;
   truncated: boolean;
+  /** With a per-problem cap (scoreResponse's perProblemCap): which problems ran over theirs and count as unanswered. */
+  overCap?: boolean[];
 }
 
 /** One answer found in a response, with where it sits (character offsets, end exclusive). */

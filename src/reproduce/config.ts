@@ -139,8 +139,20 @@ export const MethodSchema = z
       .describe(
         'single runs: their own response budget instead of rl.singleBudget, in tokens or "bcr-per-problem" (floor of the bcr budget / mean bcr N): the matched-budget control, labelled single@b<k>',
       ),
+    budgetSplit: z
+      .enum(["shared", "equal"])
+      .optional()
+      .describe(
+        'bcr runs: "equal" splits the bcr budget into equal per-problem caps (a problem counts as answered only if its attributed tokens fit budget / N), labelled bcr-split; "shared" (or absent) is the method',
+      ),
   })
   .superRefine((m, ctx) => {
+    if (m.budgetSplit !== undefined && m.kind !== "bcr")
+      ctx.addIssue({
+        code: "custom",
+        path: ["budgetSplit"],
+        message: `is for kind 'bcr' (how the pack's budget is split), not '${m.kind}'`,
+      });
     if (m.budget !== undefined && m.kind !== "single")
       ctx.addIssue({
         code: "custom",
@@ -188,6 +200,13 @@ export const RlStageSchema = z.strictObject({
     })
     .prefault({})
     .describe("the BCR runs"),
+  packMix: z
+    .array(levels())
+    .min(2)
+    .optional()
+    .describe(
+      "mixed-difficulty RL prompts, e.g. [[5, 6], [7, 8]]: each pack draws its problems from these level sets in turn, half each (RlConfig task.packMix; absent: levels drawn uniformly)",
+    ),
   evalEvery: nonNegInt()
     .default(10)
     .describe("steps between periodic held-out evals during RL (training curves, collapse detection)"),

@@ -39,7 +39,12 @@ export function rlConfigFor(
     seed,
     init,
     steps: r.steps,
-    task: { levels: config.data.levels, evalProblems: r.evalProblems, ...(trainFile ? { trainFile } : {}) },
+    task: {
+      levels: config.data.levels,
+      evalProblems: r.evalProblems,
+      ...(trainFile ? { trainFile } : {}),
+      ...(r.packMix ? { packMix: r.packMix } : {}),
+    },
     sampling: {
       promptsPerStep: r.promptsPerStep,
       groupSize: r.groupSize,
@@ -51,6 +56,7 @@ export function rlConfigFor(
     checkpointEvery: r.checkpointEvery,
   };
   if (method.kind === "bcr") own.n = r.bcr.n;
+  if (method.budgetSplit !== undefined) own.budgetSplit = method.budgetSplit;
   if (method.kind === "penalty") {
     own.shaping = {
       name: method.shaping,

@@ -26,6 +26,14 @@ export const RlTaskSchema = z.strictObject({
     ),
   evalSeed: z.number().int().default(7).describe("seed of the fixed held-out eval problems"),
   evalProblems: positiveInt().default(64).describe("held-out problems evaluated at each eval"),
+  // Optional without a default, so that configs without it keep their bytes and hashes.
+  packMix: z
+    .array(z.array(z.number().int().min(1).max(8)).min(1))
+    .min(2)
+    .optional()
+    .describe(
+      "mixed-difficulty packs, e.g. [[5, 6], [7, 8]]: problem k of a pack is drawn from level set (offset + k) mod sets (offset random per pack), then the pack is shuffled, so a pack of 4 holds 2 easy and 2 hard problems (absent: every problem from levels)",
+    ),
 });
 
 export const RlSamplingSchema = z.strictObject({
@@ -94,6 +102,12 @@ export const RlConfigSchema = z
       .union([positiveInt(), z.array(positiveInt()).min(1)])
       .default(3)
       .describe("bcr: problems per context, fixed or drawn per step from a list"),
+    budgetSplit: z
+      .enum(["shared", "equal"])
+      .optional()
+      .describe(
+        "bcr: shared (one budget for the pack, the method) or equal (the same packed generation, but a problem counts as answered only if its attributed tokens fit budget / N: bcr-split) (absent: shared)",
+      ),
     shaping: z
       .strictObject({
         name: z.string().default("accuracy").describe("reward shaping from src/rewards (penalty runs)"),
@@ -118,6 +132,12 @@ export const RlConfigSchema = z
       .describe("steps between writing example responses to samples.jsonl (0: never)"),
   })
   .superRefine((c, ctx) => {
+    if (c.budgetSplit !== undefined && c.kind !== "bcr")
+      ctx.addIssue({
+        code: "custom",
+        path: ["budgetSplit"],
+        message: `is for kind 'bcr' (how the pack's budget is split), not '${c.kind}'`,
+      });
     if (c.kind !== "penalty" && c.shaping.name !== "accuracy") {
       ctx.addIssue({
         code: "custom",
@@ -128,11 +148,13 @@ export const RlConfigSchema = z
   })
   .transform((c) => ({ ...c, method: c.method || defaultMethodLabel(c) }));
 
-/** `single`, `bcr`, or `<shaping>@<first parameter value>` (e.g. `linear@1`, `kimi`). */
+/** `single`, `bcr`, `bcr-split` (equal per-problem caps), or `<shaping>@<first parameter value>` (e.g. `linear@1`, `kimi`). */
 export function defaultMethodLabel(c: {
   kind: string;
+  budgetSplit?: "shared" | "equal" | undefined;
   shaping: { name: string; params: Record<string, number> };
 }): string {
+  if (c.kind === "bcr" && c.budgetSplit === "equal") return "bcr-split";
   if (c.kind !== "penalty") return c.kind;
   const first = Object.values(c.shaping.params)[0];
   return first === undefined ? c.shaping.name : `${c.shaping.name}@${first}`;
@@ -145,6 +167,11 @@ export type RlConfigInput = z.input<typeof RlConfigSchema>;
 export function contextSize(c: RlConfig, draw: (ns: number[]) => number): number {
   if (c.kind !== "bcr") return 1;
   return Array.isArray(c.n) ? draw(c.n) : c.n;
+}
+
+/** The per-problem cap of an equal-split bcr run for a pack of n (floor(budget / n)), else undefined. */
+export function perProblemCap(c: RlConfig, n: number): number | undefined {
+  return c.kind === "bcr" && c.budgetSplit === "equal" ? Math.max(1, Math.floor(c.sampling.budget / n)) : undefined;
 }
 
 /** Target tokens per problem that a run states in its prompts (L1-style penalty runs), else undefined. */

@@ -44,7 +44,7 @@ import { ensureGradients } from "../train/gradients.js";
 import { Rng } from "../util/rng.js";
 import { Progress } from "../util/progress.js";
 import { advantageStats, groupAdvantages, type GroupAdvantages } from "./advantages.js";
-import { contextSize, promptTargetLength, type RlConfig } from "./config.js";
+import { contextSize, perProblemCap, promptTargetLength, type RlConfig } from "./config.js";
 import { evaluatePolicy, type PolicyEval } from "./evaluate.js";
 import { grpoSurrogate, tokenLogProbsAndEntropy, type SurrogateConfig } from "./loss.js";
 
@@ -114,10 +114,27 @@ function trainPool(config: RlConfig): Problem[] | null {
 export function drawPrompts(config: RlConfig, rng: Rng): PackedPrompt[] {
   const n = contextSize(config, (ns) => rng.pick(ns));
   const pool = trainPool(config);
+  const mix = config.task.packMix;
+  // Mixed packs (task.packMix): problem k from level set (offset + k) mod sets, then shuffled.
+  const pools = mix && pool ? mix.map((levels) => pool.filter((p) => levels.includes(p.difficulty ?? -1))) : null;
+  pools?.forEach((p, k) => {
+    if (p.length === 0)
+      throw new Error(`${config.task.trainFile}: no problems at levels ${mix![k]!.join(", ")} (field task.packMix)`);
+  });
   return Array.from({ length: config.sampling.promptsPerStep }, () => {
-    const problems: Problem[] = Array.from({ length: n }, () =>
-      pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)),
-    );
+    let problems: Problem[];
+    if (mix) {
+      const offset = rng.int(0, mix.length - 1);
+      problems = rng.shuffle(
+        Array.from({ length: n }, (_, k) => {
+          const set = (offset + k) % mix.length;
+          return pools ? rng.pick(pools[set]!) : generateProblem(rng, rng.pick(mix[set]!));
+        }),
+      );
+    } else
+      problems = Array.from({ length: n }, () =>
+        pool ? rng.pick(pool) : generateProblem(rng, rng.pick(config.task.levels)),
+      );
     const packed = packProblems(problems, { template: "compact" });
     const target = promptTargetLength(config);
     return target !== undefined ? withTargetPerProblem(packed, target) : packed;
@@ -141,7 +158,12 @@ export function sampleRollouts(
       const s = i * G + j;
       const text = tok.decode(res.tokens[s]!);
       const truncated = !res.stopped[s];
-      const score = scoreResponse(text, p.golds, { template: "compact", truncated });
+      const cap = perProblemCap(config, p.n);
+      const score = scoreResponse(text, p.golds, {
+        template: "compact",
+        truncated,
+        ...(cap !== undefined ? { perProblemCap: cap } : {}),
+      });
       return {
         promptIds: promptIds[i]!,
         responseIds: res.tokens[s]!,
