@@ -3,7 +3,7 @@
  * lower layers, never from a higher one or from a sibling in its own layer.
  *
  *   util -> engine -> model -> bcr -> data | tasks | rewards -> run -> train -> rl -> analysis
- *     -> study -> eval -> viz -> export | serve | notebook | diagnostics -> reproduce -> cli -> index.ts | internal.ts
+ *     -> eval -> viz -> export | serve | notebook | diagnostics -> reproduce -> study -> cli -> index.ts | internal.ts
  *
  * docs/architecture.md says what each folder holds. A new folder must be placed here first.
  */
@@ -25,11 +25,11 @@ const LAYERS: readonly (readonly string[])[] = [
   ["train"],
   ["rl"],
   ["analysis"],
-  ["study"],
   ["eval"],
   ["viz"],
   ["export", "serve", "notebook", "diagnostics"],
   ["reproduce"],
+  ["study"],
   ["cli"],
   ["index.ts", "internal.ts"],
 ];

@@ -1,0 +1,197 @@
+/**
+ * The study's work, planned before it starts, with an ETA from work units. Per-unit costs come
+ * from a committed run's stage times (results/summary.json: the default run's SFT, RL and eval
+ * wall times and its resolved config), divided by that run's work in the same units:
+ *
+ *   SFT    steps x batch x context x layers x width^2 / data-parallel workers   (per phase)
+ *   RL     steps x prompts x rollouts x budget x layers x width^2               (per run; the
+ *          runs' own wall times are summed, so rl.workers of the two runs cancels, and the
+ *          study's RL time is divided by its rl.workers)
+ *   eval   requests x budget x layers x width^2   (N=1 sampled + greedy + sweep packs, per model)
+ *   gate   as eval: N=1 requests, or two rounds per section of every forced-bare pack
+ *
+ * Rough by construction (generation cost is not linear in the budget, the machine may be busy),
+ * stated as such with its basis; while the study runs, the remaining work is rescaled by how the
+ * finished items compared with their estimate.
+ */
+import * as fs from "node:fs";
+import type { ReproduceConfig } from "../reproduce/config.js";
+import { readMarker } from "../reproduce/stages.js";
+import { type Experiment, methodLabel, sftSeedConfig } from "./config.js";
+
+export type WorkKind = "sft" | "gate" | "rl" | "eval" | "continuation";
+
+export interface WorkItem {
+  experiment: string;
+  sft: number;
+  kind: WorkKind;
+  /** Work units (see the header) and the estimated seconds. */
+  units: number;
+  seconds: number;
+  done: boolean;
+  what: string;
+}
+
+export interface UnitCosts {
+  /** Seconds per unit of each kind. */
+  sft: number;
+  rl: number;
+  eval: number;
+  basis: string;
+}
+
+const modelScale = (c: ReproduceConfig) => c.sft.run.model.nLayer * c.sft.run.model.nEmbd ** 2;
+const meanN = (n: number | number[]) => (Array.isArray(n) ? n.reduce((a, b) => a + b, 0) / n.length : n);
+/** Mean essential trace tokens of one problem when the data stage has not run yet (default run: 32.3). */
+const ESSENTIAL_TOKENS = 32.3;
+
+export function sftUnits(c: ReproduceConfig): number {
+  const phase = (r: ReproduceConfig["sft"]["run"]) =>
+    (r.train.steps * r.train.batchSize * r.model.blockSize) / (r.train.workers ?? 1);
+  return (phase(c.sft.run) + (c.sft.extend ? phase(c.sft.extend.run) : 0)) * modelScale(c);
+}
+
+function bcrBudget(c: ReproduceConfig): number {
+  const b = c.rl.bcr;
+  return b.budget ?? Math.ceil(b.budgetFactor * meanN(b.n) * ESSENTIAL_TOKENS);
+}
+
+/** RL units of every run of one SFT seed (methods x RL seeds), or of the given methods and steps. */
+export function rlUnits(c: ReproduceConfig, methods = c.rl.methods, steps = c.rl.steps): number {
+  const r = c.rl;
+  const budget = (m: (typeof methods)[number]) =>
+    m.kind === "bcr"
+      ? bcrBudget(c)
+      : m.budget === "bcr-per-problem"
+        ? Math.floor(bcrBudget(c) / meanN(r.bcr.n))
+        : (m.budget ?? r.singleBudget);
+  const perSeed = methods.reduce((s, m) => s + steps * r.promptsPerStep * r.groupSize * budget(m), 0);
+  return perSeed * c.seeds.length * modelScale(c);
+}
+
+/** Eval units of `models` models: sampled and greedy N=1, and the sweep. */
+export function evalUnits(c: ReproduceConfig, models: number): number {
+  const e = c.eval;
+  const samples = e.temperature > 0 ? e.samples : 1;
+  const n1 = e.problems * samples * e.n1Budget + (e.greedy ? e.problems * e.n1Budget : 0);
+  const sweep = e.ns.reduce((s, n) => s + Math.floor(e.problems / n) * e.rotations * samples * e.sweepBudget, 0);
+  return models * (n1 + sweep) * modelScale(c);
+}
+
+/** Unit costs from a committed run's results/summary.json (see the header). */
+export function unitCosts(summaryFile: string): UnitCosts {
+  const s = JSON.parse(fs.readFileSync(summaryFile, "utf8")) as {
+    config: ReproduceConfig & { eval: ReproduceConfig["eval"] & { samples?: number } };
+    stage_markers: Record<string, { wall_s: number; info?: { runs?: { wall_s: number }[] } }>;
+    cpu?: string;
+    git_commit?: string;
+  };
+  const c = s.config;
+  // Evals made before independent samples drew one sample per problem.
+  const conf = { ...c, eval: { ...c.eval, samples: c.eval.samples ?? 1 } } as ReproduceConfig;
+  const sftWall = s.stage_markers.sft!.wall_s;
+  const runs = s.stage_markers.rl!.info?.runs ?? [];
+  const rlWall = runs.length ? runs.reduce((a, r) => a + r.wall_s, 0) : s.stage_markers.rl!.wall_s * c.rl.workers;
+  const models = 1 + c.rl.methods.length * c.seeds.length;
+  const evalWall = s.stage_markers.eval!.wall_s;
+  return {
+    sft: sftWall / sftUnits(conf),
+    rl: rlWall / rlUnits(conf),
+    eval: evalWall / evalUnits(conf, models),
+    basis:
+      `${summaryFile} (commit ${(s.git_commit ?? "?").slice(0, 7)}, ${s.cpu ?? "unknown CPU"}): SFT ${sftWall.toFixed(0)} s, ` +
+      `RL ${rlWall.toFixed(0)} run-seconds over ${runs.length} runs, eval ${evalWall.toFixed(0)} s over ${models} models; ` +
+      "each scaled by steps x batch x context / workers (SFT), steps x prompts x rollouts x budget (RL), requests x budget (eval and gate), and layers x width^2",
+  };
+}
+
+/** Every work item of the study, with what is already done (stage markers, gate files). */
+export function planStudy(experiments: readonly Experiment[], runsRoot: string, costs: UnitCosts): WorkItem[] {
+  const items: WorkItem[] = [];
+  for (const exp of experiments) {
+    for (const k of exp.spec.sftSeeds) {
+      const c = sftSeedConfig(exp, k, runsRoot);
+      const done = (stage: string) => readMarker(c.runs, stage)?.status === "done";
+      const add = (kind: WorkKind, units: number, rate: number, isDone: boolean, what: string) =>
+        items.push({ experiment: exp.spec.id, sft: k, kind, units, seconds: units * rate, done: isDone, what });
+      add(
+        "sft",
+        sftUnits(c),
+        costs.sft,
+        done("sft"),
+        `SFT ${c.sft.run.train.steps}${c.sft.extend ? `+${c.sft.extend.run.train.steps}` : ""} steps`,
+      );
+      const gateUnits = exp.gates.reduce((s, g) => {
+        const problems = g.problems ?? c.eval.problems;
+        const samples = g.samples ?? c.eval.samples;
+        const n = g.metric === "forced_bare_accuracy_n8" ? 8 : 1;
+        const budget = g.budget ?? (n === 1 ? c.eval.n1Budget : c.eval.sweepBudget);
+        const rounds = g.metric.startsWith("forced_bare") ? 2 : 1;
+        return s + Math.floor(problems / n) * samples * budget * rounds * modelScale(c);
+      }, 0);
+      add(
+        "gate",
+        gateUnits,
+        costs.eval,
+        fs.existsSync(`${c.runs}/gate.json`),
+        `gate ${exp.gates.map((g) => g.metric).join(", ")}`,
+      );
+      const rlWorkers = c.rl.workers;
+      add(
+        "rl",
+        rlUnits(c) / rlWorkers,
+        costs.rl,
+        done("rl"),
+        `RL ${c.rl.methods.length} arms x ${c.seeds.length} seeds x ${c.rl.steps} steps`,
+      );
+      add(
+        "eval",
+        evalUnits(c, 1 + c.rl.methods.length * c.seeds.length),
+        costs.eval,
+        done("eval"),
+        `eval ${1 + c.rl.methods.length * c.seeds.length} models`,
+      );
+      const cont = exp.spec.continuation;
+      if (cont && k === (cont.sftSeed ?? exp.spec.sftSeeds[0])) {
+        const methods = c.rl.methods.filter((m) => cont.methods.includes(methodLabel(m)));
+        const units = rlUnits(c, methods, cont.steps) / rlWorkers;
+        add(
+          "continuation",
+          units,
+          costs.rl,
+          fs.existsSync(`${c.runs}/cont-${cont.steps}/done.json`),
+          `continuation ${cont.methods.join(", ")} x ${c.seeds.length} seeds x ${cont.steps} steps (+ eval)`,
+        );
+      }
+    }
+  }
+  return items;
+}
+
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = Math.round(s % 60);
+  return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${sec} s` : `${sec} s`;
+}
+
+/** The plan as lines: one per experiment and SFT seed, then the total. */
+export function formatPlan(items: readonly WorkItem[], costs: UnitCosts): string[] {
+  const lines: string[] = [];
+  const keys = [...new Set(items.map((i) => `${i.experiment}|${i.sft}`))];
+  for (const key of keys) {
+    const its = items.filter((i) => `${i.experiment}|${i.sft}` === key);
+    const [id, k] = key.split("|");
+    lines.push(
+      `  ${id} sft-${k}: ${its.map((i) => `${i.what} ~${formatDuration(i.seconds)}${i.done ? " (done)" : ""}`).join("; ")}`,
+    );
+  }
+  const left = items.filter((i) => !i.done).reduce((s, i) => s + i.seconds, 0);
+  const all = items.reduce((s, i) => s + i.seconds, 0);
+  lines.push(
+    `  estimated: ${formatDuration(left)} left of ${formatDuration(all)} (RL items after gates that may fail)`,
+  );
+  lines.push(`  basis: ${costs.basis}`);
+  return lines;
+}

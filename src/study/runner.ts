@@ -1,0 +1,612 @@
+/**
+ * `bcr study`: the regime study (issue 29). For each experiment and each SFT seed k it runs the
+ * reproduce pipeline's own stages (src/reproduce/pipeline.ts, resumable and hashed) in
+ * <runs>/<id>/sft-<k>/:
+ *
+ *   1. data, sft              reproduce(..., only: data, sft)
+ *   2. gate                   measured on that SFT model with independent samples (gate.ts),
+ *                             <runs>/<id>/sft-<k>/gate.json, keyed by the SFT stage's hash and the gate;
+ *   -- an experiment whose gate fails on a majority of SFT seeds stops here: "gate failed", no RL --
+ *   3. rl, eval               reproduce(..., only: rl, eval): every RL seed on every SFT model
+ *   4. continuation           (experiment A) longer runs of some arms on one SFT seed, N=1 eval
+ *   5. rows and judge         every eval row into <out>/study/<id>/rows.jsonl.gz, judged by the
+ *                             pre-registered rules (judge.ts), a report section
+ *                             <out>/study/<id>/report.md, and <out>/study.json
+ *
+ * Resuming: every step checks its own output (stage markers, gate.json, the continuation's
+ * done.json, checkpoints and sweep caches inside the stages), so killing and re-running goes on
+ * where it stopped; an experiment finished with the same config (<runs>/<id>/done.json holds the
+ * hash of its resolved config) is not touched again. `rejudge` re-judges from the committed rows
+ * alone (no runs folder, no training).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { backendInfo, initBackend } from "../engine/backend.js";
+import { LocalModel } from "../model/local-model.js";
+import { derive } from "../reproduce/budget.js";
+import { readDataStats } from "../reproduce/data.js";
+import { evaluateModel, modelsToEvaluate, readEvals } from "../reproduce/eval.js";
+import { type Layout, layout, type Log } from "../reproduce/layout.js";
+import { reproduce } from "../reproduce/pipeline.js";
+import { planRuns, runRl } from "../reproduce/rl.js";
+import { readMarker, stageHash } from "../reproduce/stages.js";
+import { RunFolder } from "../run/folder.js";
+import { RunStopped } from "../run/interrupt.js";
+import { loadSyntheticDataset } from "../tasks/dataset.js";
+import { loadLocal } from "../train/load-local.js";
+import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
+import { type Experiment, methodLabel, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
+import { formatDuration, formatPlan, planStudy, type UnitCosts, unitCosts, type WorkItem } from "./eta.js";
+import { measureGate } from "./gate.js";
+import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
+import {
+  type RowsArchive,
+  type RowsMeta,
+  readRows,
+  type RunEnd,
+  rowsOfEval,
+  ROWS_FILE,
+  type SeedGate,
+  writeRows,
+} from "./rows.js";
+import { gate as gateOf } from "./verdict.js";
+
+export const STUDY_FILE = "study.json";
+export const WALL_STAGES = ["data", "sft", "gate", "rl", "eval", "continuation", "judge"] as const;
+
+export interface StudyOptions {
+  /** Run only this experiment (its entry in study.json is replaced, the others kept). */
+  experiment?: string;
+  /** Re-judge every verdict from <out>/study/<id>/rows.jsonl.gz: no training, no evaluation. */
+  rejudge?: boolean;
+  runs?: string;
+  out?: string;
+  backend?: string;
+  progress?: boolean;
+  log?: Log;
+  signal?: AbortSignal;
+  /** The committed run whose stage times give the ETA's unit costs (default results/summary.json). */
+  costsFrom?: string;
+  /** Print the planned work and the ETA, run nothing. */
+  planOnly?: boolean;
+}
+
+export interface ExperimentResult {
+  id: string;
+  sft_seeds: number[];
+  rl_seeds: number[];
+  eval_samples: number;
+  gate: { passed: boolean; figure: string; threshold: number | number[] };
+  rules_commit: string | null;
+  claims: { id: string; verdict: string; figure: string }[];
+  frontier: { diff: number | null; ci: [number, number] | null };
+}
+
+export interface StudyOutput {
+  wall_s: Record<string, number>;
+  experiments: ExperimentResult[];
+}
+
+export interface StudyResult {
+  output: StudyOutput;
+  judgements: Record<string, Judgement>;
+  plan: WorkItem[];
+}
+
+/** The git commit that last changed `file` (null outside a repository or for an uncommitted file). */
+export function rulesCommit(file: string): string | null {
+  try {
+    const out = execFileSync("git", ["log", "-1", "--format=%H", "--", path.basename(file)], {
+      cwd: path.dirname(path.resolve(file)),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return out || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `file` differs from its last commit (the report says so beside the rules commit). */
+function rulesDirty(file: string): boolean {
+  try {
+    const out = execFileSync("git", ["status", "--porcelain", "--", path.basename(file)], {
+      cwd: path.dirname(path.resolve(file)),
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return out.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+const experimentHash = (exp: Experiment) => stageHash({ spec: exp.spec, base: exp.base });
+
+export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<StudyResult> {
+  const log: Log = opts.log ?? ((l) => console.error(l));
+  const runsRoot = opts.runs ?? study.spec.runs;
+  const out = opts.out ?? study.spec.out;
+  const exps = opts.experiment ? study.experiments.filter((e) => e.spec.id === opts.experiment) : study.experiments;
+  if (exps.length === 0)
+    throw new Error(
+      `--experiment ${opts.experiment}: no such experiment in ${study.file} (has ${study.experiments.map((e) => e.spec.id).join(", ")})`,
+    );
+  if (study.spec.smoke)
+    log("[study] SMOKE TEST, NOT A RESULT: tiny models, a few steps; the verdicts only show the code ran");
+  const judgements: Record<string, Judgement> = {};
+  const results: ExperimentResult[] = [];
+  const walls: Record<string, Record<string, number>> = {};
+
+  if (opts.rejudge) {
+    for (const exp of exps) {
+      const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
+      if (!fs.existsSync(file)) throw new Error(`--rejudge: ${file} does not exist (run the experiment first)`);
+      const archive = readRows(file);
+      log(`[study] ${exp.spec.id}: re-judging from ${file} (${archive.rows.length} rows)`);
+      const t0 = performance.now();
+      const j = judgeExperiment(archive, exp.spec);
+      judgements[exp.spec.id] = j;
+      walls[exp.spec.id] = { ...archive.meta.wall };
+      results.push(experimentResult(exp, archive.meta, j));
+      writeReport(exp, archive.meta, j, out);
+      log(`[study] ${exp.spec.id}: judged in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const output = writeStudy(out, results, walls);
+    logVerdicts(log, output);
+    return { output, judgements, plan: [] };
+  }
+
+  const costsFile = opts.costsFrom ?? path.join("results", "summary.json");
+  let costs: UnitCosts;
+  try {
+    costs = unitCosts(costsFile);
+  } catch (e) {
+    costs = { sft: Number.NaN, rl: Number.NaN, eval: Number.NaN, basis: `no unit costs (${(e as Error).message})` };
+  }
+  const plan = planStudy(exps, runsRoot, costs);
+  log(`[study] ${study.spec.name}: ${exps.map((e) => e.spec.id).join(", ")}; runs in ${runsRoot}, results in ${out}`);
+  log(`[study] planned work (${plan.length} items):`);
+  for (const l of formatPlan(plan, costs)) log(`[study] ${l}`);
+  if (opts.planOnly) return { output: { wall_s: {}, experiments: [] }, judgements, plan };
+  const tracker = new Eta(plan, log);
+
+  const info = await initBackend(opts.backend);
+  for (const exp of exps) {
+    const id = exp.spec.id;
+    const expRuns = path.join(runsRoot, id);
+    const doneFile = path.join(expRuns, "done.json");
+    const hash = experimentHash(exp);
+    const rowsFile = path.join(out, "study", id, ROWS_FILE);
+    const finished =
+      fs.existsSync(doneFile) &&
+      (JSON.parse(fs.readFileSync(doneFile, "utf8")) as { hash?: string }).hash === hash &&
+      fs.existsSync(rowsFile);
+    let archive: RowsArchive;
+    if (finished) {
+      log(`[study] ${id}: done earlier with the same config (hash ${hash}); judging its rows again`);
+      archive = readRows(rowsFile);
+      for (const it of plan.filter((i) => i.experiment === id)) it.done = true;
+    } else archive = await runExperiment(exp, runsRoot, { ...opts, log }, tracker);
+    const t0 = performance.now();
+    const j = judgeExperiment(archive, exp.spec);
+    if (!finished) {
+      archive.meta.wall.judge = (performance.now() - t0) / 1000;
+      writeRows(rowsFile, archive);
+      writeJsonAtomic(doneFile, { hash, finished: new Date().toISOString() });
+    }
+    judgements[id] = j;
+    walls[id] = archive.meta.wall;
+    results.push(experimentResult(exp, archive.meta, j));
+    writeReport(exp, archive.meta, j, out);
+    writeJsonAtomic(path.join(out, "study", id, "machine.json"), {
+      backend: backendInfo() ?? info,
+      cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
+      cores: os.cpus().length,
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+    });
+  }
+  const output = writeStudy(out, results, walls);
+  logVerdicts(log, output);
+  return { output, judgements, plan };
+}
+
+function logVerdicts(log: Log, output: StudyOutput): void {
+  for (const e of output.experiments) {
+    log(`[study] ${e.id}: gate ${e.gate.passed ? "passed" : "failed"} (${e.gate.figure})`);
+    for (const c of e.claims) log(`[study]   ${c.id}: ${c.verdict} — ${c.figure}`);
+  }
+  log(
+    `[study] wall ${formatDuration(output.wall_s.total ?? 0)} (${WALL_STAGES.map((s) => `${s} ${(output.wall_s[s] ?? 0).toFixed(1)} s`).join(", ")})`,
+  );
+}
+
+/** study.json: this call's experiments replace theirs; the others already there are kept, in config order. */
+function writeStudy(
+  out: string,
+  results: ExperimentResult[],
+  walls: Record<string, Record<string, number>>,
+): StudyOutput {
+  const file = path.join(out, STUDY_FILE);
+  let prior: ExperimentResult[] = [];
+  if (fs.existsSync(file)) {
+    try {
+      prior = (JSON.parse(fs.readFileSync(file, "utf8")) as StudyOutput).experiments ?? [];
+    } catch {
+      prior = [];
+    }
+  }
+  const mine = new Set(results.map((r) => r.id));
+  const experiments = [...prior.filter((p) => !mine.has(p.id)), ...results].sort((a, b) => (a.id < b.id ? -1 : 1));
+  // Stage times of every experiment listed, from its rows file (this call's from memory).
+  const wall: Record<string, number> = Object.fromEntries(WALL_STAGES.map((s) => [s, 0]));
+  for (const e of experiments) {
+    let w = walls[e.id];
+    if (!w) {
+      const f = path.join(out, "study", e.id, ROWS_FILE);
+      w = fs.existsSync(f) ? readRows(f).meta.wall : {};
+    }
+    for (const s of WALL_STAGES) wall[s]! += w[s] ?? 0;
+  }
+  const output: StudyOutput = {
+    wall_s: { total: Object.values(wall).reduce((a, b) => a + b, 0), ...wall },
+    experiments,
+  };
+  writeJsonAtomic(file, output);
+  return output;
+}
+
+function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement): ExperimentResult {
+  const thresholds = [...new Set(exp.gates.map((g) => g.threshold))];
+  return {
+    id: exp.spec.id,
+    sft_seeds: exp.spec.sftSeeds,
+    rl_seeds: exp.spec.rlSeeds,
+    eval_samples: exp.base.eval.samples,
+    gate: {
+      passed: meta.gatePassed,
+      figure: gateFigure(meta.gate),
+      threshold: thresholds.length === 1 ? thresholds[0]! : exp.gates.map((g) => g.threshold),
+    },
+    rules_commit: rulesCommit(exp.file),
+    claims: j.claims.map((c) => ({ id: c.id, verdict: c.verdict, figure: c.figure })),
+    frontier: j.frontier,
+  };
+}
+
+/** Live progress: the remaining estimate rescaled by how the finished items compared with theirs. */
+class Eta {
+  private readonly t0 = performance.now();
+  private actual = 0;
+  private estimated = 0;
+  constructor(
+    private readonly plan: WorkItem[],
+    private readonly log: Log,
+  ) {}
+  start(item: WorkItem | undefined): number {
+    if (item && !item.done) this.log(`[study] ${item.experiment} sft-${item.sft}: ${item.kind} (${item.what})`);
+    return performance.now();
+  }
+  finish(item: WorkItem | undefined, started: number): void {
+    if (!item || item.done) return;
+    item.done = true;
+    const s = (performance.now() - started) / 1000;
+    if (Number.isFinite(item.seconds) && item.seconds > 0) {
+      this.actual += s;
+      this.estimated += item.seconds;
+    }
+    const ratio = this.estimated > 0 ? this.actual / this.estimated : 1;
+    const left = this.plan.filter((i) => !i.done).reduce((a, i) => a + i.seconds, 0) * ratio;
+    const done = this.plan.filter((i) => i.done).length;
+    this.log(
+      `[study] ${item.experiment} sft-${item.sft}: ${item.kind} done in ${formatDuration(s)} (estimate ${formatDuration(item.seconds)}); ` +
+        `${done}/${this.plan.length} items, elapsed ${formatDuration((performance.now() - this.t0) / 1000)}, ETA ${formatDuration(left)}`,
+    );
+  }
+  item(id: string, sft: number, kind: WorkItem["kind"]): WorkItem | undefined {
+    return this.plan.find((i) => i.experiment === id && i.sft === sft && i.kind === kind);
+  }
+}
+
+async function runExperiment(
+  exp: Experiment,
+  runsRoot: string,
+  opts: StudyOptions & { log: Log },
+  eta: Eta,
+): Promise<RowsArchive> {
+  const { log } = opts;
+  const id = exp.spec.id;
+  const progress = opts.progress ?? true;
+  const stop = (what: string) => {
+    if (opts.signal?.aborted) throw new RunStopped(`study ${id} before ${what}`, null, "the steps before it are done");
+  };
+  const common = {
+    progress,
+    log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.backend ? { backend: opts.backend } : {}),
+  };
+  const gates: SeedGate[] = [];
+  const gateWall: number[] = [];
+  // 1-2: SFT and its gate, per SFT seed.
+  for (const k of exp.spec.sftSeeds) {
+    const c = sftSeedConfig(exp, k, runsRoot);
+    stop(`sft-${k}`);
+    const sftItem = eta.item(id, k, "sft");
+    let t = eta.start(sftItem);
+    await reproduce(c, { ...common, only: ["data", "sft"] });
+    eta.finish(sftItem, t);
+    const gateItem = eta.item(id, k, "gate");
+    t = eta.start(gateItem);
+    const g = await seedGate(exp, k, c.runs, opts);
+    eta.finish(gateItem, t);
+    gates.push(g.gate);
+    gateWall.push(g.wall_s);
+    log(
+      `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
+    );
+  }
+  const passedSeeds = gates.filter((g) => g.passed).length;
+  const gatePassed = 2 * passedSeeds > gates.length;
+  const L0 = layout(sftSeedDir(runsRoot, id, exp.spec.sftSeeds[0]!), "unused");
+  const test = loadSyntheticDataset(L0.data, "test");
+  const levelOf = new Map(test.map((p) => [p.id, p.difficulty ?? null]));
+  const meta: RowsMeta = {
+    format: 1,
+    id,
+    budgets: { n1: exp.base.eval.n1Budget, sweep: exp.base.eval.sweepBudget, bcr: {} },
+    gate: gates,
+    gatePassed,
+    runs: [],
+    test: { problems: Math.min(exp.base.eval.problems, test.length), available: test.length },
+    continuation: null,
+    wall: {},
+  };
+  const rows: RowsArchive["rows"] = [];
+  if (!gatePassed) {
+    log(
+      `[study] ${id}: gate failed on ${gates.length - passedSeeds} of ${gates.length} SFT seeds: no RL (gate failed)`,
+    );
+    for (const k of exp.spec.sftSeeds)
+      for (const kind of ["rl", "eval", "continuation"] as const) {
+        const it = eta.item(id, k, kind);
+        if (it) it.done = true;
+      }
+  } else {
+    // 3: RL and eval per SFT seed.
+    for (const k of exp.spec.sftSeeds) {
+      const c = sftSeedConfig(exp, k, runsRoot);
+      stop(`rl of sft-${k}`);
+      const rlItem = eta.item(id, k, "rl"),
+        evItem = eta.item(id, k, "eval");
+      let t = eta.start(rlItem);
+      await reproduce(c, { ...common, only: ["rl"] });
+      eta.finish(rlItem, t);
+      t = eta.start(evItem);
+      await reproduce(c, { ...common, only: ["eval"] });
+      eta.finish(evItem, t);
+    }
+    // 4: the continuation.
+    const cont = exp.spec.continuation;
+    if (cont) {
+      const k = cont.sftSeed ?? exp.spec.sftSeeds[0]!;
+      const item = eta.item(id, k, "continuation");
+      const t = eta.start(item);
+      await runContinuation(exp, k, runsRoot, opts);
+      eta.finish(item, t);
+      meta.continuation = { steps: cont.steps, sft: k, methods: cont.methods };
+    }
+    // 5: rows.
+    for (const k of exp.spec.sftSeeds) {
+      const c = sftSeedConfig(exp, k, runsRoot);
+      const L = layout(c.runs, c.out);
+      const derived = derive(c, readDataStats(L));
+      meta.budgets.bcr[String(k)] = derived.bcrBudget;
+      for (const e of readEvals(c, L)) rows.push(...rowsOfEval(e, e.method, k, (p) => levelOf.get(p) ?? null));
+      for (const p of planRuns(c, L, derived)) meta.runs.push(runEnd(p.dir, p.method, k, p.seed, "main"));
+      if (meta.continuation && meta.continuation.sft === k) {
+        const { config: cc, layout: Lc } = continuationSetup(exp, k, runsRoot);
+        for (const ref of modelsToEvaluate(cc, Lc, derived).filter((r) => r.method !== "sft")) {
+          const e = JSON.parse(fs.readFileSync(path.join(ref.dir, "eval.json"), "utf8"));
+          rows.push(...rowsOfEval(e, ref.method, k, (p) => levelOf.get(p) ?? null, "cont"));
+          meta.runs.push(runEnd(ref.checkpoint, ref.method, k, ref.seed!, "cont"));
+        }
+      }
+    }
+  }
+  // Stage times: the stage markers of every SFT seed (they add up over resumed attempts).
+  const wall: Record<string, number> = { data: 0, sft: 0, gate: 0, rl: 0, eval: 0, continuation: 0 };
+  for (const [i, k] of exp.spec.sftSeeds.entries()) {
+    const dir = sftSeedDir(runsRoot, id, k);
+    for (const s of ["data", "sft", "rl", "eval"]) wall[s]! += readMarker(dir, s)?.wall_s ?? 0;
+    wall.gate! += gateWall[i] ?? 0;
+    const cd = path.join(dir, `cont-${exp.spec.continuation?.steps ?? 0}`, "done.json");
+    if (fs.existsSync(cd)) wall.continuation! += (JSON.parse(fs.readFileSync(cd, "utf8")) as { wall_s: number }).wall_s;
+  }
+  meta.wall = wall;
+  return { meta, rows };
+}
+
+function runEnd(dir: string, arm: string, sft: number, rl: number, set: "main" | "cont"): RunEnd {
+  const s = new RunFolder(dir).readSummary<{
+    steps: number;
+    initialEvalAccuracy?: number | null;
+    final?: Record<string, number>;
+  }>();
+  return {
+    arm,
+    sft,
+    rl,
+    set,
+    steps: s.steps,
+    initialAccuracy: s.initialEvalAccuracy ?? null,
+    finalAccuracy: s.final?.["eval/accuracy"] ?? null,
+    finalTokens: s.final?.["eval/tokens_per_problem"] ?? null,
+  };
+}
+
+/** The gate of one SFT seed, measured once per SFT model and gate (gate.json, keyed by both). */
+async function seedGate(
+  exp: Experiment,
+  k: number,
+  dir: string,
+  opts: StudyOptions,
+): Promise<{ gate: SeedGate; wall_s: number }> {
+  const c = exp.base;
+  const L = layout(dir, "unused");
+  const sftHash = readMarker(dir, "sft")?.hash ?? null;
+  const specs = exp.gates.map((g) => {
+    const n = g.metric === "forced_bare_accuracy_n8" ? 8 : 1;
+    return {
+      ...g,
+      problems: g.problems ?? c.eval.problems,
+      samples: g.samples ?? c.eval.samples,
+      budget: g.budget ?? (n === 1 ? c.eval.n1Budget : c.eval.sweepBudget),
+    };
+  });
+  const hash = stageHash({ sftHash, specs, seed: c.analysis.seed, difficulty: exp.spec.difficulty ?? null });
+  const file = path.join(dir, "gate.json");
+  if (fs.existsSync(file)) {
+    const prior = JSON.parse(fs.readFileSync(file, "utf8")) as { hash: string; gate: SeedGate; wall_s: number };
+    if (prior.hash === hash) return { gate: prior.gate, wall_s: prior.wall_s };
+  }
+  const t0 = performance.now();
+  const { gpt, tokenizer } = await loadLocal(L.sft);
+  try {
+    const model = new LocalModel({
+      model: gpt,
+      tokenizer,
+      name: `${exp.spec.id}/sft-${k}`,
+      maxBatch: c.eval.batchSize,
+    });
+    const test = loadSyntheticDataset(L.data, "test");
+    const measured: SeedGate["gates"] = [];
+    for (const [i, g] of specs.entries()) {
+      const m = await measureGate(g.metric, {
+        model,
+        problems: test.slice(0, g.problems),
+        samples: g.samples,
+        budget: g.budget,
+        seed: c.analysis.seed,
+        outDir: path.join(dir, "gate", `${i}-${g.metric}`),
+        batchSize: c.eval.batchSize,
+        ...(exp.spec.difficulty ? { difficulty: exp.spec.difficulty } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      const verdict = gateOf(g.metric, m.figure, g.threshold, g.direction);
+      measured.push({
+        metric: g.metric,
+        measured: m.figure,
+        threshold: g.threshold,
+        direction: g.direction,
+        passed: verdict.passed,
+        how: m.how,
+      });
+    }
+    const gate: SeedGate = { sft: k, passed: measured.every((g) => g.passed), gates: measured };
+    const wall_s = (performance.now() - t0) / 1000;
+    writeJsonAtomic(file, { hash, gate, wall_s });
+    return { gate, wall_s };
+  } finally {
+    gpt.dispose();
+  }
+}
+
+/** The continuation's config (rl.steps, the continued methods, an N=1-only eval) and folders cont-<steps>/. */
+function continuationSetup(exp: Experiment, k: number, runsRoot: string) {
+  const cont = exp.spec.continuation!;
+  const c = sftSeedConfig(exp, k, runsRoot);
+  const config = {
+    ...c,
+    rl: { ...c.rl, steps: cont.steps, methods: c.rl.methods.filter((m) => cont.methods.includes(methodLabel(m))) },
+    eval: { ...c.eval, ns: [1], greedy: false },
+  };
+  const base = layout(c.runs, c.out);
+  const dir = path.join(c.runs, `cont-${cont.steps}`);
+  const L: Layout = { ...base, rl: path.join(dir, "rl"), eval: path.join(dir, "eval") };
+  return { config, layout: L, dir };
+}
+
+/**
+ * Experiment A's continuation: the continued methods trained for cont.steps on one SFT seed (fresh
+ * runs with the main runs' seeds: the same RNG streams, so their first steps are the main runs'),
+ * then their sampled N=1 eval. Resumable: trainRl resumes from checkpoints, finished evals are kept.
+ */
+async function runContinuation(exp: Experiment, k: number, runsRoot: string, opts: StudyOptions & { log: Log }) {
+  const { config, layout: L, dir } = continuationSetup(exp, k, runsRoot);
+  const done = path.join(dir, "done.json");
+  if (fs.existsSync(done)) return;
+  const t0 = performance.now();
+  await runRl(config, L, opts.log, opts.progress ?? true, undefined, opts.signal);
+  const derived = derive(config, readDataStats(L));
+  const test = loadSyntheticDataset(L.data, "test").slice(0, config.eval.problems);
+  for (const ref of modelsToEvaluate(config, L, derived).filter((r) => r.method !== "sft")) {
+    opts.signal?.throwIfAborted();
+    if (fs.existsSync(path.join(ref.dir, "eval.json"))) continue;
+    await evaluateModel(ref, config, test, opts.log, opts.progress ?? true, opts.signal);
+  }
+  writeJsonAtomic(done, { wall_s: (performance.now() - t0) / 1000 });
+}
+
+/** <out>/study/<id>/report.md: the rules and their commit, the gate per SFT seed, the verdicts, the arms. */
+function writeReport(exp: Experiment, meta: RowsMeta, j: Judgement, out: string): void {
+  const s = exp.spec;
+  const commit = rulesCommit(exp.file);
+  const dirty = rulesDirty(exp.file);
+  const ci = (e: { mean: number; ci: [number, number] }, d = 3) =>
+    `${e.mean.toFixed(d)} [${e.ci[0].toFixed(d)}, ${e.ci[1].toFixed(d)}]`;
+  const lines = [
+    `## Experiment ${s.id}`,
+    "",
+    s.question,
+    "",
+    commit
+      ? `Rules, fixed in \`${path.relative(process.cwd(), exp.file)}\` at commit \`${commit}\`${dirty ? " (the file has changes after that commit: these rules are not the committed ones)" : ""}:`
+      : `Rules in \`${path.relative(process.cwd(), exp.file)}\`, NOT COMMITTED: they were not fixed in the repository before this run:`,
+    "",
+    ...Object.entries(s.rules).map(([k, v]) => `- ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`),
+    ...(s.pilot ? [`- pilot: ${s.pilot}`] : []),
+    "",
+    `Design: SFT seeds ${s.sftSeeds.join(", ")}; RL seeds ${s.rlSeeds.join(", ")} on each; ${meta.test.problems} test problems (the split has ${meta.test.available}); ${exp.base.eval.samples} samples per problem at temperature ${exp.base.eval.temperature}${exp.base.eval.greedy ? ", greedy beside it" : ""}. Intervals: three-level bootstrap (SFT seed, RL seed, problem), ${s.rules.bootstrap} resamples, level ${s.rules.level}.`,
+    "",
+    "### Gate",
+    "",
+    "| SFT seed | metric | figure | threshold | passed | how |",
+    "|---|---|---|---|---|---|",
+    ...meta.gate.flatMap((g) =>
+      g.gates.map(
+        (x) =>
+          `| ${g.sft} | ${x.metric} | ${x.measured.toFixed(3)} | ${x.direction} ${x.threshold} | ${x.passed ? "yes" : "no"} | ${x.how} |`,
+      ),
+    ),
+    "",
+    `Gate ${meta.gatePassed ? "passed" : "failed"} (${gateFigure(meta.gate)}; a majority of SFT seeds must pass).`,
+    "",
+    "### Findings",
+    "",
+    "| claim | verdict | figure |",
+    "|---|---|---|",
+    ...j.claims.map((c) => `| ${c.id} | ${c.verdict} | ${c.figure.replace(/\|/g, "\\|")} |`),
+    "",
+    ...(j.arms.length
+      ? [
+          "### Arms at N=1",
+          "",
+          "| arm | accuracy | tokens/problem | loops/response | greedy accuracy |",
+          "|---|---|---|---|---|",
+          ...j.arms.map(
+            (a) =>
+              `| ${a.arm} | ${ci(a.accuracy)} | ${ci(a.tokens, 1)} | ${a.loops ? ci(a.loops, 2) : "-"} | ${a.greedyAccuracy === null ? "-" : a.greedyAccuracy.toFixed(3)} |`,
+          ),
+          "",
+        ]
+      : []),
+    ...(j.notes.length ? ["### Notes", "", ...j.notes.map((n) => `- ${n}`), ""] : []),
+  ];
+  const dir = path.join(out, "study", s.id);
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path.join(dir, "report.md"), lines.join("\n"));
+}
