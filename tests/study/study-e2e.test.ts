@@ -73,13 +73,15 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.deepEqual([...new Set(a.rows.map((x) => x.arm))].sort(), ["bcr", "linear@0.5", "linear@2", "sft", "single"]);
   assert.deepEqual([...new Set(a.rows.map((x) => x.sft))].sort(), [1, 2, 3]);
   assert.deepEqual([...new Set(a.rows.filter((x) => x.arm === "bcr").map((x) => x.rl))].sort(), [1, 2]);
-  assert.deepEqual([...new Set(a.rows.map((x) => x.set))].sort(), ["greedy", "n1", "sweep"]);
+  assert.deepEqual([...new Set(a.rows.map((x) => x.set))].sort(), ["cont", "greedy", "n1", "sweep"]);
   assert.equal(a.meta.gate.length, 3);
-  assert.equal(a.meta.runs.length, 3 * 4 * 2);
+  assert.equal(a.meta.runs.length, 3 * 4 * 2 + 2 * 2, "main runs and the continuation (bcr, single x 2 RL seeds)");
+  assert.deepEqual(a.meta.continuation, { steps: 2, sft: 1, methods: ["bcr", "single"] });
   const report = fs.readFileSync(path.join(out, "study", "A", "report.md"), "utf8");
   assert.match(report, /nonInferiorityMargin: 0\.05/);
   assert.match(report, /Rules/);
   assert.match(report, /\| 2 \| /);
+  assert.match(report, /continuation on SFT seed 1/);
   for (const k of [1, 2, 3]) assert.ok(fs.existsSync(path.join(runs, "A", `sft-${k}`, "rl", "bcr", "seed-2")));
 
   // Re-judging from the rows alone (no runs folder) gives the same verdicts and figures.
