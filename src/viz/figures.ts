@@ -8,71 +8,16 @@ import type { ScalingFit } from "../analysis/fit.js";
 import { metricCurve, type Run } from "../analysis/stability.js";
 import { methodColor, withAlpha } from "./colors.js";
 import type { TaskScalingSeries } from "../eval/sweep.js";
+import type { AxisName, ErrorBar as ErrorBarType, LayoutAxis, Layout as PlotlyLayout, PlotData } from "plotly.js";
 
-/** The subset of Plotly's trace attributes these builders use. */
-export interface Trace {
-  type: "scatter" | "histogram" | "bar";
-  mode?: "lines" | "markers" | "lines+markers" | "none";
-  name?: string;
-  x?: (number | string)[];
-  y?: (number | string | null)[];
-  xaxis?: string;
-  yaxis?: string;
-  line?: { color?: string; width?: number; dash?: string; shape?: string };
-  marker?: {
-    color?: string;
-    size?: number;
-    symbol?: string;
-    opacity?: number;
-    line?: { color?: string; width?: number };
-  };
-  fill?: "none" | "toself" | "tonexty";
-  fillcolor?: string;
-  opacity?: number;
-  legendgroup?: string;
-  showlegend?: boolean;
-  hoverinfo?: string;
-  text?: string[];
-  error_x?: ErrorBar;
-  error_y?: ErrorBar;
-  xbins?: { start?: number; end?: number; size?: number };
-  histnorm?: "" | "percent" | "probability" | "density" | "probability density";
-}
-export interface ErrorBar {
-  type: "data";
-  symmetric?: boolean;
-  array: number[];
-  arrayminus?: number[];
-  color?: string;
-  thickness?: number;
-  width?: number;
-  visible?: boolean;
-}
-export interface Axis {
-  title?: { text: string };
-  matches?: string;
-  type?: "linear" | "log";
-  domain?: [number, number];
-  anchor?: string;
-  range?: number[];
-  zeroline?: boolean;
-  rangemode?: "normal" | "tozero" | "nonnegative";
-  tickvals?: number[];
-  dtick?: number;
-}
-export interface Layout {
-  title?: { text: string };
-  width?: number;
-  height?: number;
-  template?: unknown;
-  barmode?: "overlay" | "group" | "stack";
-  showlegend?: boolean;
-  legend?: Record<string, unknown>;
-  margin?: { l?: number; r?: number; t?: number; b?: number };
-  shapes?: Record<string, unknown>[];
-  annotations?: Record<string, unknown>[];
-  [axis: `xaxis${string}` | `yaxis${string}`]: Axis | undefined;
-}
+/**
+ * Plotly's own types (@types/plotly.js): a trace is any trace attribute set, a layout any layout,
+ * so every Plotly option type-checks. The builders below use a small part of them.
+ */
+export type Trace = Partial<PlotData>;
+export type ErrorBar = Partial<ErrorBarType>;
+export type Axis = Partial<LayoutAxis>;
+export type Layout = Partial<PlotlyLayout>;
 export interface Figure {
   data: Trace[];
   layout: Layout;
@@ -618,17 +563,13 @@ export function histogramFigure(
       type: "scatter",
       mode: "lines",
       name: s.method,
-      x: [edges[0]!, ...edges],
-      y: [0, ...shares, shares.at(-1) ?? 0],
+      // The last step drops back to 0 at the right edge.
+      x: [edges[0]!, ...edges, edges.at(-1)!],
+      y: [0, ...shares, shares.at(-1) ?? 0, 0],
       line: { color: methodColor(s.method), width: 2, shape: "hv" },
       legendgroup: s.method,
     };
   });
-  // The last step drops back to 0 at the right edge.
-  for (const t of data) {
-    t.x!.push(edges.at(-1)!);
-    t.y!.push(0);
-  }
   return {
     data,
     layout: {
@@ -801,11 +742,16 @@ export function liveCurvesFigure(
       y0 = rows === 2 ? (row === 0 ? 0.6 : 0) : 0,
       y1 = rows === 2 ? (row === 0 ? 1 : 0.4) : 1;
     const bounds = metricBounds(m);
-    layout[`xaxis${k}`] = { title: { text: row === rows - 1 ? "step" : "" }, domain: [x0, x0 + 0.45], anchor: `y${k}` };
-    layout[`yaxis${k}`] = {
+    const axes = layout as Record<string, Axis>; // numbered axes: xaxis2, yaxis2, ...
+    axes[`xaxis${k}`] = {
+      title: { text: row === rows - 1 ? "step" : "" },
+      domain: [x0, x0 + 0.45],
+      anchor: `y${k}` as AxisName,
+    };
+    axes[`yaxis${k}`] = {
       title: { text: metricLabel(m) },
       domain: [y0, y1],
-      anchor: `x${k}`,
+      anchor: `x${k}` as AxisName,
       ...(m === "grad/cos_acc_len" ? { range: [-1.05, 1.05] } : bounds?.[1] === 1 ? { range: [0, 1.02] } : {}),
     };
   });

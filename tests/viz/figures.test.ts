@@ -20,6 +20,9 @@ import {
   liveCurvesFigure,
 } from "../../src/viz/figures.js";
 
+/** An error bar given by arrays (the builders' kind), read through Plotly's wider ErrorBar type. */
+const bars = (e: unknown) => e as { array: number[]; arrayminus?: number[] };
+
 const NS = [1, 2, 4, 8];
 const tok = [1000, 620, 400, 290];
 const acc = [0.6, 0.57, 0.52, 0.46];
@@ -129,10 +132,10 @@ test("accuracyVsTokensFigure: seed points plus a mean marker with asymmetric CI 
   const mean = fig.data.find((t) => t.name === "bcr")!;
   assert.deepEqual(mean.x, [815]);
   assert.ok(Math.abs((mean.y![0] as number) - 0.515) < 1e-12);
-  assert.ok(mean.error_y!.array[0]! > 0 && mean.error_y!.arrayminus![0]! > 0);
-  assert.ok(mean.error_x!.array[0]! > 0);
+  assert.ok(bars(mean.error_y).array[0]! > 0 && bars(mean.error_y).arrayminus![0]! > 0);
+  assert.ok(bars(mean.error_x).array[0]! > 0);
   const base = fig.data.find((t) => t.name === "base")!;
-  assert.deepEqual(base.error_y!.array, [0]); // no spread, no bar
+  assert.deepEqual(bars(base.error_y).array, [0]); // no spread, no bar
   assert.equal(fig.data.find((t) => t.name === "bcr (seeds)")!.x!.length, 4);
   assert.equal(fig.layout.xaxis!.title!.text, "tokens per problem (held-out)");
 });
@@ -208,8 +211,8 @@ test("position and histogram figures", () => {
     { n: 2 },
   );
   assert.deepEqual(pos.data[0]!.x, [1, 2]);
-  assert.ok(Math.abs(pos.data[0]!.error_y!.array[0]! - 0.1) < 1e-12);
-  assert.match(pos.layout.title!.text, /N=2/);
+  assert.ok(Math.abs(bars(pos.data[0]!.error_y).array[0]! - 0.1) < 1e-12);
+  assert.match(pos.layout.title!.text!, /N=2/);
   const h = loopHistogramFigure([
     { method: "bcr", values: [0, 1] },
     { method: "base", values: [2, 3, 3, 3] },
@@ -249,13 +252,13 @@ test("doseResponseFigure: points by lambda, lambda* drawn as a dashed line when 
   const star = f.data.find((t) => t.name?.startsWith("lambda* = 4.63"));
   assert.ok(star && star.line?.dash === "dash");
   assert.deepEqual(star.x, [4.63, 4.63]);
-  assert.match(f.layout.title!.text, /lambda\* = 4\.63/);
+  assert.match(f.layout.title!.text!, /lambda\* = 4\.63/);
   // A lambda* beyond every strength lies inside the x range, not on its edge (log10 units).
   const beyond = doseResponseFigure(pts, 7.31).layout.xaxis!.range as [number, number];
   assert.ok(beyond[0] < 0 && beyond[1] > Math.log10(7.31) + 0.1, `${beyond}`);
   const unknown = doseResponseFigure(pts, null);
   assert.ok(!unknown.data.some((t) => t.name?.startsWith("lambda*")));
-  assert.match(unknown.layout.title!.text, /lambda\* unknown/);
+  assert.match(unknown.layout.title!.text!, /lambda\* unknown/);
   JSON.stringify(f);
 });
 
