@@ -65,6 +65,8 @@ export {
   figureBundle,
   bannerBundle,
   jupyterSink,
+  stableId,
+  PLOTLY_MIME,
   type MimeBundle,
   type DisplaySink,
 } from "./notebook/display.js";

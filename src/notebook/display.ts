@@ -5,20 +5,37 @@
  * outputs and strips <script> from HTML. So every output here is a MIME bundle whose richest
  * part needs no trust to show and whose plain part needs nothing at all:
  *   tables:  text/html (arquero's <table>, sortable by a header click where scripts run) + text/plain
- *   figures: text/html (a <div> holding the PNG as an <img>, replaced by the interactive Plotly
- *            figure where scripts run) + image/png (viewers that skip HTML) + text/plain (the title)
+ *   figures: application/vnd.plotly.v1+json (the figure itself: JupyterLab with its Plotly
+ *            renderer and VS Code draw it natively, no script, no trust) + text/html (a <div>
+ *            holding the PNG as an <img>, replaced by the interactive Plotly figure where scripts
+ *            run: the classic Notebook) + image/png (viewers that skip HTML) + text/plain (the title)
  * plotly.js comes from ONE local copy, `notebooks/assets/plotly.min.js` (copied from
  * node_modules by `npm run notebooks:setup`, git-ignored), loaded through the notebook page's
  * require.js from Jupyter's /files/ route: no network, nothing inlined per figure.
  *
  * tslab's own `display.raw` sends one MIME type per message; the bundle goes through the same
  * kernel writer (`jupyterSink`). Tests pass a fake sink.
+ *
+ * Outputs are deterministic, so a re-executed notebook differs from the committed one only where
+ * its numbers do: a figure's or table's element id is a hash of what it shows (`stableId`), never
+ * a time; `newElementId` (live outputs, which are replaced in place) counts within the kernel.
  */
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { toHtml, toText, type FormatOptions, type TableLike } from "../analysis/tables.js";
 import type { Figure } from "../viz/figures.js";
 
-export type MimeBundle = Record<string, string>;
+/** The MIME type of a Plotly figure as JSON (JupyterLab's and VS Code's renderers read it). */
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+/** One output's representations by MIME type: text for most, the figure object for Plotly's. */
+export interface MimeBundle {
+  "text/plain"?: string;
+  "text/html"?: string;
+  "image/png"?: string;
+  [PLOTLY_MIME]?: Figure;
+  [mime: string]: string | Figure | undefined;
+}
 export interface DisplayMessage {
   data: MimeBundle;
   metadata: Record<string, unknown>;
@@ -46,14 +63,32 @@ const scriptJson = (v: unknown) =>
   JSON.stringify(v).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 
 let counter = 0;
-/** Element ids unique within a notebook page (several outputs share one DOM). */
+/**
+ * Ids for outputs replaced in place (a live view's display id): numbered within the kernel, so a
+ * notebook run from the top gives the same ids every time.
+ */
 export function newElementId(prefix: string): string {
   counter += 1;
-  return `${prefix}-${Date.now().toString(36)}-${counter}`;
+  return `${prefix}-${counter}`;
 }
 
+/**
+ * An element id from what the element shows: `<prefix>-<first 12 hex digits of sha256(content)>`.
+ * The same figure gives the same id in every run (git sees no change); the scripts below draw into
+ * the last element with their id, so the same figure shown twice on one page still draws twice.
+ */
+export function stableId(prefix: string, content: string): string {
+  return `${prefix}-${createHash("sha256").update(content).digest("hex").slice(0, 12)}`;
+}
+
+/** The last element with this id (the one just added when the same output is shown twice). */
+const lastById = (id: string) =>
+  `(function(){var a=document.querySelectorAll('[id="${id}"]');return a[a.length-1];})()`;
+
 // Sorting a table by a header click: numbers numerically, text alphabetically, click again to reverse.
-const SORT_SCRIPT = (id: string) => `<script>(function(){var t=document.querySelector("#${id} table");if(!t)return;
+const SORT_SCRIPT = (
+  id: string,
+) => `<script>(function(){var d=${lastById(id)};var t=d&&d.querySelector("table");if(!t)return;
 var hs=t.querySelectorAll("thead th");hs.forEach(function(h,c){h.style.cursor="pointer";h.title="click to sort";h.onclick=function(){
 var b=t.tBodies[0],rs=Array.prototype.slice.call(b.rows),d=h.dataset.dir==="a"?-1:1;h.dataset.dir=d>0?"a":"d";
 var v=function(r){var x=r.cells[c].textContent.trim(),n=parseFloat(x);return x!==""&&isFinite(n)&&String(n)!=="NaN"?n:x;};
@@ -67,10 +102,11 @@ export interface TableDisplayOptions extends FormatOptions {
 
 /** A table as HTML (sortable where scripts run) with a plain-text fallback. */
 export function tableBundle(data: TableLike, opts: TableDisplayOptions = {}): MimeBundle {
-  const id = newElementId("bcr-table");
   const caption = opts.caption ? `<p><b>${esc(opts.caption)}</b></p>` : "";
+  const table = toHtml(data, opts);
+  const id = stableId("bcr-table", caption + table);
   return {
-    "text/html": `<div id="${id}" class="bcr-table" style="max-width:100%;overflow-x:auto">${caption}${toHtml(data, opts)}</div>${SORT_SCRIPT(id)}`,
+    "text/html": `<div id="${id}" class="bcr-table" style="max-width:100%;overflow-x:auto">${caption}${table}</div>${SORT_SCRIPT(id)}`,
     "text/plain": (opts.caption ? `${opts.caption}\n` : "") + toText(data, opts),
   };
 }
@@ -85,7 +121,7 @@ export const NOTEBOOK_PLOTLY = "assets/plotly.min";
  * defines itself as the AMD module "plotly", so that is the name its path is configured under.
  */
 function plotlyScript(id: string, fig: Figure, height: number): string {
-  return `<script>(function(){var el=document.getElementById("${id}");if(!el)return;var fig=${scriptJson(fig)};
+  return `<script>(function(){var el=${lastById(id)};if(!el)return;var fig=${scriptJson(fig)};
 function draw(P){el.innerHTML="";el.style.height="${height}px";var l=Object.assign({},fig.layout,{autosize:true});delete l.width;delete l.height;
 P.newPlot(el,fig.data,l,{responsive:true});}
 if(window.Plotly)return draw(window.Plotly);var rq=window.requirejs||window.require;if(typeof rq!=="function"||!rq.config)return;
@@ -100,10 +136,13 @@ export interface FigureDisplayOptions {
   height?: number;
 }
 
-/** A figure as interactive Plotly HTML with its PNG inside (and beside it) for viewers without scripts. */
+/**
+ * A figure as Plotly JSON (native in JupyterLab and VS Code), as interactive Plotly HTML with its
+ * PNG inside (the classic Notebook), and as the PNG beside them for viewers without either.
+ */
 export function figureBundle(fig: Figure, png: Uint8Array | null, opts: FigureDisplayOptions = {}): MimeBundle {
-  const id = newElementId("bcr-fig");
   const height = opts.height ?? 460;
+  const id = stableId("bcr-fig", JSON.stringify([fig, height]));
   const title = fig.layout.title?.text ?? "figure";
   const b64 = png ? Buffer.from(png).toString("base64") : null;
   const fallback = b64
@@ -112,6 +151,7 @@ export function figureBundle(fig: Figure, png: Uint8Array | null, opts: FigureDi
   const bundle: MimeBundle = {
     "text/html": `<div id="${id}" class="bcr-figure" style="width:100%;min-height:${png ? 0 : height}px">${fallback}</div>${plotlyScript(id, fig, height)}`,
     "text/plain": `[figure] ${title}`,
+    [PLOTLY_MIME]: { data: fig.data, layout: { ...fig.layout, height: fig.layout.height ?? height } },
   };
   if (b64) bundle["image/png"] = b64;
   return bundle;

@@ -3,10 +3,14 @@ import assert from "node:assert/strict";
 import {
   bannerBundle,
   figureBundle,
+  newElementId,
   NotebookDisplay,
+  PLOTLY_MIME,
+  stableId,
   tableBundle,
   type DisplayMessage,
 } from "../../src/notebook/display.js";
+import { band } from "../../src/viz/px.js";
 import { taskScalingFigure } from "../../src/viz/figures.js";
 
 const rows = [
@@ -70,11 +74,40 @@ test("NotebookDisplay sends bundles to its sink; a display id makes later sends 
     sent.map(([m, u]) => [Object.keys(m.data).sort().join(","), m.transient.display_id ?? null, u]),
     [
       ["text/html,text/plain", null, false],
-      ["image/png,text/html,text/plain", null, false],
+      ["application/vnd.plotly.v1+json,image/png,text/html,text/plain", null, false],
       ["text/html,text/plain", null, false],
       ["text/plain", "id-1", false],
       ["text/plain", "id-1", true],
     ],
   );
   assert.deepEqual(bannerBundle("x")["text/plain"], "x");
+});
+
+test("figureBundle carries the Plotly JSON mime type (JupyterLab, VS Code) beside the HTML and the PNG", () => {
+  const fig = band([{ x: 1, mean: 0.5, lo: 0.4, hi: 0.6 }], { x: "x", y: "mean", rateAxis: true, title: "b" });
+  const b = figureBundle(fig, new Uint8Array([1, 2]), { height: 300 });
+  assert.deepEqual(Object.keys(b).sort(), [PLOTLY_MIME, "image/png", "text/html", "text/plain"].sort());
+  const json = b[PLOTLY_MIME]!;
+  assert.deepEqual(json.data, fig.data);
+  assert.deepEqual(json.layout, { ...fig.layout, height: 300 });
+  assert.equal(typeof json, "object", "a JSON mime type carries the object, not a string");
+});
+
+test("element ids are hashes of what is shown: the same figure or table gives the same id in every call, never a time", () => {
+  const fig = taskScalingFigure([{ method: "bcr", ns: [1, 2], tokensPerProblem: [30, 28], accuracy: [0.9, 0.8] }]);
+  const id = (html: string) => /id="([^"]+)"/.exec(html)![1]!;
+  const a = id(figureBundle(fig, null)["text/html"]!);
+  const b = id(figureBundle(fig, null)["text/html"]!);
+  assert.equal(a, b);
+  assert.match(a, /^bcr-fig-[0-9a-f]{12}$/);
+  assert.notEqual(id(figureBundle(taskScalingFigure([]), null)["text/html"]!), a, "another figure, another id");
+  assert.equal(id(tableBundle(rows)["text/html"]!), id(tableBundle(rows)["text/html"]!));
+  assert.notEqual(id(tableBundle(rows)["text/html"]!), id(tableBundle(rows, { caption: "x" })["text/html"]!));
+  assert.equal(stableId("p", "abc"), "p-ba7816bf8f01");
+  // a figure shown twice on one page: each script draws into the last element with its id
+  assert.match(figureBundle(fig, null)["text/html"]!, /querySelectorAll\('\[id="bcr-fig-[0-9a-f]{12}"\]'\)/);
+  // ids of outputs updated in place count within the kernel, with no time in them
+  const [x, y] = [newElementId("live"), newElementId("live")];
+  assert.match(x, /^live-\d+$/);
+  assert.equal(Number(y.split("-")[1]), Number(x.split("-")[1]) + 1);
 });
