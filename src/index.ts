@@ -7,6 +7,8 @@
  * (tests/index.test.ts).
  */
 
+import * as aq from "arquero";
+
 // Backend: choose and start the tensor backend (BCR_BACKEND), and say which one runs.
 export { initBackend, backendInfo, type BackendInfo, type BackendName } from "./engine/backend.js";
 
@@ -137,6 +139,22 @@ export type {
 } from "./viz/figures.js";
 export { figureToHtml, writeFigureHtml, Renderer } from "./viz/render.js";
 export { methodColor } from "./viz/colors.js";
+
+// Tidy data: every evaluated sample and every logged RL step as arquero tables (long form), the
+// mean and hierarchical interval per group of any columns, and plotly-express-style figures over
+// such tables. `aq` is arquero itself (aq.op, aq.escape, aq.desc), for notebooks that import only this.
+export {
+  loadEvalRows,
+  readEvalRows,
+  EVAL_COLUMNS,
+  EVAL_ROW_FILES,
+  type EvalRow,
+  type LoadEvalRowsOptions,
+} from "./frame/eval-rows.js";
+export { loadRuns, RUN_COLUMNS, type LoadRunsOptions } from "./frame/runs.js";
+export { summarize, SUMMARY_COLUMNS, type SummarizeOptions } from "./frame/summarize.js";
+export { line, scatter, bar, band, ema, isRateColumn, type PxOptions, type BandOptions } from "./viz/px.js";
+export { aq };
 
 // Notebooks: the tiny runs they share, the reproduction's outputs, display and live training.
 export {
