@@ -1,5 +1,5 @@
-// `bcr study` end to end on tiny models (configs/study/quick.json: one experiment, 3 SFT seeds x 2
-// RL seeds, a step or a few of each): the plan and ETA come first, study.json holds exactly the
+// `bcr study` end to end on tiny models (configs/study/quick.json: A, B and C in miniature, 3 SFT
+// seeds x 2 RL seeds each, a step or a few of everything): the plan and ETA come first, study.json holds exactly the
 // fields issue 29 names, the rows re-judge to the same verdicts, a killed study resumes where it
 // stopped, and a gate that fails on the SFT models stops the experiment before any RL.
 import { test } from "node:test";
@@ -43,7 +43,18 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.deepEqual(Object.keys(s), ["wall_s", "experiments"]);
   for (const k of ["total", "data", "sft", "gate", "rl", "eval", "judge"])
     assert.equal(typeof s.wall_s[k], "number", k);
-  assert.equal(s.experiments.length, 1);
+  assert.deepEqual(
+    s.experiments.map((x: { id: string }) => x.id),
+    ["A", "B", "C"],
+  );
+  assert.deepEqual(
+    s.experiments.map((x: { claims: { id: string }[] }) => x.claims.map((c) => c.id)),
+    [["2", "3", "frontier"], ["sharing"], ["1"]],
+  );
+  assert.match(s.experiments[1].gate.figure, /^difficulty_token_gap /);
+  assert.match(s.experiments[2].gate.figure, /^forced_bare_accuracy_n1 .*; forced_bare_accuracy_n8 /);
+  for (const x of s.experiments.slice(1))
+    for (const c of x.claims) assert.ok(!/not measured/.test(c.figure), `${x.id} ${c.id}: ${c.figure}`);
   const e = s.experiments[0];
   assert.deepEqual(Object.keys(e), [
     "id",
