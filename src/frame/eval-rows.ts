@@ -7,6 +7,10 @@
  *     each (`meta` and `run` lines are skipped); results/<exp>/eval-rows.jsonl.gz is experiment <exp>;
  *   - a runs folder's `eval/<method>/[seed-<k>/]eval.json` (one model each), experiment = the
  *     folder holding `eval/` (`runs/reproduce` read from `runs` is "reproduce");
+ *   - a regime study's `rows.jsonl.gz` (src/study/rows.ts: a meta line naming the columns, then
+ *     one array per row), results/study/<id>/rows.jsonl.gz being experiment "study/<id>": arm is
+ *     the method, set n1 / greedy / sweep the kind and decoding, and the continuation runs' rows
+ *     (set cont) the method "<arm> (continued)" (another model: more RL steps from the same start);
  *   - sample rows already in this long form, one per line (a file named directly, e.g. a GSM8K
  *     endpoint's rows): `method`, `problem`, `correct` and `tokens` are required, the rest default
  *     as below.
@@ -18,12 +22,23 @@
  * Defaults for what older files do not record: `sample` 0 (evals made before samples were drawn
  * independently), `sft_seed` 0 (one SFT model; a record's `sftSeed` or `sft_seed` is used when
  * present), `rl_seed` null for a model without RL (the SFT model), `loops` and `form` null for sweep
- * rows (only the N=1 eval records them), `group` null for N=1 rows.
+ * rows (only the N=1 eval records them), `group` null for N=1 rows, `level` (the problem's
+ * difficulty) null where the file does not say.
  */
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import * as fs from "node:fs";
-import { experimentOf, findFiles, need, type Obj, optional, readRecords } from "./read.js";
+import {
+  describe,
+  experimentOf,
+  findFiles,
+  isJsonl,
+  need,
+  type Obj,
+  optional,
+  readLines,
+  readRecords,
+} from "./read.js";
 
 /** The columns of `loadEvalRows`, in order. */
 export const EVAL_COLUMNS = [
@@ -43,6 +58,7 @@ export const EVAL_COLUMNS = [
   "truncated",
   "decoding",
   "kind",
+  "level",
 ] as const;
 
 /** One evaluated sample. */
@@ -75,10 +91,17 @@ export interface EvalRow {
   truncated: boolean;
   decoding: "sampled" | "greedy";
   kind: "n1" | "sweep";
+  /** The problem's difficulty level, where the file records it (a study's rows), else null. */
+  level: number | null;
 }
 
 /** File names `loadEvalRows` picks up when it searches a folder. */
-export const EVAL_ROW_FILES: readonly string[] = ["eval-rows.jsonl.gz", "eval-rows.jsonl", "eval.json"];
+export const EVAL_ROW_FILES: readonly string[] = [
+  "eval-rows.jsonl.gz",
+  "eval-rows.jsonl",
+  "eval.json",
+  "rows.jsonl.gz",
+];
 
 export interface LoadEvalRowsOptions {
   /** The experiment name for every row (default: from each file's folder, see the header). */
@@ -108,9 +131,18 @@ export async function readEvalRows(dir: string, opts: LoadEvalRowsOptions = {}):
     const experiment =
       opts.experiment ??
       (single ? "default" : experimentOf(dir, file, file.endsWith("eval.json") ? "eval" : undefined));
-    for (const { where, value } of await readRecords(file)) {
+    let columns: string[] | null = null; // a columnar file's (a study's rows), from its meta line
+    for (const { where, value } of await recordsOf(file)) {
+      if (Array.isArray(value)) {
+        if (!columns) throw new Error(`${where}: a row of values before any meta line naming the columns`);
+        if (value.length !== columns.length)
+          throw new Error(`${where}: ${value.length} values, the meta line names ${columns.length} columns`);
+        rows.push(studyRow(Object.fromEntries(columns.map((c, k) => [c, value[k]])), experiment, where));
+        continue;
+      }
       const kind = value.kind;
-      if (kind === "eval" || (kind === undefined && Array.isArray(value.n1)))
+      if (kind === "meta" && Array.isArray(value.columns)) columns = value.columns.map(String);
+      else if (kind === "eval" || (kind === undefined && Array.isArray(value.n1)))
         rows.push(...modelRows(value, experiment, where));
       else if (typeof kind === "string" && ARCHIVE_KINDS.has(kind)) continue;
       else if ("problem" in value || "problemId" in value) rows.push(sampleRow(value, experiment, where));
@@ -122,6 +154,16 @@ export async function readEvalRows(dir: string, opts: LoadEvalRowsOptions = {}):
   }
   if (rows.length === 0) throw new Error(`loadEvalRows: ${files.join(", ")} hold no evaluated samples`);
   return rows;
+}
+
+/** A file's records: objects, or (JSONL) objects and arrays of values. */
+async function recordsOf(file: string): Promise<{ where: string; value: Obj | unknown[] }[]> {
+  if (!isJsonl(file)) return readRecords(file);
+  return (await readLines(file)).map(({ where, value }) => {
+    if (typeof value !== "object" || value === null)
+      throw new Error(`${where}: expected a JSON object or an array of values, got ${describe(value)}`);
+    return { where, value: value as Obj | unknown[] };
+  });
 }
 
 /** An arquero table with EVAL_COLUMNS, in order, from rows. */
@@ -159,6 +201,7 @@ export function modelRows(o: Obj, experiment: string, where: string): EvalRow[] 
         truncated: optional(r, "truncated", "boolean", at, false),
         decoding,
         kind: "n1",
+        level: null,
       };
     });
   const sweep = need(o, "sweep", "array", where).flatMap((e, i): EvalRow[] => {
@@ -181,6 +224,7 @@ export function modelRows(o: Obj, experiment: string, where: string): EvalRow[] 
         truncated: optional(r, "truncated", "boolean", at, false),
         decoding: "sampled",
         kind: "sweep",
+        level: null,
       },
     ];
   });
@@ -216,5 +260,45 @@ export function sampleRow(o: Obj, experiment: string, where: string): EvalRow {
     truncated: optional(o, "truncated", "boolean", where, false),
     decoding,
     kind,
+    level: optional(o, "level", "number", where, null),
+  };
+}
+
+/** 0/1 or a boolean, as a boolean. */
+function flag(o: Obj, key: string, where: string): boolean {
+  const v = o[key];
+  if (v === 0 || v === 1 || typeof v === "boolean") return Boolean(v);
+  if (v === undefined) throw new Error(`${where}: column "${key}" is missing`);
+  throw new Error(`${where}: "${key}" should be 0, 1 or a boolean, got ${describe(v)}`);
+}
+
+const STUDY_SETS = ["n1", "greedy", "sweep", "cont"];
+
+/** One row of a regime study's rows file (src/study/rows.ts), its columns already named. */
+export function studyRow(o: Obj, experiment: string, where: string): EvalRow {
+  const arm = need(o, "arm", "string", where);
+  const set = need(o, "set", "string", where);
+  if (!STUDY_SETS.includes(set))
+    throw new Error(`${where}: "set" should be one of ${STUDY_SETS.join(", ")}, got "${set}"`);
+  const rl = o.rl === "-" ? null : need(o, "rl", "number", where);
+  const sweep = set === "sweep";
+  return {
+    experiment,
+    method: set === "cont" ? `${arm} (continued)` : arm,
+    sft_seed: need(o, "sft", "number", where),
+    rl_seed: rl,
+    n: sweep ? need(o, "n", "number", where) : 1,
+    group: sweep ? need(o, "group", "number", where) : null,
+    position: sweep ? need(o, "pos", "number", where) : 1,
+    problem: need(o, "problem", "string", where),
+    sample: optional(o, "sample", "number", where, 0),
+    correct: flag(o, "correct", where),
+    tokens: need(o, "tokens", "number", where),
+    loops: optional(o, "loops", "number", where, null),
+    form: null,
+    truncated: flag(o, "truncated", where),
+    decoding: set === "greedy" ? "greedy" : "sampled",
+    kind: sweep ? "sweep" : "n1",
+    level: optional(o, "level", "number", where, null),
   };
 }

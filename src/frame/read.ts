@@ -40,24 +40,12 @@ export function isJsonl(file: string): boolean {
 
 /** Every record of a file, each with its place. A line or file that is not a JSON object throws, naming it. */
 export async function readRecords(file: string): Promise<Located[]> {
-  const text = await readText(file);
-  if (isJsonl(file)) {
-    const out: Located[] = [];
-    text.split("\n").forEach((raw, i) => {
-      const line = raw.trim();
-      if (!line) return;
-      const where = `${file}:${i + 1}`;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (e) {
-        throw new Error(`${where}: not JSON (${(e as Error).message})`);
-      }
+  if (isJsonl(file))
+    return (await readLines(file)).map(({ where, value }) => {
       if (!isObj(value)) throw new Error(`${where}: expected a JSON object, got ${describe(value)}`);
-      out.push({ where, value });
+      return { where, value };
     });
-    return out;
-  }
+  const text = await readText(file);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -73,7 +61,23 @@ export async function readRecords(file: string): Promise<Located[]> {
   return [{ where: file, value }];
 }
 
-function describe(v: unknown): string {
+/** Every line of a JSONL file as parsed JSON of any kind (objects, arrays of a columnar file), with its place. */
+export async function readLines(file: string): Promise<{ where: string; value: unknown }[]> {
+  const out: { where: string; value: unknown }[] = [];
+  (await readText(file)).split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    const where = `${file}:${i + 1}`;
+    try {
+      out.push({ where, value: JSON.parse(line) });
+    } catch (e) {
+      throw new Error(`${where}: not JSON (${(e as Error).message})`);
+    }
+  });
+  return out;
+}
+
+export function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   const s = JSON.stringify(v);

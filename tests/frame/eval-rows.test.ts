@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { EVAL_COLUMNS, loadEvalRows, readEvalRows } from "../../src/frame/eval-rows.js";
+import { COLUMNS, ROWS_FILE, rowsOfEval, writeRows } from "../../src/study/rows.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /** A row of a table read back (arquero types `objects()` as `object[]`). */
@@ -40,6 +41,7 @@ test("loadEvalRows on a results folder: one row per sample, every column, from t
       truncated: false,
       decoding: "sampled",
       kind: "sweep",
+      level: null,
     },
   );
   const sftN1 = t.filter((d) => d.method === "sft" && d.kind === "n1").objects() as Row[];
@@ -107,7 +109,10 @@ test("loadEvalRows: malformed input names the file and line (and the field insid
     /bad\/eval-rows\.jsonl:2: sweep\[3\]: column "position" is missing/,
   );
   const dir = tempDir("bcr-frame-eval-");
-  await assert.rejects(loadEvalRows(dir), /no eval-rows\.jsonl\.gz, eval-rows\.jsonl, eval\.json under/);
+  await assert.rejects(
+    loadEvalRows(dir),
+    /no eval-rows\.jsonl\.gz, eval-rows\.jsonl, eval\.json, rows\.jsonl\.gz under/,
+  );
   await assert.rejects(loadEvalRows(path.join(dir, "nope")), /does not exist/);
   fs.writeFileSync(path.join(dir, "x.jsonl"), '{"foo":1}\n');
   await assert.rejects(loadEvalRows(path.join(dir, "x.jsonl")), /x\.jsonl:1: neither a model's eval record/);
@@ -130,4 +135,54 @@ test("loadEvalRows reads the committed results/ archive (rows lacking sample rea
   assert.deepEqual(rows.columnNames(), [...EVAL_COLUMNS]);
   assert.ok(rows.numRows() > 1000);
   assert.ok(rows.filter((d) => d.method === "bcr" && d.kind === "sweep").numRows() > 0);
+});
+
+test("loadEvalRows on a regime study's rows (columnar, as src/study/rows.ts writes them)", async () => {
+  const e = JSON.parse(fs.readFileSync(path.join(FIX, "runs-folder/reproduce/eval/single/seed-1/eval.json"), "utf8"));
+  const levelOf = (id: string) => Number(id.slice(1)) % 2;
+  const rows = [
+    ...rowsOfEval({ ...e, seed: null }, "sft", 3, levelOf),
+    ...rowsOfEval(e, "bcr", 3, levelOf),
+    ...rowsOfEval(e, "bcr", 3, levelOf, "cont"),
+  ];
+  const dir = tempDir("bcr-frame-study-");
+  const meta = {
+    format: 1 as const,
+    id: "A",
+    budgets: { n1: 40, sweep: 160, bcr: {} },
+    gate: [],
+    gatePassed: true,
+    runs: [],
+    test: { problems: 8, available: 8 },
+    continuation: null,
+    wall: {},
+  };
+  writeRows(path.join(dir, "study", "A", ROWS_FILE), { meta, rows });
+  const t = (await loadEvalRows(dir)).objects() as Row[];
+  assert.equal(t.length, rows.length);
+  assert.ok(t.every((r) => r.experiment === "study/A" && r.sft_seed === 3));
+  const sft = t.filter((r) => r.method === "sft");
+  assert.ok(sft.every((r) => r.rl_seed === null));
+  assert.deepEqual(
+    [...new Set(t.map((r) => `${r.method}|${r.kind}|${r.decoding}`))],
+    [
+      "sft|n1|sampled",
+      "sft|n1|greedy",
+      "sft|sweep|sampled",
+      "bcr|n1|sampled",
+      "bcr|n1|greedy",
+      "bcr|sweep|sampled",
+      "bcr (continued)|n1|sampled",
+    ],
+  );
+  const sweep = t.find((r) => r.method === "bcr" && r.kind === "sweep" && r.n === 4 && r.position === 2)!;
+  assert.deepEqual(
+    [sweep.group, sweep.problem, sweep.level, typeof sweep.correct, typeof sweep.truncated, sweep.loops],
+    [0, "p1", 1, "boolean", "boolean", null],
+  );
+  assert.ok(t.filter((r) => r.kind === "n1").every((r) => r.group === null && r.position === 1));
+  // a row whose values do not match the meta line's columns is named
+  const bad = path.join(dir, "bad.jsonl");
+  fs.writeFileSync(bad, `${JSON.stringify({ kind: "meta", format: 1, columns: COLUMNS })}\n[1,2]\n`);
+  await assert.rejects(loadEvalRows(bad), /bad\.jsonl:2: 2 values, the meta line names 14 columns/);
 });
