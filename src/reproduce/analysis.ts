@@ -9,7 +9,10 @@
  *     problems for every model), seeds averaged, bootstrapDiffCI; the token reduction is
  *     -diff / mean(single tokens), its CI the diff's CI scaled the same way;
  *   - sweep points: per problem averaged over seeds and rotations, bootstrapped over problems;
- *   - scaling fits: compareForms on the per-N means (residual bootstrap bands).
+ *   - scaling fits: compareForms on the per-N means (residual bootstrap bands), over FIT_FORMS
+ *     (accuracy adds the bounded logistic form), ranked by analysis.fitBy (default AICc: with six
+ *     N values a three-parameter form needs 30 points less than a two-parameter one at equal
+ *     RSS); the grid of each fit spans the measured N only, so no figure extrapolates.
  * With analysis.ci "hierarchical" every one of these intervals (ci, sweep points, differences)
  * resamples seeds and then problems instead (src/analysis/hierarchical.ts), over the problems
  * every seed has; `seeds_ci` stays the seeds-only interval.
@@ -23,7 +26,15 @@
 import { bootstrapDiffCI, bootstrapMeanCI, type DiffCI, type MeanCI } from "../analysis/bootstrap.js";
 import { hierarchicalDiffCI, hierarchicalMeanCI } from "../analysis/hierarchical.js";
 import { lambdaStar, type AnswerForm } from "../rewards/lambda-star.js";
-import { compareForms, fitScaling, SCALING_FORMS, unidentifiedParams, type ScalingFit } from "../analysis/fit.js";
+import {
+  BOUNDED_FORMS,
+  compareForms,
+  fitScaling,
+  SCALING_FORMS,
+  unidentifiedParams,
+  type ScalingFit,
+  type ScalingForm,
+} from "../analysis/fit.js";
 import { stabilityTable, type MethodStability, type Run } from "../analysis/stability.js";
 import type { LadderRow } from "../diagnostics/ladder.js";
 import type { ReproduceConfig } from "./config.js";
@@ -177,7 +188,22 @@ function n1Metrics(perSeed: N1Row[][], config: ReproduceConfig): N1Metrics {
   };
 }
 
-function fitSummaries(ns: number[], ys: number[], config: ReproduceConfig): FitSummary[] {
+/**
+ * The candidate forms of each task-scaling metric, ranked by one rule (analysis.fitBy, AICc by
+ * default) in the report and wherever else these fits are made (notebook 03): tokens per problem
+ * by the unbounded forms, accuracy by those and the bounded logistic form.
+ */
+export const FIT_FORMS: Readonly<Record<"tokens_per_problem" | "accuracy", readonly ScalingForm[]>> = {
+  tokens_per_problem: SCALING_FORMS,
+  accuracy: [...BOUNDED_FORMS, ...SCALING_FORMS],
+};
+
+function fitSummaries(
+  ns: number[],
+  ys: number[],
+  config: ReproduceConfig,
+  forms: readonly ScalingForm[] = SCALING_FORMS,
+): FitSummary[] {
   const ok = ns.map((n, i) => [n, ys[i]!] as const).filter(([, y]) => Number.isFinite(y));
   if (new Set(ok.map(([n]) => n)).size < 3) return [];
   const x = ok.map(([n]) => n),
@@ -185,16 +211,18 @@ function fitSummaries(ns: number[], ys: number[], config: ReproduceConfig): FitS
   const opts = { bootstrap: config.analysis.bootstrap, seed: config.analysis.seed };
   let fits: ScalingFit[];
   try {
-    fits = compareForms(x, y, { ...opts, by: config.analysis.fitBy });
+    fits = compareForms(x, y, { ...opts, forms: [...forms], by: config.analysis.fitBy });
   } catch {
     // One form failing (degenerate data, e.g. constant accuracy) must not hide the others.
-    fits = SCALING_FORMS.flatMap((form) => {
-      try {
-        return [fitScaling(x, y, { ...opts, form })];
-      } catch {
-        return [];
-      }
-    }).sort((u, v) => u[config.analysis.fitBy] - v[config.analysis.fitBy]);
+    fits = forms
+      .flatMap((form) => {
+        try {
+          return [fitScaling(x, y, { ...opts, form })];
+        } catch {
+          return [];
+        }
+      })
+      .sort((u, v) => u[config.analysis.fitBy] - v[config.analysis.fitBy]);
   }
   const lo = Math.min(...x),
     hi = Math.max(...x);
@@ -323,11 +351,13 @@ export function analyzeMethod(method: string, evals: ModelEval[], config: Reprod
         sweep.map((p) => p.n),
         sweep.map((p) => p.tokens_per_problem.mean),
         config,
+        FIT_FORMS.tokens_per_problem,
       ),
       accuracy: fitSummaries(
         sweep.map((p) => p.n),
         sweep.map((p) => p.accuracy.mean),
         config,
+        FIT_FORMS.accuracy,
       ),
     },
     positions: { n: nMax, points: positions },

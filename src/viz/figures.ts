@@ -93,6 +93,8 @@ export interface ScalingSeries {
   ci?: [number, number][];
   /** A fit of these points (fitScaling); drawn as a curve with its band. */
   fit?: ScalingFit;
+  /** Marker symbol of the points (Plotly's names; default a circle): tells apart methods of one hue. */
+  symbol?: string;
 }
 
 /** The natural range of a metric, where it has one (fits are drawn clipped to it). */
@@ -177,7 +179,7 @@ export function scalingTraces(series: ScalingSeries[], opts: ScalingFigureOption
       name: s.method,
       x: s.ns,
       y: s.values,
-      marker: { color, size: 8 },
+      marker: { color, size: 8, ...(s.symbol ? { symbol: s.symbol } : {}) },
       ...(s.fit ? {} : { line: { color, width: 1 } }),
       legendgroup: s.method,
       showlegend,
@@ -226,21 +228,50 @@ export function scalingFigure(series: ScalingSeries[], opts: ScalingFigureOption
   };
 }
 
-/** Claim 1: tokens per problem (left) and accuracy (right) vs N, side by side. */
+/** A method's sweep with, optionally, the share of responses cut by the budget at each N. */
+export type TaskScalingInput = TaskScalingSeries & { truncationRate?: number[]; symbol?: string };
+
+/**
+ * Claim 1: tokens per problem (left) and accuracy (right) vs N, side by side. When a series has
+ * truncation rates, a third panel beside tokens per problem shows the share of responses cut by
+ * the budget (x3/y3, between the two): a fall in tokens or accuracy at the N where that share
+ * jumps is the budget speaking, not the method.
+ */
 export function taskScalingFigure(
-  series: TaskScalingSeries[],
+  series: TaskScalingInput[],
   opts?: { title?: string; extrapolateTo?: number; logX?: boolean },
 ): Figure {
   const logX = opts?.logX ?? true;
   const common = { extrapolateTo: opts?.extrapolateTo, logX };
   const left = scalingTraces(
-    series.map((s) => ({ method: s.method, ns: s.ns, values: s.tokensPerProblem, fit: s.tokensFit, ci: s.tokensCi })),
+    series.map((s) => ({
+      method: s.method,
+      ns: s.ns,
+      values: s.tokensPerProblem,
+      fit: s.tokensFit,
+      ci: s.tokensCi,
+      symbol: s.symbol,
+    })),
     { ...common, metric: "eval/tokens_per_problem", axes: "" },
   );
   const right = scalingTraces(
-    series.map((s) => ({ method: s.method, ns: s.ns, values: s.accuracy, fit: s.accuracyFit, ci: s.accuracyCi })),
+    series.map((s) => ({
+      method: s.method,
+      ns: s.ns,
+      values: s.accuracy,
+      fit: s.accuracyFit,
+      ci: s.accuracyCi,
+      symbol: s.symbol,
+    })),
     { ...common, metric: "eval/accuracy", axes: "2", showlegend: false },
   );
+  const withTruncation = series.filter((s) => s.truncationRate?.length === s.ns.length);
+  const middle = withTruncation.length
+    ? scalingTraces(
+        withTruncation.map((s) => ({ method: s.method, ns: s.ns, values: s.truncationRate!, symbol: s.symbol })),
+        { ...common, metric: "eval/truncation_rate", axes: "3", showlegend: false },
+      )
+    : [];
   const xType = logX ? "log" : "linear";
   const ticks = logX
     ? {
@@ -250,18 +281,29 @@ export function taskScalingFigure(
         ),
       }
     : {};
-  return {
-    data: [...left, ...right],
-    layout: {
-      ...BASE,
-      ...(series.length > 6 ? LEGEND_BELOW : {}),
-      title: { text: opts?.title ?? "Task scaling: tokens per problem and accuracy vs N" },
-      xaxis: { title: { text: "N (problems per context)" }, type: xType, domain: [0, 0.45], anchor: "y", ...ticks },
-      yaxis: { title: { text: metricLabel("eval/tokens_per_problem") }, anchor: "x", rangemode: "tozero" },
-      xaxis2: { title: { text: "N (problems per context)" }, type: xType, domain: [0.55, 1], anchor: "y2", ...ticks },
-      yaxis2: { title: { text: metricLabel("eval/accuracy") }, anchor: "x2", range: [0, 1.02] },
-    },
+  const nAxis = (domain: [number, number], anchor: AxisName): Axis => ({
+    title: { text: "N (problems per context)" },
+    type: xType,
+    domain,
+    anchor,
+    ...ticks,
+  });
+  const three = middle.length > 0;
+  const layout: Layout = {
+    ...BASE,
+    ...(series.length > 6 || three ? LEGEND_BELOW : {}),
+    title: { text: opts?.title ?? "Task scaling: tokens per problem and accuracy vs N" },
+    xaxis: nAxis(three ? [0, 0.28] : [0, 0.45], "y"),
+    yaxis: { title: { text: metricLabel("eval/tokens_per_problem") }, anchor: "x", rangemode: "tozero" },
+    xaxis2: nAxis(three ? [0.72, 1] : [0.55, 1], "y2"),
+    yaxis2: { title: { text: metricLabel("eval/accuracy") }, anchor: "x2", range: [0, 1.02] },
   };
+  if (three) {
+    const axes = layout as Record<string, Axis>; // numbered axes beyond 2
+    axes.xaxis3 = nAxis([0.36, 0.64], "y3");
+    axes.yaxis3 = { title: { text: "share cut by the budget" }, anchor: "x3", range: [0, 1.02] };
+  }
+  return { data: [...left, ...middle, ...right], layout };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,32 +316,60 @@ export interface SeedPoint {
   tokensPerProblem: number;
 }
 
-/** One faint point per seed plus the per-method mean with bootstrap CI error bars on both axes. */
-export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOptions & { title?: string }): Figure {
+export interface AccuracyVsTokensOptions extends BootstrapOptions {
+  title?: string;
+  /**
+   * Each method's mean and 95% interval on both axes, as computed elsewhere (the report passes the
+   * analysis's hierarchical intervals, so the figure shows the numbers its tables state). A method
+   * absent here gets a bootstrap over its seed points.
+   */
+  means?: Record<
+    string,
+    { accuracy: { mean: number; ci: [number, number] }; tokens: { mean: number; ci: [number, number] } }
+  >;
+  /** Methods whose means are joined, in order of tokens, by a dashed line (a trade-off curve). */
+  frontier?: { methods: string[]; name: string };
+  /** Write each method's name beside its mean marker (default false). */
+  labels?: boolean;
+}
+
+/** One faint point per seed plus the per-method mean with CI error bars on both axes. */
+export function accuracyVsTokensFigure(points: SeedPoint[], opts?: AccuracyVsTokensOptions): Figure {
   const methods = [...new Set(points.map((p) => p.method))];
-  const data: Trace[] = [];
-  for (const m of methods) {
+  // Per method its seed points and its mean; drawn first-listed last, so the methods that lead
+  // the list (sft, single, bcr) lie on top where means overlap; legendrank keeps the legend's order.
+  const perMethod: Trace[][] = [];
+  const means = new Map<string, { x: number; y: number }>();
+  for (const [rank, m] of methods.entries()) {
     const pts = points.filter((p) => p.method === m);
     const color = methodColor(m);
+    const data: Trace[] = [];
+    perMethod.push(data);
     data.push({
       type: "scatter",
       mode: "markers",
       name: `${m} (seeds)`,
       x: pts.map((p) => p.tokensPerProblem),
       y: pts.map((p) => p.accuracy),
-      text: pts.map((p) => `seed ${p.seed}`),
+      text: pts.map((p) => `${m} seed ${p.seed}`),
       marker: { color, size: 7, opacity: 0.45 },
       legendgroup: m,
       showlegend: false,
     });
-    const acc = bootstrapMeanCI(
-      pts.map((p) => p.accuracy),
-      opts,
-    );
-    const tok = bootstrapMeanCI(
-      pts.map((p) => p.tokensPerProblem),
-      opts,
-    );
+    const given = opts?.means?.[m];
+    const acc =
+      given?.accuracy ??
+      bootstrapMeanCI(
+        pts.map((p) => p.accuracy),
+        opts,
+      );
+    const tok =
+      given?.tokens ??
+      bootstrapMeanCI(
+        pts.map((p) => p.tokensPerProblem),
+        opts,
+      );
+    means.set(m, { x: tok.mean, y: acc.mean });
     data.push({
       type: "scatter",
       mode: "markers",
@@ -307,6 +377,7 @@ export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOpti
       x: [tok.mean],
       y: [acc.mean],
       legendgroup: m,
+      legendrank: 1000 + rank,
       marker: { color, size: 13, symbol: "diamond", line: { color: "#222", width: 1 } },
       error_x: {
         type: "data",
@@ -324,15 +395,64 @@ export function accuracyVsTokensFigure(points: SeedPoint[], opts?: BootstrapOpti
       },
     });
   }
+  const data = perMethod.reverse().flat();
+  const curve = (opts?.frontier?.methods ?? [])
+    .flatMap((m) => (means.has(m) ? [means.get(m)!] : []))
+    .sort((a, b) => a.x - b.x);
+  if (curve.length >= 2) {
+    // Beneath the markers, so it never hides one.
+    data.unshift({
+      type: "scatter",
+      mode: "lines",
+      name: opts!.frontier!.name,
+      x: curve.map((p) => p.x),
+      y: curve.map((p) => p.y),
+      line: { color: "#8c959f", width: 1.5, dash: "dash" },
+      hoverinfo: "name",
+    });
+  }
   return {
     data,
     layout: {
       ...BASE,
       title: { text: opts?.title ?? "Accuracy vs tokens per problem at N=1 (mean with 95% CI; faint: seeds)" },
-      xaxis: { title: { text: metricLabel("eval/tokens_per_problem") } },
-      yaxis: { title: { text: metricLabel("eval/accuracy") } },
+      xaxis: { title: { text: metricLabel("eval/tokens_per_problem") }, rangemode: "tozero" },
+      yaxis: { title: { text: metricLabel("eval/accuracy") }, range: [0, 1.02] },
+      ...(opts?.labels ? { annotations: meanLabels(means) } : {}),
     },
   };
+}
+
+/**
+ * A label per mean marker, off to one side on a short leader line, clear of the error bars (which
+ * run horizontally and vertically from the marker). Two means close together (within 6% of the
+ * axes' spans) get their labels on opposite sides: the left one up-left, the right one down-right.
+ */
+function meanLabels(means: Map<string, { x: number; y: number }>): NonNullable<Layout["annotations"]> {
+  const pts = [...means].filter(([, p]) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const xs = pts.map(([, p]) => p.x);
+  const spanX = Math.max(1e-9, Math.max(...xs, 0)),
+    spanY = 1;
+  const close = (a: { x: number; y: number }, b: { x: number; y: number }) =>
+    Math.abs(a.x - b.x) / spanX < 0.06 && Math.abs(a.y - b.y) / spanY < 0.06;
+  return pts.map(([m, p], i) => {
+    const partner = pts.find(([, q], j) => j !== i && close(p, q));
+    const left = partner ? p.x < partner[1].x || (p.x === partner[1].x && i < pts.indexOf(partner)) : false;
+    const [ax, ay] = partner ? (left ? [-42, -30] : [42, 30]) : [38, -26];
+    return {
+      x: p.x,
+      y: p.y,
+      text: m,
+      showarrow: true,
+      arrowhead: 0,
+      arrowwidth: 1,
+      arrowcolor: "#8c959f",
+      ax,
+      ay,
+      font: { size: 12, color: "#1f2328" },
+      bgcolor: "rgba(255,255,255,0.85)",
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -587,13 +707,96 @@ export function lengthHistogramFigure(samples: Sample[], opts?: { title?: string
   return histogramFigure(samples, { metric: "response length (tokens)", title: opts?.title, binSize: opts?.binSize });
 }
 
-/** Histogram of metacognitive loop counts per response (integer bins). */
+/** What the loop histogram says when no response of any method re-checks a step. */
+export const NO_LOOPS_TEXT = "no re-checks in any response";
+
+/**
+ * Histogram of metacognitive loop counts per response (integer bins). A method none of whose
+ * responses re-checks a step is one outline at 0 that hides the others there: it is left out
+ * and named in a note under the title; with no re-check anywhere the figure has no traces, only
+ * NO_LOOPS_TEXT (an empty plot would say nothing).
+ */
 export function loopHistogramFigure(samples: Sample[], opts?: { title?: string }): Figure {
-  return histogramFigure(samples, {
-    metric: "loops per response",
-    title: opts?.title ?? "Redundant loops per response",
-    integer: true,
+  const withLoops = samples.filter((s) => s.values.some((v) => Number.isFinite(v) && v > 0));
+  const without = samples.filter((s) => !withLoops.includes(s) && s.values.length > 0).map((s) => s.method);
+  const title = opts?.title ?? "Redundant loops per response";
+  const note = (text: string, y: number, size: number): Layout["annotations"] => [
+    { text, xref: "paper", yref: "paper", x: 0.5, y, showarrow: false, font: { size, color: "#57606a" } },
+  ];
+  if (withLoops.length === 0) {
+    return {
+      data: [],
+      layout: {
+        ...BASE,
+        title: { text: title },
+        xaxis: { visible: false },
+        yaxis: { visible: false },
+        annotations: note(
+          `${NO_LOOPS_TEXT}${samples.length ? ` (${samples.map((s) => s.method).join(", ")})` : ""}`,
+          0.5,
+          16,
+        ),
+      },
+    };
+  }
+  const fig = histogramFigure(withLoops, { metric: "loops per response", title, integer: true });
+  if (without.length) fig.layout.annotations = note(`no re-checks in any response of ${without.join(", ")}`, 1.04, 12);
+  return fig;
+}
+
+/**
+ * Responses by number of re-check loops, one bar per method and count, on a log share axis: a
+ * rare loop (0.3% of responses) is a visible bar beside the 99.7% with none, where a linear axis
+ * draws one box at 0. Methods with no loop at all are named in a note, not drawn; with no loop
+ * anywhere the figure says NO_LOOPS_TEXT and has no traces.
+ */
+export function loopCountsFigure(samples: Sample[], opts?: { title?: string }): Figure {
+  const withLoops = samples.filter((s) => s.values.some((v) => Number.isFinite(v) && v > 0));
+  if (withLoops.length === 0) return loopHistogramFigure(samples, opts);
+  const without = samples.filter((s) => !withLoops.includes(s) && s.values.length > 0).map((s) => s.method);
+  const max = Math.max(...withLoops.flatMap((s) => s.values.filter(Number.isFinite)));
+  const ks = Array.from({ length: Math.floor(max) + 1 }, (_, k) => k);
+  const data: Trace[] = withLoops.map((s) => {
+    const vals = s.values.filter(Number.isFinite);
+    const counts = ks.map((k) => vals.filter((v) => Math.round(v) === k).length);
+    return {
+      type: "bar",
+      name: s.method,
+      x: ks,
+      // A zero share has no place on a log axis: no bar.
+      y: counts.map((c) => (c > 0 ? c / vals.length : null)) as number[],
+      text: counts.map((c) => (c > 0 ? String(c) : "")),
+      textposition: "outside",
+      hovertemplate: `${s.method}: %{text} responses with %{x} re-checks (%{y:.2%})<extra></extra>`,
+      marker: { color: methodColor(s.method) },
+      legendgroup: s.method,
+    };
   });
+  return {
+    data,
+    layout: {
+      ...BASE,
+      barmode: "group",
+      title: { text: opts?.title ?? "Responses by number of re-check loops" },
+      xaxis: { title: { text: "re-check loops in the response" }, dtick: 1 },
+      yaxis: { title: { text: "share of responses (log scale)" }, type: "log" },
+      ...(without.length
+        ? {
+            annotations: [
+              {
+                text: `no re-checks in any response of ${without.join(", ")}`,
+                xref: "paper",
+                yref: "paper",
+                x: 0.5,
+                y: 1.04,
+                showarrow: false,
+                font: { size: 12, color: "#57606a" },
+              },
+            ],
+          }
+        : {}),
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -614,7 +817,15 @@ export interface DosePoint {
  * out-scores a correct answer, so a collapse there is the reward's optimum (rigor.md). Top: share
  * of seeds collapsed and final eval accuracy; bottom: the accuracy/length gradient cosine.
  */
-export function doseResponseFigure(points: DosePoint[], lambdaStar: number | null, opts?: { title?: string }): Figure {
+export function doseResponseFigure(
+  points: DosePoint[],
+  lambdaStar: number | null,
+  opts?: {
+    title?: string;
+    /** A method without the penalty (bcr) whose final accuracy is drawn across the top panel, dotted, in its colour. */
+    reference?: { method: string; accuracy: number };
+  },
+): Figure {
   const ps = [...points].sort((a, b) => a.lambda - b.lambda);
   const x = ps.map((p) => p.lambda);
   const withAcc = ps.filter((p) => p.finalAccuracy !== null);
@@ -632,7 +843,7 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
     {
       type: "scatter",
       mode: "lines+markers",
-      name: "final eval/accuracy (95% CI)",
+      name: "final held-out accuracy (95% CI)",
       x: withAcc.map((p) => p.lambda),
       y: withAcc.map((p) => p.finalAccuracy!.mean),
       line: { color: "#0969da" },
@@ -647,7 +858,7 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
     {
       type: "scatter",
       mode: "lines+markers",
-      name: "mean grad/cos_acc_len",
+      name: "mean cosine of the accuracy and length gradients",
       x: withCos.map((p) => p.lambda),
       y: withCos.map((p) => p.meanCosAccLen!),
       xaxis: "x2",
@@ -673,10 +884,24 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
   // last strength on the plot's edge, where the dashed line hid under the axis frame.
   const span = star ? [...x, lambdaStar!] : x;
   const range = span.length ? [Math.log10(Math.min(...span)) - 0.15, Math.log10(Math.max(...span)) + 0.15] : undefined;
+  const ref = opts?.reference;
+  if (ref && range && Number.isFinite(ref.accuracy)) {
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: `${ref.method} (no length penalty): final accuracy ${ref.accuracy.toFixed(2)}`,
+      x: [10 ** range[0]!, 10 ** range[1]!],
+      y: [ref.accuracy, ref.accuracy],
+      line: { color: methodColor(ref.method), dash: "dot", width: 2 },
+      hoverinfo: "name",
+    });
+  }
   return {
     data,
     layout: {
       ...BASE,
+      // The legend under the panels: on the right it took half the width from them.
+      ...LEGEND_BELOW,
       height: 560,
       title: {
         text:
@@ -685,13 +910,13 @@ export function doseResponseFigure(points: DosePoint[], lambdaStar: number | nul
       },
       xaxis: { type: "log", anchor: "y", tickvals: x, domain: [0, 1], ...(range ? { range } : {}) },
       yaxis: {
-        title: { text: "share collapsed / eval/accuracy" },
+        title: { text: "share collapsed · final accuracy" },
         range: [-0.02, 1.05],
         domain: [0.45, 1],
         anchor: "x",
       },
       xaxis2: { title: { text: "lambda" }, type: "log", matches: "x", anchor: "y2", tickvals: x },
-      yaxis2: { title: { text: "grad/cos_acc_len" }, range: [-1.05, 1.05], domain: [0, 0.35], anchor: "x2" },
+      yaxis2: { title: { text: "cos(acc, len) gradients" }, range: [-1.05, 1.05], domain: [0, 0.35], anchor: "x2" },
     },
   };
 }

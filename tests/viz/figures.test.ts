@@ -18,6 +18,8 @@ import {
   binShares,
   metricLabel,
   liveCurvesFigure,
+  loopCountsFigure,
+  NO_LOOPS_TEXT,
 } from "../../src/viz/figures.js";
 
 /** An error bar given by arrays (the builders' kind), read through Plotly's wider ErrorBar type. */
@@ -321,4 +323,137 @@ test("liveCurvesFigure: one panel per metric from the records that have it", () 
   assert.deepEqual(fig.data[3]!.y, [-0.2]);
   assert.equal(fig.data[3]!.yaxis, "y4");
   assert.equal(fig.layout.yaxis4!.title!.text, "cosine of accuracy and length gradients");
+});
+
+test("taskScalingFigure with truncation rates: a third panel between tokens and accuracy, rates on [0, 1]", () => {
+  const fig = taskScalingFigure([
+    { method: "bcr", ns: NS, tokensPerProblem: tok, accuracy: acc, truncationRate: [0, 0, 0.02, 0.7] },
+    { method: "single", ns: NS, tokensPerProblem: tok, accuracy: acc, truncationRate: [0, 0, 0.03, 0.9] },
+  ]);
+  const middle = fig.data.filter((t) => t.xaxis === "x3");
+  assert.deepEqual(
+    middle.map((t) => t.y),
+    [
+      [0, 0, 0.02, 0.7],
+      [0, 0, 0.03, 0.9],
+    ],
+  );
+  assert.ok(middle.every((t) => t.showlegend === false && t.mode === "lines+markers"));
+  const axes = fig.layout as Record<string, { domain?: number[]; range?: number[]; anchor?: string }>;
+  assert.deepEqual(axes.yaxis3!.range, [0, 1.02]);
+  assert.equal(axes.xaxis3!.anchor, "y3");
+  // left to right: tokens, truncation, accuracy; no overlap
+  assert.ok(axes.xaxis!.domain![1]! < axes.xaxis3!.domain![0]! && axes.xaxis3!.domain![1]! < axes.xaxis2!.domain![0]!);
+  // without rates: the two-panel figure as before
+  assert.equal(
+    taskScalingFigure([{ method: "bcr", ns: NS, tokensPerProblem: tok, accuracy: acc }]).layout.xaxis3,
+    undefined,
+  );
+});
+
+test("accuracyVsTokensFigure: given means and intervals, a dashed frontier in order of tokens, labels that dodge each other", () => {
+  const pts = ["single", "bcr", "linear@1", "linear@5"].flatMap((m, k) =>
+    [1, 2].map((seed) => ({ method: m, seed, accuracy: 0.9 - 0.2 * k, tokensPerProblem: 30 - 6 * k })),
+  );
+  const means = {
+    bcr: {
+      accuracy: { mean: 0.7, ci: [0.6, 0.8] as [number, number] },
+      tokens: { mean: 24, ci: [22, 26] as [number, number] },
+    },
+  };
+  const fig = accuracyVsTokensFigure(pts, {
+    means,
+    frontier: { methods: ["linear@5", "single", "linear@1"], name: "penalties" },
+    labels: true,
+  });
+  const frontier = fig.data.find((t) => t.name === "penalties")!;
+  assert.equal(fig.data[0], frontier, "drawn first, beneath the markers");
+  assert.deepEqual(frontier.x, [12, 18, 30]);
+  assert.equal(frontier.line!.dash, "dash");
+  const bcr = fig.data.find((t) => t.name === "bcr")!;
+  assert.deepEqual(bcr.x, [24]);
+  assert.ok(
+    Math.abs(bars(bcr.error_y).array[0]! - 0.1) < 1e-12 && Math.abs(bars(bcr.error_x).arrayminus![0]! - 2) < 1e-12,
+  );
+  // the first-listed methods are drawn last (on top); the legend keeps the listed order
+  const order = fig.data.filter((t) => t.legendrank !== undefined).map((t) => t.name);
+  assert.deepEqual(order, ["linear@5", "linear@1", "bcr", "single"]);
+  assert.deepEqual(
+    fig.data.filter((t) => t.legendrank !== undefined).map((t) => t.legendrank),
+    [1003, 1002, 1001, 1000],
+  );
+  const labels = fig.layout.annotations!;
+  assert.deepEqual(
+    labels.map((a) => a.text),
+    ["single", "bcr", "linear@1", "linear@5"],
+  );
+  // two close means: labels on opposite sides
+  const close = accuracyVsTokensFigure(
+    [
+      { method: "bcr", seed: 1, accuracy: 0.68, tokensPerProblem: 20.7 },
+      { method: "linear@0.5", seed: 1, accuracy: 0.68, tokensPerProblem: 21 },
+    ],
+    { labels: true },
+  ).layout.annotations!;
+  assert.ok(close[0]!.ax! < 0 && close[1]!.ax! > 0, JSON.stringify(close.map((a) => [a.ax, a.ay])));
+  assert.equal(accuracyVsTokensFigure(pts).layout.annotations, undefined, "no labels unless asked");
+});
+
+test("loop figures: no re-check anywhere says so instead of drawing an empty plot; loop-free methods are named, not drawn", () => {
+  const none = loopHistogramFigure([
+    { method: "bcr", values: [0, 0, 0] },
+    { method: "sft", values: [0, 0] },
+  ]);
+  assert.equal(none.data.length, 0);
+  assert.match(String(none.layout.annotations![0]!.text), new RegExp(`^${NO_LOOPS_TEXT} \\(bcr, sft\\)`));
+  assert.equal(none.layout.xaxis!.visible, false);
+  assert.equal(loopCountsFigure([{ method: "bcr", values: [0] }]).data.length, 0);
+  const some = loopHistogramFigure([
+    { method: "bcr", values: [0, 0] },
+    { method: "sft", values: [0, 2, 3] },
+  ]);
+  assert.deepEqual(
+    some.data.map((t) => t.name),
+    ["sft"],
+  );
+  assert.match(String(some.layout.annotations![0]!.text), /no re-checks in any response of bcr/);
+  // counts: bars on a log axis, a zero share no bar
+  const counts = loopCountsFigure([
+    { method: "bcr", values: [0, 0, 0, 0] },
+    { method: "linear@5", values: [...new Array<number>(997).fill(0), 2, 3, 3] },
+  ]);
+  assert.equal(counts.layout.yaxis!.type, "log");
+  assert.equal(counts.data.length, 1);
+  const bar = counts.data[0]!;
+  assert.equal(bar.type, "bar");
+  assert.deepEqual(bar.x, [0, 1, 2, 3]);
+  assert.deepEqual(bar.y, [0.997, null, 0.001, 0.002]);
+  assert.match(String(counts.layout.annotations![0]!.text), /of bcr$/);
+});
+
+test("doseResponseFigure: a reference method's final accuracy drawn dotted across the top panel", () => {
+  const pts = [
+    {
+      lambda: 1,
+      collapsedShare: 0,
+      finalAccuracy: { mean: 0.8, ci: [0.7, 0.9] as [number, number] },
+      meanCosAccLen: 0,
+    },
+    {
+      lambda: 5,
+      collapsedShare: 0,
+      finalAccuracy: { mean: 0.3, ci: [0.2, 0.4] as [number, number] },
+      meanCosAccLen: -0.1,
+    },
+  ];
+  const f = doseResponseFigure(pts, 4, { reference: { method: "bcr", accuracy: 0.81 } });
+  const ref = f.data.find((t) => t.name?.startsWith("bcr (no length penalty)"))!;
+  assert.deepEqual(ref.y, [0.81, 0.81]);
+  assert.equal(ref.line!.color, methodColor("bcr"));
+  const [lo, hi] = f.layout.xaxis!.range as [number, number];
+  assert.ok(
+    Math.abs(Math.log10((ref.x as number[])[0]!) - lo) < 1e-9 &&
+      Math.abs(Math.log10((ref.x as number[])[1]!) - hi) < 1e-9,
+  );
+  assert.equal(f.layout.legend!.orientation, "h", "legend under the panels");
 });
