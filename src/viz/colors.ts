@@ -6,7 +6,7 @@
  *   `sft (before RL)`) belongs to that family;
  * - strength as lightness: `<family>@<number>` (linear@0.5 ... linear@5) is the family's hue,
  *   lighter for a weaker strength and darker for a stronger one, on a fixed log scale
- *   (0.01 lightest ... 100 darkest), so one strength has one shade in every figure whatever
+ *   (0.1 lightest ... 10 darkest), so one strength has one shade in every figure whatever
  *   else is drawn beside it;
  * - controls a shade of their own: a budget control `<kind>@b<tokens>` (single@b40, the matched
  *   per-problem budget) is a fixed teal, not the black of `single`.
@@ -49,10 +49,14 @@ const PALETTE = [
 /** The color of budget-matched controls (`single@b40`): distinct from every family's base. */
 export const CONTROL_COLOR = "#17a589";
 
-/** Lightness of a strength on the fixed log scale: 0.01 -> 0.80, 100 -> 0.22 (HSL). */
+/**
+ * Lightness of a strength on the fixed log scale: 0.1 -> 0.80, 10 -> 0.25 (HSL), clamped outside.
+ * A decade spans half the range, so the strengths a sweep uses (0.5, 1, 2, 5) stay
+ * tellable apart (0.61, 0.53, 0.44, 0.33).
+ */
 function strengthLightness(strength: number): number {
-  const t = Math.min(1, Math.max(0, (Math.log10(strength) + 2) / 4));
-  return 0.8 - t * 0.58;
+  const t = Math.min(1, Math.max(0, (Math.log10(strength) + 1) / 2));
+  return 0.8 - t * 0.55;
 }
 
 function hexToHsl(hex: string): [number, number, number] {

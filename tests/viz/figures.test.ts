@@ -69,7 +69,9 @@ test("methodColor: the default run's methods all get distinct colors; strength i
   // One strength, one shade, in every figure; a seed suffix does not change it.
   assert.equal(methodColor("linear@1/seed-2"), methodColor("linear@1"));
   assert.equal(methodColor("l1-exact@0.01"), methodColor("L1-EXACT@0.01"));
-  assert.notEqual(methodColor("l1-exact@0.01"), methodColor("l1-exact@0.1"));
+  assert.notEqual(methodColor("l1-exact@0.5"), methodColor("l1-exact@2"));
+  // Neighbouring strengths of a sweep differ by a visible step of lightness.
+  for (let i = 1; i < linear.length; i++) assert.ok(lightness(linear[i - 1]!) - lightness(linear[i]!) > 0.05);
   // A budget control is a shade of its own, not single's black, whatever its budget.
   assert.notEqual(methodColor("single@b40"), methodColor("single"));
   assert.equal(methodColor("single@b40"), methodColor("single@b20"));
