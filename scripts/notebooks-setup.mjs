@@ -8,6 +8,10 @@
 //      the spec folder) is found through JUPYTER_PATH=<repo>/jupyter, which the notebook runner
 //      and `npm run notebooks` set.
 //   3. `npm run build`, so notebooks can import ../dist/index.js.
+//   (The project's Jupyter config, jupyter/jupyter_notebook_config.py and jupyter_server_config.py,
+//   is found the same way, through JUPYTER_CONFIG_PATH=<repo>/jupyter: its save hook strips
+//   execution timestamps and counts from a notebook saved in Jupyter, never its outputs, so
+//   running a committed notebook and saving it leaves git clean where the results did not change.)
 //   4. notebooks/assets/plotly.min.js, copied from node_modules (git-ignored): the one plotly.js
 //      the notebooks' interactive figures load (through Jupyter's /files/ route, no network).
 //   5. The committed notebooks signed as trusted in this machine's Jupyter signature store, so
@@ -34,10 +38,11 @@ const log = (m) => console.error(`[notebooks-setup] ${m}`);
 
 /** The environment every Jupyter process of this project runs with. */
 function jupyterEnv(base = process.env) {
-  const jp = [path.join(root, "jupyter"), ...(base.JUPYTER_PATH ? [base.JUPYTER_PATH] : [])].join(path.delimiter);
+  const withOurs = (v) => [path.join(root, "jupyter"), ...(v ? [v] : [])].join(path.delimiter);
   return {
     ...base,
-    JUPYTER_PATH: jp,
+    JUPYTER_PATH: withOurs(base.JUPYTER_PATH),
+    JUPYTER_CONFIG_PATH: withOurs(base.JUPYTER_CONFIG_PATH),
     JUPYTER_RUNTIME_DIR: base.JUPYTER_RUNTIME_DIR ?? path.join(root, ".jupyter-runtime"),
     PYDEVD_DISABLE_FILE_VALIDATION: "1",
   };

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Execute the TypeScript notebooks headlessly with the in-repo tslab kernel (CI and `npm run notebooks:run`).
 
-    /usr/bin/python3 scripts/run-notebooks.py [--full] [--timeout S] [--write] [NOTEBOOK ...]
+    /usr/bin/python3 scripts/run-notebooks.py [--full] [--timeout S] [--write | --out DIR] [NOTEBOOK ...]
 
 - Runs every notebooks/*.ipynb (sorted) or the ones named, each in a fresh kernel started in
   notebooks/ (so `../dist/index.js` resolves), with BCR_QUICK=1 unless --full (or BCR_QUICK is
@@ -9,12 +9,18 @@
 - Leaves the committed notebooks untouched unless --write: then each executed notebook is written
   back in place, outputs included (a notebook that fails keeps the outputs of the cells that ran),
   and signed as trusted in this machine's Jupyter signature store, so its interactive figures run
-  when it is opened here. CI and tests execute without writing.
+  when it is opened here. --write is refused in QUICK mode: the committed notebooks show full-mode
+  results, and a smoke test must never replace them. --out DIR writes the executed notebooks into
+  DIR instead (any mode; DIR must not be notebooks/). CI and tests execute without writing.
+- Before writing, the volatile fields are stripped as Jupyter's save hook strips them
+  (jupyter/bcr_notebook_clean.py: execution timestamps and counts, viewer state), never outputs,
+  so executing the same notebook twice on the same results writes the same bytes.
 - tslab's error reply carries no name, value or traceback (the log would show an empty
   `<Error>:`); the message is in the failing cell's stderr output, so that is what is printed,
   with the cell's source.
 - Without reproduction results the notebooks train tiny models once and share them through
-  runs/notebooks/tiny/; it is cleared at start (so a run never reuses stale models) unless --reuse.
+  runs/notebooks/tiny/<quick|small>-<hash>/, reused only under the hash of their settings
+  (trainQuickRuns); this runner deletes nothing there, nor anywhere else.
 - A failing notebook does not stop the others; the exit status is 1 when any failed.
 - --timeout is per notebook (default 600 s), enforced per cell as the time left; cells slower
   than --slow seconds (default 5) are listed with their time.
@@ -25,7 +31,6 @@ Needs Debian's Jupyter (nbclient, nbformat, jupyter_client) under /usr/bin/pytho
 import argparse
 import glob
 import os
-import shutil
 import sys
 import time
 
@@ -38,11 +43,15 @@ except ImportError as e:  # pragma: no cover
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NB_DIR = os.path.join(ROOT, "notebooks")
+JUPYTER_DIR = os.path.join(ROOT, "jupyter")
+sys.path.insert(0, JUPYTER_DIR)
+sys.dont_write_bytecode = True  # no __pycache__ beside the save hook's module
+from bcr_notebook_clean import clean_notebook  # noqa: E402  (the save hook's own cleaning)
 
 
 def configure_env(full):
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        [os.path.join(ROOT, "jupyter")] + ([os.environ["JUPYTER_PATH"]] if os.environ.get("JUPYTER_PATH") else []))
+    for var in ("JUPYTER_PATH", "JUPYTER_CONFIG_PATH"):
+        os.environ[var] = os.pathsep.join([JUPYTER_DIR] + ([os.environ[var]] if os.environ.get(var) else []))
     os.environ.setdefault("JUPYTER_RUNTIME_DIR", os.path.join(ROOT, ".jupyter-runtime"))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     if full:
@@ -75,7 +84,8 @@ def sign(nb):
         print(f"       (not signed: {type(e).__name__}: {e})", flush=True)
 
 
-def run_one(path, timeout, write, slow):
+def run_one(path, timeout, dest, slow):
+    """Execute one notebook; with dest (a file path), write the executed notebook there."""
     nb = nbformat.read(path, as_version=4)
     deadline = time.monotonic() + timeout
     failed = {}
@@ -116,8 +126,9 @@ def run_one(path, timeout, write, slow):
     except Exception as e:  # kernel start failures and the like
         error = f"{type(e).__name__}: {e}"
     elapsed = time.monotonic() - t0
-    if write:
-        nbformat.write(nb, path)
+    if dest:
+        clean_notebook(nb)
+        nbformat.write(nb, dest)
         sign(nb)
     if error:
         idx = failed.get("index", max(starts) if starts else None)
@@ -137,27 +148,40 @@ def main():
     ap.add_argument("--full", action="store_true", help="full mode: BCR_QUICK=0 (default QUICK mode)")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per notebook (default 600)")
     ap.add_argument("--slow", type=float, default=5.0, help="print the time of cells slower than this (s)")
-    ap.add_argument("--reuse", action="store_true", help="keep runs/notebooks/tiny (tiny runs shared by the notebooks) from an earlier run")
-    ap.add_argument("--write", action="store_true", help="write executed notebooks back into notebooks/ (default: leave them untouched)")
+    ap.add_argument("--write", action="store_true", help="full mode only: write executed notebooks back into notebooks/ (default: leave them untouched)")
+    ap.add_argument("--out", metavar="DIR", help="write the executed notebooks into DIR instead (any mode; not notebooks/)")
     ap.add_argument("--no-write", action="store_true", help="the default; kept for older callers")
+    ap.add_argument("--reuse", action="store_true", help="no effect, kept for older callers: tiny runs are reused by the hash of their settings and never deleted")
     args = ap.parse_args()
     configure_env(args.full)
+    quick = os.environ["BCR_QUICK"] == "1"
+    write = args.write and not args.no_write
+    if write and args.out:
+        sys.exit("run-notebooks: --write (in place) and --out DIR (elsewhere) exclude each other")
+    if write and quick:
+        sys.exit("run-notebooks: --write is refused in QUICK mode: the committed notebooks hold full-mode outputs and a "
+                 "smoke test must not replace them. Use --full --write, or --out DIR to keep QUICK outputs elsewhere.")
+    out_dir = os.path.abspath(args.out) if args.out else None
+    if out_dir and os.path.realpath(out_dir) == os.path.realpath(NB_DIR):
+        sys.exit("run-notebooks: --out must not be notebooks/ (use --full --write to rewrite the committed notebooks)")
     if not os.path.exists(os.path.join(ROOT, "dist", "index.js")):
         sys.exit("run-notebooks: dist/index.js is missing; run `npm run notebooks:setup` (or `npm run build`)")
     paths = [os.path.abspath(p) for p in args.notebooks] or sorted(glob.glob(os.path.join(NB_DIR, "*.ipynb")))
     if not paths:
         sys.exit(f"run-notebooks: no notebooks in {NB_DIR}")
-    mode = "QUICK" if os.environ["BCR_QUICK"] == "1" else "full"
-    print(f"running {len(paths)} notebook(s) in {mode} mode (BCR_QUICK={os.environ['BCR_QUICK']}), "
-          f"timeout {args.timeout} s each, {'writing them back (--write)' if args.write and not args.no_write else 'not writing them back (--write to)'}", flush=True)
-    tiny = os.path.join(ROOT, "runs", "notebooks", "tiny")
-    if not args.reuse and os.path.isdir(tiny):
-        shutil.rmtree(tiny)
-        print(f"cleared {os.path.relpath(tiny, ROOT)} (the notebooks' shared tiny runs; --reuse keeps them)", flush=True)
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        sys.exit(f"run-notebooks: no such notebook: {', '.join(missing)}")
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+    where = "writing them back (--write)" if write else f"writing them to {out_dir}" if out_dir else "not writing them back (--write to)"
+    print(f"running {len(paths)} notebook(s) in {'QUICK' if quick else 'full'} mode (BCR_QUICK={os.environ['BCR_QUICK']}), "
+          f"timeout {args.timeout} s each, {where}", flush=True)
     results = []
     t0 = time.monotonic()
     for p in paths:
-        ok, secs = run_one(p, args.timeout, args.write and not args.no_write, args.slow)
+        dest = p if write else os.path.join(out_dir, os.path.basename(p)) if out_dir else None
+        ok, secs = run_one(p, args.timeout, dest, args.slow)
         results.append((p, ok, secs))
     bad = [p for p, ok, _ in results if not ok]
     print(f"\n{len(results) - len(bad)}/{len(results)} passed in {time.monotonic() - t0:.1f} s")

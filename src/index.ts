@@ -98,6 +98,8 @@ export {
   type ScalingFit,
   type ScalingForm,
 } from "./analysis/fit.js";
+// The candidate forms of each task-scaling metric that the report ranks (by its analysis.fitBy, AICc by default).
+export { FIT_FORMS } from "./reproduce/analysis.js";
 export { bootstrapMeanCI, bootstrapDiffCI, bootstrapCI } from "./analysis/bootstrap.js";
 export {
   readRun,
@@ -151,7 +153,7 @@ export {
   type EvalRow,
   type LoadEvalRowsOptions,
 } from "./frame/eval-rows.js";
-export { loadRuns, RUN_COLUMNS, type LoadRunsOptions } from "./frame/runs.js";
+export { loadRuns, asRuns, RUN_COLUMNS, type LoadRunsOptions } from "./frame/runs.js";
 export { summarize, SUMMARY_COLUMNS, type SummarizeOptions } from "./frame/summarize.js";
 export { line, scatter, bar, band, ema, isRateColumn, type PxOptions, type BandOptions } from "./viz/px.js";
 export { aq };
@@ -159,11 +161,12 @@ export { aq };
 // Notebooks: the tiny runs they share, the reproduction's outputs, display and live training.
 export {
   trainQuickRuns,
+  quickRunsHash,
   findReproduceOutputs,
   type QuickRuns,
   type QuickRunOptions,
   type ReproduceOutputs,
 } from "./notebook/quick.js";
-export { readResults, type ReproduceResults } from "./notebook/results.js";
+export { readResults, type ReproduceResults, type FitSettings, type SweepSeries } from "./notebook/results.js";
 export { NotebookDisplay } from "./notebook/display.js";
 export { LiveTraining, type LiveTrainingOptions } from "./notebook/live.js";

@@ -14,6 +14,10 @@
  * later value of a metric replacing an earlier one; a record without `step` takes its index in the
  * file (as metricCurve does). `rl_seed` is the config's `seed`; `sft_seed` its `sftSeed` (or
  * `sft_seed`), 0 when absent. Rows are ordered by experiment, method, seeds and step.
+ *
+ * `asRuns` turns the wide table back into one Run per (experiment, method, sft_seed, rl_seed), for
+ * what takes runs (stabilityTable, gradientFigure, trainingCurvesFigure, metricCurve), so those
+ * work from an archive as from run folders.
  */
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
@@ -21,6 +25,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { RUN_FILES } from "../run/files.js";
 import { compareIds } from "../analysis/nested.js";
+import type { MetricRow, Run } from "../analysis/stability.js";
 import { experimentOf, findFiles, need, type Obj, optional, readRecords } from "./read.js";
 
 /** The columns before the metrics, in order. */
@@ -172,4 +177,46 @@ function longTable(runs: RunSteps[]): ColumnTable {
         cols.value!.push(value);
       }
   return aq.table(cols);
+}
+
+/**
+ * The wide table of `loadRuns` (or any table with its key columns and `step`) as Run records, one
+ * per (experiment, method, sft_seed, rl_seed) in order of first appearance: config
+ * { method, seed: rl_seed, sftSeed: sft_seed }, metrics one row per step without the null cells.
+ * `dir` is "" and `name` is "<method>/seed-<rl_seed>" (with the SFT seed and experiment when they
+ * vary), since a table has no folder.
+ */
+export function asRuns(table: ColumnTable): Run[] {
+  const missing = ["method", "rl_seed", "step"].filter((c) => !table.columnNames().includes(c));
+  if (missing.length)
+    throw new Error(`asRuns: no column ${missing.join(", ")} (a wide table of loadRuns; not the { long: true } form)`);
+  const metricCols = table.columnNames().filter((c) => !(RUN_COLUMNS as readonly string[]).includes(c));
+  const rows = table.objects() as Record<string, unknown>[];
+  const experiments = new Set(rows.map((r) => r.experiment ?? null));
+  const sftSeeds = new Set(rows.map((r) => r.sft_seed ?? 0));
+  const runs = new Map<string, Run>();
+  for (const r of rows) {
+    const key = JSON.stringify([r.experiment ?? null, r.method, r.sft_seed ?? 0, r.rl_seed]);
+    let run = runs.get(key);
+    if (!run) {
+      const method = String(r.method);
+      const sft = Number(r.sft_seed ?? 0);
+      const seed = Number(r.rl_seed);
+      const name = [
+        ...(experiments.size > 1 ? [String(r.experiment)] : []),
+        method,
+        ...(sftSeeds.size > 1 ? [`sft-${sft}`] : []),
+        `seed-${seed}`,
+      ].join("/");
+      run = { dir: "", name, config: { method, seed, sftSeed: sft }, metrics: [] };
+      runs.set(key, run);
+    }
+    const m: MetricRow = { step: Number(r.step) };
+    for (const c of metricCols) {
+      const v = r[c];
+      if (typeof v === "number" && Number.isFinite(v)) m[c] = v;
+    }
+    run.metrics.push(m);
+  }
+  return [...runs.values()];
 }

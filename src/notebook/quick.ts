@@ -4,16 +4,21 @@
  * - `findReproduceOutputs`: where `bcr reproduce` (`npm start`) put its outputs, if it did. Layout
  *   (src/reproduce/layout.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
  *   (RL runs), `eval/<method>/[seed-<k>/]sweep/` (N-sweeps), and `results/claims.json`,
- *   `results/summary.json`, the data's levels (`data/manifest.json`); plus a committed demo SFT
- *   checkpoint `results/models/sft/`. Read only.
+ *   `results/summary.json`, `results/eval-rows.jsonl.gz` (every eval row and RL training log of the
+ *   committed run, which loadEvalRows and loadRuns read when runs/ is absent), the data's levels
+ *   (`data/manifest.json`); plus a committed demo SFT checkpoint `results/models/sft/`. Read only.
  * - `trainQuickRuns`: the tiny stand-ins the notebooks make when those outputs are absent (or in
  *   QUICK mode): SFT on packed synthetic problems, then GRPO runs `single`, `bcr` (N = 3) and
- *   `linear@1` (penalty, linear shaping, lambda 1) from that checkpoint. Runs already finished in
- *   `outDir` are reused, so the notebooks share one set; "finished" means a done marker (SFT:
- *   `sft/done.json`, RL: `summary.json`, both written last). A folder without one (a run cut off
- *   by a timeout) is never reused silently: trainQuickRuns stops and says so. The small (full)
- *   settings take tens of minutes, so they train only when asked (`train: true`).
+ *   `linear@1` (penalty, linear shaping, lambda 1) from that checkpoint. They live in
+ *   `<outDir>/<quick|small>-<hash>/`, the hash taken over the resolved configs (quickRunsHash), so
+ *   runs are reused exactly when they were made with the same settings, whichever notebook made
+ *   them, and a change of settings trains into a new folder instead of reusing stale models.
+ *   "Finished" means a done marker (SFT: `sft/done.json`, RL: `summary.json`, both written last). A
+ *   folder without one (a run cut off by a timeout) is never reused silently: trainQuickRuns
+ *   stops and says so. The small (full) settings take tens of minutes, so they train only when
+ *   asked (`train: true`, a notebook's `TRAIN_SMALL = true`).
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RlConfigSchema } from "../rl/config.js";
@@ -76,7 +81,7 @@ export interface QuickRunOptions {
   rl?: boolean;
   /** One line per run made or reused (default console.log; null for none). */
   log?: ((line: string) => void) | null;
-  /** Full settings only: train what is missing (tens of minutes). Without it, trainQuickRuns throws instead. */
+  /** Full settings only: train what is missing (tens of minutes; a notebook's TRAIN_SMALL). Without it, trainQuickRuns throws instead. */
   train?: boolean;
   /**
    * Called as each run starts; the returned watcher gets every metrics record (a notebook's
@@ -90,9 +95,13 @@ export interface QuickRunOptions {
 }
 
 export interface QuickRuns {
+  /** The folder of this set of runs, `<outDir>/<quick|small>-<hash>`. */
+  dir: string;
+  /** quickRunsHash of the settings the runs were made with. */
+  hash: string;
   /** The SFT run folder (a model for loadLocalModel). */
   sft: string;
-  /** The folder of the RL runs (for readRuns), `<method>-s<seed>/` inside. */
+  /** The folder of the RL runs (for readRuns, loadRuns), `<method>-s<seed>/` inside. */
   rl: string;
   /** The RL run folders, in the order trained. */
   runs: string[];
@@ -100,30 +109,72 @@ export interface QuickRuns {
   levels: number[];
 }
 
-/** SFT, then the RL runs, under `outDir` (`sft/`, `rl/<method>-s<seed>/`); finished runs are reused. */
+/** The SFT examples: 2000 training problems, packed 1-3 per example. */
+const SFT_DATA = { problemSeed: 1, problems: 2000, groupSizes: [1, 2, 3], seed: 2 };
+
+/** JSON with object keys sorted, so equal settings hash equally whatever the key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : v,
+  );
+}
+
+/** The resolved SFT config and the RL configs of a set of tiny runs (RL `init` left as "sft"). */
+function resolvedConfigs(quick: boolean) {
+  const s = quickSettings(quick);
+  return {
+    levels: s.levels,
+    sftData: { ...SFT_DATA, examples: s.sftExamples },
+    sft: parseConfig(s.sft, SftConfigSchema, "notebook"),
+    rl: s.kinds.map((k) => parseConfig({ ...s.rl, ...k, name: k.kind, init: "sft" }, RlConfigSchema, "notebook")),
+  };
+}
+
+/**
+ * 12 hex digits of sha256 over the resolved configs (defaults filled in by the schemas) and the
+ * SFT data's settings: what makes a set of tiny runs what it is. Runs are reused only under it.
+ */
+export function quickRunsHash(quick: boolean): string {
+  return createHash("sha256")
+    .update(canonical(resolvedConfigs(quick)))
+    .digest("hex")
+    .slice(0, 12);
+}
+
+/**
+ * SFT, then the RL runs, under `<outDir>/<quick|small>-<hash>/` (`sft/`, `rl/<method>-s<seed>/`,
+ * `settings.json` naming what was hashed); finished runs made with the same settings are reused.
+ */
 export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {}): Promise<QuickRuns> {
   const quick = opts.quick ?? true;
   const log = opts.log === undefined ? (l: string) => console.log(l) : (opts.log ?? (() => {}));
   const s = quickSettings(quick);
-  const sft = path.join(outDir, "sft");
+  const configs = resolvedConfigs(quick);
+  const hash = quickRunsHash(quick);
+  const dir = path.join(outDir, `${quick ? "quick" : "small"}-${hash}`);
+  const sft = path.join(dir, "sft");
   const mayTrain = (what: string) => {
     if (!quick && !opts.train) {
       throw new Error(
         `${what} is not there and the small runs take tens of minutes: nothing was trained. ` +
-          "Run `npm start` (the reproduction) first, or pass { train: true } to train the small runs here.",
+          "Run `npm start` (the reproduction) first, or set TRAIN_SMALL = true in the notebook " +
+          "(trainQuickRuns(dir, { quick: false, train: true })) to train the small runs here.",
       );
     }
   };
-  if (fs.existsSync(path.join(sft, SFT_DONE))) log(`sft: reusing the finished run in ${sft}`);
+  if (fs.existsSync(path.join(sft, SFT_DONE))) log(`sft: reusing the finished run in ${sft} (settings ${hash})`);
   else {
     if (latestCheckpoint(checkpointsDir(sft)) !== null) throw unfinished(sft, "sft");
     mayTrain(`A finished SFT run in ${sft}`);
-    const examples = buildSftExamples(generateProblems(1, 2000, s.levels, "train"), {
+    writeJsonAtomic(path.join(dir, "settings.json"), { hash, ...configs });
+    const examples = buildSftExamples(generateProblems(SFT_DATA.problemSeed, SFT_DATA.problems, s.levels, "train"), {
       count: s.sftExamples,
-      groupSizes: [1, 2, 3],
-      seed: 2,
+      groupSizes: SFT_DATA.groupSizes,
+      seed: SFT_DATA.seed,
     });
-    const config = parseConfig(s.sft, SftConfigSchema, "notebook");
+    const config = configs.sft;
     const watcher = opts.watch?.({ method: "sft", total: config.train.steps, stage: "sft" }) ?? null;
     const run = await trainSft(config, examples, sft, {
       resume: false,
@@ -132,29 +183,36 @@ export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {})
     });
     await watcher?.finish?.();
     run.model.dispose();
-    writeJsonAtomic(path.join(sft, SFT_DONE), { steps: run.step, finalLoss: run.losses.at(-1)?.loss ?? null });
+    writeJsonAtomic(path.join(sft, SFT_DONE), {
+      hash,
+      steps: run.step,
+      finalLoss: run.losses.at(-1)?.loss ?? null,
+    });
     log(`sft: ${run.step} steps, final loss ${run.losses.at(-1)?.loss.toFixed(3)} -> ${sft}`);
   }
-  const rl = path.join(outDir, "rl");
+  const rl = path.join(dir, "rl");
   const runs: string[] = [];
-  for (const k of opts.rl === false ? [] : s.kinds) {
-    const config = parseConfig({ ...s.rl, ...k, name: k.kind, init: sft }, RlConfigSchema, "notebook");
-    const dir = path.join(rl, `${config.method}-s${config.seed}`);
-    runs.push(dir);
-    if (fs.existsSync(runFile(dir, "summary"))) {
-      log(`${config.method}: reusing the finished run in ${dir}`);
+  for (const resolved of opts.rl === false ? [] : configs.rl) {
+    const config = { ...resolved, init: sft };
+    const runDir = path.join(rl, `${config.method}-s${config.seed}`);
+    runs.push(runDir);
+    if (fs.existsSync(runFile(runDir, "summary"))) {
+      log(`${config.method}: reusing the finished run in ${runDir}`);
       continue;
     }
-    if (fs.existsSync(dir)) throw unfinished(dir, "rl");
-    mayTrain(`A finished ${config.method} run in ${dir}`);
+    if (fs.existsSync(runDir)) throw unfinished(runDir, "rl");
+    mayTrain(`A finished ${config.method} run in ${runDir}`);
     const watcher = opts.watch?.({ method: config.method, total: config.steps, stage: "rl" }) ?? null;
-    const res = await trainRl(config, dir, { progress: false, ...(watcher ? { onMetrics: watcher.onMetrics } : {}) });
+    const res = await trainRl(config, runDir, {
+      progress: false,
+      ...(watcher ? { onMetrics: watcher.onMetrics } : {}),
+    });
     await watcher?.finish?.();
     log(
       `${config.method}: ${res.step} steps, final eval accuracy ${res.finalEval?.accuracy.toFixed(3)}, tokens/problem ${res.finalEval?.tokensPerProblem.toFixed(1)}`,
     );
   }
-  return { sft, rl, runs, levels: s.levels };
+  return { dir, hash, sft, rl, runs, levels: s.levels };
 }
 
 /** Written into an SFT run folder after its last step: the run may be reused. */
@@ -187,6 +245,11 @@ export interface ReproduceOutputs {
   model: string | null;
   /** `results/` when it holds a reproduction's summary.json (committed or from `npm start`): readResults reads it. */
   results: string | null;
+  /**
+   * `results/eval-rows.jsonl.gz`: every eval row and the RL runs' training logs of that run
+   * (loadEvalRows and loadRuns read it), so the notebooks need no runs/ folder.
+   */
+  rows: string | null;
 }
 
 const ifExists = (p: string): string | null => (fs.existsSync(p) ? p : null);
@@ -249,5 +312,6 @@ export function findReproduceOutputs(root = "."): ReproduceOutputs {
     demoSft,
     model: sft ?? demoSft,
     results: ifExists(path.join(results, "summary.json")) ? results : null,
+    rows: ifExists(path.join(results, "eval-rows.jsonl.gz")),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * What `bcr reproduce` committed (or `npm start` wrote) to results/, read back for the notebooks'
- * full mode: the run's name, commit and settings from summary.json, every tables/*.csv, and the
- * N-sweep as task-scaling series with their 95% intervals. Read only; nothing is trained.
+ * full mode: the run's name, commit and settings from summary.json (among them the rule its
+ * scaling fits were ranked by), every tables/*.csv, and the N-sweep as task-scaling series with
+ * their 95% intervals and truncation rates. Read only; nothing is trained.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,6 +10,21 @@ import * as aq from "arquero";
 import type { Row } from "../analysis/tables.js";
 import { isSmokeTest } from "../run/smoke.js";
 import type { TaskScalingSeries } from "../eval/sweep.js";
+
+/** A method's sweep as tables/sweep.csv gives it: the task-scaling series and, where recorded, the share of responses cut by the budget per N. */
+export type SweepSeries = TaskScalingSeries & { truncationRate?: number[] };
+
+/** How the run fitted its scaling laws (summary.json's config.analysis): notebook 03 fits the same way. */
+export interface FitSettings {
+  /** The criterion that ranks the forms ("aicc" unless the run's config said otherwise). */
+  fitBy: "aic" | "aicc" | "bic";
+  /** Bootstrap resamples and their seed. */
+  bootstrap: number;
+  seed: number;
+}
+
+/** The defaults of the reproduce config's analysis section (src/reproduce/config.ts). */
+export const DEFAULT_FIT_SETTINGS: FitSettings = { fitBy: "aicc", bootstrap: 1000, seed: 0 };
 
 export interface ReproduceResults {
   /** The folder read (e.g. `../results`). */
@@ -24,8 +40,10 @@ export interface ReproduceResults {
   smokeTest: boolean;
   /** Every tables/<name>.csv as rows (numbers parsed). */
   tables: Record<string, Row[]>;
-  /** tables/sweep.csv per method, in file order, with 95% intervals per point. */
-  series: TaskScalingSeries[];
+  /** tables/sweep.csv per method, in file order, with 95% intervals per point and the truncation rate where recorded. */
+  series: SweepSeries[];
+  /** The run's rule for the scaling fits (criterion, bootstrap), from its resolved config. */
+  fit: FitSettings;
   /** figures/<name>.png present. */
   figures: string[];
   /** One line for a notebook's first output: which run this is. */
@@ -36,7 +54,13 @@ export interface ReproduceResults {
 export function readResults(dir: string): ReproduceResults | null {
   const summaryFile = path.join(dir, "summary.json");
   if (!fs.existsSync(summaryFile)) return null;
-  let summary: { name?: string; git_commit?: string; runs_dir?: string; seeds?: number[] };
+  let summary: {
+    name?: string;
+    git_commit?: string;
+    runs_dir?: string;
+    seeds?: number[];
+    config?: { analysis?: Partial<FitSettings> };
+  };
   try {
     summary = JSON.parse(fs.readFileSync(summaryFile, "utf8"));
   } catch (e) {
@@ -69,6 +93,12 @@ export function readResults(dir: string): ReproduceResults | null {
   const commit = summary.git_commit ?? null;
   const seeds = summary.seeds ?? [];
   const smokeTest = isSmokeTest({ name });
+  const a = summary.config?.analysis ?? {};
+  const fit: FitSettings = {
+    fitBy: a.fitBy === "aic" || a.fitBy === "bic" || a.fitBy === "aicc" ? a.fitBy : DEFAULT_FIT_SETTINGS.fitBy,
+    bootstrap: typeof a.bootstrap === "number" ? a.bootstrap : DEFAULT_FIT_SETTINGS.bootstrap,
+    seed: typeof a.seed === "number" ? a.seed : DEFAULT_FIT_SETTINGS.seed,
+  };
   return {
     dir,
     name,
@@ -78,6 +108,7 @@ export function readResults(dir: string): ReproduceResults | null {
     smokeTest,
     tables,
     series: sweepSeries(tables.sweep ?? [], path.join(tablesDir, "sweep.csv")),
+    fit,
     figures,
     describe:
       `${smokeTest ? "SMOKE TEST, NOT A RESULT: " : ""}results of the '${name}' run in ${dir}` +
@@ -96,9 +127,14 @@ const SWEEP_COLUMNS = [
   "tokens_hi",
 ];
 
-/** Rows of tables/sweep.csv grouped by method into series with intervals. */
-export function sweepSeries(rows: Row[], file = "sweep.csv"): TaskScalingSeries[] {
-  const out = new Map<string, TaskScalingSeries & { tokensCi: [number, number][]; accuracyCi: [number, number][] }>();
+/**
+ * Rows of tables/sweep.csv grouped by method into series with intervals; with a truncation_rate
+ * column (the share of responses cut by the budget at each N), the series carry it too, and
+ * taskScalingFigure draws it beside tokens per problem.
+ */
+export function sweepSeries(rows: Row[], file = "sweep.csv"): SweepSeries[] {
+  const out = new Map<string, SweepSeries & { tokensCi: [number, number][]; accuracyCi: [number, number][] }>();
+  const truncation = rows.length > 0 && rows.every((r) => "truncation_rate" in r);
   // A column with one bad cell is read as text by the CSV parser: numbers are checked cell by cell.
   const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN);
   rows.forEach((raw, i) => {
@@ -118,6 +154,14 @@ export function sweepSeries(rows: Row[], file = "sweep.csv"): TaskScalingSeries[
     s.tokensPerProblem.push(r.tokens_per_problem as number);
     s.accuracyCi.push([r.accuracy_lo as number, r.accuracy_hi as number]);
     s.tokensCi.push([r.tokens_lo as number, r.tokens_hi as number]);
+    if (truncation) {
+      const t = num(raw.truncation_rate);
+      if (!Number.isFinite(t))
+        throw new Error(
+          `${file}: row ${i + 2}, column truncation_rate: expected a number, got ${JSON.stringify(raw.truncation_rate ?? null)}`,
+        );
+      s.truncationRate = [...(s.truncationRate ?? []), t];
+    }
     out.set(m, s);
   });
   return [...out.values()];

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadRuns, RUN_COLUMNS } from "../../src/frame/runs.js";
+import * as aq from "arquero";
+import { asRuns, loadRuns, RUN_COLUMNS } from "../../src/frame/runs.js";
+import { readRuns, stabilityRows, stabilityTable } from "../../src/analysis/stability.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /** A row of a table read back (arquero types `objects()` as `object[]`). */
@@ -101,4 +103,51 @@ test("loadRuns: a run folder given directly, gzipped metrics, a record without s
   fs.writeFileSync(path.join(run, "metrics.jsonl"), '{"step":0,"a":1}\n{"step":"one","a":2}\n');
   await assert.rejects(loadRuns(dir), /seed-3\/metrics\.jsonl:2: "step" should be a number/);
   await assert.rejects(loadRuns(tempDir("bcr-frame-empty-")), /no RL run under/);
+});
+
+test("asRuns: the wide table back as one Run per (experiment, method, sft_seed, rl_seed), null cells dropped, for stabilityTable", async () => {
+  const t = aq.table({
+    experiment: ["e", "e", "e", "e"],
+    method: ["bcr", "bcr", "single", "bcr"],
+    sft_seed: [0, 0, 0, 1],
+    rl_seed: [1, 1, 1, 1],
+    step: [0, 1, 0, 0],
+    "eval/accuracy": [0.4, null, 0.5, 0.3],
+    "grad/norm": [null, 0.7, 0.2, 0.1],
+  });
+  const runs = asRuns(t);
+  assert.deepEqual(runs, [
+    {
+      dir: "",
+      name: "bcr/sft-0/seed-1",
+      config: { method: "bcr", seed: 1, sftSeed: 0 },
+      metrics: [
+        { step: 0, "eval/accuracy": 0.4 },
+        { step: 1, "grad/norm": 0.7 },
+      ],
+    },
+    {
+      dir: "",
+      name: "single/sft-0/seed-1",
+      config: { method: "single", seed: 1, sftSeed: 0 },
+      metrics: [{ step: 0, "eval/accuracy": 0.5, "grad/norm": 0.2 }],
+    },
+    {
+      dir: "",
+      name: "bcr/sft-1/seed-1",
+      config: { method: "bcr", seed: 1, sftSeed: 1 },
+      metrics: [{ step: 0, "eval/accuracy": 0.3, "grad/norm": 0.1 }],
+    },
+  ]);
+  const long = await loadRuns(path.join(FIX, "runs-folder"), { long: true });
+  assert.throws(
+    () => asRuns(long.select("experiment", "method", "sft_seed", "rl_seed", "metric", "value")),
+    /asRuns: no column step/,
+  );
+  // The same runs through run folders (readRuns) and through the table: the same stability table.
+  const folder = path.join(FIX, "runs-folder");
+  assert.deepEqual(
+    stabilityRows(stabilityTable(asRuns(await loadRuns(folder)), { seed: 0 })),
+    stabilityRows(stabilityTable(readRuns(path.join(folder, "reproduce", "rl")), { seed: 0 })),
+  );
 });

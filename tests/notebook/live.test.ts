@@ -49,7 +49,7 @@ test("a notebook cell that trains (trainQuickRuns, QUICK) updates its live displ
   try {
     const { sent, display } = fakeDisplay();
     const lives: { method: string; live: LiveTraining; updatesBeforeFinish: number; total: number }[] = [];
-    await trainQuickRuns(out, {
+    const tiny = await trainQuickRuns(out, {
       quick: true,
       log: null,
       watch: (run) => {
@@ -79,7 +79,7 @@ test("a notebook cell that trains (trainQuickRuns, QUICK) updates its live displ
     // The RL panels show the metrics that were logged: the last frame's text names reward and tokens/problem.
     const bcr = sent.filter((s) => s.msg.transient.display_id === lives[2]!.live.id).at(-1)!;
     assert.match(bcr.msg.data["text/plain"]!, /reward: accuracy of sampled responses .*tokens per problem \(sampled\)/);
-    assert.ok(fs.existsSync(`${out}/sft/done.json`));
+    assert.ok(fs.existsSync(`${tiny.sft}/done.json`));
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

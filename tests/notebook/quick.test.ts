@@ -3,7 +3,13 @@ import { tempDir } from "../helpers/tmp.js";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { findReproduceOutputs, quickSettings, SFT_DONE, trainQuickRuns } from "../../src/notebook/quick.js";
+import {
+  findReproduceOutputs,
+  quickRunsHash,
+  quickSettings,
+  SFT_DONE,
+  trainQuickRuns,
+} from "../../src/notebook/quick.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
 import { parseConfig } from "../../src/util/config.js";
 
@@ -27,6 +33,7 @@ test("findReproduceOutputs: nothing there -> nulls and empty lists", () => {
       demoSft: null,
       model: null,
       results: null,
+      rows: null,
     });
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -62,7 +69,13 @@ test("findReproduceOutputs: the layout bcr reproduce writes, only finished piece
     touch(path.join(root, "results", "claims.json"));
     touch(path.join(root, "results", "summary.json"));
     touch(path.join(root, "results", "models", "sft", "config.json"));
+    touch(path.join(root, "results", "eval-rows.jsonl.gz"), "");
     out = findReproduceOutputs(root);
+    assert.equal(
+      out.rows,
+      path.join(root, "results", "eval-rows.jsonl.gz"),
+      "the committed eval rows and training logs",
+    );
     assert.equal(out.sft, path.join(runs, "sft"));
     assert.equal(out.model, out.sft);
     assert.equal(out.claims, path.join(root, "results", "claims.json"));
@@ -90,20 +103,34 @@ test("quickSettings: the three RL kinds parse, labelled single, bcr, linear@1", 
   }
 });
 
-test("trainQuickRuns reuses a finished SFT model (done marker) and returns the layout", async () => {
+test("quickRunsHash: fixed per setting, different between QUICK and small settings", () => {
+  assert.match(quickRunsHash(true), /^[0-9a-f]{12}$/);
+  assert.equal(quickRunsHash(true), quickRunsHash(true));
+  assert.notEqual(quickRunsHash(true), quickRunsHash(false));
+});
+
+test("trainQuickRuns reuses a finished SFT model (done marker) under its settings' hash, and returns the layout", async () => {
   const out = tempDir("bcr-nb-");
   try {
-    touch(path.join(out, "sft", "checkpoints", "latest"), "step-120");
+    const dir = path.join(out, `quick-${quickRunsHash(true)}`);
+    touch(path.join(dir, "sft", "checkpoints", "latest"), "step-120");
+    touch(path.join(dir, "sft", SFT_DONE));
+    // A finished run made with other settings (another hash, or the old flat layout) is not reused for these.
+    touch(path.join(out, "quick-000000000000", "sft", SFT_DONE));
     touch(path.join(out, "sft", SFT_DONE));
     const lines: string[] = [];
     const r = await trainQuickRuns(out, { rl: false, log: (l) => lines.push(l) });
     assert.deepEqual(r, {
-      sft: path.join(out, "sft"),
-      rl: path.join(out, "rl"),
+      dir,
+      hash: quickRunsHash(true),
+      sft: path.join(dir, "sft"),
+      rl: path.join(dir, "rl"),
       runs: [],
       levels: quickSettings(true).levels,
     });
-    assert.deepEqual(lines, [`sft: reusing the finished run in ${path.join(out, "sft")}`]);
+    assert.deepEqual(lines, [
+      `sft: reusing the finished run in ${path.join(dir, "sft")} (settings ${quickRunsHash(true)})`,
+    ]);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -112,15 +139,16 @@ test("trainQuickRuns reuses a finished SFT model (done marker) and returns the l
 test("trainQuickRuns never reuses a run cut off before its end, and says so", async () => {
   const out = tempDir("bcr-nb-");
   try {
-    touch(path.join(out, "sft", "checkpoints", "latest"), "step-1065"); // a timeout at step 1065 of 1500: no done marker
+    const dir = path.join(out, `quick-${quickRunsHash(true)}`);
+    touch(path.join(dir, "sft", "checkpoints", "latest"), "step-1065"); // a timeout at step 1065 of 1500: no done marker
     await assert.rejects(
       trainQuickRuns(out, { rl: false, log: null }),
       /holds an unfinished SFT run \(no done\.json.*not reused/,
     );
-    touch(path.join(out, "sft", SFT_DONE));
+    touch(path.join(dir, "sft", SFT_DONE));
     const s = quickSettings(true);
     const single = parseConfig({ ...s.rl, ...s.kinds[0], name: "single", init: "x" }, RlConfigSchema, "test");
-    touch(path.join(out, "rl", `single-s${single.seed}`, "config.json")); // an RL run without summary.json
+    touch(path.join(dir, "rl", `single-s${single.seed}`, "config.json")); // an RL run without summary.json
     await assert.rejects(
       trainQuickRuns(out, { log: null }),
       /rl.single-s\d+ holds an unfinished RL run \(no summary\.json/,
@@ -130,12 +158,12 @@ test("trainQuickRuns never reuses a run cut off before its end, and says so", as
   }
 });
 
-test("trainQuickRuns with the small (full) settings trains only when asked", async () => {
+test("trainQuickRuns with the small (full) settings trains only when asked, and names the notebook's switch", async () => {
   const out = tempDir("bcr-nb-");
   try {
     await assert.rejects(
       trainQuickRuns(out, { quick: false, log: null }),
-      /tens of minutes: nothing was trained.*npm start.*train: true/,
+      /tens of minutes: nothing was trained.*npm start.*TRAIN_SMALL = true.*train: true/,
     );
     assert.deepEqual(fs.readdirSync(out), [], "nothing written");
   } finally {

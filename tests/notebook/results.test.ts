@@ -66,3 +66,53 @@ test("readResults: no summary.json -> null; a quick run is marked; a bad sweep r
   fs.writeFileSync(path.join(dir, "summary.json"), "{");
   assert.throws(() => readResults(dir), /summary\.json: not valid JSON/);
 });
+
+test("readResults: the truncation rate per N rides with the series, and the run's fit rule (criterion, bootstrap) is read from its config", () => {
+  const dir = tempDir("bcr-results-");
+  try {
+    fs.mkdirSync(path.join(dir, "tables"));
+    const header = "method,n,accuracy,accuracy_lo,accuracy_hi,tokens_per_problem,tokens_lo,tokens_hi";
+    fs.writeFileSync(path.join(dir, "summary.json"), JSON.stringify({ name: "reproduce", seeds: [1] }));
+    fs.writeFileSync(path.join(dir, "tables", "sweep.csv"), `${header}\nbcr,1,0.5,0.4,0.6,30,28,32\n`);
+    let r = readResults(dir)!;
+    assert.equal(r.series[0]!.truncationRate, undefined, "no column, no rates");
+    assert.deepEqual(r.fit, { fitBy: "aicc", bootstrap: 1000, seed: 0 }, "the reproduce config's defaults");
+    fs.writeFileSync(
+      path.join(dir, "summary.json"),
+      JSON.stringify({
+        name: "reproduce",
+        seeds: [1],
+        config: { analysis: { fitBy: "bic", bootstrap: 200, seed: 3 } },
+      }),
+    );
+    fs.writeFileSync(
+      path.join(dir, "tables", "sweep.csv"),
+      `${header},truncation_rate\nbcr,1,0.5,0.4,0.6,30,28,32,0\nbcr,6,0.3,0.2,0.4,20,18,22,0.75\nsft,1,0.4,0.3,0.5,12,11,13,0\n`,
+    );
+    r = readResults(dir)!;
+    assert.deepEqual(
+      r.series.map((s) => [s.method, s.truncationRate]),
+      [
+        ["bcr", [0, 0.75]],
+        ["sft", [0]],
+      ],
+    );
+    assert.deepEqual(r.fit, { fitBy: "bic", bootstrap: 200, seed: 3 });
+    fs.writeFileSync(
+      path.join(dir, "tables", "sweep.csv"),
+      `${header},truncation_rate\nbcr,1,0.5,0.4,0.6,30,28,32,0\nbcr,6,0.3,0.2,0.4,20,18,22,\n`,
+    );
+    assert.throws(() => readResults(dir), /sweep\.csv: row 3, column truncation_rate: expected a number, got/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("readResults on the committed results: the sweep carries its truncation rates, fits ranked by the run's rule", () => {
+  const r = readResults(path.join(root, "results"))!;
+  for (const s of r.series) {
+    assert.equal(s.truncationRate?.length, s.ns.length, s.method);
+    for (const t of s.truncationRate!) assert.ok(t >= 0 && t <= 1, `${s.method}: ${t}`);
+  }
+  assert.ok(["aic", "aicc", "bic"].includes(r.fit.fitBy));
+});
