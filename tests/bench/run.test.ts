@@ -38,7 +38,15 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
   );
   assert.equal(rep.model.params, rep.model.expectedParams);
   assert.equal(r.cases.default.model.config.nEmbd, 64);
-  for (const c of Object.values(r.cases) as any[]) {
+  type Case = {
+    ours: {
+      train: { tokensPerS: number };
+      sample: { cached: { tokensPerS: number } };
+      profiles: { train: { kernels: number } };
+    };
+    ratios: Record<string, number>;
+  };
+  for (const c of Object.values(r.cases) as Case[]) {
     assert.ok(c.ours.train.tokensPerS > 0);
     assert.ok(c.ours.sample.cached.tokensPerS > 0);
     assert.ok(c.ours.profiles.train.kernels > 0);

@@ -7,7 +7,7 @@ import { parquetReadObjects } from "hyparquet";
 import { answersOnlyResponse } from "../../src/bcr/index.js";
 import type { Problem } from "../../src/bcr/types.js";
 import { command } from "../../src/cli/commands/export-dataset.js";
-import { exportProblems, groupProblems } from "../../src/export/dataset.js";
+import { exportProblems, groupProblems, type VerlRow } from "../../src/export/dataset.js";
 import { getRewards } from "../../src/serve/reward-client.js";
 import { startRewardServer } from "../../src/serve/reward-server.js";
 import { readJsonl } from "../../src/util/fsx.js";
@@ -66,7 +66,7 @@ test("export-dataset (synthetic, N=3): JSONL and Parquet parse back; gold respon
     ]);
     assert.equal(code, 0);
     const orl = readJsonl<Record<string, string>>(path.join(dir, "train.openrlhf.jsonl"));
-    const verl = readJsonl<Record<string, any>>(path.join(dir, "train.verl.jsonl"));
+    const verl = readJsonl<VerlRow>(path.join(dir, "train.verl.jsonl"));
     assert.equal(orl.length, 20);
     assert.deepEqual(await readParquet(path.join(dir, "train.openrlhf.parquet")), orl);
     assert.deepEqual(await readParquet(path.join(dir, "train.verl.parquet")), verl);

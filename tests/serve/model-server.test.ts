@@ -6,6 +6,10 @@ import { FakeGenerator } from "../eval/fakes.js";
 import { tf, initBackend } from "../../src/engine/backend.js";
 import { GPT } from "../../src/model/gpt.js";
 
+/** A JSON reply, read field by field in assertions (its shape is what the tests check). */
+// biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field; a full type would restate the API
+type Json = any;
+
 const tok = new CharTokenizer();
 // Replies "ok" + the prompt's length in chars (BOS excluded), then EOS.
 const gen = () => new FakeGenerator((p) => tok.encode(`ok${p.length - 1}`), 64);
@@ -16,14 +20,14 @@ async function post(url: string, body: unknown) {
     headers: { "content-type": "application/json" },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) as Json };
 }
 
 test("serves health, models, completions and chat with exact usage and finish reasons", async () => {
   const srv = await startModelServer({ model: gen(), tokenizer: tok, port: 0, name: "tiny" });
   try {
     assert.deepEqual(await (await fetch(`${srv.url}/health`)).json(), { status: "ok" });
-    const models = (await (await fetch(`${srv.baseUrl}/models`)).json()) as any;
+    const models = (await (await fetch(`${srv.baseUrl}/models`)).json()) as Json;
     assert.equal(models.data[0].id, "tiny");
 
     const r = await post(`${srv.baseUrl}/completions`, { model: "tiny", prompt: "1+1", max_tokens: 10 });
@@ -34,7 +38,7 @@ test("serves health, models, completions and chat with exact usage and finish re
 
     const cut = await post(`${srv.baseUrl}/completions`, { prompt: ["1+1", "12345"], max_tokens: 2 });
     assert.deepEqual(
-      cut.body.choices.map((c: any) => [c.index, c.text, c.finish_reason]),
+      cut.body.choices.map((c: Json) => [c.index, c.text, c.finish_reason]),
       [
         [0, "ok", "length"],
         [1, "ok", "length"],
@@ -172,7 +176,7 @@ test("an unknown model is 404; unimplemented fields are 400; 405 and 413 are req
     assert.match(chatTop.body.error.message, /needs logprobs: true/);
     const r405 = await fetch(`${srv.baseUrl}/completions`);
     assert.equal(r405.status, 405);
-    assert.equal(((await r405.json()) as any).error.type, "invalid_request_error");
+    assert.equal(((await r405.json()) as Json).error.type, "invalid_request_error");
     const r413 = await post(`${srv.baseUrl}/completions`, { prompt: "1".repeat(2000) });
     assert.equal(r413.status, 413);
     assert.equal(r413.body.error.type, "invalid_request_error");
@@ -290,7 +294,7 @@ describe("with a real GPT", () => {
       );
       assert.equal(ch.body.choices[0].message.content, text, "same prompt and seed");
       assert.deepEqual(
-        ch.body.choices[0].logprobs.content.map((t: any) => t.logprob),
+        ch.body.choices[0].logprobs.content.map((t: Json) => t.logprob),
         lp.token_logprobs,
       );
       // Independent computation: one teacher-forced forward pass over BOS + prompt + text.
