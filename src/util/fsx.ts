@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 
 /**
  * Write a file atomically: write to a temporary sibling, fsync, then rename. A crash leaves
@@ -35,11 +36,12 @@ export function appendJsonl(file: string, record: unknown): void {
 }
 
 /**
- * Read a JSONL file. A malformed line throws an error naming the file and the 1-based line;
- * blank lines are skipped.
+ * Read a JSONL file; a name ending in `.gz` (`rows.jsonl.gz`) is gunzipped first. A malformed
+ * line throws an error naming the file and the 1-based line (of the uncompressed text), a broken
+ * gzip stream one naming the file; blank lines are skipped.
  */
 export function readJsonl<T = unknown>(file: string): T[] {
-  const text = fs.readFileSync(file, "utf8");
+  const text = readMaybeGzipped(file);
   const out: T[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -52,6 +54,17 @@ export function readJsonl<T = unknown>(file: string): T[] {
     }
   }
   return out;
+}
+
+/** A text file, gunzipped when its name ends in `.gz`. */
+function readMaybeGzipped(file: string): string {
+  if (!file.endsWith(".gz")) return fs.readFileSync(file, "utf8");
+  const raw = fs.readFileSync(file);
+  try {
+    return zlib.gunzipSync(raw).toString("utf8");
+  } catch (e) {
+    throw new Error(`${file}: not a readable gzip file: ${(e as Error).message}`);
+  }
 }
 
 /**
