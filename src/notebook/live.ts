@@ -6,6 +6,9 @@
  * Pass `onMetrics` to trainRl / trainSft (they call it with every metrics record). Redraws are
  * throttled to one per `minIntervalMs`, except that the first record and eval records always
  * draw; `finish()` draws the final state with its PNG, so a saved notebook shows the end.
+ *
+ * Timing (ETA, steps/s, "took") counts training only: the time spent drawing (building the
+ * figure, sending it, rendering the final PNG) is measured and left out.
  */
 import { formatDuration } from "../util/progress.js";
 import { LIVE_METRICS, liveCurvesFigure, metricLabel } from "../viz/figures.js";
@@ -37,6 +40,8 @@ export class LiveTraining {
   private readonly latest: Record<string, number> = {};
   private readonly start: number;
   private lastDraw = -Infinity;
+  /** Milliseconds spent drawing (figure, display messages, PNG), not training. */
+  private renderMs = 0;
   private readonly opts: Required<Pick<LiveTrainingOptions, "total" | "minIntervalMs">> & LiveTrainingOptions;
   private readonly now: () => number;
 
@@ -55,7 +60,10 @@ export class LiveTraining {
     for (const [k, v] of Object.entries(record)) if (typeof v === "number" && Number.isFinite(v)) this.latest[k] = v;
     const t = this.now();
     const isEval = Object.keys(record).some((k) => k.startsWith("eval/"));
-    if (this.updates === 0 || isEval || t - this.lastDraw >= this.opts.minIntervalMs) this.draw(this.html(null), t);
+    if (this.updates === 0 || isEval || t - this.lastDraw >= this.opts.minIntervalMs) {
+      this.draw(this.html(null, t), t);
+      this.renderMs += this.now() - t;
+    }
   };
 
   /** Steps done so far (records are 0-based per step). */
@@ -66,8 +74,21 @@ export class LiveTraining {
 
   /** The final frame, curves with their PNG for viewers without scripts. */
   async finish(): Promise<void> {
+    const t = this.now();
     const fig = this.figure();
-    this.draw(this.html(await this.display.figureData(fig, { height: 520 })), this.now());
+    this.draw(this.html(await this.display.figureData(fig, { height: 520 }), t), t);
+    this.renderMs += this.now() - t;
+  }
+
+  /** Seconds spent training up to `t` (wall time since the start less the time spent drawing). */
+  trainingSeconds(t = this.now()): number {
+    return Math.max(0, t - this.start - this.renderMs) / 1000;
+  }
+
+  /** Training steps per second so far (drawing left out); null before the first step. */
+  stepsPerSecond(t = this.now()): number | null {
+    const s = this.trainingSeconds(t);
+    return this.step > 0 && s > 0 ? this.step / s : null;
   }
 
   private figure() {
@@ -78,17 +99,19 @@ export class LiveTraining {
     });
   }
 
-  /** The progress line as plain text: `120/400  30%  ETA 1m10s  reward 0.812  ...`. */
+  /** The progress line as plain text: `120/400  30%  ETA 1m10s  1.7 steps/s  reward 0.812  ...`. */
   line(t = this.now()): string {
     const done = this.step,
       total = this.opts.total;
-    const elapsed = (t - this.start) / 1000;
+    const elapsed = this.trainingSeconds(t);
     const eta =
       done >= total
         ? `took ${formatDuration(elapsed)}`
         : done > 0
           ? `ETA ${formatDuration(((total - done) * elapsed) / done)}`
           : "ETA ?";
+    const rate = this.stepsPerSecond(t);
+    const speed = rate === null ? [] : [rate >= 1 ? `${rate.toFixed(1)} steps/s` : `${(1 / rate).toFixed(1)} s/step`];
     const nums = (this.opts.metrics ?? LIVE_METRICS)
       .filter((m) => this.latest[m] !== undefined)
       .map((m) => `${metricLabel(m)} ${fmt(this.latest[m]!)}`);
@@ -96,19 +119,22 @@ export class LiveTraining {
       `${this.opts.label ?? "training"}: ${done}/${total}`,
       `${Math.floor((100 * done) / Math.max(1, total))}%`,
       eta,
+      ...speed,
       ...nums,
     ].join("  ·  ");
   }
 
-  private html(final: MimeBundle | null): MimeBundle {
+  /** The bundle of one frame; its progress line as of `t` (when the draw began). */
+  private html(final: MimeBundle | null, t: number): MimeBundle {
     const pct = Math.floor((100 * this.step) / Math.max(1, this.opts.total));
+    const line = this.line(t);
     const bar =
-      `<div style="font-family:monospace;margin:4px 0">${esc(this.line())}</div>` +
+      `<div style="font-family:monospace;margin:4px 0">${esc(line)}</div>` +
       `<div style="background:#eaeef2;border-radius:4px;height:10px;width:100%;max-width:900px"><div style="background:#1f77b4;height:10px;border-radius:4px;width:${pct}%"></div></div>`;
     const curves = final ?? figureBundle(this.figure(), null, { height: 520 }); // PNG only at the end: rendering is slow
     const out: MimeBundle = {
       "text/html": `<div id="${this.id}">${bar}${curves["text/html"]}</div>`,
-      "text/plain": this.line(),
+      "text/plain": line,
     };
     if (curves["image/png"]) out["image/png"] = curves["image/png"];
     return out;

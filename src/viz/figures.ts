@@ -932,7 +932,29 @@ export const LIVE_METRICS: readonly string[] = [
   "grad/cos_acc_len",
 ];
 
-/** Up to four metrics of one run vs step, one panel each (2 x 2), from its metric records. */
+/** What an empty live panel says: the run never logged its metric (so far). */
+export function liveEmptyPanelText(metric: string): string {
+  return metric === "grad/cos_acc_len"
+    ? "no gradient-conflict metric for this run"
+    : `no ${metricLabel(metric)} logged yet`;
+}
+
+/** An axis title broken into lines of about `width` characters (a panel is shorter than a long label). */
+function wrapTitle(text: string, width = 26): string {
+  const lines: string[] = [];
+  for (const word of text.split(" ")) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.join("<br>");
+}
+
+/**
+ * Up to four metrics of one run vs step, one panel each (2 x 2), from its metric records. Rates
+ * (accuracy, shares) on [0, 1], counts from 0, the gradient cosine on [-1, 1]; axis titles wrapped
+ * and given room (automargin); a panel without a point says so in words instead of empty axes.
+ */
 export function liveCurvesFigure(
   records: Record<string, unknown>[],
   opts?: { metrics?: readonly string[]; title?: string; method?: string },
@@ -943,8 +965,9 @@ export function liveCurvesFigure(
     ...BASE,
     showlegend: false,
     title: { text: opts?.title ?? "training" },
-    margin: { l: 60, r: 20, t: 60, b: 50 },
+    margin: { l: 90, r: 20, t: 60, b: 60 },
   };
+  const annotations: NonNullable<Layout["annotations"]> = [];
   const data: Trace[] = [];
   metrics.forEach((m, i) => {
     const k = i === 0 ? "" : String(i + 1);
@@ -960,25 +983,53 @@ export function liveCurvesFigure(
       y: pts.map((r) => r[m] as number),
       line: { color, width: 1.5 },
       marker: { color, size: 5 },
+      cliponaxis: false, // a point on a bound (accuracy 1) is drawn whole
       xaxis: `x${k}`,
       yaxis: `y${k}`,
     });
-    const x0 = col * 0.55,
+    // Columns with a gap wide enough for the right panel's tick labels and wrapped title.
+    const x0 = col === 0 ? 0 : 0.58,
+      x1 = col === 0 ? 0.42 : 1,
       y0 = rows === 2 ? (row === 0 ? 0.6 : 0) : 0,
       y1 = rows === 2 ? (row === 0 ? 1 : 0.4) : 1;
     const bounds = metricBounds(m);
+    const empty = pts.length === 0;
+    const hidden = empty ? { showticklabels: false, showgrid: false, zeroline: false } : {};
     const axes = layout as Record<string, Axis>; // numbered axes: xaxis2, yaxis2, ...
     axes[`xaxis${k}`] = {
-      title: { text: row === rows - 1 ? "step" : "" },
-      domain: [x0, x0 + 0.45],
+      title: { text: row === rows - 1 && !empty ? "step" : "" },
+      domain: [x0, x1],
       anchor: `y${k}` as AxisName,
+      automargin: true,
+      ...hidden,
     };
     axes[`yaxis${k}`] = {
-      title: { text: metricLabel(m) },
+      title: { text: empty ? "" : wrapTitle(metricLabel(m)) }, // an empty panel's note names it
       domain: [y0, y1],
       anchor: `x${k}` as AxisName,
-      ...(m === "grad/cos_acc_len" ? { range: [-1.05, 1.05] } : bounds?.[1] === 1 ? { range: [0, 1.02] } : {}),
+      automargin: true,
+      ...(m === "grad/cos_acc_len"
+        ? { range: [-1.05, 1.05] }
+        : bounds?.[1] === 1
+          ? { range: [0, 1] }
+          : bounds?.[0] === 0
+            ? { rangemode: "tozero" as const }
+            : {}),
+      ...hidden,
     };
+    if (empty)
+      annotations.push({
+        text: liveEmptyPanelText(m),
+        xref: "paper",
+        yref: "paper",
+        x: (x0 + x1) / 2,
+        y: (y0 + y1) / 2,
+        xanchor: "center",
+        yanchor: "middle",
+        showarrow: false,
+        font: { size: 12, color: "#57606a" },
+      });
   });
+  if (annotations.length) layout.annotations = annotations;
   return { data, layout };
 }

@@ -35,11 +35,45 @@ test("LiveTraining: one output replaced in place, redraws throttled by time, eva
   );
   assert.match(
     sent[0]!.msg.data["text/plain"]!,
-    /^bcr: 1\/10 {2}· {2}10% {2}· {2}ETA 4s {2}· {2}reward: accuracy of sampled responses 0/,
+    /^bcr: 1\/10 {2}· {2}10% {2}· {2}ETA 4s {2}· {2}2\.5 steps\/s {2}· {2}reward: accuracy of sampled responses 0/,
   );
   assert.match(sent.at(-1)!.msg.data["text/plain"]!, /^bcr: 10\/10 {2}· {2}100% {2}· {2}took 4s/);
   assert.match(sent.at(-1)!.msg.data["text/html"]!, /width:100%"><\/div><\/div>/, "a full progress bar");
   assert.equal(live.updates, 5);
+});
+
+test("LiveTraining: time spent drawing (display messages, the final PNG) counts in neither the ETA, the step rate nor 'took'", async () => {
+  let t = 0;
+  const sent: DisplayMessage[] = [];
+  // Every display message takes 5 s and the final PNG 20 s; each training step takes 400 ms.
+  const display = new NotebookDisplay({
+    sink: (msg) => {
+      sent.push(msg);
+      t += 5000;
+    },
+    renderer: {
+      png: async () => {
+        t += 20_000;
+        return new Uint8Array([137, 80, 78, 71]);
+      },
+    },
+  });
+  const live = new LiveTraining(display, { total: 10, label: "bcr", minIntervalMs: 0, now: () => t });
+  for (let step = 0; step < 10; step++) {
+    t += 400;
+    live.onMetrics({ step, "reward/accuracy": step / 10 });
+    if (step === 4) {
+      assert.match(live.line(), /5\/10 {2}· {2}50% {2}· {2}ETA 2s {2}· {2}2\.5 steps\/s/);
+      assert.equal(live.trainingSeconds(), 2);
+    }
+  }
+  await live.finish();
+  assert.equal(sent.length, 11, "a frame per step and the final one");
+  assert.ok(t > 70_000, "drawing took most of the wall time");
+  assert.match(sent.at(-1)!.data["text/plain"]!, /^bcr: 10\/10 {2}· {2}100% {2}· {2}took 4s {2}· {2}2\.5 steps\/s/);
+  assert.ok(sent.at(-1)!.data["image/png"], "the final frame has its PNG");
+  assert.equal(live.trainingSeconds(), 4);
+  assert.equal(live.stepsPerSecond(), 2.5);
 });
 
 test("a notebook cell that trains (trainQuickRuns, QUICK) updates its live display more than once per run, while it runs", {

@@ -18,6 +18,7 @@ import {
   binShares,
   metricLabel,
   liveCurvesFigure,
+  liveEmptyPanelText,
   loopCountsFigure,
   NO_LOOPS_TEXT,
 } from "../../src/viz/figures.js";
@@ -324,7 +325,55 @@ test("liveCurvesFigure: one panel per metric from the records that have it", () 
   assert.deepEqual(fig.data[1]!.y, [0.5]);
   assert.deepEqual(fig.data[3]!.y, [-0.2]);
   assert.equal(fig.data[3]!.yaxis, "y4");
-  assert.equal(fig.layout.yaxis4!.title!.text, "cosine of accuracy and length gradients");
+  assert.equal(fig.layout.yaxis4!.title!.text!.replace(/<br>/g, " "), "cosine of accuracy and length gradients");
+});
+
+test("liveCurvesFigure: rate axes on [0, 1], counts from 0, every axis with automargin and titles wrapped to fit a panel", () => {
+  const recs = [0, 1, 2].map((step) => ({
+    step,
+    "reward/accuracy": 0.2 * step,
+    "eval/accuracy": 1,
+    "length/tokens_per_problem": 300 - step,
+    "grad/cos_acc_len": -0.1,
+  }));
+  const fig = liveCurvesFigure(recs);
+  const axes = fig.layout as Record<
+    string,
+    { range?: number[]; rangemode?: string; automargin?: boolean; title?: { text?: string } }
+  >;
+  assert.deepEqual(axes.yaxis!.range, [0, 1]);
+  assert.deepEqual(axes.yaxis2!.range, [0, 1]);
+  assert.equal(axes.yaxis3!.rangemode, "tozero");
+  assert.deepEqual(axes.yaxis4!.range, [-1.05, 1.05]);
+  assert.ok(
+    fig.data.every((t) => t.cliponaxis === false),
+    "a point at accuracy 1 is drawn whole",
+  );
+  for (const k of ["", "2", "3", "4"]) {
+    assert.equal(axes[`xaxis${k}`]!.automargin, true, `xaxis${k}`);
+    assert.equal(axes[`yaxis${k}`]!.automargin, true, `yaxis${k}`);
+    for (const line of axes[`yaxis${k}`]!.title!.text!.split("<br>")) assert.ok(line.length <= 26, line);
+  }
+  assert.ok(fig.layout.margin!.l! >= 80 && fig.layout.margin!.b! >= 60);
+  assert.equal(fig.layout.annotations, undefined, "no panel is empty");
+});
+
+test("liveCurvesFigure: a run that never logs the gradient cosine (single, bcr) gets a note, not an empty panel", () => {
+  const recs = [0, 1, 2].map((step) => ({ step, "reward/accuracy": 0.5, "length/tokens_per_problem": 300 }));
+  const fig = liveCurvesFigure(recs);
+  const notes = fig.layout.annotations ?? [];
+  assert.deepEqual(
+    notes.map((a) => a.text),
+    [liveEmptyPanelText("eval/accuracy"), "no gradient-conflict metric for this run"],
+  );
+  const axes = fig.layout as Record<string, { domain?: number[]; showticklabels?: boolean }>;
+  const cos = { x: Number(notes[1]!.x), y: Number(notes[1]!.y) };
+  // the note sits in the cosine panel (bottom right), whose axes show no ticks
+  assert.ok(cos.x > axes.xaxis4!.domain![0]! && cos.x < axes.xaxis4!.domain![1]!);
+  assert.ok(cos.y > axes.yaxis4!.domain![0]! && cos.y < axes.yaxis4!.domain![1]!);
+  assert.equal(axes.yaxis4!.showticklabels, false);
+  assert.equal(fig.layout.yaxis4!.title!.text, "", "the note, not an axis title, names the empty panel");
+  assert.equal(axes.yaxis!.showticklabels, undefined);
 });
 
 test("taskScalingFigure with truncation rates: a third panel between tokens and accuracy, rates on [0, 1]", () => {
