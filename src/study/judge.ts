@@ -12,7 +12,9 @@
  *                  every N (a pack of N keeps floor(P/N) * N problems): the bcr token slope and the
  *                  accuracy drops from N=1 to N=rules.maxN, from one joint draw
  *   frontier       sampled N=1 rows of bcr and the linear penalties: bcr's accuracy minus the
- *                  penalties' interpolated at bcr's tokens/problem
+ *                  penalties' interpolated at bcr's tokens/problem. `single` is the penalty's
+ *                  lambda = 0 point (the same reward with no length term, the same budget), so
+ *                  it closes the frontier at the long end when it was run
  *   sharing        sweep rows at the largest N of bcr and bcr-split on mixed packs: hard-minus-easy
  *                  tokens and accuracy on hard problems; bcr-split's rows scored by its own rule
  *                  (an answer counts only if its tokens fit floor(sweep budget / N): withinCap)
@@ -165,7 +167,8 @@ export function judgeExperiment(archive: RowsArchive, spec: Spec): Judgement {
         claims.push({ id, verdict: r.verdict, figure: r.figure });
       } else if (id === "frontier") {
         need("bcr");
-        const penalties = arms.filter((a) => /^linear@/.test(a));
+        // single = linear@0: the long end of the penalty's frontier (see the header).
+        const penalties = arms.filter((a) => /^linear@/.test(a) || a === "single");
         const joint = nestedJointResamples(
           Object.fromEntries(
             ["bcr", ...penalties].map((a) => [

@@ -23,19 +23,20 @@ function experimentFile(change: (e: Record<string, Json>) => void): string {
   return f;
 }
 
-test("the committed study: A, B, C with 3 SFT seeds, 2 RL seeds, 512 problems, 4 samples, and each experiment's design", () => {
+test("the committed study: A, B, C with 5 / 3 / 3 SFT seeds, 2 RL seeds, 512 problems, 4 samples, and each experiment's design", () => {
   const s = loadStudy(path.join(root, "configs/study/study.json"));
   assert.deepEqual(
     s.experiments.map((e) => e.spec.id),
     ["A", "B", "C"],
   );
   for (const e of s.experiments) {
-    assert.deepEqual(e.spec.sftSeeds, [1, 2, 3]);
+    // A's claim 2 needs the margin the power arithmetic supports: 5 SFT seeds (docs/results.md).
+    assert.deepEqual(e.spec.sftSeeds, e.spec.id === "A" ? [1, 2, 3, 4, 5] : [1, 2, 3]);
     assert.deepEqual(e.spec.rlSeeds, [1, 2]);
     assert.equal(e.base.eval.problems, 512);
     assert.ok(e.base.data.test >= 512, "the split holds 512 test problems");
     assert.equal(e.base.eval.samples, 4);
-    assert.equal(e.spec.rules.nonInferiorityMargin, 0.05);
+    assert.equal(e.spec.rules.nonInferiorityMargin, e.spec.id === "A" ? 0.075 : 0.05);
     assert.ok(e.spec.rules.marginSource.length > 0);
     assert.equal(e.spec.rules.minReduction, 0.15);
     assert.equal(e.spec.rules.collapseFloor, 0.05);
@@ -44,7 +45,7 @@ test("the committed study: A, B, C with 3 SFT seeds, 2 RL seeds, 512 problems, 4
   assert.deepEqual(A.base.sft.mix, { essential: 0.3, redundant: 0.6, shortcut: 0.1 });
   assert.deepEqual(A.base.rl.bcr.n, [3, 4]);
   assert.equal(A.base.rl.bcr.budget, 140);
-  assert.deepEqual(A.base.rl.methods.map(methodLabel), ["single", "bcr", "single@b", "linear@0.5", "linear@2"]);
+  assert.deepEqual(A.base.rl.methods.map(methodLabel), ["single", "bcr", "single@b", "linear@0.1", "linear@1"]);
   assert.equal(A.base.rl.steps, 40);
   assert.deepEqual(A.spec.continuation, { steps: 80, methods: ["bcr", "single"] });
   assert.match(A.spec.pilot ?? "", /pilot/);
