@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { backendInfo, tf } from "../engine/backend.js";
 import type { GPT, GPTConfig } from "../model/gpt.js";
-import { makeBatch } from "./sft.js";
+import { makeBatch } from "./batch.js";
 
 /** An encoded SFT example (encodeExample). */
 export interface ShardExample {

@@ -25,6 +25,10 @@ import { readRecords } from "../data/records.js";
 import { Progress, type ProgressStream } from "../util/progress.js";
 import { Rng } from "../util/rng.js";
 import { restoreCheckpoint } from "../run/checkpoint.js";
+import { type Encoded, encodeExample, makeBatch } from "./batch.js";
+
+// Encoding and batching live in batch.ts (data-parallel.ts needs them too, without importing this file).
+export { encodeExample, makeBatch };
 import { DataParallel } from "./data-parallel.js";
 import { initFromCheckpoint } from "./init-from.js";
 import { AdamW, clipByGlobalNorm, lrAt } from "./optim.js";
@@ -94,48 +98,6 @@ export function loadSftData(config: SftConfig): SftData {
   // Without data.eval, hold out data.evalFraction of train, as trainSft does for in-memory examples.
   if (!config.data.eval) return splitEval(train, config.data.evalFraction, config.seed + 1);
   return { train, eval: readSftJsonl(config.data.eval) };
-}
-
-/** An example as token ids plus the index of the first target (response) token. */
-interface Encoded {
-  ids: number[];
-  /** ids[responseStart..] (response and EOS) are the positions the loss covers. */
-  responseStart: number;
-}
-
-export function encodeExample(tok: CharTokenizer, ex: SftExample, blockSize: number, where: string): Encoded {
-  let p: number[], r: number[];
-  try {
-    p = tok.encode(ex.prompt);
-    r = tok.encode(ex.response);
-  } catch (e) {
-    throw new Error(`${where}: ${(e as Error).message}`);
-  }
-  const ids = [CharTokenizer.BOS, ...p, ...r, CharTokenizer.EOS];
-  if (ids.length > blockSize) {
-    throw new Error(
-      `${where}: ${ids.length} tokens (BOS + prompt ${p.length} + response ${r.length} + EOS) exceed model.blockSize ${blockSize}`,
-    );
-  }
-  return { ids, responseStart: 1 + p.length };
-}
-
-/** tokens int32 [B,T] right-padded with PAD, and the loss mask float32 [B,T-1]. */
-export function makeBatch(examples: Encoded[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D; targets: number } {
-  const T = Math.max(2, ...examples.map((e) => e.ids.length));
-  const B = examples.length;
-  const tokens = new Int32Array(B * T).fill(CharTokenizer.PAD);
-  const mask = new Float32Array(B * (T - 1));
-  let targets = 0;
-  examples.forEach((e, b) => {
-    tokens.set(e.ids, b * T);
-    // lp[t] scores ids[t+1]; learn the response tokens and EOS: t+1 in [responseStart, len).
-    for (let t = e.responseStart - 1; t < e.ids.length - 1; t++) {
-      mask[b * (T - 1) + t] = 1;
-      targets++;
-    }
-  });
-  return { tokens: tf.tensor2d(tokens, [B, T], "int32"), mask: tf.tensor2d(mask, [B, T - 1], "float32"), targets };
 }
 
 /**
