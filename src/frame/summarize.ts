@@ -44,11 +44,12 @@ export const SUMMARY_COLUMNS = ["mean", "lo", "hi", "n_problems", "n_seeds"] as 
 
 type Row = Record<string, unknown>;
 
-function rowsOf(data: TableLike): Row[] {
+/** The rows of an arquero table or an array of objects (px.ts reads tables the same way). */
+export function rowsOf(data: TableLike): Row[] {
   return Array.isArray(data) ? (data as Row[]) : ((data as ColumnTable).objects() as Row[]);
 }
 
-function columnsOf(data: TableLike, rows: Row[]): Set<string> {
+export function columnsOf(data: TableLike, rows: Row[]): Set<string> {
   if (!Array.isArray(data)) return new Set((data as ColumnTable).columnNames());
   return new Set(rows.flatMap((r) => Object.keys(r)));
 }

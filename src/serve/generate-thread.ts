@@ -17,9 +17,8 @@
  * sampling; after an exit every later batch fails at once and `failure` says why (the server's
  * /health then answers 503).
  */
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { startWorkerBeside } from "../util/worker.js";
+import type { Worker } from "node:worker_threads";
 import type { Completion, CompletionRequest } from "../model/completion.js";
 import type { GPTConfig } from "../model/gpt.js";
 
@@ -78,7 +77,7 @@ export class GenerationThread {
 
   /** Starts the thread and waits until its model is loaded. */
   static async start(init: GenerationInit): Promise<{ thread: GenerationThread; ready: Ready }> {
-    const worker = newWorker();
+    const worker = startWorkerBeside(import.meta.url, "generate-worker");
     const ready = new Promise<Ready>((resolve, reject) => {
       const onMessage = (m: FromGenerator) => {
         if (m.kind === "ready") {
@@ -148,19 +147,4 @@ export class GenerationThread {
     if (this.pending.size === 0) this.worker.unref();
     f(p);
   }
-}
-
-/**
- * The worker script beside this file: the .js when built; from source, the .ts through tsx's
- * loader, registered inside the thread first (a thread does not see the parent's loader).
- */
-function newWorker(): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const url = new URL(`./generate-worker${ext}`, import.meta.url);
-  if (ext !== ".ts") return new Worker(url);
-  const api = JSON.stringify(import.meta.resolve("tsx/esm/api"));
-  const boot =
-    `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` +
-    `.catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(boot, { eval: true });
 }

@@ -14,9 +14,8 @@
  *
  * Dropout: shard s draws its masks from dropoutSeed + s (one seed per step, as before).
  */
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { startWorkerBeside } from "../util/worker.js";
+import type { Worker } from "node:worker_threads";
 import { backendInfo, tf } from "../engine/backend.js";
 import type { GPT, GPTConfig } from "../model/gpt.js";
 import { makeBatch } from "./batch.js";
@@ -80,22 +79,6 @@ export type FromWorker =
   | { kind: "grads"; lossSum: number; targets: number; grads: Float32Array[] }
   | { kind: "error"; message: string };
 
-/**
- * A thread running the worker script beside this file: the .js when built; from source, the
- * .ts through tsx's loader, registered inside the thread first (a thread does not see the
- * loader of a process started with `tsx` or `node --import tsx`).
- */
-function newWorker(): Worker {
-  const ext = path.extname(fileURLToPath(import.meta.url));
-  const url = new URL(`./data-parallel-worker${ext}`, import.meta.url);
-  if (ext !== ".ts") return new Worker(url);
-  const api = JSON.stringify(import.meta.resolve("tsx/esm/api"));
-  const boot =
-    `import(${api}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })` +
-    `.catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(boot, { eval: true });
-}
-
 class ShardWorker {
   private pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
@@ -153,7 +136,10 @@ export class DataParallel {
     // The workers use the main thread's kernel set, whatever BCR_KERNELS=auto would pick there.
     const kernels = backendInfo()?.kernels?.engine ?? null;
     const names = [...model.params.keys()];
-    const threads = Array.from({ length: workers - 1 }, (_, i) => new ShardWorker(newWorker(), i + 1));
+    const threads = Array.from(
+      { length: workers - 1 },
+      (_, i) => new ShardWorker(startWorkerBeside(import.meta.url, "data-parallel-worker"), i + 1),
+    );
     try {
       const replies = await Promise.all(threads.map((t) => t.request({ kind: "init", config, backend, kernels })));
       for (const r of replies) {

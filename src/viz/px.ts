@@ -1,30 +1,6 @@
-/**
- * plotly-express-style figures over a table: `line`, `scatter`, `bar` and `band` take an arquero
- * table (or an array of records) and column names, and return a Plotly `{data, layout}` typed with
- * plotly.js's own types, so any Plotly option added afterwards type-checks:
- *
- *   line(runs, { x: "step", y: "reward/accuracy", color: "method", unit: "rl_seed", smooth: 0.3 })
- *   band(summary, { x: "position", y: "mean", lo: "lo", hi: "hi", color: "sft_seed", rateAxis: true })
- *
- * - `color`: one trace per value (in order of first appearance); a `method` column takes
- *   methodColor (the same colour as in every other figure), any other column a fixed palette.
- * - `facet_col`: one panel per value, side by side, y axes shared.
- * - Several rows at one x within a colour group (seeds) are drawn as their mean with a band
- *   (`spread`: min to max by default, or mean +- one standard deviation, or none); with `unit`
- *   (the columns naming one series, e.g. the seeds) each unit's series is smoothed alone first.
- * - `smooth`: an exponential moving average with weight `alpha` on the new point,
- *   s_0 = y_0, s_t = alpha y_t + (1 - alpha) s_(t-1): 1 is no smoothing, 0.1 heavy
- *   (TensorBoard's slider is 1 - alpha, without its debiasing).
- * - `rateAxis`: the y axis fixed to [0, 1]; on by default when y is named like a rate
- *   (accuracy, correct, ..._rate).
- * - `error_y: [lo, hi]`: columns of the interval's ends (absolute values, as `summarize` gives)
- *   drawn as error bars; `band` draws them as a filled polygon behind the line instead.
- * Nothing here reads the clock or a random source: the same table gives the same figure.
- */
-import type { ColumnTable } from "arquero";
 import type { AxisName, Datum } from "plotly.js";
 import type { TableLike } from "../analysis/tables.js";
-import { compareValues } from "../frame/summarize.js";
+import { columnsOf, compareValues, rowsOf } from "../frame/summarize.js";
 import { methodColor, withAlpha } from "./colors.js";
 import { type Axis, FEW_POINTS, type Figure, type Layout, metricLabel, type Trace } from "./figures.js";
 
@@ -95,15 +71,6 @@ export function ema(values: readonly (number | null)[], alpha: number): (number 
 }
 
 type Row = Record<string, unknown>;
-
-function rowsOf(data: TableLike): Row[] {
-  return Array.isArray(data) ? (data as Row[]) : ((data as ColumnTable).objects() as Row[]);
-}
-
-function columnsOf(data: TableLike, rows: Row[]): Set<string> {
-  if (!Array.isArray(data)) return new Set((data as ColumnTable).columnNames());
-  return new Set(rows.flatMap((r) => Object.keys(r)));
-}
 
 /** Distinct values in order of first appearance. */
 function distinct(rows: Row[], col: string | undefined): unknown[] {
