@@ -12,6 +12,8 @@
  *           sample batched generate with the KV cache (and, for default, full recompute)
  *           and, for reproduce, the same steps data-parallel over --workers threads (default
  *           min(2, cores); src/train/data-parallel.ts): tokens/s with 1 and with 2 workers
+ *    decode for reproduce, the rollout's sampling in worker threads as the eval stage runs its
+ *           models (bench/lib/decode.ts): tokens/s in 1 thread and in --workers threads at once
  * plus a tensor-leak check (numTensors before/after 50 steps of 2x64) and kernel profiles.
  *
  * The 1-minute load average at the start is recorded; above 0.5 every ratio is printed as
@@ -32,6 +34,7 @@ import { writeJsonAtomic } from "../src/util/fsx.js";
 import { Rng } from "../src/util/rng.js";
 import { fmt, fmtRatio, formatTable, gptParamCount, ratio, settledLabel } from "./lib/report.js";
 import { chooseOut, SETTLED_LOAD } from "./lib/out.js";
+import { benchDecode, type DecodeBench } from "./lib/decode.js";
 import { reproduceShapes, type EncodedExample } from "./lib/shapes.js";
 import { runTorchPeer, type TorchResult } from "./lib/torch.js";
 
@@ -59,8 +62,11 @@ interface Settings {
   newTokens: number;
   /** The reproduction's rollout: sequences (default: rl.promptsPerStep x rl.groupSize). */
   rolloutBatch?: number;
-  /** The reproduction's training also with the gradient data-parallel over this many workers (1: off). */
+  /** The reproduction's training also with the gradient data-parallel over this many workers (1: off),
+   * and its decoding in this many threads at once (decode.ts). */
   workers: number;
+  /** Timed generate calls per decode thread. */
+  decodeRounds: number;
   /** Backend request passed to initBackend (default: BCR_BACKEND or auto). */
   backend?: string;
   /** Skip the PyTorch peer. */
@@ -81,7 +87,7 @@ interface Settings {
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--config FILE] [--steps N] [--leak-steps N] [--batch N] [--seq N] [--warmup N]
-       [--sample-batch N] [--new-tokens N] [--prompt-len N] [--rollout-batch N] [--workers N] [--backend NAME] [--no-torch]
+       [--sample-batch N] [--new-tokens N] [--prompt-len N] [--rollout-batch N] [--workers N] [--decode-rounds N] [--backend NAME] [--no-torch]
        [--out FILE] [--force]`;
 
 function parseArgs(argv: string[]): Settings {
@@ -96,6 +102,7 @@ function parseArgs(argv: string[]): Settings {
     promptLen: 16,
     newTokens: 128,
     workers: Math.max(1, Math.min(2, os.availableParallelism())),
+    decodeRounds: 3,
     torch: true,
     lr: 3e-4,
     weightDecay: 0.1,
@@ -161,6 +168,9 @@ function parseArgs(argv: string[]): Settings {
       case "--workers":
         s.workers = int();
         break;
+      case "--decode-rounds":
+        s.decodeRounds = int();
+        break;
       case "--backend":
         s.backend = value();
         break;
@@ -193,6 +203,7 @@ function parseArgs(argv: string[]): Settings {
     if (!given.has("--new-tokens")) s.newTokens = 8;
     if (!given.has("--rollout-batch")) s.rolloutBatch = 4;
     if (!given.has("--warmup")) s.warmup = 0;
+    if (!given.has("--decode-rounds")) s.decodeRounds = 1;
   }
   return s;
 }
@@ -293,6 +304,8 @@ interface Case {
   /** The training batches, cycled: encoded examples (made into a padded batch per step). */
   batches: EncodedExample[][];
   sample: { prompts: number[][]; newTokens: number; full: boolean };
+  /** Also time the sampling in 1 and in `workers` threads at once (decode.ts). */
+  decode: boolean;
   leakCheck: boolean;
 }
 
@@ -318,6 +331,7 @@ function defaultCase(s: Settings): Case {
     model: DEFAULT_GPT,
     batches: [batch],
     sample: { prompts: randomTokens(new Rng(2), s.sampleBatch, s.promptLen, V), newTokens: s.newTokens, full: true },
+    decode: false,
     leakCheck: true,
     workers: 1,
   };
@@ -340,6 +354,7 @@ function reproduceCase(s: Settings): Case {
     model: shapes.model,
     batches,
     sample: { prompts: sp.prompts, newTokens: sp.newTokens, full: false },
+    decode: true,
     leakCheck: false,
     workers: s.workers,
   };
@@ -573,6 +588,8 @@ interface CaseResult {
   trainParallel: (TrainBench & { workers: number; scaling: number | null }) | null;
   sample: SampleBench;
   sampleProfile: ProfileSummary;
+  /** The sampling in 1 and in `workers` worker threads at once (null: not run). */
+  decode: DecodeBench | null;
   torch: TorchResult;
   ratios: {
     trainTokensPerS: number | null;
@@ -633,6 +650,16 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
     sampleOnce(model, c.sample.prompts, c.sample.newTokens, true);
   });
   model.dispose();
+  let decode: DecodeBench | null = null;
+  if (c.decode) {
+    decode = await benchDecode(cfg, c.sample.prompts, c.sample.newTokens, s.decodeRounds, c.workers);
+    const line = (t: DecodeBench["single"]) => `${fmt(t.tokensPerS)} tokens/s (${fmt(t.seconds)} s)`;
+    process.stderr.write(
+      `[bench] ${c.name} decode: 1 thread ${line(decode.single)}` +
+        (decode.parallel ? `, ${decode.parallel.workers} threads ${line(decode.parallel)}` : "") +
+        "\n",
+    );
+  }
 
   // PyTorch peer, after ours so the two never share the cores. It gets the same shapes: the
   // padded length of every timed step, the rollout's batch and (mean) prompt length.
@@ -681,6 +708,7 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
     trainParallel,
     sample,
     sampleProfile,
+    decode,
     torch,
     ratios: {
       trainTokensPerS: ratio(train?.tokensPerS, torch.train?.tokensPerS),
@@ -693,6 +721,25 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
 
 // ---------------------------------------------------------------------------------------------
 // Report
+
+/** The decode rows: tokens/s in 1 and in W threads, the scaling, the cores each kept busy (ours only). */
+function decodeRows(d: DecodeBench, unsettled: string | null): string[][] {
+  const shape = `${d.batch} x ${d.newTokens} new, ${d.rounds} call(s) per thread`;
+  const rows = [[`decode tokens/s, 1 thread (${shape})`, fmt(d.single.tokensPerS), "", ""]];
+  if (!d.parallel) return rows;
+  const w = d.parallel.workers;
+  return [
+    ...rows,
+    [`decode tokens/s, ${w} threads at once (the eval pool)`, fmt(d.parallel.tokensPerS), "", ""],
+    [`  scaling, 1 -> ${w} threads`, `${fmtRatio(d.scaling)}${unsettled ? ` ${unsettled}` : ""}`, "", ""],
+    [
+      `  cores busy (CPU time / wall), 1 / ${w} threads`,
+      `${fmt(d.single.coresBusy)} / ${fmt(d.parallel.coresBusy)}`,
+      "",
+      "",
+    ],
+  ];
+}
 
 function printCase(r: CaseResult, unsettled: string | null): void {
   const t = r.torch.ok ? r.torch : null;
@@ -752,6 +799,7 @@ function printCase(r: CaseResult, unsettled: string | null): void {
           row("KV-cache speed-up (full / cached time)", sample.speedup, t?.sample?.speedup, 2, false),
         ]
       : []),
+    ...(r.decode ? decodeRows(r.decode, unsettled) : []),
     row("peak RSS MB, after training", train?.peakRssMB, t?.peakRssMBAfterTrain, 0, false),
     ["tf peak MB, one training step", mb(r.trainProfile?.peakBytes), "", ""],
     ["tf peak MB, one cached generate", mb(r.sampleProfile.peakBytes), "", ""],
@@ -924,6 +972,7 @@ async function main() {
             leakCheck: c.leak,
             trainError: c.trainError,
             sample: c.sample,
+            decode: c.decode,
             profiles: { train: c.trainProfile, cachedGenerate: c.sampleProfile },
           },
           pytorch: c.torch.ok

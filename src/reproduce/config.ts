@@ -167,7 +167,7 @@ export const RlStageSchema = z.strictObject({
   workers: positiveInt()
     .default(2)
     .describe(
-      "RL runs trained at once, each in its own process (wasm computes on one thread: 2 uses both cores of a 2-core machine)",
+      "RL runs trained at once, each in its own process, and models evaluated at once, each in its own thread (wasm computes on one thread: 2 uses both cores of a 2-core machine); not hashed",
     ),
   promptsPerStep: positiveInt().default(8).describe("prompts per RL step (same for every method)"),
   groupSize: z.number().int().min(2).default(8).describe("G: rollouts per prompt (same for every method)"),

@@ -1,7 +1,9 @@
 /**
  * Stage eval: every model (the SFT model, each RL run) on the held-out test problems, at N=1 and
  * over the N-sweep, with sweepN's caches under eval/<method>/[seed-<k>/] (resumable) and one
- * eval.json per model that the analysis stage reads.
+ * eval.json per model that the analysis stage reads. The models are evaluated rl.workers at a
+ * time, each whole in one worker thread (eval-pool.ts), or one after another in this process
+ * (rl.workers = 1); every request has its own seed, so the files are the same either way.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -14,9 +16,11 @@ import { sweepN, type SweepRow } from "../eval/sweep.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
 import { countLoops, traceStyleOf, type TraceStyle } from "../tasks/traces.js";
 import { readJsonl, writeJsonAtomic } from "../util/fsx.js";
+import type { ProgressStream } from "../util/progress.js";
 import { derive, type Derived } from "./budget.js";
 import type { ReproduceConfig } from "./config.js";
 import { readDataStats } from "./data.js";
+import { evaluateInThreads } from "./eval-pool.js";
 import type { Layout, Log } from "./layout.js";
 import { withPromptTarget } from "./prompt-target.js";
 import { planRuns } from "./rl.js";
@@ -89,12 +93,13 @@ interface CacheLine {
   finishReason: string;
 }
 
+/** One model's eval: its sweep caches and eval.json under ref.dir. `progress`: true for stderr, or a stream. */
 export async function evaluateModel(
   ref: ModelRef,
   config: ReproduceConfig,
   problems: Problem[],
   log: Log,
-  progress: boolean,
+  progress: boolean | ProgressStream,
   signal?: AbortSignal,
 ): Promise<ModelEval> {
   const { gpt, tokenizer, step } = await loadLocal(ref.checkpoint);
@@ -110,7 +115,7 @@ export async function evaluateModel(
       seed: config.analysis.seed,
       temperature: config.eval.temperature,
       samples: config.eval.samples,
-      progress: progress ? process.stderr : (false as const),
+      progress: progress === true ? process.stderr : progress,
       bootstrapResamples: config.analysis.bootstrap,
       signal, // sweepN stops before its next batch of groups once aborted (the cache keeps what is done)
     };
@@ -212,21 +217,52 @@ export async function runEval(
     );
   }
   for (const w of warnings) log(`[reproduce] eval: warning: ${w}`);
-  for (const [i, ref] of refs.entries()) {
-    signal?.throwIfAborted();
-    const done = path.join(ref.dir, EVAL_FILE);
-    if (fs.existsSync(done)) {
-      log(
-        `[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} done earlier`,
-      );
-      continue;
-    }
+  await evaluateModels(refs, config, problems, log, progress, signal);
+  return { models: refs.length, problems: problems.length, warnings };
+}
+
+/**
+ * Evaluate the models of `refs` that have no eval.json yet (finished ones are kept), `workers` at
+ * a time: one after another in this process when 1 (or one model is left), else each whole in a
+ * worker thread (eval-pool.ts). The files are the same either way.
+ */
+export async function evaluateModels(
+  refs: ModelRef[],
+  config: ReproduceConfig,
+  problems: Problem[],
+  log: Log,
+  progress: boolean,
+  signal?: AbortSignal,
+  workers = config.rl.workers,
+): Promise<void> {
+  const label = (i: number, ref: ModelRef) =>
+    `[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`}`;
+  const todo: { index: number; ref: ModelRef }[] = [];
+  for (const [index, ref] of refs.entries()) {
+    if (fs.existsSync(path.join(ref.dir, EVAL_FILE))) log(`${label(index, ref)} done earlier`);
+    else todo.push({ index, ref });
+  }
+  const announce = (i: number, ref: ModelRef) =>
     log(
-      `[reproduce] eval ${i + 1}/${refs.length}: ${ref.method}${ref.seed === null ? "" : ` seed ${ref.seed}`} (${problems.length} problems, N=1 budget ${config.eval.n1Budget}; sweep N=${config.eval.ns.join(",")} at fixed ${config.eval.sweepBudget})`,
+      `${label(i, ref)} (${problems.length} problems, N=1 budget ${config.eval.n1Budget}; sweep N=${config.eval.ns.join(",")} at fixed ${config.eval.sweepBudget})`,
     );
+  if (Math.min(workers, todo.length) > 1) {
+    await evaluateInThreads(todo, {
+      workers,
+      config,
+      problems,
+      log,
+      progress,
+      announce,
+      ...(signal ? { signal } : {}),
+    });
+    return;
+  }
+  for (const { index, ref } of todo) {
+    signal?.throwIfAborted();
+    announce(index, ref);
     await evaluateModel(ref, config, problems, log, progress, signal);
   }
-  return { models: refs.length, problems: problems.length, warnings };
 }
 
 export function readEvals(config: ReproduceConfig, L: Layout): ModelEval[] {

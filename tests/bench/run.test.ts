@@ -64,6 +64,14 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
   assert.ok(rep.ours.trainParallel.tokensPerS > 0 && rep.ours.trainParallel.scaling > 0);
   assert.ok(rep.ours.trainParallel.coresBusy > 0 && rep.ours.train.coresBusy > 0);
   assert.equal(r.cases.default.ours.trainParallel, null);
+  // the rollout's sampling in 1 and in 2 worker threads at once (bench/lib/decode.ts); no stop
+  // tokens, so every thread writes every new token of every call
+  const d = rep.ours.decode;
+  assert.equal(d.single.tokens, d.batch * d.newTokens * d.rounds);
+  assert.equal(d.parallel.workers, 2);
+  assert.equal(d.parallel.tokens, 2 * d.single.tokens);
+  assert.ok(d.single.tokensPerS > 0 && d.parallel.tokensPerS > 0 && d.scaling > 0 && d.parallel.coresBusy > 0);
+  assert.equal(r.cases.default.ours.decode, null);
   // real SFT batches: right-padded to each batch's longest example, longer than a toy batch
   assert.ok(rep.ours.train.seqLens[0] > 64, `reproduce seq ${rep.ours.train.seqLens[0]}`);
   assert.equal(r.cases.default.ours.leakCheck.numTensorsAfter, r.cases.default.ours.leakCheck.numTensorsBefore);
