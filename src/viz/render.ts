@@ -30,7 +30,7 @@ export function copyPlotly(dir: string): string {
 }
 
 /** JSON safe to embed inside a <script> element. */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value)
     .replace(/</g, "\\u003c")
     .replace(/>/g, "\\u003e")
@@ -52,6 +52,20 @@ export interface HtmlOptions {
   fallbackSrcs?: string[];
 }
 
+/**
+ * The <script> elements that load plotly.js from `src`, then from each fallback in turn while
+ * Plotly is still undefined (a page and a report share this, so both find the one shared copy).
+ */
+export function plotlyScriptTags(src: string, fallbackSrcs: readonly string[] = []): string {
+  return `<script src="${escapeHtml(src)}"></script>
+${fallbackSrcs.map((f) => `<script>if (typeof Plotly === "undefined") document.write(${scriptJson(`<script src="${f}"></` + "script>")});</script>`).join("\n")}`;
+}
+
+/** Path of the installed bundle relative to `dir`, with forward slashes (a fresh clone's fallback). */
+export function plotlyFallbackSrc(dir: string): string {
+  return path.relative(path.resolve(dir), plotlyBundlePath()).split(path.sep).join("/");
+}
+
 /** A standalone HTML page showing the figure; plotly.js is referenced, not inlined. */
 export function figureToHtml(fig: Figure, opts?: HtmlOptions): string {
   const src = opts?.plotlySrc ?? "plotly.min.js";
@@ -61,8 +75,7 @@ export function figureToHtml(fig: Figure, opts?: HtmlOptions): string {
 <head>
 <meta charset="utf-8">
 <title>${escapeHtml(title)}</title>
-<script src="${escapeHtml(src)}"></script>
-${(opts?.fallbackSrcs ?? []).map((f) => `<script>if (typeof Plotly === "undefined") document.write(${scriptJson(`<script src="${f}"></` + "script>")});</script>`).join("\n")}
+${plotlyScriptTags(src, opts?.fallbackSrcs)}
 <style>html, body { margin: 0; height: 100%; } #fig { width: 100%; height: 100vh; }</style>
 </head>
 <body>
@@ -81,10 +94,7 @@ export function writeFigureHtml(file: string, fig: Figure, opts?: { title?: stri
   copyPlotly(path.dirname(file));
   // The copy beside the page is not committed (one 4.8 MB bundle); a fresh clone finds the one
   // npm installed instead.
-  const fallback = path
-    .relative(path.dirname(path.resolve(file)), plotlyBundlePath())
-    .split(path.sep)
-    .join("/");
+  const fallback = plotlyFallbackSrc(path.dirname(file));
   writeFileAtomic(
     file,
     figureToHtml(fig, { plotlySrc: "plotly.min.js", title: opts?.title, fallbackSrcs: [fallback] }),
