@@ -1,7 +1,7 @@
 /**
  * What the notebooks share, so their cells stay one step each:
  *
- * - `findReproduceOutputs`: where `bcr reproduce` (`npm start`) put its outputs, if it did. Layout
+ * - `findReproduceOutputs`: where `bcr reproduce` put its outputs, if it did. Layout
  *   (src/reproduce/layout.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
  *   (RL runs), `eval/<method>/[seed-<k>/]sweep/` (N-sweeps), and `results/claims.json`,
  *   `results/summary.json`, `results/eval-rows.jsonl.gz` (every eval row and RL training log of the
@@ -159,7 +159,7 @@ export async function trainQuickRuns(outDir: string, opts: QuickRunOptions = {})
     if (!quick && !opts.train) {
       throw new Error(
         `${what} is not there and the small runs take tens of minutes: nothing was trained. ` +
-          "Run `npm start` (the reproduction) first, or set TRAIN_SMALL = true in the notebook " +
+          "Run `npx bcr reproduce` (the reproduction) first, or set TRAIN_SMALL = true in the notebook " +
           "(trainQuickRuns(dir, { quick: false, train: true })) to train the small runs here.",
       );
     }
@@ -243,7 +243,7 @@ export interface ReproduceOutputs {
   demoSft: string | null;
   /** The SFT model to use: the reproduction's, else the demo checkpoint, else null. */
   model: string | null;
-  /** `results/` when it holds a reproduction's summary.json (committed or from `npm start`): readResults reads it. */
+  /** `results/` when it holds a reproduction's summary.json (committed or from `bcr reproduce`): readResults reads it. */
   results: string | null;
   /**
    * `results/eval-rows.jsonl.gz`: every eval row and the RL runs' training logs of that run

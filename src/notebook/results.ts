@@ -1,5 +1,5 @@
 /**
- * What `bcr reproduce` committed (or `npm start` wrote) to results/, read back for the notebooks'
+ * What `bcr reproduce` committed (or wrote) to results/, read back for the notebooks'
  * full mode: the run's name, commit and settings from summary.json (among them the rule its
  * scaling fits were ranked by), every tables/*.csv, and the N-sweep as task-scaling series with
  * their 95% intervals and truncation rates. Read only; nothing is trained.

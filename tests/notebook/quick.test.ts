@@ -163,7 +163,7 @@ test("trainQuickRuns with the small (full) settings trains only when asked, and 
   try {
     await assert.rejects(
       trainQuickRuns(out, { quick: false, log: null }),
-      /tens of minutes: nothing was trained.*npm start.*TRAIN_SMALL = true.*train: true/,
+      /tens of minutes: nothing was trained.*npx bcr reproduce.*TRAIN_SMALL = true.*train: true/,
     );
     assert.deepEqual(fs.readdirSync(out), [], "nothing written");
   } finally {
