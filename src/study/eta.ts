@@ -195,3 +195,41 @@ export function formatPlan(items: readonly WorkItem[], costs: UnitCosts): string
   lines.push(`  basis: ${costs.basis}`);
   return lines;
 }
+
+/**
+ * The study's work items as `bcr study --phase` commands (`command` is how to call `bcr study`,
+ * with its --config, --runs and --out), per experiment in dependency order, one group per phase:
+ * the items of a group run in parallel, each group after the one it names. What a cluster's job
+ * array runs (docs/cluster.md); experiments are independent of each other.
+ */
+export function studyCommands(experiments: readonly Experiment[], command: string): string[] {
+  const lines: string[] = [];
+  for (const exp of experiments) {
+    const id = exp.spec.id;
+    const seeds = exp.spec.sftSeeds;
+    const cmd = `${command} --experiment ${id}`;
+    const cont = exp.spec.continuation;
+    const c = exp.base;
+    lines.push(
+      `# experiment ${id}: ${seeds.length} SFT seeds x ${exp.spec.rlSeeds.length} RL seeds; threads per item: ` +
+        `sft.run.train.workers ${c.sft.run.train.workers ?? 1}, rl.workers ${c.rl.workers} (give each job as many cores)`,
+    );
+    lines.push(`# ${id} phase sft: ${seeds.length} items in parallel (data, SFT, gate of one SFT seed each)`);
+    for (const k of seeds) lines.push(`${cmd} --phase sft --sft-seed ${k}`);
+    lines.push(
+      `# ${id} phase rl: after every sft item of ${id} (the gate's majority rule needs them all); ${seeds.length} items in parallel (exit 0 doing nothing when the gate failed)`,
+    );
+    for (const k of seeds) lines.push(`${cmd} --phase rl --sft-seed ${k}`);
+    if (cont) {
+      lines.push(
+        `# ${id} phase cont: after every sft item of ${id}; may run beside the rl items (it trains its own runs on SFT seed ${cont.sftSeed ?? seeds[0]})`,
+      );
+      lines.push(`${cmd} --phase cont`);
+    }
+    lines.push(
+      `# ${id} phase judge: after every rl${cont ? " and cont" : ""} item of ${id}; writes the rows, report and verdicts`,
+    );
+    lines.push(`${cmd} --phase judge`);
+  }
+  return lines;
+}

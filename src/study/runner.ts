@@ -18,6 +18,11 @@
  * where it stopped; an experiment finished with the same config (<runs>/<id>/done.json holds the
  * hash of its resolved config) is not touched again. `rejudge` re-judges from the committed rows
  * alone (no runs folder, no training).
+ *
+ * Phases (`--phase`, docs/cluster.md): the same work items, one kind per call, as the jobs of a
+ * cluster sharing the runs folder: sft (steps 1-2 of some SFT seeds), rl (step 3; needs every
+ * seed's gate), cont (step 4), judge (step 5; needs every item). Each item holds a lock file in its
+ * folder while it runs (lock.ts). Without a phase, runExperiment calls the same items in order.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -29,9 +34,9 @@ import { derive } from "../reproduce/budget.js";
 import { readDataStats } from "../reproduce/data.js";
 import { evaluateModel, modelsToEvaluate, readEvals } from "../reproduce/eval.js";
 import { type Layout, layout, type Log } from "../reproduce/layout.js";
-import { reproduce } from "../reproduce/pipeline.js";
+import { reproduce, stageHashes } from "../reproduce/pipeline.js";
 import { planRuns, runRl } from "../reproduce/rl.js";
-import { readMarker, stageHash } from "../reproduce/stages.js";
+import { markerFile, readMarker, stageHash } from "../reproduce/stages.js";
 import { RunFolder } from "../run/folder.js";
 import { RunStopped } from "../run/interrupt.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
@@ -40,7 +45,9 @@ import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { type Experiment, methodLabel, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
 import { formatDuration, formatPlan, planStudy, type UnitCosts, unitCosts, type WorkItem } from "./eta.js";
 import { measureGate } from "./gate.js";
+import { withLock } from "./lock.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
+import { type StudyReportEntry, writeStudyReport } from "./report.js";
 import {
   type RowsArchive,
   type RowsMeta,
@@ -55,6 +62,9 @@ import { gate as gateOf } from "./verdict.js";
 
 export const STUDY_FILE = "study.json";
 export const WALL_STAGES = ["data", "sft", "gate", "rl", "eval", "continuation", "judge"] as const;
+/** The phases of `bcr study --phase`, in dependency order (docs/cluster.md). */
+export const PHASES = ["sft", "rl", "cont", "judge"] as const;
+export type Phase = (typeof PHASES)[number];
 
 export interface StudyOptions {
   /** Run only this experiment (its entry in study.json is replaced, the others kept). */
@@ -71,6 +81,17 @@ export interface StudyOptions {
   costsFrom?: string;
   /** Print the planned work and the ETA, run nothing. */
   planOnly?: boolean;
+  /** Write report.html, findings.md and the figures at the end (default true). */
+  report?: boolean;
+  /**
+   * Run one phase of one experiment (a cluster job, docs/cluster.md) instead of everything:
+   * sft (data, SFT, gate), rl (RL and eval), cont (the continuation) or judge (rows and verdicts).
+   */
+  phase?: Phase;
+  /** The SFT seeds of phase sft or rl (default every SFT seed of the experiment). */
+  sftSeeds?: number[];
+  /** How messages name a `bcr study` command to run (the CLI passes its own --config, --runs, --out). */
+  command?: string;
 }
 
 export interface ExperimentResult {
@@ -93,6 +114,8 @@ export interface StudyResult {
   output: StudyOutput;
   judgements: Record<string, Judgement>;
   plan: WorkItem[];
+  /** A phase other than judge: its SFT seeds, and whether its items ran (false: the gate failed, nothing to do). */
+  phase?: { phase: Phase; seeds: number[]; ran: boolean };
 }
 
 /** The git commit that last changed `file` (null outside a repository or for an uncommitted file). */
@@ -110,7 +133,7 @@ export function rulesCommit(file: string): string | null {
 }
 
 /** Whether `file` differs from its last commit (the report says so beside the rules commit). */
-function rulesDirty(file: string): boolean {
+export function rulesDirty(file: string): boolean {
   try {
     const out = execFileSync("git", ["status", "--porcelain", "--", path.basename(file)], {
       cwd: path.dirname(path.resolve(file)),
@@ -134,6 +157,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     throw new Error(
       `--experiment ${opts.experiment}: no such experiment in ${study.file} (has ${study.experiments.map((e) => e.spec.id).join(", ")})`,
     );
+  checkPhaseFlags(exps, opts);
   if (study.spec.smoke)
     log("[study] SMOKE TEST, NOT A RESULT: tiny models, a few steps; the verdicts only show the code ran");
   const judgements: Record<string, Judgement> = {};
@@ -156,6 +180,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     }
     const output = writeStudy(out, results, walls);
     logVerdicts(log, output);
+    await reportStudy(study, out, judgements, output, opts, log);
     return { output, judgements, plan: [] };
   }
 
@@ -171,9 +196,18 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   log(`[study] planned work (${plan.length} items):`);
   for (const l of formatPlan(plan, costs)) log(`[study] ${l}`);
   if (opts.planOnly) return { output: { wall_s: {}, experiments: [] }, judgements, plan };
+  const phaseOpts = { ...opts, log };
+  if (opts.phase && opts.phase !== "judge") {
+    const exp = exps[0]!;
+    checkPhase(exp, opts.phase, runsRoot, phaseOpts);
+    const ran = await runPhase(exp, opts.phase, runsRoot, phaseOpts, plan);
+    const phase = { phase: opts.phase, seeds: phaseSeeds(exp, opts.phase, opts.sftSeeds), ran };
+    return { output: { wall_s: {}, experiments: [] }, judgements, plan, phase };
+  }
   const tracker = new Eta(plan, log);
 
   const info = await initBackend(opts.backend);
+  if (opts.phase === "judge") checkPhase(exps[0]!, "judge", runsRoot, phaseOpts, info.kernels?.engine);
   for (const exp of exps) {
     const id = exp.spec.id;
     const expRuns = path.join(runsRoot, id);
@@ -189,29 +223,64 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       log(`[study] ${id}: done earlier with the same config (hash ${hash}); judging its rows again`);
       archive = readRows(rowsFile);
       for (const it of plan.filter((i) => i.experiment === id)) it.done = true;
-    } else archive = await runExperiment(exp, runsRoot, { ...opts, log }, tracker);
-    const t0 = performance.now();
-    const j = judgeExperiment(archive, exp.spec);
-    if (!finished) {
-      archive.meta.wall.judge = (performance.now() - t0) / 1000;
-      writeRows(rowsFile, archive);
-      writeJsonAtomic(doneFile, { hash, finished: new Date().toISOString() });
-    }
-    judgements[id] = j;
-    walls[id] = archive.meta.wall;
-    results.push(experimentResult(exp, archive.meta, j));
-    writeReport(exp, archive.meta, j, out);
-    writeJsonAtomic(path.join(out, "study", id, "machine.json"), {
-      backend: backendInfo() ?? info,
-      cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
-      cores: os.cpus().length,
-      node: process.version,
-      platform: `${os.platform()} ${os.arch()}`,
+    } else if (opts.phase === "judge") {
+      log(`[study] ${id}: every work item is done; assembling the rows`);
+      archive = assembleRows(
+        exp,
+        runsRoot,
+        exp.spec.sftSeeds.map((k) => readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k))!),
+      );
+    } else archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
+    await withLock(expRuns, `the judging of ${id}`, async () => {
+      const t0 = performance.now();
+      const j = judgeExperiment(archive, exp.spec);
+      if (!finished) {
+        archive.meta.wall.judge = (performance.now() - t0) / 1000;
+        writeRows(rowsFile, archive);
+        writeJsonAtomic(doneFile, { hash, finished: new Date().toISOString() });
+      }
+      judgements[id] = j;
+      walls[id] = archive.meta.wall;
+      results.push(experimentResult(exp, archive.meta, j));
+      writeReport(exp, archive.meta, j, out);
+      writeJsonAtomic(path.join(out, "study", id, "machine.json"), {
+        backend: backendInfo() ?? info,
+        cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
+        cores: os.cpus().length,
+        node: process.version,
+        platform: `${os.platform()} ${os.arch()}`,
+      });
     });
   }
   const output = writeStudy(out, results, walls);
   logVerdicts(log, output);
+  await reportStudy(study, out, judgements, output, opts, log);
   return { output, judgements, plan };
+}
+
+/**
+ * results/study/report.html, findings.md and the figures (report.ts), over every experiment of the
+ * study whose rows are in <out>: this call's judgements, and the others' judged again from their
+ * committed rows (the rules are deterministic, so the same rows give the same verdicts).
+ */
+async function reportStudy(
+  study: Study,
+  out: string,
+  judged: Record<string, Judgement>,
+  output: StudyOutput,
+  opts: StudyOptions,
+  log: Log,
+): Promise<void> {
+  if (opts.report === false) return;
+  const entries: StudyReportEntry[] = [];
+  for (const exp of study.experiments) {
+    const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
+    if (!fs.existsSync(file)) continue;
+    const archive = readRows(file);
+    const judgement = judged[exp.spec.id] ?? judgeExperiment(archive, exp.spec);
+    entries.push({ exp, archive, judgement, rulesCommit: rulesCommit(exp.file), rulesDirty: rulesDirty(exp.file) });
+  }
+  await writeStudyReport(out, entries, output, log, { smoke: study.spec.smoke === true });
 }
 
 function logVerdicts(log: Log, output: StudyOutput): void {
@@ -311,46 +380,129 @@ class Eta {
   }
 }
 
+/**
+ * The default path: every work item of one experiment in dependency order, in this process,
+ * then its rows. The phases run the same items, one kind per call (runPhase).
+ */
 async function runExperiment(
   exp: Experiment,
   runsRoot: string,
   opts: StudyOptions & { log: Log },
   eta: Eta,
 ): Promise<RowsArchive> {
-  const { log } = opts;
   const id = exp.spec.id;
-  const progress = opts.progress ?? true;
-  const stop = (what: string) => {
-    if (opts.signal?.aborted) throw new RunStopped(`study ${id} before ${what}`, null, "the steps before it are done");
-  };
-  const common = {
-    progress,
-    log,
+  const gates: SeedGateRun[] = [];
+  // 1-2: SFT and its gate, per SFT seed.
+  for (const k of exp.spec.sftSeeds) gates.push(await sftItem(exp, k, runsRoot, opts, eta));
+  if (!gateOutcome(gates).passed) {
+    logGateFailed(exp, gates, opts.log, "no RL (gate failed)");
+    for (const k of exp.spec.sftSeeds)
+      for (const kind of ["rl", "eval", "continuation"] as const) {
+        const it = eta.item(id, k, kind);
+        if (it) it.done = true;
+      }
+  } else {
+    // 3: RL and eval per SFT seed; 4: the continuation.
+    for (const k of exp.spec.sftSeeds) await rlItem(exp, k, runsRoot, opts, eta);
+    if (exp.spec.continuation) await contItem(exp, runsRoot, opts, eta);
+  }
+  // 5: rows.
+  return assembleRows(exp, runsRoot, gates);
+}
+
+/** Throws RunStopped when the study was asked to stop (Ctrl-C) before `what`. */
+function stopBefore(opts: StudyOptions, id: string, what: string): void {
+  if (opts.signal?.aborted) throw new RunStopped(`study ${id} before ${what}`, null, "the steps before it are done");
+}
+
+function reproduceOptions(opts: StudyOptions & { log: Log }) {
+  return {
+    progress: opts.progress ?? true,
+    log: opts.log,
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.backend ? { backend: opts.backend } : {}),
   };
-  const gates: SeedGate[] = [];
-  const gateWall: number[] = [];
-  // 1-2: SFT and its gate, per SFT seed.
-  for (const k of exp.spec.sftSeeds) {
-    const c = sftSeedConfig(exp, k, runsRoot);
-    stop(`sft-${k}`);
-    const sftItem = eta.item(id, k, "sft");
-    let t = eta.start(sftItem);
-    await reproduce(c, { ...common, only: ["data", "sft"] });
-    eta.finish(sftItem, t);
-    const gateItem = eta.item(id, k, "gate");
-    t = eta.start(gateItem);
+}
+
+type SeedGateRun = { gate: SeedGate; wall_s: number };
+
+/** Work item "sft" of SFT seed k: the reproduce stages data and sft, then the gate on that model. */
+async function sftItem(
+  exp: Experiment,
+  k: number,
+  runsRoot: string,
+  opts: StudyOptions & { log: Log },
+  eta: Eta,
+): Promise<SeedGateRun> {
+  const id = exp.spec.id;
+  const c = sftSeedConfig(exp, k, runsRoot);
+  stopBefore(opts, id, `sft-${k}`);
+  return withLock(c.runs, `sft-${k} of experiment ${id}`, async () => {
+    const sftWork = eta.item(id, k, "sft");
+    let t = eta.start(sftWork);
+    await reproduce(c, { ...reproduceOptions(opts), only: ["data", "sft"] });
+    eta.finish(sftWork, t);
+    const gateWork = eta.item(id, k, "gate");
+    t = eta.start(gateWork);
     const g = await seedGate(exp, k, c.runs, opts);
-    eta.finish(gateItem, t);
-    gates.push(g.gate);
-    gateWall.push(g.wall_s);
-    log(
+    eta.finish(gateWork, t);
+    opts.log(
       `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
     );
-  }
-  const passedSeeds = gates.filter((g) => g.passed).length;
-  const gatePassed = 2 * passedSeeds > gates.length;
+    return g;
+  });
+}
+
+/** Work item "rl" of SFT seed k: every RL run on that SFT model, then their evals. */
+async function rlItem(exp: Experiment, k: number, runsRoot: string, opts: StudyOptions & { log: Log }, eta: Eta) {
+  const id = exp.spec.id;
+  const c = sftSeedConfig(exp, k, runsRoot);
+  stopBefore(opts, id, `rl of sft-${k}`);
+  await withLock(c.runs, `rl of sft-${k} of experiment ${id}`, async () => {
+    const rlWork = eta.item(id, k, "rl"),
+      evWork = eta.item(id, k, "eval");
+    let t = eta.start(rlWork);
+    await reproduce(c, { ...reproduceOptions(opts), only: ["rl"] });
+    eta.finish(rlWork, t);
+    t = eta.start(evWork);
+    await reproduce(c, { ...reproduceOptions(opts), only: ["eval"] });
+    eta.finish(evWork, t);
+  });
+}
+
+/** Work item "cont": the continuation on its SFT seed (experiments with one). */
+async function contItem(exp: Experiment, runsRoot: string, opts: StudyOptions & { log: Log }, eta: Eta) {
+  const k = continuationSeed(exp);
+  const { dir } = continuationSetup(exp, k, runsRoot);
+  await withLock(dir, `the continuation (sft-${k}) of experiment ${exp.spec.id}`, async () => {
+    const work = eta.item(exp.spec.id, k, "continuation");
+    const t = eta.start(work);
+    await runContinuation(exp, k, runsRoot, opts);
+    eta.finish(work, t);
+  });
+}
+
+const continuationSeed = (exp: Experiment) => exp.spec.continuation!.sftSeed ?? exp.spec.sftSeeds[0]!;
+
+/** The majority rule: an experiment goes on to RL when its gate passed on more than half of its SFT seeds. */
+function gateOutcome(gates: readonly SeedGateRun[]): { passed: boolean; seeds: number } {
+  const seeds = gates.filter((g) => g.gate.passed).length;
+  return { passed: 2 * seeds > gates.length, seeds };
+}
+
+function logGateFailed(exp: Experiment, gates: readonly SeedGateRun[], log: Log, what: string): void {
+  const { seeds } = gateOutcome(gates);
+  log(`[study] ${exp.spec.id}: gate failed on ${gates.length - seeds} of ${gates.length} SFT seeds: ${what}`);
+}
+
+/**
+ * Step 5: every eval row of a finished experiment (its gates as measured, the main runs' and the
+ * continuation's evals), with the stage times of every SFT seed. Reads the runs folder only.
+ */
+function assembleRows(exp: Experiment, runsRoot: string, gateRuns: readonly SeedGateRun[]): RowsArchive {
+  const id = exp.spec.id;
+  const gates = gateRuns.map((g) => g.gate);
+  const gatePassed = gateOutcome(gateRuns).passed;
   const L0 = layout(sftSeedDir(runsRoot, id, exp.spec.sftSeeds[0]!), "unused");
   const test = loadSyntheticDataset(L0.data, "test");
   const levelOf = new Map(test.map((p) => [p.id, p.difficulty ?? null]));
@@ -366,40 +518,9 @@ async function runExperiment(
     wall: {},
   };
   const rows: RowsArchive["rows"] = [];
-  if (!gatePassed) {
-    log(
-      `[study] ${id}: gate failed on ${gates.length - passedSeeds} of ${gates.length} SFT seeds: no RL (gate failed)`,
-    );
-    for (const k of exp.spec.sftSeeds)
-      for (const kind of ["rl", "eval", "continuation"] as const) {
-        const it = eta.item(id, k, kind);
-        if (it) it.done = true;
-      }
-  } else {
-    // 3: RL and eval per SFT seed.
-    for (const k of exp.spec.sftSeeds) {
-      const c = sftSeedConfig(exp, k, runsRoot);
-      stop(`rl of sft-${k}`);
-      const rlItem = eta.item(id, k, "rl"),
-        evItem = eta.item(id, k, "eval");
-      let t = eta.start(rlItem);
-      await reproduce(c, { ...common, only: ["rl"] });
-      eta.finish(rlItem, t);
-      t = eta.start(evItem);
-      await reproduce(c, { ...common, only: ["eval"] });
-      eta.finish(evItem, t);
-    }
-    // 4: the continuation.
+  if (gatePassed) {
     const cont = exp.spec.continuation;
-    if (cont) {
-      const k = cont.sftSeed ?? exp.spec.sftSeeds[0]!;
-      const item = eta.item(id, k, "continuation");
-      const t = eta.start(item);
-      await runContinuation(exp, k, runsRoot, opts);
-      eta.finish(item, t);
-      meta.continuation = { steps: cont.steps, sft: k, methods: cont.methods };
-    }
-    // 5: rows.
+    if (cont) meta.continuation = { steps: cont.steps, sft: continuationSeed(exp), methods: cont.methods };
     for (const k of exp.spec.sftSeeds) {
       const c = sftSeedConfig(exp, k, runsRoot);
       const L = layout(c.runs, c.out);
@@ -422,12 +543,160 @@ async function runExperiment(
   for (const [i, k] of exp.spec.sftSeeds.entries()) {
     const dir = sftSeedDir(runsRoot, id, k);
     for (const s of ["data", "sft", "rl", "eval"]) wall[s]! += readMarker(dir, s)?.wall_s ?? 0;
-    wall.gate! += gateWall[i] ?? 0;
+    wall.gate! += gateRuns[i]?.wall_s ?? 0;
     const cd = path.join(dir, `cont-${exp.spec.continuation?.steps ?? 0}`, "done.json");
     if (fs.existsSync(cd)) wall.continuation! += (JSON.parse(fs.readFileSync(cd, "utf8")) as { wall_s: number }).wall_s;
   }
   meta.wall = wall;
   return { meta, rows };
+}
+
+/** The work items of `phase` for one experiment; what they need first is checked by checkPhase. */
+async function runPhase(
+  exp: Experiment,
+  phase: Exclude<Phase, "judge">,
+  runsRoot: string,
+  opts: StudyOptions & { log: Log },
+  plan: WorkItem[],
+): Promise<boolean> {
+  const id = exp.spec.id;
+  const seeds = phaseSeeds(exp, phase, opts.sftSeeds);
+  const kinds: Record<typeof phase, WorkItem["kind"][]> = {
+    sft: ["sft", "gate"],
+    rl: ["rl", "eval"],
+    cont: ["continuation"],
+  };
+  const mine = plan.filter((i) => i.experiment === id && seeds.includes(i.sft) && kinds[phase].includes(i.kind));
+  const eta = new Eta(mine, opts.log);
+  opts.log(`[study] ${id}: phase ${phase}, SFT seed${seeds.length > 1 ? "s" : ""} ${seeds.join(", ")}`);
+  if (phase !== "sft") {
+    const gates = exp.spec.sftSeeds.map((k) => readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k))!);
+    if (!gateOutcome(gates).passed) {
+      logGateFailed(exp, gates, opts.log, `gate failed: no ${phase === "rl" ? "RL" : "continuation"}`);
+      return false;
+    }
+  }
+  await initBackend(opts.backend);
+  for (const k of seeds) {
+    if (phase === "sft") await sftItem(exp, k, runsRoot, opts, eta);
+    else if (phase === "rl") await rlItem(exp, k, runsRoot, opts, eta);
+    else await contItem(exp, runsRoot, opts, eta);
+  }
+  opts.log(`[study] ${id}: phase ${phase} done for SFT seed${seeds.length > 1 ? "s" : ""} ${seeds.join(", ")}`);
+  return true;
+}
+
+/** The flags of a phase call, checked before anything runs. */
+function checkPhaseFlags(exps: readonly Experiment[], opts: StudyOptions): void {
+  if (!opts.phase) {
+    if (opts.sftSeeds?.length) throw new Error("--sft-seed chooses the SFT seeds of --phase sft or rl: add --phase");
+    return;
+  }
+  const phase = opts.phase;
+  if (!(PHASES as readonly string[]).includes(phase))
+    throw new Error(`--phase ${phase}: not a phase (${PHASES.join(", ")})`);
+  if (opts.rejudge)
+    throw new Error("--phase and --rejudge exclude each other (--phase judge assembles the rows from the runs folder)");
+  if (!opts.experiment || exps.length !== 1)
+    throw new Error(`--phase ${phase} needs --experiment ID: a phase is one experiment's work items`);
+  const exp = exps[0]!;
+  const id = exp.spec.id;
+  if (opts.sftSeeds?.length && phase !== "sft" && phase !== "rl")
+    throw new Error(`--sft-seed: phase ${phase} has no SFT seed to choose (only phases sft and rl do)`);
+  const unknown = (opts.sftSeeds ?? []).filter((k) => !exp.spec.sftSeeds.includes(k));
+  if (unknown.length)
+    throw new Error(
+      `--sft-seed ${unknown.join(",")}: not an SFT seed of experiment ${id} (${exp.file} has ${exp.spec.sftSeeds.join(", ")})`,
+    );
+  if (phase === "cont" && !exp.spec.continuation)
+    throw new Error(`--phase cont: experiment ${id} has no continuation (${exp.file})`);
+}
+
+/** The SFT seeds a phase works on: the given ones (checked), else all; cont: the continuation's seed. */
+function phaseSeeds(exp: Experiment, phase: Phase, given: number[] | undefined): number[] {
+  if (phase === "cont") return [continuationSeed(exp)];
+  if (phase === "judge") return [...exp.spec.sftSeeds];
+  return given?.length ? [...new Set(given)] : [...exp.spec.sftSeeds];
+}
+
+/**
+ * What a phase needs before it writes anything: sft nothing; rl and cont every SFT seed's gate
+ * (the majority rule needs all of them); judge every work item done with the current config.
+ * Throws naming what is missing and the commands that make it.
+ */
+function checkPhase(exp: Experiment, phase: Phase, runsRoot: string, opts: StudyOptions, kernels?: string): void {
+  const id = exp.spec.id;
+  const cmd = `${opts.command ?? "bcr study"} --experiment ${id}`;
+  if (phase === "sft") return;
+  const noGate = exp.spec.sftSeeds.filter((k) => !readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k)));
+  if (phase !== "judge") {
+    if (noGate.length)
+      throw new Error(
+        `--phase ${phase}: the gate of SFT seed${noGate.length > 1 ? "s" : ""} ${noGate.join(", ")} of experiment ${id} is missing or stale ` +
+          `(${noGate.map((k) => path.join(sftSeedDir(runsRoot, id, k), "gate.json")).join(", ")}); the majority rule needs every SFT seed's gate: ` +
+          `run \`${cmd} --phase sft --sft-seed ${noGate.join(",")}\` first`,
+      );
+    return;
+  }
+  const missing = missingItems(exp, runsRoot, kernels);
+  if (missing.length) {
+    const byPhase = (p: Phase) => missing.filter((m) => m.phase === p).map((m) => m.sft);
+    const fixes = (["sft", "rl", "cont"] as const)
+      .filter((p) => byPhase(p).length)
+      .map((p) => `\`${cmd} --phase ${p}${p === "cont" ? "" : ` --sft-seed ${byPhase(p).join(",")}`}\``);
+    throw new Error(
+      `--phase judge: experiment ${id} has ${missing.length} work item${missing.length > 1 ? "s" : ""} not done: ` +
+        `${missing.map((m) => `${m.phase} sft-${m.sft} (${m.why})`).join("; ")}; run ${fixes.join(", then ")}${
+          missing.every((m) => m.phase === "sft") ? " (then the rl items the gate asks for)" : ""
+        }`,
+    );
+  }
+}
+
+interface MissingItem {
+  phase: Exclude<Phase, "judge">;
+  sft: number;
+  why: string;
+}
+
+/** The work items of an experiment not done with its current config (the rl items only once every gate is known). */
+function missingItems(exp: Experiment, runsRoot: string, kernels: string | undefined): MissingItem[] {
+  const missing: MissingItem[] = [];
+  const stageWhy = (dir: string, stages: string[], hashes: Record<string, string>) => {
+    for (const s of stages) {
+      const m = readMarker(dir, s);
+      if (!m) return `no ${s} stage (${markerFile(dir, s)})`;
+      if (m.status !== "done") return `its ${s} stage is ${m.status}, not done`;
+      if (m.hash !== hashes[s])
+        return `its ${s} stage was done with another config (hash ${m.hash}, expected ${hashes[s]})`;
+    }
+    return null;
+  };
+  const hashes = new Map(
+    exp.spec.sftSeeds.map((k) => [k, stageHashes(sftSeedConfig(exp, k, runsRoot), kernels) as Record<string, string>]),
+  );
+  for (const k of exp.spec.sftSeeds) {
+    const dir = sftSeedDir(runsRoot, exp.spec.id, k);
+    const why =
+      stageWhy(dir, ["data", "sft"], hashes.get(k)!) ??
+      (readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k))
+        ? null
+        : `no gate for its SFT model (${path.join(dir, "gate.json")})`);
+    if (why) missing.push({ phase: "sft", sft: k, why });
+  }
+  if (missing.length) return missing;
+  const gates = exp.spec.sftSeeds.map((k) => readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k))!);
+  if (!gateOutcome(gates).passed) return [];
+  for (const k of exp.spec.sftSeeds) {
+    const why = stageWhy(sftSeedDir(runsRoot, exp.spec.id, k), ["rl", "eval"], hashes.get(k)!);
+    if (why) missing.push({ phase: "rl", sft: k, why });
+  }
+  if (exp.spec.continuation) {
+    const k = continuationSeed(exp);
+    const done = path.join(continuationSetup(exp, k, runsRoot).dir, "done.json");
+    if (!fs.existsSync(done)) missing.push({ phase: "cont", sft: k, why: `no ${done}` });
+  }
+  return missing;
 }
 
 function runEnd(dir: string, arm: string, sft: number, rl: number, set: "main" | "cont"): RunEnd {
@@ -448,17 +717,10 @@ function runEnd(dir: string, arm: string, sft: number, rl: number, set: "main" |
   };
 }
 
-/** The gate of one SFT seed, measured once per SFT model and gate (gate.json, keyed by both). */
-async function seedGate(
-  exp: Experiment,
-  k: number,
-  dir: string,
-  opts: StudyOptions,
-): Promise<{ gate: SeedGate; wall_s: number }> {
+/** The gate settings of an experiment, every default filled in from its eval settings. */
+function gateSpecs(exp: Experiment) {
   const c = exp.base;
-  const L = layout(dir, "unused");
-  const sftHash = readMarker(dir, "sft")?.hash ?? null;
-  const specs = exp.gates.map((g) => {
+  return exp.gates.map((g) => {
     const n = g.metric === "forced_bare_accuracy_n8" ? 8 : 1;
     return {
       ...g,
@@ -467,12 +729,40 @@ async function seedGate(
       budget: g.budget ?? (n === 1 ? c.eval.n1Budget : c.eval.sweepBudget),
     };
   });
-  const hash = stageHash({ sftHash, specs, seed: c.analysis.seed, difficulty: exp.spec.difficulty ?? null });
+}
+
+/** gate.json's key: the SFT model (its stage hash), the gate settings, the seed and the difficulty split. */
+function gateHash(exp: Experiment, dir: string): string {
+  const sftHash = readMarker(dir, "sft")?.hash ?? null;
+  return stageHash({
+    sftHash,
+    specs: gateSpecs(exp),
+    seed: exp.base.analysis.seed,
+    difficulty: exp.spec.difficulty ?? null,
+  });
+}
+
+/** The gate of the SFT seed in `dir` as measured on its current SFT model, or null (not measured, or for another model). */
+function readGate(exp: Experiment, dir: string): SeedGateRun | null {
   const file = path.join(dir, "gate.json");
-  if (fs.existsSync(file)) {
+  if (!fs.existsSync(file)) return null;
+  try {
     const prior = JSON.parse(fs.readFileSync(file, "utf8")) as { hash: string; gate: SeedGate; wall_s: number };
-    if (prior.hash === hash) return { gate: prior.gate, wall_s: prior.wall_s };
+    return prior.hash === gateHash(exp, dir) ? { gate: prior.gate, wall_s: prior.wall_s } : null;
+  } catch {
+    return null;
   }
+}
+
+/** The gate of one SFT seed, measured once per SFT model and gate (gate.json, keyed by both). */
+async function seedGate(exp: Experiment, k: number, dir: string, opts: StudyOptions): Promise<SeedGateRun> {
+  const c = exp.base;
+  const L = layout(dir, "unused");
+  const specs = gateSpecs(exp);
+  const prior = readGate(exp, dir);
+  if (prior) return prior;
+  const hash = gateHash(exp, dir);
+  const file = path.join(dir, "gate.json");
   const t0 = performance.now();
   const { gpt, tokenizer } = await loadLocal(L.sft);
   try {
