@@ -3,7 +3,7 @@
  * CPU (bench/torch_peer.py), for two models in one invocation:
  *
  *   reproduce  the model the reproduction trains (configs/reproduce.json through the config
- *              loader, bench/lib/shapes.ts): 128 wide, 2 layers, 4 heads, section positions,
+ *              loader, src/profile/shapes.ts): 128 wide, 2 layers, 4 heads, section positions,
  *              blockSize 512; its real SFT batches (32 examples, right-padded to each batch's
  *              longest) and its RL rollout (64 packed N=3 prompts, the derived BCR budget)
  *   default    DEFAULT_GPT on a fixed random 16 x 256 batch, 64 x 128 new tokens
@@ -21,21 +21,21 @@
  * settled results/bench.json unless --out or --force is given (it goes to a temp file instead).
  * Usage and how to read the table: bench/README.md.
  */
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend, tf } from "../src/engine/backend.js";
 import { DEFAULT_GPT, GPT, type GPTConfig } from "../src/model/gpt.js";
+import { matmulGflops, profiled, type ProfileSummary } from "../src/profile/kernels.js";
+import { machineInfo } from "../src/profile/machine.js";
+import { fmt, fmtRatio, formatTable, gptParamCount, ratio, SETTLED_LOAD, settledLabel } from "../src/profile/report.js";
+import { reproduceShapes, type EncodedExample } from "../src/profile/shapes.js";
+import { sftStepper } from "../src/profile/sft-step.js";
 import { DataParallel } from "../src/train/data-parallel.js";
-import { AdamW, clipByGlobalNorm } from "../src/train/optim.js";
-import { makeBatch, sftLoss } from "../src/train/sft.js";
 import { writeJsonAtomic } from "../src/util/fsx.js";
 import { Rng } from "../src/util/rng.js";
-import { fmt, fmtRatio, formatTable, gptParamCount, ratio, settledLabel } from "./lib/report.js";
-import { chooseOut, SETTLED_LOAD } from "./lib/out.js";
+import { chooseOut } from "./lib/out.js";
 import { benchDecode, type DecodeBench } from "./lib/decode.js";
-import { reproduceShapes, type EncodedExample } from "./lib/shapes.js";
 import { runTorchPeer, type TorchResult } from "./lib/torch.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -211,23 +211,6 @@ function parseArgs(argv: string[]): Settings {
 // ---------------------------------------------------------------------------------------------
 // Machine
 
-function machineInfo() {
-  let cpuModel = os.cpus()[0]?.model ?? "unknown";
-  try {
-    const m = fs.readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m);
-    if (m) cpuModel = m[1]!.trim();
-  } catch {
-    /* not Linux: os.cpus() is good enough */
-  }
-  return {
-    cores: os.availableParallelism(),
-    cpuModel,
-    memoryGB: os.totalmem() / 2 ** 30,
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-  };
-}
-
 /** Process RSS high-water mark in MB (getrusage ru_maxrss). */
 const peakRssMB = (): number => process.resourceUsage().maxRSS / 1024;
 
@@ -241,55 +224,6 @@ function tfFlags(): Record<string, boolean | number | string> {
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Kernel profiles (where the time goes)
-
-interface KernelStat {
-  name: string;
-  count: number;
-  ms: number;
-}
-interface ProfileSummary {
-  wallMs: number;
-  kernelMs: number;
-  kernels: number;
-  peakBytes: number;
-  newTensors: number;
-  top: KernelStat[];
-}
-
-async function profiled(f: () => unknown): Promise<ProfileSummary> {
-  const t0 = performance.now();
-  const info = await tf.profile(async () => {
-    await f();
-  });
-  const wallMs = performance.now() - t0;
-  const by = new Map<string, KernelStat>();
-  let kernelMs = 0;
-  for (const k of info.kernels) {
-    // customGrad wrappers ("unnamed scope") enclose kernels that are profiled on their own
-    if (k.name === "unnamed scope") continue;
-    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
-    // wasm runs 2-D matmuls through XNNPACK but batched ones on a slow path: keep them apart
-    const batched = k.name === "BatchMatMul" && k.inputShapes.some((sh) => sh != null && sh.length > 2 && sh[0]! > 1);
-    const name = k.name === "BatchMatMul" ? (batched ? "BatchMatMul(batched)" : "BatchMatMul(2-D)") : k.name;
-    const s = by.get(name) ?? { name, count: 0, ms: 0 };
-    s.count += 1;
-    s.ms += ms;
-    kernelMs += ms;
-    by.set(name, s);
-  }
-  const top = [...by.values()].sort((a, b) => b.ms - a.ms);
-  return {
-    wallMs,
-    kernelMs,
-    kernels: [...by.values()].reduce((a, k) => a + k.count, 0),
-    peakBytes: info.peakBytes,
-    newTensors: info.newTensors,
-    top,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,9 +318,9 @@ interface TrainBench {
 }
 
 /**
- * The SFT step as src/train/sft.ts runs it: makeBatch, masked mean NLL (sftLoss), global-norm
- * clipping, AdamW; the loss and grad norm are read back once per step. Tokens/s counts the
- * padded batch (B x T), as PyTorch's side does.
+ * The SFT step as src/train/sft.ts runs it (src/profile/sft-step.ts): makeBatch, masked mean NLL
+ * (sftLoss), global-norm clipping, AdamW; the loss and grad norm are read back once per step.
+ * Tokens/s counts the padded batch (B x T), as PyTorch's side does.
  */
 async function benchTrain(
   model: GPT,
@@ -394,35 +328,16 @@ async function benchTrain(
   batches: EncodedExample[][],
   shape: { steps: number; warmup: number; quiet?: boolean; dp?: DataParallel },
 ): Promise<{ result: TrainBench; step: () => Promise<number>; dispose: () => void }> {
-  const cfg = model.config;
-  const opt = new AdamW(model.params, { beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay });
-  const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));
-  const vars = [...model.params.values()];
-  const dropoutRng = new Rng(4);
+  const stepper = sftStepper(model, batches, s, shape.dp);
   const dispose = () => {
-    opt.dispose();
+    stepper.dispose();
   };
-  let next = 0;
   let lastTokens = 0;
 
   const step = async (): Promise<number> => {
-    const rows = batches[next++ % batches.length]!;
-    const { tokens, mask } = makeBatch(rows);
-    lastTokens = tokens.shape[0] * tokens.shape[1];
-    const training = cfg.dropout > 0;
-    const dropoutSeed = dropoutRng.int(0, 2 ** 31 - 1);
-    const opts = training ? { training, dropoutSeed } : { training };
-    // with dp: the same step, its gradient from shards on worker threads (src/train/data-parallel.ts)
-    const { value: loss, grads } = shape.dp
-      ? await shape.dp.lossAndGrads(model, rows, opts)
-      : tf.variableGrads(() => sftLoss(model, tokens, mask, opts), vars);
-    const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
-    const { grads: clipped, norm } = clipByGlobalNorm(named, s.gradClip);
-    opt.update(clipped, s.lr);
-    const both = tf.tidy(() => tf.stack([loss, norm]));
-    const lossValue = both.dataSync()[0]!;
-    tf.dispose([both, loss, norm, grads, [...clipped.values()], tokens, mask]);
-    return lossValue;
+    const { loss, tokens } = await stepper.step();
+    lastTokens = tokens;
+    return loss;
   };
 
   try {
@@ -551,25 +466,6 @@ function benchSample(model: GPT, c: Case): SampleBench {
 }
 
 const meanPromptLen = (prompts: number[][]) => Math.round(prompts.reduce((a, p) => a + p.length, 0) / prompts.length);
-
-/** GFLOP/s of a 1024^3 float32 matmul on the backend: the ceiling for everything else. */
-function matmulGflops(n = 1024, reps = 8): number {
-  const a = tf.randomNormal([n, n]),
-    b = tf.randomNormal([n, n]);
-  // (not tf.tidy(() => c.dataSync()): tidy would walk the returned million-entry array)
-  const once = () => {
-    const c = tf.matMul(a, b);
-    c.dataSync();
-    c.dispose();
-  };
-  once();
-  once();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) once();
-  const sec = (performance.now() - t0) / 1000;
-  tf.dispose([a, b]);
-  return (2 * n ** 3 * reps) / sec / 1e9;
-}
 
 // ---------------------------------------------------------------------------------------------
 // One case, both sides

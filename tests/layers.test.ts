@@ -3,7 +3,8 @@
  * lower layers, never from a higher one or from a sibling in its own layer.
  *
  *   util -> engine -> model -> bcr -> data | tasks | rewards -> run -> train -> rl -> analysis
- *     -> frame -> eval -> viz -> export | serve | notebook | diagnostics -> reproduce -> study -> cli
+ *     -> frame -> eval -> viz -> export | serve | notebook | diagnostics -> reproduce -> study -> profile
+ *     -> cli
  *     -> index.ts | internal.ts
  *
  * docs/architecture.md says what each folder holds. A new folder must be placed here first.
@@ -32,6 +33,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["export", "serve", "notebook", "diagnostics"],
   ["reproduce"],
   ["study"],
+  ["profile"],
   ["cli"],
   ["index.ts", "internal.ts"],
 ];

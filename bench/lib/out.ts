@@ -4,9 +4,7 @@
  * results/bench.json (the one an idle machine produced), but goes to a side file instead.
  */
 import * as fs from "node:fs";
-
-/** 1-minute load average above which the ratios are unsettled (issue 19's threshold). */
-export const SETTLED_LOAD = 0.5;
+import { SETTLED_LOAD } from "../../src/profile/report.js";
 
 /**
  * --out as given (or with --force) always; otherwise `out`, unless this run is unsettled and

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { chooseOut } from "../../bench/lib/out.js";
-import { settledLabel } from "../../bench/lib/report.js";
+import { settledLabel } from "../../src/profile/report.js";
 import { tempDir } from "../helpers/tmp.js";
 
 test("an unsettled run does not replace a settled bench.json unless --out or --force says so", () => {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { gptParamCount } from "../../bench/lib/report.js";
+import { gptParamCount } from "../../src/profile/report.js";
 import { runTorchPeer } from "../../bench/lib/torch.js";
 
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench/torch_peer.py");

@@ -1,7 +1,11 @@
 /**
- * Small pure helpers for the benchmark report: the parameter count the architecture implies,
- * ratios, number formatting and a plain-text table.
+ * Small pure helpers for the reports of `npm run bench` and `bcr profile`: the parameter count
+ * the architecture implies, the settled-load convention, ratios, number formatting and a
+ * plain-text table.
  */
+
+/** 1-minute load average above which a timing run is unsettled (issue 19's threshold). */
+export const SETTLED_LOAD = 0.5;
 
 /** The model fields the parameter count depends on (a subset of GPTConfig). */
 export interface ShapeConfig {

@@ -1,7 +1,7 @@
 /**
- * The shapes the benchmark times: the reproduction's model and its real batches, read from a
- * reproduce config (configs/reproduce.json) through the config loader, so the benchmark follows
- * the config instead of a copy of its numbers.
+ * The shapes `npm run bench` and `bcr profile` time: the reproduction's model and its real
+ * batches, read from a reproduce config (configs/reproduce.json) through the config loader, so
+ * the measurements follow the config instead of a copy of its numbers.
  *
  *   model   gptConfigFor(sft.run): width, layers, heads, section positions, blockSize
  *   train   sft.run.train.batchSize examples per step, drawn the way trainSft draws them
@@ -13,14 +13,15 @@
  * The problems come from the data stage's generator and seed, without writing files; the
  * examples are a sample (trainSft's lengths, not its exact batches).
  */
-import { CharTokenizer } from "../../src/model/tokenizer.js";
-import type { GPTConfig } from "../../src/model/gpt.js";
-import { ReproduceConfigSchema, type ReproduceConfig } from "../../src/reproduce/config.js";
-import { derive } from "../../src/reproduce/budget.js";
-import { traceLengths } from "../../src/reproduce/data.js";
-import { buildSftExamples, generateProblems } from "../../src/tasks/index.js";
-import { BatchSampler, encodeExample, gptConfigFor } from "../../src/train/sft.js";
-import { loadConfig } from "../../src/util/config.js";
+import { CharTokenizer } from "../model/tokenizer.js";
+import type { GPTConfig } from "../model/gpt.js";
+import { ReproduceConfigSchema, type ReproduceConfig } from "../reproduce/config.js";
+import type { Problem } from "../bcr/types.js";
+import { derive, type Derived } from "../reproduce/budget.js";
+import { traceLengths } from "../reproduce/data.js";
+import { buildSftExamples, generateProblems } from "../tasks/index.js";
+import { BatchSampler, encodeExample, gptConfigFor } from "../train/sft.js";
+import { loadConfig } from "../util/config.js";
 
 /** One example as encodeExample gives it; a step's batch is makeBatch of these (right-padded). */
 export interface EncodedExample {
@@ -37,13 +38,25 @@ export interface ReproduceShapes {
   /** Padded length of each batch (what the step computes on). */
   seqLens: number[];
   sample: { prompts: number[][]; newTokens: number; n: number; batch: number };
+  /** The budgets the pipeline derives from the data statistics (derive()). */
+  derived: Derived;
+  /** The synthetic problems the SFT examples were built from (the train split's generator). */
+  problems: Problem[];
 }
 
 /** SFT examples to draw batches from: enough for the bucketed sampler's pools. */
 const EXAMPLE_POOL = 2048;
 
 export function reproduceShapes(configFile: string, opts: { steps: number; sampleBatch?: number }): ReproduceShapes {
-  const config: ReproduceConfig = loadConfig(configFile, ReproduceConfigSchema);
+  return shapesOf(loadConfig(configFile, ReproduceConfigSchema), configFile, opts);
+}
+
+/** The same from a resolved config (a study experiment's, say); `configFile` only labels it. */
+export function shapesOf(
+  config: ReproduceConfig,
+  configFile: string,
+  opts: { steps: number; sampleBatch?: number },
+): ReproduceShapes {
   const tok = new CharTokenizer();
   const run = config.sft.run;
   const model = gptConfigFor(run, tok);
@@ -71,7 +84,8 @@ export function reproduceShapes(configFile: string, opts: { steps: number; sampl
   const rl = config.rl;
   const n = Array.isArray(rl.bcr.n) ? Math.max(...rl.bcr.n) : rl.bcr.n;
   const stats = traceLengths(problems.slice(0, 500), d.seed + 17, s.loops);
-  const budget = derive(config, { ...stats, sftExamples: 0, sftStyleShares: {} }).bcrBudget;
+  const derived = derive(config, { ...stats, sftExamples: 0, sftStyleShares: {} });
+  const budget = derived.bcrBudget;
   const batch = opts.sampleBatch ?? rl.promptsPerStep * rl.groupSize;
   // GRPO samples groupSize completions of each prompt: promptsPerStep distinct packed prompts
   const packs = buildSftExamples(problems, {
@@ -92,5 +106,7 @@ export function reproduceShapes(configFile: string, opts: { steps: number; sampl
     batches,
     seqLens: batches.map((b) => Math.max(...b.map((e) => e.ids.length))),
     sample: { prompts, newTokens: budget, n, batch },
+    derived,
+    problems,
   };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fmt, fmtRatio, formatTable, gptParamCount, ratio } from "../../bench/lib/report.js";
+import { fmt, fmtRatio, formatTable, gptParamCount, ratio } from "../../src/profile/report.js";
 
 test("gptParamCount matches a hand count of the GPT-2 layout", () => {
   // V=88, block=256, C=128, L=4: embeddings 88*128 + 256*128, per block
