@@ -1,6 +1,6 @@
 /**
  * The study's work, planned before it starts, with an ETA from work units. Per-unit costs come
- * from a committed run's stage times (results/summary.json: the default run's SFT, RL and eval
+ * from a committed run's stage times (docs/history/ladder/summary.json: the default run's SFT, RL and eval
  * wall times and its resolved config), divided by that run's work in the same units:
  *
  *   SFT    steps x batch x context x layers x width^2 / data-parallel workers   (per phase)
@@ -9,6 +9,10 @@
  *          study's RL time is divided by its rl.workers)
  *   eval   requests x budget x layers x width^2   (N=1 sampled + greedy + sweep packs, per model)
  *   gate   as eval: N=1 requests, or two rounds per section of every forced-bare pack
+ *
+ * The eval stage runs rl.workers models at a time, so its units are divided by rl.workers as RL's
+ * are. Once an experiment of the study has finished, its own stage times (rows meta.wall) replace
+ * the older run as the basis (studyUnitCosts): the same engine, machine and parallelism.
  *
  * Rough by construction (generation cost is not linear in the budget, the machine may be busy),
  * stated as such with its basis; while the study runs, the remaining work is rescaled by how the
@@ -78,7 +82,7 @@ export function evalUnits(c: ReproduceConfig, models: number): number {
   return models * (n1 + sweep) * modelScale(c);
 }
 
-/** Unit costs from a committed run's results/summary.json (see the header). */
+/** Unit costs from a committed run's summary.json (see the header). */
 export function unitCosts(summaryFile: string): UnitCosts {
   const s = JSON.parse(fs.readFileSync(summaryFile, "utf8")) as {
     config: ReproduceConfig & { eval: ReproduceConfig["eval"] & { samples?: number } };
@@ -105,6 +109,85 @@ export function unitCosts(summaryFile: string): UnitCosts {
   };
 }
 
+/** Work units of one experiment, summed over its SFT seeds, in the units its measured stage times divide. */
+export function experimentUnits(exp: Experiment): { sft: number; rl: number; eval: number; gate: number } {
+  const u = { sft: 0, rl: 0, eval: 0, gate: 0 };
+  for (const k of exp.spec.sftSeeds) {
+    const c = sftSeedConfig(exp, k, "unused");
+    u.sft += sftUnits(c);
+    u.rl += rlUnits(c) / c.rl.workers;
+    u.eval += evalUnits(c, 1 + c.rl.methods.length * c.seeds.length) / c.rl.workers;
+    u.gate += gateUnits(exp, c);
+  }
+  const cont = exp.spec.continuation;
+  if (cont) {
+    const c = sftSeedConfig(exp, cont.sftSeed ?? exp.spec.sftSeeds[0]!, "unused");
+    const methods = c.rl.methods.filter((m) => cont.methods.includes(methodLabel(m)));
+    u.rl += rlUnits(c, methods, cont.steps) / c.rl.workers;
+  }
+  return u;
+}
+
+/**
+ * Unit costs measured by the study itself: the stage times of the experiments already finished
+ * (their rows' meta.wall, summed over SFT seeds), divided by those experiments' units. The same
+ * engine, the same machine kind and the same parallelism as the work still to do, so a better basis
+ * than an older run; null when no experiment has finished yet. A kind the finished experiments did
+ * not measure (no RL after a failed gate) falls back to `fallback`.
+ */
+export function studyUnitCosts(
+  finished: readonly { exp: Experiment; wall: Record<string, number | undefined>; file: string }[],
+  fallback: UnitCosts | null,
+): UnitCosts | null {
+  if (finished.length === 0) return null;
+  const wall = { sft: 0, rl: 0, eval: 0 };
+  const units = { sft: 0, rl: 0, eval: 0 };
+  for (const { exp, wall: w } of finished) {
+    const u = experimentUnits(exp);
+    if ((w.sft ?? 0) > 0) {
+      wall.sft += w.sft!;
+      units.sft += u.sft;
+    }
+    const rlWall = (w.rl ?? 0) + (w.continuation ?? 0);
+    if (rlWall > 0) {
+      wall.rl += rlWall;
+      units.rl += u.rl;
+    }
+    // The gate is an eval of the SFT model (eval units), measured beside the stage's own evals.
+    const evalWall = (w.eval ?? 0) + (w.gate ?? 0);
+    if ((w.eval ?? 0) > 0) {
+      wall.eval += evalWall;
+      units.eval += u.eval + u.gate;
+    }
+  }
+  const rate = (k: "sft" | "rl" | "eval") => (units[k] > 0 ? wall[k] / units[k] : (fallback?.[k] ?? Number.NaN));
+  const ids = finished.map((f) => f.exp.spec.id).join(", ");
+  return {
+    sft: rate("sft"),
+    rl: rate("rl"),
+    eval: rate("eval"),
+    basis:
+      `this study's finished experiments (${ids}; ${finished.map((f) => f.file).join(", ")}): ` +
+      `SFT ${wall.sft.toFixed(0)} s, RL ${wall.rl.toFixed(0)} s, eval and gates ${wall.eval.toFixed(0)} s of stage time, ` +
+      "scaled by the same work units" +
+      (fallback && (units.sft === 0 || units.rl === 0 || units.eval === 0)
+        ? `; the kinds they did not measure from ${fallback.basis}`
+        : ""),
+  };
+}
+
+/** Gate units of one SFT seed: N=1 requests, or two rounds per section of every forced-bare pack. */
+function gateUnits(exp: Experiment, c: ReproduceConfig): number {
+  return exp.gates.reduce((s, g) => {
+    const problems = g.problems ?? c.eval.problems;
+    const samples = g.samples ?? c.eval.samples;
+    const n = g.metric === "forced_bare_accuracy_n8" ? 8 : 1;
+    const budget = g.budget ?? (n === 1 ? c.eval.n1Budget : c.eval.sweepBudget);
+    const rounds = g.metric.startsWith("forced_bare") ? 2 : 1;
+    return s + Math.floor(problems / n) * samples * budget * rounds * modelScale(c);
+  }, 0);
+}
+
 /** Every work item of the study, with what is already done (stage markers, gate files). */
 export function planStudy(experiments: readonly Experiment[], runsRoot: string, costs: UnitCosts): WorkItem[] {
   const items: WorkItem[] = [];
@@ -121,17 +204,9 @@ export function planStudy(experiments: readonly Experiment[], runsRoot: string, 
         done("sft"),
         `SFT ${c.sft.run.train.steps}${c.sft.extend ? `+${c.sft.extend.run.train.steps}` : ""} steps`,
       );
-      const gateUnits = exp.gates.reduce((s, g) => {
-        const problems = g.problems ?? c.eval.problems;
-        const samples = g.samples ?? c.eval.samples;
-        const n = g.metric === "forced_bare_accuracy_n8" ? 8 : 1;
-        const budget = g.budget ?? (n === 1 ? c.eval.n1Budget : c.eval.sweepBudget);
-        const rounds = g.metric.startsWith("forced_bare") ? 2 : 1;
-        return s + Math.floor(problems / n) * samples * budget * rounds * modelScale(c);
-      }, 0);
       add(
         "gate",
-        gateUnits,
+        gateUnits(exp, c),
         costs.eval,
         fs.existsSync(`${c.runs}/gate.json`),
         `gate ${exp.gates.map((g) => g.metric).join(", ")}`,
@@ -144,9 +219,10 @@ export function planStudy(experiments: readonly Experiment[], runsRoot: string, 
         done("rl"),
         `RL ${c.rl.methods.length} arms x ${c.seeds.length} seeds x ${c.rl.steps} steps`,
       );
+      // The eval stage runs rl.workers models at a time (eval-pool.ts).
       add(
         "eval",
-        evalUnits(c, 1 + c.rl.methods.length * c.seeds.length),
+        evalUnits(c, 1 + c.rl.methods.length * c.seeds.length) / rlWorkers,
         costs.eval,
         done("eval"),
         `eval ${1 + c.rl.methods.length * c.seeds.length} models`,

@@ -43,7 +43,15 @@ import { loadSyntheticDataset } from "../tasks/dataset.js";
 import { loadLocal } from "../train/load-local.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
 import { type Experiment, methodLabel, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
-import { formatDuration, formatPlan, planStudy, type UnitCosts, unitCosts, type WorkItem } from "./eta.js";
+import {
+  formatDuration,
+  formatPlan,
+  planStudy,
+  studyUnitCosts,
+  type UnitCosts,
+  unitCosts,
+  type WorkItem,
+} from "./eta.js";
 import { measureGate } from "./gate.js";
 import { withLock } from "./lock.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
@@ -77,7 +85,7 @@ export interface StudyOptions {
   progress?: boolean;
   log?: Log;
   signal?: AbortSignal;
-  /** The committed run whose stage times give the ETA's unit costs (default results/summary.json). */
+  /** The committed run whose stage times give the ETA's unit costs (default docs/history/ladder/summary.json). */
   costsFrom?: string;
   /** Print the planned work and the ETA, run nothing. */
   planOnly?: boolean;
@@ -146,7 +154,23 @@ export function rulesDirty(file: string): boolean {
   }
 }
 
-const experimentHash = (exp: Experiment) => stageHash({ spec: exp.spec, base: exp.base });
+/**
+ * What an experiment's results depend on: its spec and its base config without the fields that only
+ * name places (out, runs, name, demoModel; each SFT seed's own are set by sftSeedConfig), so moving
+ * a parent config's output folder does not make a finished experiment look unfinished.
+ */
+export const experimentHash = (exp: Experiment) => {
+  const {
+    out: _out,
+    runs: _runs,
+    name: _name,
+    demoModel: _demo,
+    ...base
+  } = exp.base as typeof exp.base & {
+    demoModel?: unknown;
+  };
+  return stageHash({ spec: exp.spec, base });
+};
 
 export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<StudyResult> {
   const log: Log = opts.log ?? ((l) => console.error(l));
@@ -184,12 +208,20 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     return { output, judgements, plan: [] };
   }
 
-  const costsFile = opts.costsFrom ?? path.join("results", "summary.json");
+  const costsFile = opts.costsFrom ?? path.join("docs", "history", "ladder", "summary.json");
   let costs: UnitCosts;
   try {
     costs = unitCosts(costsFile);
   } catch (e) {
     costs = { sft: Number.NaN, rl: Number.NaN, eval: Number.NaN, basis: `no unit costs (${(e as Error).message})` };
+  }
+  // Once an experiment of this study has finished here, its own stage times are the better basis.
+  if (!opts.costsFrom) {
+    const finished = study.experiments.flatMap((exp) => {
+      const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
+      return fs.existsSync(file) ? [{ exp, wall: readRows(file).meta.wall, file }] : [];
+    });
+    costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null) ?? costs;
   }
   const plan = planStudy(exps, runsRoot, costs);
   log(`[study] ${study.spec.name}: ${exps.map((e) => e.spec.id).join(", ")}; runs in ${runsRoot}, results in ${out}`);
