@@ -3,7 +3,7 @@
  * that the regime study's design will give, predicted from committed per-sample eval rows
  * (src/analysis/design.ts), for accuracy and for tokens per problem (as a share of single's mean).
  *
- *   npx tsx scripts/study-power.ts [results/eval-rows.jsonl.gz] [--sft-sd-points 5.5]
+ *   npx tsx scripts/study-power.ts [docs/history/ladder/eval-rows.jsonl.gz] [--sft-sd-points 5.5]
  *
  * The rows of one run hold one SFT model, so the SFT component of the difference cannot be
  * estimated from them: it is assumed, from the spread of bcr - single across the SFT models that
@@ -26,7 +26,7 @@ const flag = (name: string, dflt: number): number => {
 };
 const sftSdPoints = flag("--sft-sd-points", 5.5);
 const sftSdTokensShare = flag("--sft-sd-tokens", 0.1);
-const file = args[0] ?? "results/eval-rows.jsonl.gz";
+const file = args[0] ?? "docs/history/ladder/eval-rows.jsonl.gz";
 const { evals } = readEvalArchive(file);
 
 function rowsOf(method: string, value: (r: { correct: boolean; tokens: number }) => number): LongRow[] {

@@ -4,7 +4,8 @@
  *
  * Sources, found anywhere under the folder given (or one file given directly):
  *   - a results folder's archive, `eval-rows.jsonl.gz` (or `.jsonl`): its `eval` lines, one model
- *     each (`meta` and `run` lines are skipped); results/<exp>/eval-rows.jsonl.gz is experiment <exp>;
+ *     each (`meta` and `run` lines are skipped); read from `docs/history`, the archive
+ *     `docs/history/<exp>/eval-rows.jsonl.gz` is experiment <exp> (`ladder`, `essential`, ...);
  *   - a runs folder's `eval/<method>/[seed-<k>/]eval.json` (one model each), experiment = the
  *     folder holding `eval/` (`runs/reproduce` read from `runs` is "reproduce");
  *   - a regime study's `rows.jsonl.gz` (src/study/rows.ts: a meta line naming the columns, then

@@ -9,7 +9,8 @@
  *     skipped) beside `metrics.jsonl` (or `metrics.jsonl.gz`); experiment = the folder holding
  *     `rl/` (`runs/reproduce/rl/bcr/seed-1` read from `runs` is "reproduce");
  *   - a results folder's archive, `eval-rows.jsonl.gz`: its `run` lines (the metrics the archive
- *     keeps, ARCHIVED_METRICS in src/reproduce/archive.ts); results/<exp>/ is experiment <exp>.
+ *     keeps, ARCHIVED_METRICS in src/reproduce/archive.ts); read from `docs/history`,
+ *     `docs/history/<exp>/` is experiment <exp>.
  * Several records of one step (a training record and an eval record) are merged into one row, a
  * later value of a metric replacing an earlier one; a record without `step` takes its index in the
  * file (as metricCurve does). `rl_seed` is the config's `seed`; `sft_seed` its `sftSeed` (or

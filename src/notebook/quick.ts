@@ -3,9 +3,10 @@
  *
  * - `findReproduceOutputs`: where `bcr reproduce` put its outputs, if it did. Layout
  *   (src/reproduce/layout.ts, report.ts): `runs/reproduce/sft/` (SFT run), `rl/<method>/seed-<k>/`
- *   (RL runs), `eval/<method>/[seed-<k>/]sweep/` (N-sweeps), and `results/claims.json`,
- *   `results/summary.json`, `results/eval-rows.jsonl.gz` (every eval row and RL training log of the
- *   committed run, which loadEvalRows and loadRuns read when runs/ is absent), the data's levels
+ *   (RL runs), `eval/<method>/[seed-<k>/]sweep/` (N-sweeps), and its out folder
+ *   `docs/history/ladder/` (configs/reproduce.json): `claims.json`, `summary.json`,
+ *   `eval-rows.jsonl.gz` (every eval row and RL training log of the committed run, which
+ *   loadEvalRows and loadRuns read when runs/ is absent), the data's levels
  *   (`data/manifest.json`); plus a committed demo SFT checkpoint `results/models/sft/`. Read only.
  * - `trainQuickRuns`: the tiny stand-ins the notebooks make when those outputs are absent (or in
  *   QUICK mode): SFT on packed synthetic problems, then GRPO runs `single`, `bcr` (N = 3) and
@@ -243,10 +244,13 @@ export interface ReproduceOutputs {
   demoSft: string | null;
   /** The SFT model to use: the reproduction's, else the demo checkpoint, else null. */
   model: string | null;
-  /** `results/` when it holds a reproduction's summary.json (committed or from `bcr reproduce`): readResults reads it. */
+  /**
+   * `docs/history/ladder/` when it holds a reproduction's summary.json (committed or from `bcr reproduce`):
+   * readResults reads it.
+   */
   results: string | null;
   /**
-   * `results/eval-rows.jsonl.gz`: every eval row and the RL runs' training logs of that run
+   * `docs/history/ladder/eval-rows.jsonl.gz`: every eval row and the RL runs' training logs of that run
    * (loadEvalRows and loadRuns read it), so the notebooks need no runs/ folder.
    */
   rows: string | null;
@@ -271,7 +275,8 @@ function sftDone(runs: string): boolean {
 /** What `bcr reproduce` wrote under `root` (the repository; `..` from notebooks/), only what is finished. */
 export function findReproduceOutputs(root = "."): ReproduceOutputs {
   const runs = path.join(root, "runs", "reproduce");
-  const results = path.join(root, "results");
+  // The ladder run (configs/reproduce.json's out); its demo SFT model stays in results/ (demoModel).
+  const results = path.join(root, "docs", "history", "ladder");
   const rlRoot = path.join(runs, "rl");
   const rlRuns = subdirectories(rlRoot)
     .flatMap((m) =>
@@ -290,7 +295,7 @@ export function findReproduceOutputs(root = "."): ReproduceOutputs {
     ])
     .filter((s) => fs.existsSync(path.join(s.dir, "summary.json")));
   const sft = sftDone(runs) ? path.join(runs, "sft") : null;
-  const demoSft = ifExists(path.join(results, "models", "sft"));
+  const demoSft = ifExists(path.join(root, "results", "models", "sft"));
   const manifest = path.join(runs, "data", "manifest.json");
   let levels: number[] | null = null;
   try {

@@ -1,8 +1,9 @@
 /**
- * What `bcr reproduce` committed (or wrote) to results/, read back for the notebooks'
- * full mode: the run's name, commit and settings from summary.json (among them the rule its
- * scaling fits were ranked by), every tables/*.csv, and the N-sweep as task-scaling series with
- * their 95% intervals and truncation rates. Read only; nothing is trained.
+ * What `bcr reproduce` committed (or wrote) to its out folder (docs/history/ladder/ for the
+ * default run), read back for the notebooks' full mode: the run's name, commit and settings from
+ * summary.json (among them the rule its scaling fits were ranked by), every tables/*.csv, and the
+ * N-sweep as task-scaling series with their 95% intervals and truncation rates. Read only;
+ * nothing is trained.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,7 +28,7 @@ export interface FitSettings {
 export const DEFAULT_FIT_SETTINGS: FitSettings = { fitBy: "aicc", bootstrap: 1000, seed: 0 };
 
 export interface ReproduceResults {
-  /** The folder read (e.g. `../results`). */
+  /** The folder read (e.g. `../docs/history/ladder`). */
   dir: string;
   /** The reproduce config's name ("reproduce" for the default run). */
   name: string;

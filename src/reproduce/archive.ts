@@ -1,8 +1,8 @@
 /**
- * results/eval-rows.jsonl.gz: what the analysis stage reads, kept beside the results so that
- * `bcr reproduce --only analysis,report` re-judges every claim from a clean clone, without the
- * runs folder (no training, no evaluation). Why: a reader should be able to check a verdict from
- * the repository alone (rigor.md, "Checkable").
+ * <out>/eval-rows.jsonl.gz (the default run's: docs/history/ladder/): what the analysis stage
+ * reads, kept beside the results so that `bcr reproduce --only analysis,report` re-judges every
+ * claim from a clean clone, without the runs folder (no training, no evaluation). Why: a reader
+ * should be able to check a verdict from the repository alone (rigor.md, "Checkable").
  *
  * gzip JSONL, one object a line, in this order:
  *   {"kind":"meta","format":1,"derived":...,"wall":...}  derived settings and data statistics;

@@ -2,7 +2,7 @@
  * Every setting of `bcr reproduce`, with its default and a one-line description. The defaults
  * are the former default run, essential traces without a ladder (configs/reproduce-essential.json
  * spells them out); the default run, configs/reproduce.json, extends them through the packs-of-8
- * variants with the ladder settings; configs/reproduce-quick.json is the tiny CI version. The resolved object is saved in results/summary.json.
+ * variants with the ladder settings; configs/reproduce-quick.json is the tiny CI version. The resolved object is saved in <out>/summary.json.
  *
  * Numbers derived from the data rather than set by hand (recorded in <runs>/data/stats.json):
  *   bcr response budget  = ceil(rl.bcr.budgetFactor * rl.bcr.n * mean essential trace length)
@@ -330,8 +330,12 @@ export const ReproduceConfigSchema = z.strictObject({
   name: z.string().default("reproduce").describe("name shown in logs and the report"),
   out: z
     .string()
-    .default("results")
+    .default("docs/history/ladder")
     .describe("output folder (claims.json, summary.json, tables/, figures/, report.html); --out overrides"),
+  demoModel: z
+    .string()
+    .optional()
+    .describe("where the SFT model's final weights go as the demo checkpoint (absent or with --out: <out>/models/sft)"),
   runs: z
     .string()
     .default("runs/reproduce")

@@ -9,7 +9,8 @@
  *   eval/<method>/[seed-<k>/]{n1,sweep}/     sweepN caches; eval.json per model      eval.ts
  *   analysis.json                            the analysis stage's output             analysis.ts
  *   .reproduce/<stage>.json                  stage markers                            stages.ts
- * and the output folder (results/: claims, summary, report, tables, figures; report.ts).
+ * and the output folder (the config's out, docs/history/ladder/ for the default run: claims,
+ * summary, report, tables, figures; report.ts).
  */
 import * as path from "node:path";
 

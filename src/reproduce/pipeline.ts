@@ -72,7 +72,7 @@ export interface ReproduceResult {
  * The hash of every stage, chained (see the header). `kernels` is the wasm backend's kernel
  * set: the native one rounds differently from XNNPACK, so an SFT model (and all after it)
  * trained on one is not reused under the other. The wasm set adds nothing, so runs made before
- * the native set existed keep their hashes; results/summary.json records the hashes of its run.
+ * the native set existed keep their hashes; docs/history/ladder/summary.json records the hashes of its run.
  */
 export function stageHashes(config: ReproduceConfig, kernels = "wasm"): Record<StageName, string> {
   const s = config.sft;
@@ -109,8 +109,14 @@ export function stageHashes(config: ReproduceConfig, kernels = "wasm"): Record<S
 
 /**
  * The SFT model's final weights (no optimizer state, ~0.5 MB for the default model) as the demo
- * checkpoint that notebooks and `bcr sweep --model local:results/models/sft` use.
+ * checkpoint that notebooks and `bcr sweep --model local:results/models/sft` use: the default run
+ * (configs/reproduce.json) puts it there through `demoModel`; other runs, and any run given
+ * --out, beside their results (`<out>/models/sft`).
  */
+export function demoModelDir(config: ReproduceConfig, opts: Pick<ReproduceOptions, "out">, out: string): string {
+  return !opts.out && config.demoModel ? config.demoModel : path.join(out, "models", "sft");
+}
+
 function copyDemoModel(sftRun: string, dest: string): void {
   const src = latestCheckpoint(checkpointsDir(sftRun));
   if (!src) return;
@@ -168,7 +174,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
     return { out: L.out, runs: L.runs, stages, analysis, wall_s };
   };
 
-  // Re-judging from results/eval-rows.jsonl.gz (archive.ts): only analysis and/or report asked
+  // Re-judging from <out>/eval-rows.jsonl.gz (archive.ts): only analysis and/or report asked
   // for, and no eval stage in the runs folder (a clean clone). The stages before analysis are
   // neither run nor checked: their work is what the archive holds.
   const archiveFile = path.join(L.out, EVAL_ARCHIVE);
@@ -270,7 +276,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
         const { report: _report, ...before } = wall;
         writeEvalArchive(archiveFile, { meta: { derived, wall: before }, evals: readEvals(config, L), runs: rlRuns });
       }
-      copyDemoModel(L.sft, path.join(L.out, "models", "sft"));
+      copyDemoModel(L.sft, demoModelDir(config, opts, L.out));
       await writeOutputs({
         outDir: L.out,
         analysis: final,

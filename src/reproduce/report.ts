@@ -1,7 +1,8 @@
 /**
- * The outputs in results/: claims.json, summary.json, tables/*.csv, figures/*.{png,html} (one
- * shared plotly.min.js, PNGs through one Renderer) and report.html, one self-contained page
- * (PNGs embedded as data URIs, each linking to its interactive figure).
+ * The outputs in the config's out folder (the default run's: docs/history/ladder/): claims.json,
+ * summary.json, tables/*.csv, figures/*.{png,html} (one shared plotly.min.js, PNGs through one
+ * Renderer) and report.html, one self-contained page (PNGs embedded as data URIs, each linking
+ * to its interactive figure).
  *
  * report.html reads like a paper's results section:
  *   - header: the run, and the evaluation design (temperature, eval.samples independent draws per
@@ -1303,7 +1304,7 @@ export interface WriteOutputsInput {
   smokeTest?: boolean;
 }
 
-/** Writes everything under results/; returns the files written. */
+/** Writes everything under the out folder; returns the files written. */
 export async function writeOutputs(i: WriteOutputsInput): Promise<string[]> {
   const { outDir, analysis } = i;
   const tbls = tables(analysis);

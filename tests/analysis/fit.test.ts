@@ -159,7 +159,7 @@ test("unidentifiedParams: the rule on stored numbers", () => {
 });
 
 test("fitSummaryText: numbers with intervals, or 'not identifiable' without them", () => {
-  // The committed sft exponential fit of tokens/problem (results/tables/fits.csv, rank 2).
+  // The committed sft exponential fit of tokens/problem (docs/history/essential/tables/fits.csv, rank 2).
   assert.deepEqual(
     fitSummaryText({
       formula: "y = -21080 + 21140*exp(-0.0002564*N)",

@@ -128,9 +128,9 @@ test("loadEvalRows: malformed input names the file and line (and the field insid
   await assert.rejects(loadEvalRows(path.join(dir, "z.jsonl")), /z\.jsonl:1: "kind" should be "n1" or "sweep"/);
 });
 
-test("loadEvalRows reads the committed results/ archive (rows lacking sample read as 0)", async (t) => {
-  const file = path.join(FIX, "../../../results/eval-rows.jsonl.gz");
-  if (!fs.existsSync(file)) return t.skip("no results/eval-rows.jsonl.gz in this checkout");
+test("loadEvalRows reads the committed ladder run's archive (rows lacking sample read as 0)", async (t) => {
+  const file = path.join(FIX, "../../../docs/history/ladder/eval-rows.jsonl.gz");
+  if (!fs.existsSync(file)) return t.skip("no docs/history/ladder/eval-rows.jsonl.gz in this checkout");
   const rows = await loadEvalRows(file);
   assert.deepEqual(rows.columnNames(), [...EVAL_COLUMNS]);
   assert.ok(rows.numRows() > 1000);

@@ -1,6 +1,6 @@
 // notebooks/README.md's five-line analysis ("accuracy by position for bcr at N=4, per SFT seed, with
 // bands"), run exactly as written: the block's import line names what src/index.ts exports, and the
-// rest runs with those names, from a notebooks/ folder whose ../results is the fixture archive.
+// rest runs with those names, from a notebooks/ folder whose ../docs/history/ladder is the fixture archive.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -46,10 +46,11 @@ test("the README's analysis runs as written on a results folder and shows bands 
     .split(",")
     .map((s) => s.trim());
   const lib: Record<string, unknown> = { ...frameEval, ...frameSummarize, ...px };
-  // a notebooks/ folder beside a results/ folder holding the fixture archive
+  // a notebooks/ folder beside docs/history/ladder/ holding the fixture archive
   const dir = tempDir("bcr-readme-");
   fs.mkdirSync(path.join(dir, "notebooks"));
-  fs.symlinkSync(path.join(here, "fixtures/results"), path.join(dir, "results"));
+  fs.mkdirSync(path.join(dir, "docs", "history"), { recursive: true });
+  fs.symlinkSync(path.join(here, "fixtures/results"), path.join(dir, "docs", "history", "ladder"));
   const sent: DisplayMessage[] = [];
   const nb = new NotebookDisplay({ sink: (m) => sent.push(m) });
   const cwd = process.cwd();

@@ -66,22 +66,19 @@ test("findReproduceOutputs: the layout bcr reproduce writes, only finished piece
     ]);
     assert.equal(out.claims, null);
     touch(path.join(runs, ".reproduce", "sft.json"), JSON.stringify({ status: "done" }));
-    touch(path.join(root, "results", "claims.json"));
-    touch(path.join(root, "results", "summary.json"));
+    const ladder = path.join(root, "docs", "history", "ladder");
+    touch(path.join(ladder, "claims.json"));
+    touch(path.join(ladder, "summary.json"));
     touch(path.join(root, "results", "models", "sft", "config.json"));
-    touch(path.join(root, "results", "eval-rows.jsonl.gz"), "");
+    touch(path.join(ladder, "eval-rows.jsonl.gz"), "");
     out = findReproduceOutputs(root);
-    assert.equal(
-      out.rows,
-      path.join(root, "results", "eval-rows.jsonl.gz"),
-      "the committed eval rows and training logs",
-    );
+    assert.equal(out.rows, path.join(ladder, "eval-rows.jsonl.gz"), "the committed eval rows and training logs");
     assert.equal(out.sft, path.join(runs, "sft"));
     assert.equal(out.model, out.sft);
-    assert.equal(out.claims, path.join(root, "results", "claims.json"));
-    assert.equal(out.summary, path.join(root, "results", "summary.json"));
+    assert.equal(out.claims, path.join(ladder, "claims.json"));
+    assert.equal(out.summary, path.join(ladder, "summary.json"));
     assert.equal(out.demoSft, path.join(root, "results", "models", "sft"));
-    assert.equal(out.results, path.join(root, "results"), "results/ with a summary.json is there to read");
+    assert.equal(out.results, ladder, "docs/history/ladder/ with a summary.json is there to read");
     fs.rmSync(runs, { recursive: true });
     assert.equal(
       findReproduceOutputs(root).model,

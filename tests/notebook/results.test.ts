@@ -7,15 +7,15 @@ import { tempDir } from "../helpers/tmp.js";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 
-test("readResults: the committed default run, with its sweep as series carrying intervals", () => {
-  const r = readResults(path.join(root, "results"))!;
+test("readResults: the committed ladder run, with its sweep as series carrying intervals", () => {
+  const r = readResults(path.join(root, "docs/history/ladder"))!;
   assert.equal(r.name, "reproduce");
   assert.equal(r.smokeTest, false);
   assert.match(r.describe, /results of the 'reproduce' run .*commit [0-9a-f]{7}, RL seeds 1, 2, 3/);
   for (const t of ["sweep", "fits", "n1", "claims", "stability", "free_lunch"]) assert.ok(r.tables[t]?.length, t);
   // The series are the CSV's numbers, independently re-read here line by line.
   const lines = fs
-    .readFileSync(path.join(root, "results/tables/sweep.csv"), "utf8")
+    .readFileSync(path.join(root, "docs/history/ladder/tables/sweep.csv"), "utf8")
     .trim()
     .split("\n")
     .slice(1)
@@ -108,8 +108,8 @@ test("readResults: the truncation rate per N rides with the series, and the run'
   }
 });
 
-test("readResults on the committed results: the sweep carries its truncation rates, fits ranked by the run's rule", () => {
-  const r = readResults(path.join(root, "results"))!;
+test("readResults on the committed ladder run: the sweep carries its truncation rates, fits ranked by the run's rule", () => {
+  const r = readResults(path.join(root, "docs/history/ladder"))!;
   for (const s of r.series) {
     assert.equal(s.truncationRate?.length, s.ns.length, s.method);
     for (const t of s.truncationRate!) assert.ok(t >= 0 && t <= 1, `${s.method}: ${t}`);

@@ -50,10 +50,10 @@ test("free lunch: partially when the reduction is real but not shown to reach 30
   );
 });
 
-test("free lunch: a mean inside the margin with a wide interval shows nothing (the committed default run's numbers)", () => {
-  // results/claims.json: reduction 35.3% [29.7%, 40.4%], accuracy +0.3 points [-5.5, +6.0]. The
-  // means pass the old point rule; neither interval passes: the lower bound of the reduction is
-  // under 30% and equal accuracy is not shown at a 3-point margin.
+test("free lunch: a mean inside the margin with a wide interval shows nothing (the former default run's numbers)", () => {
+  // docs/history/essential/claims.json: reduction 35.3% [29.7%, 40.4%], accuracy +0.3 points
+  // [-5.5, +6.0]. The means pass the old point rule; neither interval passes: the lower bound of the
+  // reduction is under 30% and equal accuracy is not shown at a 3-point margin.
   const c = freeLunchClaim(
     { tokenReduction: e(0.353, 0.297, 0.404), accuracyDiff: e(0.003, -0.055, 0.06), bcrTokens: 31, singleTokens: 48 },
     T,
@@ -217,8 +217,8 @@ test("thresholds are config fields: a stricter free-lunch threshold changes the 
 
 test("configs: reproduce-essential.json spells out the schema defaults; reproduce-quick.json is valid and small", () => {
   const full = loadReproduceConfig("configs/reproduce-essential.json");
-  // Its own folders, so that it never writes over the default run's results/.
-  const folders = { name: "reproduce-essential", out: "results/essential", runs: "runs/essential" };
+  // Its own folders, so that it never writes over the ladder run's.
+  const folders = { name: "reproduce-essential", out: "docs/history/essential", runs: "runs/essential" };
   assert.deepEqual(full, { ...ReproduceConfigSchema.parse({}), ...folders });
   const quick = loadReproduceConfig("configs/reproduce-quick.json");
   assert.notEqual(quick.out, full.out);
@@ -234,7 +234,7 @@ test("configs: reproduce-essential.json uses section positions and RL lr 1e-4; r
   assert.equal(
     learned.sft.run.model.positions,
     undefined,
-    "no positions field: learned, and the hashes of results/learned",
+    "no positions field: learned, and the hashes of docs/history/learned",
   );
   assert.equal(learned.rl.lr, 2e-4);
   assert.notEqual(learned.out, full.out);

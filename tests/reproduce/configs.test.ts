@@ -78,8 +78,8 @@ test("bcr reproduce --print-config prints the resolved config and runs nothing",
   assert.equal(printed.sft.extend?.run.train.steps, 400, "inherited from reproduce-sections-packs8-long.json");
 });
 
-test("the committed default run (results/summary.json) carries the stage hashes of configs/reproduce.json under the kernel set it names", () => {
-  const s = JSON.parse(fs.readFileSync("results/summary.json", "utf8")) as {
+test("the committed ladder run (docs/history/ladder/summary.json) carries the stage hashes of configs/reproduce.json under the kernel set it names", () => {
+  const s = JSON.parse(fs.readFileSync("docs/history/ladder/summary.json", "utf8")) as {
     stage_hashes: Record<string, string>;
     backend_info?: { kernels?: { engine?: string } | null };
   };

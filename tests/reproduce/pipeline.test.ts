@@ -11,13 +11,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ReproduceConfigSchema, type ReproduceConfigInput } from "../../src/reproduce/config.js";
-import { reproduce } from "../../src/reproduce/pipeline.js";
+import { demoModelDir, reproduce } from "../../src/reproduce/pipeline.js";
 import { derive } from "../../src/reproduce/budget.js";
 import { layout } from "../../src/reproduce/layout.js";
 import { rlConfigFor } from "../../src/reproduce/rl.js";
 import { RlConfigSchema } from "../../src/rl/config.js";
 import { latestCheckpoint } from "../../src/run/checkpoint.js";
 import { RunStopped } from "../../src/run/interrupt.js";
+import { loadConfig } from "../../src/util/config.js";
 import { readJsonl } from "../../src/util/fsx.js";
 
 const Est = z.strictObject({ mean: z.number(), ci: z.tuple([z.number(), z.number()]) }).passthrough();
@@ -35,7 +36,7 @@ const Method = z.object({
   loops_per_response: z.number().nonnegative(),
   collapsed: z.boolean().nullable(),
 });
-/** The contract shape of results/claims.json (more fields are allowed). */
+/** The contract shape of <out>/claims.json (more fields are allowed). */
 export const ClaimsJson = z.object({
   backend: z.string(),
   cores: z.number().int().positive(),
@@ -132,6 +133,7 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
       assert.ok(fs.existsSync(path.join(out, "figures", `${f}.html`)), f);
     }
     assert.ok(fs.existsSync(path.join(out, "figures", "plotly.min.js")));
+    assert.ok(fs.existsSync(path.join(out, "models", "sft", "weights.bin")), "with --out, the demo model is beside it");
     const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
     assert.doesNotMatch(html, /SMOKE TEST/, "only quick configs carry the smoke-test banner");
     assert.match(html, /The four claims/);
@@ -188,6 +190,15 @@ test("reproduce: every stage, every output; a second run skips; a threshold chan
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("demoModelDir: the default run's demo model goes to results/models/sft, others' and any --out run's beside their results", () => {
+  const ladder = loadConfig("configs/reproduce.json", ReproduceConfigSchema);
+  assert.equal(ladder.out, "docs/history/ladder");
+  assert.equal(demoModelDir(ladder, {}, ladder.out), "results/models/sft");
+  assert.equal(demoModelDir(ladder, { out: "/tmp/x" }, "/tmp/x"), path.join("/tmp/x", "models", "sft"));
+  const essential = loadConfig("configs/reproduce-essential.json", ReproduceConfigSchema);
+  assert.equal(demoModelDir(essential, {}, essential.out), path.join("docs/history/essential", "models", "sft"));
 });
 
 test("rlConfigFor: same RL budget for every method; bcr gets the derived tight budget; l1 a target length", () => {

@@ -140,7 +140,7 @@ test("the kernel set enters the hashes from sft on, and only when it is not the 
 });
 
 test("sft.extend enters the hashes only when present: committed one-phase configs keep theirs; its examples redo data, its run only sft on", () => {
-  // The hashes of the committed runs (results/essential/summary.json, results/learned/summary.json).
+  // The hashes of the committed runs (docs/history/essential/summary.json, docs/history/learned/summary.json).
   const sections = loadConfig("configs/reproduce-essential.json", ReproduceConfigSchema);
   const h = stageHashes(sections);
   assert.deepEqual([h.data, h.sft, h.rl], ["efcee7f58b1db9ca", "ecef9ffbea2dee8e", "e57a0a36872a4d5c"]);

@@ -26,7 +26,7 @@ function bcrStudy(args: string[]): Promise<Result> {
         "--quick",
         "--quiet",
         "--costs",
-        path.join(root, "results/summary.json"),
+        path.join(root, "docs/history/ladder/summary.json"),
         ...args,
       ],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"], timeout: 300_000 },

@@ -16,7 +16,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 function study(args: string[]) {
   const r = spawnSync(
     process.execPath,
-    [path.join(root, "bin/bcr.js"), "study", "--quiet", "--costs", path.join(root, "results/summary.json"), ...args],
+    [
+      path.join(root, "bin/bcr.js"),
+      "study",
+      "--quiet",
+      "--costs",
+      path.join(root, "docs/history/ladder/summary.json"),
+      ...args,
+    ],
     { cwd: root, encoding: "utf8", timeout: 300_000 },
   );
   assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);

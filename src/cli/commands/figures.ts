@@ -8,7 +8,7 @@ import { Renderer, writeFigureHtml } from "../../viz/render.js";
 
 const USAGE = `usage: bcr figures <runs-dir> [--out DIR] [--no-png]
   <runs-dir>   a run folder, or a folder holding run folders (config.json + metrics.jsonl)
-  --out DIR    where to write figures and tables (default results/figures)
+  --out DIR    where to write figures and tables (default results/figures, not committed)
   --no-png     write interactive HTML only (no Chromium needed)`;
 
 export const command: Command = {

@@ -12,8 +12,9 @@ const usage = [
   "usage: bcr reproduce [--quick] [--config FILE] [--out DIR] [--runs DIR] [--force] [--only STAGE,...] [--set key=value]... [--backend NAME]",
   "",
   "The whole experiment: synthetic data, SFT, the RL runs (single, bcr, length penalties x seeds),",
-  "N=1 evals and N-sweeps, fits and bootstrap CIs, then results/ (claims.json, summary.json,",
-  "tables/, figures/, report.html with the verdict on each of the paper's four claims).",
+  "N=1 evals and N-sweeps, fits and bootstrap CIs, then the config's out folder (claims.json, summary.json,",
+  "tables/, figures/, report.html with the verdict on each of the paper's four claims). The default config",
+  "regenerates the ladder run kept in docs/history/ladder/ and its demo SFT model in results/models/sft.",
   `Stages: ${STAGES.join(" -> ")}. A stage done with the same config is skipped; an interrupted one resumes.`,
   "",
   "  --quick          the tiny CI version (configs/reproduce-quick.json)",
@@ -60,7 +61,7 @@ function defaultConfig(name: string): string {
 
 export const command: Command = {
   name: "reproduce",
-  summary: "run the whole experiment (data, SFT, RL, evals, analysis) and write results/ with the claims report",
+  summary: "run the whole experiment (data, SFT, RL, evals, analysis) and write its report with the claims",
   usage,
   async run(argv) {
     const values = parseFlags(argv, {

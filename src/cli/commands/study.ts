@@ -31,7 +31,7 @@ const usage = [
   "                   sft (data, SFT, gate), rl (RL, eval; needs every SFT seed's gate), cont (the continuation),",
   "                   judge (no training: rows, report, study.json, as the full run writes them; needs every item)",
   "  --sft-seed K     the SFT seeds of phase sft or rl (repeat or comma-separate; default all of the experiment's)",
-  "  --costs FILE     committed run whose stage times give the ETA's unit costs (default results/summary.json)",
+  "  --costs FILE     committed run whose stage times give the ETA's unit costs (default docs/history/ladder/summary.json)",
   "  --backend NAME   auto | tensorflow | wasm | cpu (default BCR_BACKEND or auto)",
   "  --quiet          no progress bars",
 ].join("\n");
