@@ -118,6 +118,12 @@ export const ExperimentSchema = z.strictObject({
     .string()
     .optional()
     .describe("how settings marked as placeholders (penalty strengths) are chosen from a short pilot, and its record"),
+  recipeTries: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      "earlier SFT recipes tried for this experiment's gate, each with its gate figures and where its record is (issue 29: changing the SFT recipe until the gate passes is fair before any RL result; every try is recorded)",
+    ),
   continuation: z
     .strictObject({
       steps: positiveInt().describe("RL steps of the continuation runs"),

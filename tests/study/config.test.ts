@@ -42,7 +42,10 @@ test("the committed study: A, B, C with 5 / 3 / 3 SFT seeds, 2 RL seeds, 512 pro
     assert.equal(e.spec.rules.collapseFloor, 0.05);
   }
   const [A, B, C] = s.experiments as [Experiment, Experiment, Experiment];
-  assert.deepEqual(A.base.sft.mix, { essential: 0.3, redundant: 0.6, shortcut: 0.1 });
+  // Try 2 of A's SFT recipe (try 1, 0.3 / 0.6 / 0.1, failed its gate on 3 of 5 SFT seeds; recipeTries records it).
+  assert.deepEqual(A.base.sft.mix, { essential: 0.2, redundant: 0.7, shortcut: 0.1 });
+  assert.equal(A.spec.recipeTries?.length, 1);
+  assert.deepEqual(B.base.sft.mix, { essential: 0.3, redundant: 0.6, shortcut: 0.1 });
   assert.deepEqual(A.base.rl.bcr.n, [3, 4]);
   assert.equal(A.base.rl.bcr.budget, 140);
   assert.deepEqual(A.base.rl.methods.map(methodLabel), ["single", "bcr", "single@b", "linear@0.1", "linear@1"]);
