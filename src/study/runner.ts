@@ -795,6 +795,13 @@ async function seedGate(exp: Experiment, k: number, dir: string, opts: StudyOpti
   if (prior) return prior;
   const hash = gateHash(exp, dir);
   const file = path.join(dir, "gate.json");
+  // The measurement's response caches live under gate/<hash>/: a cache written for another SFT
+  // model in this folder (an earlier recipe or config, same model name) must never answer for this
+  // one, so those go; this model's own cache stays, and a killed measurement resumes from it.
+  const gateDir = path.join(dir, "gate");
+  if (fs.existsSync(gateDir))
+    for (const e of fs.readdirSync(gateDir))
+      if (e !== hash) fs.rmSync(path.join(gateDir, e), { recursive: true, force: true });
   const t0 = performance.now();
   const { gpt, tokenizer } = await loadLocal(L.sft);
   try {
@@ -813,7 +820,7 @@ async function seedGate(exp: Experiment, k: number, dir: string, opts: StudyOpti
         samples: g.samples,
         budget: g.budget,
         seed: c.analysis.seed,
-        outDir: path.join(dir, "gate", `${i}-${g.metric}`),
+        outDir: path.join(gateDir, hash, `${i}-${g.metric}`),
         batchSize: c.eval.batchSize,
         ...(exp.spec.difficulty ? { difficulty: exp.spec.difficulty } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),

@@ -147,3 +147,33 @@ test("a gate that fails on the SFT models: 'gate failed' for every claim, and no
     assert.ok(!fs.existsSync(path.join(runs, "A", `sft-${k}`, "rl")), "no RL ran");
   }
 });
+
+// A gate measured on one SFT model must not be answered from the response caches of another in
+// the same folder (same model name): a changed SFT recipe re-measures from scratch. Before the fix,
+// the caches sat in gate/0-recheck_share/ and a new recipe's gate read the old model's responses.
+test("a new SFT model in the same folder: its gate is measured afresh, not from the old model's caches", {
+  timeout: 300_000,
+}, () => {
+  const tmp = tempDir("bcr-study-regate-");
+  const exp = readJson(path.join(root, "configs/study/quick-A.json"));
+  exp.base.extends = path.join(root, "configs/reproduce-quick.json");
+  const write = () => fs.writeFileSync(path.join(tmp, "A.json"), JSON.stringify(exp));
+  write();
+  fs.writeFileSync(path.join(tmp, "study.json"), JSON.stringify({ smoke: true, experiments: ["A.json"] }));
+  const runs = path.join(tmp, "runs");
+  const args = ["--config", path.join(tmp, "study.json"), "--out", path.join(tmp, "out"), "--runs", runs];
+  const phase = [...args, "--experiment", "A", "--phase", "sft", "--sft-seed", "1"];
+  const dir = path.join(runs, "A", "sft-1");
+  const gateOf = () => readJson(path.join(dir, "gate.json")) as { hash: string };
+
+  study(phase);
+  const first = gateOf().hash;
+  assert.deepEqual(fs.readdirSync(path.join(dir, "gate")), [first], "the caches sit under the gate's hash");
+
+  exp.base.sft.mix = { essential: 0.2, redundant: 0.7, shortcut: 0.1 }; // another SFT model, same name
+  write();
+  study(phase);
+  const second = gateOf().hash;
+  assert.notEqual(second, first, "the gate is keyed by the new SFT model");
+  assert.deepEqual(fs.readdirSync(path.join(dir, "gate")), [second], "the old model's caches are gone");
+});
