@@ -8,6 +8,7 @@ import { forcedBareAccuracy } from "../../src/study/gate.js";
 import { judgeExperiment } from "../../src/study/judge.js";
 import type { RowsArchive, RowsMeta, StudyRow } from "../../src/study/rows.js";
 import { deriveSeed } from "../../src/util/rng.js";
+import { handMadeMeta } from "./fixtures.js";
 
 const rules = RulesSchema.parse({ nonInferiorityMargin: 0.05, marginSource: "test", bootstrap: 300 });
 const SFT = [1, 2, 3],
@@ -48,22 +49,7 @@ function rowsOf(
   );
 }
 
-const meta = (over: Partial<RowsMeta> = {}): RowsMeta => ({
-  format: 1,
-  id: "T",
-  budgets: { n1: 160, sweep: 140, bcr: {} },
-  gate: SFT.map((sft) => ({
-    sft,
-    passed: true,
-    gates: [{ metric: "recheck_share", measured: 0.6, threshold: 0.5, direction: ">=", passed: true, how: "test" }],
-  })),
-  gatePassed: true,
-  runs: [],
-  test: { problems: problems.length, available: problems.length },
-  continuation: null,
-  wall: {},
-  ...over,
-});
+const meta = (over: Partial<RowsMeta> = {}): RowsMeta => handMadeMeta(SFT, problems.length, over);
 
 test("claim 2 held when bcr is shorter at equal accuracy; claim 1 held on a falling token curve, partially on a flat one", () => {
   const noise = (sft: number, rl: number, s: number) => ((sft * 7 + rl * 3 + s) % 5) - 2;

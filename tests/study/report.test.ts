@@ -24,6 +24,7 @@ import { fmtEstimate } from "../../src/study/verdict.js";
 import type { Trace } from "../../src/viz/figures.js";
 import { Renderer } from "../../src/viz/render.js";
 import { deriveSeed } from "../../src/util/rng.js";
+import { handMadeMeta } from "./fixtures.js";
 
 const rules = RulesSchema.parse({ nonInferiorityMargin: 0.05, marginSource: "test", bootstrap: 200 });
 const SFT = [1, 2, 3],
@@ -81,22 +82,7 @@ function rowsOf(arm: string, set: StudyRow["set"], n: number): StudyRow[] {
   );
 }
 
-const meta = (over: Partial<RowsMeta> = {}): RowsMeta => ({
-  format: 1,
-  id: "T",
-  budgets: { n1: 160, sweep: 140, bcr: {} },
-  gate: SFT.map((sft) => ({
-    sft,
-    passed: true,
-    gates: [{ metric: "recheck_share", measured: 0.6, threshold: 0.5, direction: ">=", passed: true, how: "test" }],
-  })),
-  gatePassed: true,
-  runs: [],
-  test: { problems: problems.length, available: problems.length },
-  continuation: null,
-  wall: {},
-  ...over,
-});
+const meta = (over: Partial<RowsMeta> = {}): RowsMeta => handMadeMeta(SFT, problems.length, over);
 
 const arms = Object.keys(ARMS);
 const fullRows = [
