@@ -153,7 +153,7 @@ export type StudySpec = z.infer<typeof StudySchema>;
 
 export interface Experiment {
   spec: ExperimentSpec;
-  /** The experiment's config file as given (rules_commit is its last commit). */
+  /** The experiment's config file as given (rules_commit is its last commit when the rows are assembled). */
   file: string;
   /** The resolved reproduce config every SFT seed starts from. */
   base: ReproduceConfig;

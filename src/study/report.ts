@@ -45,9 +45,9 @@ export interface StudyReportEntry {
   exp: Experiment;
   archive: RowsArchive;
   judgement: Judgement;
-  /** The commit that last changed the experiment's config file (null: never committed). */
+  /** The commit that fixed the rules the rows were run under (provenance.ts; null: never committed). */
   rulesCommit: string | null;
-  /** Whether that file differs from its commit. */
+  /** Whether the config file differed from that commit. */
   rulesDirty: boolean;
 }
 

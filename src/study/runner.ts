@@ -24,7 +24,6 @@
  * seed's gate), cont (step 4), judge (step 5; needs every item). Each item holds a lock file in its
  * folder while it runs (lock.ts). Without a phase, runExperiment calls the same items in order.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -55,6 +54,7 @@ import {
 import { measureGate } from "./gate.js";
 import { withLock } from "./lock.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
+import { type RulesProvenance, rulesFromGitNote, rulesNow, rulesOfRows } from "./provenance.js";
 import { type StudyReportEntry, writeStudyReport } from "./report.js";
 import {
   type RowsArchive,
@@ -126,34 +126,6 @@ export interface StudyResult {
   phase?: { phase: Phase; seeds: number[]; ran: boolean };
 }
 
-/** The git commit that last changed `file` (null outside a repository or for an uncommitted file). */
-export function rulesCommit(file: string): string | null {
-  try {
-    const out = execFileSync("git", ["log", "-1", "--format=%H", "--", path.basename(file)], {
-      cwd: path.dirname(path.resolve(file)),
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    return out || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether `file` differs from its last commit (the report says so beside the rules commit). */
-export function rulesDirty(file: string): boolean {
-  try {
-    const out = execFileSync("git", ["status", "--porcelain", "--", path.basename(file)], {
-      cwd: path.dirname(path.resolve(file)),
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    return out.length > 0;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * What an experiment's results depend on: its spec and its base config without the fields that only
  * name places (out, runs, name, demoModel; each SFT seed's own are set by sftSeedConfig), so moving
@@ -185,6 +157,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   if (study.spec.smoke)
     log("[study] SMOKE TEST, NOT A RESULT: tiny models, a few steps; the verdicts only show the code ran");
   const judgements: Record<string, Judgement> = {};
+  const rules: Record<string, RulesProvenance> = {};
   const results: ExperimentResult[] = [];
   const walls: Record<string, Record<string, number>> = {};
 
@@ -196,15 +169,17 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       log(`[study] ${exp.spec.id}: re-judging from ${file} (${archive.rows.length} rows)`);
       const t0 = performance.now();
       const j = judgeExperiment(archive, exp.spec);
+      const r = rulesOf(exp, archive.meta, file, log);
       judgements[exp.spec.id] = j;
+      rules[exp.spec.id] = r;
       walls[exp.spec.id] = { ...archive.meta.wall };
-      results.push(experimentResult(exp, archive.meta, j));
-      writeReport(exp, archive.meta, j, out);
+      results.push(experimentResult(exp, archive.meta, j, r));
+      writeReport(exp, archive.meta, j, r, out);
       log(`[study] ${exp.spec.id}: judged in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const output = writeStudy(out, results, walls);
     logVerdicts(log, output);
-    await reportStudy(study, out, judgements, output, opts, log);
+    await reportStudy(study, out, judgements, rules, output, opts, log);
     return { output, judgements, plan: [] };
   }
 
@@ -271,10 +246,12 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
         writeRows(rowsFile, archive);
         writeJsonAtomic(doneFile, { hash, finished: new Date().toISOString() });
       }
+      const r = rulesOf(exp, archive.meta, rowsFile, log);
       judgements[id] = j;
+      rules[id] = r;
       walls[id] = archive.meta.wall;
-      results.push(experimentResult(exp, archive.meta, j));
-      writeReport(exp, archive.meta, j, out);
+      results.push(experimentResult(exp, archive.meta, j, r));
+      writeReport(exp, archive.meta, j, r, out);
       writeJsonAtomic(path.join(out, "study", id, "machine.json"), {
         backend: backendInfo() ?? info,
         cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
@@ -286,7 +263,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   }
   const output = writeStudy(out, results, walls);
   logVerdicts(log, output);
-  await reportStudy(study, out, judgements, output, opts, log);
+  await reportStudy(study, out, judgements, rules, output, opts, log);
   return { output, judgements, plan };
 }
 
@@ -299,6 +276,7 @@ async function reportStudy(
   study: Study,
   out: string,
   judged: Record<string, Judgement>,
+  rules: Record<string, RulesProvenance>,
   output: StudyOutput,
   opts: StudyOptions,
   log: Log,
@@ -310,9 +288,17 @@ async function reportStudy(
     if (!fs.existsSync(file)) continue;
     const archive = readRows(file);
     const judgement = judged[exp.spec.id] ?? judgeExperiment(archive, exp.spec);
-    entries.push({ exp, archive, judgement, rulesCommit: rulesCommit(exp.file), rulesDirty: rulesDirty(exp.file) });
+    const r = rules[exp.spec.id] ?? rulesOf(exp, archive.meta, file, log);
+    entries.push({ exp, archive, judgement, rulesCommit: r.commit, rulesDirty: r.dirty });
   }
   await writeStudyReport(out, entries, output, log, { smoke: study.spec.smoke === true });
+}
+
+/** The rules commit of an experiment's rows (provenance.ts), saying so when it had to come from git. */
+function rulesOf(exp: Experiment, meta: RowsMeta, rowsFile: string, log: Log): RulesProvenance {
+  const r = rulesOfRows(exp.file, meta, rowsFile);
+  if (r.from === "git") log(rulesFromGitNote(exp.spec.id, rowsFile, r));
+  return r;
 }
 
 function logVerdicts(log: Log, output: StudyOutput): void {
@@ -360,7 +346,7 @@ function writeStudy(
   return output;
 }
 
-function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement): ExperimentResult {
+function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement, rules: RulesProvenance): ExperimentResult {
   const thresholds = [...new Set(exp.gates.map((g) => g.threshold))];
   return {
     id: exp.spec.id,
@@ -372,7 +358,7 @@ function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement): Experi
       figure: gateFigure(meta.gate),
       threshold: thresholds.length === 1 ? thresholds[0]! : exp.gates.map((g) => g.threshold),
     },
-    rules_commit: rulesCommit(exp.file),
+    rules_commit: rules.commit,
     claims: j.claims.map((c) => ({ id: c.id, verdict: c.verdict, figure: c.figure })),
     frontier: j.frontier,
   };
@@ -541,6 +527,8 @@ function assembleRows(exp: Experiment, runsRoot: string, gateRuns: readonly Seed
   const meta: RowsMeta = {
     format: 1,
     id,
+    // The rules these runs were made under, fixed now: a later re-judge must not relabel them.
+    ...rulesNow(exp.file),
     budgets: { n1: exp.base.eval.n1Budget, sweep: exp.base.eval.sweepBudget, bcr: {} },
     gate: gates,
     gatePassed,
@@ -881,10 +869,9 @@ async function runContinuation(exp: Experiment, k: number, runsRoot: string, opt
 }
 
 /** <out>/study/<id>/report.md: the rules and their commit, the gate per SFT seed, the verdicts, the arms. */
-function writeReport(exp: Experiment, meta: RowsMeta, j: Judgement, out: string): void {
+function writeReport(exp: Experiment, meta: RowsMeta, j: Judgement, rules: RulesProvenance, out: string): void {
   const s = exp.spec;
-  const commit = rulesCommit(exp.file);
-  const dirty = rulesDirty(exp.file);
+  const { commit, dirty } = rules;
   const ci = (e: { mean: number; ci: [number, number] }, d = 3) =>
     `${e.mean.toFixed(d)} [${e.ci[0].toFixed(d)}, ${e.ci[1].toFixed(d)}]`;
   const lines = [

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { rulesCommit } from "../../src/study/provenance.js";
 import { readRows } from "../../src/study/rows.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -95,6 +96,8 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.equal(a.meta.gate.length, 3);
   assert.equal(a.meta.runs.length, 3 * 4 * 2 + 2 * 2, "main runs and the continuation (bcr, single x 2 RL seeds)");
   assert.deepEqual(a.meta.continuation, { steps: 2, sft: 1, methods: ["bcr", "single"] });
+  assert.equal(a.meta.rules_commit, rulesCommit(path.join(root, "configs/study/quick-A.json")), "the rules as run");
+  assert.equal(e.rules_commit, a.meta.rules_commit);
   const report = fs.readFileSync(path.join(out, "study", "A", "report.md"), "utf8");
   assert.match(report, /nonInferiorityMargin: 0\.05/);
   assert.match(report, /Rules/);
