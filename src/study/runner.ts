@@ -14,10 +14,10 @@
  *                             <out>/study/<id>/report.md, and <out>/study.json
  *
  * Resuming: every step checks its own output (stage markers, gate.json, the continuation's
- * done.json, checkpoints and sweep caches inside the stages), so killing and re-running goes on
- * where it stopped; an experiment finished with the same config (<runs>/<id>/done.json holds the
- * hash of its resolved config) is not touched again. `rejudge` re-judges from the committed rows
- * alone (no runs folder, no training).
+ * done.json, each keyed by a hash of what it was made from; checkpoints and sweep caches inside
+ * the stages), so killing and re-running goes on where it stopped; an experiment finished with
+ * the same config (<runs>/<id>/done.json holds the hash of its resolved config) is not touched
+ * again. `rejudge` re-judges from the committed rows alone (no runs folder, no training).
  *
  * Phases (`--phase`, docs/cluster.md): the same work items, one kind per call, as the jobs of a
  * cluster sharing the runs folder: sft (steps 1-2 of some SFT seeds), rl (step 3; needs every
@@ -32,7 +32,7 @@ import { LocalModel } from "../model/local-model.js";
 import { derive } from "../reproduce/budget.js";
 import { readDataStats } from "../reproduce/data.js";
 import { evaluateModel, modelsToEvaluate, readEvals } from "../reproduce/eval.js";
-import { type Layout, layout, type Log } from "../reproduce/layout.js";
+import { layout, type Log } from "../reproduce/layout.js";
 import { reproduce, stageHashes } from "../reproduce/pipeline.js";
 import { planRuns, runRl } from "../reproduce/rl.js";
 import { markerFile, readMarker, stageHash } from "../reproduce/stages.js";
@@ -41,7 +41,8 @@ import { RunStopped } from "../run/interrupt.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
 import { loadLocal } from "../train/load-local.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
-import { type Experiment, methodLabel, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
+import { type Experiment, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
+import { continuationSeed, continuationSetup, continuationState, markContinuationDone } from "./continuation.js";
 import {
   formatDuration,
   formatPlan,
@@ -500,8 +501,6 @@ async function contItem(exp: Experiment, runsRoot: string, opts: StudyOptions & 
   });
 }
 
-const continuationSeed = (exp: Experiment) => exp.spec.continuation!.sftSeed ?? exp.spec.sftSeeds[0]!;
-
 /** The majority rule: an experiment goes on to RL when its gate passed on more than half of its SFT seeds. */
 function gateOutcome(gates: readonly SeedGateRun[]): { passed: boolean; seeds: number } {
   const seeds = gates.filter((g) => g.gate.passed).length;
@@ -713,8 +712,8 @@ function missingItems(exp: Experiment, runsRoot: string, kernels: string | undef
   }
   if (exp.spec.continuation) {
     const k = continuationSeed(exp);
-    const done = path.join(continuationSetup(exp, k, runsRoot).dir, "done.json");
-    if (!fs.existsSync(done)) missing.push({ phase: "cont", sft: k, why: `no ${done}` });
+    const state = continuationState(exp, k, runsRoot);
+    if (!state.done) missing.push({ phase: "cont", sft: k, why: state.why });
   }
   return missing;
 }
@@ -832,30 +831,21 @@ async function seedGate(exp: Experiment, k: number, dir: string, opts: StudyOpti
   }
 }
 
-/** The continuation's config (rl.steps, the continued methods, an N=1-only eval) and folders cont-<steps>/. */
-function continuationSetup(exp: Experiment, k: number, runsRoot: string) {
-  const cont = exp.spec.continuation!;
-  const c = sftSeedConfig(exp, k, runsRoot);
-  const config = {
-    ...c,
-    rl: { ...c.rl, steps: cont.steps, methods: c.rl.methods.filter((m) => cont.methods.includes(methodLabel(m))) },
-    eval: { ...c.eval, ns: [1], greedy: false },
-  };
-  const base = layout(c.runs, c.out);
-  const dir = path.join(c.runs, `cont-${cont.steps}`);
-  const L: Layout = { ...base, rl: path.join(dir, "rl"), eval: path.join(dir, "eval") };
-  return { config, layout: L, dir };
-}
-
 /**
  * Experiment A's continuation: the continued methods trained for cont.steps on one SFT seed (fresh
  * runs with the main runs' seeds: the same RNG streams, so their first steps are the main runs'),
  * then their sampled N=1 eval. Resumable: trainRl resumes from checkpoints, finished evals are kept.
  */
 async function runContinuation(exp: Experiment, k: number, runsRoot: string, opts: StudyOptions & { log: Log }) {
-  const { config, layout: L, dir } = continuationSetup(exp, k, runsRoot);
-  const done = path.join(dir, "done.json");
-  if (fs.existsSync(done)) return;
+  const { config, layout: L, doneFile } = continuationSetup(exp, k, runsRoot);
+  const state = continuationState(exp, k, runsRoot);
+  if (state.done) return;
+  if (state.stale) {
+    // Its runs and evals answer for another config (another SFT model, other methods): they would
+    // be resumed or kept as finished, so they go, and the continuation starts over.
+    opts.log(`[study] ${exp.spec.id} sft-${k}: ${state.why}; starting it over`);
+    for (const d of [L.rl, L.eval, doneFile]) fs.rmSync(d, { recursive: true, force: true });
+  }
   const t0 = performance.now();
   await runRl(config, L, opts.log, opts.progress ?? true, undefined, opts.signal);
   const derived = derive(config, readDataStats(L));
@@ -865,7 +855,7 @@ async function runContinuation(exp: Experiment, k: number, runsRoot: string, opt
     if (fs.existsSync(path.join(ref.dir, "eval.json"))) continue;
     await evaluateModel(ref, config, test, opts.log, opts.progress ?? true, opts.signal);
   }
-  writeJsonAtomic(done, { wall_s: (performance.now() - t0) / 1000 });
+  markContinuationDone(exp, k, runsRoot, (performance.now() - t0) / 1000);
 }
 
 /** <out>/study/<id>/report.md: the rules and their commit, the gate per SFT seed, the verdicts, the arms. */

@@ -112,7 +112,12 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   fs.renameSync(`${runs}-away`, runs);
 
   // Killed during an eval: the study goes on from there and ends with the same rows and verdicts.
+  // And a continuation done with another config (its done.json's hash altered) is run again.
   fs.rmSync(path.join(runs, "A", "done.json"));
+  const contDone = path.join(runs, "A", "sft-1", "cont-2", "done.json");
+  const contHash = readJson(contDone).hash;
+  assert.match(contHash, /^[0-9a-f]{16}$/, "the continuation's done.json holds its config hash");
+  fs.writeFileSync(contDone, JSON.stringify({ ...readJson(contDone), hash: "0000000000000000" }));
   const marker = path.join(runs, "A", "sft-2", ".reproduce", "eval.json");
   fs.writeFileSync(marker, JSON.stringify({ ...readJson(marker), status: "running" }));
   fs.rmSync(path.join(runs, "A", "sft-2", "eval", "bcr", "seed-1", "eval.json"));
@@ -121,6 +126,8 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.match(again.stderr, /eval: resuming/);
   assert.match(again.stderr, /eval \d+\/9: bcr seed 1 \(/, "the missing model is evaluated again");
   assert.doesNotMatch(again.stderr, /eval \d+\/9: single seed 1 \(/, "a finished model is not");
+  assert.match(again.stderr, /sft-1: the continuation was done with another config .*; starting it over/);
+  assert.equal(readJson(contDone).hash, contHash);
   assert.deepEqual(readRows(rowsFile).rows, a.rows);
   assert.deepEqual(readJson(path.join(out, "study.json")).experiments, s.experiments);
 });
