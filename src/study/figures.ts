@@ -72,8 +72,9 @@ export function armOrder(arms: readonly string[]): string[] {
 }
 
 /**
- * Colour (methodColor: a family's hue, a penalty's strength as lightness), marker and dash of an
- * arm. Variants that share a family's hue (bcr-split beside bcr) get their own marker and dash.
+ * Colour (methodColor: a family's hue, a penalty's strength as lightness, a variant a darker
+ * shade), marker and dash of an arm. A variant (bcr-split beside bcr) also gets its own marker and
+ * dash, so it stays tellable from its family where colours are hard to see.
  */
 export function armStyle(arm: string): { color: string; symbol: string; dash: "solid" | "dash" | "dot" } {
   const color = methodColor(arm);

@@ -1,8 +1,17 @@
 // The study's figures (src/study/figures.ts) on hand-made estimates: the accuracy axis holds every
-// point drawn on it (a greedy marker at accuracy 1.0 was cut in half at the frame's top edge).
+// point drawn on it (a greedy marker at accuracy 1.0 was cut in half at the frame's top edge), and
+// every arm of the study's experiments has a colour of its own (bcr-split had bcr's).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { doseResponseFigure, frontierFigure, nSweepFigure, type SweepEstimates } from "../../src/study/figures.js";
+import { loadExperiment, methodLabel } from "../../src/study/config.js";
+import {
+  armOrder,
+  armStyle,
+  doseResponseFigure,
+  frontierFigure,
+  nSweepFigure,
+  type SweepEstimates,
+} from "../../src/study/figures.js";
 import type { ArmSummary, Judgement } from "../../src/study/judge.js";
 import type { Layout } from "../../src/viz/figures.js";
 
@@ -56,4 +65,32 @@ test("n-sweep and dose-response: their accuracy axes show the greedy markers at 
   assert.ok(sweepTop >= 1.02, `n-sweep top ${sweepTop}`);
   const [, doseTop] = yAxis(doseResponseFigure("T", judgement).fig!.layout);
   assert.ok(doseTop >= 1.02, `dose-response top ${doseTop}`);
+});
+
+/** Hue (radians) and lightness ((max + min) / 2) of #rrggbb. */
+function hueLightness(hex: string): [number, number] {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255) as [number, number, number];
+  return [Math.atan2(Math.sqrt(3) * (g - b), 2 * r - g - b), (Math.max(r, g, b) + Math.min(r, g, b)) / 2];
+}
+
+test("every arm of configs/study/A, B and C has a colour of its own; bcr-split is bcr's hue, darker", () => {
+  const arms = new Set(["sft"]);
+  for (const id of ["A", "B", "C"])
+    for (const m of loadExperiment(`configs/study/${id}.json`).base.rl.methods) {
+      const label = methodLabel(m);
+      arms.add(label === "single@b" ? "single@b35" : label); // single@b<tokens>: its tokens come from the data
+    }
+  const list = armOrder([...arms]);
+  assert.deepEqual(list, ["sft", "single", "single@b35", "bcr", "bcr-split", "linear@0.1", "linear@1"]);
+  const colors = list.map((a) => armStyle(a).color);
+  assert.equal(new Set(colors).size, list.length, `distinct: ${list.map((a, i) => `${a}=${colors[i]}`).join(" ")}`);
+
+  const [bcrHue, bcrLight] = hueLightness(armStyle("bcr").color);
+  const [splitHue, splitLight] = hueLightness(armStyle("bcr-split").color);
+  assert.ok(Math.abs(splitHue - bcrHue) < 0.05, "bcr-split keeps bcr's hue: its relative");
+  assert.ok(
+    bcrLight - splitLight > 0.1,
+    `bcr-split is visibly darker (${splitLight.toFixed(2)} vs ${bcrLight.toFixed(2)})`,
+  );
+  assert.equal(armStyle("bcr-split/seed-1").color, armStyle("bcr-split").color, "its runs keep it");
 });
