@@ -78,7 +78,11 @@ export type Phase = (typeof PHASES)[number];
 export interface StudyOptions {
   /** Run only this experiment (its entry in study.json is replaced, the others kept). */
   experiment?: string;
-  /** Re-judge every verdict from <out>/study/<id>/rows.jsonl.gz: no training, no evaluation. */
+  /**
+   * Re-judge every verdict from <out>/study/<id>/rows.jsonl.gz: no training, no evaluation. An
+   * experiment without rows (not run yet) is logged and left out; none with rows is an error, and
+   * so is `experiment` without its rows.
+   */
   rejudge?: boolean;
   runs?: string;
   out?: string;
@@ -163,9 +167,21 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   const walls: Record<string, Record<string, number>> = {};
 
   if (opts.rejudge) {
-    for (const exp of exps) {
-      const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
-      if (!fs.existsSync(file)) throw new Error(`--rejudge: ${file} does not exist (run the experiment first)`);
+    const rowsFiles = exps.map((exp) => path.join(out, "study", exp.spec.id, ROWS_FILE));
+    if (opts.experiment && !fs.existsSync(rowsFiles[0]!))
+      throw new Error(`--rejudge: ${rowsFiles[0]} does not exist (run the experiment first)`);
+    if (!rowsFiles.some((f) => fs.existsSync(f)))
+      throw new Error(
+        `--rejudge: no experiment of ${study.file} has committed rows (looked for ${rowsFiles.join(", ")}); run the study first`,
+      );
+    for (const [i, exp] of exps.entries()) {
+      const file = rowsFiles[i]!;
+      // Not run yet: left out of study.json, the findings and the report, as a run that has not
+      // reached it leaves it.
+      if (!fs.existsSync(file)) {
+        log(`[study] ${exp.spec.id}: no committed rows at ${file} (not run yet): not judged`);
+        continue;
+      }
       const archive = readRows(file);
       log(`[study] ${exp.spec.id}: re-judging from ${file} (${archive.rows.length} rows)`);
       const t0 = performance.now();

@@ -5,7 +5,7 @@
 // study.json. Before the fix, all three named the config's last commit at judge time.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,4 +103,57 @@ test("a rows archive whose rules_commit is not a commit: an error naming the fil
     () => readRows(r.rowsFile),
     /rows\.jsonl\.gz: meta field rules_commit must be a commit hash or null, got 42/,
   );
+});
+
+// `bcr study --rejudge` (what the README says to run) while some experiments have not run yet:
+// the quick study's A has rows, B and C have none. Before the fix the command stopped at the first
+// experiment without rows and judged nothing.
+function rejudgeCli(out: string, ...args: string[]) {
+  return spawnSync(
+    process.execPath,
+    [path.join(root, "bin/bcr.js"), "study", "--quick", "--quiet", "--out", out, "--rejudge", ...args],
+    { cwd: root, encoding: "utf8", timeout: 120_000 },
+  );
+}
+
+test("--rejudge judges the experiments that have rows and names the others as not run, exit 0", () => {
+  const out = tempDir("bcr-rejudge-some-");
+  const rowsA = path.join(out, "study", "A", "rows.jsonl.gz");
+  writeRows(rowsA, { meta: handMadeMeta([1, 2, 3], 8, { id: "A", gatePassed: false, rules_commit: null }), rows: [] });
+  const r = rejudgeCli(out);
+  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  assert.ok(r.stderr.includes(`[study] A: re-judging from ${rowsA}`), r.stderr);
+  for (const id of ["B", "C"]) {
+    const rows = path.join(out, "study", id, "rows.jsonl.gz");
+    assert.ok(r.stderr.includes(`[study] ${id}: no committed rows at ${rows} (not run yet): not judged`), r.stderr);
+    assert.equal(fs.existsSync(path.join(out, "study", id)), false, `nothing written for ${id}`);
+  }
+  // Left out exactly as a run that has not reached them leaves them: only A in study.json and the findings.
+  const study = JSON.parse(fs.readFileSync(path.join(out, "study.json"), "utf8"));
+  assert.deepEqual(
+    study.experiments.map((e: { id: string }) => e.id),
+    ["A"],
+  );
+  const findings = fs.readFileSync(path.join(out, "study", "findings.md"), "utf8");
+  assert.match(findings, /\| A \|/);
+  assert.doesNotMatch(findings, /\| [BC] \|/);
+  assert.ok(fs.existsSync(path.join(out, "study", "report.html")));
+});
+
+test("--rejudge with no experiment's rows, or --experiment C without C's rows: an error naming the files", () => {
+  const out = tempDir("bcr-rejudge-none-");
+  const r = rejudgeCli(out);
+  assert.notEqual(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  for (const id of ["A", "B", "C"])
+    assert.ok(r.stderr.includes(path.join(out, "study", id, "rows.jsonl.gz")), r.stderr);
+  assert.match(r.stderr, /no experiment of .*quick\.json has committed rows/);
+  assert.equal(fs.existsSync(path.join(out, "study.json")), false);
+
+  writeRows(path.join(out, "study", "A", "rows.jsonl.gz"), {
+    meta: handMadeMeta([1, 2, 3], 8, { id: "A", gatePassed: false, rules_commit: null }),
+    rows: [],
+  });
+  const c = rejudgeCli(out, "--experiment", "C");
+  assert.notEqual(c.status, 0, `${c.stdout}\n${c.stderr}`);
+  assert.ok(c.stderr.includes(`${path.join(out, "study", "C", "rows.jsonl.gz")} does not exist`), c.stderr);
 });
