@@ -5,7 +5,7 @@
  *
  * gzip JSONL (level 9, no name or time in the header: the same rows give the same bytes):
  *   line 1   {"kind":"meta","format":1,"id","columns":[...],"budgets","gate","runs","test",
- *            "rules_commit","rules_dirty", ...}
+ *            "rules_commit","rules_dirty","kernels","experiment_hash", ...}
  *   then     one JSON array per row, in the order of `columns`:
  *     arm      method label (sft, single, bcr, bcr-split, single@b35, linear@0.5, ...)
  *     sft      SFT seed
@@ -107,6 +107,15 @@ export interface RowsMeta {
    */
   rules_commit?: string | null;
   rules_dirty?: boolean;
+  /**
+   * The arithmetic the rows were computed with (arithmetic.ts, kernelSetOf: "wasm", "native
+   * (OpenBLAS Zen)", ...) and the hash of the experiment's config (config.ts, experimentHash),
+   * recorded when the rows are assembled so a replicate under other kernels can be matched with
+   * them. Absent from archives written before the meta carried them (machine.json beside them
+   * names the kernel set).
+   */
+  kernels?: string;
+  experiment_hash?: string;
 }
 
 export interface RowsArchive {
@@ -194,6 +203,9 @@ export function readRows(file: string): RowsArchive {
     );
   if (meta.rules_dirty !== undefined && typeof meta.rules_dirty !== "boolean")
     throw new Error(`${file}: meta field rules_dirty must be true or false, got ${JSON.stringify(meta.rules_dirty)}`);
+  for (const field of ["kernels", "experiment_hash"] as const)
+    if (meta[field] !== undefined && (typeof meta[field] !== "string" || meta[field] === ""))
+      throw new Error(`${file}: meta field ${field} must be a non-empty string, got ${JSON.stringify(meta[field])}`);
   const rows = lines.slice(1).map((l, i) => {
     const v = JSON.parse(l) as unknown[];
     if (!Array.isArray(v) || v.length !== columns.length)

@@ -10,8 +10,9 @@
  *   3. rl, eval               reproduce(..., only: rl, eval): every RL seed on every SFT model
  *   4. continuation           (experiment A) longer runs of some arms on one SFT seed, N=1 eval
  *   5. rows and judge         every eval row into <out>/study/<id>/rows.jsonl.gz, judged by the
- *                             pre-registered rules (judge.ts), a report section
- *                             <out>/study/<id>/report.md, and <out>/study.json
+ *                             pre-registered rules (judge.ts) and across the replicates under
+ *                             other kernel sets that the study config lists (arithmetic.ts), a
+ *                             report section <out>/study/<id>/report.md, and <out>/study.json
  *
  * Resuming: every step checks its own output (stage markers, gate.json, the continuation's
  * done.json, each keyed by a hash of what it was made from; checkpoints and sweep caches inside
@@ -41,7 +42,7 @@ import { RunStopped } from "../run/interrupt.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
 import { loadLocal } from "../train/load-local.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
-import { type Experiment, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
+import { type Experiment, experimentHash, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
 import { continuationSeed, continuationSetup, continuationState, markContinuationDone } from "./continuation.js";
 import {
   formatDuration,
@@ -54,6 +55,7 @@ import {
 } from "./eta.js";
 import { measureGate } from "./gate.js";
 import { withLock } from "./lock.js";
+import { acrossKernelSets, type ArithmeticSide, kernelSetOf } from "./arithmetic.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
 import { type RulesProvenance, rulesFromGitNote, rulesNow, rulesOfRows } from "./provenance.js";
 import { type StudyReportEntry, writeStudyReport } from "./report.js";
@@ -114,7 +116,9 @@ export interface ExperimentResult {
   eval_samples: number;
   gate: { passed: boolean; figure: string; threshold: number | number[] };
   rules_commit: string | null;
+  /** The verdicts; across kernel sets where a replicate under another one was judged (then `arithmetic` holds each side's). */
   claims: { id: string; verdict: string; figure: string }[];
+  arithmetic?: ArithmeticSide[];
   frontier: { diff: number | null; ci: [number, number] | null };
 }
 
@@ -130,24 +134,6 @@ export interface StudyResult {
   /** A phase other than judge: its SFT seeds, and whether its items ran (false: the gate failed, nothing to do). */
   phase?: { phase: Phase; seeds: number[]; ran: boolean };
 }
-
-/**
- * What an experiment's results depend on: its spec and its base config without the fields that only
- * name places (out, runs, name, demoModel; each SFT seed's own are set by sftSeedConfig), so moving
- * a parent config's output folder does not make a finished experiment look unfinished.
- */
-export const experimentHash = (exp: Experiment) => {
-  const {
-    out: _out,
-    runs: _runs,
-    name: _name,
-    demoModel: _demo,
-    ...base
-  } = exp.base as typeof exp.base & {
-    demoModel?: unknown;
-  };
-  return stageHash({ spec: exp.spec, base });
-};
 
 export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<StudyResult> {
   const log: Log = opts.log ?? ((l) => console.error(l));
@@ -165,6 +151,10 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   const rules: Record<string, RulesProvenance> = {};
   const results: ExperimentResult[] = [];
   const walls: Record<string, Record<string, number>> = {};
+  // An experiment's verdicts: its own rows by its rules, then across the replicates of them
+  // under other kernel sets that the study config lists (arithmetic.ts).
+  const acrossReplicates = (exp: Experiment, archive: RowsArchive, file: string, own: Judgement): Judgement =>
+    acrossKernelSets(exp, { file, archive, judgement: own }, study.spec.arithmeticReplicates, out, log);
 
   if (opts.rejudge) {
     const rowsFiles = exps.map((exp) => path.join(out, "study", exp.spec.id, ROWS_FILE));
@@ -185,7 +175,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       const archive = readRows(file);
       log(`[study] ${exp.spec.id}: re-judging from ${file} (${archive.rows.length} rows)`);
       const t0 = performance.now();
-      const j = judgeExperiment(archive, exp.spec);
+      const j = acrossReplicates(exp, archive, file, judgeExperiment(archive, exp.spec));
       const r = rulesOf(exp, archive.meta, file, log);
       judgements[exp.spec.id] = j;
       rules[exp.spec.id] = r;
@@ -196,7 +186,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     }
     const output = writeStudy(out, results, walls);
     logVerdicts(log, output);
-    await reportStudy(study, out, judgements, rules, output, opts, log);
+    await reportStudy(study, out, judgements, rules, output, opts, log, acrossReplicates);
     return { output, judgements, plan: [] };
   }
 
@@ -257,12 +247,15 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     } else archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
     await withLock(expRuns, `the judging of ${id}`, async () => {
       const t0 = performance.now();
-      const j = judgeExperiment(archive, exp.spec);
+      const own = judgeExperiment(archive, exp.spec);
       if (!finished) {
         archive.meta.wall.judge = (performance.now() - t0) / 1000;
         writeRows(rowsFile, archive);
         writeJsonAtomic(doneFile, { hash, finished: new Date().toISOString() });
       }
+      // After the rows are safe: a replicate that cannot be compared stops the call here, and
+      // the next call judges these rows again without redoing anything.
+      const j = acrossReplicates(exp, archive, rowsFile, own);
       const r = rulesOf(exp, archive.meta, rowsFile, log);
       judgements[id] = j;
       rules[id] = r;
@@ -280,14 +273,15 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   }
   const output = writeStudy(out, results, walls);
   logVerdicts(log, output);
-  await reportStudy(study, out, judgements, rules, output, opts, log);
+  await reportStudy(study, out, judgements, rules, output, opts, log, acrossReplicates);
   return { output, judgements, plan };
 }
 
 /**
  * results/study/report.html, findings.md and the figures (report.ts), over every experiment of the
  * study whose rows are in <out>: this call's judgements, and the others' judged again from their
- * committed rows (the rules are deterministic, so the same rows give the same verdicts).
+ * committed rows (the rules are deterministic, so the same rows give the same verdicts), across
+ * kernel sets by `across` as this call's were.
  */
 async function reportStudy(
   study: Study,
@@ -297,6 +291,7 @@ async function reportStudy(
   output: StudyOutput,
   opts: StudyOptions,
   log: Log,
+  across: (exp: Experiment, archive: RowsArchive, file: string, own: Judgement) => Judgement,
 ): Promise<void> {
   if (opts.report === false) return;
   const entries: StudyReportEntry[] = [];
@@ -304,7 +299,7 @@ async function reportStudy(
     const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
     if (!fs.existsSync(file)) continue;
     const archive = readRows(file);
-    const judgement = judged[exp.spec.id] ?? judgeExperiment(archive, exp.spec);
+    const judgement = judged[exp.spec.id] ?? across(exp, archive, file, judgeExperiment(archive, exp.spec));
     const r = rules[exp.spec.id] ?? rulesOf(exp, archive.meta, file, log);
     entries.push({ exp, archive, judgement, rulesCommit: r.commit, rulesDirty: r.dirty });
   }
@@ -377,6 +372,7 @@ function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement, rules: 
     },
     rules_commit: rules.commit,
     claims: j.claims.map((c) => ({ id: c.id, verdict: c.verdict, figure: c.figure })),
+    ...(j.arithmetic ? { arithmetic: j.arithmetic } : {}),
     frontier: j.frontier,
   };
 }
@@ -544,6 +540,11 @@ function assembleRows(exp: Experiment, runsRoot: string, gateRuns: readonly Seed
     id,
     // The rules these runs were made under, fixed now: a later re-judge must not relabel them.
     ...rulesNow(exp.file),
+    // What a replicate under other kernels is matched with (arithmetic.ts): the kernel set these
+    // rows were computed with (this process's; phase judge checked the runs' stage hashes name
+    // the same engine) and the config they were run from.
+    ...(backendInfo() ? { kernels: kernelSetOf(backendInfo()!) } : {}),
+    experiment_hash: experimentHash(exp),
     budgets: { n1: exp.base.eval.n1Budget, sweep: exp.base.eval.sweepBudget, bcr: {} },
     gate: gates,
     gatePassed,

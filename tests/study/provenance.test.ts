@@ -105,6 +105,17 @@ test("a rows archive whose rules_commit is not a commit: an error naming the fil
   );
 });
 
+test("a rows archive whose kernels or experiment_hash is not a non-empty string: an error naming the file and the field", () => {
+  const r = repoWithExperiment();
+  r.writeArchive({ kernels: 3 as unknown as string });
+  assert.throws(() => readRows(r.rowsFile), /rows\.jsonl\.gz: meta field kernels must be a non-empty string, got 3/);
+  r.writeArchive({ experiment_hash: "" });
+  assert.throws(
+    () => readRows(r.rowsFile),
+    /rows\.jsonl\.gz: meta field experiment_hash must be a non-empty string, got ""/,
+  );
+});
+
 // `bcr study --rejudge` (what the README says to run) while some experiments have not run yet:
 // the quick study's A has rows, B and C have none. Before the fix the command stopped at the first
 // experiment without rows and judged nothing.

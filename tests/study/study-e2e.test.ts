@@ -8,6 +8,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { kernelSetOf } from "../../src/study/arithmetic.js";
+import { experimentHash, loadExperiment } from "../../src/study/config.js";
 import { rulesCommit } from "../../src/study/provenance.js";
 import { readRows } from "../../src/study/rows.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -152,6 +154,11 @@ test("a gate that fails on the SFT models: 'gate failed' for every claim, and no
     ["gate failed", "gate failed", "gate failed"],
   );
   assert.deepEqual(e.frontier, { diff: null, ci: null });
+  // What a replicate under other kernels is matched with (arithmetic.ts): the rows' kernel set, as
+  // machine.json names the backend, and the hash of the config they were run from.
+  const meta = readRows(path.join(out, "study", "A", "rows.jsonl.gz")).meta;
+  assert.equal(meta.kernels, kernelSetOf(readJson(path.join(out, "study", "A", "machine.json")).backend));
+  assert.equal(meta.experiment_hash, experimentHash(loadExperiment(path.join(tmp, "A.json"))));
   for (const k of [1, 2, 3]) {
     assert.ok(fs.existsSync(path.join(runs, "A", `sft-${k}`, "sft")), "the SFT model was trained");
     assert.ok(!fs.existsSync(path.join(runs, "A", `sft-${k}`, "rl")), "no RL ran");
