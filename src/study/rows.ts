@@ -5,7 +5,7 @@
  *
  * gzip JSONL (level 9, no name or time in the header: the same rows give the same bytes):
  *   line 1   {"kind":"meta","format":1,"id","columns":[...],"budgets","gate","runs","test",
- *            "rules_commit","rules_dirty","kernels","experiment_hash", ...}
+ *            "rules_commit","rules_dirty","kernels","experiment_hash","arithmetic", ...}
  *   then     one JSON array per row, in the order of `columns`:
  *     arm      method label (sft, single, bcr, bcr-split, single@b35, linear@0.5, ...)
  *     sft      SFT seed
@@ -21,6 +21,7 @@
  */
 import * as fs from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { isFingerprint } from "../model/arithmetic-fingerprint.js";
 import type { ModelEval } from "../reproduce/eval.js";
 import { writeFileAtomic } from "../util/fsx.js";
 
@@ -116,6 +117,12 @@ export interface RowsMeta {
    */
   kernels?: string;
   experiment_hash?: string;
+  /**
+   * The arithmetic fingerprint of the process that assembled the rows (src/model/arithmetic-fingerprint.ts):
+   * what tells two kernel sets apart, where `kernels` is the name for people. Absent from archives
+   * assembled before the field (machine.json beside them may carry it).
+   */
+  arithmetic?: string;
 }
 
 export interface RowsArchive {
@@ -206,6 +213,10 @@ export function readRows(file: string): RowsArchive {
   for (const field of ["kernels", "experiment_hash"] as const)
     if (meta[field] !== undefined && (typeof meta[field] !== "string" || meta[field] === ""))
       throw new Error(`${file}: meta field ${field} must be a non-empty string, got ${JSON.stringify(meta[field])}`);
+  if (meta.arithmetic !== undefined && (typeof meta.arithmetic !== "string" || !isFingerprint(meta.arithmetic)))
+    throw new Error(
+      `${file}: meta field arithmetic must be an arithmetic fingerprint (16 hex digits), got ${JSON.stringify(meta.arithmetic)}`,
+    );
   const rows = lines.slice(1).map((l, i) => {
     const v = JSON.parse(l) as unknown[];
     if (!Array.isArray(v) || v.length !== columns.length)

@@ -55,7 +55,8 @@ import {
 } from "./eta.js";
 import { measureGate } from "./gate.js";
 import { withLock } from "./lock.js";
-import { acrossKernelSets, type ArithmeticSide, kernelSetOf } from "./arithmetic.js";
+import { acrossKernelSets, type ArithmeticSide, kernelSetOf, MACHINE_FILE } from "./arithmetic.js";
+import { arithmeticFingerprint } from "../model/arithmetic-fingerprint.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
 import { type RulesProvenance, rulesFromGitNote, rulesNow, rulesOfRows } from "./provenance.js";
 import { type StudyReportEntry, writeStudyReport } from "./report.js";
@@ -221,7 +222,11 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   const tracker = new Eta(plan, log);
 
   const info = await initBackend(opts.backend);
-  if (opts.phase === "judge") checkPhase(exps[0]!, "judge", runsRoot, phaseOpts, info.kernels?.engine);
+  if (opts.phase === "judge")
+    checkPhase(exps[0]!, "judge", runsRoot, phaseOpts, {
+      kernels: info.kernels?.engine,
+      arithmetic: arithmeticFingerprint(),
+    });
   for (const exp of exps) {
     const id = exp.spec.id;
     const expRuns = path.join(runsRoot, id);
@@ -262,13 +267,17 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       walls[id] = archive.meta.wall;
       results.push(experimentResult(exp, archive.meta, j, r));
       writeReport(exp, archive.meta, j, r, out);
-      writeJsonAtomic(path.join(out, "study", id, "machine.json"), {
-        backend: backendInfo() ?? info,
-        cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
-        cores: os.cpus().length,
-        node: process.version,
-        platform: `${os.platform()} ${os.arch()}`,
-      });
+      // The record of the machine that computed the rows: written with them, never by a later
+      // call that only judges them again (it may run elsewhere, under other arithmetic).
+      if (!finished)
+        writeJsonAtomic(path.join(out, "study", id, MACHINE_FILE), {
+          backend: backendInfo() ?? info,
+          arithmetic: arithmeticFingerprint(),
+          cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
+          cores: os.cpus().length,
+          node: process.version,
+          platform: `${os.platform()} ${os.arch()}`,
+        });
     });
   }
   const output = writeStudy(out, results, walls);
@@ -540,10 +549,10 @@ function assembleRows(exp: Experiment, runsRoot: string, gateRuns: readonly Seed
     id,
     // The rules these runs were made under, fixed now: a later re-judge must not relabel them.
     ...rulesNow(exp.file),
-    // What a replicate under other kernels is matched with (arithmetic.ts): the kernel set these
-    // rows were computed with (this process's; phase judge checked the runs' stage hashes name
-    // the same engine) and the config they were run from.
-    ...(backendInfo() ? { kernels: kernelSetOf(backendInfo()!) } : {}),
+    // What a replicate under other kernels is matched with (arithmetic.ts): the kernel set and
+    // arithmetic fingerprint these rows were computed with (this process's; phase judge checked
+    // the runs' stage hashes carry the same engine and fingerprint) and the config they were run from.
+    ...(backendInfo() ? { kernels: kernelSetOf(backendInfo()!), arithmetic: arithmeticFingerprint() } : {}),
     experiment_hash: experimentHash(exp),
     budgets: { n1: exp.base.eval.n1Budget, sweep: exp.base.eval.sweepBudget, bcr: {} },
     gate: gates,
@@ -660,7 +669,13 @@ function phaseSeeds(exp: Experiment, phase: Phase, given: number[] | undefined):
  * (the majority rule needs all of them); judge every work item done with the current config.
  * Throws naming what is missing and the commands that make it.
  */
-function checkPhase(exp: Experiment, phase: Phase, runsRoot: string, opts: StudyOptions, kernels?: string): void {
+function checkPhase(
+  exp: Experiment,
+  phase: Phase,
+  runsRoot: string,
+  opts: StudyOptions,
+  arithmetic: Arithmetic = {},
+): void {
   const id = exp.spec.id;
   const cmd = `${opts.command ?? "bcr study"} --experiment ${id}`;
   if (phase === "sft") return;
@@ -674,7 +689,7 @@ function checkPhase(exp: Experiment, phase: Phase, runsRoot: string, opts: Study
       );
     return;
   }
-  const missing = missingItems(exp, runsRoot, kernels);
+  const missing = missingItems(exp, runsRoot, arithmetic);
   if (missing.length) {
     const byPhase = (p: Phase) => missing.filter((m) => m.phase === p).map((m) => m.sft);
     const fixes = (["sft", "rl", "cont"] as const)
@@ -695,8 +710,14 @@ interface MissingItem {
   why: string;
 }
 
+/** The kernel set and arithmetic fingerprint that enter the stage hashes (pipeline.ts, stageHashes). */
+interface Arithmetic {
+  kernels?: string;
+  arithmetic?: string;
+}
+
 /** The work items of an experiment not done with its current config (the rl items only once every gate is known). */
-function missingItems(exp: Experiment, runsRoot: string, kernels: string | undefined): MissingItem[] {
+function missingItems(exp: Experiment, runsRoot: string, a: Arithmetic): MissingItem[] {
   const missing: MissingItem[] = [];
   const stageWhy = (dir: string, stages: string[], hashes: Record<string, string>) => {
     for (const s of stages) {
@@ -709,7 +730,10 @@ function missingItems(exp: Experiment, runsRoot: string, kernels: string | undef
     return null;
   };
   const hashes = new Map(
-    exp.spec.sftSeeds.map((k) => [k, stageHashes(sftSeedConfig(exp, k, runsRoot), kernels) as Record<string, string>]),
+    exp.spec.sftSeeds.map((k) => [
+      k,
+      stageHashes(sftSeedConfig(exp, k, runsRoot), a.kernels, a.arithmetic) as Record<string, string>,
+    ]),
   );
   for (const k of exp.spec.sftSeeds) {
     const dir = sftSeedDir(runsRoot, exp.spec.id, k);

@@ -54,6 +54,11 @@ function n1Rows(arm: string, tokens: number): StudyRow[] {
 const HELD = [...n1Rows("single", 40), ...n1Rows("bcr", 30)];
 const PARTIALLY = [...n1Rows("single", 40), ...n1Rows("bcr", 40)];
 
+/** Fingerprints measured on one AMD EPYC (src/model/arithmetic-fingerprint.ts): Haswell's (= Zen's), Cooperlake's, wasm's. */
+const FP_HASWELL = "d6d52bffa6864d2c",
+  FP_COOPERLAKE = "92aca109afc75578",
+  FP_WASM = "ff50d75b010fba69";
+
 const NATIVE_MACHINE = {
   backend: {
     name: "wasm",
@@ -86,10 +91,16 @@ function studyWithReplicate() {
       meta: handMadeMeta(SFT, PROBLEMS, { id: "A", rules_commit: null, ...over }),
       rows,
     });
-  /** The main run as the committed archives are: no kernels in the meta, machine.json beside it. */
-  const mainArchive = (rows: StudyRow[], over: Partial<RowsMeta> = {}) => {
+  /**
+   * The main run as the committed archives are: no kernels in the meta, machine.json beside it
+   * (with `arithmetic` where given, as after a backfill).
+   */
+  const mainArchive = (rows: StudyRow[], over: Partial<RowsMeta> = {}, arithmetic?: string) => {
     archive(out, rows, over);
-    fs.writeFileSync(path.join(out, "study", "A", "machine.json"), JSON.stringify(NATIVE_MACHINE));
+    fs.writeFileSync(
+      path.join(out, "study", "A", "machine.json"),
+      JSON.stringify({ ...NATIVE_MACHINE, ...(arithmetic !== undefined ? { arithmetic } : {}) }),
+    );
   };
   const replicateArchive = (rows: StudyRow[], over: Partial<RowsMeta> = {}) =>
     archive(replicate, rows, { kernels: "wasm", experiment_hash: hash, ...over });
@@ -105,7 +116,7 @@ function studyWithReplicate() {
       html: read("study/report.html"),
     };
   };
-  return { out, replicate, hash, mainArchive, replicateArchive, rejudge };
+  return { study, out, replicate, hash, mainArchive, replicateArchive, rejudge };
 }
 
 const findingsRow = (md: string) => md.split("\n").find((l) => l.startsWith("| A |"))!;
@@ -191,18 +202,100 @@ test("a replicate with no rows for the experiment: the main verdicts unchanged, 
   );
 });
 
-test("a replicate under the main run's own kernel set: an error naming both archives, and nothing written", async () => {
+test("a replicate with the main run's arithmetic fingerprint, under another core name: an error naming both archives, and nothing written", async () => {
   const s = studyWithReplicate();
-  s.mainArchive(HELD);
-  s.replicateArchive(HELD, { kernels: "native (OpenBLAS Zen)" });
+  s.mainArchive(HELD, {}, FP_HASWELL);
+  // Haswell and Zen computed the same bits on this study's AMD EPYC: the names differ, the arithmetic does not.
+  s.replicateArchive(HELD, { kernels: "native (OpenBLAS Haswell)", arithmetic: FP_HASWELL });
   await assert.rejects(
     s.rejudge(),
     new RegExp(
-      `wasm/study/A/rows\\.jsonl\\.gz was computed with the kernel set native \\(OpenBLAS Zen\\), as was ${s.out}/study/A/rows\\.jsonl\\.gz: a replicate of the arithmetic runs under another kernel set`,
+      `wasm/study/A/rows\\.jsonl\\.gz was computed with the arithmetic of ${s.out}/study/A/rows\\.jsonl\\.gz \\(fingerprint ${FP_HASWELL}; kernel sets native \\(OpenBLAS Haswell\\) \\[d6d52bff\\] and native \\(OpenBLAS Zen\\) \\[d6d52bff\\]\\): a replicate of the arithmetic runs under arithmetic of its own`,
     ),
   );
   assert.equal(fs.existsSync(path.join(s.out, "study.json")), false);
   assert.equal(fs.existsSync(path.join(s.out, "study", "findings.md")), false);
+});
+
+test("different fingerprints on the same engine: a replicate, each side labelled with its fingerprint's first digits", async () => {
+  const s = studyWithReplicate();
+  s.mainArchive(HELD, {}, FP_HASWELL);
+  s.replicateArchive(PARTIALLY, { kernels: "native (OpenBLAS Cooperlake)", arithmetic: FP_COOPERLAKE });
+  const r = await s.rejudge();
+  assert.equal(r.study.claims[0].verdict, "not decided");
+  assert.deepEqual(
+    r.study.arithmetic.map((a: { kernels: string; arithmetic: string }) => [a.kernels, a.arithmetic]),
+    [
+      ["native (OpenBLAS Zen) [d6d52bff]", FP_HASWELL],
+      ["native (OpenBLAS Cooperlake) [92aca109]", FP_COOPERLAKE],
+    ],
+  );
+  assert.match(
+    findingsRow(r.findings),
+    /\| \*\*not decided\*\* \(native \(OpenBLAS Zen\) \[d6d52bff\]: held; native \(OpenBLAS Cooperlake\) \[92aca109\]: partially\) \|/,
+  );
+});
+
+test("an old archive (no fingerprint) against a replicate on the same engine: an error saying its arithmetic is unknown, whatever the core names", async () => {
+  const s = studyWithReplicate();
+  s.mainArchive(HELD);
+  s.replicateArchive(HELD, { kernels: "native (OpenBLAS Cooperlake)", arithmetic: FP_COOPERLAKE });
+  const main = path.join(s.out, "study", "A");
+  await assert.rejects(
+    s.rejudge(),
+    new RegExp(
+      `wasm/study/A/rows\\.jsonl\\.gz \\(native \\(OpenBLAS Cooperlake\\) \\[92aca109\\]\\) and ${main}/rows\\.jsonl\\.gz \\(native \\(OpenBLAS Zen\\)\\) run on the same engine, and the arithmetic of ${main}/rows\\.jsonl\\.gz is unknown \\(no arithmetic fingerprint in its meta or in ${main}/machine\\.json\\): an OpenBLAS core name is not evidence of other arithmetic`,
+    ),
+  );
+  // Neither side recorded: the same, even under one name.
+  s.replicateArchive(HELD, { kernels: "native (OpenBLAS Zen)" });
+  await assert.rejects(s.rejudge(), /and of .*wasm\/study\/A\/rows\.jsonl\.gz is unknown/);
+  assert.equal(fs.existsSync(path.join(s.out, "study.json")), false);
+  // Its machine.json given the fingerprint (the backfill of a committed archive): a replicate.
+  s.mainArchive(HELD, {}, FP_HASWELL);
+  s.replicateArchive(HELD, { kernels: "native (OpenBLAS Cooperlake)", arithmetic: FP_COOPERLAKE });
+  assert.equal((await s.rejudge()).study.claims[0].verdict, "held");
+});
+
+test("an old archive against a replicate on the other engine (native against wasm): a replicate without fingerprints", async () => {
+  const s = studyWithReplicate();
+  s.mainArchive(HELD);
+  s.replicateArchive(HELD, { arithmetic: FP_WASM });
+  const r = await s.rejudge();
+  assert.deepEqual(
+    r.study.arithmetic.map((a: { kernels: string }) => a.kernels),
+    ["native (OpenBLAS Zen)", "wasm [ff50d75b]"],
+  );
+});
+
+test("a machine.json whose arithmetic is not a fingerprint: an error naming the file and field", async () => {
+  const s = studyWithReplicate();
+  s.mainArchive(HELD, {}, "Zen");
+  s.replicateArchive(HELD);
+  await assert.rejects(
+    s.rejudge(),
+    new RegExp(
+      `${s.out}/study/A/machine\\.json: field arithmetic must be an arithmetic fingerprint \\(16 hex digits\\), got "Zen"`,
+    ),
+  );
+});
+
+test("an experiment finished earlier: runStudy judges its rows again and leaves its machine.json, the record of the machine that ran it", async () => {
+  const s = studyWithReplicate();
+  s.mainArchive(HELD, {}, FP_COOPERLAKE);
+  const runs = path.join(path.dirname(s.out), "runs");
+  fs.mkdirSync(path.join(runs, "A"), { recursive: true });
+  fs.writeFileSync(path.join(runs, "A", "done.json"), JSON.stringify({ hash: s.hash }));
+  const machine = path.join(s.out, "study", "A", "machine.json");
+  const before = fs.readFileSync(machine, "utf8");
+  const lines: string[] = [];
+  await runStudy(s.study, { out: s.out, runs, log: (l) => lines.push(l) });
+  assert.match(lines.join("\n"), /A: done earlier with the same config/);
+  assert.equal(fs.readFileSync(machine, "utf8"), before);
+  assert.equal(
+    JSON.parse(fs.readFileSync(path.join(s.out, "study.json"), "utf8")).experiments[0].claims[0].verdict,
+    "held",
+  );
 });
 
 test("rows whose kernel set cannot be told (no kernels in the meta, no machine.json): an error naming the file", async () => {

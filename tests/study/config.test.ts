@@ -116,7 +116,7 @@ test("errors name the file and the field", () => {
 
 test("arithmeticReplicates: results folders of the same study under other kernel sets; a bad entry names the field", () => {
   const committed = loadStudy(path.join(root, "configs/study/study.json"));
-  assert.deepEqual(committed.spec.arithmeticReplicates, ["results/arithmetic/wasm"]);
+  assert.deepEqual(committed.spec.arithmeticReplicates, ["results/arithmetic/wasm", "results/arithmetic/cooperlake"]);
   assert.deepEqual(loadStudy(path.join(root, "configs/study/quick.json")).spec.arithmeticReplicates, []);
   const study = path.join(tempDir("bcr-study-cfg-"), "study.json");
   const e = experimentFile(() => {});

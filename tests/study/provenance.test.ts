@@ -116,6 +116,17 @@ test("a rows archive whose kernels or experiment_hash is not a non-empty string:
   );
 });
 
+test("a rows archive whose arithmetic is not a fingerprint: an error naming the file and the field", () => {
+  const r = repoWithExperiment();
+  r.writeArchive({ arithmetic: "native (OpenBLAS Zen)" });
+  assert.throws(
+    () => readRows(r.rowsFile),
+    /rows\.jsonl\.gz: meta field arithmetic must be an arithmetic fingerprint \(16 hex digits\), got "native \(OpenBLAS Zen\)"/,
+  );
+  r.writeArchive({ arithmetic: "d6d52bffa6864d2c" });
+  assert.equal(readRows(r.rowsFile).meta.arithmetic, "d6d52bffa6864d2c");
+});
+
 // `bcr study --rejudge` (what the README says to run) while some experiments have not run yet:
 // the quick study's A has rows, B and C have none. Before the fix the command stopped at the first
 // experiment without rows and judged nothing.

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernelSetOf } from "../../src/study/arithmetic.js";
+import { isFingerprint } from "../../src/model/arithmetic-fingerprint.js";
 import { experimentHash, loadExperiment } from "../../src/study/config.js";
 import { rulesCommit } from "../../src/study/provenance.js";
 import { readRows } from "../../src/study/rows.js";
@@ -157,7 +158,11 @@ test("a gate that fails on the SFT models: 'gate failed' for every claim, and no
   // What a replicate under other kernels is matched with (arithmetic.ts): the rows' kernel set, as
   // machine.json names the backend, and the hash of the config they were run from.
   const meta = readRows(path.join(out, "study", "A", "rows.jsonl.gz")).meta;
-  assert.equal(meta.kernels, kernelSetOf(readJson(path.join(out, "study", "A", "machine.json")).backend));
+  const machine = readJson(path.join(out, "study", "A", "machine.json"));
+  assert.equal(meta.kernels, kernelSetOf(machine.backend));
+  // And what tells kernel sets apart: the arithmetic fingerprint, in the meta and machine.json alike.
+  assert.ok(isFingerprint(meta.arithmetic ?? ""), `meta arithmetic ${meta.arithmetic}`);
+  assert.equal(machine.arithmetic, meta.arithmetic);
   assert.equal(meta.experiment_hash, experimentHash(loadExperiment(path.join(tmp, "A.json"))));
   for (const k of [1, 2, 3]) {
     assert.ok(fs.existsSync(path.join(runs, "A", `sft-${k}`, "sft")), "the SFT model was trained");
