@@ -26,8 +26,10 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend, tf } from "../src/engine/backend.js";
 import { DEFAULT_GPT, GPT, type GPTConfig } from "../src/model/gpt.js";
-import { matmulGflops, profiled, type ProfileSummary } from "../src/profile/kernels.js";
+import { trainFlopsPerToken } from "../src/profile/flops.js";
+import { profiled, type ProfileSummary } from "../src/profile/kernels.js";
 import { machineInfo } from "../src/profile/machine.js";
+import { formatPeak, measureSgemmPeak, type SgemmPeak } from "../src/profile/peak.js";
 import { fmt, fmtRatio, formatTable, gptParamCount, ratio, SETTLED_LOAD, settledLabel } from "../src/profile/report.js";
 import { reproduceShapes, type EncodedExample } from "../src/profile/shapes.js";
 import { sftStepper } from "../src/profile/sft-step.js";
@@ -309,6 +311,13 @@ interface TrainBench {
   lossLast: number;
   /** Process CPU time (all threads) / wall time over the timed steps: how many cores were busy. */
   coresBusy: number;
+  /**
+   * Model FLOPs per padded token of the timed steps (flops.ts's trainFlopsPerToken at each step's
+   * padded length, weighted by its tokens): the batch as one [B, T] step, whatever the workers.
+   */
+  flopsPerToken: number;
+  /** Model FLOPs utilisation: flopsPerToken x tokensPerS / the all-cores sgemm peak of this run (null: not measured). */
+  mfu: number | null;
   /** Live tensors after the optimizer exists, before any step. */
   numTensorsBeforeWarmup: number;
   /** Live tensors before and after the timed steps: equal means no step leaks. */
@@ -326,6 +335,7 @@ async function benchTrain(
   model: GPT,
   s: Settings,
   batches: EncodedExample[][],
+  peak: SgemmPeak,
   shape: { steps: number; warmup: number; quiet?: boolean; dp?: DataParallel },
 ): Promise<{ result: TrainBench; step: () => Promise<number>; dispose: () => void }> {
   const stepper = sftStepper(model, batches, s, shape.dp);
@@ -333,10 +343,12 @@ async function benchTrain(
     stepper.dispose();
   };
   let lastTokens = 0;
+  let lastSeqLen = 0;
 
   const step = async (): Promise<number> => {
-    const { loss, tokens } = await stepper.step();
+    const { loss, tokens, seqLen } = await stepper.step();
     lastTokens = tokens;
+    lastSeqLen = seqLen;
     return loss;
   };
 
@@ -348,12 +360,14 @@ async function benchTrain(
     const losses: number[] = [];
     const seqLens: number[] = [];
     let tokens = 0;
+    let flops = 0;
     const cpu0 = process.cpuUsage();
     for (let i = 0; i < shape.steps; i++) {
       const t0 = performance.now();
       losses.push(await step());
       times.push(performance.now() - t0);
       tokens += lastTokens;
+      flops += lastTokens * trainFlopsPerToken(model.config, lastSeqLen);
       seqLens.push(lastTokens / batches[0]!.length);
       if (!shape.quiet && (i === 0 || (i + 1) % 5 === 0 || i === shape.steps - 1)) {
         process.stderr.write(
@@ -363,6 +377,8 @@ async function benchTrain(
     }
     const total = times.reduce((a, b) => a + b, 0);
     const cpu = process.cpuUsage(cpu0);
+    const tokensPerS = tokens / (total / 1000);
+    const flopsPerToken = flops / tokens;
     const result: TrainBench = {
       batch: batches[0]!.length,
       seqLens,
@@ -370,10 +386,12 @@ async function benchTrain(
       warmup: shape.warmup,
       msPerStep: total / shape.steps,
       msPerStepMin: Math.min(...times),
-      tokensPerS: tokens / (total / 1000),
+      tokensPerS,
       lossFirst: losses[0]!,
       lossLast: losses[losses.length - 1]!,
       coresBusy: (cpu.user + cpu.system) / 1000 / total,
+      flopsPerToken,
+      mfu: peak.allCores ? (flopsPerToken * tokensPerS) / (peak.allCores.gflops * 1e9) : null,
       numTensorsBeforeWarmup,
       numTensorsBefore,
       numTensorsAfter: tf.memory().numTensors,
@@ -496,7 +514,7 @@ interface CaseResult {
   };
 }
 
-async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResult> {
+async function runCase(c: Case, s: Settings, threads: number, peak: SgemmPeak): Promise<CaseResult> {
   console.log(`\n== ${c.name}: ${c.description}`);
   const model = new GPT(c.model);
   const cfg = model.config;
@@ -511,7 +529,7 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
   let trainProfile: ProfileSummary | null = null;
   let trainParallel: CaseResult["trainParallel"] = null;
   try {
-    const tr = await benchTrain(model, s, c.batches, { steps: s.steps, warmup: s.warmup });
+    const tr = await benchTrain(model, s, c.batches, peak, { steps: s.steps, warmup: s.warmup });
     train = tr.result;
     trainProfile = await profiled(() => tr.step());
     tr.dispose();
@@ -520,7 +538,7 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
       // onwards is not needed: a step's cost does not depend on the weights)
       const dp = await DataParallel.start(cfg, c.workers, model);
       try {
-        const par = await benchTrain(model, s, c.batches, { steps: s.steps, warmup: s.warmup, dp });
+        const par = await benchTrain(model, s, c.batches, peak, { steps: s.steps, warmup: s.warmup, dp });
         par.dispose();
         trainParallel = { ...par.result, workers: c.workers, scaling: ratio(par.result.tokensPerS, train.tokensPerS) };
       } finally {
@@ -532,7 +550,7 @@ async function runCase(c: Case, s: Settings, threads: number): Promise<CaseResul
         ids,
         responseStart: 1,
       }));
-      const lk = await benchTrain(model, s, [small], { steps: s.leakSteps, warmup: 1, quiet: true });
+      const lk = await benchTrain(model, s, [small], peak, { steps: s.leakSteps, warmup: 1, quiet: true });
       leak = lk.result;
       lk.dispose();
     }
@@ -637,8 +655,12 @@ function decodeRows(d: DecodeBench, unsettled: string | null): string[][] {
   ];
 }
 
-function printCase(r: CaseResult, unsettled: string | null): void {
+function printCase(r: CaseResult, unsettled: string | null, peak: SgemmPeak): void {
   const t = r.torch.ok ? r.torch : null;
+  // MFU: model FLOPs/s over the machine's (all cores) sgemm peak; a percentage, labelled under load
+  const peakThreads = peak.allCores?.threads ?? peak.cores;
+  const mfuCell = (b: TrainBench | null) =>
+    b?.mfu == null ? "-" : `${fmt(100 * b.mfu, 1)}%${unsettled ? ` ${unsettled}` : ""}`;
   const { train, leak, sample } = r;
   const theirsNa = r.torch.ok ? "-" : "n/a";
   const oursNa = (v: number | null | undefined) => (v == null ? "failed" : undefined);
@@ -663,6 +685,7 @@ function printCase(r: CaseResult, unsettled: string | null): void {
     row("parameters", r.params, t?.params, 0, false),
     row(`train tokens/s (${shape}, fwd+bwd+clip+AdamW)`, train?.tokensPerS, t?.train?.tokensPerS),
     row("train ms/step (mean)", train?.msPerStep, t?.train?.msPerStep, undefined, false),
+    [`  MFU, 1 worker (of the machine peak, ${peakThreads} threads)`, mfuCell(train), "", ""],
     ...(r.trainParallel
       ? [
           row(
@@ -670,6 +693,12 @@ function printCase(r: CaseResult, unsettled: string | null): void {
             r.trainParallel.tokensPerS,
             t?.train?.tokensPerS,
           ),
+          [
+            `  MFU, ${r.trainParallel.workers} workers (of the machine peak, ${peakThreads} threads)`,
+            mfuCell(r.trainParallel),
+            "",
+            "",
+          ],
           [
             `  scaling, 1 -> ${r.trainParallel.workers} workers`,
             `${fmtRatio(r.trainParallel.scaling)}${unsettled ? ` ${unsettled}` : ""}`,
@@ -810,19 +839,22 @@ async function main() {
         : ""),
   );
 
-  const gflops = matmulGflops(1024, s.quick ? 1 : 8);
-  console.log(`matmul 1024^3: ${fmt(gflops)} GFLOP/s`);
+  // the sgemm peak on one thread and on every core (peak.ts, shared with bcr profile): the
+  // training rows' MFU is held to the all-cores figure
+  const peak = measureSgemmPeak({ n: 1024, reps: s.quick ? 1 : 8, cores: machine.cores });
+  const gflops = peak.oneThread?.gflops ?? null;
+  console.log(`sgemm peak (1024^3 float32 matmul, ${peak.reps} call(s) each): ${formatPeak(peak, (x) => fmt(x))}`);
   const threads = machine.cores;
   const cases: CaseResult[] = [];
   for (const c of [reproduceCase(s), defaultCase(s)]) {
-    const r = await runCase(c, s, threads);
-    printCase(r, unsettled);
+    const r = await runCase(c, s, threads, peak);
+    printCase(r, unsettled, peak);
     cases.push(r);
   }
   const torch = cases.find((c) => c.torch.ok)?.torch ?? cases[0]!.torch;
   console.log(
-    `\nmatmul 1024^3 GFLOP/s: ours ${fmt(gflops)}, PyTorch ${fmt(torch.matmulGflops)} (${fmtRatio(ratio(gflops, torch.matmulGflops))}` +
-      `${unsettled ? ` ${unsettled}` : ""})`,
+    `\nmatmul 1024^3 GFLOP/s: ours ${fmt(gflops)} on 1 thread, PyTorch ${fmt(torch.matmulGflops)} on ${torch.threads ?? "?"} (${fmtRatio(ratio(gflops, torch.matmulGflops))}` +
+      `${unsettled ? ` ${unsettled}` : ""}); ours on ${peak.cores} threads ${fmt(peak.allCores?.gflops)}`,
   );
   if (unsettled) {
     console.log(
@@ -851,6 +883,7 @@ async function main() {
       : { ok: false, error: torch.error },
     settings: s,
     matmulGflops1024: { ours: gflops, pytorch: torch.matmulGflops ?? null, ratio: ratio(gflops, torch.matmulGflops) },
+    sgemmPeak: peak,
     cases: Object.fromEntries(
       cases.map((c) => [
         c.name,

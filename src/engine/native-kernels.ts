@@ -115,7 +115,8 @@ function heapOf(backend: WasmBackend): ArrayBuffer {
 /**
  * The BLAS library the addon opened, as the library itself reports it (the addon's blasInfo();
  * null where the library lacks the symbol). Recorded in `bcr info` and each run's backend.json;
- * not part of any stage hash (the kernel set, native or wasm, is).
+ * not part of any stage hash: the kernel set (native or wasm) is, and the arithmetic fingerprint
+ * (src/model/arithmetic-fingerprint.ts), which measures what the core name only suggests.
  */
 export interface BlasInfo {
   /** The path load() was given (BCR_BLAS_LIB, else the first of LIBRARY_CANDIDATES that opened). */

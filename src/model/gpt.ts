@@ -181,7 +181,8 @@ const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
     },
   };
 });
-function layerNorm(x: tf.Tensor2D, w: tf.Variable, b: tf.Variable): tf.Tensor2D {
+/** The model's LayerNorm: the native kernel where the native set is on, else layerNormOp. Differentiable. */
+export function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   if (nativeKernelsInfo()) return nativeLayerNorm(x, w as tf.Tensor1D, b as tf.Tensor1D);
   return layerNormOp(x, w, b) as tf.Tensor2D;
 }
@@ -212,6 +213,42 @@ const geluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 export function gelu(x: tf.Tensor): tf.Tensor {
   if (nativeKernelsInfo()) return nativeGelu(x);
   return geluOp(x);
+}
+
+/**
+ * One cached decoding step's attention: q [B*H, 1, hd] (already scaled by 1/sqrt(hd)) against the
+ * cache's blocks ([B*H, n, hd] keys and values, the old block then the recent one, LayerCache),
+ * with `bias` broadcastable to [B, H, 1, Tk] -> [B*H, 1, hd]. The native kernel where the native
+ * set is on (the whole step in one call), else tfjs ops: scores multiply and sum over hd rather
+ * than a matmul, since transposing the key cache every step cost more than the product itself.
+ */
+export function cachedAttention(
+  q: tf.Tensor3D,
+  blocks: readonly (readonly [tf.Tensor3D, tf.Tensor3D])[],
+  bias: tf.Tensor,
+  B: number,
+  H: number,
+): tf.Tensor3D {
+  if (nativeKernelsInfo()) return nativeCachedAttention(q, blocks, bias, B, H);
+  const score = (kb: tf.Tensor3D) => tf.sum(tf.mul(q, kb), -1);
+  const scores =
+    blocks.length === 1
+      ? score(blocks[0]![0])
+      : tf.concat(
+          blocks.map(([kb]) => score(kb)),
+          1,
+        );
+  const Tk = scores.shape[1]!;
+  const att = tf.reshape(tf.softmax(tf.add(tf.reshape(scores, [B, H, 1, Tk]), bias)), [B * H, 1, Tk]);
+  let y: tf.Tensor | null = null;
+  let at = 0;
+  for (const [kb, vb] of blocks) {
+    const n = kb.shape[1];
+    const part = tf.matMul(blocks.length === 1 ? att : tf.slice(att, [0, 0, at], [B * H, 1, n]), vb);
+    y = y ? tf.add(y, part) : part;
+    at += n;
+  }
+  return y as tf.Tensor3D;
 }
 
 /** Seeded dropout; each call site gets its own stream derived from the step's seed. */
@@ -363,38 +400,13 @@ export class GPT {
       const [q, k, v] = tf.split(qkv, 3, 1);
       cache = appendRecent(past, heads(k!), heads(v!));
       const qs = tf.mul(heads(q!), 1 / Math.sqrt(hd));
-      // Multiply and sum over hd, not a matmul: transposing the key cache every step cost more
-      // than the product itself.
       const blocks = cache.rk
         ? ([
             [cache.k, cache.v],
             [cache.rk, cache.rv!],
           ] as const)
         : ([[cache.k, cache.v]] as const);
-      if (nativeKernelsInfo()) {
-        // Native kernels: the whole step (scores, bias, softmax, values) is one kernel.
-        merged = mergeHeads(nativeCachedAttention(qs as tf.Tensor3D, blocks, ctx.bias, B, H));
-      } else {
-        const score = (kb: tf.Tensor3D) => tf.sum(tf.mul(qs, kb), -1);
-        const scores =
-          blocks.length === 1
-            ? score(cache.k)
-            : tf.concat(
-                blocks.map(([kb]) => score(kb)),
-                1,
-              );
-        const Tk = scores.shape[1]!;
-        const att = tf.reshape(tf.softmax(tf.add(tf.reshape(scores, [B, H, 1, Tk]), ctx.bias)), [B * H, 1, Tk]);
-        let y: tf.Tensor | null = null;
-        let at = 0;
-        for (const [kb, vb] of blocks) {
-          const n = kb.shape[1];
-          const part = tf.matMul(blocks.length === 1 ? att : tf.slice(att, [0, 0, at], [B * H, 1, n]), vb);
-          y = y ? tf.add(y, part) : part;
-          at += n;
-        }
-        merged = mergeHeads(y!);
-      }
+      merged = mergeHeads(cachedAttention(qs as tf.Tensor3D, blocks, ctx.bias, B, H));
     } else {
       const [q, k, v] = tf.split(qkv, 3, 1);
       let keys = heads(k!);

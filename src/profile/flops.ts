@@ -33,6 +33,16 @@ export function trainFlops(s: FlopShape, B: number, T: number): number {
 }
 
 /**
+ * Training FLOPs per token of a batch padded to length T: one position attending T keys, the
+ * head on it, times 3, i.e. 3·(nLayer·(24·C² + 4·T·C) + 2·C·V). trainFlops(s, B, T) is B·T of
+ * these. The numerator of the bench's MFU (FLOPs per token x tokens/s): it counts padded tokens
+ * as the step computes them, as its tokens/s does.
+ */
+export function trainFlopsPerToken(s: FlopShape, T: number): number {
+  return 3 * forwardFlops(s, { rows: 1, pairs: T, headRows: 1 });
+}
+
+/**
  * One cached `generate`: the prompts left-padded to P = the longest, a prefill of B x P (the head
  * on the last position only), then decoding step k = 1, 2, ... feeds one token per sequence still
  * running (newTokens[b] > k) against P + k keys. `newTokens[b]`: tokens sequence b generated, its

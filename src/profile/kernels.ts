@@ -1,7 +1,7 @@
 /**
- * Where the time goes, measured: the kernels of one piece of work grouped by name (tf.profile),
- * and the sgemm ceiling they are held against (one large float32 matmul). Shared by
- * `npm run bench` and `bcr profile`.
+ * Where the time goes, measured: the kernels of one piece of work grouped by name (tf.profile).
+ * Shared by `npm run bench` and `bcr profile`; the sgemm ceiling they are held against is
+ * peak.ts's.
  */
 import { tf } from "../engine/backend.js";
 
@@ -67,23 +67,4 @@ export async function profiled(f: () => unknown): Promise<ProfileSummary> {
     newTensors: info.newTensors,
     top,
   };
-}
-
-/** GFLOP/s of an n^3 float32 matmul on the backend (2 n^3 FLOPs a call): the ceiling for everything else. */
-export function matmulGflops(n = 1024, reps = 8): number {
-  const a = tf.randomNormal([n, n]),
-    b = tf.randomNormal([n, n]);
-  // (not tf.tidy(() => c.dataSync()): tidy would walk the returned million-entry array)
-  const once = () => {
-    const c = tf.matMul(a, b);
-    c.dataSync();
-    c.dispose();
-  };
-  once();
-  once();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) once();
-  const sec = (performance.now() - t0) / 1000;
-  tf.dispose([a, b]);
-  return (2 * n ** 3 * reps) / sec / 1e9;
 }

@@ -15,8 +15,11 @@
  *
  * Per phase: wall ms of the profiled run, kernel ms by kernel name, the time outside kernels
  * (JavaScript, dispatch, scoring), the FLOPs counted from the shapes (flops.ts) and GFLOP/s as a
- * share of the peak. Without `init` the model is the config's at its random init, which seldom
- * writes EOS: rollouts and eval responses then run to the full budget (the most costly case).
+ * share of both sgemm peaks (peak.ts: one thread's and the machine's, all cores), with the
+ * phase's MFU: its share of the peak of the threads it runs on (one worker at one OpenBLAS
+ * thread: the 1-thread peak; the data-parallel workers: the machine's). Without `init` the
+ * model is the config's at its random init, which seldom writes EOS: rollouts and eval
+ * responses then run to the full budget (the most costly case).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -42,8 +45,9 @@ import { AdamW, clipByGlobalNorm } from "../train/optim.js";
 import { ConfigError, loadConfig } from "../util/config.js";
 import { Rng } from "../util/rng.js";
 import { forwardFlops, generateFlops, trainFlops, type FlopShape } from "./flops.js";
-import { matmulGflops, profiled, type KernelStat, type ProfileSummary } from "./kernels.js";
+import { profiled, type KernelStat, type ProfileSummary } from "./kernels.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
+import { formatPeak, measureSgemmPeak, peakFor, type SgemmPeak } from "./peak.js";
 import { fmt, formatTable, gptParamCount, SETTLED_LOAD, settledLabel } from "./report.js";
 import { shapesOf } from "./shapes.js";
 import { sftStepper } from "./sft-step.js";
@@ -82,8 +86,15 @@ export interface PhaseProfile {
   kernels: KernelStat[];
   flops: number;
   gflopPerS: number;
-  /** gflopPerS / the sgemm peak. */
-  peakShare: number;
+  /** Threads the phase computes on at once (workers x OpenBLAS threads per call). */
+  threads: number;
+  /** gflopPerS / the 1-thread sgemm peak (null: not measured on this backend). */
+  oneThreadPeakShare: number | null;
+  /** gflopPerS / the machine's (all cores) sgemm peak (null: not measured on this backend). */
+  machinePeakShare: number | null;
+  /** The phase's model FLOPs utilisation: one of the two shares, the peak of its `threads` (peak.ts's peakFor). */
+  mfu: number | null;
+  mfuAgainst: "oneThread" | "allCores";
   note?: string;
 }
 
@@ -97,8 +108,8 @@ export interface ProfileResult {
   config: { file: string; description: string };
   model: GPTConfig & { params: number; init: string };
   settings: { steps: number; workers: number; quick: boolean };
-  /** The ceiling: an n^3 float32 matmul on this backend, measured at the start of this run. */
-  peak: { n: number; reps: number; gflops: number };
+  /** The ceiling: an n^3 float32 matmul on one thread and on every core, measured at the start of this run. */
+  peak: SgemmPeak;
   phases: PhaseProfile[];
   /** Phases that could not run, and why. */
   skipped: { id: PhaseId; reason: string }[];
@@ -156,7 +167,8 @@ function phaseOf(
   label: string,
   shape: string,
   m: Measured,
-  peakGflops: number,
+  peak: SgemmPeak,
+  threads: number,
   note?: string,
 ): PhaseProfile {
   const per = (x: number) => x / m.steps;
@@ -175,6 +187,8 @@ function phaseOf(
     : named;
   const wallMs = per(p.wallMs);
   const gflopPerS = per(m.flops) / (wallMs / 1000) / 1e9;
+  const share = (of: SgemmPeak["oneThread"]) => (of ? gflopPerS / of.gflops : null);
+  const mfuPeak = peakFor(peak, threads);
   return {
     id,
     label,
@@ -187,7 +201,11 @@ function phaseOf(
     kernels,
     flops: per(m.flops),
     gflopPerS,
-    peakShare: gflopPerS / peakGflops,
+    threads,
+    oneThreadPeakShare: share(peak.oneThread),
+    machinePeakShare: share(peak.allCores),
+    mfu: mfuPeak.gflops ? gflopPerS / mfuPeak.gflops : null,
+    mfuAgainst: mfuPeak.against,
     ...(note ? { note } : {}),
   };
 }
@@ -291,9 +309,10 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
   ensureGradients();
   if (unsettled) log(`[profile] load average ${loadAvgAtStart[0]!.toFixed(2)} at the start: ${unsettled}`);
 
-  const peak = o.quick ? { n: 256, reps: 2 } : { n: 1024, reps: 8 };
-  const peakGflops = matmulGflops(peak.n, peak.reps);
-  log(`[profile] sgemm peak ${peak.n}^3: ${fmt(peakGflops)} GFLOP/s`);
+  const peak = measureSgemmPeak(o.quick ? { n: 256, reps: 2 } : { n: 1024, reps: 8 });
+  log(`[profile] sgemm peak ${peak.n}^3: ${formatPeak(peak, (x) => fmt(x))}`);
+  // threads one worker computes on: OpenBLAS's per call with the native set, else the backend's
+  const blasThreads = backend.kernels?.engine === "native" ? backend.kernels.threads : backend.threads;
 
   const shapes = shapesOf(config, o.config, { steps: 1 + o.steps });
   const loadedModel = o.init ? await loadLocal(o.init) : null;
@@ -309,7 +328,14 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       `${batches[0]!.length} x ${range(batches.slice(1).map(paddedLength))} padded${k > 1 ? `, ${k} shards` : ""}`;
     log("[profile] sft step, 1 worker");
     phases.push(
-      phaseOf("sft", "sft step, 1 worker", sftShape(1), await profileSft(model, batches, config, o.steps), peakGflops),
+      phaseOf(
+        "sft",
+        "sft step, 1 worker",
+        sftShape(1),
+        await profileSft(model, batches, config, o.steps),
+        peak,
+        blasThreads,
+      ),
     );
     if (o.workers > 1) {
       log(`[profile] sft step, ${o.workers} workers`);
@@ -323,7 +349,8 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
               `sft step, ${o.workers} workers (data-parallel)`,
               sftShape(o.workers),
               m,
-              peakGflops,
+              peak,
+              o.workers * blasThreads,
               "kernel ms: the main thread's only (shard 0, the reduction, AdamW); the other workers' kernels run in threads tf.profile does not see",
             ),
           );
@@ -364,7 +391,8 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
         `${seqs.length} seqs (${rl.sampling.promptsPerStep} prompts x ${G}), prompt ${range(seqs.map((r) => r.promptIds.length))}, ` +
           `${fmt(mean(seqs.map((r) => r.responseIds.length)), 0)} of ${rl.sampling.budget} new`,
         { summary: rolloutSummary, steps: o.steps, flops: rolloutFlops },
-        peakGflops,
+        peak,
+        blasThreads,
       ),
     );
 
@@ -392,7 +420,8 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
           "rl update (fwd + bwd + clip + AdamW)",
           `${seqs.length} x ${T}${rl.grpo.epochs > 1 ? `, ${rl.grpo.epochs} epochs` : ""}${ref ? ", + reference forward" : ""}`,
           { summary: updateSummary, steps: o.steps, flops: o.steps * perUpdate },
-          peakGflops,
+          peak,
+          blasThreads,
         ),
       );
     } finally {
@@ -433,7 +462,8 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
         `${requests.length} requests, prompt ${range(promptLens)}, ` +
           `${fmt(mean(done.map((c) => c.completionTokens)), 0)} of ${e.n1Budget} new, temperature ${e.temperature}`,
         { summary: evalSummary, steps: o.steps, flops: evalFlops },
-        peakGflops,
+        peak,
+        blasThreads,
         failed ? `${failed} requests failed` : undefined,
       ),
     );
@@ -451,7 +481,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
     config: { file: path.relative(process.cwd(), o.config) || o.config, description: loaded.description },
     model: { ...cfg, params: gptParamCount(cfg), init: o.init ?? "random" },
     settings: { steps: o.steps, workers: o.workers, quick: o.quick },
-    peak: { ...peak, gflops: peakGflops },
+    peak,
     phases,
     skipped,
   };
@@ -471,6 +501,10 @@ const SHORT: Record<PhaseId, string> = {
 /** Kernels shown in the by-kernel table: the union of each phase's longest few. */
 const KERNEL_ROWS_PER_PHASE = 5;
 
+/** A share as a percentage, "*" marking the row's MFU; "-" where that peak was not measured. */
+const percent = (share: number | null, isMfu: boolean) =>
+  share == null ? "-" : `${fmt(100 * share, 1)}${isMfu ? "*" : " "}`;
+
 export function formatProfile(r: ProfileResult): string {
   const unsettled = r.settled ? null : settledLabel(r.loadAvgAtStart[0]!, r.settledLoadLimit);
   const b = r.backend;
@@ -484,11 +518,11 @@ export function formatProfile(r: ProfileResult): string {
       (b.kernels
         ? `, ${b.kernels.engine} kernels${b.kernels.engine === "native" ? `, OpenBLAS ${b.kernels.threads} thread(s)/call` : ""}`
         : ""),
-    `sgemm peak (${r.peak.n}^3 float32 matmul, this run): ${fmt(r.peak.gflops)} GFLOP/s`,
+    `sgemm peak (${r.peak.n}^3 float32 matmul, ${r.peak.reps} calls each, this run): ${formatPeak(r.peak, (x) => fmt(x))}`,
     `each phase: one untimed run, then ${r.settings.steps} under tf.profile; ms are means per step`,
     "",
     formatTable(
-      ["phase", "shape", "wall ms", "kernel ms", "outside ms", "GFLOP", "GFLOP/s", "% peak"],
+      ["phase", "shape", "wall ms", "kernel ms", "outside ms", "GFLOP", "GFLOP/s", "% 1-thread peak", "% machine peak"],
       r.phases.map((p) => [
         p.label,
         p.shape,
@@ -497,9 +531,11 @@ export function formatProfile(r: ProfileResult): string {
         fmt(p.outsideMs),
         fmt(p.flops / 1e9, 3),
         fmt(p.gflopPerS),
-        fmt(100 * p.peakShare, 1),
+        percent(p.oneThreadPeakShare, p.mfuAgainst === "oneThread"),
+        percent(p.machinePeakShare, p.mfuAgainst === "allCores"),
       ]),
     ),
+    "* the row's MFU: its share of the peak of the threads it runs on (one thread: the 1-thread peak; more, as the data-parallel workers: the machine peak)",
     "",
   ];
   // by kernel: rows are kernels, columns phases

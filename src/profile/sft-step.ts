@@ -22,8 +22,8 @@ export interface SftStepSettings {
 }
 
 export interface SftStepper {
-  /** One step on the next batch: its loss and its padded tokens (B x T). */
-  step(): Promise<{ loss: number; tokens: number }>;
+  /** One step on the next batch: its loss, its padded tokens (B x T) and padded length T. */
+  step(): Promise<{ loss: number; tokens: number; seqLen: number }>;
   /** Frees the optimizer state. */
   dispose(): void;
 }
@@ -51,7 +51,7 @@ export function sftStepper(model: GPT, batches: Encoded[][], s: SftStepSettings,
     const both = tf.tidy(() => tf.stack([loss, norm]));
     const lossValue = both.dataSync()[0]!;
     tf.dispose([both, loss, norm, grads, [...clipped.values()], tokens, mask]);
-    return { loss: lossValue, tokens: padded };
+    return { loss: lossValue, tokens: padded, seqLen: tokens.shape[1] };
   };
   return { step, dispose: () => opt.dispose() };
 }

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../engine/backend.js";
+import { arithmeticFingerprint } from "../model/arithmetic-fingerprint.js";
 import { readRuns } from "../analysis/stability.js";
 import { writeJsonAtomic } from "../util/fsx.js";
 import { analyze, type Analysis } from "./analysis.js";
@@ -73,8 +74,14 @@ export interface ReproduceResult {
  * set: the native one rounds differently from XNNPACK, so an SFT model (and all after it)
  * trained on one is not reused under the other. The wasm set adds nothing, so runs made before
  * the native set existed keep their hashes; docs/history/ladder/summary.json records the hashes of its run.
+ *
+ * `arithmetic` is the process's arithmetic fingerprint (src/model/arithmetic-fingerprint.ts):
+ * the kernel set's name does not fix its bits (OpenBLAS picks kernels by CPU type, and its
+ * thread count changes sums), so a runs folder re-used on another machine or environment redoes
+ * SFT and everything after it rather than building on a model computed with other bits. Absent
+ * (the hashes of runs recorded before the fingerprint, as in the committed summaries) it adds nothing.
  */
-export function stageHashes(config: ReproduceConfig, kernels = "wasm"): Record<StageName, string> {
+export function stageHashes(config: ReproduceConfig, kernels = "wasm", arithmetic?: string): Record<StageName, string> {
   const s = config.sft;
   // The second SFT phase enters the hashes only when present, so one-phase configs keep theirs.
   const extendData = s.extend
@@ -97,6 +104,7 @@ export function stageHashes(config: ReproduceConfig, kernels = "wasm"): Record<S
     run: s.run,
     ...(s.extend ? { extend: s.extend.run } : {}),
     ...(kernels !== "wasm" ? { kernels } : {}),
+    ...(arithmetic !== undefined ? { arithmetic } : {}),
   });
   // rl.workers only sets how many runs train at once, not what they compute: not hashed.
   const { workers: _workers, ...rlSettings } = config.rl;
@@ -150,7 +158,9 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
     `[reproduce] ${config.name}: backend ${info.name}${info.kernels ? ` (${info.kernels.engine} kernels)` : ""}, ${os.cpus().length} cores (${cpuModel()}); runs in ${L.runs}, results in ${L.out}`,
   );
   fs.mkdirSync(L.runs, { recursive: true });
-  const h = stageHashes(config, info.kernels?.engine);
+  const arithmetic = arithmeticFingerprint();
+  log(`[reproduce] arithmetic fingerprint ${arithmetic} (it enters the SFT stage's hash)`);
+  const h = stageHashes(config, info.kernels?.engine, arithmetic);
   const ro = { runsDir: L.runs, force: opts.force, only: opts.only, log };
   const stages: ReproduceResult["stages"] = {};
   // With --only, nothing after the last selected stage runs (`--only data` just writes the data).
@@ -304,6 +314,7 @@ export async function reproduce(config: ReproduceConfig, opts: ReproduceOptions 
         summaryExtra: {
           name: config.name,
           backend_info: backendInfo(),
+          arithmetic,
           node: process.version,
           platform: `${os.platform()} ${os.arch()}`,
           git_commit: gitCommit(),

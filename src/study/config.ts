@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { type MethodSpec, type ReproduceConfig, ReproduceConfigSchema } from "../reproduce/config.js";
+import { stageHash } from "../reproduce/stages.js";
 import { defaultMethodLabel } from "../rl/config.js";
 import { ConfigError, deepMerge, loadConfig, parseConfig, readConfigJson } from "../util/config.js";
 
@@ -148,12 +149,19 @@ export const StudySchema = z.strictObject({
   out: z.string().default("results").describe("results folder: study.json and study/<id>/"),
   smoke: z.boolean().default(false).describe("a smoke test on tiny models: its numbers mean nothing"),
   experiments: z.array(z.string().min(1)).min(1).describe("experiment files, relative to this file"),
+  arithmeticReplicates: z
+    .array(z.string().min(1))
+    .default([])
+    .refine((xs) => new Set(xs.map((x) => path.resolve(x))).size === xs.length, "a replicate is listed twice")
+    .describe(
+      "results folders (like out) of the same experiments run again under another kernel set (arithmetic.ts): each experiment with rows there is judged by the same rules, and a verdict that differs between kernel sets is not decided",
+    ),
 });
 export type StudySpec = z.infer<typeof StudySchema>;
 
 export interface Experiment {
   spec: ExperimentSpec;
-  /** The experiment's config file as given (rules_commit is its last commit). */
+  /** The experiment's config file as given (rules_commit is its last commit when the rows are assembled). */
   file: string;
   /** The resolved reproduce config every SFT seed starts from. */
   base: ReproduceConfig;
@@ -275,6 +283,11 @@ export function loadStudy(file: string): Study {
     if (!fs.existsSync(f)) throw new ConfigError(`${file}: field experiments: ${e} does not exist (${f})`);
     return loadExperiment(f);
   });
+  const own = spec.arithmeticReplicates.find((r) => path.resolve(r) === path.resolve(spec.out));
+  if (own !== undefined)
+    throw new ConfigError(
+      `${file}: field arithmeticReplicates: ${own} is the study's own out (a replicate is another run's results folder)`,
+    );
   const ids = experiments.map((e) => e.spec.id);
   const twice = ids.find((id, i) => ids.indexOf(id) !== i);
   if (twice !== undefined) throw new ConfigError(`${file}: field experiments: two experiments have the id ${twice}`);
@@ -295,6 +308,25 @@ export function sftSeedConfig(exp: Experiment, k: number, runsRoot: string): Rep
   c.out = path.join(c.runs, "out");
   c.name = `${exp.spec.id}/sft-${k}`;
   return c;
+}
+
+/**
+ * What an experiment's results depend on: its spec and its base config without the fields that only
+ * name places (out, runs, name, demoModel; each SFT seed's own are set by sftSeedConfig), so moving
+ * a parent config's output folder does not make a finished experiment look unfinished. Recorded in
+ * the rows archive's meta, so a replicate of the rows can be checked to come from the same config.
+ */
+export function experimentHash(exp: Experiment): string {
+  const {
+    out: _out,
+    runs: _runs,
+    name: _name,
+    demoModel: _demo,
+    ...base
+  } = exp.base as typeof exp.base & {
+    demoModel?: unknown;
+  };
+  return stageHash({ spec: exp.spec, base });
 }
 
 export function sftSeedDir(runsRoot: string, id: string, k: number): string {

@@ -22,6 +22,7 @@ import * as fs from "node:fs";
 import type { ReproduceConfig } from "../reproduce/config.js";
 import { readMarker } from "../reproduce/stages.js";
 import { type Experiment, methodLabel, sftSeedConfig } from "./config.js";
+import { continuationState } from "./continuation.js";
 
 export type WorkKind = "sft" | "gate" | "rl" | "eval" | "continuation";
 
@@ -235,7 +236,7 @@ export function planStudy(experiments: readonly Experiment[], runsRoot: string, 
           "continuation",
           units,
           costs.rl,
-          fs.existsSync(`${c.runs}/cont-${cont.steps}/done.json`),
+          continuationState(exp, k, runsRoot).done,
           `continuation ${cont.methods.join(", ")} x ${c.seeds.length} seeds x ${cont.steps} steps (+ eval)`,
         );
       }

@@ -72,8 +72,9 @@ export function armOrder(arms: readonly string[]): string[] {
 }
 
 /**
- * Colour (methodColor: a family's hue, a penalty's strength as lightness), marker and dash of an
- * arm. Variants that share a family's hue (bcr-split beside bcr) get their own marker and dash.
+ * Colour (methodColor: a family's hue, a penalty's strength as lightness, a variant a darker
+ * shade), marker and dash of an arm. A variant (bcr-split beside bcr) also gets its own marker and
+ * dash, so it stays tellable from its family where colours are hard to see.
  */
 export function armStyle(arm: string): { color: string; symbol: string; dash: "solid" | "dash" | "dot" } {
   const color = methodColor(arm);
@@ -103,8 +104,27 @@ const skip = (name: StudyFigureName, title: string, reason: string): StudyFigure
   size: { width: 900, height: 560 },
 });
 
-/** An accuracy axis fitted to the data but never beyond [0, 1] (small differences stay visible). */
-const ACCURACY_AXIS = { title: { text: "accuracy" }, autorangeoptions: { clipmin: 0, clipmax: 1 } };
+/**
+ * An accuracy axis fitted to what is drawn on it (small differences stay visible): every y of
+ * the traces on `yaxis`, bands and the ends of error bars included, with headroom on both sides.
+ * An explicit range, because plotly's autorange clipped at 1 put a greedy marker at accuracy 1.0
+ * on the frame's edge, half cut off.
+ */
+export function accuracyAxis(traces: readonly Trace[], yaxis = "y") {
+  const ys: number[] = [];
+  for (const t of traces) {
+    if ((t.yaxis ?? "y") !== yaxis) continue;
+    const err = t.error_y as { array?: number[]; arrayminus?: number[] } | undefined;
+    for (const [i, y] of ((t.y ?? []) as unknown[]).entries()) {
+      if (typeof y !== "number" || !Number.isFinite(y)) continue;
+      ys.push(y, y + (err?.array?.[i] ?? 0), y - (err?.arrayminus?.[i] ?? err?.array?.[i] ?? 0));
+    }
+  }
+  const [lo, hi] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  // 6% of the span a side, at least 0.03: over 5% of the plot's height, more than a marker's radius.
+  const pad = Math.max(0.03, 0.06 * (hi - lo));
+  return { title: { text: "accuracy" }, range: [lo - pad, hi + pad] };
+}
 
 const GATE_FAILED = "the gate failed: no RL arm was trained or evaluated";
 const TOKENS = "tokens per problem";
@@ -213,7 +233,7 @@ export function frontierFigure(id: string, j: Judgement): StudyFigure {
         title: { text: `${title}<br><sub>${test}</sub>` },
         legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top" },
         xaxis: { title: { text: TOKENS } },
-        yaxis: ACCURACY_AXIS,
+        yaxis: accuracyAxis(data),
         height: 620,
       },
     },
@@ -392,7 +412,7 @@ export function nSweepFigure(id: string, j: Judgement, sweep: SweepEstimates | n
         title: { text: title },
         legend: { orientation: "h", x: 0, y: -0.22, yanchor: "top" },
         xaxis: { ...nAxis, domain: [0, 0.46], anchor: "y" },
-        yaxis: { ...ACCURACY_AXIS, anchor: "x" },
+        yaxis: { ...accuracyAxis(data), anchor: "x" },
         xaxis2: { ...nAxis, domain: [0.56, 1], anchor: "y2" },
         yaxis2: { title: { text: TOKENS }, rangemode: "tozero", anchor: "x2" },
         height: 520,
@@ -553,7 +573,7 @@ export function doseResponseFigure(id: string, j: Judgement): StudyFigure {
     title: { text: title },
     legend: { orientation: "h", x: 0, y: -0.22, yanchor: "top" },
     xaxis: { ...lambdaAxis, domain: [0, 0.46], anchor: "y" },
-    yaxis: { ...ACCURACY_AXIS, anchor: "x" },
+    yaxis: { ...accuracyAxis(data), anchor: "x" },
     xaxis2: { ...lambdaAxis, domain: [0.56, 1], anchor: "y2" },
     yaxis2: { title: { text: TOKENS }, anchor: "x2" },
     height: 520,

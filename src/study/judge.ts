@@ -31,6 +31,7 @@ import {
 } from "../analysis/nested.js";
 import type { Nested } from "../analysis/nested.js";
 import { withinCap } from "../bcr/score.js";
+import type { ArithmeticSide } from "./arithmetic.js";
 import type { ClaimId, ExperimentSpec } from "./config.js";
 import { frontierTest, type SampledArm } from "./frontier.js";
 import { dropDifference, freeLunchRule, loopsRule, taskScalingRule } from "./rules.js";
@@ -59,6 +60,11 @@ export interface Judgement {
   arms: ArmSummary[];
   /** Descriptive lines beside the verdicts (difficulty split, continuation), not verdicts. */
   notes: string[];
+  /**
+   * Where replicates under other kernel sets were judged too (arithmetic.ts): every side's own
+   * verdicts, this run's first; `claims` are then the verdicts across them. Absent otherwise.
+   */
+  arithmetic?: ArithmeticSide[];
 }
 
 type Spec = Pick<ExperimentSpec, "claims" | "rules" | "difficulty" | "continuation">;

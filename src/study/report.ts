@@ -45,9 +45,9 @@ export interface StudyReportEntry {
   exp: Experiment;
   archive: RowsArchive;
   judgement: Judgement;
-  /** The commit that last changed the experiment's config file (null: never committed). */
+  /** The commit that fixed the rules the rows were run under (provenance.ts; null: never committed). */
   rulesCommit: string | null;
-  /** Whether that file differs from its commit. */
+  /** Whether the config file differed from that commit. */
   rulesDirty: boolean;
 }
 
@@ -93,6 +93,8 @@ export interface FindingRow {
   /** The plot that decided it, when it was drawn: <experiment>/figures/<plot>.png. */
   plot: StudyFigureName | null;
   gate: { passed: boolean; figure: string };
+  /** Each kernel set's own verdict, where replicates under other kernel sets were judged (arithmetic.ts). */
+  sides?: { kernels: string; verdict: string }[];
 }
 
 /** Experiments in study.json's order, then any entry it does not list (yet). */
@@ -117,11 +119,22 @@ export function findingRows(
       ? { passed: entry.archive.meta.gatePassed, figure: gateFigure(entry.archive.meta.gate) }
       : { passed: prior!.gate.passed, figure: prior!.gate.figure };
     const claims = entry ? entry.judgement.claims : prior!.claims;
+    const arithmetic = entry ? entry.judgement.arithmetic : prior!.arithmetic;
     return claims.map((c) => {
       const claim = c.id as ClaimId;
-      const judged = gate.passed && c.verdict !== "gate failed";
+      // Judged unless every side's gate failed: a gate that failed here but passed under another
+      // kernel set leaves the claim not decided, which is a verdict.
+      const judged = c.verdict !== "gate failed";
       const plot = CLAIM_PLOT[claim] ?? null;
       return {
+        ...(arithmetic
+          ? {
+              sides: arithmetic.map((s) => ({
+                kernels: s.kernels,
+                verdict: s.claims.find((x) => x.id === c.id)?.verdict ?? "not judged",
+              })),
+            }
+          : {}),
         experiment: id,
         claim,
         name: CLAIM_NAMES[claim] ?? claim,
@@ -135,6 +148,20 @@ export function findingRows(
 }
 
 const md = (s: string) => s.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** Whether every kernel set gave the same verdict (no sides: there was one kernel set). */
+const sidesAgree = (r: FindingRow) => !r.sides || r.sides.every((s) => s.verdict === r.sides![0]!.verdict);
+
+/** The kernel sets behind a verdict, in words: "(native (OpenBLAS Zen) and wasm agree)" or each side's verdict. */
+function sidesText(r: FindingRow): string {
+  if (!r.sides) return "";
+  return sidesAgree(r)
+    ? ` (${r.sides.map((s) => s.kernels).join(" and ")} agree)`
+    : ` (${r.sides.map((s) => `${s.kernels}: ${s.verdict}`).join("; ")})`;
+}
+
+export const ACROSS_KERNELS_TEXT =
+  "Where an experiment was also run under another kernel set (the study config's arithmeticReplicates), its verdict is the one every kernel set gives, and a verdict they disagree on is not decided; the decided-by column holds each kernel set's verdict and numbers.";
 
 /**
  * The findings table as Markdown. Plot links are relative to `linkPrefix` (default: beside
@@ -154,10 +181,11 @@ export function findingsMarkdown(
         r.figure === null
           ? "not judged"
           : `${md(r.figure)}${r.plot ? ` ([${r.plot}.png](${prefix}${r.experiment}/figures/${r.plot}.png))` : ""}`;
-      return `| ${r.experiment} | ${md(r.name)} | ${r.verdict === null ? "gate failed" : `**${r.verdict}**`} | ${decided} | ${r.gate.passed ? "passed" : "**failed**"}: ${md(r.gate.figure)} |`;
+      return `| ${r.experiment} | ${md(r.name)} | ${r.verdict === null ? "gate failed" : `**${r.verdict}**${md(sidesText(r))}`} | ${decided} | ${r.gate.passed ? "passed" : "**failed**"}: ${md(r.gate.figure)} |`;
     }),
     "",
     "Verdicts by the pre-registered rules of configs/study/<id>.json, re-judged from results/study/<id>/rows.jsonl.gz by `bcr study --rejudge`; intervals are 95%, three-level bootstrap over SFT seed, RL seed and problem. An experiment whose gate failed on a majority of its SFT seeds is not judged.",
+    ...(rows.some((r) => r.sides) ? ["", ACROSS_KERNELS_TEXT] : []),
     "",
   ];
   return lines.join("\n");
@@ -197,7 +225,7 @@ function findingsTable(rows: readonly FindingRow[]): string {
     rows.map(
       (r) =>
         `<tr><td><a href="#exp-${esc(r.experiment)}">${esc(r.experiment)}</a></td><td>${esc(r.name)}</td>` +
-        `<td>${badge(r.verdict ?? "gate failed")}</td>` +
+        `<td>${badge(r.verdict ?? "gate failed")}${r.sides && r.verdict !== null ? `<br><span class="small">${esc(sidesText(r).trim())}</span>` : ""}</td>` +
         `<td>${r.figure === null ? '<span class="small">not judged</span>' : esc(r.figure)}${r.plot ? ` <a href="#${figId(r.experiment, r.plot)}">(${esc(r.plot)})</a>` : ""}</td>` +
         `<td>${r.gate.passed ? "passed" : "<b>failed</b>"}: ${esc(r.gate.figure)}</td></tr>`,
     ),
@@ -239,6 +267,7 @@ function experimentSection(e: StudyReportEntry, figures: readonly StudyFigure[],
       return `<li>${badge(c.verdict)} <b>${esc(CLAIM_NAMES[c.id] ?? c.id)}.</b> ${esc(c.figure)}${c.verdict === "gate failed" ? "" : link}</li>`;
     })
     .join("\n");
+  const across = j.arithmetic ? acrossKernelSetsSection(j) : "";
   const arms = armOrder(j.arms.map((a) => a.arm)).map((a) => j.arms.find((x) => x.arm === a)!);
   const armTable = arms.length
     ? htmlTable(
@@ -274,7 +303,7 @@ function experimentSection(e: StudyReportEntry, figures: readonly StudyFigure[],
 <ul class="verdicts">
 ${verdicts}
 </ul>
-<h3>Gate</h3>
+${across}<h3>Gate</h3>
 <div class="scroll">${htmlTable(["SFT seed", "metric", "measured", "threshold", "passed", "how"], gateRows)}</div>
 <p>Gate <b>${meta.gatePassed ? "passed" : "failed"}</b> on ${passed} of ${meta.gate.length} SFT seeds (a majority must pass; a failed gate leaves every claim unjudged).</p>
 <h3>Rules</h3>
@@ -287,6 +316,25 @@ ${verdicts}
 ${j.notes.length ? `<h3>Notes</h3>\n<ul>${j.notes.map((n) => `<li>${esc(n)}</li>`).join("\n")}</ul>` : ""}
 <h3>Figures</h3>
 ${figs}`;
+}
+
+/** The "Across kernel sets" part of an experiment's section: each kernel set's gate and verdicts, and the verdict that stands. */
+function acrossKernelSetsSection(j: Judgement): string {
+  const sides = j.arithmetic!;
+  const passed = sides.filter((s) => s.gate.passed).length;
+  const gateRow =
+    `<tr><td>gate</td>${sides.map((s) => `<td>${s.gate.passed ? "passed" : "<b>failed</b>"}</td>`).join("")}` +
+    `<td>${passed === sides.length ? "passed" : passed === 0 ? "<b>failed</b>" : "<b>differs</b>: every claim not decided"}</td></tr>`;
+  const claimRows = j.claims.map(
+    (c) =>
+      `<tr><td>${esc(CLAIM_NAMES[c.id] ?? c.id)}</td>${sides
+        .map((s) => `<td>${badge(s.claims.find((x) => x.id === c.id)?.verdict ?? "not judged")}</td>`)
+        .join("")}<td>${badge(c.verdict)}</td></tr>`,
+  );
+  return `<h3>Across kernel sets</h3>
+<p>The same config run again under another kernel set: the verdict that stands is the one every kernel set gives; one they disagree on is not decided. Rows: ${sides.map((s) => `<code>${esc(s.rows)}</code> (${esc(s.kernels)})`).join(", ")}.</p>
+<div class="scroll">${htmlTable(["claim", ...sides.map((s) => s.kernels), "across kernel sets"], [gateRow, ...claimRows])}</div>
+`;
 }
 
 const STYLE = `

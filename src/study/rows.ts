@@ -4,7 +4,8 @@
  * the study's counterpart of src/reproduce/archive.ts).
  *
  * gzip JSONL (level 9, no name or time in the header: the same rows give the same bytes):
- *   line 1   {"kind":"meta","format":1,"id","columns":[...],"budgets","gate","runs","test", ...}
+ *   line 1   {"kind":"meta","format":1,"id","columns":[...],"budgets","gate","runs","test",
+ *            "rules_commit","rules_dirty","kernels","experiment_hash","arithmetic", ...}
  *   then     one JSON array per row, in the order of `columns`:
  *     arm      method label (sft, single, bcr, bcr-split, single@b35, linear@0.5, ...)
  *     sft      SFT seed
@@ -20,6 +21,7 @@
  */
 import * as fs from "node:fs";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { isFingerprint } from "../model/arithmetic-fingerprint.js";
 import type { ModelEval } from "../reproduce/eval.js";
 import { writeFileAtomic } from "../util/fsx.js";
 
@@ -99,6 +101,28 @@ export interface RowsMeta {
   test: { problems: number; available: number };
   continuation: { steps: number; sft: number; methods: string[] } | null;
   wall: Record<string, number>;
+  /**
+   * The commit that last changed the experiment's config when the rows were assembled (null: never
+   * committed), and whether the file differed from it then (provenance.ts). Absent from archives
+   * written before the meta carried them.
+   */
+  rules_commit?: string | null;
+  rules_dirty?: boolean;
+  /**
+   * The arithmetic the rows were computed with (arithmetic.ts, kernelSetOf: "wasm", "native
+   * (OpenBLAS Zen)", ...) and the hash of the experiment's config (config.ts, experimentHash),
+   * recorded when the rows are assembled so a replicate under other kernels can be matched with
+   * them. Absent from archives written before the meta carried them (machine.json beside them
+   * names the kernel set).
+   */
+  kernels?: string;
+  experiment_hash?: string;
+  /**
+   * The arithmetic fingerprint of the process that assembled the rows (src/model/arithmetic-fingerprint.ts):
+   * what tells two kernel sets apart, where `kernels` is the name for people. Absent from archives
+   * assembled before the field (machine.json beside them may carry it).
+   */
+  arithmetic?: string;
 }
 
 export interface RowsArchive {
@@ -180,6 +204,19 @@ export function readRows(file: string): RowsArchive {
   if (head.kind !== "meta" || head.format !== 1)
     throw new Error(`${file}: line 1 is not a format-1 meta line (this code reads format 1)`);
   const { kind: _k, columns, ...meta } = head;
+  if (meta.rules_commit !== undefined && meta.rules_commit !== null && typeof meta.rules_commit !== "string")
+    throw new Error(
+      `${file}: meta field rules_commit must be a commit hash or null, got ${JSON.stringify(meta.rules_commit)}`,
+    );
+  if (meta.rules_dirty !== undefined && typeof meta.rules_dirty !== "boolean")
+    throw new Error(`${file}: meta field rules_dirty must be true or false, got ${JSON.stringify(meta.rules_dirty)}`);
+  for (const field of ["kernels", "experiment_hash"] as const)
+    if (meta[field] !== undefined && (typeof meta[field] !== "string" || meta[field] === ""))
+      throw new Error(`${file}: meta field ${field} must be a non-empty string, got ${JSON.stringify(meta[field])}`);
+  if (meta.arithmetic !== undefined && (typeof meta.arithmetic !== "string" || !isFingerprint(meta.arithmetic)))
+    throw new Error(
+      `${file}: meta field arithmetic must be an arithmetic fingerprint (16 hex digits), got ${JSON.stringify(meta.arithmetic)}`,
+    );
   const rows = lines.slice(1).map((l, i) => {
     const v = JSON.parse(l) as unknown[];
     if (!Array.isArray(v) || v.length !== columns.length)

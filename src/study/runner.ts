@@ -10,21 +10,21 @@
  *   3. rl, eval               reproduce(..., only: rl, eval): every RL seed on every SFT model
  *   4. continuation           (experiment A) longer runs of some arms on one SFT seed, N=1 eval
  *   5. rows and judge         every eval row into <out>/study/<id>/rows.jsonl.gz, judged by the
- *                             pre-registered rules (judge.ts), a report section
- *                             <out>/study/<id>/report.md, and <out>/study.json
+ *                             pre-registered rules (judge.ts) and across the replicates under
+ *                             other kernel sets that the study config lists (arithmetic.ts), a
+ *                             report section <out>/study/<id>/report.md, and <out>/study.json
  *
  * Resuming: every step checks its own output (stage markers, gate.json, the continuation's
- * done.json, checkpoints and sweep caches inside the stages), so killing and re-running goes on
- * where it stopped; an experiment finished with the same config (<runs>/<id>/done.json holds the
- * hash of its resolved config) is not touched again. `rejudge` re-judges from the committed rows
- * alone (no runs folder, no training).
+ * done.json, each keyed by a hash of what it was made from; checkpoints and sweep caches inside
+ * the stages), so killing and re-running goes on where it stopped; an experiment finished with
+ * the same config (<runs>/<id>/done.json holds the hash of its resolved config) is not touched
+ * again. `rejudge` re-judges from the committed rows alone (no runs folder, no training).
  *
  * Phases (`--phase`, docs/cluster.md): the same work items, one kind per call, as the jobs of a
  * cluster sharing the runs folder: sft (steps 1-2 of some SFT seeds), rl (step 3; needs every
  * seed's gate), cont (step 4), judge (step 5; needs every item). Each item holds a lock file in its
  * folder while it runs (lock.ts). Without a phase, runExperiment calls the same items in order.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -33,7 +33,7 @@ import { LocalModel } from "../model/local-model.js";
 import { derive } from "../reproduce/budget.js";
 import { readDataStats } from "../reproduce/data.js";
 import { evaluateModel, modelsToEvaluate, readEvals } from "../reproduce/eval.js";
-import { type Layout, layout, type Log } from "../reproduce/layout.js";
+import { layout, type Log } from "../reproduce/layout.js";
 import { reproduce, stageHashes } from "../reproduce/pipeline.js";
 import { planRuns, runRl } from "../reproduce/rl.js";
 import { markerFile, readMarker, stageHash } from "../reproduce/stages.js";
@@ -42,7 +42,8 @@ import { RunStopped } from "../run/interrupt.js";
 import { loadSyntheticDataset } from "../tasks/dataset.js";
 import { loadLocal } from "../train/load-local.js";
 import { writeFileAtomic, writeJsonAtomic } from "../util/fsx.js";
-import { type Experiment, methodLabel, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
+import { type Experiment, experimentHash, type Study, sftSeedConfig, sftSeedDir } from "./config.js";
+import { continuationSeed, continuationSetup, continuationState, markContinuationDone } from "./continuation.js";
 import {
   formatDuration,
   formatPlan,
@@ -54,7 +55,10 @@ import {
 } from "./eta.js";
 import { measureGate } from "./gate.js";
 import { withLock } from "./lock.js";
+import { acrossKernelSets, type ArithmeticSide, kernelSetOf, MACHINE_FILE } from "./arithmetic.js";
+import { arithmeticFingerprint } from "../model/arithmetic-fingerprint.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
+import { type RulesProvenance, rulesFromGitNote, rulesNow, rulesOfRows } from "./provenance.js";
 import { type StudyReportEntry, writeStudyReport } from "./report.js";
 import {
   type RowsArchive,
@@ -77,7 +81,11 @@ export type Phase = (typeof PHASES)[number];
 export interface StudyOptions {
   /** Run only this experiment (its entry in study.json is replaced, the others kept). */
   experiment?: string;
-  /** Re-judge every verdict from <out>/study/<id>/rows.jsonl.gz: no training, no evaluation. */
+  /**
+   * Re-judge every verdict from <out>/study/<id>/rows.jsonl.gz: no training, no evaluation. An
+   * experiment without rows (not run yet) is logged and left out; none with rows is an error, and
+   * so is `experiment` without its rows.
+   */
   rejudge?: boolean;
   runs?: string;
   out?: string;
@@ -109,7 +117,9 @@ export interface ExperimentResult {
   eval_samples: number;
   gate: { passed: boolean; figure: string; threshold: number | number[] };
   rules_commit: string | null;
+  /** The verdicts; across kernel sets where a replicate under another one was judged (then `arithmetic` holds each side's). */
   claims: { id: string; verdict: string; figure: string }[];
+  arithmetic?: ArithmeticSide[];
   frontier: { diff: number | null; ci: [number, number] | null };
 }
 
@@ -126,52 +136,6 @@ export interface StudyResult {
   phase?: { phase: Phase; seeds: number[]; ran: boolean };
 }
 
-/** The git commit that last changed `file` (null outside a repository or for an uncommitted file). */
-export function rulesCommit(file: string): string | null {
-  try {
-    const out = execFileSync("git", ["log", "-1", "--format=%H", "--", path.basename(file)], {
-      cwd: path.dirname(path.resolve(file)),
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    return out || null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether `file` differs from its last commit (the report says so beside the rules commit). */
-export function rulesDirty(file: string): boolean {
-  try {
-    const out = execFileSync("git", ["status", "--porcelain", "--", path.basename(file)], {
-      cwd: path.dirname(path.resolve(file)),
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    return out.length > 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * What an experiment's results depend on: its spec and its base config without the fields that only
- * name places (out, runs, name, demoModel; each SFT seed's own are set by sftSeedConfig), so moving
- * a parent config's output folder does not make a finished experiment look unfinished.
- */
-export const experimentHash = (exp: Experiment) => {
-  const {
-    out: _out,
-    runs: _runs,
-    name: _name,
-    demoModel: _demo,
-    ...base
-  } = exp.base as typeof exp.base & {
-    demoModel?: unknown;
-  };
-  return stageHash({ spec: exp.spec, base });
-};
-
 export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<StudyResult> {
   const log: Log = opts.log ?? ((l) => console.error(l));
   const runsRoot = opts.runs ?? study.spec.runs;
@@ -185,26 +149,45 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   if (study.spec.smoke)
     log("[study] SMOKE TEST, NOT A RESULT: tiny models, a few steps; the verdicts only show the code ran");
   const judgements: Record<string, Judgement> = {};
+  const rules: Record<string, RulesProvenance> = {};
   const results: ExperimentResult[] = [];
   const walls: Record<string, Record<string, number>> = {};
+  // An experiment's verdicts: its own rows by its rules, then across the replicates of them
+  // under other kernel sets that the study config lists (arithmetic.ts).
+  const acrossReplicates = (exp: Experiment, archive: RowsArchive, file: string, own: Judgement): Judgement =>
+    acrossKernelSets(exp, { file, archive, judgement: own }, study.spec.arithmeticReplicates, out, log);
 
   if (opts.rejudge) {
-    for (const exp of exps) {
-      const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
-      if (!fs.existsSync(file)) throw new Error(`--rejudge: ${file} does not exist (run the experiment first)`);
+    const rowsFiles = exps.map((exp) => path.join(out, "study", exp.spec.id, ROWS_FILE));
+    if (opts.experiment && !fs.existsSync(rowsFiles[0]!))
+      throw new Error(`--rejudge: ${rowsFiles[0]} does not exist (run the experiment first)`);
+    if (!rowsFiles.some((f) => fs.existsSync(f)))
+      throw new Error(
+        `--rejudge: no experiment of ${study.file} has committed rows (looked for ${rowsFiles.join(", ")}); run the study first`,
+      );
+    for (const [i, exp] of exps.entries()) {
+      const file = rowsFiles[i]!;
+      // Not run yet: left out of study.json, the findings and the report, as a run that has not
+      // reached it leaves it.
+      if (!fs.existsSync(file)) {
+        log(`[study] ${exp.spec.id}: no committed rows at ${file} (not run yet): not judged`);
+        continue;
+      }
       const archive = readRows(file);
       log(`[study] ${exp.spec.id}: re-judging from ${file} (${archive.rows.length} rows)`);
       const t0 = performance.now();
-      const j = judgeExperiment(archive, exp.spec);
+      const j = acrossReplicates(exp, archive, file, judgeExperiment(archive, exp.spec));
+      const r = rulesOf(exp, archive.meta, file, log);
       judgements[exp.spec.id] = j;
+      rules[exp.spec.id] = r;
       walls[exp.spec.id] = { ...archive.meta.wall };
-      results.push(experimentResult(exp, archive.meta, j));
-      writeReport(exp, archive.meta, j, out);
+      results.push(experimentResult(exp, archive.meta, j, r));
+      writeReport(exp, archive.meta, j, r, out);
       log(`[study] ${exp.spec.id}: judged in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const output = writeStudy(out, results, walls);
     logVerdicts(log, output);
-    await reportStudy(study, out, judgements, output, opts, log);
+    await reportStudy(study, out, judgements, rules, output, opts, log, acrossReplicates);
     return { output, judgements, plan: [] };
   }
 
@@ -239,7 +222,11 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   const tracker = new Eta(plan, log);
 
   const info = await initBackend(opts.backend);
-  if (opts.phase === "judge") checkPhase(exps[0]!, "judge", runsRoot, phaseOpts, info.kernels?.engine);
+  if (opts.phase === "judge")
+    checkPhase(exps[0]!, "judge", runsRoot, phaseOpts, {
+      kernels: info.kernels?.engine,
+      arithmetic: arithmeticFingerprint(),
+    });
   for (const exp of exps) {
     const id = exp.spec.id;
     const expRuns = path.join(runsRoot, id);
@@ -265,43 +252,55 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     } else archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
     await withLock(expRuns, `the judging of ${id}`, async () => {
       const t0 = performance.now();
-      const j = judgeExperiment(archive, exp.spec);
+      const own = judgeExperiment(archive, exp.spec);
       if (!finished) {
         archive.meta.wall.judge = (performance.now() - t0) / 1000;
         writeRows(rowsFile, archive);
         writeJsonAtomic(doneFile, { hash, finished: new Date().toISOString() });
       }
+      // After the rows are safe: a replicate that cannot be compared stops the call here, and
+      // the next call judges these rows again without redoing anything.
+      const j = acrossReplicates(exp, archive, rowsFile, own);
+      const r = rulesOf(exp, archive.meta, rowsFile, log);
       judgements[id] = j;
+      rules[id] = r;
       walls[id] = archive.meta.wall;
-      results.push(experimentResult(exp, archive.meta, j));
-      writeReport(exp, archive.meta, j, out);
-      writeJsonAtomic(path.join(out, "study", id, "machine.json"), {
-        backend: backendInfo() ?? info,
-        cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
-        cores: os.cpus().length,
-        node: process.version,
-        platform: `${os.platform()} ${os.arch()}`,
-      });
+      results.push(experimentResult(exp, archive.meta, j, r));
+      writeReport(exp, archive.meta, j, r, out);
+      // The record of the machine that computed the rows: written with them, never by a later
+      // call that only judges them again (it may run elsewhere, under other arithmetic).
+      if (!finished)
+        writeJsonAtomic(path.join(out, "study", id, MACHINE_FILE), {
+          backend: backendInfo() ?? info,
+          arithmetic: arithmeticFingerprint(),
+          cpu: os.cpus()[0]?.model?.trim() ?? "unknown",
+          cores: os.cpus().length,
+          node: process.version,
+          platform: `${os.platform()} ${os.arch()}`,
+        });
     });
   }
   const output = writeStudy(out, results, walls);
   logVerdicts(log, output);
-  await reportStudy(study, out, judgements, output, opts, log);
+  await reportStudy(study, out, judgements, rules, output, opts, log, acrossReplicates);
   return { output, judgements, plan };
 }
 
 /**
  * results/study/report.html, findings.md and the figures (report.ts), over every experiment of the
  * study whose rows are in <out>: this call's judgements, and the others' judged again from their
- * committed rows (the rules are deterministic, so the same rows give the same verdicts).
+ * committed rows (the rules are deterministic, so the same rows give the same verdicts), across
+ * kernel sets by `across` as this call's were.
  */
 async function reportStudy(
   study: Study,
   out: string,
   judged: Record<string, Judgement>,
+  rules: Record<string, RulesProvenance>,
   output: StudyOutput,
   opts: StudyOptions,
   log: Log,
+  across: (exp: Experiment, archive: RowsArchive, file: string, own: Judgement) => Judgement,
 ): Promise<void> {
   if (opts.report === false) return;
   const entries: StudyReportEntry[] = [];
@@ -309,10 +308,18 @@ async function reportStudy(
     const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
     if (!fs.existsSync(file)) continue;
     const archive = readRows(file);
-    const judgement = judged[exp.spec.id] ?? judgeExperiment(archive, exp.spec);
-    entries.push({ exp, archive, judgement, rulesCommit: rulesCommit(exp.file), rulesDirty: rulesDirty(exp.file) });
+    const judgement = judged[exp.spec.id] ?? across(exp, archive, file, judgeExperiment(archive, exp.spec));
+    const r = rules[exp.spec.id] ?? rulesOf(exp, archive.meta, file, log);
+    entries.push({ exp, archive, judgement, rulesCommit: r.commit, rulesDirty: r.dirty });
   }
   await writeStudyReport(out, entries, output, log, { smoke: study.spec.smoke === true });
+}
+
+/** The rules commit of an experiment's rows (provenance.ts), saying so when it had to come from git. */
+function rulesOf(exp: Experiment, meta: RowsMeta, rowsFile: string, log: Log): RulesProvenance {
+  const r = rulesOfRows(exp.file, meta, rowsFile);
+  if (r.from === "git") log(rulesFromGitNote(exp.spec.id, rowsFile, r));
+  return r;
 }
 
 function logVerdicts(log: Log, output: StudyOutput): void {
@@ -360,7 +367,7 @@ function writeStudy(
   return output;
 }
 
-function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement): ExperimentResult {
+function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement, rules: RulesProvenance): ExperimentResult {
   const thresholds = [...new Set(exp.gates.map((g) => g.threshold))];
   return {
     id: exp.spec.id,
@@ -372,8 +379,9 @@ function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement): Experi
       figure: gateFigure(meta.gate),
       threshold: thresholds.length === 1 ? thresholds[0]! : exp.gates.map((g) => g.threshold),
     },
-    rules_commit: rulesCommit(exp.file),
+    rules_commit: rules.commit,
     claims: j.claims.map((c) => ({ id: c.id, verdict: c.verdict, figure: c.figure })),
+    ...(j.arithmetic ? { arithmetic: j.arithmetic } : {}),
     frontier: j.frontier,
   };
 }
@@ -514,8 +522,6 @@ async function contItem(exp: Experiment, runsRoot: string, opts: StudyOptions & 
   });
 }
 
-const continuationSeed = (exp: Experiment) => exp.spec.continuation!.sftSeed ?? exp.spec.sftSeeds[0]!;
-
 /** The majority rule: an experiment goes on to RL when its gate passed on more than half of its SFT seeds. */
 function gateOutcome(gates: readonly SeedGateRun[]): { passed: boolean; seeds: number } {
   const seeds = gates.filter((g) => g.gate.passed).length;
@@ -541,6 +547,13 @@ function assembleRows(exp: Experiment, runsRoot: string, gateRuns: readonly Seed
   const meta: RowsMeta = {
     format: 1,
     id,
+    // The rules these runs were made under, fixed now: a later re-judge must not relabel them.
+    ...rulesNow(exp.file),
+    // What a replicate under other kernels is matched with (arithmetic.ts): the kernel set and
+    // arithmetic fingerprint these rows were computed with (this process's; phase judge checked
+    // the runs' stage hashes carry the same engine and fingerprint) and the config they were run from.
+    ...(backendInfo() ? { kernels: kernelSetOf(backendInfo()!), arithmetic: arithmeticFingerprint() } : {}),
+    experiment_hash: experimentHash(exp),
     budgets: { n1: exp.base.eval.n1Budget, sweep: exp.base.eval.sweepBudget, bcr: {} },
     gate: gates,
     gatePassed,
@@ -656,7 +669,13 @@ function phaseSeeds(exp: Experiment, phase: Phase, given: number[] | undefined):
  * (the majority rule needs all of them); judge every work item done with the current config.
  * Throws naming what is missing and the commands that make it.
  */
-function checkPhase(exp: Experiment, phase: Phase, runsRoot: string, opts: StudyOptions, kernels?: string): void {
+function checkPhase(
+  exp: Experiment,
+  phase: Phase,
+  runsRoot: string,
+  opts: StudyOptions,
+  arithmetic: Arithmetic = {},
+): void {
   const id = exp.spec.id;
   const cmd = `${opts.command ?? "bcr study"} --experiment ${id}`;
   if (phase === "sft") return;
@@ -670,7 +689,7 @@ function checkPhase(exp: Experiment, phase: Phase, runsRoot: string, opts: Study
       );
     return;
   }
-  const missing = missingItems(exp, runsRoot, kernels);
+  const missing = missingItems(exp, runsRoot, arithmetic);
   if (missing.length) {
     const byPhase = (p: Phase) => missing.filter((m) => m.phase === p).map((m) => m.sft);
     const fixes = (["sft", "rl", "cont"] as const)
@@ -691,8 +710,14 @@ interface MissingItem {
   why: string;
 }
 
+/** The kernel set and arithmetic fingerprint that enter the stage hashes (pipeline.ts, stageHashes). */
+interface Arithmetic {
+  kernels?: string;
+  arithmetic?: string;
+}
+
 /** The work items of an experiment not done with its current config (the rl items only once every gate is known). */
-function missingItems(exp: Experiment, runsRoot: string, kernels: string | undefined): MissingItem[] {
+function missingItems(exp: Experiment, runsRoot: string, a: Arithmetic): MissingItem[] {
   const missing: MissingItem[] = [];
   const stageWhy = (dir: string, stages: string[], hashes: Record<string, string>) => {
     for (const s of stages) {
@@ -705,7 +730,10 @@ function missingItems(exp: Experiment, runsRoot: string, kernels: string | undef
     return null;
   };
   const hashes = new Map(
-    exp.spec.sftSeeds.map((k) => [k, stageHashes(sftSeedConfig(exp, k, runsRoot), kernels) as Record<string, string>]),
+    exp.spec.sftSeeds.map((k) => [
+      k,
+      stageHashes(sftSeedConfig(exp, k, runsRoot), a.kernels, a.arithmetic) as Record<string, string>,
+    ]),
   );
   for (const k of exp.spec.sftSeeds) {
     const dir = sftSeedDir(runsRoot, exp.spec.id, k);
@@ -725,8 +753,8 @@ function missingItems(exp: Experiment, runsRoot: string, kernels: string | undef
   }
   if (exp.spec.continuation) {
     const k = continuationSeed(exp);
-    const done = path.join(continuationSetup(exp, k, runsRoot).dir, "done.json");
-    if (!fs.existsSync(done)) missing.push({ phase: "cont", sft: k, why: `no ${done}` });
+    const state = continuationState(exp, k, runsRoot);
+    if (!state.done) missing.push({ phase: "cont", sft: k, why: state.why });
   }
   return missing;
 }
@@ -844,30 +872,21 @@ async function seedGate(exp: Experiment, k: number, dir: string, opts: StudyOpti
   }
 }
 
-/** The continuation's config (rl.steps, the continued methods, an N=1-only eval) and folders cont-<steps>/. */
-function continuationSetup(exp: Experiment, k: number, runsRoot: string) {
-  const cont = exp.spec.continuation!;
-  const c = sftSeedConfig(exp, k, runsRoot);
-  const config = {
-    ...c,
-    rl: { ...c.rl, steps: cont.steps, methods: c.rl.methods.filter((m) => cont.methods.includes(methodLabel(m))) },
-    eval: { ...c.eval, ns: [1], greedy: false },
-  };
-  const base = layout(c.runs, c.out);
-  const dir = path.join(c.runs, `cont-${cont.steps}`);
-  const L: Layout = { ...base, rl: path.join(dir, "rl"), eval: path.join(dir, "eval") };
-  return { config, layout: L, dir };
-}
-
 /**
  * Experiment A's continuation: the continued methods trained for cont.steps on one SFT seed (fresh
  * runs with the main runs' seeds: the same RNG streams, so their first steps are the main runs'),
  * then their sampled N=1 eval. Resumable: trainRl resumes from checkpoints, finished evals are kept.
  */
 async function runContinuation(exp: Experiment, k: number, runsRoot: string, opts: StudyOptions & { log: Log }) {
-  const { config, layout: L, dir } = continuationSetup(exp, k, runsRoot);
-  const done = path.join(dir, "done.json");
-  if (fs.existsSync(done)) return;
+  const { config, layout: L, doneFile } = continuationSetup(exp, k, runsRoot);
+  const state = continuationState(exp, k, runsRoot);
+  if (state.done) return;
+  if (state.stale) {
+    // Its runs and evals answer for another config (another SFT model, other methods): they would
+    // be resumed or kept as finished, so they go, and the continuation starts over.
+    opts.log(`[study] ${exp.spec.id} sft-${k}: ${state.why}; starting it over`);
+    for (const d of [L.rl, L.eval, doneFile]) fs.rmSync(d, { recursive: true, force: true });
+  }
   const t0 = performance.now();
   await runRl(config, L, opts.log, opts.progress ?? true, undefined, opts.signal);
   const derived = derive(config, readDataStats(L));
@@ -877,14 +896,13 @@ async function runContinuation(exp: Experiment, k: number, runsRoot: string, opt
     if (fs.existsSync(path.join(ref.dir, "eval.json"))) continue;
     await evaluateModel(ref, config, test, opts.log, opts.progress ?? true, opts.signal);
   }
-  writeJsonAtomic(done, { wall_s: (performance.now() - t0) / 1000 });
+  markContinuationDone(exp, k, runsRoot, (performance.now() - t0) / 1000);
 }
 
 /** <out>/study/<id>/report.md: the rules and their commit, the gate per SFT seed, the verdicts, the arms. */
-function writeReport(exp: Experiment, meta: RowsMeta, j: Judgement, out: string): void {
+function writeReport(exp: Experiment, meta: RowsMeta, j: Judgement, rules: RulesProvenance, out: string): void {
   const s = exp.spec;
-  const commit = rulesCommit(exp.file);
-  const dirty = rulesDirty(exp.file);
+  const { commit, dirty } = rules;
   const ci = (e: { mean: number; ci: [number, number] }, d = 3) =>
     `${e.mean.toFixed(d)} [${e.ci[0].toFixed(d)}, ${e.ci[1].toFixed(d)}]`;
   const lines = [

@@ -97,11 +97,22 @@ export function acrossArithmetic(a: Verdict, b: Verdict): Verdict {
 
 /** acrossArithmetic on two rule results, with both figures kept side by side under their labels. */
 export function acrossArithmeticResult(a: RuleResult, b: RuleResult, labels: [string, string]): RuleResult {
-  const verdict = acrossArithmetic(a.verdict, b.verdict);
-  const agree = a.verdict === b.verdict ? "agree" : "disagree, so not decided";
+  return acrossArithmeticResults([
+    { label: labels[0], result: a },
+    { label: labels[1], result: b },
+  ]);
+}
+
+/**
+ * The same rule under two or more arithmetic settings (a study run and its replicates under other
+ * kernel sets): its verdict when all agree, else not decided; every side's figure kept under its label.
+ */
+export function acrossArithmeticResults(sides: readonly { label: string; result: RuleResult }[]): RuleResult {
+  if (sides.length < 2) throw new Error(`acrossArithmeticResults: needs two kernel sets or more, got ${sides.length}`);
+  const agree = sides.every((s) => s.result.verdict === sides[0]!.result.verdict);
   return {
-    verdict,
-    figure: `${labels[0]} ${a.verdict} (${a.figure}) | ${labels[1]} ${b.verdict} (${b.figure}): kernel sets ${agree}`,
+    verdict: agree ? sides[0]!.result.verdict : "not decided",
+    figure: `${sides.map((s) => `${s.label} ${s.result.verdict} (${s.result.figure})`).join(" | ")}: kernel sets ${agree ? "agree" : "disagree, so not decided"}`,
     parts: {},
   };
 }

@@ -10,6 +10,10 @@
  *   else is drawn beside it;
  * - controls a shade of their own: a budget control `<kind>@b<tokens>` (single@b40, the matched
  *   per-problem budget) is a fixed teal, not the black of `single`.
+ * - variants a shade of their family's hue: `bcr-split` (bcr's budget split into equal
+ *   per-problem caps, the sharing experiment's control) is bcr's blue, darker (lightness 0.28
+ *   against bcr's 0.41), so it reads as bcr's relative and is never taken for bcr; its runs
+ *   (`bcr-split/seed-1`) keep it.
  * Any other name gets a color from a hash of the name, so it is stable across figures and
  * processes too.
  */
@@ -18,6 +22,7 @@ const FIXED: Record<string, string> = {
   base: "#c7c7c7",
   single: "#111111",
   bcr: "#1f77b4",
+  "bcr-split": "#15517a",
   accuracy: "#6baed6",
   linear: "#d62728",
   kimi: "#ff7f0e",

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { trainFlops } from "../../src/profile/flops.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -75,4 +76,42 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
   // real SFT batches: right-padded to each batch's longest example, longer than a toy batch
   assert.ok(rep.ours.train.seqLens[0] > 64, `reproduce seq ${rep.ours.train.seqLens[0]}`);
   assert.equal(r.cases.default.ours.leakCheck.numTensorsAfter, r.cases.default.ours.leakCheck.numTensorsBefore);
+
+  // The sgemm peak on one thread and on every core (src/profile/peak.ts), measured in this run,
+  // and each training entry's MFU: model FLOPs per token x tokens/s over the all-cores peak.
+  const peak = r.sgemmPeak;
+  assert.equal(peak.n, 1024);
+  assert.equal(peak.cores, r.machine.cores);
+  assert.ok(peak.oneThread.threads === 1 && peak.oneThread.gflops > 0, JSON.stringify(peak));
+  assert.equal(r.matmulGflops1024.ours, peak.oneThread.gflops);
+  if (r.backend.kernels?.engine === "native")
+    assert.ok(peak.allCores.threads === r.machine.cores && peak.allCores.gflops > 0, JSON.stringify(peak));
+  assert.match(
+    res.stdout,
+    /sgemm peak \(1024\^3 float32 matmul, 1 call\(s\) each\): 1 thread [\d.,]+ GFLOP\/s, \d+ threads/,
+  );
+  type Train = { batch: number; seqLens: number[]; tokensPerS: number; flopsPerToken: number; mfu: number | null };
+  const entries: [string, Train][] = [
+    ["reproduce, 1 worker", rep.ours.train],
+    ["reproduce, 2 workers", rep.ours.trainParallel],
+    ["default, 1 worker", r.cases.default.ours.train],
+  ];
+  for (const [name, t] of entries) {
+    // the timed steps' FLOPs counted as whole [B, T] steps, over their padded tokens
+    const model = name.startsWith("default") ? r.cases.default.model.config : rep.model.config;
+    const flops = t.seqLens.reduce((a, T) => a + trainFlops(model, t.batch, T), 0);
+    const tokens = t.seqLens.reduce((a, T) => a + t.batch * T, 0);
+    assert.ok(Math.abs(t.flopsPerToken - flops / tokens) <= 1e-9 * t.flopsPerToken, `${name}: ${t.flopsPerToken}`);
+    if (!peak.allCores) {
+      assert.equal(t.mfu, null, name);
+      continue;
+    }
+    const mfu = (t.flopsPerToken * t.tokensPerS) / (peak.allCores.gflops * 1e9);
+    assert.ok(
+      t.mfu != null && t.mfu > 0 && Math.abs(t.mfu - mfu) <= 1e-9 * mfu,
+      `${name}: mfu ${t.mfu}, expected ${mfu}`,
+    );
+  }
+  assert.ok(res.stdout.includes("MFU, 1 worker"), res.stdout);
+  assert.ok(res.stdout.includes("MFU, 2 workers"), res.stdout);
 });

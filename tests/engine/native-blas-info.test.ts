@@ -1,7 +1,8 @@
 // The BLAS library behind the native kernel set is recorded (issue 28): the file opened, its
 // version and build (openblas_get_config), its core type (openblas_get_corename, and
 // OPENBLAS_CORETYPE when set) and its thread count, in initBackend's BackendInfo, a run's
-// backend.json and `bcr info`. None of it enters a stage hash (only the kernel set does).
+// backend.json and `bcr info`. None of it enters a stage hash (the kernel set and the arithmetic
+// fingerprint do: tests/model/arithmetic-fingerprint.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -57,7 +58,9 @@ test("the native set records its BLAS library: file, version, core type and thre
     const text = lines.join("\n");
     assert.match(text, /^blas: {6}OpenBLAS /m);
     assert.ok(text.includes(blas.realPath!), text);
-    assert.ok(text.includes(`core ${blas.corename}, 2 thread(s)`), text);
+    // An OPENBLAS_CORETYPE override is named beside the core it chose.
+    const override = blas.coretypeEnv ? ` (OPENBLAS_CORETYPE=${blas.coretypeEnv})` : "";
+    assert.ok(text.includes(`core ${blas.corename}${override}, 2 thread(s)`), text);
   } finally {
     restore("BCR_KERNELS", saved.kernels);
     restore("BCR_BLAS_THREADS", saved.threads);

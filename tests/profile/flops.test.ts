@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { forwardFlops, generateFlops, trainFlops } from "../../src/profile/flops.js";
+import { forwardFlops, generateFlops, trainFlops, trainFlopsPerToken } from "../../src/profile/flops.js";
 
 // A tiny GPT: C = 4, one layer, V = 5 (the head is tied: [C, V]); each matmul [m, k] x [k, n] is 2mnk.
 const tiny = { nEmbd: 4, nLayer: 1, vocabSize: 5 };
@@ -18,6 +18,21 @@ test("a training step on a 1 x 2 batch: the matmuls listed by hand, times 3", ()
   assert.equal(forward, 912);
   assert.equal(forwardFlops(tiny, { rows: 2, pairs: 4, headRows: 2 }), 912);
   assert.equal(trainFlops(tiny, 1, 2), 3 * 912);
+});
+
+test("training FLOPs per token at padded length 3: one position's matmuls listed by hand, times 3", () => {
+  // one query row against T = 3 keys; the same tiny shape as above
+  const qkv = mm(1, 4, 12); // 96
+  const scores = mm(1, 4, 3); // q kᵀ against 3 keys: 24
+  const values = mm(1, 3, 4); // p v: 24
+  const proj = mm(1, 4, 4); // 32
+  const mlp = mm(1, 4, 16) + mm(1, 16, 4); // 256
+  const head = mm(1, 4, 5); // 40
+  assert.equal(qkv + scores + values + proj + mlp + head, 472);
+  assert.equal(trainFlopsPerToken(tiny, 3), 3 * 472);
+  // a [B, T] step is B·T tokens at that count (the bench's MFU multiplies it by tokens/s)
+  assert.equal(trainFlops(tiny, 2, 3), 2 * 3 * trainFlopsPerToken(tiny, 3));
+  assert.equal(trainFlops(tiny, 1, 2), 2 * trainFlopsPerToken(tiny, 2));
 });
 
 test("trainFlops grows with layers and the square of the length as the formula says", () => {

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { root } from "../helpers/child.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -24,7 +25,8 @@ test("bcr profile --quick prints every phase, and its JSON has every field with 
     "eval batch",
     "kernel ms per step",
     "outside kernels",
-    "% peak",
+    "% 1-thread peak",
+    "% machine peak",
   ])
     assert.ok(res.stdout.includes(label), `stdout lacks "${label}":\n${res.stdout}`);
   assert.match(res.stdout, /load average \d+\.\d\d/);
@@ -33,7 +35,17 @@ test("bcr profile --quick prints every phase, and its JSON has every field with 
   assert.equal(r.loadAvgAtStart.length, 3);
   assert.equal(r.settled, r.loadAvgAtStart[0] <= 0.5);
   if (!r.settled) assert.match(res.stdout, /unsettled \(load \d+\.\d\)/);
-  assert.ok(r.peak.gflops > 0);
+  // both sgemm peaks of this run (src/profile/peak.ts), in the header and the JSON; the
+  // all-cores one needs OpenBLAS's thread control, the native kernel set (else it is null)
+  const { oneThread, allCores, cores } = r.peak;
+  assert.equal(cores, os.availableParallelism());
+  assert.ok(oneThread.gflops > 0 && oneThread.threads === 1, JSON.stringify(r.peak));
+  if (r.backend.kernels?.engine === "native") {
+    assert.ok(allCores.gflops > 0 && allCores.threads === cores, JSON.stringify(r.peak));
+    const header = `sgemm peak .*: 1 thread [\\d.,]+ GFLOP/s, ${cores} threads \\(the machine\\) [\\d.,]+ GFLOP/s`;
+    assert.match(res.stdout, new RegExp(header));
+  } else assert.equal(allCores, null);
+  const share = (peak: { gflops: number } | null, gflopPerS: number) => (peak ? gflopPerS / peak.gflops : null);
   assert.equal(r.model.nEmbd, 32); // --quick's tiny model
   assert.match(r.config.file, /configs\/study\/A\.json$/);
   assert.deepEqual(r.skipped, []);
@@ -41,8 +53,9 @@ test("bcr profile --quick prints every phase, and its JSON has every field with 
     r.phases.map((p: { id: string }) => p.id),
     PHASES,
   );
+  const blasThreads = r.backend.kernels?.engine === "native" ? r.backend.kernels.threads : r.backend.threads;
   for (const p of r.phases) {
-    for (const k of ["wallMs", "kernelMs", "outsideMs", "kernelCalls", "flops", "gflopPerS", "peakShare"])
+    for (const k of ["wallMs", "kernelMs", "outsideMs", "kernelCalls", "flops", "gflopPerS", "oneThreadPeakShare"])
       assert.ok(Number.isFinite(p[k]) && p[k] >= 0, `${p.id}.${k} = ${p[k]}`);
     assert.ok(p.flops > 0 && p.kernelCalls > 0, p.id);
     assert.equal(typeof p.shape, "string");
@@ -52,7 +65,14 @@ test("bcr profile --quick prints every phase, and its JSON has every field with 
       `${p.id}: kernels sum ${sum} != ${p.kernelMs}`,
     );
     assert.ok(p.kernelMs <= p.wallMs, `${p.id}: kernel ms ${p.kernelMs} > wall ${p.wallMs}`);
-    assert.ok(Math.abs(p.gflopPerS / r.peak.gflops - p.peakShare) < 1e-9, p.id);
+    assert.equal(p.oneThreadPeakShare, share(oneThread, p.gflopPerS), p.id);
+    assert.equal(p.machinePeakShare, share(allCores, p.gflopPerS), p.id);
+    // the MFU: work on one thread (one worker, 1 OpenBLAS thread a call: BCR_BLAS_THREADS's default)
+    // against the 1-thread peak, the 2 workers against the machine's
+    assert.equal(p.threads, (p.id === "sft-dp" ? 2 : 1) * blasThreads, p.id);
+    const against = p.threads > 1 ? "allCores" : "oneThread";
+    assert.equal(p.mfuAgainst, against, p.id);
+    assert.equal(p.mfu, against === "allCores" ? p.machinePeakShare : p.oneThreadPeakShare, p.id);
   }
 });
 

@@ -78,12 +78,18 @@ test("bcr reproduce --print-config prints the resolved config and runs nothing",
   assert.equal(printed.sft.extend?.run.train.steps, 400, "inherited from reproduce-sections-packs8-long.json");
 });
 
-test("the committed ladder run (docs/history/ladder/summary.json) carries the stage hashes of configs/reproduce.json under the kernel set it names", () => {
+test("the committed ladder run (docs/history/ladder/summary.json) carries the stage hashes of configs/reproduce.json under the kernel set and arithmetic it names", () => {
   const s = JSON.parse(fs.readFileSync("docs/history/ladder/summary.json", "utf8")) as {
     stage_hashes: Record<string, string>;
     backend_info?: { kernels?: { engine?: string } | null };
+    arithmetic?: string;
   };
   const kernels = s.backend_info?.kernels?.engine ?? "wasm";
   assert.equal(kernels, "native", "the committed default run used the native kernels");
-  assert.deepEqual(s.stage_hashes, stageHashes(loadConfig("configs/reproduce.json", ReproduceConfigSchema), kernels));
+  // Recorded before the arithmetic fingerprint existed: its hashes are those without one.
+  assert.equal(s.arithmetic, undefined);
+  assert.deepEqual(
+    s.stage_hashes,
+    stageHashes(loadConfig("configs/reproduce.json", ReproduceConfigSchema), kernels, s.arithmetic),
+  );
 });

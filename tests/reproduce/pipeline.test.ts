@@ -11,7 +11,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ReproduceConfigSchema, type ReproduceConfigInput } from "../../src/reproduce/config.js";
-import { demoModelDir, reproduce } from "../../src/reproduce/pipeline.js";
+import { demoModelDir, reproduce, stageHashes } from "../../src/reproduce/pipeline.js";
+import { backendInfo } from "../../src/engine/backend.js";
+import { arithmeticFingerprint } from "../../src/model/arithmetic-fingerprint.js";
 import { derive } from "../../src/reproduce/budget.js";
 import { layout } from "../../src/reproduce/layout.js";
 import { rlConfigFor } from "../../src/reproduce/rl.js";
@@ -321,6 +323,40 @@ test("sft.extend: the second phase must keep the first phase's model (blockSize 
       sft: { ...tiny.sft, extend: { groupSizes: [8], run: { ...run, model: { ...run.model, blockSize: 256 } } } },
     }).success,
   );
+});
+
+test("the SFT stage's hash carries the process's arithmetic fingerprint: an SFT model made under other arithmetic is trained again, not reused", {
+  timeout: 120_000,
+}, async () => {
+  const dir = tempDir("bcr-reproduce-arith-");
+  const runs = path.join(dir, "runs"),
+    out = path.join(dir, "results");
+  try {
+    const config = ReproduceConfigSchema.parse(tiny);
+    const lines: string[] = [];
+    await reproduce(config, { runs, out, progress: false, log: (l) => lines.push(l), only: ["data", "sft"] });
+    const engine = backendInfo()!.kernels?.engine;
+    const fp = arithmeticFingerprint();
+    assert.ok(
+      lines.includes(`[reproduce] arithmetic fingerprint ${fp} (it enters the SFT stage's hash)`),
+      lines.join("\n"),
+    );
+    const markerPath = path.join(runs, ".reproduce", "sft.json");
+    const marker = JSON.parse(fs.readFileSync(markerPath, "utf8"));
+    assert.equal(marker.hash, stageHashes(config, engine, fp).sft);
+    assert.notEqual(marker.hash, stageHashes(config, engine).sft, "not the hash without the fingerprint");
+    // The same folder as if its SFT model had been trained where the fingerprint was another.
+    fs.writeFileSync(
+      markerPath,
+      JSON.stringify({ ...marker, hash: stageHashes(config, engine, "0123456789abcdef").sft }),
+    );
+    const again = await reproduce(config, { runs, out, progress: false, log: () => {}, only: ["data", "sft"] });
+    assert.equal(again.stages.data!.action, "skip");
+    assert.equal(again.stages.sft!.action, "fresh");
+    assert.equal(JSON.parse(fs.readFileSync(markerPath, "utf8")).hash, marker.hash);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a stop request during SFT: reproduce rejects with RunStopped, the stage stays unfinished, and the next call resumes and finishes it", {

@@ -139,6 +139,19 @@ test("the kernel set enters the hashes from sft on, and only when it is not the 
   for (const s of ["sft", "rl", "eval", "analysis", "report"] as const) assert.notEqual(blas[s], base[s], s);
 });
 
+test("the arithmetic fingerprint enters the hashes from sft on when given; without one (runs recorded before it) the hashes stay", () => {
+  const config = ReproduceConfigSchema.parse({});
+  const none = stageHashes(config, "native");
+  assert.deepEqual(stageHashes(config, "native", undefined), none, "the committed summaries' hashes");
+  const a = stageHashes(config, "native", "d6d52bffa6864d2c");
+  const b = stageHashes(config, "native", "92aca109afc75578");
+  assert.equal(a.data, none.data, "the data does not depend on the arithmetic");
+  for (const s of ["sft", "rl", "eval", "analysis", "report"] as const) {
+    assert.notEqual(a[s], none[s], s);
+    assert.notEqual(a[s], b[s], s);
+  }
+});
+
 test("sft.extend enters the hashes only when present: committed one-phase configs keep theirs; its examples redo data, its run only sft on", () => {
   // The hashes of the committed runs (docs/history/essential/summary.json, docs/history/learned/summary.json).
   const sections = loadConfig("configs/reproduce-essential.json", ReproduceConfigSchema);

@@ -113,3 +113,22 @@ test("errors name the file and the field", () => {
   fs.writeFileSync(study, JSON.stringify({ experiments: [e, e] }));
   assert.throws(() => loadStudy(study), /two experiments have the id A/);
 });
+
+test("arithmeticReplicates: results folders of the same study under other kernel sets; a bad entry names the field", () => {
+  const committed = loadStudy(path.join(root, "configs/study/study.json"));
+  assert.deepEqual(committed.spec.arithmeticReplicates, ["results/arithmetic/wasm", "results/arithmetic/cooperlake"]);
+  assert.deepEqual(loadStudy(path.join(root, "configs/study/quick.json")).spec.arithmeticReplicates, []);
+  const study = path.join(tempDir("bcr-study-cfg-"), "study.json");
+  const e = experimentFile(() => {});
+  const load = (replicates: unknown) => {
+    fs.writeFileSync(study, JSON.stringify({ out: "results", experiments: [e], arithmeticReplicates: replicates }));
+    return () => loadStudy(study);
+  };
+  assert.throws(load("results/arithmetic/wasm"), /study\.json:\d+:\d+: field arithmeticReplicates: expected array/);
+  assert.throws(load([""]), /study\.json:\d+:\d+: field arithmeticReplicates\[0\]: /);
+  assert.throws(load(["a/b", "a/b/"]), /field arithmeticReplicates: a replicate is listed twice/);
+  assert.throws(
+    load(["results/"]),
+    /study\.json: field arithmeticReplicates: results\/ is the study's own out \(a replicate is another run's results folder\)/,
+  );
+});

@@ -5,9 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadStudy } from "../../src/study/config.js";
+import { experimentHash, loadStudy } from "../../src/study/config.js";
 import { experimentUnits, planStudy, studyUnitCosts, type UnitCosts } from "../../src/study/eta.js";
-import { experimentHash } from "../../src/study/runner.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const study = loadStudy(path.join(root, "configs/study/study.json"));

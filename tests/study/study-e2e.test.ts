@@ -8,6 +8,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { kernelSetOf } from "../../src/study/arithmetic.js";
+import { isFingerprint } from "../../src/model/arithmetic-fingerprint.js";
+import { experimentHash, loadExperiment } from "../../src/study/config.js";
+import { rulesCommit } from "../../src/study/provenance.js";
 import { readRows } from "../../src/study/rows.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -95,6 +99,8 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.equal(a.meta.gate.length, 3);
   assert.equal(a.meta.runs.length, 3 * 4 * 2 + 2 * 2, "main runs and the continuation (bcr, single x 2 RL seeds)");
   assert.deepEqual(a.meta.continuation, { steps: 2, sft: 1, methods: ["bcr", "single"] });
+  assert.equal(a.meta.rules_commit, rulesCommit(path.join(root, "configs/study/quick-A.json")), "the rules as run");
+  assert.equal(e.rules_commit, a.meta.rules_commit);
   const report = fs.readFileSync(path.join(out, "study", "A", "report.md"), "utf8");
   assert.match(report, /nonInferiorityMargin: 0\.05/);
   assert.match(report, /Rules/);
@@ -109,7 +115,12 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   fs.renameSync(`${runs}-away`, runs);
 
   // Killed during an eval: the study goes on from there and ends with the same rows and verdicts.
+  // And a continuation done with another config (its done.json's hash altered) is run again.
   fs.rmSync(path.join(runs, "A", "done.json"));
+  const contDone = path.join(runs, "A", "sft-1", "cont-2", "done.json");
+  const contHash = readJson(contDone).hash;
+  assert.match(contHash, /^[0-9a-f]{16}$/, "the continuation's done.json holds its config hash");
+  fs.writeFileSync(contDone, JSON.stringify({ ...readJson(contDone), hash: "0000000000000000" }));
   const marker = path.join(runs, "A", "sft-2", ".reproduce", "eval.json");
   fs.writeFileSync(marker, JSON.stringify({ ...readJson(marker), status: "running" }));
   fs.rmSync(path.join(runs, "A", "sft-2", "eval", "bcr", "seed-1", "eval.json"));
@@ -118,6 +129,8 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.match(again.stderr, /eval: resuming/);
   assert.match(again.stderr, /eval \d+\/9: bcr seed 1 \(/, "the missing model is evaluated again");
   assert.doesNotMatch(again.stderr, /eval \d+\/9: single seed 1 \(/, "a finished model is not");
+  assert.match(again.stderr, /sft-1: the continuation was done with another config .*; starting it over/);
+  assert.equal(readJson(contDone).hash, contHash);
   assert.deepEqual(readRows(rowsFile).rows, a.rows);
   assert.deepEqual(readJson(path.join(out, "study.json")).experiments, s.experiments);
 });
@@ -142,6 +155,15 @@ test("a gate that fails on the SFT models: 'gate failed' for every claim, and no
     ["gate failed", "gate failed", "gate failed"],
   );
   assert.deepEqual(e.frontier, { diff: null, ci: null });
+  // What a replicate under other kernels is matched with (arithmetic.ts): the rows' kernel set, as
+  // machine.json names the backend, and the hash of the config they were run from.
+  const meta = readRows(path.join(out, "study", "A", "rows.jsonl.gz")).meta;
+  const machine = readJson(path.join(out, "study", "A", "machine.json"));
+  assert.equal(meta.kernels, kernelSetOf(machine.backend));
+  // And what tells kernel sets apart: the arithmetic fingerprint, in the meta and machine.json alike.
+  assert.ok(isFingerprint(meta.arithmetic ?? ""), `meta arithmetic ${meta.arithmetic}`);
+  assert.equal(machine.arithmetic, meta.arithmetic);
+  assert.equal(meta.experiment_hash, experimentHash(loadExperiment(path.join(tmp, "A.json"))));
   for (const k of [1, 2, 3]) {
     assert.ok(fs.existsSync(path.join(runs, "A", `sft-${k}`, "sft")), "the SFT model was trained");
     assert.ok(!fs.existsSync(path.join(runs, "A", `sft-${k}`, "rl")), "no RL ran");

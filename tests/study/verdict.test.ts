@@ -4,6 +4,7 @@ import { freeLunchRule } from "../../src/study/rules.js";
 import {
   acrossArithmetic,
   acrossArithmeticResult,
+  acrossArithmeticResults,
   fromHalves,
   gate,
   sampledEstimate,
@@ -37,6 +38,31 @@ test("a verdict must survive a change of arithmetic", () => {
   assert.match(
     both.figure,
     /^openblas-haswell held \(.*\) \| intel-xeon partially \(.*\): kernel sets disagree, so not decided$/,
+  );
+});
+
+test("across three kernel sets: the verdict stands only where all agree, every side's figure kept; fewer than two is an error", () => {
+  const r = (verdict: "held" | "partially", figure: string) => ({ verdict, figure, parts: {} });
+  const agree = acrossArithmeticResults([
+    { label: "native (OpenBLAS Zen)", result: r("held", "a") },
+    { label: "native (OpenBLAS Haswell)", result: r("held", "b") },
+    { label: "wasm", result: r("held", "c") },
+  ]);
+  assert.equal(agree.verdict, "held");
+  assert.equal(
+    agree.figure,
+    "native (OpenBLAS Zen) held (a) | native (OpenBLAS Haswell) held (b) | wasm held (c): kernel sets agree",
+  );
+  const one = acrossArithmeticResults([
+    { label: "x", result: r("held", "a") },
+    { label: "y", result: r("held", "b") },
+    { label: "z", result: r("partially", "c") },
+  ]);
+  assert.equal(one.verdict, "not decided");
+  assert.match(one.figure, /z partially \(c\): kernel sets disagree, so not decided$/);
+  assert.throws(
+    () => acrossArithmeticResults([{ label: "x", result: r("held", "a") }]),
+    /needs two kernel sets or more, got 1/,
   );
 });
 

@@ -1,13 +1,17 @@
 import { UsageError, type Command } from "../command.js";
 import { initBackend } from "../../engine/backend.js";
+import { arithmeticFingerprint } from "../../model/arithmetic-fingerprint.js";
 
 export const command: Command = {
   name: "info",
-  summary: "show the compute backend in use, why faster ones were skipped, threads, SIMD and the BLAS library",
+  summary:
+    "show the compute backend in use, why faster ones were skipped, threads, SIMD, the BLAS library and the arithmetic fingerprint",
   usage: [
     "usage: bcr info [--backend auto|tensorflow|wasm|cpu] [--json]",
     "  --backend NAME  backend to request (default: BCR_BACKEND, else auto)",
-    "  --json          print the BackendInfo object as JSON",
+    "  --json          print the BackendInfo object as JSON, with the arithmetic fingerprint (field arithmetic)",
+    "The arithmetic fingerprint hashes the outputs of fixed products, attention, LayerNorm and GELU on this",
+    "backend: processes that print the same one compute the same bits (src/model/arithmetic-fingerprint.ts).",
   ].join("\n"),
   async run(argv) {
     let requested: string | undefined;
@@ -22,8 +26,9 @@ export const command: Command = {
       else throw new UsageError(`unknown argument '${a}'`);
     }
     const info = await initBackend(requested);
+    const arithmetic = arithmeticFingerprint();
     if (json) {
-      console.log(JSON.stringify(info, null, 2));
+      console.log(JSON.stringify({ ...info, arithmetic }, null, 2));
       return 0;
     }
     const lines = [
@@ -50,6 +55,7 @@ export const command: Command = {
         } thread(s)${b.parallel ? `, ${b.parallel}` : ""}`,
       );
     }
+    lines.push(`arithmetic: ${arithmetic}`);
     if (info.skipped.length > 0) {
       lines.push("skipped:");
       for (const s of info.skipped) lines.push(`  ${s.backend}: ${s.reason}`);

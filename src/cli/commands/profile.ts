@@ -8,8 +8,9 @@ const usage = `usage: bcr profile [--config FILE] [--steps N] [--workers N] [--i
 
 Where the time goes in one SFT step (1 worker, then data-parallel), one RL step (its rollout and
 its update apart) and one eval batch: wall ms, kernel ms by kernel name, time outside kernels,
-the FLOPs counted from the shapes, GFLOP/s and the share of the sgemm peak measured in the same
-run. The 1-minute load average at the start is printed; above 0.5 the run is unsettled.
+the FLOPs counted from the shapes, GFLOP/s and its share of the sgemm peak on one thread and on
+every core (the machine peak), both measured in the same run; each row's MFU is marked *. The
+1-minute load average at the start is printed; above 0.5 the run is unsettled.
 
   --config FILE   an experiment file (its base, as its first SFT seed runs it) or a reproduce
                   config (default ${DEFAULT_PROFILE_CONFIG})

@@ -23,6 +23,8 @@ const usage = [
   "  --config FILE    study config (default configs/study/study.json)",
   "  --experiment ID  run (or re-judge) one experiment; study.json keeps the others' entries",
   "  --rejudge        re-judge every verdict from <out>/study/<id>/rows.jsonl.gz: no training, no evaluation",
+  "                   (an experiment without rows is named as not run yet and left out); with the replicates under",
+  "                   other kernel sets that the config's arithmeticReplicates lists, a verdict they disagree on is not decided",
   "  --out DIR        results folder (default: the study config's out)",
   "  --runs DIR       runs folder (default: the study config's runs)",
   "  --plan           print the planned work and its ETA, run nothing",
