@@ -14,6 +14,22 @@
  * are. Once an experiment of the study has finished, its own stage times (rows meta.wall) replace
  * the older run as the basis (studyUnitCosts): the same engine, machine and parallelism.
  *
+ * The gate has its own rate, from the gates measured (a study whose gate failed measured nothing
+ * else): it is one SFT model decoding N=1 requests in this process, where the eval stage runs
+ * rl.workers models at once over sweeps of packs. Priced at the eval stage's rate, A try 1's gate
+ * came out at 293 s from B's stage times against 116 s measured; at the gate's own rate, 99 s
+ * (and B's 69 s from A try 1's against 60 s; tests/study/eta.test.ts, on the committed rows).
+ *
+ * Why RL stays in budget units and not in tokens generated: the ladder run's committed per-run
+ * records (docs/history/ladder: each run's wall time in summary.json, its per-step mean rollout
+ * length in eval-rows.jsonl.gz) do not follow the tokens generated. linear@5 generated half of
+ * single's rollout tokens in about single's time, bcr 3.3x single's in 1.4x its time,
+ * single@b40 0.9x in 0.5x: a batch decodes until its longest rollout stops, usually at the
+ * budget, and the update pads to it. Left-one-arm-out over the seven arms, budget units predict
+ * each arm's mean run time within -40%..+52%, tokens generated within -70%..+142%; neither within
+ * 20%, as two seeds of one arm differ by up to half (linear@1: 55 and 82 s). The study's own RL
+ * and eval basis is B's, measured beside a second run (docs/results.md, about 1.5-2x idle times).
+ *
  * Rough by construction (generation cost is not linear in the budget, the machine may be busy),
  * stated as such with its basis; while the study runs, the remaining work is rescaled by how the
  * finished items compared with their estimate.
@@ -38,10 +54,11 @@ export interface WorkItem {
 }
 
 export interface UnitCosts {
-  /** Seconds per unit of each kind. */
+  /** Seconds per unit of each kind (the gate's in eval units; gateUnits). */
   sft: number;
   rl: number;
   eval: number;
+  gate: number;
   basis: string;
 }
 
@@ -99,10 +116,13 @@ export function unitCosts(summaryFile: string): UnitCosts {
   const rlWall = runs.length ? runs.reduce((a, r) => a + r.wall_s, 0) : s.stage_markers.rl!.wall_s * c.rl.workers;
   const models = 1 + c.rl.methods.length * c.seeds.length;
   const evalWall = s.stage_markers.eval!.wall_s;
+  const evalRate = evalWall / evalUnits(conf, models);
   return {
     sft: sftWall / sftUnits(conf),
     rl: rlWall / rlUnits(conf),
-    eval: evalWall / evalUnits(conf, models),
+    eval: evalRate,
+    // A reproduce run measures no gate: its eval stage's rate stands in.
+    gate: evalRate,
     basis:
       `${summaryFile} (commit ${(s.git_commit ?? "?").slice(0, 7)}, ${s.cpu ?? "unknown CPU"}): SFT ${sftWall.toFixed(0)} s, ` +
       `RL ${rlWall.toFixed(0)} run-seconds over ${runs.length} runs, eval ${evalWall.toFixed(0)} s over ${models} models; ` +
@@ -130,19 +150,32 @@ export function experimentUnits(exp: Experiment): { sft: number; rl: number; eva
 }
 
 /**
+ * The stage times `costs` predict for a whole experiment, summed over its SFT seeds as its rows'
+ * meta.wall records them (rl holds the continuation too): what the back-test compares.
+ */
+export function predictWall(
+  exp: Experiment,
+  costs: UnitCosts,
+): { sft: number; gate: number; rl: number; eval: number } {
+  const u = experimentUnits(exp);
+  return { sft: u.sft * costs.sft, gate: u.gate * costs.gate, rl: u.rl * costs.rl, eval: u.eval * costs.eval };
+}
+
+/**
  * Unit costs measured by the study itself: the stage times of the experiments already finished
  * (their rows' meta.wall, summed over SFT seeds), divided by those experiments' units. The same
  * engine, the same machine kind and the same parallelism as the work still to do, so a better basis
  * than an older run; null when no experiment has finished yet. A kind the finished experiments did
- * not measure (no RL after a failed gate) falls back to `fallback`.
+ * not measure (no RL after a failed gate) falls back to `fallback`. The gate has its own rate (the
+ * header says why), so a gate-failed experiment's gates count.
  */
 export function studyUnitCosts(
   finished: readonly { exp: Experiment; wall: Record<string, number | undefined>; file: string }[],
   fallback: UnitCosts | null,
 ): UnitCosts | null {
   if (finished.length === 0) return null;
-  const wall = { sft: 0, rl: 0, eval: 0 };
-  const units = { sft: 0, rl: 0, eval: 0 };
+  const wall = { sft: 0, rl: 0, eval: 0, gate: 0 };
+  const units = { sft: 0, rl: 0, eval: 0, gate: 0 };
   for (const { exp, wall: w } of finished) {
     const u = experimentUnits(exp);
     if ((w.sft ?? 0) > 0) {
@@ -154,24 +187,28 @@ export function studyUnitCosts(
       wall.rl += rlWall;
       units.rl += u.rl;
     }
-    // The gate is an eval of the SFT model (eval units), measured beside the stage's own evals.
-    const evalWall = (w.eval ?? 0) + (w.gate ?? 0);
     if ((w.eval ?? 0) > 0) {
-      wall.eval += evalWall;
-      units.eval += u.eval + u.gate;
+      wall.eval += w.eval!;
+      units.eval += u.eval;
+    }
+    if ((w.gate ?? 0) > 0) {
+      wall.gate += w.gate!;
+      units.gate += u.gate;
     }
   }
-  const rate = (k: "sft" | "rl" | "eval") => (units[k] > 0 ? wall[k] / units[k] : (fallback?.[k] ?? Number.NaN));
+  const rate = (k: "sft" | "rl" | "eval" | "gate") =>
+    units[k] > 0 ? wall[k] / units[k] : (fallback?.[k] ?? Number.NaN);
   const ids = finished.map((f) => f.exp.spec.id).join(", ");
   return {
     sft: rate("sft"),
     rl: rate("rl"),
     eval: rate("eval"),
+    gate: rate("gate"),
     basis:
       `this study's finished experiments (${ids}; ${finished.map((f) => f.file).join(", ")}): ` +
-      `SFT ${wall.sft.toFixed(0)} s, RL ${wall.rl.toFixed(0)} s, eval and gates ${wall.eval.toFixed(0)} s of stage time, ` +
+      `SFT ${wall.sft.toFixed(0)} s, gates ${wall.gate.toFixed(0)} s, RL ${wall.rl.toFixed(0)} s, eval ${wall.eval.toFixed(0)} s of stage time, ` +
       "scaled by the same work units" +
-      (fallback && (units.sft === 0 || units.rl === 0 || units.eval === 0)
+      (fallback && (units.sft === 0 || units.rl === 0 || units.eval === 0 || units.gate === 0)
         ? `; the kinds they did not measure from ${fallback.basis}`
         : ""),
   };
@@ -208,7 +245,7 @@ export function planStudy(experiments: readonly Experiment[], runsRoot: string, 
       add(
         "gate",
         gateUnits(exp, c),
-        costs.eval,
+        costs.gate,
         fs.existsSync(`${c.runs}/gate.json`),
         `gate ${exp.gates.map((g) => g.metric).join(", ")}`,
       );

@@ -196,7 +196,13 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   try {
     costs = unitCosts(costsFile);
   } catch (e) {
-    costs = { sft: Number.NaN, rl: Number.NaN, eval: Number.NaN, basis: `no unit costs (${(e as Error).message})` };
+    costs = {
+      sft: Number.NaN,
+      rl: Number.NaN,
+      eval: Number.NaN,
+      gate: Number.NaN,
+      basis: `no unit costs (${(e as Error).message})`,
+    };
   }
   // Once an experiment of this study has finished here, its own stage times are the better basis.
   if (!opts.costsFrom) {

@@ -12,7 +12,7 @@ import { planStudy } from "../../src/study/eta.js";
 import { markerFile } from "../../src/reproduce/stages.js";
 import { tempDir } from "../helpers/tmp.js";
 
-const costs = { sft: 1, rl: 1, eval: 1, basis: "test" };
+const costs = { sft: 1, rl: 1, eval: 1, gate: 1, basis: "test" };
 
 /** Experiment A of the quick study (continuation: bcr and single, 2 steps, on SFT seed 1), its SFT model done with `sftHash`. */
 function setup(sftHash = "5f7a000000000000") {
