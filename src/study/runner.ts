@@ -206,10 +206,13 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   }
   // Once an experiment of this study has finished here, its own stage times are the better basis.
   if (!opts.costsFrom) {
-    const finished = study.experiments.flatMap((exp) => {
-      const file = path.join(out, "study", exp.spec.id, ROWS_FILE);
-      return fs.existsSync(file) ? [{ exp, wall: readRows(file).meta.wall, file }] : [];
-    });
+    // The study's own rows and its replicates' under other kernel sets: the same work, timed again.
+    const finished = study.experiments.flatMap((exp) =>
+      [out, ...study.spec.arithmeticReplicates].flatMap((root) => {
+        const file = path.join(root, "study", exp.spec.id, ROWS_FILE);
+        return fs.existsSync(file) ? [{ exp, wall: readRows(file).meta.wall, file }] : [];
+      }),
+    );
     costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null) ?? costs;
   }
   const plan = planStudy(exps, runsRoot, costs);

@@ -40,7 +40,12 @@ export function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-export function writeSyntheticDataset(dir: string, opts: SynthDatasetOptions = DEFAULT_SYNTH_OPTIONS): SynthManifest {
+/**
+ * The two splits in memory, as writeSyntheticDataset writes them (test first, so no train
+ * question repeats a test one). The study's ETA reads the train split's trace lengths from here
+ * before any data stage has run (study/eta.ts).
+ */
+export function synthesizeSplits(opts: SynthDatasetOptions): Record<Split, Problem[]> {
   const seen = new Set<string>();
   const test = distinct(
     generateProblems(opts.seed * 2 + 1, opts.test * 3 + 1000, opts.levels),
@@ -54,6 +59,11 @@ export function writeSyntheticDataset(dir: string, opts: SynthDatasetOptions = D
     seen,
     "syn-train",
   );
+  return { train, test };
+}
+
+export function writeSyntheticDataset(dir: string, opts: SynthDatasetOptions = DEFAULT_SYNTH_OPTIONS): SynthManifest {
+  const { train, test } = synthesizeSplits(opts);
   const files: SynthManifest["files"] = {};
   for (const [split, rows] of [
     ["train", train],
