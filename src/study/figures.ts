@@ -111,6 +111,26 @@ const skip = (name: StudyFigureName, title: string, reason: string): StudyFigure
  * on the frame's edge, half cut off.
  */
 export function accuracyAxis(traces: readonly Trace[], yaxis = "y") {
+  const [lo, hi] = yExtent(traces, yaxis) ?? [0, 1];
+  // 6% of the span a side, at least 0.03: over 5% of the plot's height, more than a marker's radius.
+  const pad = Math.max(0.03, 0.06 * (hi - lo));
+  return { title: { text: "accuracy" }, range: [lo - pad, hi + pad] };
+}
+
+/**
+ * An axis for counts drawn as bars from 0 (loops per response): from 0 to every y drawn, error
+ * bars included, with 6% headroom on both sides, so a marker at 0 (a greedy arm with no re-checks)
+ * sits inside the frame; plotly's rangemode "tozero" put it on the bottom edge, half cut off.
+ */
+export function countAxis(traces: readonly Trace[], title: string, yaxis = "y") {
+  const [lo, hi] = yExtent(traces, yaxis) ?? [0, 1];
+  const low = Math.min(0, lo);
+  const pad = 0.06 * (hi - low || 1);
+  return { title: { text: title }, range: [low - pad, hi + pad] };
+}
+
+/** The lowest and highest y drawn on `yaxis` (error bar ends included); null when nothing is. */
+function yExtent(traces: readonly Trace[], yaxis: string): [number, number] | null {
   const ys: number[] = [];
   for (const t of traces) {
     if ((t.yaxis ?? "y") !== yaxis) continue;
@@ -120,10 +140,7 @@ export function accuracyAxis(traces: readonly Trace[], yaxis = "y") {
       ys.push(y, y + (err?.array?.[i] ?? 0), y - (err?.arrayminus?.[i] ?? err?.array?.[i] ?? 0));
     }
   }
-  const [lo, hi] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
-  // 6% of the span a side, at least 0.03: over 5% of the plot's height, more than a marker's radius.
-  const pad = Math.max(0.03, 0.06 * (hi - lo));
-  return { title: { text: "accuracy" }, range: [lo - pad, hi + pad] };
+  return ys.length ? [Math.min(...ys), Math.max(...ys)] : null;
 }
 
 const GATE_FAILED = "the gate failed: no RL arm was trained or evaluated";
@@ -472,7 +489,7 @@ export function loopsFigure(id: string, j: Judgement, archive: RowsArchive): Stu
         title: { text: title },
         showlegend: false,
         xaxis: { title: { text: "arm" }, type: "category" },
-        yaxis: { title: { text: "re-check loops per response" }, rangemode: "tozero" },
+        yaxis: countAxis(data, "re-check loops per response"),
       },
     },
     skipped: null,

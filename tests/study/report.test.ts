@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { nestedFromRows, nestedMeanCI } from "../../src/analysis/nested.js";
 import { type Experiment, loadExperiment, RulesSchema } from "../../src/study/config.js";
 import {
+  countAxis,
   doseResponseFigure,
   frontierFigure,
   loopsFigure,
@@ -325,4 +326,25 @@ test("writeStudyReport: findings first, and the same inputs give the same bytes"
       assert.ok(fs.statSync(path.join(out, "study", "T", "figures", `${f}.png`)).size > 1000, f);
     assert.match(html, /<img src="T\/figures\/frontier\.png"/);
   }
+});
+
+test("countAxis: from below 0 to above every bar, error bar and marker, so a marker at 0 sits inside the frame", () => {
+  const traces: Trace[] = [
+    { type: "bar", x: ["a"], y: [1.5], error_y: { type: "data", array: [0.5], arrayminus: [0.3] } },
+    { type: "scatter", mode: "markers", x: ["a", "b"], y: [0, 0.2] },
+  ];
+  const ax = countAxis(traces, "loops");
+  assert.equal(ax.title.text, "loops");
+  const [lo, hi] = ax.range;
+  // 6% of the span 0..2 each side
+  close(lo, -0.12);
+  close(hi, 2.12);
+  // nothing drawn: a unit axis with the same headroom
+  assert.deepEqual(countAxis([], "loops").range, [-0.06, 1.06]);
+  // the loops figure's greedy markers (0 re-checks here) lie strictly inside its y range
+  const f = loopsFigure("T", T.judgement, T.archive).fig!;
+  const [flo, fhi] = f.layout.yaxis!.range as [number, number];
+  for (const t of f.data)
+    for (const y of t.y as number[]) assert.ok(y > flo && y < fhi, `${t.name}: ${y} in [${flo}, ${fhi}]`);
+  assert.ok(flo < 0);
 });
