@@ -416,6 +416,25 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
 
 /* ---- products ---- */
 
+/*
+ * C = op(A) @ op(B) + beta * C for one row-major product, as every product of the kernel set runs
+ * (gemm, and each linear layer and the head of decodeStep, which must match it bit for bit).
+ */
+static void product(int m, int n, int k, bool trans_a, bool trans_b, const float *a, const float *b, float beta,
+                    float *c) {
+  if (m == 1 && sgemv) {
+    /* One row (a cached decoding step): a matrix-vector product, without sgemm's packing. The
+       row is contiguous whether or not A is transposed. */
+    if (trans_b) /* B is [n, k]: c = B a */
+      sgemv(ROW_MAJOR, NO_TRANS, n, k, 1.0f, b, k, a, 1, beta, c, 1);
+    else /* B is [k, n]: c = B^T a */
+      sgemv(ROW_MAJOR, TRANS, k, n, 1.0f, b, n, a, 1, beta, c, 1);
+    return;
+  }
+  sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, 1.0f, a, trans_a ? m : k, b,
+        trans_b ? k : n, beta, c, n);
+}
+
 static napi_value gemm(napi_env env, napi_callback_info info) {
   call_t c;
   uint64_t batch, m, n, k, ta, tb, a_off, a_stride, b_off, b_stride, c_off, c_stride, mk, kn, mn;
@@ -438,27 +457,9 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
       !operand(&c, "c", c_off, c_stride, batch, mn) || !need_blas(&c, false))
     return NULL;
   float *base = c.base;
-  int trans_a = ta != 0, trans_b = tb != 0;
-  int lda = trans_a ? (int)m : (int)k;
-  int ldb = trans_b ? (int)k : (int)n;
-  if (m == 1 && sgemv) {
-    /* One row (a cached decoding step): a matrix-vector product, without sgemm's packing. The
-       row is contiguous whether or not A is transposed. */
-    for (uint64_t i = 0; i < batch; i++) {
-      const float *a = base + a_off + i * a_stride, *b = base + b_off + i * b_stride;
-      float *cc = base + c_off + i * c_stride;
-      if (trans_b) /* B is [n, k]: c = B a */
-        sgemv(ROW_MAJOR, NO_TRANS, (int)n, (int)k, 1.0f, b, (int)k, a, 1, (float)beta, cc, 1);
-      else /* B is [k, n]: c = B^T a */
-        sgemv(ROW_MAJOR, TRANS, (int)k, (int)n, 1.0f, b, (int)n, a, 1, (float)beta, cc, 1);
-    }
-    return NULL;
-  }
-  for (uint64_t i = 0; i < batch; i++) {
-    sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
-          base + a_off + i * a_stride, lda, base + b_off + i * b_stride, ldb, (float)beta, base + c_off + i * c_stride,
-          (int)n);
-  }
+  for (uint64_t i = 0; i < batch; i++)
+    product((int)m, (int)n, (int)k, ta != 0, tb != 0, base + a_off + i * a_stride, base + b_off + i * b_stride,
+            (float)beta, base + c_off + i * c_stride);
   return NULL;
 }
 
@@ -652,6 +653,20 @@ static void row_stats(const float *x, int64_t C, float *m, float *rstd) {
   *m = (float)mean;
 }
 
+/*
+ * y = (x - mean) * rstd * w + b for R rows of C. Not inlined: layerNorm and decodeStep run this
+ * one copy of the machine code, so the two cannot round differently.
+ */
+static __attribute__((noinline)) void layer_norm_rows(const float *x, const float *w, const float *b, float *y,
+                                                      int64_t R, int64_t C) {
+  for (int64_t r = 0; r < R; r++) {
+    const float *xr = x + r * C;
+    float *yr = y + r * C;
+    float m, rstd;
+    row_stats(xr, C, &m, &rstd);
+    for (int64_t j = 0; j < C; j++) yr[j] = (xr[j] - m) * rstd * w[j] + b[j];
+  }
+}
 
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
   call_t c;
@@ -662,14 +677,7 @@ static napi_value layer_norm(napi_env env, napi_callback_info info) {
       !operand(&c, "x", xo, 0, 1, RC) || !operand(&c, "w", wo, 0, 1, C) || !operand(&c, "b", bo, 0, 1, C) ||
       !operand(&c, "y", yo, 0, 1, RC))
     return NULL;
-  const float *w = c.base + wo, *b = c.base + bo;
-  for (uint64_t r = 0; r < R; r++) {
-    const float *x = c.base + xo + r * C;
-    float *y = c.base + yo + r * C;
-    float m, rstd;
-    row_stats(x, (int64_t)C, &m, &rstd);
-    for (uint64_t j = 0; j < C; j++) y[j] = (x[j] - m) * rstd * w[j] + b[j];
-  }
+  layer_norm_rows(c.base + xo, c.base + wo, c.base + bo, c.base + yo, (int64_t)R, (int64_t)C);
   return NULL;
 }
 
@@ -712,6 +720,35 @@ static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
 
 /* ---- one decoding step against the KV cache ---- */
 
+/*
+ * One query row against the cache: y [hd] = softmax(q . keys + bias) . values over the old block
+ * (k1, v1: n1 rows of hd) then the recent one (k2, v2: n2 rows, n2 may be 0); p: Tk = n1 + n2
+ * floats of scratch. Each block is its own sgemv (the blocks' boundary is part of the arithmetic:
+ * the values are summed block by block). Not inlined: cachedAttention and decodeStep run this one
+ * copy (see layer_norm_rows).
+ */
+static __attribute__((noinline)) void attend(const float *q, const float *k1, const float *v1, int n1,
+                                             const float *k2, const float *v2, int n2, int hd, const float *bias,
+                                             float *p, float *y) {
+  int Tk = n1 + n2;
+  sgemv(ROW_MAJOR, NO_TRANS, n1, hd, 1.0f, k1, hd, q, 1, 0.0f, p, 1);
+  if (n2 > 0) sgemv(ROW_MAJOR, NO_TRANS, n2, hd, 1.0f, k2, hd, q, 1, 0.0f, p + n1, 1);
+  float mx = -INFINITY;
+  for (int j = 0; j < Tk; j++) {
+    p[j] += bias[j];
+    mx = p[j] > mx ? p[j] : mx;
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < Tk; j++) {
+    p[j] = expf(p[j] - mx);
+    sum += p[j];
+  }
+  float inv = 1.0f / sum;
+  for (int j = 0; j < Tk; j++) p[j] *= inv;
+  sgemv(ROW_MAJOR, TRANS, n1, hd, 1.0f, v1, hd, p, 1, 0.0f, y, 1);
+  if (n2 > 0) sgemv(ROW_MAJOR, TRANS, n2, hd, 1.0f, v2, hd, p + n1, 1, 1.0f, y, 1);
+}
+
 static napi_value cached_attention(napi_env env, napi_callback_info info) {
   call_t c;
   uint64_t q, k1, v1, n1, k2, v2, n2, bias, out, B, H, hd, BH, Tk, s_q, s_1, s_2, s_bias;
@@ -731,28 +768,9 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
   float *p = scratch(&c, "[n1 + n2]", Tk);
   if (!p) return NULL;
   float *base = c.base;
-  for (uint64_t r = 0; r < BH; r++) {
-    const float *qr = base + q + r * hd, *br = base + bias + (r / H) * Tk;
-    float *y = base + out + r * hd;
-    sgemv(ROW_MAJOR, NO_TRANS, (int)n1, (int)hd, 1.0f, base + k1 + r * n1 * hd, (int)hd, qr, 1, 0.0f, p, 1);
-    if (n2 > 0)
-      sgemv(ROW_MAJOR, NO_TRANS, (int)n2, (int)hd, 1.0f, base + k2 + r * n2 * hd, (int)hd, qr, 1, 0.0f, p + n1, 1);
-    float mx = -INFINITY;
-    for (uint64_t j = 0; j < Tk; j++) {
-      p[j] += br[j];
-      mx = p[j] > mx ? p[j] : mx;
-    }
-    float sum = 0.0f;
-    for (uint64_t j = 0; j < Tk; j++) {
-      p[j] = expf(p[j] - mx);
-      sum += p[j];
-    }
-    float inv = 1.0f / sum;
-    for (uint64_t j = 0; j < Tk; j++) p[j] *= inv;
-    sgemv(ROW_MAJOR, TRANS, (int)n1, (int)hd, 1.0f, base + v1 + r * n1 * hd, (int)hd, p, 1, 0.0f, y, 1);
-    if (n2 > 0)
-      sgemv(ROW_MAJOR, TRANS, (int)n2, (int)hd, 1.0f, base + v2 + r * n2 * hd, (int)hd, p + n1, 1, 1.0f, y, 1);
-  }
+  for (uint64_t r = 0; r < BH; r++)
+    attend(base + q + r * hd, base + k1 + r * n1 * hd, base + v1 + r * n1 * hd, (int)n1, base + k2 + r * n2 * hd,
+           base + v2 + r * n2 * hd, (int)n2, (int)hd, base + bias + (r / H) * Tk, p, base + out + r * hd);
   free(p);
   return NULL;
 }
@@ -762,6 +780,14 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
 #define GELU_A 1.5957691216057308f /* 2 sqrt(2/pi) */
 #define GELU_B (GELU_A * 0.044715f)
 
+/* y = GELU(x) for n values. Not inlined: gelu and decodeStep run this one copy (see layer_norm_rows). */
+static __attribute__((noinline)) void gelu_run(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
+    y[i] = x[i] / (1.0f + expf(-z));
+  }
+}
+
 static napi_value gelu(napi_env env, napi_callback_info info) {
   call_t c;
   uint64_t xo, yo, n;
@@ -770,12 +796,7 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
       !operand(&c, "y", yo, 0, 1, n))
     return NULL;
   if (n == 0) return NULL;
-  const float *x = c.base + xo;
-  float *y = c.base + yo;
-  for (uint64_t i = 0; i < n; i++) {
-    float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
-    y[i] = x[i] / (1.0f + expf(-z));
-  }
+  gelu_run(c.base + xo, c.base + yo, (int64_t)n);
   return NULL;
 }
 
