@@ -21,8 +21,9 @@
  * one batched matmul, and embedding lookups are one-hot matmuls (the gather gradient,
  * UnsortedSegmentSum, has no wasm kernel). With the native kernel set (the default where it
  * loads, src/engine/native-kernels.ts) products go to OpenBLAS, transposes become sgemm flags,
- * and LayerNorm, GELU, attention and the cached decoding step each run as one C kernel; the
- * tfjs code here stays the reference those kernels are tested against.
+ * and LayerNorm, GELU, attention and the cached step's attention each run as one C kernel; a
+ * whole cached decoding step of generate runs as one C call (native-decode.ts); the tfjs code
+ * here stays the reference those kernels are tested against.
  */
 import { tf } from "../engine/backend.js";
 import {

@@ -13,8 +13,9 @@
  * rows at the same steps; here by moving cache rows up in place).
  *
  * Used by generate with the cache, the native set on, and positions "learned" or "sections"
- * (rotary models keep the tfjs step); decodeSettings.engine = "tfjs" (BCR_DECODE=tfjs) forces the
- * tfjs step, for the tests that compare the two and for profiling the old path.
+ * (rotary models keep the tfjs step; generate never applies dropout, so the model's rate does not
+ * matter); decodeSettings.engine = "tfjs" (BCR_DECODE=tfjs) forces the tfjs step, for the tests
+ * that compare the two and for profiling the old path.
  */
 import type { tf } from "../engine/backend.js";
 import {
@@ -28,18 +29,14 @@ import type { GPTConfig, LayerCache } from "./gpt.js";
 
 export type DecodeEngine = "native" | "tfjs";
 
-function engineFromEnv(): DecodeEngine {
-  const v = (process.env.BCR_DECODE ?? "native").trim() || "native";
-  if (v !== "native" && v !== "tfjs")
-    throw new Error(`BCR_DECODE must be "native" or "tfjs", got ${JSON.stringify(v)}`);
-  return v;
-}
-
 /**
  * How generate runs its cached steps: "native" (the default; BCR_DECODE) takes the native step
  * wherever it can run, "tfjs" always runs the kernel-by-kernel step. Tests flip it to compare.
+ * Checked when generate opens a decoder (an unknown value is an Error there, not at import).
  */
-export const decodeSettings: { engine: DecodeEngine } = { engine: engineFromEnv() };
+export const decodeSettings: { engine: DecodeEngine } = {
+  engine: (process.env.BCR_DECODE?.trim() || "native") as DecodeEngine,
+};
 
 /** A decoder's buffer larger than this is not allocated: generate keeps the tfjs step (same results). */
 export const MAX_DECODE_BYTES = 2 ** 31;
@@ -106,7 +103,10 @@ export class NativeDecoder {
     rows: number,
     maxLen: number,
   ): NativeDecoder | null {
-    if (decodeSettings.engine !== "native" || !nativeOn || config.positions === "rotary") return null;
+    const engine: string = decodeSettings.engine;
+    if (engine !== "native" && engine !== "tfjs")
+      throw new Error(`BCR_DECODE (decodeSettings.engine) must be "native" or "tfjs", got ${JSON.stringify(engine)}`);
+    if (engine === "tfjs" || !nativeOn || config.positions === "rotary") return null;
     const { nEmbd: C, nHead: H, vocabSize: V, nLayer } = config;
     const lay = new Layout();
     const weights: [number, string][] = [];

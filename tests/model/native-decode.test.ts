@@ -240,7 +240,9 @@ test("the native step is not taken without the cache, for rotary models, or for 
   }
 });
 
-test("NativeDecoder: steps before load, a full cache and rows out of order are clear errors", { skip }, () => {
+test("NativeDecoder: steps before load, a full cache, rows out of order and an unknown BCR_DECODE are clear errors", {
+  skip,
+}, () => {
   const config = { ...TINY_GPT, blockSize: 64 };
   const m = new GPT(config);
   try {
@@ -266,6 +268,11 @@ test("NativeDecoder: steps before load, a full cache and rows out of order are c
     decodeSettings.engine = "tfjs";
     try {
       assert.equal(NativeDecoder.open(config, m.params, true, 2, 3), null, "decodeSettings.engine = tfjs");
+      decodeSettings.engine = "fast" as DecodeEngine;
+      assert.throws(
+        () => NativeDecoder.open(config, m.params, true, 2, 3),
+        /BCR_DECODE .* "native" or "tfjs", got "fast"/,
+      );
     } finally {
       decodeSettings.engine = saved;
     }
