@@ -52,6 +52,10 @@
  *   layerNormGrad(buffer, x, w, dy, dx, dw, db, R, C)   its gradient (mean, rstd recomputed)
  *   gelu(buffer, x, y, n) / geluGrad(buffer, x, dy, dx, n)
  *     GELU, tanh approximation, as x * sigmoid(z), z = x (A + B x^2) (src/model/gpt.ts)
+ *   decodeStep(buffer, plan, pads, scale, neg)
+ *     A whole cached decoding step of the GPT, every layer to the logits, on a buffer holding the
+ *     weights and a preallocated KV cache (plan: the offsets of each); bit-identical to running
+ *     the step kernel by kernel with this set (the comment above decode_step says how).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -181,6 +185,9 @@ static void describe(napi_env env, napi_value v, char *out, size_t n) {
     snprintf(out, n, "an object");
 }
 
+static bool take_heap(call_t *c);
+static bool value_int(call_t *c, napi_value v, const char *name, uint64_t lo, uint64_t hi, uint64_t *out);
+
 /*
  * Starts a call: exactly `expected` arguments, and when `heap`, the first is the heap: a live,
  * 4-byte aligned ArrayBuffer (not a typed array, not a SharedArrayBuffer, not detached).
@@ -197,18 +204,25 @@ static bool begin(call_t *c, napi_env env, napi_callback_info info, const char *
   }
   if (c->argc != expected)
     return TYPE_ERROR(c, "expects %zu argument%s, got %zu", expected, expected == 1 ? "" : "s", c->argc);
-  if (!heap) return true;
+  return heap ? take_heap(c) : true;
+}
+
+/*
+ * The heap, argument 0: a live, 4-byte aligned ArrayBuffer. Taken last by an entry point that
+ * reads objects (whose getters run JavaScript, which could detach or replace the buffer).
+ */
+static bool take_heap(call_t *c) {
   bool is_ab = false, detached = false;
   void *data = NULL;
   size_t bytes = 0;
   char got[96];
-  if (napi_is_arraybuffer(env, c->argv[0], &is_ab) != napi_ok || !is_ab) {
-    describe(env, c->argv[0], got, sizeof got);
+  if (napi_is_arraybuffer(c->env, c->argv[0], &is_ab) != napi_ok || !is_ab) {
+    describe(c->env, c->argv[0], got, sizeof got);
     return TYPE_ERROR(c, "argument 'heap' must be an ArrayBuffer (the wasm heap), got %s", got);
   }
-  if (napi_is_detached_arraybuffer(env, c->argv[0], &detached) != napi_ok || detached)
+  if (napi_is_detached_arraybuffer(c->env, c->argv[0], &detached) != napi_ok || detached)
     return TYPE_ERROR(c, "argument 'heap' is a detached ArrayBuffer");
-  if (napi_get_arraybuffer_info(env, c->argv[0], &data, &bytes) != napi_ok)
+  if (napi_get_arraybuffer_info(c->env, c->argv[0], &data, &bytes) != napi_ok)
     return TYPE_ERROR(c, "argument 'heap': its ArrayBuffer cannot be read");
   if ((uintptr_t)data % sizeof(float) != 0)
     return RANGE_ERROR(c, "argument 'heap' is not %zu-byte aligned", sizeof(float));
@@ -222,12 +236,16 @@ static bool begin(call_t *c, napi_env env, napi_callback_info info, const char *
  * never truncated, clamped or defaulted.
  */
 static bool arg_int(call_t *c, size_t i, const char *name, uint64_t lo, uint64_t hi, uint64_t *out) {
+  return value_int(c, c->argv[i], name, lo, hi, out);
+}
+
+/* A value (an argument, or a field of one) as an integer in [lo, hi], as arg_int. */
+static bool value_int(call_t *c, napi_value v, const char *name, uint64_t lo, uint64_t hi, uint64_t *out) {
   napi_valuetype t;
   double x = 0;
   char got[96];
-  describe(c->env, c->argv[i], got, sizeof got);
-  if (napi_typeof(c->env, c->argv[i], &t) != napi_ok || t != napi_number ||
-      napi_get_value_double(c->env, c->argv[i], &x) != napi_ok)
+  describe(c->env, v, got, sizeof got);
+  if (napi_typeof(c->env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(c->env, v, &x) != napi_ok)
     return TYPE_ERROR(c, "argument '%s' must be a number, got %s", name, got);
   if (!isfinite(x) || x != floor(x) || !(x >= 0) || !(x < EXACT_LIMIT))
     return RANGE_ERROR(c, "argument '%s' must be a non-negative integer below 2^53, got %s", name, got);
@@ -416,6 +434,25 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
 
 /* ---- products ---- */
 
+/*
+ * C = op(A) @ op(B) + beta * C for one row-major product, as every product of the kernel set runs
+ * (gemm, and each linear layer and the head of decodeStep, which must match it bit for bit).
+ */
+static void product(int m, int n, int k, bool trans_a, bool trans_b, const float *a, const float *b, float beta,
+                    float *c) {
+  if (m == 1 && sgemv) {
+    /* One row (a cached decoding step): a matrix-vector product, without sgemm's packing. The
+       row is contiguous whether or not A is transposed. */
+    if (trans_b) /* B is [n, k]: c = B a */
+      sgemv(ROW_MAJOR, NO_TRANS, n, k, 1.0f, b, k, a, 1, beta, c, 1);
+    else /* B is [k, n]: c = B^T a */
+      sgemv(ROW_MAJOR, TRANS, k, n, 1.0f, b, n, a, 1, beta, c, 1);
+    return;
+  }
+  sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, m, n, k, 1.0f, a, trans_a ? m : k, b,
+        trans_b ? k : n, beta, c, n);
+}
+
 static napi_value gemm(napi_env env, napi_callback_info info) {
   call_t c;
   uint64_t batch, m, n, k, ta, tb, a_off, a_stride, b_off, b_stride, c_off, c_stride, mk, kn, mn;
@@ -438,27 +475,9 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
       !operand(&c, "c", c_off, c_stride, batch, mn) || !need_blas(&c, false))
     return NULL;
   float *base = c.base;
-  int trans_a = ta != 0, trans_b = tb != 0;
-  int lda = trans_a ? (int)m : (int)k;
-  int ldb = trans_b ? (int)k : (int)n;
-  if (m == 1 && sgemv) {
-    /* One row (a cached decoding step): a matrix-vector product, without sgemm's packing. The
-       row is contiguous whether or not A is transposed. */
-    for (uint64_t i = 0; i < batch; i++) {
-      const float *a = base + a_off + i * a_stride, *b = base + b_off + i * b_stride;
-      float *cc = base + c_off + i * c_stride;
-      if (trans_b) /* B is [n, k]: c = B a */
-        sgemv(ROW_MAJOR, NO_TRANS, (int)n, (int)k, 1.0f, b, (int)k, a, 1, (float)beta, cc, 1);
-      else /* B is [k, n]: c = B^T a */
-        sgemv(ROW_MAJOR, TRANS, (int)k, (int)n, 1.0f, b, (int)n, a, 1, (float)beta, cc, 1);
-    }
-    return NULL;
-  }
-  for (uint64_t i = 0; i < batch; i++) {
-    sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
-          base + a_off + i * a_stride, lda, base + b_off + i * b_stride, ldb, (float)beta, base + c_off + i * c_stride,
-          (int)n);
-  }
+  for (uint64_t i = 0; i < batch; i++)
+    product((int)m, (int)n, (int)k, ta != 0, tb != 0, base + a_off + i * a_stride, base + b_off + i * b_stride,
+            (float)beta, base + c_off + i * c_stride);
   return NULL;
 }
 
@@ -652,6 +671,20 @@ static void row_stats(const float *x, int64_t C, float *m, float *rstd) {
   *m = (float)mean;
 }
 
+/*
+ * y = (x - mean) * rstd * w + b for R rows of C. Not inlined: layerNorm and decodeStep run this
+ * one copy of the machine code, so the two cannot round differently.
+ */
+static __attribute__((noinline)) void layer_norm_rows(const float *x, const float *w, const float *b, float *y,
+                                                      int64_t R, int64_t C) {
+  for (int64_t r = 0; r < R; r++) {
+    const float *xr = x + r * C;
+    float *yr = y + r * C;
+    float m, rstd;
+    row_stats(xr, C, &m, &rstd);
+    for (int64_t j = 0; j < C; j++) yr[j] = (xr[j] - m) * rstd * w[j] + b[j];
+  }
+}
 
 static napi_value layer_norm(napi_env env, napi_callback_info info) {
   call_t c;
@@ -662,14 +695,7 @@ static napi_value layer_norm(napi_env env, napi_callback_info info) {
       !operand(&c, "x", xo, 0, 1, RC) || !operand(&c, "w", wo, 0, 1, C) || !operand(&c, "b", bo, 0, 1, C) ||
       !operand(&c, "y", yo, 0, 1, RC))
     return NULL;
-  const float *w = c.base + wo, *b = c.base + bo;
-  for (uint64_t r = 0; r < R; r++) {
-    const float *x = c.base + xo + r * C;
-    float *y = c.base + yo + r * C;
-    float m, rstd;
-    row_stats(x, (int64_t)C, &m, &rstd);
-    for (uint64_t j = 0; j < C; j++) y[j] = (x[j] - m) * rstd * w[j] + b[j];
-  }
+  layer_norm_rows(c.base + xo, c.base + wo, c.base + bo, c.base + yo, (int64_t)R, (int64_t)C);
   return NULL;
 }
 
@@ -712,6 +738,35 @@ static napi_value layer_norm_grad(napi_env env, napi_callback_info info) {
 
 /* ---- one decoding step against the KV cache ---- */
 
+/*
+ * One query row against the cache: y [hd] = softmax(q . keys + bias) . values over the old block
+ * (k1, v1: n1 rows of hd) then the recent one (k2, v2: n2 rows, n2 may be 0); p: Tk = n1 + n2
+ * floats of scratch. Each block is its own sgemv (the blocks' boundary is part of the arithmetic:
+ * the values are summed block by block). Not inlined: cachedAttention and decodeStep run this one
+ * copy (see layer_norm_rows).
+ */
+static __attribute__((noinline)) void attend(const float *q, const float *k1, const float *v1, int n1,
+                                             const float *k2, const float *v2, int n2, int hd, const float *bias,
+                                             float *p, float *y) {
+  int Tk = n1 + n2;
+  sgemv(ROW_MAJOR, NO_TRANS, n1, hd, 1.0f, k1, hd, q, 1, 0.0f, p, 1);
+  if (n2 > 0) sgemv(ROW_MAJOR, NO_TRANS, n2, hd, 1.0f, k2, hd, q, 1, 0.0f, p + n1, 1);
+  float mx = -INFINITY;
+  for (int j = 0; j < Tk; j++) {
+    p[j] += bias[j];
+    mx = p[j] > mx ? p[j] : mx;
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < Tk; j++) {
+    p[j] = expf(p[j] - mx);
+    sum += p[j];
+  }
+  float inv = 1.0f / sum;
+  for (int j = 0; j < Tk; j++) p[j] *= inv;
+  sgemv(ROW_MAJOR, TRANS, n1, hd, 1.0f, v1, hd, p, 1, 0.0f, y, 1);
+  if (n2 > 0) sgemv(ROW_MAJOR, TRANS, n2, hd, 1.0f, v2, hd, p + n1, 1, 1.0f, y, 1);
+}
+
 static napi_value cached_attention(napi_env env, napi_callback_info info) {
   call_t c;
   uint64_t q, k1, v1, n1, k2, v2, n2, bias, out, B, H, hd, BH, Tk, s_q, s_1, s_2, s_bias;
@@ -731,28 +786,9 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
   float *p = scratch(&c, "[n1 + n2]", Tk);
   if (!p) return NULL;
   float *base = c.base;
-  for (uint64_t r = 0; r < BH; r++) {
-    const float *qr = base + q + r * hd, *br = base + bias + (r / H) * Tk;
-    float *y = base + out + r * hd;
-    sgemv(ROW_MAJOR, NO_TRANS, (int)n1, (int)hd, 1.0f, base + k1 + r * n1 * hd, (int)hd, qr, 1, 0.0f, p, 1);
-    if (n2 > 0)
-      sgemv(ROW_MAJOR, NO_TRANS, (int)n2, (int)hd, 1.0f, base + k2 + r * n2 * hd, (int)hd, qr, 1, 0.0f, p + n1, 1);
-    float mx = -INFINITY;
-    for (uint64_t j = 0; j < Tk; j++) {
-      p[j] += br[j];
-      mx = p[j] > mx ? p[j] : mx;
-    }
-    float sum = 0.0f;
-    for (uint64_t j = 0; j < Tk; j++) {
-      p[j] = expf(p[j] - mx);
-      sum += p[j];
-    }
-    float inv = 1.0f / sum;
-    for (uint64_t j = 0; j < Tk; j++) p[j] *= inv;
-    sgemv(ROW_MAJOR, TRANS, (int)n1, (int)hd, 1.0f, base + v1 + r * n1 * hd, (int)hd, p, 1, 0.0f, y, 1);
-    if (n2 > 0)
-      sgemv(ROW_MAJOR, TRANS, (int)n2, (int)hd, 1.0f, base + v2 + r * n2 * hd, (int)hd, p + n1, 1, 1.0f, y, 1);
-  }
+  for (uint64_t r = 0; r < BH; r++)
+    attend(base + q + r * hd, base + k1 + r * n1 * hd, base + v1 + r * n1 * hd, (int)n1, base + k2 + r * n2 * hd,
+           base + v2 + r * n2 * hd, (int)n2, (int)hd, base + bias + (r / H) * Tk, p, base + out + r * hd);
   free(p);
   return NULL;
 }
@@ -762,6 +798,14 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
 #define GELU_A 1.5957691216057308f /* 2 sqrt(2/pi) */
 #define GELU_B (GELU_A * 0.044715f)
 
+/* y = GELU(x) for n values. Not inlined: gelu and decodeStep run this one copy (see layer_norm_rows). */
+static __attribute__((noinline)) void gelu_run(const float *x, float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
+    y[i] = x[i] / (1.0f + expf(-z));
+  }
+}
+
 static napi_value gelu(napi_env env, napi_callback_info info) {
   call_t c;
   uint64_t xo, yo, n;
@@ -770,12 +814,7 @@ static napi_value gelu(napi_env env, napi_callback_info info) {
       !operand(&c, "y", yo, 0, 1, n))
     return NULL;
   if (n == 0) return NULL;
-  const float *x = c.base + xo;
-  float *y = c.base + yo;
-  for (uint64_t i = 0; i < n; i++) {
-    float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
-    y[i] = x[i] / (1.0f + expf(-z));
-  }
+  gelu_run(c.base + xo, c.base + yo, (int64_t)n);
   return NULL;
 }
 
@@ -798,6 +837,234 @@ static napi_value gelu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- a whole cached decoding step ---- */
+
+/*
+ * decodeStep(heap, plan, pads, scale, neg): one token per sequence through every layer to the
+ * logits, against a preallocated KV cache, as one call (src/model/native-decode.ts). It computes
+ * exactly what the kernel-by-kernel cached step of src/model/gpt.ts computes with this kernel set,
+ * bit for bit: the same helpers (layer_norm_rows, product, attend, gelu_run) with the same
+ * arguments, and between them only copies and the two elementwise operations tfjs runs there
+ * (q times scale, the residual add), each one IEEE float operation.
+ *
+ * The heap here is the decoder's own ArrayBuffer (not the wasm heap): weights, the transposed
+ * token table, the input rows, the scratch, the logits and the cache all live in it, at the
+ * float offsets `plan` names. plan: { B, C, H, V, rows, maxLen, n1, n2, x, scratch, logits, wteT,
+ * kCache, vCache, lnfW, lnfB, layers: [{ ln1W, ln1B, attnW, attnB, attnProjW, attnProjB, ln2W,
+ * ln2B, fcW, fcB, mlpProjW, mlpProjB }, ...] }.
+ *   x [B, C]       the new tokens' embeddings; the residual stream, overwritten
+ *   scratch        14 * B * C floats: LayerNorm output (then q scaled), qkv, attention output,
+ *                  projection output, MLP hidden, GELU output
+ *   logits [B, V]  written: ln_f(x) @ wteT
+ *   wteT [C, V]    the token table transposed (the tied head, as gpt.ts's head() takes it)
+ *   kCache, vCache [nLayer, rows, H, maxLen, hd] each: row b of layer l, head h holds the keys of
+ *                  positions 0 .. n1 + n2 - 1; this step's key and value are written at position
+ *                  n1 + n2 - 1 first, then attention runs over the old block [0, n1) and the
+ *                  recent block [n1, n1 + n2) (n2 may be 0), exactly the blocks of gpt.ts's
+ *                  LayerCache at this step
+ * pads (Int32Array of B): sequence b's first pads[b] cache positions get `neg` added to their
+ * scores (the left padding of its prompt); scale: the q scale (float32 1/sqrt(hd)).
+ * Plan and pads are read (pads copied) before the heap is taken: their getters may run JavaScript.
+ */
+
+static const char *const LAYER_FIELDS[] = {"ln1W", "ln1B", "attnW",    "attnB", "attnProjW", "attnProjB",
+                                           "ln2W", "ln2B", "fcW",      "fcB",   "mlpProjW",  "mlpProjB"};
+enum { LN1W, LN1B, ATTNW, ATTNB, APROJW, APROJB, LN2W, LN2B, FCW, FCB, MPROJW, MPROJB, N_LAYER_FIELDS };
+/* A model deeper than this is refused (the toolkit's models have 1 to 8 layers). */
+#define MAX_LAYERS 1024
+
+typedef struct {
+  uint64_t B, C, H, V, rows, maxLen, n1, n2;
+  uint64_t x, scratch, logits, wteT, kCache, vCache, lnfW, lnfB;
+  uint64_t nLayer;
+  uint64_t (*layers)[N_LAYER_FIELDS]; /* malloc'ed: free() it */
+} decode_plan;
+
+/* obj.key into *v (a getter that throws leaves its exception pending). */
+static bool field(call_t *c, napi_value obj, const char *key, const char *name, napi_value *v) {
+  if (napi_get_named_property(c->env, obj, key, v) == napi_ok) return true;
+  bool pending = false;
+  if (napi_is_exception_pending(c->env, &pending) == napi_ok && pending) return false;
+  return TYPE_ERROR(c, "argument '%s' cannot be read", name);
+}
+
+/* obj.key as an integer in [lo, hi]; `name` is what messages call it ("plan.B"). */
+static bool field_int(call_t *c, napi_value obj, const char *key, const char *name, uint64_t lo, uint64_t hi,
+                      uint64_t *out) {
+  napi_value v;
+  return field(c, obj, key, name, &v) && value_int(c, v, name, lo, hi, out);
+}
+
+/* v must be an object (not null, not a function); `name` says which. */
+static bool need_object(call_t *c, napi_value v, const char *name) {
+  napi_valuetype t;
+  char got[96];
+  if (napi_typeof(c->env, v, &t) == napi_ok && t == napi_object) return true;
+  describe(c->env, v, got, sizeof got);
+  return TYPE_ERROR(c, "argument '%s' must be an object, got %s", name, got);
+}
+
+/* plan.layers: an Array of 1 .. MAX_LAYERS objects, each with the LAYER_FIELDS as offsets. */
+static bool read_layers(call_t *c, napi_value plan, decode_plan *d) {
+  napi_value arr, layer;
+  bool is_array = false;
+  uint32_t n = 0;
+  char name[64], got[96];
+  if (!field(c, plan, "layers", "plan.layers", &arr)) return false;
+  if (napi_is_array(c->env, arr, &is_array) != napi_ok || !is_array) {
+    describe(c->env, arr, got, sizeof got);
+    return TYPE_ERROR(c, "argument 'plan.layers' must be an Array, got %s", got);
+  }
+  if (napi_get_array_length(c->env, arr, &n) != napi_ok) return TYPE_ERROR(c, "argument 'plan.layers' cannot be read");
+  if (n < 1 || n > MAX_LAYERS)
+    return RANGE_ERROR(c, "argument 'plan.layers' must hold 1 to %d layers, got %u", MAX_LAYERS, n);
+  d->layers = malloc(n * sizeof *d->layers);
+  if (!d->layers) {
+    napi_throw_error(c->env, NULL, "native kernels: out of memory for the plan");
+    return false;
+  }
+  d->nLayer = n;
+  for (uint32_t i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "plan.layers[%u]", i);
+    if (napi_get_element(c->env, arr, i, &layer) != napi_ok) {
+      bool pending = false;
+      if (napi_is_exception_pending(c->env, &pending) == napi_ok && pending) return false;
+      return TYPE_ERROR(c, "argument '%s' cannot be read", name);
+    }
+    if (!need_object(c, layer, name)) return false;
+    for (int f = 0; f < N_LAYER_FIELDS; f++) {
+      snprintf(name, sizeof name, "plan.layers[%u].%s", i, LAYER_FIELDS[f]);
+      if (!field_int(c, layer, LAYER_FIELDS[f], name, 0, U53, &d->layers[i][f])) return false;
+    }
+  }
+  return true;
+}
+
+/* The plan's sizes and offsets, each read once and range-checked (not yet against the heap). */
+static bool read_plan(call_t *c, napi_value plan, decode_plan *d) {
+  d->layers = NULL;
+  if (!need_object(c, plan, "plan") || !field_int(c, plan, "B", "plan.B", 1, BLAS_INT_MAX, &d->B) ||
+      !field_int(c, plan, "C", "plan.C", 1, BLAS_INT_MAX / 4, &d->C) ||
+      !field_int(c, plan, "H", "plan.H", 1, d->C, &d->H) ||
+      !field_int(c, plan, "V", "plan.V", 1, BLAS_INT_MAX, &d->V) ||
+      !field_int(c, plan, "rows", "plan.rows", d->B, U53, &d->rows) ||
+      !field_int(c, plan, "maxLen", "plan.maxLen", 1, BLAS_INT_MAX, &d->maxLen) ||
+      !field_int(c, plan, "n1", "plan.n1", 1, d->maxLen, &d->n1) ||
+      !field_int(c, plan, "n2", "plan.n2", 0, d->maxLen - d->n1, &d->n2) ||
+      !field_int(c, plan, "x", "plan.x", 0, U53, &d->x) ||
+      !field_int(c, plan, "scratch", "plan.scratch", 0, U53, &d->scratch) ||
+      !field_int(c, plan, "logits", "plan.logits", 0, U53, &d->logits) ||
+      !field_int(c, plan, "wteT", "plan.wteT", 0, U53, &d->wteT) ||
+      !field_int(c, plan, "kCache", "plan.kCache", 0, U53, &d->kCache) ||
+      !field_int(c, plan, "vCache", "plan.vCache", 0, U53, &d->vCache) ||
+      !field_int(c, plan, "lnfW", "plan.lnfW", 0, U53, &d->lnfW) ||
+      !field_int(c, plan, "lnfB", "plan.lnfB", 0, U53, &d->lnfB) || !read_layers(c, plan, d))
+    return false;
+  if (d->C % d->H != 0)
+    return RANGE_ERROR(c, "argument 'plan.C' (%llu) must be divisible by plan.H (%llu)", (unsigned long long)d->C,
+                       (unsigned long long)d->H);
+  return true;
+}
+
+/* Every operand of the plan inside the heap (sizes are checked for overflow on the way). */
+static bool plan_fits(call_t *c, const decode_plan *d) {
+  uint64_t C = d->C, BC, scratch_span, logits_span, wte_span, cache_span, per_layer;
+  if (!mul(c, "B*C", d->B, C, &BC) || !mul(c, "14*B*C (the scratch)", BC, 14, &scratch_span) ||
+      !mul(c, "B*V", d->B, d->V, &logits_span) || !mul(c, "C*V", C, d->V, &wte_span) ||
+      !mul(c, "nLayer*rows", d->nLayer, d->rows, &per_layer) ||
+      !mul(c, "nLayer*rows*maxLen", per_layer, d->maxLen, &cache_span) ||
+      !mul(c, "nLayer*rows*maxLen*C", cache_span, C, &cache_span) || !operand(c, "x", d->x, 0, 1, BC) ||
+      !operand(c, "scratch", d->scratch, 0, 1, scratch_span) || !operand(c, "logits", d->logits, 0, 1, logits_span) ||
+      !operand(c, "wteT", d->wteT, 0, 1, wte_span) || !operand(c, "kCache", d->kCache, 0, 1, cache_span) ||
+      !operand(c, "vCache", d->vCache, 0, 1, cache_span) || !operand(c, "lnfW", d->lnfW, 0, 1, C) ||
+      !operand(c, "lnfB", d->lnfB, 0, 1, C))
+    return false;
+  /* C <= BLAS_INT_MAX / 4, so none of these products overflows. */
+  const uint64_t spans[N_LAYER_FIELDS] = {C, C, C * 3 * C, 3 * C, C * C, C, C, C, C * 4 * C, 4 * C, 4 * C * C, C};
+  char name[64];
+  for (uint64_t i = 0; i < d->nLayer; i++) {
+    for (int f = 0; f < N_LAYER_FIELDS; f++) {
+      snprintf(name, sizeof name, "layers[%llu].%s", (unsigned long long)i, LAYER_FIELDS[f]);
+      if (!operand(c, name, d->layers[i][f], 0, 1, spans[f])) return false;
+    }
+  }
+  return true;
+}
+
+/* out [m, n] = a [m, k] @ w [k, n] + bias: C starts as the bias in every row, then beta = 1 (fusedMatMul's way). */
+static void linear(const float *a, const float *w, const float *bias, float *out, int64_t m, int64_t n, int64_t k) {
+  for (int64_t r = 0; r < m; r++) memcpy(out + r * n, bias, (size_t)n * sizeof(float));
+  product((int)m, (int)n, (int)k, false, false, a, w, 1.0f, out);
+}
+
+/* x += y over n values (tfjs's residual Add). */
+static void add_into(float *x, const float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = x[i] + y[i];
+}
+
+static void run_decode(float *base, const decode_plan *d, const int32_t *pads, float scale, float neg, float *p,
+                       float *bias) {
+  const int64_t B = (int64_t)d->B, C = (int64_t)d->C, H = (int64_t)d->H, hd = C / H, BC = B * C;
+  const int64_t n1 = (int64_t)d->n1, n2 = (int64_t)d->n2, Tk = n1 + n2, maxLen = (int64_t)d->maxLen;
+  float *x = base + d->x, *h = base + d->scratch, *qkv = h + BC, *y = qkv + 3 * BC, *proj = y + BC, *fc = proj + BC,
+        *g = fc + 4 * BC;
+  for (uint64_t l = 0; l < d->nLayer; l++) {
+    const uint64_t *w = d->layers[l];
+    const int64_t layer = (int64_t)(l * d->rows) * H * maxLen * hd;
+    float *kc = base + d->kCache + layer, *vc = base + d->vCache + layer;
+    layer_norm_rows(x, base + w[LN1W], base + w[LN1B], h, B, C);
+    linear(h, base + w[ATTNW], base + w[ATTNB], qkv, B, 3 * C, C);
+    for (int64_t b = 0; b < B; b++) {
+      const float *row = qkv + b * 3 * C;
+      for (int64_t hh = 0; hh < H; hh++) {
+        int64_t at = ((b * H + hh) * maxLen + Tk - 1) * hd;
+        memcpy(kc + at, row + C + hh * hd, (size_t)hd * sizeof(float));
+        memcpy(vc + at, row + 2 * C + hh * hd, (size_t)hd * sizeof(float));
+      }
+      /* q times 1/sqrt(hd) into h (free once qkv is computed): the layout [B*H, hd] is [B, C] */
+      for (int64_t i = 0; i < C; i++) h[b * C + i] = row[i] * scale;
+    }
+    for (int64_t b = 0; b < B; b++) {
+      for (int64_t j = 0; j < Tk; j++) bias[j] = j < pads[b] ? neg : 0.0f;
+      for (int64_t hh = 0; hh < H; hh++) {
+        const float *k1 = kc + (b * H + hh) * maxLen * hd, *v1 = vc + (b * H + hh) * maxLen * hd;
+        attend(h + b * C + hh * hd, k1, v1, (int)n1, k1 + n1 * hd, v1 + n1 * hd, (int)n2, (int)hd, bias, p,
+               y + b * C + hh * hd);
+      }
+    }
+    linear(y, base + w[APROJW], base + w[APROJB], proj, B, C, C);
+    add_into(x, proj, BC);
+    layer_norm_rows(x, base + w[LN2W], base + w[LN2B], h, B, C);
+    linear(h, base + w[FCW], base + w[FCB], fc, B, 4 * C, C);
+    gelu_run(fc, g, 4 * BC);
+    linear(g, base + w[MPROJW], base + w[MPROJB], proj, B, C, 4 * C);
+    add_into(x, proj, BC);
+  }
+  layer_norm_rows(x, base + d->lnfW, base + d->lnfB, h, B, C);
+  product((int)B, (int)d->V, (int)C, false, false, h, base + d->wteT, 0.0f, base + d->logits);
+}
+
+static napi_value decode_step(napi_env env, napi_callback_info info) {
+  call_t c;
+  decode_plan d = {0};
+  int32_t *pads = NULL;
+  double scale, neg;
+  uint64_t Tk;
+  float *p = NULL;
+  /* Plan and pads first, the heap last (see above). */
+  bool ok = begin(&c, env, info, "decodeStep", 5, false) && read_plan(&c, c.argv[1], &d) &&
+            add(&c, "n1+n2", d.n1, d.n2, &Tk) && arg_pads(&c, 2, d.B, Tk, &pads) &&
+            arg_float(&c, 3, "scale", &scale) && arg_float(&c, 4, "neg", &neg) && take_heap(&c) &&
+            plan_fits(&c, &d) && need_blas(&c, true);
+  if (ok && !pads) ok = TYPE_ERROR(&c, "argument 'pads' must be an Int32Array of B entries, got null");
+  if (ok) p = scratch(&c, "[2, n1 + n2]", 2 * Tk);
+  if (p) run_decode(c.base, &d, pads, (float)scale, (float)neg, p, p + Tk);
+  free(p);
+  free(pads);
+  free(d.layers);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
@@ -811,6 +1078,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, gelu_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"decodeStep", NULL, decode_step, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -19,9 +19,13 @@ const source = path.join(root, "native", "kernels.c");
 const sanitize = process.env.BCR_NATIVE_SANITIZE === "1";
 const outDir = path.join(root, "native", "build", ...(sanitize ? ["sanitize"] : []));
 const out = path.join(outDir, "kernels.node");
+// -ffp-contract=off: every float operation rounds on its own (no fused multiply-add), so the C
+// kernels compute exactly what their tfjs counterparts and each other compute (decodeStep must
+// match the kernel-by-kernel step bit for bit). On x86-64 without -march it changes no code.
 const flags = sanitize
   ? ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
   : ["-O2"];
+flags.push("-ffp-contract=off");
 const strict = process.argv.includes("--strict");
 const log = (m) => console.error(`[build-native] ${m}`);
 

@@ -1,7 +1,11 @@
 /**
  * The native kernel set for the wasm backend (BCR_KERNELS=native): matrix products on OpenBLAS
  * (BatchMatMul, and _FusedMatMul with a linear activation), and causal self-attention, LayerNorm
- * and GELU, forward and backward, in C, every one reading and writing the wasm heap in place.
+ * and GELU, forward and backward, in C, every one reading and writing the wasm heap in place;
+ * and for sampling, a whole cached decoding step (every layer, one token per sequence, to the
+ * logits) as one C call on a buffer of its own that holds a preallocated KV cache
+ * (nativeDecodeStep below, src/model/native-decode.ts), bit-identical to the same step run
+ * kernel by kernel.
  *
  * Why: the wasm backend runs XNNPACK on one thread with 128-bit SIMD (about 30 GFLOP/s here),
  * while the same machine's OpenBLAS runs about 140 GFLOP/s per core with AVX-512, and the rest
@@ -90,6 +94,7 @@ interface NativeAddon {
   ): void;
   gelu(heap: ArrayBuffer, x: number, y: number, n: number): void;
   geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  decodeStep(heap: ArrayBuffer, plan: DecodePlan, pads: Int32Array, scale: number, neg: number): void;
 }
 
 /** The parts of the wasm backend this module uses (tfjs-backend-wasm's BackendWasm). */
@@ -207,7 +212,7 @@ export function nativeKernelsInfo(): NativeKernelsInfo | null {
 
 /**
  * Makes the wasm backend's BatchMatMul and _FusedMatMul run on OpenBLAS and registers the
- * kernel set's own kernels (attention, LayerNorm, GELU, the cached step). Call after the wasm
+ * kernel set's own kernels (attention, LayerNorm, GELU, the cached step, the whole decoding step). Call after the wasm
  * backend is registered; calling again only changes the thread count. Throws (and changes
  * nothing) when the addon or the library is missing.
  */
@@ -555,9 +560,103 @@ export function nativeCachedAttention(
   return tf.engine().runKernel(CACHED_ATTENTION, inputs, { B, H }) as tf.Tensor3D;
 }
 
+// ---- a whole cached decoding step ----
+//
+// The cached step above still runs about 40 tfjs kernels per layer-step around it (LayerNorm,
+// products, split, heads, scaling, residual adds) and copies the cache blocks as they grow. Here
+// the whole step, every layer to the logits, is one C call on a buffer the decoder owns
+// (src/model/native-decode.ts), with the KV cache preallocated in it: native/kernels.c's
+// decodeStep, which runs the same C helpers with the same BLAS calls as the kernels it replaces,
+// so its logits are bit-identical to theirs. It runs as a registered kernel (no inputs, the
+// logits as its output) so that tf.profile, and so `bcr profile`, time it as a kernel.
+
+/**
+ * Where decodeStep finds everything, as float offsets into the decoder's buffer, and the step's
+ * sizes: B rows now (of `rows` the cache holds), the cache's old block n1 and recent block n2
+ * (this step's key and value go at position n1 + n2 - 1). native/kernels.c's decodeStep says
+ * what each region holds.
+ */
+export interface DecodePlan {
+  B: number;
+  C: number;
+  H: number;
+  V: number;
+  rows: number;
+  maxLen: number;
+  n1: number;
+  n2: number;
+  x: number;
+  scratch: number;
+  logits: number;
+  wteT: number;
+  kCache: number;
+  vCache: number;
+  lnfW: number;
+  lnfB: number;
+  layers: DecodeLayer[];
+}
+
+/** One block's weight offsets in the decoder's buffer (Linear weights [in, out], as gpt.ts stores them). */
+export interface DecodeLayer {
+  ln1W: number;
+  ln1B: number;
+  attnW: number;
+  attnB: number;
+  attnProjW: number;
+  attnProjB: number;
+  ln2W: number;
+  ln2B: number;
+  fcW: number;
+  fcB: number;
+  mlpProjW: number;
+  mlpProjB: number;
+}
+
+/** Floats of scratch decodeStep needs per row: LayerNorm out, qkv, attention out, projection, MLP hidden, GELU. */
+export const DECODE_SCRATCH_PER_ROW_C = 14;
+
+const DECODE_STEP = "BcrDecodeStep";
+
+interface DecodeAttrs {
+  work: ArrayBuffer;
+  plan: DecodePlan;
+  pads: Int32Array;
+  scale: number;
+  neg: number;
+}
+
+function decodeStepKernel(args: KernelArgs): tf.TensorInfo {
+  const { work, plan, pads, scale, neg } = args.attrs as unknown as DecodeAttrs;
+  addon!.decodeStep(work, plan, pads, scale, neg);
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([plan.B, plan.V], "float32");
+  const logits = new Float32Array(work, plan.logits * 4, plan.B * plan.V);
+  new Float32Array(heapOf(backend)).set(logits, at(backend, out));
+  return out;
+}
+
+/**
+ * One cached decoding step of a whole model on `work` (src/model/native-decode.ts lays it out):
+ * the embeddings of the new tokens at plan.x in, the logits [B, V] out (also left at
+ * plan.logits). pads: each row's left padding (B entries); scale: float32 1/sqrt(hd); neg: the
+ * additive mask value. Generation only: it has no gradient.
+ */
+export function nativeDecodeStep(
+  work: ArrayBuffer,
+  plan: DecodePlan,
+  pads: Int32Array,
+  scale: number,
+  neg: number,
+): tf.Tensor2D {
+  requireEnabled("nativeDecodeStep");
+  const attrs: DecodeAttrs = { work, plan, pads, scale, neg };
+  return tf.engine().runKernel(DECODE_STEP, {}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
 const OWN_KERNELS: [string, tf.KernelFunc][] = [
   [ATTENTION, attentionKernel],
   [CACHED_ATTENTION, cachedAttentionKernel],
+  [DECODE_STEP, decodeStepKernel],
   [ATTENTION_GRAD, attentionGradKernel],
   [LAYER_NORM, layerNormKernel],
   [LAYER_NORM_GRAD, layerNormGradKernel as unknown as tf.KernelFunc],

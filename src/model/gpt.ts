@@ -21,8 +21,9 @@
  * one batched matmul, and embedding lookups are one-hot matmuls (the gather gradient,
  * UnsortedSegmentSum, has no wasm kernel). With the native kernel set (the default where it
  * loads, src/engine/native-kernels.ts) products go to OpenBLAS, transposes become sgemm flags,
- * and LayerNorm, GELU, attention and the cached decoding step each run as one C kernel; the
- * tfjs code here stays the reference those kernels are tested against.
+ * and LayerNorm, GELU, attention and the cached step's attention each run as one C kernel; a
+ * whole cached decoding step of generate runs as one C call (native-decode.ts); the tfjs code
+ * here stays the reference those kernels are tested against.
  */
 import { tf } from "../engine/backend.js";
 import {
@@ -35,6 +36,7 @@ import {
 import { Rng, type Uniform } from "../util/rng.js";
 import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
+import { NativeDecoder } from "./native-decode.js";
 import { applyRotary, RotaryTable } from "./rotary.js";
 import { sectionLayout, validateSectionSpec, type SectionSpec } from "./sections.js";
 import { logProbOf, sampleToken, topLogProbs } from "./sample.js";
@@ -541,6 +543,12 @@ export class GPT {
    * dropping cache rows copies the whole cache.
    * Embeddings are looked up on the host (generate needs no gradient), saving the one-hot
    * matmul and wasm's slow gather each step.
+   * With the native kernel set on (and positions other than rotary), every cached step after
+   * the prefill is one native call, all layers to the logits, on a KV cache preallocated to the
+   * longest sequence (native-decode.ts): the prefill runs on tfjs as always and its keys and
+   * values become that cache's old block; finished rows leave at the same steps. Its results are
+   * bit-identical to the tfjs step (tfjsStep), the reference it is tested against;
+   * decodeSettings.engine = "tfjs" (BCR_DECODE=tfjs) forces that step.
    */
   generate(prompts: number[][], opts: SampleOptions): SampleResult {
     const { maxNewTokens, rng } = opts;
@@ -592,6 +600,12 @@ export class GPT {
     let batch = prompts.map((_, b) => b);
     const running = prompts.map(() => true);
     let cache: LayerCache[] | null = null;
+    // The native step where it runs (null: every step on tfjs); the longest sequence it holds
+    // is the last step's, P + maxNewTokens - 1 positions.
+    const decoder =
+      useCache && maxNewTokens > 1
+        ? NativeDecoder.open(this.config, this.params, nativeKernelsInfo() !== null, n, P + maxNewTokens - 1)
+        : null;
     try {
       for (let step = 0; step < maxNewTokens; step++) {
         // Column of the first fed token: the prefill (and every recompute) starts at 0; a cached
@@ -621,33 +635,22 @@ export class GPT {
             }
           }
         });
-        let kvOut: LayerCache[] = [];
-        const logitsT = tf.tidy(() => {
-          const keyBias = new Float32Array(B * L);
-          for (let r = 0; r < B; r++) for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
-          let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
-          if (T > 1) bias = tf.add(bias, tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]));
-          const ctx: ForwardCtx = {
-            bias,
-            keyPads: rowPads,
-            past: cache ?? undefined,
-            wantKv: useCache,
-            dropout: new Dropout(0, null),
-            ...(this.rotary ? { positions } : {}),
-          };
-          const { h, kv } = this.forward(tf.tensor2d(x0, [B * T, C]), B, T, ctx);
-          const last = T === 1 ? h : tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
-          if (useCache) {
-            kvOut = kv;
-            for (const c of kv) for (const t of [c.k, c.v, c.rk, c.rv]) if (t) tf.keep(t);
+        let logits: Float32Array;
+        if (decoder && step > 0) {
+          logits = decoder.step(x0, rowPads, kvCacheSettings.recentMax);
+        } else {
+          const res = this.tfjsStep(x0, B, T, L, rowPads, positions, cache, useCache, wteT);
+          logits = res.logits;
+          // the new cache may hold blocks of the old one (an unchanged old block): keep those
+          if (cache) disposeCache(cache, res.kv);
+          cache = useCache ? res.kv : null;
+          if (decoder && cache) {
+            // The prefill's keys and values become the decoder's old block; the tfjs cache is done.
+            decoder.load(cache, B);
+            disposeCache(cache, []);
+            cache = null;
           }
-          return this.head(last as tf.Tensor2D, wteT);
-        });
-        const logits = logitsT.dataSync() as Float32Array;
-        logitsT.dispose();
-        // the new cache may hold blocks of the old one (an unchanged old block): keep those
-        if (cache) disposeCache(cache, kvOut);
-        cache = useCache ? kvOut : null;
+        }
 
         // Sample the running rows in sequence order (the rng draws do not depend on the cache).
         batch.forEach((b, r) => {
@@ -665,8 +668,9 @@ export class GPT {
         const keep = batch.flatMap((b, r) => (running[b] ? [r] : []));
         if (keep.length === 0) break;
         const finished = batch.length - keep.length;
-        if (!cache || finished >= Math.max(1, batch.length / 8)) {
-          if (cache && finished > 0) cache = dropRows(cache, keep, batch.length);
+        if (!useCache || finished >= Math.max(1, batch.length / 8)) {
+          if (decoder && finished > 0) decoder.keepRows(keep);
+          else if (cache && finished > 0) cache = dropRows(cache, keep, batch.length);
           batch = keep.map((r) => batch[r]!);
         }
       }
@@ -675,6 +679,51 @@ export class GPT {
       wteT.dispose();
     }
     return out;
+  }
+
+  /**
+   * One step of generate on tfjs: x0 [B*T, C] (the embeddings of columns L-T .. L-1) through the
+   * model against `past` -> the last column's logits [B, V], and with useCache every layer's keys
+   * and values through column L-1 (blocks of `past` may be among them: the caller disposes the
+   * rest of `past`).
+   */
+  private tfjsStep(
+    x0: Float32Array,
+    B: number,
+    T: number,
+    L: number,
+    rowPads: number[],
+    positions: Int32Array,
+    past: LayerCache[] | null,
+    useCache: boolean,
+    wteT: tf.Tensor2D,
+  ): { logits: Float32Array; kv: LayerCache[] } {
+    const C = this.config.nEmbd;
+    let kvOut: LayerCache[] = [];
+    const logitsT = tf.tidy(() => {
+      const keyBias = new Float32Array(B * L);
+      for (let r = 0; r < B; r++) for (let j = 0; j < rowPads[r]!; j++) keyBias[r * L + j] = NEG;
+      let bias: tf.Tensor = tf.tensor4d(keyBias, [B, 1, 1, L]);
+      if (T > 1) bias = tf.add(bias, tf.reshape(tf.slice(this.causal, [0, 0], [T, T]), [1, 1, T, T]));
+      const ctx: ForwardCtx = {
+        bias,
+        keyPads: rowPads,
+        past: past ?? undefined,
+        wantKv: useCache,
+        dropout: new Dropout(0, null),
+        ...(this.rotary ? { positions } : {}),
+      };
+      const { h, kv } = this.forward(tf.tensor2d(x0, [B * T, C]), B, T, ctx);
+      const last = T === 1 ? h : tf.reshape(tf.slice(tf.reshape(h, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
+      if (useCache) {
+        kvOut = kv;
+        for (const c of kv) for (const t of [c.k, c.v, c.rk, c.rv]) if (t) tf.keep(t);
+      }
+      return this.head(last as tf.Tensor2D, wteT);
+    });
+    const logits = logitsT.dataSync() as Float32Array;
+    logitsT.dispose();
+    return { logits, kv: kvOut };
   }
 
   dispose(): void {

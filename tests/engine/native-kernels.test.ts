@@ -16,6 +16,7 @@ import {
 } from "../../src/engine/native-kernels.js";
 import { causalSelfAttentionBatched } from "../../src/model/attention.js";
 import { GPT, kvCacheSettings } from "../../src/model/gpt.js";
+import { decodeSettings } from "../../src/model/native-decode.js";
 import { Rng } from "../../src/util/rng.js";
 import { withPairwise } from "../helpers/attention.js";
 import { prompt, TINY_GPT } from "../helpers/tiny-gpt.js";
@@ -415,17 +416,23 @@ test("native cached decoding (old and recent cache blocks, ragged prompts) sampl
   const m = new GPT(TINY_GPT);
   const prompts = [prompt(""), prompt("12+7="), prompt("(5-2)*9=")];
   const before = kvCacheSettings.recentMax;
+  const engine = decodeSettings.engine;
   kvCacheSettings.recentMax = 3; // both blocks in play, and folds, within 12 tokens
   try {
     const run = () => m.generate(prompts, { maxNewTokens: 12, rng: new Rng(9) });
     const a = run();
-    const b = withNativeKernels(run);
-    assert.deepEqual(b.tokens, a.tokens);
-    a.logProbs.forEach((row, i) =>
-      row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4, `row ${i} token ${t}`)),
-    );
+    // the cachedAttention kernel (the tfjs step), then the whole step as one call (decodeStep)
+    for (const e of ["tfjs", "native"] as const) {
+      decodeSettings.engine = e;
+      const b = withNativeKernels(run);
+      assert.deepEqual(b.tokens, a.tokens, `${e} step`);
+      a.logProbs.forEach((row, i) =>
+        row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4, `${e} step: row ${i} token ${t}`)),
+      );
+    }
   } finally {
     kvCacheSettings.recentMax = before;
+    decodeSettings.engine = engine;
     m.dispose();
   }
 });

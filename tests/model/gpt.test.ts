@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { DEFAULT_GPT, GPT, kvCacheSettings } from "../../src/model/gpt.js";
+import { decodeSettings } from "../../src/model/native-decode.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
 import { assertGradientsMatchFiniteDifferences } from "../helpers/finite-diff.js";
@@ -240,21 +241,28 @@ test("finished rows that ride along in a large cached batch change nothing (same
 test("the two-block KV cache: decoding equals full recompute across folds and dropped rows, leaks nothing, and copies far less", async () => {
   const m = new GPT(TINY_GPT);
   const saved = kvCacheSettings.recentMax;
+  const engine = decodeSettings.engine;
   try {
-    // recentMax 3: the recent block folds every 3 steps, and rows stop (dropRows) mid-block
+    // recentMax 3: the recent block folds every 3 steps, and rows stop (dropRows) mid-block;
+    // on the tfjs step and (where the native kernel set is on) the native one
     kvCacheSettings.recentMax = 3;
     const half = Array.from({ length: 40 }, (_, i) => i + 3);
     const stops = [half, [], half.slice(0, 20), [CharTokenizer.EOS]];
-    const before = tf.memory().numTensors;
-    const a = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: stops });
-    assert.equal(tf.memory().numTensors, before, "tensors leaked by cached generate");
-    const b = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: stops, useCache: false });
-    assert.deepEqual(a.tokens, b.tokens);
-    assert.deepEqual(a.stopped, b.stopped);
-    a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4)));
+    for (const e of ["tfjs", "native"] as const) {
+      decodeSettings.engine = e;
+      const before = tf.memory().numTensors;
+      const a = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: stops });
+      assert.equal(tf.memory().numTensors, before, `tensors leaked by cached generate (${e} step)`);
+      const b = m.generate(RAGGED, { maxNewTokens: 15, rng: new Rng(3), stopTokens: stops, useCache: false });
+      assert.deepEqual(a.tokens, b.tokens);
+      assert.deepEqual(a.stopped, b.stopped);
+      a.logProbs.forEach((row, i) => row.forEach((v, t) => assert.ok(Math.abs(v - b.logProbs[i]![t]!) < 1e-4)));
+    }
 
-    // Values written by Concat kernels in one cached generate: recentMax 1 is the old one-block
-    // cache (the whole cache copied every step); the default copies it once per recentMax steps.
+    // Values written by Concat kernels in one cached generate on the tfjs step (the native step
+    // writes into a preallocated cache): recentMax 1 is the old one-block cache (the whole cache
+    // copied every step); the default copies it once per recentMax steps.
+    decodeSettings.engine = "tfjs";
     const long = new GPT({ ...TINY_GPT, blockSize: 256 });
     const concatValues = async (recentMax: number) => {
       kvCacheSettings.recentMax = recentMax;
@@ -273,6 +281,7 @@ test("the two-block KV cache: decoding equals full recompute across folds and dr
     assert.ok(twoBlocks < oneBlock / 3, `Concat wrote ${twoBlocks} values with the recent block, ${oneBlock} without`);
   } finally {
     kvCacheSettings.recentMax = saved;
+    decodeSettings.engine = engine;
     m.dispose();
   }
 });
