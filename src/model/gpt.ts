@@ -38,7 +38,7 @@ import { attentionSettings, causalSelfAttention, NEG } from "./attention.js";
 import { lookupRows } from "./lookup.js";
 import { NativeDecoder } from "./native-decode.js";
 import { applyRotary, RotaryTable } from "./rotary.js";
-import { sectionLayout, validateSectionSpec, type SectionSpec } from "./sections.js";
+import { SectionCursor, type SectionLayout, sectionLayout, type SectionSpec, validateSectionSpec } from "./sections.js";
 import { logProbOf, sampleToken, topLogProbs } from "./sample.js";
 import { CharTokenizer } from "./tokenizer.js";
 
@@ -597,6 +597,8 @@ export class GPT {
     const wteT = tf.transpose(this.p("transformer.wte.weight")) as tf.Tensor2D;
     // `batch`: the sequences whose rows the forward pass (and the cache) holds, in order;
     // `running`: those not yet stopped. Without the cache the batch is rebuilt every step.
+    // Each sequence's section layout, extended by the tokens sampled since the last step.
+    const layouts = spec ? new GrowingLayouts(spec, prompts, maxNewTokens) : null;
     let batch = prompts.map((_, b) => b);
     const running = prompts.map(() => true);
     let cache: LayerCache[] | null = null;
@@ -618,13 +620,17 @@ export class GPT {
         const x0 = new Float32Array(B * T * C);
         const positions = new Int32Array(B * T);
         batch.forEach((b, r) => {
-          const seq = [...prompts[b]!, ...out.tokens[b]!];
-          const layout = spec ? sectionLayout(seq, spec) : null;
+          const prompt = prompts[b]!;
+          const made = out.tokens[b]!;
+          const layout = layouts?.extend(b, prompt, made) ?? null;
           for (let t = 0; t < T; t++) {
             const col = start + t;
-            // (a finished row riding along has no new token: it gets PAD, its output is ignored)
-            const tok = col < pads[b]! ? CharTokenizer.PAD : (seq[col - pads[b]!] ?? CharTokenizer.PAD);
             const at = col - pads[b]!;
+            // (a finished row riding along has no new token: it gets PAD, its output is ignored)
+            const tok =
+              at < 0
+                ? CharTokenizer.PAD
+                : ((at < prompt.length ? prompt[at] : made[at - prompt.length]) ?? CharTokenizer.PAD);
             const pos = layout ? (layout.pos[at] ?? 0) : Math.max(0, at);
             const o = (r * T + t) * C;
             positions[r * T + t] = pos;
@@ -729,6 +735,37 @@ export class GPT {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     this.causal.dispose();
+  }
+}
+
+/**
+ * The section layouts of generate's sequences (prompt then sampled tokens), each grown by a
+ * SectionCursor as tokens arrive: the same positions and sections as sectionLayout of the whole
+ * sequence, without laying it out again every step. A position past what exists reads 0, as an
+ * index past sectionLayout's arrays did (`?? 0`).
+ */
+class GrowingLayouts {
+  private readonly cursors: SectionCursor[];
+  private readonly layouts: SectionLayout[];
+
+  constructor(spec: SectionSpec, prompts: readonly number[][], maxNewTokens: number) {
+    this.cursors = prompts.map(() => new SectionCursor(spec));
+    this.layouts = prompts.map((p) => ({
+      pos: new Int32Array(p.length + maxNewTokens),
+      section: new Int32Array(p.length + maxNewTokens),
+    }));
+  }
+
+  /** Sequence b's layout through its last token (prompt, then `made`). */
+  extend(b: number, prompt: readonly number[], made: readonly number[]): SectionLayout {
+    const cursor = this.cursors[b]!;
+    const layout = this.layouts[b]!;
+    for (let t = cursor.length; t < prompt.length + made.length; t++) {
+      cursor.push(t < prompt.length ? prompt[t]! : made[t - prompt.length]!);
+      layout.pos[t] = cursor.pos;
+      layout.section[t] = cursor.section;
+    }
+    return layout;
   }
 }
 

@@ -45,27 +45,52 @@ export function sectionLayout(tokens: ArrayLike<number>, spec: SectionSpec): Sec
   const n = tokens.length;
   const pos = new Int32Array(n);
   const section = new Int32Array(n);
-  let inResponse = false;
-  let responseStart = -1;
-  let lastMark = -1;
-  let marks = 0;
+  const cursor = new SectionCursor(spec);
   for (let t = 0; t < n; t++) {
-    const tok = tokens[t]!;
-    if (tok === spec.mark) {
-      marks++;
-      if (inResponse) lastMark = t;
-    }
-    section[t] = Math.min(marks, spec.maxSection);
-    // min(t, ...): never past the absolute position, so positions stay inside the table (it only
-    // bites when a response opens with the mark itself).
-    pos[t] = inResponse && lastMark >= 0 ? Math.min(t, responseStart + 1 + (t - lastMark)) : t;
-    if (!inResponse && tok === spec.promptEnd) {
-      inResponse = true;
-      responseStart = t + 1;
-      marks = 0;
-    }
+    cursor.push(tokens[t]!);
+    pos[t] = cursor.pos;
+    section[t] = cursor.section;
   }
   return { pos, section };
+}
+
+/**
+ * The rule above one token at a time: after push(tok), `pos` and `section` are that token's.
+ * Sampling extends each sequence by one token per step, so it keeps one cursor per sequence
+ * instead of laying the whole sequence out again every step (quadratic in its length).
+ */
+export class SectionCursor {
+  pos = -1;
+  section = 0;
+  private t = -1;
+  private inResponse = false;
+  private responseStart = -1;
+  private lastMark = -1;
+  private marks = 0;
+
+  constructor(private readonly spec: SectionSpec) {}
+
+  /** Tokens pushed so far. */
+  get length(): number {
+    return this.t + 1;
+  }
+
+  push(tok: number): void {
+    const t = ++this.t;
+    if (tok === this.spec.mark) {
+      this.marks++;
+      if (this.inResponse) this.lastMark = t;
+    }
+    this.section = Math.min(this.marks, this.spec.maxSection);
+    // min(t, ...): never past the absolute position, so positions stay inside the table (it only
+    // bites when a response opens with the mark itself).
+    this.pos = this.inResponse && this.lastMark >= 0 ? Math.min(t, this.responseStart + 1 + (t - this.lastMark)) : t;
+    if (!this.inResponse && tok === this.spec.promptEnd) {
+      this.inResponse = true;
+      this.responseStart = t + 1;
+      this.marks = 0;
+    }
+  }
 }
 
 export function validateSectionSpec(spec: SectionSpec, vocabSize: number): void {
