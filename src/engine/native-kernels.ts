@@ -90,13 +90,27 @@ interface NativeAddon {
   ): void;
   gelu(heap: ArrayBuffer, x: number, y: number, n: number): void;
   geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  sumSquares(heap: ArrayBuffer, x: number, n: number): number;
+  adamw(
+    heap: ArrayBuffer,
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    n: number,
+    decay: number,
+    coefs: Float32Array,
+  ): void;
 }
 
 /** The parts of the wasm backend this module uses (tfjs-backend-wasm's BackendWasm). */
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { has(dataId: unknown): boolean };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   getMemoryOffset(dataId: unknown): number;
+  /** How many tensors share the data (a reshape, the tape's saved copies, a variable's initial value). */
+  refCount(dataId: unknown): number;
 }
 
 /** Float32 element offset of a tensor in the wasm heap (getMemoryOffset is in bytes). */
@@ -553,6 +567,84 @@ export function nativeCachedAttention(
   const inputs: tf.NamedTensorMap = { q, k1: first[0], v1: first[1], bias };
   if (second) Object.assign(inputs, { k2: second[0], v2: second[1] });
   return tf.engine().runKernel(CACHED_ATTENTION, inputs, { B, H }) as tf.Tensor3D;
+}
+
+// ---- the optimizer's kernels (src/train/optim.ts) ----
+//
+// AdamW is about 13 wasm kernels per parameter tensor and the clipping norm 2 more (square, sum),
+// on the reproduction's 29 tensors some 480 kernels a step whose dispatch costs more than their
+// arithmetic. Here each is one pass in C, in place on the heap, with the same float32 operations
+// in the same order (native/kernels.c), so the weights come out the same bits
+// (tests/train/optim.test.ts compares both paths step by step).
+
+let fusedOn = true;
+
+/**
+ * Switches the fused training kernels (the native AdamW and clipping norm, and the data-parallel
+ * shortcuts in src/train/data-parallel.ts) off and on again: off, the tfjs ops they replace run
+ * instead, with bit for bit the same results. For the tests that prove it and for timing both.
+ */
+export function setFusedTraining(on: boolean): void {
+  fusedOn = on;
+}
+
+/** Whether the fused training kernels run: the native set is loaded and setFusedTraining has not turned them off. */
+export function fusedTraining(): boolean {
+  return fusedOn && enabled !== null;
+}
+
+/** The native optimizer kernels on tensors in the wasm heap (see nativeOptimizer). */
+export interface NativeOptimizer {
+  /**
+   * sum(x^2) accumulated in float32 in index order, as tf.sum(tf.square(x)) gives it on the wasm
+   * backend; null when x is not a float32 tensor in the wasm heap.
+   */
+  sumSquares(x: tf.Tensor): number | null;
+  /**
+   * One AdamW step of parameter p (moments m, v) from gradient g, in place (native/kernels.c:
+   * coefs as there). Returns false, having done nothing, when it may not write in place: p, m or
+   * v shares its data with another tensor (a variable's initial value, a reshape), g is one of
+   * them, or anything is not float32 in the wasm heap. The caller then runs the tfjs ops.
+   */
+  adamw(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, decay: boolean, coefs: Float32Array): boolean;
+}
+
+/** The wasm backend when the native set is on and its kernels are to run, else null. */
+function wasmBackend(): WasmBackend | null {
+  if (!fusedTraining() || tf.getBackend() !== "wasm") return null;
+  return tf.backend() as unknown as WasmBackend;
+}
+
+/** A float32 tensor's offset in the heap (floats), or null when it is not held there. */
+function heapOffset(backend: WasmBackend, t: tf.Tensor): number | null {
+  if (t.dtype !== "float32" || t.isDisposed || !backend.dataIdMap.has(t.dataId)) return null;
+  return at(backend, t);
+}
+
+const nativeOptimizerKernels: NativeOptimizer = {
+  sumSquares(x) {
+    const backend = wasmBackend();
+    const xo = backend && heapOffset(backend, x);
+    if (xo == null) return null;
+    return addon!.sumSquares(heapOf(backend!), xo, x.size);
+  },
+  adamw(p, m, v, g, decay, coefs) {
+    const backend = wasmBackend();
+    if (!backend) return false;
+    const own = [p, m, v];
+    const offsets = [...own, g].map((t) => heapOffset(backend, t));
+    if (offsets.some((o) => o == null) || own.some((t) => t.size !== g.size)) return false;
+    // In place only where no other tensor sees the data, and g is not one of the three.
+    if (own.some((t) => backend.refCount(t.dataId) !== 1 || t.dataId === g.dataId)) return false;
+    const [po, mo, vo, go] = offsets as number[];
+    addon!.adamw(heapOf(backend), po!, mo!, vo!, go!, g.size, decay ? 1 : 0, coefs);
+    return true;
+  },
+};
+
+/** The optimizer's native kernels, or null when they do not run (no native set, or turned off). */
+export function nativeOptimizer(): NativeOptimizer | null {
+  return wasmBackend() ? nativeOptimizerKernels : null;
 }
 
 const OWN_KERNELS: [string, tf.KernelFunc][] = [
