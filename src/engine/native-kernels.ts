@@ -107,6 +107,7 @@ interface NativeAddon {
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { has(dataId: unknown): boolean };
+  incRef(dataId: unknown): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   getMemoryOffset(dataId: unknown): number;
   /** How many tensors share the data (a reshape, the tape's saved copies, a variable's initial value). */
@@ -234,6 +235,7 @@ export function enableNativeKernels(options: { threads?: number } = {}): NativeK
     addon = loaded.addon;
     override(tf.BatchMatMul, batchMatMul);
     override(tf._FusedMatMul, fusedMatMul);
+    override(tf.Identity, sharedIdentity);
     for (const [kernelName, kernelFunc] of OWN_KERNELS)
       tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
     enabled = { library: loaded.library, config: loaded.config, threads, blas: loaded.addon.blasInfo() };
@@ -367,6 +369,22 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   }
   run(backend, p, a!, b!, out, transposeA, transposeB, bias ? 1 : 0);
   return out;
+}
+
+// ---- Identity without the copy ----
+//
+// The tape keeps every input and output a kernel's gradient needs through Identity (tfjs-core's
+// saveTensorsForBackwardMode), and the wasm backend's Identity copies the data: some 60 copies of
+// activations per SFT step, the largest [B*T, 4C]. No kernel ever writes into its inputs (tensors
+// are immutable; outputs come from makeOutput), so the copy can share the data and count one
+// more reference, as the wasm Reshape and the cpu backend's Identity already do. The optimizer's
+// in-place AdamW checks the count before it writes (nativeOptimizer). Off with the fused kernels.
+
+function sharedIdentity(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (!fusedOn || x.dtype === "string") return originals.get(tf.Identity)!(args) as tf.TensorInfo;
+  (args.backend as unknown as WasmBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
 // ---- causal self-attention as one native kernel ----
