@@ -52,6 +52,12 @@
  *   layerNormGrad(buffer, x, w, dy, dx, dw, db, R, C)   its gradient (mean, rstd recomputed)
  *   gelu(buffer, x, y, n) / geluGrad(buffer, x, dy, dx, n)
  *     GELU, tanh approximation, as x * sigmoid(z), z = x (A + B x^2) (src/model/gpt.ts)
+ *   lookupRows(buffer, table, R, C, ids, out)
+ *     out[i] = table[ids[i]] (rows of C floats): an embedding lookup by ids known on the host
+ *     (src/model/lookup.ts); ids an Int32Array, each in [0, R), checked and copied.
+ *   lookupRowsGrad(buffer, dy, ids, out, R, C)
+ *     its gradient: out [R, C] = 0, then out[ids[i]] += dy[i] for i = 0, 1, ... in order, each
+ *     sum rounded to float32, as lookup.ts's host loop into a Float32Array adds.
  *   sumSquares(buffer, x, n) -> number
  *     sum of x[i]^2, accumulated in float32 from 0 in index order, exactly as the wasm backend's
  *     tf.sum(tf.square(x)) (its Sum kernel is a plain sequential float loop): the global norm of
@@ -807,6 +813,86 @@ static napi_value gelu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- embedding rows by host ids ---- */
+
+/*
+ * The ids argument: an Int32Array whose every entry is in [0, R), copied (so the kernel's own
+ * writes cannot change it underneath); *n gets its length.
+ */
+static bool arg_ids(call_t *c, size_t i, uint64_t R, int32_t **out, uint64_t *n) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  char got[96];
+  *out = NULL;
+  describe(c->env, c->argv[i], got, sizeof got);
+  if (napi_is_typedarray(c->env, c->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array)
+    return TYPE_ERROR(c, "argument 'ids' must be an Int32Array, got %s", got);
+  int32_t *copy = (int32_t *)malloc(length ? length * sizeof(int32_t) : 1);
+  if (!copy) {
+    napi_throw_error(c->env, NULL, "native kernels: out of memory for ids");
+    return false;
+  }
+  if (length) memcpy(copy, data, length * sizeof(int32_t));
+  for (size_t k = 0; k < length; k++) {
+    if (copy[k] < 0 || (uint64_t)copy[k] >= R) {
+      int32_t bad = copy[k];
+      free(copy);
+      return RANGE_ERROR(c, "ids[%zu] must be between 0 and R - 1 = %llu, got %d", k, (unsigned long long)(R - 1),
+                         (int)bad);
+    }
+  }
+  *out = copy;
+  *n = (uint64_t)length;
+  return true;
+}
+
+static napi_value lookup_rows(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t to, R, C, oo, n = 0, RC, nC;
+  int32_t *ids = NULL;
+  if (!begin(&c, env, info, "lookupRows", 6, true) || !arg_int(&c, 1, "table", 0, U53, &to) ||
+      !arg_int(&c, 2, "R", 1, U53, &R) || !arg_int(&c, 3, "C", 1, U53, &C) || !arg_int(&c, 5, "out", 0, U53, &oo) ||
+      !mul(&c, "R*C", R, C, &RC) || !operand(&c, "table", to, 0, 1, RC) || !arg_ids(&c, 4, R, &ids, &n))
+    return NULL;
+  if (!mul(&c, "ids.length*C", n, C, &nC) || !operand(&c, "out", oo, 0, 1, nC)) {
+    free(ids);
+    return NULL;
+  }
+  const float *table = c.base + to;
+  float *out = c.base + oo;
+  for (uint64_t i = 0; i < n; i++) memmove(out + i * C, table + (uint64_t)ids[i] * C, C * sizeof(float));
+  free(ids);
+  return NULL;
+}
+
+static napi_value lookup_rows_grad(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t dyo, oo, R, C, n = 0, RC, nC;
+  int32_t *ids = NULL;
+  if (!begin(&c, env, info, "lookupRowsGrad", 6, true) || !arg_int(&c, 1, "dy", 0, U53, &dyo) ||
+      !arg_int(&c, 3, "out", 0, U53, &oo) || !arg_int(&c, 4, "R", 1, U53, &R) || !arg_int(&c, 5, "C", 1, U53, &C) ||
+      !mul(&c, "R*C", R, C, &RC) || !operand(&c, "out", oo, 0, 1, RC) || !arg_ids(&c, 2, R, &ids, &n))
+    return NULL;
+  if (!mul(&c, "ids.length*C", n, C, &nC) || !operand(&c, "dy", dyo, 0, 1, nC)) {
+    free(ids);
+    return NULL;
+  }
+  const float *dy = c.base + dyo;
+  float *out = c.base + oo;
+  memset(out, 0, RC * sizeof(float));
+  for (uint64_t i = 0; i < n; i++) {
+    float *row = out + (uint64_t)ids[i] * C;
+    const float *d = dy + i * C;
+    for (uint64_t j = 0; j < C; j++) row[j] += d[j];
+  }
+  free(ids);
+  return NULL;
+}
+
 /* ---- the optimizer ----
  *
  * Every float operation here must round to float32 on its own, as each tfjs kernel it replaces
@@ -931,6 +1017,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, gelu_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"lookupRows", NULL, lookup_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"lookupRowsGrad", NULL, lookup_rows_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -90,6 +90,8 @@ interface NativeAddon {
   ): void;
   gelu(heap: ArrayBuffer, x: number, y: number, n: number): void;
   geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  lookupRows(heap: ArrayBuffer, table: number, R: number, C: number, ids: Int32Array, out: number): void;
+  lookupRowsGrad(heap: ArrayBuffer, dy: number, ids: Int32Array, out: number, R: number, C: number): void;
   sumSquares(heap: ArrayBuffer, x: number, n: number): number;
   adamw(
     heap: ArrayBuffer,
@@ -587,6 +589,52 @@ export function nativeCachedAttention(
   return tf.engine().runKernel(CACHED_ATTENTION, inputs, { B, H }) as tf.Tensor3D;
 }
 
+// ---- embedding rows by host ids (src/model/lookup.ts) ----
+//
+// The position and section embeddings look rows up by ids computed on the host; lookup.ts copies
+// the rows in JavaScript (reading the table and, backward, dy out of the heap and the result back
+// in). Here both directions run in C on the heap, the gradient adding in the same order.
+
+const LOOKUP_ROWS = "BcrLookupRows";
+const LOOKUP_ROWS_GRAD = "BcrLookupRowsGrad";
+
+function lookupRowsKernel(args: KernelArgs): tf.TensorInfo {
+  const { table } = args.inputs as { table: tf.TensorInfo };
+  const { ids } = args.attrs as unknown as { ids: Int32Array };
+  const [R, C] = table.shape as [number, number];
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([ids.length, C], "float32");
+  addon!.lookupRows(heapOf(backend), at(backend, table), R, C, ids, at(backend, out));
+  return out;
+}
+
+function lookupRowsGradKernel(args: KernelArgs): tf.TensorInfo {
+  const { dy } = args.inputs as { dy: tf.TensorInfo };
+  const { ids, R } = args.attrs as unknown as { ids: Int32Array; R: number };
+  const C = dy.shape[1]!;
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([R, C], "float32");
+  addon!.lookupRowsGrad(heapOf(backend), at(backend, dy), ids, at(backend, out), R, C);
+  return out;
+}
+
+/**
+ * table [R, C], ids (each in 0..R-1, checked by the caller) -> [ids.length, C], row i =
+ * table[ids[i]]; differentiable, the gradient a scatter-add in index order (lookup.ts's).
+ */
+export function nativeLookupRows(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
+  requireEnabled("nativeLookupRows");
+  const R = table.shape[0];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf
+      .engine()
+      .runKernel(LOOKUP_ROWS, { table: args[0] as tf.Tensor }, { ids } as unknown as tf.NamedAttrMap) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor) =>
+      tf.engine().runKernel(LOOKUP_ROWS_GRAD, { dy }, { ids, R } as unknown as tf.NamedAttrMap) as tf.Tensor,
+  }));
+  return op(table) as tf.Tensor2D;
+}
+
 // ---- the optimizer's kernels (src/train/optim.ts) ----
 //
 // AdamW is about 13 wasm kernels per parameter tensor and the clipping norm 2 more (square, sum),
@@ -673,6 +721,8 @@ const OWN_KERNELS: [string, tf.KernelFunc][] = [
   [LAYER_NORM_GRAD, layerNormGradKernel as unknown as tf.KernelFunc],
   [GELU, geluKernel],
   [GELU_GRAD, geluGradKernel],
+  [LOOKUP_ROWS, lookupRowsKernel],
+  [LOOKUP_ROWS_GRAD, lookupRowsGradKernel],
 ];
 
 function requireEnabled(what: string): void {
