@@ -713,6 +713,40 @@ export function nativeOptimizer(): NativeOptimizer | null {
   return wasmBackend() ? nativeOptimizerKernels : null;
 }
 
+// ---- tensor data in and out of the heap (the data-parallel shards, src/train/data-parallel.ts) ----
+
+/** The wasm backend when it is the current one, whatever the kernel set. */
+function currentWasm(): WasmBackend | null {
+  return tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackend) : null;
+}
+
+/**
+ * Copies float32 tensor t's values into dst from `offset`: on wasm straight out of the heap
+ * (one copy; dataSync would make a second), elsewhere through dataSync.
+ */
+export function readInto(t: tf.Tensor, dst: Float32Array, offset: number): void {
+  const backend = currentWasm();
+  const from = backend && heapOffset(backend, t);
+  if (from == null) {
+    dst.set(t.dataSync() as Float32Array, offset);
+    return;
+  }
+  dst.set(new Float32Array(heapOf(backend!), from * 4, t.size), offset);
+}
+
+/**
+ * Overwrites float32 tensor t's data with src in place, where the fused training kernels run and
+ * no other tensor shares the data (see nativeOptimizer); false, having done nothing, otherwise
+ * (the caller assigns a new tensor instead).
+ */
+export function writeInPlace(t: tf.Tensor, src: Float32Array): boolean {
+  const backend = wasmBackend();
+  const to = backend && heapOffset(backend, t);
+  if (to == null || src.length !== t.size || backend!.refCount(t.dataId) !== 1) return false;
+  new Float32Array(heapOf(backend!), to * 4, t.size).set(src);
+  return true;
+}
+
 const OWN_KERNELS: [string, tf.KernelFunc][] = [
   [ATTENTION, attentionKernel],
   [CACHED_ATTENTION, cachedAttentionKernel],
