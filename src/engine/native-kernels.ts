@@ -13,6 +13,10 @@
  * The default wherever it loads (BCR_KERNELS=auto, src/engine/backend.ts; `enableNativeKernels()`
  * by hand). Results differ from XNNPACK's in the last digits, so the kernel set is part of the
  * stage hashes; data-parallel workers and RL worker processes are told the parent's set.
+ *
+ * The training step's glue also runs here, without changing any bit (setFusedTraining turns it
+ * off to prove it): the embedding lookups by host ids, AdamW and its clipping norm in place, and
+ * Identity without the copy.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
