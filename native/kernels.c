@@ -56,6 +56,21 @@
  *     A whole cached decoding step of the GPT, every layer to the logits, on a buffer holding the
  *     weights and a preallocated KV cache (plan: the offsets of each); bit-identical to running
  *     the step kernel by kernel with this set (the comment above decode_step says how).
+ *   lookupRows(buffer, table, R, C, ids, out)
+ *     out[i] = table[ids[i]] (rows of C floats): an embedding lookup by ids known on the host
+ *     (src/model/lookup.ts); ids an Int32Array, each in [0, R), checked and copied.
+ *   lookupRowsGrad(buffer, dy, ids, out, R, C)
+ *     its gradient: out [R, C] = 0, then out[ids[i]] += dy[i] for i = 0, 1, ... in order, each
+ *     sum rounded to float32, as lookup.ts's host loop into a Float32Array adds.
+ *   sumSquares(buffer, x, n) -> number
+ *     sum of x[i]^2, accumulated in float32 from 0 in index order, exactly as the wasm backend's
+ *     tf.sum(tf.square(x)) (its Sum kernel is a plain sequential float loop): the global norm of
+ *     src/train/optim.ts's clipping, bit for bit.
+ *   adamw(buffer, p, m, v, g, n, decay, coefs)
+ *     One AdamW step of one parameter, in place: p, m, v updated from g, with coefs a Float32Array
+ *     [clip, b1, 1-b1, b2, 1-b2, lr/bc1, sqrt(bc2), eps, 1-lr*wd] (float32, as tf.scalar rounds
+ *     them), decay 0 or 1. The same float32 operations in the same order as optim.ts's tfjs ops,
+ *     each rounded to float32 and none fused into an FMA, so the results are the same bits.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -1065,6 +1080,197 @@ static napi_value decode_step(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- embedding rows by host ids ---- */
+
+/*
+ * The ids argument: an Int32Array whose every entry is in [0, R), copied (so the kernel's own
+ * writes cannot change it underneath); *n gets its length.
+ */
+static bool arg_ids(call_t *c, size_t i, uint64_t R, int32_t **out, uint64_t *n) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  char got[96];
+  *out = NULL;
+  describe(c->env, c->argv[i], got, sizeof got);
+  if (napi_is_typedarray(c->env, c->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array)
+    return TYPE_ERROR(c, "argument 'ids' must be an Int32Array, got %s", got);
+  int32_t *copy = (int32_t *)malloc(length ? length * sizeof(int32_t) : 1);
+  if (!copy) {
+    napi_throw_error(c->env, NULL, "native kernels: out of memory for ids");
+    return false;
+  }
+  if (length) memcpy(copy, data, length * sizeof(int32_t));
+  for (size_t k = 0; k < length; k++) {
+    if (copy[k] < 0 || (uint64_t)copy[k] >= R) {
+      int32_t bad = copy[k];
+      free(copy);
+      return RANGE_ERROR(c, "ids[%zu] must be between 0 and R - 1 = %llu, got %d", k, (unsigned long long)(R - 1),
+                         (int)bad);
+    }
+  }
+  *out = copy;
+  *n = (uint64_t)length;
+  return true;
+}
+
+static napi_value lookup_rows(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t to, R, C, oo, n = 0, RC, nC;
+  int32_t *ids = NULL;
+  if (!begin(&c, env, info, "lookupRows", 6, true) || !arg_int(&c, 1, "table", 0, U53, &to) ||
+      !arg_int(&c, 2, "R", 1, U53, &R) || !arg_int(&c, 3, "C", 1, U53, &C) || !arg_int(&c, 5, "out", 0, U53, &oo) ||
+      !mul(&c, "R*C", R, C, &RC) || !operand(&c, "table", to, 0, 1, RC) || !arg_ids(&c, 4, R, &ids, &n))
+    return NULL;
+  if (!mul(&c, "ids.length*C", n, C, &nC) || !operand(&c, "out", oo, 0, 1, nC)) {
+    free(ids);
+    return NULL;
+  }
+  const float *table = c.base + to;
+  float *out = c.base + oo;
+  for (uint64_t i = 0; i < n; i++) memmove(out + i * C, table + (uint64_t)ids[i] * C, C * sizeof(float));
+  free(ids);
+  return NULL;
+}
+
+static napi_value lookup_rows_grad(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t dyo, oo, R, C, n = 0, RC, nC;
+  int32_t *ids = NULL;
+  if (!begin(&c, env, info, "lookupRowsGrad", 6, true) || !arg_int(&c, 1, "dy", 0, U53, &dyo) ||
+      !arg_int(&c, 3, "out", 0, U53, &oo) || !arg_int(&c, 4, "R", 1, U53, &R) || !arg_int(&c, 5, "C", 1, U53, &C) ||
+      !mul(&c, "R*C", R, C, &RC) || !operand(&c, "out", oo, 0, 1, RC) || !arg_ids(&c, 2, R, &ids, &n))
+    return NULL;
+  if (!mul(&c, "ids.length*C", n, C, &nC) || !operand(&c, "dy", dyo, 0, 1, nC)) {
+    free(ids);
+    return NULL;
+  }
+  const float *dy = c.base + dyo;
+  float *out = c.base + oo;
+  memset(out, 0, RC * sizeof(float));
+  for (uint64_t i = 0; i < n; i++) {
+    float *row = out + (uint64_t)ids[i] * C;
+    const float *d = dy + i * C;
+    for (uint64_t j = 0; j < C; j++) row[j] += d[j];
+  }
+  free(ids);
+  return NULL;
+}
+
+/* ---- the optimizer ----
+ *
+ * Every float operation here must round to float32 on its own, as each tfjs kernel it replaces
+ * writes a float32 tensor: no FMA contraction (GCC contracts a*b+c by default where the target
+ * has FMA, as aarch64 always does) and no reassociation (never -ffast-math). On x86-64 without
+ * -march there is no FMA to contract to; the pragmas make the other targets and compilers agree.
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+/* AdamW's coefficients, in the order of the coefs argument. */
+enum { K_CLIP, K_B1, K_1MB1, K_B2, K_1MB2, K_STEP, K_SQRT_BC2, K_EPS, K_DECAY, ADAMW_COEFS };
+
+/*
+ * Argument i as a Float32Array of exactly `len` finite values, copied into out (so the kernel's own
+ * writes to the heap cannot change them underneath).
+ */
+static bool arg_f32s(call_t *c, size_t i, const char *name, size_t len, float *out) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  char got[96];
+  describe(c->env, c->argv[i], got, sizeof got);
+  if (napi_is_typedarray(c->env, c->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(c->env, c->argv[i], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array)
+    return TYPE_ERROR(c, "argument '%s' must be a Float32Array, got %s", name, got);
+  if (length != len) return RANGE_ERROR(c, "argument '%s' must have %zu entries, got %zu", name, len, length);
+  if (len) memcpy(out, data, len * sizeof(float));
+  for (size_t k = 0; k < len; k++)
+    if (!isfinite(out[k])) return RANGE_ERROR(c, "%s[%zu] must be finite, got %g", name, k, (double)out[k]);
+  return true;
+}
+
+static float sum_squares_loop(const float *x, uint64_t n) {
+  float s = 0.0f;
+  for (uint64_t i = 0; i < n; i++) {
+    float sq = x[i] * x[i];
+    s += sq;
+  }
+  return s;
+}
+
+static napi_value sum_squares(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t xo, n;
+  if (!begin(&c, env, info, "sumSquares", 3, true) || !arg_int(&c, 1, "x", 0, U53, &xo) ||
+      !arg_int(&c, 2, "n", 0, U53, &n) || !operand(&c, "x", xo, 0, 1, n))
+    return NULL;
+  napi_value out;
+  if (napi_create_double(env, n ? (double)sum_squares_loop(c.base + xo, n) : 0.0, &out) != napi_ok) return NULL;
+  return out;
+}
+
+/*
+ * optim.ts, per element (every product, quotient, sum and root rounded to float32):
+ *   g' = g * clip                     (clipByGlobalNorm's tf.mul(g, coef); clip 1 leaves g as is)
+ *   m  = b1 * m + (1 - b1) * g'
+ *   v  = b2 * v + (1 - b2) * (g' * g')
+ *   p  = (decay ? p * (1 - lr*wd) : p) - (lr/bc1) * (m / (sqrt(v) / sqrt(bc2) + eps))
+ * All four inputs of an element are read before any is written.
+ */
+static void adamw_loop(float *p, float *m, float *v, const float *g, uint64_t n, bool decay, const float *k) {
+  const float clip = k[K_CLIP], b1 = k[K_B1], omb1 = k[K_1MB1], b2 = k[K_B2], omb2 = k[K_1MB2];
+  const float step = k[K_STEP], sqrt_bc2 = k[K_SQRT_BC2], eps = k[K_EPS];
+  /* Without decay p * 1 is p, bit for bit (NaN aside), which keeps the loop free of branches. */
+  const float keep = decay ? k[K_DECAY] : 1.0f;
+  for (uint64_t i = 0; i < n; i++) {
+    float gi = g[i] * clip;
+    float mi = m[i], vi = v[i], pi = p[i];
+    float m1 = b1 * mi, m2 = omb1 * gi;
+    float mn = m1 + m2;
+    float sq = gi * gi;
+    float v1 = b2 * vi, v2 = omb2 * sq;
+    float vn = v1 + v2;
+    float root = sqrtf(vn);
+    float scaled = root / sqrt_bc2;
+    float denom = scaled + eps;
+    float base = pi * keep;
+    float ratio = mn / denom;
+    float stepped = step * ratio;
+    m[i] = mn;
+    v[i] = vn;
+    p[i] = base - stepped;
+  }
+}
+
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t po, mo, vo, go, n, decay;
+  float k[ADAMW_COEFS];
+  if (!begin(&c, env, info, "adamw", 8, true) || !arg_int(&c, 1, "p", 0, U53, &po) ||
+      !arg_int(&c, 2, "m", 0, U53, &mo) || !arg_int(&c, 3, "v", 0, U53, &vo) || !arg_int(&c, 4, "g", 0, U53, &go) ||
+      !arg_int(&c, 5, "n", 0, U53, &n) || !arg_int(&c, 6, "decay", 0, 1, &decay) ||
+      !arg_f32s(&c, 7, "coefs", ADAMW_COEFS, k) || !operand(&c, "p", po, 0, 1, n) || !operand(&c, "m", mo, 0, 1, n) ||
+      !operand(&c, "v", vo, 0, 1, n) || !operand(&c, "g", go, 0, 1, n))
+    return NULL;
+  if (n == 0) return NULL;
+  adamw_loop(c.base + po, c.base + mo, c.base + vo, c.base + go, n, decay != 0, k);
+  return NULL;
+}
+
+#if !defined(__clang__) && defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
@@ -1078,6 +1284,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, gelu_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"lookupRows", NULL, lookup_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"lookupRowsGrad", NULL, lookup_rows_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_default, NULL},
       {"decodeStep", NULL, decode_step, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -17,6 +17,10 @@
  * The default wherever it loads (BCR_KERNELS=auto, src/engine/backend.ts; `enableNativeKernels()`
  * by hand). Results differ from XNNPACK's in the last digits, so the kernel set is part of the
  * stage hashes; data-parallel workers and RL worker processes are told the parent's set.
+ *
+ * The training step's glue also runs here, without changing any bit (setFusedTraining turns it
+ * off to prove it): the embedding lookups by host ids, AdamW and its clipping norm in place, and
+ * Identity without the copy.
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -94,14 +98,31 @@ interface NativeAddon {
   ): void;
   gelu(heap: ArrayBuffer, x: number, y: number, n: number): void;
   geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
+  lookupRows(heap: ArrayBuffer, table: number, R: number, C: number, ids: Int32Array, out: number): void;
+  lookupRowsGrad(heap: ArrayBuffer, dy: number, ids: Int32Array, out: number, R: number, C: number): void;
+  sumSquares(heap: ArrayBuffer, x: number, n: number): number;
+  adamw(
+    heap: ArrayBuffer,
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    n: number,
+    decay: number,
+    coefs: Float32Array,
+  ): void;
   decodeStep(heap: ArrayBuffer, plan: DecodePlan, pads: Int32Array, scale: number, neg: number): void;
 }
 
 /** The parts of the wasm backend this module uses (tfjs-backend-wasm's BackendWasm). */
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { has(dataId: unknown): boolean };
+  incRef(dataId: unknown): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   getMemoryOffset(dataId: unknown): number;
+  /** How many tensors share the data (a reshape, the tape's saved copies, a variable's initial value). */
+  refCount(dataId: unknown): number;
 }
 
 /** Float32 element offset of a tensor in the wasm heap (getMemoryOffset is in bytes). */
@@ -225,6 +246,7 @@ export function enableNativeKernels(options: { threads?: number } = {}): NativeK
     addon = loaded.addon;
     override(tf.BatchMatMul, batchMatMul);
     override(tf._FusedMatMul, fusedMatMul);
+    override(tf.Identity, sharedIdentity);
     for (const [kernelName, kernelFunc] of OWN_KERNELS)
       tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
     enabled = { library: loaded.library, config: loaded.config, threads, blas: loaded.addon.blasInfo() };
@@ -358,6 +380,22 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   }
   run(backend, p, a!, b!, out, transposeA, transposeB, bias ? 1 : 0);
   return out;
+}
+
+// ---- Identity without the copy ----
+//
+// The tape keeps every input and output a kernel's gradient needs through Identity (tfjs-core's
+// saveTensorsForBackwardMode), and the wasm backend's Identity copies the data: some 60 copies of
+// activations per SFT step, the largest [B*T, 4C]. No kernel ever writes into its inputs (tensors
+// are immutable; outputs come from makeOutput), so the copy can share the data and count one
+// more reference, as the wasm Reshape and the cpu backend's Identity already do. The optimizer's
+// in-place AdamW checks the count before it writes (nativeOptimizer). Off with the fused kernels.
+
+function sharedIdentity(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (!fusedOn || x.dtype === "string") return originals.get(tf.Identity)!(args) as tf.TensorInfo;
+  (args.backend as unknown as WasmBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 }
 
 // ---- causal self-attention as one native kernel ----
@@ -653,6 +691,164 @@ export function nativeDecodeStep(
   return tf.engine().runKernel(DECODE_STEP, {}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
+// ---- embedding rows by host ids (src/model/lookup.ts) ----
+//
+// The position and section embeddings look rows up by ids computed on the host; lookup.ts copies
+// the rows in JavaScript (reading the table and, backward, dy out of the heap and the result back
+// in). Here both directions run in C on the heap, the gradient adding in the same order.
+
+const LOOKUP_ROWS = "BcrLookupRows";
+const LOOKUP_ROWS_GRAD = "BcrLookupRowsGrad";
+
+function lookupRowsKernel(args: KernelArgs): tf.TensorInfo {
+  const { table } = args.inputs as { table: tf.TensorInfo };
+  const { ids } = args.attrs as unknown as { ids: Int32Array };
+  const [R, C] = table.shape as [number, number];
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([ids.length, C], "float32");
+  addon!.lookupRows(heapOf(backend), at(backend, table), R, C, ids, at(backend, out));
+  return out;
+}
+
+function lookupRowsGradKernel(args: KernelArgs): tf.TensorInfo {
+  const { dy } = args.inputs as { dy: tf.TensorInfo };
+  const { ids, R } = args.attrs as unknown as { ids: Int32Array; R: number };
+  const C = dy.shape[1]!;
+  const backend = args.backend as unknown as WasmBackend;
+  const out = backend.makeOutput([R, C], "float32");
+  addon!.lookupRowsGrad(heapOf(backend), at(backend, dy), ids, at(backend, out), R, C);
+  return out;
+}
+
+/**
+ * table [R, C], ids (each in 0..R-1, checked by the caller) -> [ids.length, C], row i =
+ * table[ids[i]]; differentiable, the gradient a scatter-add in index order (lookup.ts's).
+ */
+export function nativeLookupRows(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
+  requireEnabled("nativeLookupRows");
+  const R = table.shape[0];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf
+      .engine()
+      .runKernel(LOOKUP_ROWS, { table: args[0] as tf.Tensor }, { ids } as unknown as tf.NamedAttrMap) as tf.Tensor2D,
+    gradFunc: (dy: tf.Tensor) =>
+      tf.engine().runKernel(LOOKUP_ROWS_GRAD, { dy }, { ids, R } as unknown as tf.NamedAttrMap) as tf.Tensor,
+  }));
+  return op(table) as tf.Tensor2D;
+}
+
+// ---- the optimizer's kernels (src/train/optim.ts) ----
+//
+// AdamW is about 13 wasm kernels per parameter tensor and the clipping norm 2 more (square, sum),
+// on the reproduction's 29 tensors some 480 kernels a step whose dispatch costs more than their
+// arithmetic. Here each is one pass in C, in place on the heap, with the same float32 operations
+// in the same order (native/kernels.c), so the weights come out the same bits
+// (tests/train/optim.test.ts compares both paths step by step).
+
+let fusedOn = true;
+
+/**
+ * Switches the fused training kernels (the native AdamW and clipping norm, and the data-parallel
+ * shortcuts in src/train/data-parallel.ts) off and on again: off, the tfjs ops they replace run
+ * instead, with bit for bit the same results. For the tests that prove it and for timing both.
+ */
+export function setFusedTraining(on: boolean): void {
+  fusedOn = on;
+}
+
+/** Whether the fused training kernels run: the native set is loaded and setFusedTraining has not turned them off. */
+export function fusedTraining(): boolean {
+  return fusedOn && enabled !== null;
+}
+
+/** The native optimizer kernels on tensors in the wasm heap (see nativeOptimizer). */
+export interface NativeOptimizer {
+  /**
+   * sum(x^2) accumulated in float32 in index order, as tf.sum(tf.square(x)) gives it on the wasm
+   * backend; null when x is not a float32 tensor in the wasm heap.
+   */
+  sumSquares(x: tf.Tensor): number | null;
+  /**
+   * One AdamW step of parameter p (moments m, v) from gradient g, in place (native/kernels.c:
+   * coefs as there). Returns false, having done nothing, when it may not write in place: p, m or
+   * v shares its data with another tensor (a variable's initial value, a reshape), g is one of
+   * them, or anything is not float32 in the wasm heap. The caller then runs the tfjs ops.
+   */
+  adamw(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, decay: boolean, coefs: Float32Array): boolean;
+}
+
+/** The wasm backend when the native set is on and its kernels are to run, else null. */
+function wasmBackend(): WasmBackend | null {
+  if (!fusedTraining() || tf.getBackend() !== "wasm") return null;
+  return tf.backend() as unknown as WasmBackend;
+}
+
+/** A float32 tensor's offset in the heap (floats), or null when it is not held there. */
+function heapOffset(backend: WasmBackend, t: tf.Tensor): number | null {
+  if (t.dtype !== "float32" || t.isDisposed || !backend.dataIdMap.has(t.dataId)) return null;
+  return at(backend, t);
+}
+
+const nativeOptimizerKernels: NativeOptimizer = {
+  sumSquares(x) {
+    const backend = wasmBackend();
+    const xo = backend && heapOffset(backend, x);
+    if (xo == null) return null;
+    return addon!.sumSquares(heapOf(backend!), xo, x.size);
+  },
+  adamw(p, m, v, g, decay, coefs) {
+    const backend = wasmBackend();
+    if (!backend) return false;
+    const own = [p, m, v];
+    const offsets = [...own, g].map((t) => heapOffset(backend, t));
+    if (offsets.some((o) => o == null) || own.some((t) => t.size !== g.size)) return false;
+    // In place only where no other tensor sees the data, and g is not one of the three.
+    if (own.some((t) => backend.refCount(t.dataId) !== 1 || t.dataId === g.dataId)) return false;
+    const [po, mo, vo, go] = offsets as number[];
+    addon!.adamw(heapOf(backend), po!, mo!, vo!, go!, g.size, decay ? 1 : 0, coefs);
+    return true;
+  },
+};
+
+/** The optimizer's native kernels, or null when they do not run (no native set, or turned off). */
+export function nativeOptimizer(): NativeOptimizer | null {
+  return wasmBackend() ? nativeOptimizerKernels : null;
+}
+
+// ---- tensor data in and out of the heap (the data-parallel shards, src/train/data-parallel.ts) ----
+
+/** The wasm backend when it is the current one, whatever the kernel set. */
+function currentWasm(): WasmBackend | null {
+  return tf.getBackend() === "wasm" ? (tf.backend() as unknown as WasmBackend) : null;
+}
+
+/**
+ * Copies float32 tensor t's values into dst from `offset`: on wasm straight out of the heap
+ * (one copy; dataSync would make a second), elsewhere through dataSync.
+ */
+export function readInto(t: tf.Tensor, dst: Float32Array, offset: number): void {
+  const backend = currentWasm();
+  const from = backend && heapOffset(backend, t);
+  if (from == null) {
+    dst.set(t.dataSync() as Float32Array, offset);
+    return;
+  }
+  dst.set(new Float32Array(heapOf(backend!), from * 4, t.size), offset);
+}
+
+/**
+ * Overwrites float32 tensor t's data with src in place, where the fused training kernels run and
+ * no other tensor shares the data (see nativeOptimizer); false, having done nothing, otherwise
+ * (the caller assigns a new tensor instead).
+ */
+export function writeInPlace(t: tf.Tensor, src: Float32Array): boolean {
+  const backend = wasmBackend();
+  const to = backend && heapOffset(backend, t);
+  if (to == null || src.length !== t.size || backend!.refCount(t.dataId) !== 1) return false;
+  new Float32Array(heapOf(backend!), to * 4, t.size).set(src);
+  return true;
+}
+
 const OWN_KERNELS: [string, tf.KernelFunc][] = [
   [ATTENTION, attentionKernel],
   [CACHED_ATTENTION, cachedAttentionKernel],
@@ -662,6 +858,8 @@ const OWN_KERNELS: [string, tf.KernelFunc][] = [
   [LAYER_NORM_GRAD, layerNormGradKernel as unknown as tf.KernelFunc],
   [GELU, geluKernel],
   [GELU_GRAD, geluGradKernel],
+  [LOOKUP_ROWS, lookupRowsKernel],
+  [LOOKUP_ROWS_GRAD, lookupRowsGradKernel],
 ];
 
 function requireEnabled(what: string): void {

@@ -5,9 +5,11 @@
  * token embedding uses costs rows x tableRows x C multiply-adds each way: fine for a 40-row
  * vocabulary, 13 times that for a 512-row position table. Here the rows are copied on the host
  * and the gradient is a host scatter-add: rows x C each way. (Measured on a full SFT step, the
- * difference was small: 3.1-3.2 s/it either way, wasm, 2 cores.)
+ * difference was small: 3.1-3.2 s/it either way, wasm, 2 cores.) With the native kernel set both
+ * directions run in C instead (nativeLookupRows), without the round trips through JavaScript.
  */
 import { tf } from "../engine/backend.js";
+import { fusedTraining, nativeLookupRows } from "../engine/native-kernels.js";
 
 /** table [R, C], ids (each in 0..R-1) -> [ids.length, C] with row i = table[ids[i]]. */
 export function lookupRows(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
@@ -15,6 +17,8 @@ export function lookupRows(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
   for (let i = 0; i < ids.length; i++) {
     if (!(ids[i]! >= 0 && ids[i]! < R)) throw new Error(`lookupRows: id ${ids[i]} at ${i} is outside 0..${R - 1}`);
   }
+  // The same copies and the same float32 sums in the same order, in C on the heap.
+  if (fusedTraining()) return nativeLookupRows(table, ids);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const src = (args[0] as tf.Tensor2D).dataSync() as Float32Array;
     const out = new Float32Array(ids.length * C);

@@ -79,7 +79,10 @@ export interface PhaseProfile {
   steps: number;
   wallMs: number;
   kernelMs: number;
-  /** wallMs - kernelMs: JavaScript, dispatch, host work (sampling, scoring). */
+  /**
+   * wallMs - kernelMs: JavaScript, dispatch, host work (sampling, scoring), and the native
+   * optimizer (AdamW and the clipping norm run as addon calls, not tfjs kernels: optim.ts).
+   */
   outsideMs: number;
   kernelCalls: number;
   /** The longest kernels by name, then "other" (the rest): they sum to kernelMs. */
@@ -351,7 +354,7 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
               m,
               peak,
               o.workers * blasThreads,
-              "kernel ms: the main thread's only (shard 0, the reduction, AdamW); the other workers' kernels run in threads tf.profile does not see",
+              "kernel ms: the main thread's only (its shard, the costliest with the fused kernels, and the gradient sum); the other workers' kernels run in threads tf.profile does not see",
             ),
           );
         } finally {

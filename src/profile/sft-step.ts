@@ -8,7 +8,7 @@ import { tf } from "../engine/backend.js";
 import type { GPT } from "../model/gpt.js";
 import type { Encoded } from "../train/batch.js";
 import type { DataParallel } from "../train/data-parallel.js";
-import { AdamW, clipByGlobalNorm } from "../train/optim.js";
+import { AdamW } from "../train/optim.js";
 import { makeBatch, sftLoss } from "../train/sft.js";
 import { Rng } from "../util/rng.js";
 
@@ -46,11 +46,10 @@ export function sftStepper(model: GPT, batches: Encoded[][], s: SftStepSettings,
       ? await dp.lossAndGrads(model, rows, opts)
       : tf.variableGrads(() => sftLoss(model, tokens, mask, opts), vars);
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
-    const { grads: clipped, norm } = clipByGlobalNorm(named, s.gradClip);
-    opt.update(clipped, s.lr);
+    const norm = opt.clipAndUpdate(named, s.gradClip, s.lr);
     const both = tf.tidy(() => tf.stack([loss, norm]));
     const lossValue = both.dataSync()[0]!;
-    tf.dispose([both, loss, norm, grads, [...clipped.values()], tokens, mask]);
+    tf.dispose([both, loss, norm, grads, tokens, mask]);
     return { loss: lossValue, tokens: padded, seqLen: tokens.shape[1] };
   };
   return { step, dispose: () => opt.dispose() };

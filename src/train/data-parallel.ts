@@ -13,10 +13,18 @@
  * worker count differs in the last digits (a different summation order, other padded shapes).
  *
  * Dropout: shard s draws its masks from dropoutSeed + s (one seed per step, as before).
+ *
+ * Which thread computes a shard does not change its bits (the same kernels on the same weights),
+ * so with the fused training kernels (src/engine/native-kernels.ts) the main thread takes the
+ * costliest shard: the others' round trip to their threads (weights in, gradients out) then hides
+ * behind it instead of lengthening the step. Weights and gradients travel as one flat array per
+ * thread, in the model's parameter order, read straight from the wasm heap and, in the worker,
+ * written straight into it.
  */
 import { startWorkerBeside } from "../util/worker.js";
 import type { Worker } from "node:worker_threads";
 import { backendInfo, tf } from "../engine/backend.js";
+import { fusedTraining, readInto, writeInPlace } from "../engine/native-kernels.js";
 import type { GPT, GPTConfig } from "../model/gpt.js";
 import { makeBatch } from "./batch.js";
 
@@ -70,14 +78,94 @@ export function shardLossAndGrads(
   }
 }
 
-/** What a worker is sent and sends back (worker: data-parallel-worker.ts). */
+/**
+ * What a worker is sent and sends back (worker: data-parallel-worker.ts). Weights and gradients
+ * are flat: every parameter's values one after the other, in the model's parameter order.
+ * `fused`: the main thread's setFusedTraining, which the worker follows.
+ */
 export type ToWorker =
   | { kind: "init"; config: GPTConfig; backend: string; kernels: string | null }
-  | { kind: "step"; weights: Float32Array[]; examples: ShardExample[]; opts: StepOptions };
+  | { kind: "step"; weights: Float32Array; examples: ShardExample[]; opts: StepOptions; fused: boolean };
 export type FromWorker =
   | { kind: "ready"; names: string[] }
-  | { kind: "grads"; lossSum: number; targets: number; grads: Float32Array[] }
+  | { kind: "grads"; lossSum: number; targets: number; grads: Float32Array }
   | { kind: "error"; message: string };
+type Grads = Extract<FromWorker, { kind: "grads" }>;
+
+/** Every tensor's values one after the other in one new array (readInto: straight from the heap on wasm). */
+export function flatten(tensors: tf.Tensor[]): Float32Array {
+  const out = new Float32Array(tensors.reduce((n, t) => n + t.size, 0));
+  let at = 0;
+  for (const t of tensors) {
+    readInto(t, out, at);
+    at += t.size;
+  }
+  return out;
+}
+
+/** flatten's inverse for `vars`: each variable's slice of `flat`, in place where it may be, else assigned. */
+export function assignFlat(vars: tf.Variable[], flat: Float32Array): void {
+  const total = vars.reduce((n, v) => n + v.size, 0);
+  if (flat.length !== total) throw new Error(`data parallel: ${flat.length} weights for ${total} parameters`);
+  let at = 0;
+  tf.tidy(() => {
+    for (const v of vars) {
+      const part = flat.subarray(at, at + v.size);
+      if (!writeInPlace(v, part)) v.assign(tf.tensor(part, v.shape));
+      at += v.size;
+    }
+  });
+}
+
+/**
+ * The shard the main thread computes: with the fused kernels the costliest, the most padded
+ * tokens (on a tie the later, longer shard: attention grows with the square), else shard 0.
+ */
+function mainShard(examples: ShardExample[], bounds: [number, number][], fused: boolean): number {
+  if (!fused) return 0;
+  let best = 0;
+  let bestCost = -1;
+  bounds.forEach(([a, b], s) => {
+    const cost = (b - a) * Math.max(...examples.slice(a, b).map((e) => e.ids.length));
+    if (cost >= bestCost) {
+      best = s;
+      bestCost = cost;
+    }
+  });
+  return best;
+}
+
+/** One shard's summed loss, target count and gradients (v's, found at `at` in the flat layout). */
+interface ShardPart {
+  lossSum: number;
+  targets: number;
+  grad(v: tf.Variable, at: number): tf.Tensor;
+}
+
+/**
+ * sftLoss and its gradients from the shards (see the header): losses, targets and gradients
+ * added in shard order, then the gradients times 1/targets (the order fixes the bits).
+ */
+function addShards(vars: tf.Variable[], parts: ShardPart[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  let lossSum = parts[0]!.lossSum;
+  let targets = parts[0]!.targets;
+  for (const p of parts.slice(1)) {
+    lossSum += p.lossSum;
+    targets += p.targets;
+  }
+  const scale = 1 / Math.max(targets, 1);
+  const grads: tf.NamedTensorMap = {};
+  let at = 0;
+  for (const v of vars) {
+    grads[v.name] = tf.tidy(() => {
+      let g = parts[0]!.grad(v, at);
+      for (const p of parts.slice(1)) g = tf.add(g, p.grad(v, at));
+      return tf.mul(g, scale);
+    });
+    at += v.size;
+  }
+  return { value: tf.scalar(lossSum * scale), grads };
+}
 
 class ShardWorker {
   private pending: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | null = null;
@@ -168,47 +256,54 @@ export class DataParallel {
   ): Promise<{ value: tf.Scalar; grads: tf.NamedTensorMap }> {
     const bounds = shardBounds(examples.length, this.workers);
     const vars = this.names.map((n) => model.params.get(n)!);
+    const fused = fusedTraining();
     const seedFor = (s: number): StepOptions =>
       opts.dropoutSeed === undefined
         ? { training: opts.training }
         : { training: opts.training, dropoutSeed: opts.dropoutSeed + s };
-    // Send first, so the threads work while the main thread computes shard 0.
-    const weights = vars.map((v) => v.dataSync() as Float32Array);
-    const replies = bounds.slice(1).map(([a, b], i) => {
-      const copy = weights.map((w) => w.slice());
+    const mine = mainShard(examples, bounds, fused);
+    const sent = bounds.map((_, s) => s).filter((s) => s !== mine);
+    // Send first, so the threads work while the main thread computes its shard.
+    const weights = flatten(vars);
+    const replies = sent.map((s, i) => {
+      const copy = i === sent.length - 1 ? weights : weights.slice();
+      const [a, b] = bounds[s]!;
       return this.threads[i]!.request(
-        { kind: "step", weights: copy, examples: examples.slice(a, b), opts: seedFor(i + 1) },
-        copy.map((w) => w.buffer as ArrayBuffer),
+        { kind: "step", weights: copy, examples: examples.slice(a, b), opts: seedFor(s), fused },
+        [copy.buffer as ArrayBuffer],
       );
     });
-    const own = shardLossAndGrads(model, examples.slice(bounds[0]![0], bounds[0]![1]), vars, seedFor(0));
-    let shards: FromWorker[];
+    let own: ReturnType<typeof shardLossAndGrads>;
     try {
-      shards = await Promise.all(replies);
+      own = shardLossAndGrads(model, examples.slice(...bounds[mine]!), vars, seedFor(mine));
+    } catch (e) {
+      // The threads' replies still arrive: take them (a failed one too) before giving up the
+      // step, so each thread is free for the next and no rejection goes unhandled.
+      await Promise.allSettled(replies);
+      throw e;
+    }
+    let shards: Grads[];
+    try {
+      shards = (await Promise.all(replies)).map((r) => {
+        if (r.kind !== "grads") throw new Error(`data parallel: expected gradients, got ${r.kind}`);
+        return r;
+      });
     } catch (e) {
       tf.dispose([own.lossSum, own.grads]);
       throw e;
     }
-    let targets = own.targets;
-    let lossSum = own.lossSum.dataSync()[0]!;
-    for (const r of shards) {
-      if (r.kind !== "grads") throw new Error(`data parallel: expected gradients, got ${r.kind}`);
-      targets += r.targets;
-      lossSum += r.lossSum;
-    }
-    const scale = 1 / Math.max(targets, 1);
-    const grads: tf.NamedTensorMap = {};
-    vars.forEach((v, j) => {
-      grads[v.name] = tf.tidy(() => {
-        let g = own.grads[v.name]!;
-        // fixed order: shard 0, 1, 2, ...
-        for (const r of shards)
-          g = tf.add(g, tf.tensor((r as Extract<FromWorker, { kind: "grads" }>).grads[j]!, v.shape));
-        return tf.mul(g, scale);
-      });
+    // Everything in shard order, whichever thread computed which shard.
+    const parts = bounds.map((_, s): ShardPart => {
+      if (s === mine)
+        return { lossSum: own.lossSum.dataSync()[0]!, targets: own.targets, grad: (v) => own.grads[v.name]! };
+      const r = shards[sent.indexOf(s)]!;
+      return { ...r, grad: (v, at) => tf.tensor(r.grads.subarray(at, at + v.size), v.shape) };
     });
-    tf.dispose([own.lossSum, own.grads]);
-    return { value: tf.scalar(lossSum * scale), grads };
+    try {
+      return addShards(vars, parts);
+    } finally {
+      tf.dispose([own.lossSum, own.grads]);
+    }
   }
 
   async close(): Promise<void> {

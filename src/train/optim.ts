@@ -11,6 +11,7 @@
  * which is what torch.optim.AdamW computes.
  */
 import { tf } from "../engine/backend.js";
+import { nativeOptimizer } from "../engine/native-kernels.js";
 
 export interface AdamWOptions {
   /** Exponential decay of the first moment. */
@@ -69,32 +70,67 @@ export class AdamW {
    * the gradients.
    */
   update(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, lr: number): void {
+    this.apply(grads, lr, 1);
+  }
+
+  /**
+   * clipByGlobalNorm(grads, maxNorm) then update(clipped, lr), the same bits, without making the
+   * clipped gradients: with the native kernels the norm is one pass per gradient and the clipping
+   * factor rides on the AdamW pass. Returns the norm before clipping (the caller disposes it).
+   * Does not dispose the gradients.
+   */
+  clipAndUpdate(grads: Map<string, tf.Tensor>, maxNorm: number, lr: number): tf.Scalar {
+    const native = nativeOptimizer();
+    const sums = native ? [...grads.values()].map((g) => native.sumSquares(g)) : null;
+    const norm = sums?.every((x) => x !== null) ? globalNorm(sums as number[]) : NaN;
+    // A non-finite norm (a diverged step) takes the tfjs ops too: NaN and Infinity through
+    // tf.minimum are theirs to define.
+    if (!Number.isFinite(norm)) {
+      const clipped = clipByGlobalNorm(grads, maxNorm);
+      this.update(clipped.grads, lr);
+      tf.dispose([...clipped.grads.values()]);
+      return clipped.norm;
+    }
+    this.apply(grads, lr, clipCoefficient(norm, maxNorm));
+    return tf.scalar(norm);
+  }
+
+  /**
+   * The update with every gradient first multiplied by `clip` (clipByGlobalNorm's coefficient, a
+   * float32; 1: none, and g * 1 is g). Each parameter runs on the native AdamW where it can be
+   * updated in place, else on the tfjs ops; both compute the same float32 operations in the same
+   * order, so which one ran does not show in the bits.
+   */
+  private apply(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, lr: number, clip: number): void {
     const get = grads instanceof Map ? (k: string) => grads.get(k) : (k: string) => grads[k];
     this.t += 1;
     const { beta1, beta2, eps, weightDecay } = this.options;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
+    // The scalars as tf.scalar makes them: each JS double rounded to float32.
+    const coefs = Float32Array.of(
+      clip,
+      beta1,
+      1 - beta1,
+      beta2,
+      1 - beta2,
+      lr / bc1,
+      Math.sqrt(bc2),
+      eps,
+      1 - lr * weightDecay,
+    );
+    const native = nativeOptimizer();
     tf.tidy(() => {
-      const b1 = tf.scalar(beta1),
-        b2 = tf.scalar(beta2);
-      const oneMinusB1 = tf.scalar(1 - beta1),
-        oneMinusB2 = tf.scalar(1 - beta2);
-      const stepSize = tf.scalar(lr / bc1);
-      const sqrtBc2 = tf.scalar(Math.sqrt(bc2));
-      const epsT = tf.scalar(eps);
-      const decay = tf.scalar(1 - lr * weightDecay);
+      let scalars: AdamScalars | null = null;
       for (const [name, p] of this.params) {
         const g = get(name);
         if (!g) throw new Error(`AdamW: no gradient for parameter ${name}`);
         const m = this.m.get(name)!,
           v = this.v.get(name)!;
-        const mNew = tf.add(tf.mul(b1, m), tf.mul(oneMinusB1, g));
-        const vNew = tf.add(tf.mul(b2, v), tf.mul(oneMinusB2, tf.square(g)));
-        m.assign(mNew);
-        v.assign(vNew);
-        const denom = tf.add(tf.div(tf.sqrt(vNew), sqrtBc2), epsT);
-        const base = this.decayed.has(name) && weightDecay !== 0 ? tf.mul(p, decay) : p;
-        p.assign(tf.sub(base, tf.mul(stepSize, tf.div(mNew, denom))));
+        const decays = this.decayed.has(name) && weightDecay !== 0;
+        if (native?.adamw(p, m, v, g, decays, coefs)) continue;
+        scalars ??= adamScalars(coefs);
+        tfjsStep(p, m, v, clip === 1 ? g : tf.mul(g, scalars.clip), decays, scalars);
       }
     });
   }
@@ -141,6 +177,45 @@ export class AdamW {
   }
 }
 
+/** AdamW's scalars as tensors, from the float32 coefficients (native/kernels.c's order). */
+interface AdamScalars {
+  clip: tf.Scalar;
+  b1: tf.Scalar;
+  oneMinusB1: tf.Scalar;
+  b2: tf.Scalar;
+  oneMinusB2: tf.Scalar;
+  stepSize: tf.Scalar;
+  sqrtBc2: tf.Scalar;
+  eps: tf.Scalar;
+  decay: tf.Scalar;
+}
+
+function adamScalars(k: Float32Array): AdamScalars {
+  const [clip, b1, oneMinusB1, b2, oneMinusB2, stepSize, sqrtBc2, eps, decay] = [...k].map((x) => tf.scalar(x));
+  return {
+    clip: clip!,
+    b1: b1!,
+    oneMinusB1: oneMinusB1!,
+    b2: b2!,
+    oneMinusB2: oneMinusB2!,
+    stepSize: stepSize!,
+    sqrtBc2: sqrtBc2!,
+    eps: eps!,
+    decay: decay!,
+  };
+}
+
+/** One parameter's AdamW step in tfjs ops (the reference the native kernel reproduces). */
+function tfjsStep(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, decays: boolean, s: AdamScalars): void {
+  const mNew = tf.add(tf.mul(s.b1, m), tf.mul(s.oneMinusB1, g));
+  const vNew = tf.add(tf.mul(s.b2, v), tf.mul(s.oneMinusB2, tf.square(g)));
+  m.assign(mNew);
+  v.assign(vNew);
+  const denom = tf.add(tf.div(tf.sqrt(vNew), s.sqrtBc2), s.eps);
+  const base = decays ? tf.mul(p, s.decay) : p;
+  p.assign(tf.sub(base, tf.mul(s.stepSize, tf.div(mNew, denom))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Learning-rate schedule
 
@@ -171,6 +246,25 @@ export function lrAt(step: number, s: LrSchedule): number {
 
 // ---------------------------------------------------------------------------------------------
 // Gradient clipping
+
+/**
+ * The global norm from each gradient's sum of squares, as clipByGlobalNorm's tfjs ops compute it
+ * on float32: tf.addN adds them one by one from 0 in the map's order, then tf.sqrt. Math.fround
+ * after each JS operation gives the float32 operation's result: for +, -, *, / and sqrt, rounding
+ * to double (53 bits) and then to float32 (24) equals rounding once, as 53 >= 2 * 24 + 2.
+ */
+function globalNorm(sums: number[]): number {
+  let total = 0;
+  for (const s of sums) total = Math.fround(total + s);
+  return Math.fround(Math.sqrt(total));
+}
+
+/** clipByGlobalNorm's coefficient min(1, maxNorm / (norm + 1e-6)) in float32 (see globalNorm); 1 when clipping is off. */
+function clipCoefficient(norm: number, maxNorm: number): number {
+  if (!(maxNorm > 0)) return 1;
+  const f = Math.fround;
+  return Math.min(1, f(f(maxNorm) / f(norm + f(1e-6))));
+}
 
 /**
  * Scale all gradients so that their global L2 norm is at most `maxNorm` (torch's

@@ -31,7 +31,7 @@ import { type Encoded, encodeExample, makeBatch } from "./batch.js";
 export { encodeExample, makeBatch };
 import { DataParallel } from "./data-parallel.js";
 import { initFromCheckpoint } from "./init-from.js";
-import { AdamW, clipByGlobalNorm, lrAt } from "./optim.js";
+import { AdamW, lrAt } from "./optim.js";
 import type { SftConfig } from "./sft-config.js";
 
 export interface SftExample {
@@ -339,14 +339,14 @@ export async function trainSft(
     const { tokens, mask } = makeBatch(batch);
 
     // forward + backward, clip, update: no reads from the backend until the log below
-    // (with train.workers, the gradient comes from the shards, data-parallel.ts)
+    // (with train.workers, the gradient comes from the shards, data-parallel.ts; the native
+    // optimizer sums the clipping norm in place in the heap, optim.ts)
     const stepOpts = { training: config.model.dropout > 0, ...(dropoutSeed !== undefined ? { dropoutSeed } : {}) };
     const { value: loss, grads } = dp
       ? await dp.lossAndGrads(model, batch, stepOpts)
       : tf.variableGrads(() => sftLoss(model, tokens, mask, stepOpts), varList);
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
-    const { grads: clipped, norm } = clipByGlobalNorm(named, O.gradClip);
-    opt.update(clipped, lr);
+    const norm = opt.clipAndUpdate(named, O.gradClip, lr);
 
     // The loss was measured on the model before this update: logged at `step` (metrics.ts).
     if (step % T.logEvery === 0 || step === T.steps - 1) {
@@ -366,7 +366,7 @@ export async function trainSft(
     } else {
       bar?.update(step + 1);
     }
-    tf.dispose([tokens, mask, loss, norm, ...Object.values(grads), ...clipped.values()]);
+    tf.dispose([tokens, mask, loss, norm, ...Object.values(grads)]);
     step++;
 
     if (T.checkpointEvery > 0 && step % T.checkpointEvery === 0 && step < T.steps) {

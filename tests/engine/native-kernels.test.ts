@@ -13,6 +13,7 @@ import {
   nativeCausalAttention,
   nativeGelu,
   nativeLayerNorm,
+  setFusedTraining,
 } from "../../src/engine/native-kernels.js";
 import { causalSelfAttentionBatched } from "../../src/model/attention.js";
 import { GPT, kvCacheSettings } from "../../src/model/gpt.js";
@@ -436,3 +437,26 @@ test("native cached decoding (old and recent cache blocks, ragged prompts) sampl
     m.dispose();
   }
 });
+
+test(
+  "with the native set, Identity (a clone, the tape's saved tensors) shares the data; setFusedTraining(false) copies",
+  {
+    skip,
+  },
+  () =>
+    withNativeKernels(() => {
+      const backend = tf.backend() as unknown as { refCount(id: unknown): number };
+      const x = tf.tensor1d([1, 2, 3]);
+      const shared = tf.clone(x);
+      assert.equal(shared.dataId, x.dataId);
+      assert.equal(backend.refCount(x.dataId), 2);
+      setFusedTraining(false);
+      const copied = tf.clone(x);
+      setFusedTraining(true);
+      assert.notEqual(copied.dataId, x.dataId);
+      assert.deepEqual(Array.from(copied.dataSync()), [1, 2, 3]);
+      shared.dispose();
+      assert.deepEqual(Array.from(x.dataSync()), [1, 2, 3], "disposing the clone leaves the data");
+      tf.dispose([x, copied]);
+    }),
+);

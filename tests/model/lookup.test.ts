@@ -37,3 +37,29 @@ test("lookupRows equals gather, and its gradient equals the one-hot matmul's (re
   assert.throws(() => lookupRows(table, Int32Array.from([5])), /id 5 at 0 is outside 0\.\.4/);
   tf.dispose([table, w]);
 });
+
+test("the native lookup (fused kernels) gives the host loop's bits, forward and gradient", async () => {
+  const { fusedTraining, setFusedTraining } = await import("../../src/engine/native-kernels.js");
+  if (!fusedTraining()) return; // the native set is not loaded: only the host loop runs
+  // 300 ids over 7 rows: each row's gradient sums ~40 values, where the order shows in the bits
+  const table = tf.variable(tf.randomNormal([7, 5], 0, 1, "float32", 1) as tf.Tensor2D);
+  const ids = Int32Array.from({ length: 300 }, (_, i) => (i * 5 + (i >> 3)) % 7);
+  const w = tf.randomNormal([300, 5], 0, 1, "float32", 2);
+  const run = (fused: boolean) => {
+    setFusedTraining(fused);
+    try {
+      return tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(lookupRows(table, ids), w)) as tf.Scalar,
+          [table],
+        );
+        const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+        return { rows: bits(lookupRows(table, ids)), value: bits(value), grad: bits(grads[table.name]!) };
+      });
+    } finally {
+      setFusedTraining(true);
+    }
+  };
+  assert.deepEqual(run(true), run(false));
+  tf.dispose([table, w]);
+});

@@ -86,9 +86,28 @@ test("a worker's failure is an error naming the worker, not a hang", async () =>
   const model = new GPT(MODEL);
   const dp = await DataParallel.start(MODEL, 2, model);
   try {
-    // the second shard's example is longer than the worker model's blockSize
-    const bad = [encoded[0]!, { ids: Array(40).fill(5), responseStart: 1 }];
+    // The second shard's example is longer than the worker model's blockSize. The first shard
+    // (2 x 25 padded tokens) costs more than the second (1 x 40), so a worker gets the bad one
+    // whichever shard the main thread takes.
+    const longest = encoded[encoded.length - 1]!;
+    const bad = [longest, longest, { ids: Array(40).fill(5), responseStart: 1 }];
     await assert.rejects(dp.lossAndGrads(model, bad, { training: false }), /data-parallel worker 1:/);
+  } finally {
+    await dp.close();
+    model.dispose();
+  }
+});
+
+test("a failure on the main thread's shard is an error too, and the workers serve the next step", async () => {
+  const model = new GPT(MODEL);
+  const dp = await DataParallel.start(MODEL, 2, model);
+  try {
+    // the costlier shard is the bad one (the main thread's with the fused kernels, else a worker's)
+    const bad = [encoded[0]!, { ids: Array(40).fill(5), responseStart: 1 }];
+    await assert.rejects(dp.lossAndGrads(model, bad, { training: false }), /outside|blockSize|worker 1/);
+    const ok = await dp.lossAndGrads(model, encoded, { training: false });
+    assert.ok(Number.isFinite(ok.value.dataSync()[0]!));
+    tf.dispose([ok.value, ok.grads]);
   } finally {
     await dp.close();
     model.dispose();
