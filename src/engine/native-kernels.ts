@@ -827,13 +827,18 @@ function currentWasm(): WasmBackend | null {
  * (one copy; dataSync would make a second), elsewhere through dataSync.
  */
 export function readInto(t: tf.Tensor, dst: Float32Array, offset: number): void {
+  dst.set(heapView(t) ?? (t.dataSync() as Float32Array), offset);
+}
+
+/**
+ * A view of float32 tensor t's values where they lie in the wasm heap (no copy), or null where
+ * they do not (another backend, another dtype). Valid until the heap grows or t is disposed:
+ * read it at once.
+ */
+export function heapView(t: tf.Tensor): Float32Array | null {
   const backend = currentWasm();
   const from = backend && heapOffset(backend, t);
-  if (from == null) {
-    dst.set(t.dataSync() as Float32Array, offset);
-    return;
-  }
-  dst.set(new Float32Array(heapOf(backend!), from * 4, t.size), offset);
+  return from == null ? null : new Float32Array(heapOf(backend!), from * 4, t.size);
 }
 
 /**

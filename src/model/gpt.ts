@@ -682,6 +682,7 @@ export class GPT {
       }
     } finally {
       if (cache) disposeCache(cache, []);
+      decoder?.release();
       wteT.dispose();
     }
     return out;

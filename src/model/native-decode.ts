@@ -22,7 +22,9 @@ import {
   DECODE_SCRATCH_PER_ROW_C,
   type DecodeLayer,
   type DecodePlan,
+  heapView,
   nativeDecodeStep,
+  readInto,
 } from "../engine/native-kernels.js";
 import { NEG } from "./attention.js";
 import type { GPTConfig, LayerCache } from "./gpt.js";
@@ -40,6 +42,19 @@ export const decodeSettings: { engine: DecodeEngine } = {
 
 /** A decoder's buffer larger than this is not allocated: generate keeps the tfjs step (same results). */
 export const MAX_DECODE_BYTES = 2 ** 31;
+
+/**
+ * The buffer of the last decoder released, for the next one to reuse (up to this size): eval
+ * and rollouts open a decoder per generate call, and a fresh buffer of tens of MB each time cost
+ * more in allocation and garbage collection than short generations save. Nothing in it is read
+ * before it is written (the cache only up to the positions filled, the scratch after each
+ * product), so reuse changes no result.
+ */
+const KEEP_BYTES = 2 ** 28;
+let spare: ArrayBuffer | null = null;
+
+/** Buffers allocated so far (the tests check that generate reuses them). */
+export const decodeBuffers = { allocated: 0 };
 
 /** Regions start on 64-byte boundaries (16 floats). */
 const ALIGN = 16;
@@ -144,12 +159,23 @@ export class NativeDecoder {
       layers,
     };
     if (lay.size * 4 > MAX_DECODE_BYTES) return null;
-    const d = new NativeDecoder(new ArrayBuffer(lay.size * 4), plan);
-    for (const [at, name] of weights) d.f.set(params.get(name)!.dataSync() as Float32Array, at);
+    let work = spare;
+    spare = null;
+    if (!work || work.byteLength < lay.size * 4) {
+      work = new ArrayBuffer(lay.size * 4);
+      decodeBuffers.allocated++;
+    }
+    const d = new NativeDecoder(work, plan);
+    for (const [at, name] of weights) readInto(params.get(name)!, d.f, at);
     // The head multiplies by wte transposed, materialized ([C, V]), as gpt.ts's head(h, wteT).
     const wte = params.get("transformer.wte.weight")!.dataSync() as Float32Array;
     for (let v = 0; v < V; v++) for (let c = 0; c < C; c++) d.f[plan.wteT + c * V + v] = wte[v * C + c]!;
     return d;
+  }
+
+  /** Hands the buffer on to the next decoder opened (generate's last use of this one). */
+  release(): void {
+    if (this.work.byteLength <= KEEP_BYTES) spare = this.work;
   }
 
   /** Rows the cache holds now (the batch). */
@@ -173,7 +199,7 @@ export class NativeDecoder {
         [c.k, this.plan.kCache],
         [c.v, this.plan.vCache],
       ] as const) {
-        const src = t.dataSync() as Float32Array;
+        const src = heapView(t) ?? (t.dataSync() as Float32Array);
         for (let r = 0; r < B * H; r++) {
           this.f.set(src.subarray(r * P * hd, (r + 1) * P * hd), base + (l * rows * H + r) * maxLen * hd);
         }

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { initBackend, tf } from "../../src/engine/backend.js";
 import { nativeKernelsInfo } from "../../src/engine/native-kernels.js";
 import { GPT, type GPTConfig, kvCacheSettings, type SampleOptions, type SampleResult } from "../../src/model/gpt.js";
-import { decodeSettings, type DecodeEngine, NativeDecoder } from "../../src/model/native-decode.js";
+import { decodeBuffers, decodeSettings, type DecodeEngine, NativeDecoder } from "../../src/model/native-decode.js";
 import type { SectionSpec } from "../../src/model/sections.js";
 import { CharTokenizer } from "../../src/model/tokenizer.js";
 import { Rng } from "../../src/util/rng.js";
@@ -212,6 +212,30 @@ test("generate takes the native step: one BcrDecodeStep per cached step, and no 
     const tfjs = await kernelsOf(run(40));
     assert.equal(tfjs.get("BcrDecodeStep") ?? 0, 0);
     assert.ok(total(tfjs) > total(long) + 39 * 20, `${total(tfjs)} kernels on the tfjs step, ${total(long)} native`);
+  } finally {
+    decodeSettings.engine = engine;
+    m.dispose();
+  }
+});
+
+test("generate reuses the decoder's buffer from call to call, and a reused buffer gives the same bits as a fresh one", {
+  skip,
+}, () => {
+  const m = new GPT({ ...TINY_GPT, blockSize: 64 });
+  const engine = decodeSettings.engine;
+  try {
+    decodeSettings.engine = "native";
+    const opts = (seed: number) => ({ maxNewTokens: 30, rng: new Rng(seed), temperature: 1.5, topLogProbs: 2 });
+    const first = m.generate(RAGGED, opts(9));
+    // a larger call, then the first again: its buffer now holds the larger call's cache and scratch
+    m.generate([...RAGGED, ...RAGGED], { ...opts(3), maxNewTokens: 40 });
+    const grown = decodeBuffers.allocated;
+    const again = m.generate(RAGGED, opts(9));
+    assert.ok(grown > 0);
+    assert.equal(decodeBuffers.allocated, grown, "the smaller call reuses the buffer");
+    assert.deepEqual(again, first);
+    decodeSettings.engine = "tfjs";
+    assert.deepEqual(m.generate(RAGGED, opts(9)), first);
   } finally {
     decodeSettings.engine = engine;
     m.dispose();
