@@ -27,6 +27,7 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
+import { alignRuns, countRows, paddedRuns, realRowsFor, runRows as rowsIn, type Runs } from "./real-rows.js";
 
 interface NativeAddon {
   load(libraryPath: string): string;
@@ -343,6 +344,133 @@ function run(
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
+// ---- products over the real rows only (src/engine/real-rows.ts) ----
+
+/**
+ * The runs of rows a product computes when its rows are the current batch's token rows, widened
+ * to the library's row tiles; null when they are not (or the padding is not skipped, or no tile
+ * reproduces the full product): then every row is computed.
+ */
+function realRunsOf(p: Plan, transposeA: boolean, transposeB: boolean): Runs | null {
+  // One product (tfjs hands 2-D products to the kernels as [1, m, n]).
+  if (transposeA || tf.util.sizeFromShape(p.outShape.slice(0, -2)) !== 1) return null;
+  const runs = realRowsFor(p.m);
+  if (!runs) return null;
+  const tile = rowTile(p.n, p.k, transposeB);
+  return tile > 0 ? alignRuns(runs, tile, p.m) : null;
+}
+
+/**
+ * run() on the given rows of a 2-D product only. C's other rows are zeroed first when beta is 0
+ * (the padding's rows must hold finite values: the weight gradients multiply them by zero) or
+ * kept when it is 1 (the bias already written there).
+ */
+function runOnRows(
+  backend: WasmBackend,
+  p: Plan,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  out: tf.TensorInfo,
+  transposeB: boolean,
+  beta: number,
+  runs: Runs,
+): void {
+  const co = at(backend, out);
+  if (beta === 0) zeroOutside(new Float32Array(heapOf(backend)), co, p.n, p.m, runs);
+  const ao = at(backend, a),
+    bo = at(backend, b);
+  for (let i = 0; i < runs.length; i += 2) {
+    const s = runs[i]!;
+    const rows = runs[i + 1]! - s;
+    addon!.gemm(
+      heapOf(backend),
+      1,
+      rows,
+      p.n,
+      p.k,
+      0,
+      transposeB ? 1 : 0,
+      ao + s * p.k,
+      0,
+      bo,
+      0,
+      co + s * p.n,
+      0,
+      beta,
+    );
+  }
+  countRows(p.m, rowsIn(runs));
+}
+
+/** Zeroes the rows of an [M, n] matrix at `from` (floats) that lie outside the runs. */
+function zeroOutside(heap: Float32Array, from: number, n: number, M: number, runs: Runs): void {
+  let r = 0;
+  for (let i = 0; i <= runs.length; i += 2) {
+    const end = i < runs.length ? runs[i]! : M;
+    if (end > r) heap.fill(0, from + r * n, from + end * n);
+    if (i < runs.length) r = runs[i + 1]!;
+  }
+}
+
+/**
+ * The row tile of the library's products [M, k] x op(b) [k, n]: the smallest candidate t such
+ * that computing only whole tiles of t rows (tiles counted from row 0) gives every computed row
+ * the same bits as the full product. Measured once per shape, on random values in a buffer of its
+ * own, because it is the library's kernel layout and not ours to assume (24 rows on OpenBLAS
+ * 0.3.21's Haswell sgemm; any on its Sandybridge one); 0, never skip, when no candidate
+ * reproduces the full product.
+ */
+function rowTile(n: number, k: number, transposeB: boolean): number {
+  const key = `${n}x${k}${transposeB ? "t" : ""}`;
+  let t = tiles.get(key);
+  if (t === undefined) {
+    t = measureRowTile(n, k, transposeB ? 1 : 0);
+    tiles.set(key, t);
+  }
+  return t;
+}
+
+const tiles = new Map<string, number>();
+const TILE_CANDIDATES = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192];
+
+function measureRowTile(n: number, k: number, transB: number): number {
+  // A padded batch of sequences of 250 positions with real lengths from 2 to 250: 2,000 rows,
+  // more than OpenBLAS's row block (GEMM_P), so block edges are crossed too.
+  const T = 250;
+  const lengths = [250, 3, 137, 61, 249, 2, 190, 88];
+  const M = T * lengths.length;
+  const heap = new ArrayBuffer(4 * (M * k + k * n + 2 * M * n));
+  const f = new Float32Array(heap);
+  let x = 12345;
+  for (let i = 0; i < M * k + k * n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) | 0;
+    f[i] = ((x >>> 8) / 8388608) * 2 - 1;
+  }
+  const bo = M * k;
+  const full = bo + k * n;
+  const part = full + M * n;
+  const fullBits = new Uint32Array(heap, full * 4, M * n);
+  const partBits = new Uint32Array(heap, part * 4, M * n);
+  const real = paddedRuns(lengths, T);
+  addon!.gemm(heap, 1, M, n, k, 0, transB, 0, 0, bo, 0, full, 0, 0);
+  for (const tile of TILE_CANDIDATES) {
+    const runs = alignRuns(real, tile, M);
+    let same = true;
+    for (let i = 0; i < runs.length && same; i += 2) {
+      const s = runs[i]!;
+      const e = runs[i + 1]!;
+      addon!.gemm(heap, 1, e - s, n, k, 0, transB, s * k, 0, bo, 0, part + s * n, 0, 0);
+      for (let j = s * n; j < e * n; j++)
+        if (fullBits[j] !== partBits[j]) {
+          same = false;
+          break;
+        }
+    }
+    if (same) return tile;
+  }
+  return 0;
+}
+
 function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
@@ -350,7 +478,9 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   if (!p) return originals.get(tf.BatchMatMul)!(args) as tf.TensorInfo;
   const backend = args.backend as unknown as WasmBackend;
   const out = backend.makeOutput(p.outShape, "float32");
-  run(backend, p, a, b, out, transposeA, transposeB, 0);
+  const runs = realRunsOf(p, transposeA, transposeB);
+  if (runs) runOnRows(backend, p, a, b, out, transposeB, 0, runs);
+  else run(backend, p, a, b, out, transposeA, transposeB, 0);
   return out;
 }
 
@@ -378,7 +508,9 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
     const rows = tf.util.sizeFromShape(p.outShape) / p.n;
     for (let r = 0; r < rows; r++) heap.set(row, start + r * p.n);
   }
-  run(backend, p, a!, b!, out, transposeA, transposeB, bias ? 1 : 0);
+  const runs = realRunsOf(p, transposeA, transposeB);
+  if (runs) runOnRows(backend, p, a!, b!, out, transposeB, bias ? 1 : 0, runs);
+  else run(backend, p, a!, b!, out, transposeA, transposeB, bias ? 1 : 0);
   return out;
 }
 
@@ -526,11 +658,38 @@ function layerNormGradKernel(args: KernelArgs): tf.TensorInfo[] {
   return [dx, dw, db];
 }
 
+/**
+ * The real rows of an elementwise kernel's [R, n] operand (the MLP's hidden layer) as element
+ * runs, or null when its rows are not the current batch's token rows. Elementwise, a row's values
+ * do not depend on the others, so the rows need no widening to tiles.
+ */
+function elementRuns(shape: readonly number[]): { runs: Runs; n: number; rows: number } | null {
+  if (shape.length !== 2) return null;
+  const runs = realRowsFor(shape[0]!);
+  return runs ? { runs, n: shape[1]!, rows: shape[0]! } : null;
+}
+
+/** f(from, count) over the real rows' elements; every other element of `out` (floats) is zeroed. */
+function onRealRows(
+  backend: WasmBackend,
+  out: number,
+  r: { runs: Runs; n: number; rows: number },
+  f: (from: number, count: number) => void,
+): void {
+  zeroOutside(new Float32Array(heapOf(backend)), out, r.n, r.rows, r.runs);
+  for (let i = 0; i < r.runs.length; i += 2) f(r.runs[i]! * r.n, (r.runs[i + 1]! - r.runs[i]!) * r.n);
+  countRows(r.rows, rowsIn(r.runs));
+}
+
 function geluKernel(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const backend = args.backend as unknown as WasmBackend;
   const y = backend.makeOutput([...x.shape], "float32");
-  addon!.gelu(heapOf(backend), at(backend, x), at(backend, y), tf.util.sizeFromShape(x.shape));
+  const xo = at(backend, x),
+    yo = at(backend, y);
+  const real = elementRuns(x.shape);
+  if (real) onRealRows(backend, yo, real, (s, n) => addon!.gelu(heapOf(backend), xo + s, yo + s, n));
+  else addon!.gelu(heapOf(backend), xo, yo, tf.util.sizeFromShape(x.shape));
   return y;
 }
 
@@ -538,7 +697,12 @@ function geluGradKernel(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const backend = args.backend as unknown as WasmBackend;
   const dx = backend.makeOutput([...x.shape], "float32");
-  addon!.geluGrad(heapOf(backend), at(backend, x), at(backend, dy), at(backend, dx), tf.util.sizeFromShape(x.shape));
+  const xo = at(backend, x),
+    dyo = at(backend, dy),
+    dxo = at(backend, dx);
+  const real = elementRuns(x.shape);
+  if (real) onRealRows(backend, dxo, real, (s, n) => addon!.geluGrad(heapOf(backend), xo + s, dyo + s, dxo + s, n));
+  else addon!.geluGrad(heapOf(backend), xo, dyo, dxo, tf.util.sizeFromShape(x.shape));
   return dx;
 }
 

@@ -4,6 +4,7 @@
  * peak.ts's.
  */
 import { tf } from "../engine/backend.js";
+import { paddingSkipStats } from "../engine/real-rows.js";
 
 export interface KernelStat {
   name: string;
@@ -22,6 +23,11 @@ export interface ProfileSummary {
   newTensors: number;
   /** Time by kernel name, longest first. */
   top: KernelStat[];
+  /**
+   * Token rows the products and GELU saw in this thread, and how many of them were padding they
+   * skipped (src/engine/real-rows.ts).
+   */
+  paddingRows: { rows: number; skipped: number };
 }
 
 /**
@@ -30,6 +36,7 @@ export interface ProfileSummary {
  * Only this thread's kernels are seen: work in worker threads is not in the profile.
  */
 export async function profiled(f: () => unknown): Promise<ProfileSummary> {
+  paddingSkipStats(true);
   const t0 = performance.now();
   const info = await tf.profile(async () => {
     await f();
@@ -66,5 +73,6 @@ export async function profiled(f: () => unknown): Promise<ProfileSummary> {
     peakBytes: info.peakBytes,
     newTensors: info.newTensors,
     top,
+    paddingRows: paddingSkipStats(true),
   };
 }

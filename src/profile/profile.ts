@@ -98,6 +98,11 @@ export interface PhaseProfile {
   /** The phase's model FLOPs utilisation: one of the two shares, the peak of its `threads` (peak.ts's peakFor). */
   mfu: number | null;
   mfuAgainst: "oneThread" | "allCores";
+  /**
+   * The share of the token rows of this thread's products and GELU passes that were padding and
+   * skipped (src/engine/real-rows.ts); null where none was a batch's token rows (sampling).
+   */
+  paddingSkipped: number | null;
   note?: string;
 }
 
@@ -209,6 +214,7 @@ function phaseOf(
     machinePeakShare: share(peak.allCores),
     mfu: mfuPeak.gflops ? gflopPerS / mfuPeak.gflops : null,
     mfuAgainst: mfuPeak.against,
+    paddingSkipped: p.paddingRows.rows > 0 ? p.paddingRows.skipped / p.paddingRows.rows : null,
     ...(note ? { note } : {}),
   };
 }
@@ -412,10 +418,14 @@ export async function runProfile(o: ProfileOptions): Promise<ProfileResult> {
       const updateSummary = await profiled(() => {
         for (let i = 0; i < o.steps; i++) rlUpdate(rl, model, ref, optimizer, groups);
       });
-      const T = Math.max(...seqs.map((r) => r.promptIds.length + r.responseIds.length));
+      const lens = seqs.map((r) => r.promptIds.length + r.responseIds.length);
+      const T = Math.max(...lens);
       const S = seqs.length;
+      // Model FLOPs: each sequence at its own length. The padding up to T is not the model's
+      // work, and the kernels skip its rows (src/engine/real-rows.ts); the reference model's
+      // forward pass still computes them.
       const perUpdate =
-        rl.grpo.epochs * trainFlops(cfg, S, T) +
+        rl.grpo.epochs * lens.reduce((a, len) => a + trainFlops(cfg, 1, len), 0) +
         (ref ? forwardFlops(cfg, { rows: S * T, pairs: S * T * T, headRows: S * T }) : 0);
       phases.push(
         phaseOf(
@@ -559,6 +569,14 @@ export function formatProfile(r: ProfileResult): string {
       ],
     ),
   );
+  const skippedRows = r.phases.filter((p) => p.paddingSkipped != null);
+  if (skippedRows.length)
+    lines.push(
+      "",
+      `padding rows skipped (src/engine/real-rows.ts; share of the token rows of products and GELU, this thread): ${skippedRows
+        .map((p) => `${SHORT[p.id]} ${fmt(100 * p.paddingSkipped!, 1)}%`)
+        .join(", ")}`,
+    );
   const notes = r.phases.filter((p) => p.note).map((p) => `note, ${SHORT[p.id]}: ${p.note}`);
   for (const s of r.skipped) notes.push(`skipped ${SHORT[s.id]}: ${s.reason}`);
   if (unsettled)

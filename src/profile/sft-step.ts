@@ -5,6 +5,7 @@
  * (src/train/data-parallel.ts). Shared by `npm run bench` and `bcr profile`.
  */
 import { tf } from "../engine/backend.js";
+import { withRealRows } from "../engine/real-rows.js";
 import type { GPT } from "../model/gpt.js";
 import type { Encoded } from "../train/batch.js";
 import type { DataParallel } from "../train/data-parallel.js";
@@ -37,14 +38,14 @@ export function sftStepper(model: GPT, batches: Encoded[][], s: SftStepSettings,
   let next = 0;
   const step = async () => {
     const rows = batches[next++ % batches.length]!;
-    const { tokens, mask } = makeBatch(rows);
+    const { tokens, mask, lengths } = makeBatch(rows);
     const padded = tokens.shape[0] * tokens.shape[1];
     const training = cfg.dropout > 0;
     const dropoutSeed = dropoutRng.int(0, 2 ** 31 - 1);
     const opts = training ? { training, dropoutSeed } : { training };
     const { value: loss, grads } = dp
       ? await dp.lossAndGrads(model, rows, opts)
-      : tf.variableGrads(() => sftLoss(model, tokens, mask, opts), vars);
+      : withRealRows(lengths, tokens.shape[1], () => tf.variableGrads(() => sftLoss(model, tokens, mask, opts), vars));
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
     const norm = opt.clipAndUpdate(named, s.gradClip, s.lr);
     const both = tf.tidy(() => tf.stack([loss, norm]));

@@ -47,6 +47,7 @@ import { advantageStats, groupAdvantages, type GroupAdvantages } from "./advanta
 import { contextSize, perProblemCap, promptTargetLength, type RlConfig } from "./config.js";
 import { evaluatePolicy, type PolicyEval } from "./evaluate.js";
 import { grpoSurrogate, tokenLogProbsAndEntropy, type SurrogateConfig } from "./loss.js";
+import { withRealRows } from "../engine/real-rows.js";
 
 export interface RlRunOptions extends StopOptions {
   /** Show a progress bar on stderr (default true). */
@@ -199,6 +200,8 @@ export interface UpdateBatch {
   adv: { total: tf.Tensor1D; accuracy: tf.Tensor1D; length: tf.Tensor1D };
   refLogp?: tf.Tensor2D;
   responseTokens: number;
+  /** Each sequence's real tokens (prompt and response): the rest of its row is padding. */
+  lengths: number[];
 }
 
 /**
@@ -239,6 +242,7 @@ export function buildUpdateBatch(
     oldLogp: tf.tensor2d(old, [S, T - 1]),
     adv: { total: pick("total"), accuracy: pick("accuracy"), length: pick("length") },
     responseTokens,
+    lengths: rollouts.map((r) => r.promptIds.length + r.responseIds.length),
   };
 }
 
@@ -259,14 +263,17 @@ function surrogateConfig(config: RlConfig, klBeta = config.grpo.klBeta): Surroga
 /** Gradients of the surrogate under given advantages; side values are read back as numbers. */
 export function surrogateGrads(model: GPT, b: UpdateBatch, adv: tf.Tensor1D, cfg: SurrogateConfig) {
   let side: tf.Tensor[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const logits = model.logits(b.tokens);
-    const { logp, entropy } = tokenLogProbsAndEntropy(logits, b.tokens);
-    const parts = grpoSurrogate(logp, b.oldLogp, adv, b.mask, cfg, b.refLogp);
-    const meanEntropy = tf.div(tf.sum(tf.mul(entropy, b.mask)), tf.maximum(tf.sum(b.mask), 1));
-    side = [tf.keep(parts.clipFrac), tf.keep(parts.kl), tf.keep(parts.approxKlOld), tf.keep(meanEntropy)];
-    return parts.loss;
-  }, [...model.params.values()]);
+  // The padding's rows are skipped by the native kernels (src/engine/real-rows.ts): same bits.
+  const { value, grads } = withRealRows(b.lengths, b.tokens.shape[1], () =>
+    tf.variableGrads(() => {
+      const logits = model.logits(b.tokens);
+      const { logp, entropy } = tokenLogProbsAndEntropy(logits, b.tokens);
+      const parts = grpoSurrogate(logp, b.oldLogp, adv, b.mask, cfg, b.refLogp);
+      const meanEntropy = tf.div(tf.sum(tf.mul(entropy, b.mask)), tf.maximum(tf.sum(b.mask), 1));
+      side = [tf.keep(parts.clipFrac), tf.keep(parts.kl), tf.keep(parts.approxKlOld), tf.keep(meanEntropy)];
+      return parts.loss;
+    }, [...model.params.values()]),
+  );
   const named = new Map<string, tf.Tensor>();
   for (const [name, v] of model.params) named.set(name, grads[v.name]!);
   const [clipFrac, kl, approxKl, entropy] = side.map((t) => t.dataSync()[0]!);

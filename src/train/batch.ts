@@ -35,8 +35,16 @@ export function encodeExample(
   return { ids, responseStart: 1 + p.length };
 }
 
-/** tokens int32 [B,T] right-padded with PAD, and the loss mask float32 [B,T-1]. */
-export function makeBatch(examples: Encoded[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D; targets: number } {
+/**
+ * tokens int32 [B,T] right-padded with PAD, the loss mask float32 [B,T-1], and each example's
+ * length (its real rows: withRealRows, src/engine/real-rows.ts).
+ */
+export function makeBatch(examples: Encoded[]): {
+  tokens: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  targets: number;
+  lengths: number[];
+} {
   const T = Math.max(2, ...examples.map((e) => e.ids.length));
   const B = examples.length;
   const tokens = new Int32Array(B * T).fill(CharTokenizer.PAD);
@@ -50,5 +58,10 @@ export function makeBatch(examples: Encoded[]): { tokens: tf.Tensor2D; mask: tf.
       targets++;
     }
   });
-  return { tokens: tf.tensor2d(tokens, [B, T], "int32"), mask: tf.tensor2d(mask, [B, T - 1], "float32"), targets };
+  return {
+    tokens: tf.tensor2d(tokens, [B, T], "int32"),
+    mask: tf.tensor2d(mask, [B, T - 1], "float32"),
+    targets,
+    lengths: examples.map((e) => e.ids.length),
+  };
 }

@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { initBackend, tf } from "../engine/backend.js";
 import { GPT } from "../model/gpt.js";
 import { setFusedTraining } from "../engine/native-kernels.js";
+import { setPaddingSkip } from "../engine/real-rows.js";
 import { assignFlat, flatten, shardLossAndGrads, type FromWorker, type ToWorker } from "./data-parallel.js";
 
 let model: GPT | null = null;
@@ -26,6 +27,7 @@ parentPort!.on("message", async (msg: ToWorker) => {
     }
     if (!model) throw new Error("step before init");
     setFusedTraining(msg.fused);
+    setPaddingSkip(msg.skipPadding);
     const vars = [...model.params.values()];
     assignFlat(vars, msg.weights);
     const { lossSum, grads, targets } = shardLossAndGrads(model, msg.examples, vars, msg.opts);

@@ -25,6 +25,7 @@ import { startWorkerBeside } from "../util/worker.js";
 import type { Worker } from "node:worker_threads";
 import { backendInfo, tf } from "../engine/backend.js";
 import { fusedTraining, readInto, writeInPlace } from "../engine/native-kernels.js";
+import { paddingSkip, withRealRows } from "../engine/real-rows.js";
 import type { GPT, GPTConfig } from "../model/gpt.js";
 import { makeBatch } from "./batch.js";
 
@@ -62,15 +63,18 @@ export function shardLossAndGrads(
   vars: tf.Variable[],
   opts: StepOptions,
 ): { lossSum: tf.Scalar; grads: tf.NamedTensorMap; targets: number } {
-  const { tokens, mask, targets } = makeBatch(examples);
+  const { tokens, mask, targets, lengths } = makeBatch(examples);
   try {
-    const { value, grads } = tf.variableGrads(
-      () =>
-        tf.tidy(() => {
-          const lp = model.tokenLogProbs(tokens, opts);
-          return tf.neg(tf.sum(tf.mul(lp, mask))) as tf.Scalar;
-        }),
-      vars,
+    // The padding's rows are skipped by the native kernels (src/engine/real-rows.ts): same bits.
+    const { value, grads } = withRealRows(lengths, tokens.shape[1], () =>
+      tf.variableGrads(
+        () =>
+          tf.tidy(() => {
+            const lp = model.tokenLogProbs(tokens, opts);
+            return tf.neg(tf.sum(tf.mul(lp, mask))) as tf.Scalar;
+          }),
+        vars,
+      ),
     );
     return { lossSum: value, grads, targets };
   } finally {
@@ -81,11 +85,19 @@ export function shardLossAndGrads(
 /**
  * What a worker is sent and sends back (worker: data-parallel-worker.ts). Weights and gradients
  * are flat: every parameter's values one after the other, in the model's parameter order.
- * `fused`: the main thread's setFusedTraining, which the worker follows.
+ * `fused`: the main thread's setFusedTraining, which the worker follows; `skipPadding` likewise
+ * its setPaddingSkip (src/engine/real-rows.ts).
  */
 export type ToWorker =
   | { kind: "init"; config: GPTConfig; backend: string; kernels: string | null }
-  | { kind: "step"; weights: Float32Array; examples: ShardExample[]; opts: StepOptions; fused: boolean };
+  | {
+      kind: "step";
+      weights: Float32Array;
+      examples: ShardExample[];
+      opts: StepOptions;
+      fused: boolean;
+      skipPadding: boolean;
+    };
 export type FromWorker =
   | { kind: "ready"; names: string[] }
   | { kind: "grads"; lossSum: number; targets: number; grads: Float32Array }
@@ -269,7 +281,14 @@ export class DataParallel {
       const copy = i === sent.length - 1 ? weights : weights.slice();
       const [a, b] = bounds[s]!;
       return this.threads[i]!.request(
-        { kind: "step", weights: copy, examples: examples.slice(a, b), opts: seedFor(s), fused },
+        {
+          kind: "step",
+          weights: copy,
+          examples: examples.slice(a, b),
+          opts: seedFor(s),
+          fused,
+          skipPadding: paddingSkip(),
+        },
         [copy.buffer as ArrayBuffer],
       );
     });

@@ -17,6 +17,7 @@
  * of the first update is step 0 and the final eval/loss is step = train.steps), checkpoints/.
  */
 import { tf } from "../engine/backend.js";
+import { withRealRows } from "../engine/real-rows.js";
 import { GPT, type GPTConfig } from "../model/gpt.js";
 import { CharTokenizer } from "../model/tokenizer.js";
 import { shouldStop, type StopOptions } from "../run/interrupt.js";
@@ -204,8 +205,8 @@ export function evalLoss(model: GPT, data: Encoded[], batchSize: number, maxBatc
   const nBatches = Math.ceil(data.length / batchSize);
   const limit = maxBatches > 0 ? Math.min(maxBatches, nBatches) : nBatches;
   for (let i = 0; i < limit; i++) {
-    const { tokens, mask, targets } = makeBatch(data.slice(i * batchSize, (i + 1) * batchSize));
-    const loss = sftLoss(model, tokens, mask, { training: false });
+    const { tokens, mask, targets, lengths } = makeBatch(data.slice(i * batchSize, (i + 1) * batchSize));
+    const loss = withRealRows(lengths, tokens.shape[1], () => sftLoss(model, tokens, mask, { training: false }));
     total += loss.dataSync()[0]! * targets;
     count += targets;
     tf.dispose([tokens, mask, loss]);
@@ -336,7 +337,7 @@ export async function trainSft(
     const lr = lrAt(step, schedule);
     const batch = sampler.next(T.batchSize).map((i) => trainSet[i]!);
     const dropoutSeed = config.model.dropout > 0 ? dropoutRng.int(0, 2 ** 31 - 1) : undefined;
-    const { tokens, mask } = makeBatch(batch);
+    const { tokens, mask, lengths } = makeBatch(batch);
 
     // forward + backward, clip, update: no reads from the backend until the log below
     // (with train.workers, the gradient comes from the shards, data-parallel.ts; the native
@@ -344,7 +345,9 @@ export async function trainSft(
     const stepOpts = { training: config.model.dropout > 0, ...(dropoutSeed !== undefined ? { dropoutSeed } : {}) };
     const { value: loss, grads } = dp
       ? await dp.lossAndGrads(model, batch, stepOpts)
-      : tf.variableGrads(() => sftLoss(model, tokens, mask, stepOpts), varList);
+      : withRealRows(lengths, tokens.shape[1], () =>
+          tf.variableGrads(() => sftLoss(model, tokens, mask, stepOpts), varList),
+        );
     const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k) ?? k, g]));
     const norm = opt.clipAndUpdate(named, O.gradClip, lr);
 
