@@ -55,6 +55,7 @@ import {
 } from "./eta.js";
 import { measureGate } from "./gate.js";
 import { withLock } from "./lock.js";
+import { sftSideBySide, timeShare } from "./side-by-side.js";
 import { acrossKernelSets, type ArithmeticSide, kernelSetOf, MACHINE_FILE } from "./arithmetic.js";
 import { arithmeticFingerprint } from "../model/arithmetic-fingerprint.js";
 import { gateFigure, type Judgement, judgeExperiment } from "./judge.js";
@@ -108,6 +109,13 @@ export interface StudyOptions {
   sftSeeds?: number[];
   /** How messages name a `bcr study` command to run (the CLI passes its own --config, --runs, --out). */
   command?: string;
+  /**
+   * The study config's file, for the SFT items run side by side as `bcr study --phase sft`
+   * processes (side-by-side.ts); without it (a study built in memory) they run one at a time.
+   */
+  studyFile?: string;
+  /** false: the SFT items one at a time, in this process (default: two side by side where studyFile is known). */
+  sideBySide?: boolean;
 }
 
 export interface ExperimentResult {
@@ -220,7 +228,9 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   log(`[study] planned work (${plan.length} items):`);
   for (const l of formatPlan(plan, costs)) log(`[study] ${l}`);
   if (opts.planOnly) return { output: { wall_s: {}, experiments: [] }, judgements, plan };
-  const phaseOpts = { ...opts, log };
+  // SFT items side by side need a second core and the config's file for their processes.
+  const sideBySide = opts.sideBySide ?? os.cpus().length >= 2;
+  const phaseOpts = { ...opts, log, out, studyFile: opts.studyFile ?? study.file, sideBySide };
   if (opts.phase && opts.phase !== "judge") {
     const exp = exps[0]!;
     checkPhase(exp, opts.phase, runsRoot, phaseOpts);
@@ -424,6 +434,30 @@ class Eta {
         `${done}/${this.plan.length} items, elapsed ${formatDuration((performance.now() - this.t0) / 1000)}, ETA ${formatDuration(left)}`,
     );
   }
+  /** start() for items run at once. */
+  startTogether(items: (WorkItem | undefined)[]): number {
+    for (const it of items) this.start(it);
+    return performance.now();
+  }
+  /** finish() for items run at once: their elapsed time counts once, against their estimates added. */
+  finishTogether(items: (WorkItem | undefined)[], started: number): void {
+    const open = items.filter((i): i is WorkItem => !!i && !i.done);
+    if (!open.length) return;
+    const s = (performance.now() - started) / 1000;
+    const est = open.reduce((a, i) => a + (Number.isFinite(i.seconds) && i.seconds > 0 ? i.seconds : 0), 0);
+    if (est > 0) {
+      this.actual += s;
+      this.estimated += est;
+    }
+    for (const i of open) i.done = true;
+    const ratio = this.estimated > 0 ? this.actual / this.estimated : 1;
+    const left = this.plan.filter((i) => !i.done).reduce((a, i) => a + i.seconds, 0) * ratio;
+    const done = this.plan.filter((i) => i.done).length;
+    this.log(
+      `[study] ${open.map((i) => `${i.experiment} sft-${i.sft} ${i.kind}`).join(", ")}: done together in ${formatDuration(s)} (estimates ${formatDuration(est)} one after another); ` +
+        `${done}/${this.plan.length} items, elapsed ${formatDuration((performance.now() - this.t0) / 1000)}, ETA ${formatDuration(left)}`,
+    );
+  }
   item(id: string, sft: number, kind: WorkItem["kind"]): WorkItem | undefined {
     return this.plan.find((i) => i.experiment === id && i.sft === sft && i.kind === kind);
   }
@@ -441,8 +475,15 @@ async function runExperiment(
 ): Promise<RowsArchive> {
   const id = exp.spec.id;
   const gates: SeedGateRun[] = [];
-  // 1-2: SFT and its gate, per SFT seed.
-  for (const k of exp.spec.sftSeeds) gates.push(await sftItem(exp, k, runsRoot, opts, eta));
+  // 1-2: SFT and its gate, per SFT seed: two seeds at a time side by side (side-by-side.ts), an
+  // odd one last on its own.
+  const seeds = exp.spec.sftSeeds;
+  for (let i = 0; i < seeds.length; i += 2) {
+    const pair = seeds.slice(i, i + 2);
+    if (pair.length === 2 && opts.studyFile && opts.sideBySide !== false)
+      gates.push(...(await sftPair(exp, pair, runsRoot, opts, eta)));
+    else for (const k of pair) gates.push(await sftItem(exp, k, runsRoot, opts, eta));
+  }
   if (!gateOutcome(gates).passed) {
     logGateFailed(exp, gates, opts.log, "no RL (gate failed)");
     for (const k of exp.spec.sftSeeds)
@@ -495,6 +536,50 @@ async function sftItem(
     t = eta.start(gateWork);
     const g = await seedGate(exp, k, c.runs, opts);
     eta.finish(gateWork, t);
+    opts.log(
+      `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
+    );
+    return g;
+  });
+}
+
+/** The work items "sft" (and gates) of two SFT seeds at once, each in a process of its own. */
+async function sftPair(
+  exp: Experiment,
+  pair: number[],
+  runsRoot: string,
+  opts: StudyOptions & { log: Log },
+  eta: Eta,
+): Promise<SeedGateRun[]> {
+  const id = exp.spec.id;
+  stopBefore(opts, id, pair.map((k) => `sft-${k}`).join(" and "));
+  const items = pair.flatMap((k) => (["sft", "gate"] as const).map((kind) => eta.item(id, k, kind)));
+  const t = eta.startTogether(items);
+  const finished = await sftSideBySide(
+    pair.map((k) => ({ k, dir: sftSeedDir(runsRoot, id, k) })),
+    {
+      studyFile: opts.studyFile!,
+      experiment: id,
+      runs: runsRoot,
+      out: opts.out!,
+      ...(opts.backend ? { backend: opts.backend } : {}),
+      log: opts.log,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
+  if (!finished)
+    throw new RunStopped(
+      `study ${id} during ${pair.map((k) => `sft-${k}`).join(" and ")}`,
+      null,
+      "each resumes from its checkpoint",
+    );
+  eta.finishTogether(items, t);
+  return pair.map((k) => {
+    const g = readGate(exp, sftSeedDir(runsRoot, id, k));
+    if (!g)
+      throw new Error(
+        `study ${id} sft-${k}: the SFT item finished without its gate (${sftSeedDir(runsRoot, id, k)}/gate.json)`,
+      );
     opts.log(
       `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
     );
@@ -596,8 +681,11 @@ function assembleRows(exp: Experiment, runsRoot: string, gateRuns: readonly Seed
   const wall: Record<string, number> = { data: 0, sft: 0, gate: 0, rl: 0, eval: 0, continuation: 0 };
   for (const [i, k] of exp.spec.sftSeeds.entries()) {
     const dir = sftSeedDir(runsRoot, id, k);
-    for (const s of ["data", "sft", "rl", "eval"]) wall[s]! += readMarker(dir, s)?.wall_s ?? 0;
-    wall.gate! += gateRuns[i]?.wall_s ?? 0;
+    // A seed trained beside another: its share of the elapsed time, not its own (side-by-side.ts).
+    const share = timeShare(dir);
+    for (const s of ["data", "sft", "rl", "eval"])
+      wall[s]! += (readMarker(dir, s)?.wall_s ?? 0) * (s === "data" || s === "sft" ? share : 1);
+    wall.gate! += (gateRuns[i]?.wall_s ?? 0) * share;
     const cd = path.join(dir, `cont-${exp.spec.continuation?.steps ?? 0}`, "done.json");
     if (fs.existsSync(cd)) wall.continuation! += (JSON.parse(fs.readFileSync(cd, "utf8")) as { wall_s: number }).wall_s;
   }
