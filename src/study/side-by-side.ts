@@ -14,7 +14,8 @@
  *
  * Stopping: a stop request (the runner's AbortSignal, Ctrl-C) is passed to both processes as
  * SIGINT; each stops after its current step with a checkpoint, as `bcr study` does, and resumes
- * from it next time.
+ * from it next time. They run in their own process groups, so the terminal's Ctrl-C reaches them
+ * only through this process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -159,6 +160,9 @@ function runItem(it: SideBySideItem, o: SideBySideOptions, children: ChildProces
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", logFd, "pipe"],
+      // Its own process group: a Ctrl-C in the terminal reaches it once, through this process
+      // (onAbort), not twice (a second SIGINT would stop it without its checkpoint).
+      detached: true,
       env: {
         ...process.env,
         BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto",

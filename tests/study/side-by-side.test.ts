@@ -11,15 +11,16 @@ import { fileURLToPath } from "node:url";
 import { loadStudy, sftSeedDir } from "../../src/study/config.js";
 import { readRows } from "../../src/study/rows.js";
 import { runStudy } from "../../src/study/runner.js";
+import { RunStopped } from "../../src/run/interrupt.js";
 import { timeShare } from "../../src/study/side-by-side.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-async function runA(sideBySide: boolean) {
-  const tmp = tempDir("bcr-sbs-");
+async function runA(sideBySide: boolean, tmp = tempDir("bcr-sbs-"), stopAt?: RegExp) {
   const out = path.join(tmp, "out"),
     runs = path.join(tmp, "runs");
+  const stop = new AbortController();
   await runStudy(loadStudy(path.join(root, "configs/study/quick.json")), {
     experiment: "A",
     out,
@@ -28,7 +29,11 @@ async function runA(sideBySide: boolean) {
     report: false,
     sideBySide,
     costsFrom: path.join(root, "docs/history/ladder/summary.json"),
-    log: () => {},
+    signal: stop.signal,
+    // Stops the study when a line matching stopAt is logged (the test of a stop mid-item).
+    log: (l) => {
+      if (stopAt?.test(l)) stop.abort();
+    },
   });
   const file = path.join(out, "study", "A", "rows.jsonl.gz");
   const lines = zlib.gunzipSync(fs.readFileSync(file)).toString("utf8").split("\n");
@@ -69,4 +74,16 @@ test("timeShare: 1 without a share file; a factor outside (0, 1] is refused nami
     fs.writeFileSync(path.join(dir, "side-by-side.json"), JSON.stringify({ factor: bad }));
     assert.throws(() => timeShare(dir), /side-by-side\.json: factor must be a number in \(0, 1\]/);
   }
+});
+
+test("a stop while two SFT items run side by side: RunStopped, and the resumed study gives the same rows", {
+  timeout: 600_000,
+}, async () => {
+  const tmp = tempDir("bcr-sbs-stop-");
+  // Asked to stop as soon as the first item's SFT has started in its process.
+  await assert.rejects(runA(true, tmp, /^\[sft-\d\] \[reproduce\] sft: running/), RunStopped);
+  assert.equal(fs.existsSync(path.join(tmp, "out", "study", "A", "rows.jsonl.gz")), false, "no rows after a stop");
+  const resumed = await runA(true, tmp);
+  const alone = await runA(false);
+  assert.equal(resumed.rows, alone.rows);
 });
