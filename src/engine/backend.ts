@@ -56,6 +56,18 @@ export function backendInfo(): BackendInfo | null {
   return chosen;
 }
 
+/**
+ * The environment for a child process that must compute as this one does: this process's
+ * backend and kernel set, not what BCR_BACKEND=auto or BCR_KERNELS=auto might pick there.
+ */
+export function childBackendEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BCR_BACKEND: chosen?.name ?? process.env.BCR_BACKEND ?? "auto",
+    ...(chosen?.kernels ? { BCR_KERNELS: chosen.kernels.engine } : {}),
+  };
+}
+
 interface Candidate {
   backend: BackendName;
   package: string;

@@ -11,12 +11,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { backendInfo } from "../engine/backend.js";
+import { childBackendEnv } from "../engine/backend.js";
 import type { RlConfig } from "../rl/config.js";
 import { signalExitCode } from "../run/interrupt.js";
 import { runFile } from "../run/files.js";
+import { processArgsBeside } from "../util/worker.js";
 import type { WorkerMessage } from "./rl-worker.js";
 
 /** Called with every metrics record of every run, as it is logged. runName: `<method>/seed-<k>`. */
@@ -26,14 +25,6 @@ export interface WorkerResult {
   step: number;
   finished: boolean;
   finalAccuracy: number | null;
-}
-
-const here = fileURLToPath(import.meta.url);
-/** The worker beside this file: rl-worker.ts under tsx (through its loader), rl-worker.js once built. */
-function workerCommand(): string[] {
-  const ext = path.extname(here);
-  const file = path.join(path.dirname(here), `rl-worker${ext}`);
-  return ext === ".ts" ? ["--import", import.meta.resolve("tsx"), file] : [file];
 }
 
 const children = new Set<ChildProcess>();
@@ -70,16 +61,15 @@ export function trainInWorker(runName: string, config: RlConfig, dir: string, on
   const logFile = runFile(dir, "log");
   const logFd = fs.openSync(logFile, "a");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...workerCommand(), dir, JSON.stringify(config)], {
-      stdio: ["pipe", "pipe", logFd],
-      detached: true,
-      env: {
-        ...process.env,
-        BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto",
-        // the parent's kernel set, not what BCR_KERNELS=auto might pick in the child
-        ...(backendInfo()?.kernels ? { BCR_KERNELS: backendInfo()!.kernels!.engine } : {}),
+    const child = spawn(
+      process.execPath,
+      [...processArgsBeside(import.meta.url, "rl-worker"), dir, JSON.stringify(config)],
+      {
+        stdio: ["pipe", "pipe", logFd],
+        detached: true,
+        env: childBackendEnv(),
       },
-    });
+    );
     track(child);
     let result: WorkerResult | null = null;
     let pending = "";

@@ -20,8 +20,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { backendInfo } from "../engine/backend.js";
+import { childBackendEnv } from "../engine/backend.js";
+import { processArgsBeside } from "../util/worker.js";
 import { layout, type Log } from "../reproduce/layout.js";
 import { readMarker } from "../reproduce/stages.js";
 import { writeJsonAtomic } from "../util/fsx.js";
@@ -43,14 +43,6 @@ export interface SideBySideOptions {
   backend?: string;
   log: Log;
   signal?: AbortSignal;
-}
-
-const here = fileURLToPath(import.meta.url);
-/** The CLI beside this module: main.ts under tsx (through its loader), main.js once built. */
-function cliCommand(): string[] {
-  const ext = path.extname(here);
-  const file = path.join(path.dirname(here), "..", "cli", `main${ext}`);
-  return ext === ".ts" ? ["--import", import.meta.resolve("tsx"), file] : [file];
 }
 
 /** A seed's own data, SFT and gate seconds so far (its markers and gate.json). */
@@ -140,7 +132,7 @@ function runItem(it: SideBySideItem, o: SideBySideOptions, children: ChildProces
   const logFile = path.join(it.dir, "sft-item.log");
   const logFd = fs.openSync(logFile, "a");
   const args = [
-    ...cliCommand(),
+    ...processArgsBeside(import.meta.url, "../cli/main"),
     "study",
     "--config",
     o.studyFile,
@@ -163,12 +155,7 @@ function runItem(it: SideBySideItem, o: SideBySideOptions, children: ChildProces
       // Its own process group: a Ctrl-C in the terminal reaches it once, through this process
       // (onAbort), not twice (a second SIGINT would stop it without its checkpoint).
       detached: true,
-      env: {
-        ...process.env,
-        BCR_BACKEND: backendInfo()?.name ?? process.env.BCR_BACKEND ?? "auto",
-        // the parent's kernel set, not what BCR_KERNELS=auto might pick in the child
-        ...(backendInfo()?.kernels ? { BCR_KERNELS: backendInfo()!.kernels!.engine } : {}),
-      },
+      env: childBackendEnv(),
     });
     children.push(child);
     let pending = "";
