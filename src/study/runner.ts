@@ -110,11 +110,9 @@ export interface StudyOptions {
   /** How messages name a `bcr study` command to run (the CLI passes its own --config, --runs, --out). */
   command?: string;
   /**
-   * The study config's file, for the SFT items run side by side as `bcr study --phase sft`
-   * processes (side-by-side.ts); without it (a study built in memory) they run one at a time.
+   * false: the SFT items one at a time, in this process; default: two side by side, each a `bcr
+   * study --phase sft` process on the study's config file (side-by-side.ts), on 2 or more cores.
    */
-  studyFile?: string;
-  /** false: the SFT items one at a time, in this process (default: two side by side where studyFile is known). */
   sideBySide?: boolean;
 }
 
@@ -230,7 +228,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   if (opts.planOnly) return { output: { wall_s: {}, experiments: [] }, judgements, plan };
   // SFT items side by side need a second core and the config's file for their processes.
   const sideBySide = opts.sideBySide ?? os.cpus().length >= 2;
-  const phaseOpts = { ...opts, log, out, studyFile: opts.studyFile ?? study.file, sideBySide };
+  const phaseOpts = { ...opts, log, out, studyFile: study.file, sideBySide };
   if (opts.phase && opts.phase !== "judge") {
     const exp = exps[0]!;
     checkPhase(exp, opts.phase, runsRoot, phaseOpts);
@@ -420,19 +418,7 @@ class Eta {
   }
   finish(item: WorkItem | undefined, started: number): void {
     if (!item || item.done) return;
-    item.done = true;
-    const s = (performance.now() - started) / 1000;
-    if (Number.isFinite(item.seconds) && item.seconds > 0) {
-      this.actual += s;
-      this.estimated += item.seconds;
-    }
-    const ratio = this.estimated > 0 ? this.actual / this.estimated : 1;
-    const left = this.plan.filter((i) => !i.done).reduce((a, i) => a + i.seconds, 0) * ratio;
-    const done = this.plan.filter((i) => i.done).length;
-    this.log(
-      `[study] ${item.experiment} sft-${item.sft}: ${item.kind} done in ${formatDuration(s)} (estimate ${formatDuration(item.seconds)}); ` +
-        `${done}/${this.plan.length} items, elapsed ${formatDuration((performance.now() - this.t0) / 1000)}, ETA ${formatDuration(left)}`,
-    );
+    this.finishTogether([item], started);
   }
   /** start() for items run at once. */
   startTogether(items: (WorkItem | undefined)[]): number {
@@ -453,9 +439,12 @@ class Eta {
     const ratio = this.estimated > 0 ? this.actual / this.estimated : 1;
     const left = this.plan.filter((i) => !i.done).reduce((a, i) => a + i.seconds, 0) * ratio;
     const done = this.plan.filter((i) => i.done).length;
+    const what =
+      open.length === 1
+        ? `${open[0]!.experiment} sft-${open[0]!.sft}: ${open[0]!.kind} done in ${formatDuration(s)} (estimate ${formatDuration(open[0]!.seconds)})`
+        : `${open.map((i) => `${i.experiment} sft-${i.sft} ${i.kind}`).join(", ")}: done together in ${formatDuration(s)} (estimates ${formatDuration(est)} one after another)`;
     this.log(
-      `[study] ${open.map((i) => `${i.experiment} sft-${i.sft} ${i.kind}`).join(", ")}: done together in ${formatDuration(s)} (estimates ${formatDuration(est)} one after another); ` +
-        `${done}/${this.plan.length} items, elapsed ${formatDuration((performance.now() - this.t0) / 1000)}, ETA ${formatDuration(left)}`,
+      `[study] ${what}; ${done}/${this.plan.length} items, elapsed ${formatDuration((performance.now() - this.t0) / 1000)}, ETA ${formatDuration(left)}`,
     );
   }
   item(id: string, sft: number, kind: WorkItem["kind"]): WorkItem | undefined {
@@ -470,7 +459,7 @@ class Eta {
 async function runExperiment(
   exp: Experiment,
   runsRoot: string,
-  opts: StudyOptions & { log: Log },
+  opts: StudyOptions & { log: Log; studyFile: string },
   eta: Eta,
 ): Promise<RowsArchive> {
   const id = exp.spec.id;
@@ -480,8 +469,7 @@ async function runExperiment(
   const seeds = exp.spec.sftSeeds;
   for (let i = 0; i < seeds.length; i += 2) {
     const pair = seeds.slice(i, i + 2);
-    if (pair.length === 2 && opts.studyFile && opts.sideBySide !== false)
-      gates.push(...(await sftPair(exp, pair, runsRoot, opts, eta)));
+    if (pair.length === 2 && opts.sideBySide !== false) gates.push(...(await sftPair(exp, pair, runsRoot, opts, eta)));
     else for (const k of pair) gates.push(await sftItem(exp, k, runsRoot, opts, eta));
   }
   if (!gateOutcome(gates).passed) {
@@ -536,9 +524,7 @@ async function sftItem(
     t = eta.start(gateWork);
     const g = await seedGate(exp, k, c.runs, opts);
     eta.finish(gateWork, t);
-    opts.log(
-      `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
-    );
+    logGate(opts.log, id, k, g);
     return g;
   });
 }
@@ -548,7 +534,7 @@ async function sftPair(
   exp: Experiment,
   pair: number[],
   runsRoot: string,
-  opts: StudyOptions & { log: Log },
+  opts: StudyOptions & { log: Log; studyFile: string },
   eta: Eta,
 ): Promise<SeedGateRun[]> {
   const id = exp.spec.id;
@@ -558,7 +544,7 @@ async function sftPair(
   const finished = await sftSideBySide(
     pair.map((k) => ({ k, dir: sftSeedDir(runsRoot, id, k) })),
     {
-      studyFile: opts.studyFile!,
+      studyFile: opts.studyFile,
       experiment: id,
       runs: runsRoot,
       out: opts.out!,
@@ -580,9 +566,7 @@ async function sftPair(
       throw new Error(
         `study ${id} sft-${k}: the SFT item finished without its gate (${sftSeedDir(runsRoot, id, k)}/gate.json)`,
       );
-    opts.log(
-      `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
-    );
+    logGate(opts.log, id, k, g);
     return g;
   });
 }
@@ -614,6 +598,12 @@ async function contItem(exp: Experiment, runsRoot: string, opts: StudyOptions & 
     await runContinuation(exp, k, runsRoot, opts);
     eta.finish(work, t);
   });
+}
+
+function logGate(log: Log, id: string, k: number, g: SeedGateRun): void {
+  log(
+    `[study] ${id} sft-${k}: gate ${g.gate.passed ? "passed" : "failed"}: ${g.gate.gates.map((x) => `${x.metric} ${x.measured.toFixed(3)} (needs ${x.direction} ${x.threshold})`).join("; ")}`,
+  );
 }
 
 /** The majority rule: an experiment goes on to RL when its gate passed on more than half of its SFT seeds. */
