@@ -4,7 +4,7 @@
 // test also requires that rows were skipped, so it cannot pass by skipping nothing.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { useBackend, tf } from "../train/setup.js";
+import { trainedBits, useBackend, tf } from "../train/setup.js";
 import { nativeKernelsInfo } from "../../src/engine/native-kernels.js";
 import {
   alignRuns,
@@ -18,9 +18,7 @@ import {
 import { GPT } from "../../src/model/gpt.js";
 import { buildUpdateBatch, surrogateGrads, type Rollout } from "../../src/rl/grpo.js";
 import { SftConfigSchema } from "../../src/train/sft-config.js";
-import { trainSft } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";
-import { tempDir } from "../helpers/tmp.js";
 
 await useBackend();
 after(() => setPaddingSkip(true));
@@ -120,15 +118,8 @@ async function train(skipOn: boolean, workers: number, dropout: number) {
   setPaddingSkip(skipOn);
   paddingSkipStats(true);
   try {
-    const r = await trainSft(sftConfig(workers, dropout), EXAMPLES, tempDir("bcr-realrows-"), {
-      progress: false,
-      onMetrics: () => {},
-    });
-    const weights = [...r.model.params].map(
-      ([k, v]) => [k, Array.from(new Uint32Array((v.dataSync() as Float32Array).slice().buffer))] as const,
-    );
-    r.model.dispose();
-    return { weights, losses: r.losses.map((l) => l.loss), skipped: paddingSkipStats(true).skipped };
+    const r = await trainedBits(sftConfig(workers, dropout), EXAMPLES, "bcr-realrows-");
+    return { ...r, skipped: paddingSkipStats(true).skipped };
   } finally {
     setPaddingSkip(true);
   }

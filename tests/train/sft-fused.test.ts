@@ -4,12 +4,10 @@
 // must end with the same bits in every weight and log the same losses and norms.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { useBackend } from "./setup.js";
+import { trainedBits, useBackend } from "./setup.js";
 import { nativeOptimizer, setFusedTraining } from "../../src/engine/native-kernels.js";
 import { SftConfigSchema } from "../../src/train/sft-config.js";
-import { trainSft } from "../../src/train/sft.js";
 import { parseConfig } from "../../src/util/config.js";
-import { tempDir } from "../helpers/tmp.js";
 
 await useBackend();
 after(() => setFusedTraining(true));
@@ -40,15 +38,7 @@ const EXAMPLES = Array.from({ length: 21 }, (_, i) => ({
 async function run(fused: boolean, workers: number, dropout: number) {
   setFusedTraining(fused);
   try {
-    const r = await trainSft(config(workers, dropout), EXAMPLES, tempDir("bcr-fused-"), {
-      progress: false,
-      onMetrics: () => {},
-    });
-    const weights = [...r.model.params].map(
-      ([k, v]) => [k, Array.from(new Uint32Array((v.dataSync() as Float32Array).slice().buffer))] as const,
-    );
-    r.model.dispose();
-    return { weights, losses: r.losses.map((l) => l.loss) };
+    return await trainedBits(config(workers, dropout), EXAMPLES, "bcr-fused-");
   } finally {
     setFusedTraining(true);
   }
