@@ -52,6 +52,13 @@
  *   layerNormGrad(buffer, x, w, dy, dx, dw, db, R, C)   its gradient (mean, rstd recomputed)
  *   gelu(buffer, x, y, n) / geluGrad(buffer, x, dy, dx, n)
  *     GELU, tanh approximation, as x * sigmoid(z), z = x (A + B x^2) (src/model/gpt.ts)
+ *   setVectorExp(on) -> bool            GELU, its gradient and the softmaxes take expf 8 at a time,
+ *                                        the same bits as glibc's expf (checked: see vexp4); returns
+ *                                        whether they do. expfAgreement(lo, hi, stride) -> number
+ *                                        counts the floats where the two differ (0 here).
+ *   setAttentionBlocks(R) -> number / attentionBlocksAgree(T, H, hd) -> bool
+ *     attention and attentionGrad skip the causal square's upper part in blocks of R rows where a
+ *     check at each T shows the same bits as the whole square (see attention_blocks)
  *   decodeStep(buffer, plan, pads, scale, neg)
  *     A whole cached decoding step of the GPT, every layer to the logits, on a buffer holding the
  *     weights and a preallocated KV cache (plan: the offsets of each); bit-identical to running
@@ -76,6 +83,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -84,6 +92,7 @@
 #include <string.h>
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+static void forget_attention_checks(void);
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
@@ -396,6 +405,7 @@ static napi_value set_threads_js(napi_env env, napi_callback_info info) {
   uint64_t n;
   if (!begin(&c, env, info, "setThreads", 1, false) || !arg_int(&c, 0, "n", 1, MAX_BLAS_THREADS, &n)) return NULL;
   if (set_threads) set_threads((int)n);
+  forget_attention_checks(); /* the threads split the products differently: check each T again */
   return NULL;
 }
 
@@ -582,6 +592,9 @@ static bool read_attention_args(napi_env env, napi_callback_info info, bool with
   return true;
 }
 
+/* x[j] = expf(x[j] - mx) for j < n (GELU section: the vector expf where it agrees) */
+static void exp_minus(float *x, int64_t n, float mx);
+
 /*
  * P = softmax(scale * q k^T + mask) for one (sequence, head), into p [T, T] (row-major).
  * Row i attends to columns pad..i. A row with i < pad (a pad query: nothing visible) gets what
@@ -604,10 +617,8 @@ static void probabilities(const float *q, const float *k, int64_t ld, int64_t T,
       float mx = row[lo];
       for (int64_t j = lo + 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
       float sum = 0.0f;
-      for (int64_t j = lo; j <= i; j++) {
-        row[j] = expf(row[j] - mx);
-        sum += row[j];
-      }
+      exp_minus(row + lo, i + 1 - lo, mx);
+      for (int64_t j = lo; j <= i; j++) sum += row[j];
       float inv = 1.0f / sum;
       for (int64_t j = lo; j <= i; j++) row[j] *= inv;
     }
@@ -616,22 +627,170 @@ static void probabilities(const float *q, const float *k, int64_t ld, int64_t T,
   }
 }
 
+/*
+ * One (sequence, head) of the forward pass over the whole [T, T] square: y = P v. The reference
+ * the causal blocks below must reproduce bit for bit, and the path for sequences with pads.
+ */
+static void attention_full(const float *q, int64_t ld, int64_t T, int64_t hd, int64_t C, float scale, int64_t pad,
+                           float *p, float *y) {
+  probabilities(q, q + C, ld, T, hd, scale, pad, p);
+  sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)hd, (int)T, 1.0f, p, (int)T, q + 2 * C, (int)ld, 0.0f, y, (int)C);
+}
+
+/* Its gradient: dq, dk, dv (at dq, dq + C, dq + 2C, leading dimension ld) from dy. */
+static void attention_grad_full(const float *q, const float *dy, float *dq, int64_t ld, int64_t T, int64_t hd,
+                                int64_t C, float scale, int64_t pad, float *p, float *dp) {
+  const float *k = q + C, *v = q + 2 * C;
+  float *dk = dq + C, *dv = dq + 2 * C;
+  probabilities(q, k, ld, T, hd, scale, pad, p);
+  /* dv = P^T dy;  dP = dy v^T */
+  sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)hd, (int)T, 1.0f, p, (int)T, dy, (int)C, 0.0f, dv, (int)ld);
+  sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)hd, 1.0f, dy, (int)C, v, (int)ld, 0.0f, dp, (int)T);
+  /* softmax backward: dS = P * (dP - rowsum(P * dP)), in place in dp */
+  for (int64_t i = 0; i < T; i++) {
+    float *pr = p + i * T, *dr = dp + i * T;
+    float dot = 0.0f;
+    /* Whole rows: a pad query's row has weight beyond i (see probabilities). */
+    for (int64_t j = 0; j < T; j++) dot += pr[j] * dr[j];
+    for (int64_t j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot);
+  }
+  /* dq = scale * dS k;  dk = scale * dS^T q */
+  sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)hd, (int)T, scale, dp, (int)T, k, (int)ld, 0.0f, dq, (int)ld);
+  sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)hd, (int)T, scale, dp, (int)T, q, (int)ld, 0.0f, dk, (int)ld);
+}
+
+/*
+ * Causal blocks (issue 31): without pads, query row i sees keys 0..i only, so the products need
+ * only the square's lower triangle. Rows go in blocks of R; block [i0, i1) computes its scores
+ * and P against keys [0, i1), y from those keys, and in the backward pass dP and dS the same
+ * way, dq from keys [0, i1), and dk, dv of key block [i0, i1) from queries [i0, T). Everything
+ * left out is a product with an exact zero of P or dS, and the sums that kept them only added
+ * +0 before or after their nonzero terms, so each kept entry can come out with the same bits,
+ * provided the BLAS rounds an entry the same way whatever the shape of the call around it (the
+ * same micro-kernel tiles, the same order over k). That is the library's business, not ours, so
+ * it is checked rather than assumed: the first call at a T runs a random problem of that T both
+ * ways (attention_blocks_agree) and uses the blocks only where every output bit agrees; otherwise
+ * that T keeps the whole square. setAttentionBlocks(0) turns them off (for timing both ways).
+ */
+static int64_t attn_block = 48;  /* R: a multiple of the sgemm tiles measured on OpenBLAS 0.3.21 (16, 24) */
+#define ATTN_MAX_CHECKED_T 4096
+static int8_t attn_blocks_ok[ATTN_MAX_CHECKED_T + 1]; /* per T: 0 unchecked, 1 agree, -1 differ */
+static int64_t attn_checked_hd = 0, attn_checked_block = 0, attn_checked_H = 0;
+
+static void attention_blocks(const float *q, int64_t ld, int64_t T, int64_t hd, int64_t C, float scale, int64_t R,
+                             float *p, float *y) {
+  probabilities(q, q + C, ld, T, hd, scale, 0, p);
+  for (int64_t i0 = 0; i0 < T; i0 += R) {
+    int64_t i1 = i0 + R < T ? i0 + R : T;
+    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)(i1 - i0), (int)hd, (int)i1, 1.0f, p + i0 * T, (int)T, q + 2 * C,
+          (int)ld, 0.0f, y + i0 * C, (int)C);
+  }
+}
+
+static void attention_grad_blocks(const float *q, const float *dy, float *dq, int64_t ld, int64_t T, int64_t hd,
+                                  int64_t C, float scale, int64_t R, float *p, float *dp) {
+  const float *k = q + C, *v = q + 2 * C;
+  float *dk = dq + C, *dv = dq + 2 * C;
+  probabilities(q, k, ld, T, hd, scale, 0, p);
+  sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)hd, 1.0f, dy, (int)C, v, (int)ld, 0.0f, dp, (int)T);
+  for (int64_t i = 0; i < T; i++) {
+    float *pr = p + i * T, *dr = dp + i * T;
+    float dot = 0.0f;
+    for (int64_t j = 0; j <= i; j++) dot += pr[j] * dr[j];
+    for (int64_t j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot);
+    for (int64_t j = i + 1; j < T; j++) dr[j] = 0.0f;
+  }
+  for (int64_t i0 = 0; i0 < T; i0 += R) {
+    int64_t i1 = i0 + R < T ? i0 + R : T;
+    /* dq of query block [i0, i1) from keys [0, i1); dv, dk of key block [i0, i1) from queries [i0, T) */
+    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)(i1 - i0), (int)hd, (int)i1, scale, dp + i0 * T, (int)T, k, (int)ld,
+          0.0f, dq + i0 * ld, (int)ld);
+    sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)(i1 - i0), (int)hd, (int)(T - i0), 1.0f, p + i0 * T + i0, (int)T,
+          dy + i0 * C, (int)C, 0.0f, dv + i0 * ld, (int)ld);
+    sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)(i1 - i0), (int)hd, (int)(T - i0), scale, dp + i0 * T + i0, (int)T,
+          q + i0 * ld, (int)ld, 0.0f, dk + i0 * ld, (int)ld);
+  }
+}
+
+/*
+ * Whether the causal blocks give the whole square's bits at this T (and H, hd): a random problem
+ * of one sequence, with its last rows' dy zero as a padded batch's are, run both ways, forward
+ * and backward, compared bit by bit. Cached per T; false where the scratch cannot be had.
+ */
+static pthread_mutex_t attn_check_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool attention_blocks_check(int64_t T, int64_t H, int64_t hd);
+
+static void forget_attention_checks(void) {
+  pthread_mutex_lock(&attn_check_lock);
+  memset(attn_blocks_ok, 0, sizeof attn_blocks_ok);
+  pthread_mutex_unlock(&attn_check_lock);
+}
+
+/* The data-parallel workers are threads of one process sharing this addon: one check at a time. */
+static bool attention_blocks_agree(int64_t T, int64_t H, int64_t hd) {
+  pthread_mutex_lock(&attn_check_lock);
+  bool ok = attention_blocks_check(T, H, hd);
+  pthread_mutex_unlock(&attn_check_lock);
+  return ok;
+}
+
+static bool attention_blocks_check(int64_t T, int64_t H, int64_t hd) {
+  if (attn_block <= 0 || T <= attn_block) return false;
+  if (T > ATTN_MAX_CHECKED_T) return false;
+  if (attn_checked_hd != hd || attn_checked_H != H || attn_checked_block != attn_block) {
+    memset(attn_blocks_ok, 0, sizeof attn_blocks_ok);
+    attn_checked_hd = hd;
+    attn_checked_H = H;
+    attn_checked_block = attn_block;
+  }
+  if (attn_blocks_ok[T]) return attn_blocks_ok[T] > 0;
+  int64_t C = H * hd, ld = 3 * C;
+  size_t n_qkv = (size_t)(T * ld), n_c = (size_t)(T * C), tt = (size_t)(T * T);
+  size_t floats = n_qkv * 3 + n_c * 3 + tt * 2;
+  if (floats > MAX_SCRATCH_BYTES / sizeof(float)) return false; /* a shape this big is not checked: the whole square */
+  float *buf = (float *)malloc(sizeof(float) * floats);
+  if (!buf) return false;
+  float *qkv = buf, *dy = qkv + n_qkv, *y1 = dy + n_c, *y2 = y1 + n_c, *g1 = y2 + n_c, *g2 = g1 + n_qkv,
+        *p = g2 + n_qkv, *dp = p + tt;
+  uint32_t x = 2463534242u;
+  for (size_t i = 0; i < n_qkv + n_c; i++) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    qkv[i] = ((float)(x >> 8) / 8388608.0f - 1.0f) * 2.0f;
+  }
+  for (size_t i = n_c - (size_t)(T / 7) * C; i < n_c; i++) dy[i] = 0.0f; /* a padded tail */
+  float scale = 1.0f / sqrtf((float)hd);
+  bool same = true;
+  for (int64_t h = 0; h < H && same; h++) {
+    const float *q = qkv + h * hd;
+    attention_full(q, ld, T, hd, C, scale, 0, p, y1 + h * hd);
+    attention_blocks(q, ld, T, hd, C, scale, attn_block, p, y2 + h * hd);
+    attention_grad_full(q, dy + h * hd, g1 + h * hd, ld, T, hd, C, scale, 0, p, dp);
+    attention_grad_blocks(q, dy + h * hd, g2 + h * hd, ld, T, hd, C, scale, attn_block, p, dp);
+  }
+  for (int64_t i = 0; i < T && same; i++)
+    same = memcmp(y1 + i * C, y2 + i * C, sizeof(float) * C) == 0 && memcmp(g1 + i * ld, g2 + i * ld, sizeof(float) * ld) == 0;
+  free(buf);
+  attn_blocks_ok[T] = same ? 1 : -1;
+  return same;
+}
+
 static napi_value attention(napi_env env, napi_callback_info info) {
   attn_args a;
   if (!read_attention_args(env, info, false, &a)) return NULL;
   int64_t C = a.H * a.hd, ld = 3 * C, T = a.T;
   float scale = 1.0f / sqrtf((float)a.hd);
-  float *p = a.p;
+  bool blocks = attention_blocks_agree(T, a.H, a.hd);
   for (int64_t b = 0; b < a.B; b++) {
+    int64_t pad = a.pads ? a.pads[b] : 0;
     for (int64_t h = 0; h < a.H; h++) {
       const float *q = a.base + a.qkv + b * T * ld + h * a.hd;
-      probabilities(q, q + C, ld, T, a.hd, scale, a.pads ? a.pads[b] : 0, p);
       float *y = a.base + a.out + b * T * C + h * a.hd;
-      sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, 1.0f, p, (int)T, q + 2 * C, (int)ld, 0.0f, y,
-            (int)C);
+      if (blocks && pad == 0) attention_blocks(q, ld, T, a.hd, C, scale, attn_block, a.p, y);
+      else attention_full(q, ld, T, a.hd, C, scale, pad, a.p, y);
     }
   }
-  free(p);
+  free(a.p);
   free(a.pads);
   return NULL;
 }
@@ -641,35 +800,48 @@ static napi_value attention_grad(napi_env env, napi_callback_info info) {
   if (!read_attention_args(env, info, true, &a)) return NULL;
   int64_t C = a.H * a.hd, ld = 3 * C, T = a.T;
   float scale = 1.0f / sqrtf((float)a.hd);
-  float *p = a.p;
-  float *dp = p + T * T;
+  bool blocks = attention_blocks_agree(T, a.H, a.hd);
   for (int64_t b = 0; b < a.B; b++) {
+    int64_t pad = a.pads ? a.pads[b] : 0;
     for (int64_t h = 0; h < a.H; h++) {
       const float *q = a.base + a.qkv + b * T * ld + h * a.hd;
-      const float *k = q + C, *v = q + 2 * C;
       const float *dy = a.base + a.dy + b * T * C + h * a.hd;
       float *dq = a.base + a.out + b * T * ld + h * a.hd;
-      float *dk = dq + C, *dv = dq + 2 * C;
-      probabilities(q, k, ld, T, a.hd, scale, a.pads ? a.pads[b] : 0, p);
-      /* dv = P^T dy;  dP = dy v^T */
-      sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, 1.0f, p, (int)T, dy, (int)C, 0.0f, dv, (int)ld);
-      sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)a.hd, 1.0f, dy, (int)C, v, (int)ld, 0.0f, dp, (int)T);
-      /* softmax backward: dS = P * (dP - rowsum(P * dP)), in place in dp */
-      for (int64_t i = 0; i < T; i++) {
-        float *pr = p + i * T, *dr = dp + i * T;
-        float dot = 0.0f;
-        /* Whole rows: a pad query's row has weight beyond i (see probabilities). */
-        for (int64_t j = 0; j < T; j++) dot += pr[j] * dr[j];
-        for (int64_t j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot);
-      }
-      /* dq = scale * dS k;  dk = scale * dS^T q */
-      sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, scale, dp, (int)T, k, (int)ld, 0.0f, dq, (int)ld);
-      sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)a.hd, (int)T, scale, dp, (int)T, q, (int)ld, 0.0f, dk, (int)ld);
+      if (blocks && pad == 0) attention_grad_blocks(q, dy, dq, ld, T, a.hd, C, scale, attn_block, a.p, a.p + T * T);
+      else attention_grad_full(q, dy, dq, ld, T, a.hd, C, scale, pad, a.p, a.p + T * T);
     }
   }
-  free(p);
+  free(a.p);
   free(a.pads);
   return NULL;
+}
+
+/*
+ * setAttentionBlocks(R) -> number: the causal blocks' row count (0: the whole square always);
+ * returns the previous one. Each T is checked again under the new R at its first call.
+ */
+static napi_value set_attention_blocks(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t r;
+  napi_value out;
+  if (!begin(&c, env, info, "setAttentionBlocks", 1, false) || !arg_int(&c, 0, "rows", 0, 4096, &r)) return NULL;
+  pthread_mutex_lock(&attn_check_lock);
+  napi_create_double(env, (double)attn_block, &out);
+  attn_block = (int64_t)r;
+  pthread_mutex_unlock(&attn_check_lock);
+  return out;
+}
+
+/* attentionBlocksAgree(T, H, hd) -> bool: whether calls at this shape use the causal blocks. */
+static napi_value attention_blocks_agree_js(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t T, H, hd;
+  napi_value out;
+  if (!begin(&c, env, info, "attentionBlocksAgree", 3, false) || !arg_int(&c, 0, "T", 1, ATTN_MAX_CHECKED_T, &T) ||
+      !arg_int(&c, 1, "H", 1, 1024, &H) || !arg_int(&c, 2, "hd", 1, 1024, &hd) || !need_blas(&c, false))
+    return NULL;
+  napi_get_boolean(env, attention_blocks_agree((int64_t)T, (int64_t)H, (int64_t)hd), &out);
+  return out;
 }
 
 /* ---- LayerNorm ---- */
@@ -772,10 +944,8 @@ static __attribute__((noinline)) void attend(const float *q, const float *k1, co
     mx = p[j] > mx ? p[j] : mx;
   }
   float sum = 0.0f;
-  for (int j = 0; j < Tk; j++) {
-    p[j] = expf(p[j] - mx);
-    sum += p[j];
-  }
+  exp_minus(p, Tk, mx);
+  for (int j = 0; j < Tk; j++) sum += p[j];
   float inv = 1.0f / sum;
   for (int j = 0; j < Tk; j++) p[j] *= inv;
   sgemv(ROW_MAJOR, TRANS, n1, hd, 1.0f, v1, hd, p, 1, 0.0f, y, 1);
@@ -812,10 +982,164 @@ static napi_value cached_attention(napi_env env, napi_callback_info info) {
 
 #define GELU_A 1.5957691216057308f /* 2 sqrt(2/pi) */
 #define GELU_B (GELU_A * 0.044715f)
+#define GELU_3B (3.0f * GELU_B) /* folded in float, as the scalar loop's 3.0f * GELU_B */
 
-/* y = GELU(x) for n values. Not inlined: gelu and decodeStep run this one copy (see layer_norm_rows). */
+/*
+ * expf, four or eight at a time, giving the same bits as glibc's scalar expf (issue 31: GELU and
+ * its gradient spent most of their time in one expf call per element). glibc (2.27 on, Debian 12's
+ * 2.36 included) computes expf in double: x * 32/ln2 = k + r, 2^(k/32) from a 32-entry table with
+ * k's high bits added into the exponent, and a cubic in r; on a CPU with FMA and AVX2 its ifunc
+ * picks the copy compiled with FMA, where gcc fuses x * 32/ln2 into both the rounding step and r.
+ * vexp4 does those double operations in the same order with the same fusions, lane by lane, so
+ * each lane rounds exactly as the scalar call does. The check is empirical, and it is made, not
+ * assumed: every float with |x| < 88 agrees on this machine (expfAgreement below, 2.24e9 inputs),
+ * and vexp_usable() checks a spread of inputs at first use and keeps the scalar loop if one lane
+ * differs (another libc, a CPU without FMA whose glibc takes its SSE2 copy). Inputs with
+ * |x| >= 88 or NaN (overflow, underflow, errno) always take the scalar call.
+ */
+#define VEXP_N 32
+static uint64_t vexp_table[VEXP_N]; /* asuint64(2^(i/32)) - (i << 47), filled by vexp_usable */
+static const double VEXP_INVLN2N = 0x1.71547652b82fep+0 * VEXP_N, VEXP_SHIFT = 0x1.8p+52;
+static const double VEXP_C0 = 0x1.c6af84b912394p-5 / VEXP_N / VEXP_N / VEXP_N,
+                    VEXP_C1 = 0x1.ebfce50fac4f3p-3 / VEXP_N / VEXP_N, VEXP_C2 = 0x1.62e42ff0c52d6p-1 / VEXP_N;
+static int vexp_state = -1; /* -1 not yet checked, 0 scalar only, 1 vector */
+static bool vexp_enabled = true; /* setVectorExp(false): the scalar loops, for comparisons */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define VEXP_TARGET __attribute__((target("avx2,fma")))
+VEXP_TARGET static inline __m128 vexp4(__m128 x) {
+  __m256d xd = _mm256_cvtps_pd(x), inv = _mm256_set1_pd(VEXP_INVLN2N), shift = _mm256_set1_pd(VEXP_SHIFT);
+  __m256d kd = _mm256_fmadd_pd(inv, xd, shift);
+  __m256i ki = _mm256_castpd_si256(kd);
+  kd = _mm256_sub_pd(kd, shift);
+  __m256d r = _mm256_fmsub_pd(inv, xd, kd);
+  __m256i t = _mm256_i64gather_epi64((const long long *)vexp_table, _mm256_and_si256(ki, _mm256_set1_epi64x(VEXP_N - 1)), 8);
+  __m256d s = _mm256_castsi256_pd(_mm256_add_epi64(t, _mm256_slli_epi64(ki, 47)));
+  __m256d z = _mm256_fmadd_pd(_mm256_set1_pd(VEXP_C0), r, _mm256_set1_pd(VEXP_C1));
+  __m256d r2 = _mm256_mul_pd(r, r);
+  __m256d y = _mm256_fmadd_pd(_mm256_set1_pd(VEXP_C2), r, _mm256_set1_pd(1.0));
+  y = _mm256_fmadd_pd(z, r2, y);
+  return _mm256_cvtpd_ps(_mm256_mul_pd(y, s));
+}
+
+/* expf of 8 floats; lanes with |x| >= 88 or NaN go through the scalar call. */
+VEXP_TARGET static inline __m256 vexp8(__m256 x) {
+  __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(88.0f), _CMP_NLT_UQ);
+  __m256 y = _mm256_set_m128(vexp4(_mm256_extractf128_ps(x, 1)), vexp4(_mm256_castps256_ps128(x)));
+  if (_mm256_movemask_ps(big)) {
+    float xs[8], ys[8];
+    _mm256_storeu_ps(xs, x);
+    _mm256_storeu_ps(ys, y);
+    for (int l = 0; l < 8; l++)
+      if (!(fabsf(xs[l]) < 88.0f)) ys[l] = expf(xs[l]);
+    y = _mm256_loadu_ps(ys);
+  }
+  return y;
+}
+
+/* The number of floats x in [lo, hi) (as bit patterns, |x| < 88, every stride-th) where vexp8
+   and expf differ. */
+VEXP_TARGET static uint64_t vexp_disagreements(uint64_t lo, uint64_t hi, uint64_t stride) {
+  uint64_t bad = 0;
+  float xs[8], ys[8];
+  int n = 0;
+  for (uint64_t u = lo; u < hi; u += stride) {
+    uint32_t b = (uint32_t)u;
+    memcpy(&xs[n], &b, 4);
+    if (!(fabsf(xs[n]) < 88.0f)) continue;
+    if (++n < 8) continue;
+    _mm256_storeu_ps(ys, vexp8(_mm256_loadu_ps(xs)));
+    for (int l = 0; l < 8; l++) {
+      float e = expf(xs[l]);
+      bad += memcmp(&e, &ys[l], 4) != 0;
+    }
+    n = 0;
+  }
+  if (n > 0) { /* the last group, filled with zeros */
+    for (int l = n; l < 8; l++) xs[l] = 0.0f;
+    _mm256_storeu_ps(ys, vexp8(_mm256_loadu_ps(xs)));
+    for (int l = 0; l < n; l++) {
+      float e = expf(xs[l]);
+      bad += memcmp(&e, &ys[l], 4) != 0;
+    }
+  }
+  return bad;
+}
+
+static void vexp_check(void) {
+  for (int i = 0; i < VEXP_N; i++) {
+    double v = exp2((double)i / VEXP_N);
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    vexp_table[i] = u - ((uint64_t)i << 47);
+  }
+  __builtin_cpu_init();
+  /* A spread of 2^20 inputs (every 4093rd float) plus two that only the fused rounding gets right. */
+  vexp_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               vexp_disagreements(0, 1ull << 32, 4093) == 0 && vexp_disagreements(0x4202422f, 0x42024237, 1) == 0;
+}
+
+static pthread_once_t vexp_once = PTHREAD_ONCE_INIT;
+
+/* Checked once per process (the data-parallel workers are threads sharing this addon). */
+static bool vexp_usable(void) {
+  pthread_once(&vexp_once, vexp_check);
+  return vexp_state == 1 && vexp_enabled;
+}
+
+VEXP_TARGET static int64_t gelu_vector(const float *x, float *y, int64_t n) {
+  const __m256 a = _mm256_set1_ps(GELU_A), b = _mm256_set1_ps(GELU_B), one = _mm256_set1_ps(1.0f),
+               neg = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 z = _mm256_mul_ps(v, _mm256_add_ps(a, _mm256_mul_ps(_mm256_mul_ps(b, v), v)));
+    __m256 e = vexp8(_mm256_xor_ps(z, neg));
+    _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
+  }
+  return i;
+}
+
+VEXP_TARGET static int64_t gelu_grad_vector(const float *x, const float *dy, float *dx, int64_t n) {
+  const __m256 a = _mm256_set1_ps(GELU_A), b = _mm256_set1_ps(GELU_B), b3 = _mm256_set1_ps(GELU_3B),
+               one = _mm256_set1_ps(1.0f), neg = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    __m256 sq = _mm256_mul_ps(v, v);
+    __m256 e = vexp8(_mm256_mul_ps(_mm256_xor_ps(v, neg), _mm256_add_ps(a, _mm256_mul_ps(b, sq))));
+    __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    __m256 dz = _mm256_add_ps(a, _mm256_mul_ps(b3, sq));
+    __m256 inner = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(s, _mm256_sub_ps(one, s)), v), dz);
+    _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_add_ps(s, inner)));
+  }
+  return i;
+}
+VEXP_TARGET static int64_t exp_minus_vector(float *x, int64_t n, float mx) {
+  const __m256 m = _mm256_set1_ps(mx);
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(x + j, vexp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), m)));
+  return j;
+}
+#else
+static int64_t exp_minus_vector(float *x, int64_t n, float mx) { return 0; }
+static bool vexp_usable(void) { return false; }
+static uint64_t vexp_disagreements(uint64_t lo, uint64_t hi, uint64_t stride) { return 0; }
+static int64_t gelu_vector(const float *x, float *y, int64_t n) { return 0; }
+static int64_t gelu_grad_vector(const float *x, const float *dy, float *dx, int64_t n) { return 0; }
+#endif
+
+static void exp_minus(float *x, int64_t n, float mx) {
+  int64_t j = vexp_usable() ? exp_minus_vector(x, n, mx) : 0;
+  for (; j < n; j++) x[j] = expf(x[j] - mx);
+}
+
+/* y = GELU(x) for n values. Not inlined: gelu and decodeStep run this one copy (see layer_norm_rows).
+   The vector loop takes whole groups of 8 and the scalar loop the rest: the same bits either way. */
 static __attribute__((noinline)) void gelu_run(const float *x, float *y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) {
+  int64_t i = vexp_usable() ? gelu_vector(x, y, n) : 0;
+  for (; i < n; i++) {
     float z = x[i] * (GELU_A + GELU_B * x[i] * x[i]);
     y[i] = x[i] / (1.0f + expf(-z));
   }
@@ -843,13 +1167,46 @@ static napi_value gelu_grad(napi_env env, napi_callback_info info) {
   if (n == 0) return NULL;
   const float *x = c.base + xo, *dy = c.base + dyo;
   float *dx = c.base + dxo;
-  for (uint64_t i = 0; i < n; i++) {
+  int64_t i = vexp_usable() ? gelu_grad_vector(x, dy, dx, (int64_t)n) : 0;
+  for (; i < (int64_t)n; i++) {
     float sq = x[i] * x[i];
     float s = 1.0f / (1.0f + expf(-x[i] * (GELU_A + GELU_B * sq)));
-    float dz = GELU_A + 3.0f * GELU_B * sq;
+    float dz = GELU_A + GELU_3B * sq;
     dx[i] = dy[i] * (s + s * (1.0f - s) * x[i] * dz);
   }
   return NULL;
+}
+
+/*
+ * setVectorExp(on) -> bool: whether GELU and its gradient may use the vector expf (default on);
+ * returns whether they will (on, and the first-use check passed). Off runs the scalar loops, for
+ * comparisons (the results are the same bits).
+ */
+static napi_value set_vector_exp(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t on;
+  napi_value out;
+  if (!begin(&c, env, info, "setVectorExp", 1, false) || !arg_int(&c, 0, "on", 0, 1, &on)) return NULL;
+  vexp_enabled = on == 1;
+  napi_get_boolean(env, vexp_usable(), &out);
+  return out;
+}
+
+/*
+ * expfAgreement(lo, hi, stride) -> number: how many floats with bit patterns u in [lo, hi)
+ * (every stride-th, |x| < 88) get different bits from the vector expf and glibc's expf; 0 where
+ * the vector path is not compiled in. The whole range (0, 2^32, 1) takes about 10 s.
+ */
+static napi_value expf_agreement(napi_env env, napi_callback_info info) {
+  call_t c;
+  uint64_t lo, hi, stride;
+  napi_value out;
+  if (!begin(&c, env, info, "expfAgreement", 3, false) || !arg_int(&c, 0, "lo", 0, 1ull << 32, &lo) ||
+      !arg_int(&c, 1, "hi", 0, 1ull << 32, &hi) || !arg_int(&c, 2, "stride", 1, 1ull << 32, &stride))
+    return NULL;
+  vexp_usable(); /* fills the table */
+  napi_create_double(env, (double)vexp_disagreements(lo, hi, stride), &out);
+  return out;
 }
 
 /* ---- a whole cached decoding step ---- */
@@ -1279,11 +1636,15 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
       {"attention", NULL, attention, NULL, NULL, NULL, napi_default, NULL},
       {"attentionGrad", NULL, attention_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"setAttentionBlocks", NULL, set_attention_blocks, NULL, NULL, NULL, napi_default, NULL},
+      {"attentionBlocksAgree", NULL, attention_blocks_agree_js, NULL, NULL, NULL, napi_default, NULL},
       {"cachedAttention", NULL, cached_attention, NULL, NULL, NULL, napi_default, NULL},
       {"layerNorm", NULL, layer_norm, NULL, NULL, NULL, napi_default, NULL},
       {"layerNormGrad", NULL, layer_norm_grad, NULL, NULL, NULL, napi_default, NULL},
       {"gelu", NULL, gelu, NULL, NULL, NULL, napi_default, NULL},
       {"geluGrad", NULL, gelu_grad, NULL, NULL, NULL, napi_default, NULL},
+      {"setVectorExp", NULL, set_vector_exp, NULL, NULL, NULL, napi_default, NULL},
+      {"expfAgreement", NULL, expf_agreement, NULL, NULL, NULL, napi_default, NULL},
       {"lookupRows", NULL, lookup_rows, NULL, NULL, NULL, napi_default, NULL},
       {"lookupRowsGrad", NULL, lookup_rows_grad, NULL, NULL, NULL, napi_default, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_default, NULL},

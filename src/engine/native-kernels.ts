@@ -20,13 +20,14 @@
  *
  * The training step's glue also runs here, without changing any bit (setFusedTraining turns it
  * off to prove it): the embedding lookups by host ids, AdamW and its clipping norm in place, and
- * Identity without the copy.
+ * Identity without the copy. Slice and SplitV copy inside the heap (src/engine/heap-slice.ts).
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
+import { sliceInHeap, splitVInHeap } from "./heap-slice.js";
 import { alignRuns, countRows, paddedRuns, realRowsFor, runRows as rowsIn, type Runs } from "./real-rows.js";
 
 interface NativeAddon {
@@ -97,6 +98,11 @@ interface NativeAddon {
     R: number,
     C: number,
   ): void;
+  /** Absent from addons built before issue 31's vector expf and causal blocks (an old build to compare). */
+  setVectorExp?(on: number): boolean;
+  expfAgreement?(lo: number, hi: number, stride: number): number;
+  setAttentionBlocks?(rows: number): number;
+  attentionBlocksAgree?(T: number, H: number, hd: number): boolean;
   gelu(heap: ArrayBuffer, x: number, y: number, n: number): void;
   geluGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number): void;
   lookupRows(heap: ArrayBuffer, table: number, R: number, C: number, ids: Int32Array, out: number): void;
@@ -248,14 +254,61 @@ export function enableNativeKernels(options: { threads?: number } = {}): NativeK
     override(tf.BatchMatMul, batchMatMul);
     override(tf._FusedMatMul, fusedMatMul);
     override(tf.Identity, sharedIdentity);
+    override(tf.Slice, (args) => sliceInHeap(args, originals.get(tf.Slice)!));
+    override(tf.SplitV, (args) => splitVInHeap(args, originals.get(tf.SplitV)!) as unknown as tf.TensorInfo);
     for (const [kernelName, kernelFunc] of OWN_KERNELS)
       tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
     enabled = { library: loaded.library, config: loaded.config, threads, blas: loaded.addon.blasInfo() };
+    if (process.env.BCR_VECTOR_EXP?.trim() === "0") addon.setVectorExp?.(0);
+    if (process.env.BCR_ATTENTION_BLOCKS?.trim() === "0") addon.setAttentionBlocks?.(0);
   }
   addon!.setThreads(threads);
   enabled.threads = threads;
   enabled.blas = addon!.blasInfo();
   return enabled;
+}
+
+function needAddon(what: string): NativeAddon {
+  if (!addon) throw new Error(`${what}: the native kernel set is not loaded (enableNativeKernels first)`);
+  return addon;
+}
+
+/**
+ * Whether GELU, its gradient and the attention softmaxes take expf eight at a time (on: the
+ * default where the addon's check passed; BCR_VECTOR_EXP=0 starts it off). The vector expf gives
+ * glibc's bits (native/kernels.c, vexp4), so either way every result is the same; off is for
+ * timing both. Returns whether it is in use now (false where the CPU lacks AVX2 and FMA, or the
+ * check found a difference, or the addon predates it).
+ */
+export function setVectorExp(on: boolean): boolean {
+  return needAddon("setVectorExp").setVectorExp?.(on ? 1 : 0) ?? false;
+}
+
+/**
+ * How many floats x with bit patterns in [lo, hi) (every stride-th, |x| < 88) get other bits
+ * from the vector expf than from glibc's expf: 0 is the claim. (0, 2 ** 32, 1) is every float,
+ * about 15 s.
+ */
+export function expfAgreement(lo: number, hi: number, stride: number): number {
+  const f = needAddon("expfAgreement").expfAgreement;
+  if (!f) throw new Error("expfAgreement: the addon predates the vector expf (node scripts/build-native.mjs --force)");
+  return f(lo, hi, stride);
+}
+
+/**
+ * The causal attention's block of query rows (0: always the whole T x T square; BCR_ATTENTION_BLOCKS=0
+ * starts it at 0). Blocks are used at a T only where the addon's check at that T gives the whole
+ * square's bits. Returns the previous value.
+ */
+export function setAttentionBlocks(rows: number): number {
+  if (!Number.isInteger(rows) || rows < 0 || rows > 4096)
+    throw new Error(`setAttentionBlocks: rows must be an integer in [0, 4096], got ${rows}`);
+  return needAddon("setAttentionBlocks").setAttentionBlocks?.(rows) ?? 0;
+}
+
+/** Whether attention at this T (H heads of hd) runs in causal blocks: the addon's check at that shape. */
+export function attentionBlocksAgree(T: number, H: number, hd: number): boolean {
+  return needAddon("attentionBlocksAgree").attentionBlocksAgree?.(T, H, hd) ?? false;
 }
 
 /** Puts XNNPACK's kernels back (tests and the bench compare both engines in one process). */

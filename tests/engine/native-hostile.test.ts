@@ -136,6 +136,10 @@ test("the hostile-call table covers every exported function with at least 60 hos
     "sumSquares",
     "adamw",
     "decodeStep",
+    "setVectorExp",
+    "expfAgreement",
+    "setAttentionBlocks",
+    "attentionBlocksAgree",
   ])
     assert.ok(kernels.has(k), `no hostile call to ${k}`);
 });
