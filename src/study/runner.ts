@@ -420,9 +420,18 @@ class Eta {
     if (!item || item.done) return;
     this.finishTogether([item], started);
   }
-  /** start() for items run at once. */
+  /**
+   * start() for items run at once: one line naming them all, since each SFT seed's gate follows
+   * its own SFT in its own process (logging each as started would say the gates began with SFT).
+   */
   startTogether(items: (WorkItem | undefined)[]): number {
-    for (const it of items) this.start(it);
+    const open = items.filter((i): i is WorkItem => !!i && !i.done);
+    if (open.length === 1) this.start(open[0]);
+    else if (open.length > 1) {
+      const seeds = [...new Set(open.map((i) => `${i.experiment} sft-${i.sft}`))];
+      const kinds = [...new Set(open.map((i) => i.kind))];
+      this.log(`[study] ${seeds.join(" and ")} side by side: ${kinds.join(" then ")}, each in a process of its own`);
+    }
     return performance.now();
   }
   /** finish() for items run at once: their elapsed time counts once, against their estimates added. */
