@@ -268,11 +268,6 @@ export function enableNativeKernels(options: { threads?: number } = {}): NativeK
   return enabled;
 }
 
-function needAddon(what: string): NativeAddon {
-  if (!addon) throw new Error(`${what}: the native kernel set is not loaded (enableNativeKernels first)`);
-  return addon;
-}
-
 /**
  * Whether GELU, its gradient and the attention softmaxes take expf eight at a time (on: the
  * default where the addon's check passed; BCR_VECTOR_EXP=0 starts it off). The vector expf gives
@@ -281,7 +276,7 @@ function needAddon(what: string): NativeAddon {
  * check found a difference, or the addon predates it).
  */
 export function setVectorExp(on: boolean): boolean {
-  return needAddon("setVectorExp").setVectorExp?.(on ? 1 : 0) ?? false;
+  return enabledAddon("setVectorExp").setVectorExp?.(on ? 1 : 0) ?? false;
 }
 
 /**
@@ -290,7 +285,7 @@ export function setVectorExp(on: boolean): boolean {
  * about 15 s.
  */
 export function expfAgreement(lo: number, hi: number, stride: number): number {
-  const f = needAddon("expfAgreement").expfAgreement;
+  const f = enabledAddon("expfAgreement").expfAgreement;
   if (!f) throw new Error("expfAgreement: the addon predates the vector expf (node scripts/build-native.mjs --force)");
   return f(lo, hi, stride);
 }
@@ -303,12 +298,12 @@ export function expfAgreement(lo: number, hi: number, stride: number): number {
 export function setAttentionBlocks(rows: number): number {
   if (!Number.isInteger(rows) || rows < 0 || rows > 4096)
     throw new Error(`setAttentionBlocks: rows must be an integer in [0, 4096], got ${rows}`);
-  return needAddon("setAttentionBlocks").setAttentionBlocks?.(rows) ?? 0;
+  return enabledAddon("setAttentionBlocks").setAttentionBlocks?.(rows) ?? 0;
 }
 
 /** Whether attention at this T (H heads of hd) runs in causal blocks: the addon's check at that shape. */
 export function attentionBlocksAgree(T: number, H: number, hd: number): boolean {
-  return needAddon("attentionBlocksAgree").attentionBlocksAgree?.(T, H, hd) ?? false;
+  return enabledAddon("attentionBlocksAgree").attentionBlocksAgree?.(T, H, hd) ?? false;
 }
 
 /** Puts XNNPACK's kernels back (tests and the bench compare both engines in one process). */
@@ -1086,6 +1081,12 @@ const OWN_KERNELS: [string, tf.KernelFunc][] = [
 
 function requireEnabled(what: string): void {
   if (!enabled) throw new Error(`${what} needs enableNativeKernels() first`);
+}
+
+/** The addon, for the exports that call it directly: after requireEnabled's check. */
+function enabledAddon(what: string): NativeAddon {
+  requireEnabled(what);
+  return addon!;
 }
 
 const layerNormOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
