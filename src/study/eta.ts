@@ -5,20 +5,22 @@
  *
  *   SFT    steps x batch x mean example tokens x layers x width^2 / data-parallel workers
  *          (per phase; the tokens from the examples the data stage will build, sftMeanTokens)
- *   RL     steps x prompts x rollouts x budget x layers x width^2               (per run; the
+ *   RL     steps x prompts x rollouts x decodeTokens x layers x width^2        (per run; the
  *          runs' own wall times are summed, so rl.workers of the two runs cancels, and the
  *          study's RL time is divided by its rl.workers)
- *   eval   requests x budget x layers x width^2   (N=1 sampled + greedy + sweep packs, per model)
+ *   eval   requests x decodeTokens x layers x width^2  (N=1 sampled + greedy + sweep packs, per model)
+ *          decodeTokens: the prompt plus the batch's longest response, capped at the budget
+ *          (the expected largest of a batch of the SFT examples' responses at that pack size)
  *   gate   as eval: N=1 requests, or two rounds per section of every forced-bare pack
  *
  * The eval stage runs rl.workers models at a time, so its units are divided by rl.workers as RL's
  * are. Once an experiment of the study has finished, its own stage times (rows meta.wall) replace
  * the older run as the basis (studyUnitCosts): the same engine, machine and parallelism. Each kind
  * takes the fastest rate any finished experiment (or its replicate under another kernel set)
- * measured: a stage run beside other work is only slower. Back-tested on the committed rows: C
- * and B's Cooperlake replicate (both run alone) predicted from the other runs within 20% on SFT,
- * RL, eval and the whole (tests/study/eta.test.ts); before, pooled stage sums including A's
- * paired SFT and B's loaded RL and eval put C's plan at 1 h 29 min against 24.5 min.
+ * measured: a stage run beside other work is only slower. Back-tested on the committed rows:
+ * each of A, B and C predicted from the other two within 20% on SFT, RL, eval and the whole
+ * (tests/study/eta.test.ts); before, pooled stage sums including A's paired SFT and B's loaded
+ * RL and eval put C's plan at 1 h 29 min against 24.5 min.
  *
  * The gate has its own rate, from the gates measured (a study whose gate failed measured nothing
  * else): it is one SFT model decoding N=1 requests in this process, where the eval stage runs
@@ -26,16 +28,23 @@
  * came out at 293 s from B's stage times against 116 s measured; at the gate's own rate, 99 s
  * (and B's 69 s from A try 1's against 60 s; tests/study/eta.test.ts, on the committed rows).
  *
- * Why RL stays in budget units and not in tokens generated: the ladder run's committed per-run
- * records (docs/history/ladder: each run's wall time in summary.json, its per-step mean rollout
- * length in eval-rows.jsonl.gz) do not follow the tokens generated. linear@5 generated half of
- * single's rollout tokens in about single's time, bcr 3.3x single's in 1.4x its time,
- * single@b40 0.9x in 0.5x: a batch decodes until its longest rollout stops, usually at the
- * budget, and the update pads to it. Left-one-arm-out over the seven arms, budget units predict
- * each arm's mean run time within -40%..+52%, tokens generated within -70%..+142%; neither within
- * 20%, as two seeds of one arm differ by up to half (linear@1: 55 and 82 s). The study's own RL
- * and eval basis was B's first run, measured beside a second run (docs/results.md, about 1.5-2x
- * idle times), until C and the Cooperlake replicate of B ran alone.
+ * Why RL and eval count the batch's longest response and not the budget or the tokens written
+ * (issue 31): a batch decodes until its longest response stops and the update pads to it, so a
+ * step's cost follows the longest, which the budget only caps. In budget units the three
+ * committed experiments' RL rates (seconds per unit) spread 27% and their eval rates 23%: C's
+ * answers are short (bare, about 14 tokens), so its batches stop long before the budget, and
+ * predicting A's RL from C's rate came out 22% short. Counted as prompt + the expected longest of
+ * the batch (the quantile 1 - 1/(batch + 1) of the response tokens of DECODE_SAMPLE SFT examples),
+ * they spread 11% (RL) and 14% (eval), and each experiment predicted from the other two lands
+ * within 13% on RL, eval and the whole (A, B, C: RL 10% short, 5% short, 6% long; eval 9% short,
+ * 10% long, 13% short; tests/study/eta.test.ts). The quantile is the batch's
+ * expected maximum, not fitted; for the record, the spreads (RL, eval) on the same rows with
+ * other choices: the mean response, i.e. tokens written, 12% and 16%; the median 13% and 25%; the
+ * 95th percentile 8% and 17%; the longest example 14% and 11%; prompt + budget 32% and 23%. The
+ * SFT examples are the starting style; RL shortens responses as it goes, which the rates absorb
+ * where experiments shorten alike. The older finding on the ladder run (tokens generated
+ * predicted its seven arms' times within -70%..+142%) was per arm:
+ * seeds of one arm differ by up to half, so no unit is held to 20% per run, only per stage.
  *
  * Rough by construction (generation cost is not linear in the budget, the machine may be busy),
  * stated as such with its basis; while the study runs, the remaining work is rescaled by how the
@@ -125,25 +134,78 @@ function bcrBudget(c: ReproduceConfig): number {
   return b.budget ?? Math.ceil(b.budgetFactor * meanN(b.n) * ESSENTIAL_TOKENS);
 }
 
+/** Examples the decoding estimate builds per pack size: enough for the 98.5th percentile. */
+const DECODE_SAMPLE = 4000;
+const decodeCache = new Map<string, { prompt: number; sorted: number[] }>();
+const splitsCache = new Map<string, ReturnType<typeof synthesizeSplits>["train"]>();
+
+/**
+ * Token positions one sequence of a batch of `batch` costs when it decodes a pack of n problems
+ * under `budget`: the prompt (prefill, and the update's rows) plus the batch's longest response,
+ * capped at the budget. The batch decodes until its longest response stops and the update pads
+ * to it, so the longest is what a step pays for; it is the quantile 1 - 1/(batch + 1) (the
+ * expected largest of `batch` draws) of the response tokens (EOS included) of the examples the
+ * SFT stage trains on at pack size n (same data seed, mix, loops and merge; `DECODE_SAMPLE` of
+ * them, in memory, before any stage runs): the style the RL and eval models start from.
+ */
+export function decodeTokens(c: ReproduceConfig, n: number, budget: number, batch: number): number {
+  const d = c.data;
+  const s = c.sft;
+  const key = JSON.stringify([d.seed, d.train, d.test, d.levels, n, s.mix, s.loops, s.merge]);
+  let e = decodeCache.get(key);
+  if (e === undefined) {
+    const splitKey = JSON.stringify([d.seed, d.train, d.test, d.levels]);
+    let train = splitsCache.get(splitKey);
+    if (train === undefined) {
+      train = synthesizeSplits({ seed: d.seed, train: d.train, test: d.test, levels: d.levels }).train;
+      splitsCache.set(splitKey, train);
+    }
+    const tok = new CharTokenizer();
+    const examples = buildSftExamples(train, {
+      count: DECODE_SAMPLE,
+      groupSizes: [n],
+      seed: d.seed,
+      mix: s.mix,
+      loops: s.loops,
+      merge: s.merge,
+    });
+    e = {
+      prompt: examples.reduce((a, x) => a + 1 + tok.encode(x.prompt).length, 0) / examples.length,
+      sorted: examples.map((x) => tok.encode(x.response).length + 1).sort((a, b) => a - b),
+    };
+    decodeCache.set(key, e);
+  }
+  const q = 1 - 1 / (batch + 1);
+  const longest = e.sorted[Math.min(e.sorted.length - 1, Math.floor(q * e.sorted.length))]!;
+  return e.prompt + Math.min(budget, longest);
+}
+
 /** RL units of every run of one SFT seed (methods x RL seeds), or of the given methods and steps. */
 export function rlUnits(c: ReproduceConfig, methods = c.rl.methods, steps = c.rl.steps): number {
   const r = c.rl;
-  const budget = (m: (typeof methods)[number]) =>
-    m.kind === "bcr"
-      ? bcrBudget(c)
-      : m.budget === "bcr-per-problem"
-        ? Math.floor(bcrBudget(c) / meanN(r.bcr.n))
-        : (m.budget ?? r.singleBudget);
-  const perSeed = methods.reduce((s, m) => s + steps * r.promptsPerStep * r.groupSize * budget(m), 0);
+  const batch = r.promptsPerStep * r.groupSize;
+  const packs = Array.isArray(r.bcr.n) ? r.bcr.n : [r.bcr.n];
+  const perRollout = (m: (typeof methods)[number]) => {
+    if (m.kind === "bcr") {
+      // a step packs one of the listed sizes: their mean
+      const b = bcrBudget(c);
+      return packs.reduce((a, n) => a + decodeTokens(c, n, b, batch), 0) / packs.length;
+    }
+    const budget =
+      m.budget === "bcr-per-problem" ? Math.floor(bcrBudget(c) / meanN(r.bcr.n)) : (m.budget ?? r.singleBudget);
+    return decodeTokens(c, 1, budget, batch);
+  };
+  const perSeed = methods.reduce((s, m) => s + steps * batch * perRollout(m), 0);
   return perSeed * c.seeds.length * modelScale(c);
 }
 
-/** Eval units of `models` models: sampled and greedy N=1, and the sweep. */
+/** Eval units of `models` models: sampled and greedy N=1, and the sweep, each request at decodeTokens. */
 export function evalUnits(c: ReproduceConfig, models: number): number {
   const e = c.eval;
   const samples = e.temperature > 0 ? e.samples : 1;
-  const n1 = e.problems * samples * e.n1Budget + (e.greedy ? e.problems * e.n1Budget : 0);
-  const sweep = e.ns.reduce((s, n) => s + Math.floor(e.problems / n) * e.rotations * samples * e.sweepBudget, 0);
+  const at = (n: number, budget: number) => decodeTokens(c, n, budget, e.batchSize);
+  const n1 = (e.problems * samples + (e.greedy ? e.problems : 0)) * at(1, e.n1Budget);
+  const sweep = e.ns.reduce((s, n) => s + Math.floor(e.problems / n) * e.rotations * samples * at(n, e.sweepBudget), 0);
   return models * (n1 + sweep) * modelScale(c);
 }
 
@@ -173,7 +235,7 @@ export function unitCosts(summaryFile: string): UnitCosts {
     basis:
       `${summaryFile} (commit ${(s.git_commit ?? "?").slice(0, 7)}, ${s.cpu ?? "unknown CPU"}): SFT ${sftWall.toFixed(0)} s, ` +
       `RL ${rlWall.toFixed(0)} run-seconds over ${runs.length} runs, eval ${evalWall.toFixed(0)} s over ${models} models; ` +
-      "each scaled by steps x batch x context / workers (SFT), steps x prompts x rollouts x budget (RL), requests x budget (eval and gate), and layers x width^2",
+      "each scaled by steps x batch x context / workers (SFT), steps x prompts x rollouts x (prompt + the batch's longest response, capped at the budget) (RL), requests x the same (eval), requests x budget (gate), and layers x width^2",
   };
 }
 
