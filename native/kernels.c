@@ -637,6 +637,23 @@ static void attention_full(const float *q, int64_t ld, int64_t T, int64_t hd, in
   sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)hd, (int)T, 1.0f, p, (int)T, q + 2 * C, (int)ld, 0.0f, y, (int)C);
 }
 
+/*
+ * Softmax backward, in place in dp: dS = P * (dP - rowsum(P * dP)). Whole rows where pads may be
+ * (a pad query's row has weight beyond i, see probabilities); with `causal` (no pads), over
+ * j <= i with exact zeros beyond, where P is zero: the causal blocks' form.
+ */
+static void softmax_backward(const float *p, float *dp, int64_t T, bool causal) {
+  for (int64_t i = 0; i < T; i++) {
+    const float *pr = p + i * T;
+    float *dr = dp + i * T;
+    int64_t end = causal ? i + 1 : T;
+    float dot = 0.0f;
+    for (int64_t j = 0; j < end; j++) dot += pr[j] * dr[j];
+    for (int64_t j = 0; j < end; j++) dr[j] = pr[j] * (dr[j] - dot);
+    for (int64_t j = end; j < T; j++) dr[j] = 0.0f;
+  }
+}
+
 /* Its gradient: dq, dk, dv (at dq, dq + C, dq + 2C, leading dimension ld) from dy. */
 static void attention_grad_full(const float *q, const float *dy, float *dq, int64_t ld, int64_t T, int64_t hd,
                                 int64_t C, float scale, int64_t pad, float *p, float *dp) {
@@ -646,14 +663,7 @@ static void attention_grad_full(const float *q, const float *dy, float *dq, int6
   /* dv = P^T dy;  dP = dy v^T */
   sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)hd, (int)T, 1.0f, p, (int)T, dy, (int)C, 0.0f, dv, (int)ld);
   sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)hd, 1.0f, dy, (int)C, v, (int)ld, 0.0f, dp, (int)T);
-  /* softmax backward: dS = P * (dP - rowsum(P * dP)), in place in dp */
-  for (int64_t i = 0; i < T; i++) {
-    float *pr = p + i * T, *dr = dp + i * T;
-    float dot = 0.0f;
-    /* Whole rows: a pad query's row has weight beyond i (see probabilities). */
-    for (int64_t j = 0; j < T; j++) dot += pr[j] * dr[j];
-    for (int64_t j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - dot);
-  }
+  softmax_backward(p, dp, T, false);
   /* dq = scale * dS k;  dk = scale * dS^T q */
   sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)T, (int)hd, (int)T, scale, dp, (int)T, k, (int)ld, 0.0f, dq, (int)ld);
   sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)T, (int)hd, (int)T, scale, dp, (int)T, q, (int)ld, 0.0f, dk, (int)ld);
@@ -694,14 +704,9 @@ static void attention_grad_blocks(const float *q, const float *dy, float *dq, in
   const float *k = q + C, *v = q + 2 * C;
   float *dk = dq + C, *dv = dq + 2 * C;
   probabilities(q, k, ld, T, hd, scale, 0, p);
+  /* dP = dy v^T over the whole square (see above), then dS with the causal zeros */
   sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)T, (int)T, (int)hd, 1.0f, dy, (int)C, v, (int)ld, 0.0f, dp, (int)T);
-  for (int64_t i = 0; i < T; i++) {
-    float *pr = p + i * T, *dr = dp + i * T;
-    float dot = 0.0f;
-    for (int64_t j = 0; j <= i; j++) dot += pr[j] * dr[j];
-    for (int64_t j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot);
-    for (int64_t j = i + 1; j < T; j++) dr[j] = 0.0f;
-  }
+  softmax_backward(p, dp, T, true);
   for (int64_t i0 = 0; i0 < T; i0 += R) {
     int64_t i1 = i0 + R < T ? i0 + R : T;
     /* dq of query block [i0, i1) from keys [0, i1); dv, dk of key block [i0, i1) from queries [i0, T) */

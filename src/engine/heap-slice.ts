@@ -12,15 +12,9 @@
  * (src/engine/native-kernels.ts), where the rest of the heap-level kernels live.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { at, type WasmBackend } from "./wasm-heap.js";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-
-/** The parts of the wasm backend a copy needs. */
-interface Heap {
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  getMemoryOffset(dataId: unknown): number;
-}
 
 const copyable = (dtype: tf.DataType) => dtype === "float32" || dtype === "int32";
 
@@ -29,7 +23,7 @@ const copyable = (dtype: tf.DataType) => dtype === "float32" || dtype === "int32
  * takes whole join the innermost run, so a split along the last axis of [R, 3C] is R copies of C
  * elements, and a slice of whole rows is one copy.
  */
-function copySlice(heap: Heap, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+function copySlice(heap: WasmBackend, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
   const out = heap.makeOutput(size, x.dtype);
   const total = size.reduce((a, b) => a * b, 1);
   if (total === 0) return out;
@@ -47,8 +41,8 @@ function copySlice(heap: Heap, x: tf.TensorInfo, begin: number[], size: number[]
   const run = size.slice(j).reduce((a, b) => a * b, 1);
   // Read the heap after makeOutput, which may grow it (and so replace its buffer).
   const h = new Int32Array(heap.wasm.HEAPU8.buffer);
-  const src0 = heap.getMemoryOffset(x.dataId) / 4;
-  let dst = heap.getMemoryOffset(out.dataId) / 4;
+  const src0 = at(heap, x);
+  let dst = at(heap, out);
   const index = new Array<number>(j).fill(0); // an odometer over the axes before j
   for (;;) {
     let src = src0 + begin[j]! * strides[j]!;
@@ -71,7 +65,7 @@ export function sliceInHeap(args: KernelArgs, original: tf.KernelFunc): tf.Tenso
   if (!copyable(x.dtype)) return original(args) as tf.TensorInfo;
   const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
   const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-  return copySlice(args.backend as unknown as Heap, x, b, s);
+  return copySlice(args.backend as unknown as WasmBackend, x, b, s);
 }
 
 /** The SplitV kernel: one heap copy per piece. */
@@ -85,7 +79,7 @@ export function splitVInHeap(args: KernelArgs, original: tf.KernelFunc): tf.Tens
   return sizes.map((n) => {
     const size = [...x.shape];
     size[ax] = n;
-    const piece = copySlice(args.backend as unknown as Heap, x, [...begin], size);
+    const piece = copySlice(args.backend as unknown as WasmBackend, x, [...begin], size);
     begin[ax]! += n;
     return piece;
   });

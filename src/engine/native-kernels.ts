@@ -28,6 +28,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import { sliceInHeap, splitVInHeap } from "./heap-slice.js";
+import { at, heapOf, type WasmBackend } from "./wasm-heap.js";
 import { alignRuns, countRows, paddedRuns, realRowsFor, runRows as rowsIn, type Runs } from "./real-rows.js";
 
 interface NativeAddon {
@@ -119,30 +120,6 @@ interface NativeAddon {
     coefs: Float32Array,
   ): void;
   decodeStep(heap: ArrayBuffer, plan: DecodePlan, pads: Int32Array, scale: number, neg: number): void;
-}
-
-/** The parts of the wasm backend this module uses (tfjs-backend-wasm's BackendWasm). */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { has(dataId: unknown): boolean };
-  incRef(dataId: unknown): void;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  getMemoryOffset(dataId: unknown): number;
-  /** How many tensors share the data (a reshape, the tape's saved copies, a variable's initial value). */
-  refCount(dataId: unknown): number;
-}
-
-/** Float32 element offset of a tensor in the wasm heap (getMemoryOffset is in bytes). */
-function at(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.getMemoryOffset(t.dataId) / 4;
-}
-
-/**
- * The heap as the addon takes it. Read it after makeOutput, which may grow the heap (and so
- * replace its buffer).
- */
-function heapOf(backend: WasmBackend): ArrayBuffer {
-  return backend.wasm.HEAPU8.buffer as ArrayBuffer;
 }
 
 /**
