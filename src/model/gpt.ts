@@ -39,7 +39,7 @@ import { lookupRows } from "./lookup.js";
 import { NativeDecoder } from "./native-decode.js";
 import { applyRotary, RotaryTable } from "./rotary.js";
 import { SectionCursor, type SectionLayout, sectionLayout, type SectionSpec, validateSectionSpec } from "./sections.js";
-import { logProbOf, sampleToken, topLogProbs } from "./sample.js";
+import { sampleWithLogProb, topLogProbs } from "./sample.js";
 import { CharTokenizer } from "./tokenizer.js";
 
 export interface GPTConfig {
@@ -662,9 +662,9 @@ export class GPT {
         batch.forEach((b, r) => {
           if (!running[b]) return;
           const row = logits.subarray(r * V, (r + 1) * V);
-          const tok = sampleToken(row, temperature, topP, rngOf(b));
+          const { token: tok, logProb } = sampleWithLogProb(row, temperature, topP, rngOf(b));
           out.tokens[b]!.push(tok);
-          out.logProbs[b]!.push(logProbOf(row, tok));
+          out.logProbs[b]!.push(logProb);
           if (topK > 0) out.topLogProbs![b]!.push(topLogProbs(row, topK));
           if (stops[b]!.has(tok)) {
             out.stopped[b] = true;
