@@ -1045,8 +1045,6 @@ VEXP_TARGET static inline __m256 vexp8(__m256 x) {
   return y;
 }
 
-/* The number of floats x in [lo, hi) (as bit patterns, |x| < 88, every stride-th) where vexp8
-   and expf differ. */
 /* How many of the first n lanes of xs (the rest filled with zeros) vexp8 and expf disagree on. */
 VEXP_TARGET static uint64_t group_disagreements(float xs[8], int n) {
   float ys[8];
@@ -1060,6 +1058,8 @@ VEXP_TARGET static uint64_t group_disagreements(float xs[8], int n) {
   return bad;
 }
 
+/* The number of floats x in [lo, hi) (as bit patterns, |x| < 88, every stride-th) where vexp8
+   and expf differ. */
 VEXP_TARGET static uint64_t vexp_disagreements(uint64_t lo, uint64_t hi, uint64_t stride) {
   uint64_t bad = 0;
   float xs[8];

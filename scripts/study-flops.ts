@@ -23,10 +23,8 @@ import { measureSgemmPeak } from "../src/profile/peak.js";
 import { type FlopShape, generateFlops, trainFlops } from "../src/profile/flops.js";
 import type { ReproduceConfig } from "../src/reproduce/config.js";
 import { type Experiment, loadStudy, methodLabel, sftSeedConfig } from "../src/study/config.js";
-import { sftMeanTokens } from "../src/study/eta.js";
+import { packTokens, sftMeanTokens } from "../src/study/eta.js";
 import { readRows, ROWS_FILE } from "../src/study/rows.js";
-import { synthesizeSplits } from "../src/tasks/dataset.js";
-import { buildSftExamples } from "../src/tasks/index.js";
 import { gptConfigFor } from "../src/train/sft.js";
 
 const args = process.argv.slice(2);
@@ -37,24 +35,8 @@ const studyFile = args[0] ?? "configs/study/study.json";
 const study = loadStudy(studyFile);
 const tok = new CharTokenizer();
 
-/** Mean prompt tokens (BOS included) of a pack of n problems as the data generator writes them. */
-const promptCache = new Map<string, number>();
-function promptTokens(c: ReproduceConfig, n: number): number {
-  const key = JSON.stringify([c.data.seed, c.data.train, c.data.levels, n]);
-  let mean = promptCache.get(key);
-  if (mean === undefined) {
-    const { train } = synthesizeSplits({
-      seed: c.data.seed,
-      train: c.data.train,
-      test: c.data.test,
-      levels: c.data.levels,
-    });
-    const ex = buildSftExamples(train, { count: 256, groupSizes: [n], seed: 5, mix: c.sft.mix, loops: c.sft.loops });
-    mean = ex.reduce((s, e) => s + 1 + tok.encode(e.prompt).length, 0) / ex.length;
-    promptCache.set(key, mean);
-  }
-  return mean;
-}
+/** Mean prompt tokens (BOS included) of a pack of n problems, as the ETA's decoding estimate counts them. */
+const promptTokens = (c: ReproduceConfig, n: number) => packTokens(c, n).prompt;
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const ns = (n: number | number[]) => (Array.isArray(n) ? n : [n]);
 

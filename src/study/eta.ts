@@ -111,9 +111,8 @@ export function sftMeanTokens(c: ReproduceConfig, phase: { groupSizes: number[];
   const key = JSON.stringify([d.seed, d.train, d.test, d.levels, opts]);
   let mean = meanTokensCache.get(key);
   if (mean === undefined) {
-    const { train } = synthesizeSplits({ seed: d.seed, train: d.train, test: d.test, levels: d.levels });
     const tok = new CharTokenizer();
-    const examples = buildSftExamples(train, opts);
+    const examples = buildSftExamples(trainSplit(c), opts);
     mean =
       examples.reduce((a, e) => a + 2 + tok.encode(e.prompt).length + tok.encode(e.response).length, 0) /
       examples.length;
@@ -134,34 +133,42 @@ function bcrBudget(c: ReproduceConfig): number {
   return b.budget ?? Math.ceil(b.budgetFactor * meanN(b.n) * ESSENTIAL_TOKENS);
 }
 
+/** The train split the data stage will write, from memory (cached: the plan asks for it per phase and pack size). */
+const splitsCache = new Map<string, ReturnType<typeof synthesizeSplits>["train"]>();
+function trainSplit(c: ReproduceConfig): ReturnType<typeof synthesizeSplits>["train"] {
+  const d = c.data;
+  const key = JSON.stringify([d.seed, d.train, d.test, d.levels]);
+  let train = splitsCache.get(key);
+  if (train === undefined) {
+    train = synthesizeSplits({ seed: d.seed, train: d.train, test: d.test, levels: d.levels }).train;
+    splitsCache.set(key, train);
+  }
+  return train;
+}
+
 /** Examples the decoding estimate builds per pack size: enough for the 98.5th percentile. */
 const DECODE_SAMPLE = 4000;
-const decodeCache = new Map<string, { prompt: number; sorted: number[] }>();
-const splitsCache = new Map<string, ReturnType<typeof synthesizeSplits>["train"]>();
+const packCache = new Map<string, PackTokens>();
+
+/** Token counts of SFT examples of one pack size: the mean prompt (BOS included) and every response (EOS included), sorted. */
+export interface PackTokens {
+  prompt: number;
+  sorted: number[];
+}
 
 /**
- * Token positions one sequence of a batch of `batch` costs when it decodes a pack of n problems
- * under `budget`: the prompt (prefill, and the update's rows) plus the batch's longest response,
- * capped at the budget. The batch decodes until its longest response stops and the update pads
- * to it, so the longest is what a step pays for; it is the quantile 1 - 1/(batch + 1) (the
- * expected largest of `batch` draws) of the response tokens (EOS included) of the examples the
- * SFT stage trains on at pack size n (same data seed, mix, loops and merge; `DECODE_SAMPLE` of
- * them, in memory, before any stage runs): the style the RL and eval models start from.
+ * The prompt and response tokens of `DECODE_SAMPLE` examples the SFT stage would train on at pack
+ * size n (same data seed, mix, loops and merge), in memory, before any stage runs: the style the
+ * RL and eval models start from. Shared with scripts/study-flops.ts (its prompt lengths).
  */
-export function decodeTokens(c: ReproduceConfig, n: number, budget: number, batch: number): number {
+export function packTokens(c: ReproduceConfig, n: number): PackTokens {
   const d = c.data;
   const s = c.sft;
   const key = JSON.stringify([d.seed, d.train, d.test, d.levels, n, s.mix, s.loops, s.merge]);
-  let e = decodeCache.get(key);
+  let e = packCache.get(key);
   if (e === undefined) {
-    const splitKey = JSON.stringify([d.seed, d.train, d.test, d.levels]);
-    let train = splitsCache.get(splitKey);
-    if (train === undefined) {
-      train = synthesizeSplits({ seed: d.seed, train: d.train, test: d.test, levels: d.levels }).train;
-      splitsCache.set(splitKey, train);
-    }
     const tok = new CharTokenizer();
-    const examples = buildSftExamples(train, {
+    const examples = buildSftExamples(trainSplit(c), {
       count: DECODE_SAMPLE,
       groupSizes: [n],
       seed: d.seed,
@@ -173,8 +180,20 @@ export function decodeTokens(c: ReproduceConfig, n: number, budget: number, batc
       prompt: examples.reduce((a, x) => a + 1 + tok.encode(x.prompt).length, 0) / examples.length,
       sorted: examples.map((x) => tok.encode(x.response).length + 1).sort((a, b) => a - b),
     };
-    decodeCache.set(key, e);
+    packCache.set(key, e);
   }
+  return e;
+}
+
+/**
+ * Token positions one sequence of a batch of `batch` costs when it decodes a pack of n problems
+ * under `budget`: the prompt (prefill, and the update's rows) plus the batch's longest response,
+ * capped at the budget. The batch decodes until its longest response stops and the update pads
+ * to it, so the longest is what a step pays for; it is the quantile 1 - 1/(batch + 1) (the
+ * expected largest of `batch` draws) of packTokens' responses.
+ */
+export function decodeTokens(c: ReproduceConfig, n: number, budget: number, batch: number): number {
+  const e = packTokens(c, n);
   const q = 1 - 1 / (batch + 1);
   const longest = e.sorted[Math.min(e.sorted.length - 1, Math.floor(q * e.sorted.length))]!;
   return e.prompt + Math.min(budget, longest);
