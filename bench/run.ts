@@ -29,7 +29,7 @@ import { DEFAULT_GPT, GPT, type GPTConfig } from "../src/model/gpt.js";
 import { trainFlopsPerToken } from "../src/profile/flops.js";
 import { profiled, type ProfileSummary } from "../src/profile/kernels.js";
 import { machineInfo } from "../src/profile/machine.js";
-import { formatPeak, measureSgemmPeak, type SgemmPeak } from "../src/profile/peak.js";
+import { formatPeak, measureSgemmPeak, type SgemmPeak } from "../src/engine/peak.js";
 import { fmt, fmtRatio, formatTable, gptParamCount, ratio, SETTLED_LOAD, settledLabel } from "../src/profile/report.js";
 import { reproduceShapes, type EncodedExample } from "../src/profile/shapes.js";
 import { sftStepper } from "../src/profile/sft-step.js";

@@ -14,12 +14,12 @@
 //   not counted: the gates, RL's periodic evals, the reference model, the continuation's eval
 //           (not in rows), embeddings, LayerNorm, GELU, softmax, the optimizer.
 // The peak is measured in the same run (1024^3 float32 sgemm on every core through the engine,
-// src/profile/peak.ts), or given with --peak GFLOP/s (bench.json's `sgemmPeak.allCores.gflops`).
+// src/engine/peak.ts), or given with --peak GFLOP/s (bench.json's `sgemmPeak.allCores.gflops`).
 //   npx tsx scripts/study-flops.ts [--peak 200.6] [configs/study/study.json]
 import * as path from "node:path";
 import { initBackend } from "../src/engine/backend.js";
 import { CharTokenizer } from "../src/model/tokenizer.js";
-import { measureSgemmPeak } from "../src/profile/peak.js";
+import { measureSgemmPeak } from "../src/engine/peak.js";
 import { type FlopShape, generateFlops, trainFlops } from "../src/profile/flops.js";
 import type { ReproduceConfig } from "../src/reproduce/config.js";
 import { type Experiment, loadStudy, methodLabel, sftSeedConfig } from "../src/study/config.js";

@@ -47,7 +47,7 @@ import { Rng } from "../util/rng.js";
 import { forwardFlops, generateFlops, trainFlops, type FlopShape } from "./flops.js";
 import { profiled, type KernelStat, type ProfileSummary } from "./kernels.js";
 import { machineInfo, type MachineInfo } from "./machine.js";
-import { formatPeak, measureSgemmPeak, peakFor, type SgemmPeak } from "./peak.js";
+import { formatPeak, measureSgemmPeak, peakFor, type SgemmPeak } from "../engine/peak.js";
 import { fmt, formatTable, gptParamCount, SETTLED_LOAD, settledLabel } from "./report.js";
 import { shapesOf } from "./shapes.js";
 import { sftStepper } from "./sft-step.js";

@@ -389,6 +389,7 @@ export function studyReportHtml(r: StudyReportInput): string {
   for (const [id, fs_] of Object.entries(r.figures))
     for (const f of fs_) if (f.fig) figs[`plot-${figId(id, f.name)}`] = f.fig;
   const wall = r.output.wall_s.total;
+  const sitting = sittingText(r.output.experiments);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -399,7 +400,7 @@ export function studyReportHtml(r: StudyReportInput): string {
 </head>
 <body class="tex2jax_ignore mathjax_ignore">
 <h1>Batched Contextual Reinforcement: the regime study</h1>
-<p class="meta">Experiments ${esc(experimentIds(r.entries, r.output).join(", "))}${wall !== undefined ? ` · wall time ${esc(wall.toFixed(0))} s` : ""} · per-sample rows in results/study/&lt;id&gt;/rows.jsonl.gz</p>
+<p class="meta">Experiments ${esc(experimentIds(r.entries, r.output).join(", "))}${wall !== undefined ? ` · wall time ${esc(wall.toFixed(0))} s${sitting ? ` ${esc(sitting)}` : ""}` : ""} · per-sample rows in results/study/&lt;id&gt;/rows.jsonl.gz</p>
 ${r.smoke ? `<p class="smoke">${esc(SMOKE_TEXT)}</p>` : ""}
 <h2 id="findings">Findings</h2>
 <div class="scroll">${findingsTable(rows)}</div>
@@ -501,4 +502,23 @@ export async function writeStudyReport(
   log(
     `[study] report: ${path.join(dir, "report.html")}, ${path.join(dir, "findings.md")}, ${pngs.size} PNG figures (${STUDY_FIGURES.join(", ")} per experiment)`,
   );
+}
+
+/**
+ * "(the machine's sgemm peak 86-93 GFLOP/s on 2 threads)": the sittings' speed the wall time was
+ * measured at, from the experiments that recorded it (rows meta.sgemm_peak); "" where none did.
+ * The same work took about twice as long on some sittings of the study's machine as on others.
+ */
+export function sittingText(
+  experiments: readonly { sgemm_peak?: { threads: number; start: number; end: number } }[],
+): string {
+  const peaks = experiments.flatMap((e) => (e.sgemm_peak ? [e.sgemm_peak] : []));
+  if (!peaks.length) return "";
+  const g = peaks.flatMap((p) => [p.start, p.end]);
+  const lo = Math.min(...g).toFixed(0),
+    hi = Math.max(...g).toFixed(0);
+  const threads = [...new Set(peaks.map((p) => p.threads))].join(" or ");
+  const partial =
+    peaks.length < experiments.length ? `, recorded for ${peaks.length} of ${experiments.length} experiments` : "";
+  return `(the machine's sgemm peak ${lo === hi ? lo : `${lo}-${hi}`} GFLOP/s on ${threads} threads${partial})`;
 }

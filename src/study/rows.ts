@@ -123,6 +123,15 @@ export interface RowsMeta {
    * assembled before the field (machine.json beside them may carry it).
    */
   arithmetic?: string;
+  /**
+   * The sitting's speed (src/engine/peak.ts, sittingPeak): the machine's 1024^3 sgemm peak in
+   * GFLOP/s on `threads` threads, measured in the study's process right before the experiment's
+   * first work item and right after its last. The same work ran about twice as long on some
+   * sittings of the study's machine as on others, so `wall` is read beside it, and the ETA scales
+   * these rows' stage times by it (eta.ts, studyUnitCosts). Absent from archives assembled before
+   * the field, or by `--phase judge` (cluster jobs: no one process saw the work run).
+   */
+  sgemm_peak?: { threads: number; start: number; end: number };
 }
 
 export interface RowsArchive {
@@ -217,6 +226,22 @@ export function readRows(file: string): RowsArchive {
     throw new Error(
       `${file}: meta field arithmetic must be an arithmetic fingerprint (16 hex digits), got ${JSON.stringify(meta.arithmetic)}`,
     );
+  const sp = meta.sgemm_peak as unknown;
+  if (sp !== undefined) {
+    const o = sp as Record<string, unknown>;
+    const positive = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+    if (
+      typeof sp !== "object" ||
+      sp === null ||
+      !Number.isInteger(o.threads) ||
+      !positive(o.threads) ||
+      !positive(o.start) ||
+      !positive(o.end)
+    )
+      throw new Error(
+        `${file}: meta field sgemm_peak must be {threads, start, end} with a whole thread count and GFLOP/s above 0, got ${JSON.stringify(sp)}`,
+      );
+  }
   const rows = lines.slice(1).map((l, i) => {
     const v = JSON.parse(l) as unknown[];
     if (!Array.isArray(v) || v.length !== columns.length)

@@ -29,10 +29,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../engine/backend.js";
+import { sittingPeak } from "../engine/peak.js";
 import { LocalModel } from "../model/local-model.js";
 import { derive } from "../reproduce/budget.js";
 import { readDataStats } from "../reproduce/data.js";
-import { evaluateModel, modelsToEvaluate, readEvals } from "../reproduce/eval.js";
+import { evaluateModels, modelsToEvaluate, readEvals } from "../reproduce/eval.js";
 import { layout, type Log } from "../reproduce/layout.js";
 import { reproduce, stageHashes } from "../reproduce/pipeline.js";
 import { planRuns, runRl } from "../reproduce/rl.js";
@@ -48,6 +49,7 @@ import {
   formatDuration,
   formatPlan,
   planStudy,
+  type SittingPeak,
   studyUnitCosts,
   type UnitCosts,
   unitCosts,
@@ -127,6 +129,8 @@ export interface ExperimentResult {
   claims: { id: string; verdict: string; figure: string }[];
   arithmetic?: ArithmeticSide[];
   frontier: { diff: number | null; ci: [number, number] | null };
+  /** The machine's sgemm peak before and after the experiment ran (its rows' meta.sgemm_peak), where recorded. */
+  sgemm_peak?: { threads: number; start: number; end: number };
 }
 
 export interface StudyOutput {
@@ -210,16 +214,22 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       basis: `no unit costs (${(e as Error).message})`,
     };
   }
+  // This sitting's speed, which the plan's rates are scaled to and each experiment's rows record
+  // beside their stage times. Not in a phase process (a cluster job, or one of the two SFT items
+  // side by side, whose figures would measure each other).
+  const peakNow = opts.phase ? null : await measureSitting(opts.backend, log);
   // Once an experiment of this study has finished here, its own stage times are the better basis.
   if (!opts.costsFrom) {
     // The study's own rows and its replicates' under other kernel sets: the same work, timed again.
     const finished = study.experiments.flatMap((exp) =>
       [out, ...study.spec.arithmeticReplicates].flatMap((root) => {
         const file = path.join(root, "study", exp.spec.id, ROWS_FILE);
-        return fs.existsSync(file) ? [{ exp, wall: readRows(file).meta.wall, file }] : [];
+        if (!fs.existsSync(file)) return [];
+        const { meta } = readRows(file);
+        return [{ exp, wall: meta.wall, file, peak: meta.sgemm_peak }];
       }),
     );
-    costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null) ?? costs;
+    costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null, peakNow) ?? costs;
   }
   const plan = planStudy(exps, runsRoot, costs);
   log(`[study] ${study.spec.name}: ${exps.map((e) => e.spec.id).join(", ")}; runs in ${runsRoot}, results in ${out}`);
@@ -266,7 +276,13 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
         runsRoot,
         exp.spec.sftSeeds.map((k) => readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k))!),
       );
-    } else archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
+    } else {
+      const before = peakNow && exp === exps[0] ? peakNow : await measureSitting(opts.backend, log);
+      archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
+      const after = await measureSitting(opts.backend, log);
+      if (before && after && before.threads === after.threads)
+        archive.meta.sgemm_peak = { threads: before.threads, start: before.gflops, end: after.gflops };
+    }
     await withLock(expRuns, `the judging of ${id}`, async () => {
       const t0 = performance.now();
       const own = judgeExperiment(archive, exp.spec);
@@ -301,6 +317,22 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
   logVerdicts(log, output);
   await reportStudy(study, out, judgements, rules, output, opts, log, acrossReplicates);
   return { output, judgements, plan };
+}
+
+/**
+ * The machine's sgemm peak now (sittingPeak), logged; null where it cannot be measured (the
+ * study goes on without it: it is a record, not an input to any result).
+ */
+async function measureSitting(backend: string | undefined, log: Log): Promise<SittingPeak | null> {
+  try {
+    await initBackend(backend);
+    const p = sittingPeak();
+    if (p) log(`[study] this sitting's sgemm peak: ${p.gflops.toFixed(1)} GFLOP/s on ${p.threads} threads`);
+    return p;
+  } catch (e) {
+    log(`[study] this sitting's sgemm peak was not measured: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 /**
@@ -400,6 +432,7 @@ function experimentResult(exp: Experiment, meta: RowsMeta, j: Judgement, rules: 
     claims: j.claims.map((c) => ({ id: c.id, verdict: c.verdict, figure: c.figure })),
     ...(j.arithmetic ? { arithmetic: j.arithmetic } : {}),
     frontier: j.frontier,
+    ...(meta.sgemm_peak ? { sgemm_peak: meta.sgemm_peak } : {}),
   };
 }
 
@@ -987,11 +1020,11 @@ async function runContinuation(exp: Experiment, k: number, runsRoot: string, opt
   await runRl(config, L, opts.log, opts.progress ?? true, undefined, opts.signal);
   const derived = derive(config, readDataStats(L));
   const test = loadSyntheticDataset(L.data, "test").slice(0, config.eval.problems);
-  for (const ref of modelsToEvaluate(config, L, derived).filter((r) => r.method !== "sft")) {
-    opts.signal?.throwIfAborted();
-    if (fs.existsSync(path.join(ref.dir, "eval.json"))) continue;
-    await evaluateModel(ref, config, test, opts.log, opts.progress ?? true, opts.signal);
-  }
+  // Its models rl.workers at a time, as the eval stage runs its own (issue 31: one after another
+  // they left a core idle for a third of the continuation); every request has its own seed, so
+  // the files are the same either way. Finished ones (eval.json) are kept.
+  const refs = modelsToEvaluate(config, L, derived).filter((r) => r.method !== "sft");
+  await evaluateModels(refs, config, test, opts.log, opts.progress ?? true, opts.signal);
   markContinuationDone(exp, k, runsRoot, (performance.now() - t0) / 1000);
 }
 

@@ -77,7 +77,7 @@ test("npm run bench -- --quick runs both models and writes the JSON (settled fla
   assert.ok(rep.ours.train.seqLens[0] > 64, `reproduce seq ${rep.ours.train.seqLens[0]}`);
   assert.equal(r.cases.default.ours.leakCheck.numTensorsAfter, r.cases.default.ours.leakCheck.numTensorsBefore);
 
-  // The sgemm peak on one thread and on every core (src/profile/peak.ts), measured in this run,
+  // The sgemm peak on one thread and on every core (src/engine/peak.ts), measured in this run,
   // and each training entry's MFU: model FLOPs per token x tokens/s over the all-cores peak.
   const peak = r.sgemmPeak;
   assert.equal(peak.n, 1024);

@@ -35,7 +35,7 @@ test("bcr profile --quick prints every phase, and its JSON has every field with 
   assert.equal(r.loadAvgAtStart.length, 3);
   assert.equal(r.settled, r.loadAvgAtStart[0] <= 0.5);
   if (!r.settled) assert.match(res.stdout, /unsettled \(load \d+\.\d\)/);
-  // both sgemm peaks of this run (src/profile/peak.ts), in the header and the JSON; the
+  // both sgemm peaks of this run (src/engine/peak.ts), in the header and the JSON; the
   // all-cores one needs OpenBLAS's thread control, the native kernel set (else it is null)
   const { oneThread, allCores, cores } = r.peak;
   assert.equal(cores, os.availableParallelism());

@@ -101,19 +101,24 @@ test("bcr study --phase: A in two processes per phase, then judged, equals one p
     for (const k of [1, 2, 3])
       assert.ok(!fs.existsSync(path.join(d.runs, "A", `sft-${k}`, ".study.lock")), "locks released");
 
-  // Every row byte for byte; the meta line too, but for the stage times (measured, so never equal).
+  // Every row byte for byte; the meta line too, but for the stage times (measured, so never equal)
+  // and the sitting's sgemm peak, which only the one process that ran everything records.
   const [a, b] = [one, two].map((d) => lines(path.join(d.out, "study", "A", "rows.jsonl.gz")));
   assert.ok(a!.length > 1000, `${a!.length} lines`);
   assert.deepEqual(b!.slice(1), a!.slice(1));
   const meta = (l: string) => {
-    const { wall, ...m } = JSON.parse(l);
+    const { wall, sgemm_peak: _p, ...m } = JSON.parse(l);
     assert.deepEqual(Object.keys(wall).sort(), ["continuation", "data", "eval", "gate", "judge", "rl", "sft"]);
     return m;
   };
   assert.deepEqual(meta(b![0]!), meta(a![0]!));
+  assert.ok(JSON.parse(a![0]!).sgemm_peak.start > 0, "one process: the peak recorded");
+  assert.equal(JSON.parse(b![0]!).sgemm_peak, undefined, "phases: none (no one process saw the work run)");
   const read = (d: typeof one, f: string) => fs.readFileSync(path.join(d.out, f), "utf8");
   assert.equal(read(two, "study/A/report.md"), read(one, "study/A/report.md"));
-  assert.deepEqual(JSON.parse(read(two, "study.json")).experiments, JSON.parse(read(one, "study.json")).experiments);
+  const experiments = (d: typeof one) =>
+    JSON.parse(read(d, "study.json")).experiments.map(({ sgemm_peak: _p, ...x }: { sgemm_peak?: unknown }) => x);
+  assert.deepEqual(experiments(two), experiments(one));
   assert.deepEqual(
     Object.keys(JSON.parse(read(two, "study/A/machine.json"))),
     Object.keys(JSON.parse(read(one, "study/A/machine.json"))),

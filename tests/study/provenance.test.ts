@@ -127,6 +127,25 @@ test("a rows archive whose arithmetic is not a fingerprint: an error naming the 
   assert.equal(readRows(r.rowsFile).meta.arithmetic, "d6d52bffa6864d2c");
 });
 
+test("a rows archive whose sgemm_peak is not {threads, start, end} in GFLOP/s: an error naming the file and the field", () => {
+  const r = repoWithExperiment();
+  for (const bad of [
+    { threads: 2, start: 90 },
+    { threads: 1.5, start: 90, end: 91 },
+    { threads: 2, start: 0, end: 91 },
+    "fast",
+  ]) {
+    r.writeArchive({ sgemm_peak: bad as unknown as { threads: number; start: number; end: number } });
+    assert.throws(
+      () => readRows(r.rowsFile),
+      /rows\.jsonl\.gz: meta field sgemm_peak must be \{threads, start, end\} with a whole thread count and GFLOP\/s above 0, got /,
+      JSON.stringify(bad),
+    );
+  }
+  r.writeArchive({ sgemm_peak: { threads: 2, start: 88.5, end: 91.2 } });
+  assert.deepEqual(readRows(r.rowsFile).meta.sgemm_peak, { threads: 2, start: 88.5, end: 91.2 });
+});
+
 // `bcr study --rejudge` (what the README says to run) while some experiments have not run yet:
 // the quick study's A has rows, B and C have none. Before the fix the command stopped at the first
 // experiment without rows and judged nothing.

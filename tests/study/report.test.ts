@@ -18,7 +18,13 @@ import {
   sweepEstimates,
 } from "../../src/study/figures.js";
 import { judgeExperiment } from "../../src/study/judge.js";
-import { findingRows, findingsMarkdown, type StudyReportEntry, writeStudyReport } from "../../src/study/report.js";
+import {
+  findingRows,
+  findingsMarkdown,
+  sittingText,
+  type StudyReportEntry,
+  writeStudyReport,
+} from "../../src/study/report.js";
 import type { RowsArchive, RowsMeta, StudyRow } from "../../src/study/rows.js";
 import type { StudyOutput } from "../../src/study/runner.js";
 import { fmtEstimate } from "../../src/study/verdict.js";
@@ -347,4 +353,16 @@ test("countAxis: from below 0 to above every bar, error bar and marker, so a mar
   for (const t of f.data)
     for (const y of t.y as number[]) assert.ok(y > flo && y < fhi, `${t.name}: ${y} in [${flo}, ${fhi}]`);
   assert.ok(flo < 0);
+});
+
+test("sittingText: the sgemm peaks the wall time was measured at, and which experiments recorded one", () => {
+  const p = (start: number, end: number, threads = 2) => ({ sgemm_peak: { threads, start, end } });
+  assert.equal(sittingText([p(86.2, 93.4), p(90, 91)]), "(the machine's sgemm peak 86-93 GFLOP/s on 2 threads)");
+  assert.equal(sittingText([p(90.2, 89.9)]), "(the machine's sgemm peak 90 GFLOP/s on 2 threads)");
+  assert.equal(
+    sittingText([p(100, 120), {}, {}]),
+    "(the machine's sgemm peak 100-120 GFLOP/s on 2 threads, recorded for 1 of 3 experiments)",
+  );
+  assert.equal(sittingText([p(60, 61, 1), p(90, 95)]), "(the machine's sgemm peak 60-95 GFLOP/s on 1 or 2 threads)");
+  assert.equal(sittingText([{}, {}]), "", "committed rows from before the field: nothing claimed");
 });

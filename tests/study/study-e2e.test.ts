@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { kernelSetOf } from "../../src/study/arithmetic.js";
@@ -76,8 +77,14 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
     "rules_commit",
     "claims",
     "frontier",
+    "sgemm_peak",
   ]);
   assert.equal(e.id, "A");
+  // The sitting's speed beside the stage times: the machine's sgemm peak before and after A ran.
+  // (every core under the native kernel set; the one figure of a backend with fixed threads)
+  assert.ok([1, os.availableParallelism()].includes(e.sgemm_peak.threads), `threads ${e.sgemm_peak.threads}`);
+  assert.match(r.stderr, /\[study\] this sitting's sgemm peak: [\d.]+ GFLOP\/s on \d+ threads/);
+  for (const g of [e.sgemm_peak.start, e.sgemm_peak.end]) assert.ok(Number.isFinite(g) && g > 0, `peak ${g}`);
   assert.deepEqual(e.sft_seeds, [1, 2, 3]);
   assert.deepEqual(e.rl_seeds, [1, 2]);
   assert.equal(e.eval_samples, 2);
@@ -96,6 +103,7 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.deepEqual([...new Set(a.rows.map((x) => x.sft))].sort(), [1, 2, 3]);
   assert.deepEqual([...new Set(a.rows.filter((x) => x.arm === "bcr").map((x) => x.rl))].sort(), [1, 2]);
   assert.deepEqual([...new Set(a.rows.map((x) => x.set))].sort(), ["cont", "greedy", "n1", "sweep"]);
+  assert.deepEqual(a.meta.sgemm_peak, e.sgemm_peak, "study.json's figure is the rows' own");
   assert.equal(a.meta.gate.length, 3);
   assert.equal(a.meta.runs.length, 3 * 4 * 2 + 2 * 2, "main runs and the continuation (bcr, single x 2 RL seeds)");
   assert.deepEqual(a.meta.continuation, { steps: 2, sft: 1, methods: ["bcr", "single"] });
@@ -132,7 +140,9 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.match(again.stderr, /sft-1: the continuation was done with another config .*; starting it over/);
   assert.equal(readJson(contDone).hash, contHash);
   assert.deepEqual(readRows(rowsFile).rows, a.rows);
-  assert.deepEqual(readJson(path.join(out, "study.json")).experiments, s.experiments);
+  // The same but for A's sitting figures, measured again around the resumed part.
+  const noPeak = (xs: { sgemm_peak?: unknown }[]) => xs.map(({ sgemm_peak: _p, ...x }) => x);
+  assert.deepEqual(noPeak(readJson(path.join(out, "study.json")).experiments), noPeak(s.experiments));
 });
 
 test("a gate that fails on the SFT models: 'gate failed' for every claim, and no RL", { timeout: 300_000 }, () => {

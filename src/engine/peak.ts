@@ -17,8 +17,8 @@
  * every core) and the other figure is null.
  */
 import * as os from "node:os";
-import { backendInfo, tf } from "../engine/backend.js";
-import { enableNativeKernels, nativeKernelsInfo } from "../engine/native-kernels.js";
+import { backendInfo, tf } from "./backend.js";
+import { enableNativeKernels, nativeKernelsInfo } from "./native-kernels.js";
 
 /** One figure: GFLOP/s with the BLAS on `threads` threads per call. */
 export interface PeakFigure {
@@ -119,4 +119,17 @@ export function formatPeak(p: SgemmPeak, fmt: (x: number) => string): string {
   const one = p.oneThread ? `${fmt(p.oneThread.gflops)} GFLOP/s` : "n/a (the backend's threads are fixed)";
   const all = p.allCores ? `${fmt(p.allCores.gflops)} GFLOP/s` : "n/a (the backend computes on one thread)";
   return `1 thread ${one}, ${p.cores} threads (the machine) ${all}`;
+}
+
+/**
+ * The sitting's speed as one figure: the machine's peak (every core), or the one figure a backend
+ * with fixed threads has. The study records it beside its stage times (runner.ts) because on its
+ * 2-core EPYC the same work took about twice as long on some sittings as on others (the 1-thread
+ * peak measured 58-114 GFLOP/s in different sessions), so a wall time means little without it.
+ */
+export function sittingPeak(
+  o: { n?: number; reps?: number; cores?: number; time?: (n: number, reps: number) => number } = {},
+): PeakFigure | null {
+  const p = measureSgemmPeak({ ...o, n: o.n ?? 1024, reps: o.reps ?? 8 });
+  return p.allCores ?? p.oneThread;
 }
