@@ -122,12 +122,13 @@ export function formatPeak(p: SgemmPeak, fmt: (x: number) => string): string {
 }
 
 /**
- * The sitting's speed as one figure: the machine's peak (every core), or the one figure a backend
- * with fixed threads has. The study records it beside its stage times (runner.ts) because on its
- * 2-core EPYC the same work took about twice as long on some sittings as on others (the 1-thread
- * peak measured 58-114 GFLOP/s in different sessions), so a wall time means little without it.
+ * The machine's peak as one figure: every core's, or the one figure a backend with fixed threads
+ * has. The study records it around each experiment, beside its stage times (runner.ts). It is a
+ * short burst (8 calls of 2 GFLOP each): on the study's 2-core EPYC it has read from 58 to 114
+ * GFLOP/s on one thread in different sessions and from 88 to 161 on both within one study run,
+ * far more than the study's stage times moved, so it is a record, not a speed to scale by.
  */
-export function sittingPeak(
+export function machinePeak(
   o: { n?: number; reps?: number; cores?: number; time?: (n: number, reps: number) => number } = {},
 ): PeakFigure | null {
   const p = measureSgemmPeak({ ...o, n: o.n ?? 1024, reps: o.reps ?? 8 });

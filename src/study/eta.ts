@@ -46,12 +46,11 @@
  * predicted its seven arms' times within -70%..+142%) was per arm:
  * seeds of one arm differ by up to half, so no unit is held to 20% per run, only per stage.
  *
- * The sitting (issue 31): on the study's 2-core EPYC the same work ran about twice as long in
- * some sessions as in others (the 1-thread sgemm peak measured 58 to 114 GFLOP/s), which no unit
- * can see. So the study measures the machine's sgemm peak before it plans and around each
- * experiment, its rows record the latter (meta.sgemm_peak), and their rates are scaled by their
- * peak over today's (sittingRatio). Rows without the figure (those committed before it) are not
- * scaled, and the basis line says so.
+ * The sitting (issue 31): the study records the machine's sgemm peak around each experiment
+ * (rows meta.sgemm_peak), but the rates are not scaled by it. In the run that first recorded it
+ * (December 7) the peak read 88.5 GFLOP/s before A and 147-161 from A's end on, while the stage
+ * times of B and C matched a run whose peaks read 81-106: a short sgemm burst does not measure
+ * how fast the study's work runs, and scaling by it would have put B and C's plan 40% short.
  *
  * Rough by construction (generation cost is not linear in the budget, the machine may be busy),
  * stated as such with its basis; while the study runs, the remaining work is rescaled by how the
@@ -310,19 +309,14 @@ export function studyUnitCosts(
     exp: Experiment;
     wall: Record<string, number | undefined>;
     file: string;
-    /** The machine's sgemm peak (GFLOP/s) before and after those stages ran: their rows' meta.sgemm_peak. */
-    peak?: { threads: number; start: number; end: number } | undefined;
   }[],
   fallback: UnitCosts | null,
-  /** This sitting's peak, measured on the same number of threads; null: not measured (no scaling). */
-  peakNow: SittingPeak | null = null,
 ): UnitCosts | null {
   if (finished.length === 0) return null;
   type Kind = "sft" | "rl" | "eval" | "gate";
   const kinds: Kind[] = ["sft", "rl", "eval", "gate"];
-  const scaled: string[] = [];
-  // Each finished experiment's own seconds per unit, per kind it measured, at this sitting's speed.
-  const measured = finished.map(({ exp, wall: w, file, peak }) => {
+  // Each finished experiment's own seconds per unit, per kind it measured.
+  const measured = finished.map(({ exp, wall: w, file }) => {
     const u = experimentUnits(exp);
     const walls: Record<Kind, number> = {
       sft: w.sft ?? 0,
@@ -330,10 +324,8 @@ export function studyUnitCosts(
       eval: w.eval ?? 0,
       gate: w.gate ?? 0,
     };
-    const speed = sittingRatio(peak, peakNow);
-    if (speed !== 1) scaled.push(`${file} x ${speed.toFixed(2)}`);
     const rates = Object.fromEntries(
-      kinds.map((k) => [k, walls[k] > 0 && u[k] > 0 ? (walls[k] / u[k]) * speed : Number.NaN]),
+      kinds.map((k) => [k, walls[k] > 0 && u[k] > 0 ? walls[k] / u[k] : Number.NaN]),
     ) as Record<Kind, number>;
     return { id: exp.spec.id, file, walls, rates };
   });
@@ -361,38 +353,10 @@ export function studyUnitCosts(
         .filter((x) => x !== null)
         .join(", ") +
       "; scaled by the same work units" +
-      (peakNow === null
-        ? "; not scaled to this sitting (its sgemm peak was not measured)"
-        : scaled.length
-          ? `; scaled to this sitting's sgemm peak (${peakNow.gflops.toFixed(1)} GFLOP/s on ${peakNow.threads} threads) by the peak their rows recorded: ${scaled.join(", ")}`
-          : `; this sitting's sgemm peak ${peakNow.gflops.toFixed(1)} GFLOP/s, their rows recorded none on ${peakNow.threads} threads: not scaled`) +
       (fallback && kinds.some((k) => best[k] === null)
         ? `; the kinds they did not measure from ${fallback.basis}`
         : ""),
   };
-}
-
-/** A sgemm peak figure: GFLOP/s on `threads` threads (src/engine/peak.ts). */
-export interface SittingPeak {
-  threads: number;
-  gflops: number;
-}
-
-/**
- * How much longer the same work takes now than when rows recorded `then` (the mean of the peaks
- * measured before and after their experiment): then / now, assuming the stage times scale with
- * the sgemm peak (compute-bound SFT and updates do; decoding, bound by cache reads, follows the
- * clock too, since the peak moves with the clock between sittings). 1 where either is unknown or
- * they were measured on different thread counts (figures that do not compare).
- */
-export function sittingRatio(
-  then: { threads: number; start: number; end: number } | SittingPeak | undefined,
-  now: SittingPeak | null,
-): number {
-  if (!then || !now) return 1;
-  const g = "gflops" in then ? then.gflops : (then.start + then.end) / 2;
-  if (then.threads !== now.threads || !(g > 0) || !(now.gflops > 0)) return 1;
-  return g / now.gflops;
 }
 
 /** Gate units of one SFT seed: N=1 requests, or two rounds per section of every forced-bare pack. */

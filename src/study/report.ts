@@ -389,7 +389,7 @@ export function studyReportHtml(r: StudyReportInput): string {
   for (const [id, fs_] of Object.entries(r.figures))
     for (const f of fs_) if (f.fig) figs[`plot-${figId(id, f.name)}`] = f.fig;
   const wall = r.output.wall_s.total;
-  const sitting = sittingText(r.output.experiments);
+  const peak = peakText(r.output.experiments);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -400,7 +400,7 @@ export function studyReportHtml(r: StudyReportInput): string {
 </head>
 <body class="tex2jax_ignore mathjax_ignore">
 <h1>Batched Contextual Reinforcement: the regime study</h1>
-<p class="meta">Experiments ${esc(experimentIds(r.entries, r.output).join(", "))}${wall !== undefined ? ` · wall time ${esc(wall.toFixed(0))} s${sitting ? ` ${esc(sitting)}` : ""}` : ""} · per-sample rows in results/study/&lt;id&gt;/rows.jsonl.gz</p>
+<p class="meta">Experiments ${esc(experimentIds(r.entries, r.output).join(", "))}${wall !== undefined ? ` · wall time ${esc(wall.toFixed(0))} s${peak ? ` ${esc(peak)}` : ""}` : ""} · per-sample rows in results/study/&lt;id&gt;/rows.jsonl.gz</p>
 ${r.smoke ? `<p class="smoke">${esc(SMOKE_TEXT)}</p>` : ""}
 <h2 id="findings">Findings</h2>
 <div class="scroll">${findingsTable(rows)}</div>
@@ -505,11 +505,11 @@ export async function writeStudyReport(
 }
 
 /**
- * "(the machine's sgemm peak 86-93 GFLOP/s on 2 threads)": the sittings' speed the wall time was
- * measured at, from the experiments that recorded it (rows meta.sgemm_peak); "" where none did.
- * The same work took about twice as long on some sittings of the study's machine as on others.
+ * "(the machine's sgemm peak 86-93 GFLOP/s on 2 threads)": what the machine's sgemm peak read
+ * around the experiments that recorded it (rows meta.sgemm_peak); "" where none did. A record
+ * beside the wall time (the figure MFUs are shares of), not its explanation (eta.ts).
  */
-export function sittingText(
+export function peakText(
   experiments: readonly { sgemm_peak?: { threads: number; start: number; end: number } }[],
 ): string {
   const peaks = experiments.flatMap((e) => (e.sgemm_peak ? [e.sgemm_peak] : []));

@@ -124,12 +124,12 @@ export interface RowsMeta {
    */
   arithmetic?: string;
   /**
-   * The sitting's speed (src/engine/peak.ts, sittingPeak): the machine's 1024^3 sgemm peak in
-   * GFLOP/s on `threads` threads, measured in the study's process right before the experiment's
-   * first work item and right after its last. The same work ran about twice as long on some
-   * sittings of the study's machine as on others, so `wall` is read beside it, and the ETA scales
-   * these rows' stage times by it (eta.ts, studyUnitCosts). Absent from archives assembled before
-   * the field, or by `--phase judge` (cluster jobs: no one process saw the work run).
+   * The machine's 1024^3 sgemm peak in GFLOP/s on `threads` threads (src/engine/peak.ts,
+   * machinePeak), measured in the study's process right before the experiment's first work item
+   * and right after its last: a record beside `wall`, the figure every MFU here is a share of. Not
+   * a measure of how fast the stages ran (eta.ts: it read 88 and 161 around one experiment whose
+   * stages ran at an ordinary pace). Absent from archives assembled before the field, or by
+   * `--phase judge` (cluster jobs: no one process saw the work run).
    */
   sgemm_peak?: { threads: number; start: number; end: number };
 }

@@ -29,7 +29,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backendInfo, initBackend } from "../engine/backend.js";
-import { sittingPeak } from "../engine/peak.js";
+import { type PeakFigure, machinePeak } from "../engine/peak.js";
 import { LocalModel } from "../model/local-model.js";
 import { derive } from "../reproduce/budget.js";
 import { readDataStats } from "../reproduce/data.js";
@@ -49,7 +49,6 @@ import {
   formatDuration,
   formatPlan,
   planStudy,
-  type SittingPeak,
   studyUnitCosts,
   type UnitCosts,
   unitCosts,
@@ -214,10 +213,6 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       basis: `no unit costs (${(e as Error).message})`,
     };
   }
-  // This sitting's speed, which the plan's rates are scaled to and each experiment's rows record
-  // beside their stage times. Not in a phase process (a cluster job, or one of the two SFT items
-  // side by side, whose figures would measure each other).
-  const peakNow = opts.phase ? null : await measureSitting(opts.backend, log);
   // Once an experiment of this study has finished here, its own stage times are the better basis.
   if (!opts.costsFrom) {
     // The study's own rows and its replicates' under other kernel sets: the same work, timed again.
@@ -226,10 +221,10 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
         const file = path.join(root, "study", exp.spec.id, ROWS_FILE);
         if (!fs.existsSync(file)) return [];
         const { meta } = readRows(file);
-        return [{ exp, wall: meta.wall, file, peak: meta.sgemm_peak }];
+        return [{ exp, wall: meta.wall, file }];
       }),
     );
-    costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null, peakNow) ?? costs;
+    costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null) ?? costs;
   }
   const plan = planStudy(exps, runsRoot, costs);
   log(`[study] ${study.spec.name}: ${exps.map((e) => e.spec.id).join(", ")}; runs in ${runsRoot}, results in ${out}`);
@@ -277,9 +272,13 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
         exp.spec.sftSeeds.map((k) => readGate(exp, sftSeedDir(runsRoot, exp.spec.id, k))!),
       );
     } else {
-      const before = peakNow && exp === exps[0] ? peakNow : await measureSitting(opts.backend, log);
+      // The machine's sgemm peak before and after, which the rows record beside their stage times:
+      // a record, not an input (eta.ts says why the plan is not scaled by it). Only here, where
+      // one process runs the whole experiment (not in a phase process: a cluster job, or one of
+      // the two SFT items side by side, whose figures would measure each other).
+      const before = await measurePeak(opts.backend, log);
       archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
-      const after = await measureSitting(opts.backend, log);
+      const after = await measurePeak(opts.backend, log);
       if (before && after && before.threads === after.threads)
         archive.meta.sgemm_peak = { threads: before.threads, start: before.gflops, end: after.gflops };
     }
@@ -320,17 +319,17 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
 }
 
 /**
- * The machine's sgemm peak now (sittingPeak), logged; null where it cannot be measured (the
+ * The machine's sgemm peak now (machinePeak), logged; null where it cannot be measured (the
  * study goes on without it: it is a record, not an input to any result).
  */
-async function measureSitting(backend: string | undefined, log: Log): Promise<SittingPeak | null> {
+async function measurePeak(backend: string | undefined, log: Log): Promise<PeakFigure | null> {
   try {
     await initBackend(backend);
-    const p = sittingPeak();
-    if (p) log(`[study] this sitting's sgemm peak: ${p.gflops.toFixed(1)} GFLOP/s on ${p.threads} threads`);
+    const p = machinePeak();
+    if (p) log(`[study] the machine's sgemm peak now: ${p.gflops.toFixed(1)} GFLOP/s on ${p.threads} threads`);
     return p;
   } catch (e) {
-    log(`[study] this sitting's sgemm peak was not measured: ${(e as Error).message}`);
+    log(`[study] the machine's sgemm peak was not measured: ${(e as Error).message}`);
     return null;
   }
 }

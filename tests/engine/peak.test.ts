@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { initBackend } from "../../src/engine/backend.js";
 import { ADDON_PATH, enableNativeKernels, nativeKernelsInfo } from "../../src/engine/native-kernels.js";
-import { measureSgemmPeak, peakFor, type SgemmPeak, sittingPeak } from "../../src/engine/peak.js";
+import { measureSgemmPeak, peakFor, type SgemmPeak, machinePeak } from "../../src/engine/peak.js";
 
 const skip = existsSync(ADDON_PATH) ? false : `${ADDON_PATH} is not built (node scripts/build-native.mjs)`;
 
@@ -94,19 +94,19 @@ test("peakFor holds work on one thread to the 1-thread peak and work on more to 
   assert.deepEqual(peakFor({ ...peak, allCores: null }, 2), { against: "allCores", gflops: null });
 });
 
-test("sittingPeak: the machine's figure (every core) where the threads can be set, else the backend's one", {
+test("machinePeak: the machine's figure (every core) where the threads can be set, else the backend's one", {
   skip,
 }, async () => {
   await withKernels("native", async () => {
     await initBackend("wasm");
     enableNativeKernels({ threads: 1 });
     const perThreads = () => 10 * nativeKernelsInfo()!.blas.threads!;
-    assert.deepEqual(sittingPeak({ n: 64, reps: 1, cores: 2, time: perThreads }), { threads: 2, gflops: 20 });
-    assert.deepEqual(sittingPeak({ n: 64, reps: 1, cores: 1, time: perThreads }), { threads: 1, gflops: 10 });
+    assert.deepEqual(machinePeak({ n: 64, reps: 1, cores: 2, time: perThreads }), { threads: 2, gflops: 20 });
+    assert.deepEqual(machinePeak({ n: 64, reps: 1, cores: 1, time: perThreads }), { threads: 1, gflops: 10 });
   });
   await withKernels("wasm", async () => {
     await initBackend("wasm");
     // XNNPACK on one thread: no machine figure on 2 cores, so the one-thread figure stands in
-    assert.deepEqual(sittingPeak({ n: 64, reps: 1, cores: 2, time: () => 7 }), { threads: 1, gflops: 7 });
+    assert.deepEqual(machinePeak({ n: 64, reps: 1, cores: 2, time: () => 7 }), { threads: 1, gflops: 7 });
   });
 });

@@ -102,7 +102,7 @@ test("bcr study --phase: A in two processes per phase, then judged, equals one p
       assert.ok(!fs.existsSync(path.join(d.runs, "A", `sft-${k}`, ".study.lock")), "locks released");
 
   // Every row byte for byte; the meta line too, but for the stage times (measured, so never equal)
-  // and the sitting's sgemm peak, which only the one process that ran everything records.
+  // and the machine's sgemm peak, which only the one process that ran everything records.
   const [a, b] = [one, two].map((d) => lines(path.join(d.out, "study", "A", "rows.jsonl.gz")));
   assert.ok(a!.length > 1000, `${a!.length} lines`);
   assert.deepEqual(b!.slice(1), a!.slice(1));

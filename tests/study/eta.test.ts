@@ -19,7 +19,6 @@ import {
   planStudy,
   predictWall,
   sftMeanTokens,
-  sittingRatio,
   studyUnitCosts,
   type UnitCosts,
 } from "../../src/study/eta.js";
@@ -55,37 +54,6 @@ test("studyUnitCosts: seconds per unit from a finished experiment's stage times,
   assert.ok(Math.abs(g.gate - 20 / experimentUnits(B!).gate) / g.gate < 1e-12);
   assert.match(g.basis, /older run/);
   assert.equal(studyUnitCosts([], fallback), null);
-});
-
-test("studyUnitCosts scales the rates to this sitting's sgemm peak by the one the rows recorded", () => {
-  const u = experimentUnits(A!);
-  const wall = { sft: 3000, gate: 60, rl: 1800, eval: 1200, continuation: 300 };
-  const at = (
-    peak: { threads: number; start: number; end: number } | undefined,
-    now: { threads: number; gflops: number } | null,
-  ) => studyUnitCosts([{ exp: A!, wall, file: "A/rows", peak }], null, now)!;
-  // Rows that ran at a mean of 180 GFLOP/s, planned on a sitting of 90: every rate twice as long.
-  const slow = at({ threads: 2, start: 170, end: 190 }, { threads: 2, gflops: 90 });
-  assert.ok(Math.abs(slow.sft - (2 * 3000) / u.sft) / slow.sft < 1e-12);
-  assert.ok(Math.abs(slow.rl - (2 * 2100) / u.rl) / slow.rl < 1e-12);
-  assert.ok(Math.abs(slow.eval - (2 * 1200) / u.eval) / slow.eval < 1e-12);
-  assert.ok(Math.abs(slow.gate - (2 * 60) / u.gate) / slow.gate < 1e-12);
-  assert.match(slow.basis, /scaled to this sitting's sgemm peak \(90\.0 GFLOP\/s on 2 threads\) .*A\/rows x 2\.00/);
-  const plan = planStudy([A!], path.join(root, "runs-that-do-not-exist"), slow);
-  const total = plan.reduce((s, i) => s + i.seconds, 0);
-  assert.ok(Math.abs(total - 2 * (3000 + 60 + 1800 + 1200 + 300)) < 1e-6, `planned ${total}`);
-  // And a faster sitting shortens them.
-  assert.ok(Math.abs(at({ threads: 2, start: 90, end: 90 }, { threads: 2, gflops: 180 }).sft - 1500 / u.sft) < 1e-18);
-  // Not scaled: rows without the figure, no figure now, or figures on different thread counts.
-  const plain = at(undefined, null);
-  assert.ok(Math.abs(plain.sft - 3000 / u.sft) / plain.sft < 1e-12);
-  assert.match(plain.basis, /not scaled to this sitting \(its sgemm peak was not measured\)/);
-  const none = at(undefined, { threads: 2, gflops: 90 });
-  assert.equal(none.sft, plain.sft);
-  assert.match(none.basis, /their rows recorded none on 2 threads: not scaled/);
-  assert.equal(at({ threads: 1, start: 60, end: 60 }, { threads: 2, gflops: 90 }).sft, plain.sft);
-  assert.equal(sittingRatio({ threads: 2, start: 100, end: 120 }, { threads: 2, gflops: 55 }), 2);
-  assert.equal(sittingRatio(undefined, { threads: 2, gflops: 55 }), 1);
 });
 
 test("experimentHash ignores out, runs and name, and follows what the results depend on", () => {

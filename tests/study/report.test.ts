@@ -21,7 +21,7 @@ import { judgeExperiment } from "../../src/study/judge.js";
 import {
   findingRows,
   findingsMarkdown,
-  sittingText,
+  peakText,
   type StudyReportEntry,
   writeStudyReport,
 } from "../../src/study/report.js";
@@ -355,14 +355,14 @@ test("countAxis: from below 0 to above every bar, error bar and marker, so a mar
   assert.ok(flo < 0);
 });
 
-test("sittingText: the sgemm peaks the wall time was measured at, and which experiments recorded one", () => {
+test("peakText: the sgemm peaks the wall time was measured at, and which experiments recorded one", () => {
   const p = (start: number, end: number, threads = 2) => ({ sgemm_peak: { threads, start, end } });
-  assert.equal(sittingText([p(86.2, 93.4), p(90, 91)]), "(the machine's sgemm peak 86-93 GFLOP/s on 2 threads)");
-  assert.equal(sittingText([p(90.2, 89.9)]), "(the machine's sgemm peak 90 GFLOP/s on 2 threads)");
+  assert.equal(peakText([p(86.2, 93.4), p(90, 91)]), "(the machine's sgemm peak 86-93 GFLOP/s on 2 threads)");
+  assert.equal(peakText([p(90.2, 89.9)]), "(the machine's sgemm peak 90 GFLOP/s on 2 threads)");
   assert.equal(
-    sittingText([p(100, 120), {}, {}]),
+    peakText([p(100, 120), {}, {}]),
     "(the machine's sgemm peak 100-120 GFLOP/s on 2 threads, recorded for 1 of 3 experiments)",
   );
-  assert.equal(sittingText([p(60, 61, 1), p(90, 95)]), "(the machine's sgemm peak 60-95 GFLOP/s on 1 or 2 threads)");
-  assert.equal(sittingText([{}, {}]), "", "committed rows from before the field: nothing claimed");
+  assert.equal(peakText([p(60, 61, 1), p(90, 95)]), "(the machine's sgemm peak 60-95 GFLOP/s on 1 or 2 threads)");
+  assert.equal(peakText([{}, {}]), "", "committed rows from before the field: nothing claimed");
 });

@@ -80,10 +80,10 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
     "sgemm_peak",
   ]);
   assert.equal(e.id, "A");
-  // The sitting's speed beside the stage times: the machine's sgemm peak before and after A ran.
+  // The machine's sgemm peak before and after A ran, recorded beside its stage times.
   // (every core under the native kernel set; the one figure of a backend with fixed threads)
   assert.ok([1, os.availableParallelism()].includes(e.sgemm_peak.threads), `threads ${e.sgemm_peak.threads}`);
-  assert.match(r.stderr, /\[study\] this sitting's sgemm peak: [\d.]+ GFLOP\/s on \d+ threads/);
+  assert.match(r.stderr, /\[study\] the machine's sgemm peak now: [\d.]+ GFLOP\/s on \d+ threads/);
   for (const g of [e.sgemm_peak.start, e.sgemm_peak.end]) assert.ok(Number.isFinite(g) && g > 0, `peak ${g}`);
   assert.deepEqual(e.sft_seeds, [1, 2, 3]);
   assert.deepEqual(e.rl_seeds, [1, 2]);
@@ -140,7 +140,7 @@ test("bcr study --quick: plan and ETA first, study.json's fields, rows, report; 
   assert.match(again.stderr, /sft-1: the continuation was done with another config .*; starting it over/);
   assert.equal(readJson(contDone).hash, contHash);
   assert.deepEqual(readRows(rowsFile).rows, a.rows);
-  // The same but for A's sitting figures, measured again around the resumed part.
+  // The same but for A's sgemm peaks, measured again around the resumed part.
   const noPeak = (xs: { sgemm_peak?: unknown }[]) => xs.map(({ sgemm_peak: _p, ...x }) => x);
   assert.deepEqual(noPeak(readJson(path.join(out, "study.json")).experiments), noPeak(s.experiments));
 });
