@@ -46,7 +46,7 @@
  * predicted its seven arms' times within -70%..+142%) was per arm:
  * seeds of one arm differ by up to half, so no unit is held to 20% per run, only per stage.
  *
- * The sitting (issue 31): the study records the machine's sgemm peak around each experiment
+ * The machine's sgemm peak (issue 31): the study records the machine's sgemm peak around each experiment
  * (rows meta.sgemm_peak), but the rates are not scaled by it. In the run that first recorded it
  * (December 7) the peak read 88.5 GFLOP/s before A and 147-161 from A's end on, while the stage
  * times of B and C matched a run whose peaks read 81-106: a short sgemm burst does not measure
@@ -305,11 +305,7 @@ export function predictWall(
  * header says why), so a gate-failed experiment's gates count.
  */
 export function studyUnitCosts(
-  finished: readonly {
-    exp: Experiment;
-    wall: Record<string, number | undefined>;
-    file: string;
-  }[],
+  finished: readonly { exp: Experiment; wall: Record<string, number | undefined>; file: string }[],
   fallback: UnitCosts | null,
 ): UnitCosts | null {
   if (finished.length === 0) return null;

@@ -219,9 +219,7 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
     const finished = study.experiments.flatMap((exp) =>
       [out, ...study.spec.arithmeticReplicates].flatMap((root) => {
         const file = path.join(root, "study", exp.spec.id, ROWS_FILE);
-        if (!fs.existsSync(file)) return [];
-        const { meta } = readRows(file);
-        return [{ exp, wall: meta.wall, file }];
+        return fs.existsSync(file) ? [{ exp, wall: readRows(file).meta.wall, file }] : [];
       }),
     );
     costs = studyUnitCosts(finished, Number.isFinite(costs.sft) ? costs : null) ?? costs;
@@ -276,9 +274,9 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
       // a record, not an input (eta.ts says why the plan is not scaled by it). Only here, where
       // one process runs the whole experiment (not in a phase process: a cluster job, or one of
       // the two SFT items side by side, whose figures would measure each other).
-      const before = await measurePeak(opts.backend, log);
+      const before = measurePeak(log);
       archive = await runExperiment(exp, runsRoot, phaseOpts, tracker);
-      const after = await measurePeak(opts.backend, log);
+      const after = measurePeak(log);
       if (before && after && before.threads === after.threads)
         archive.meta.sgemm_peak = { threads: before.threads, start: before.gflops, end: after.gflops };
     }
@@ -319,12 +317,12 @@ export async function runStudy(study: Study, opts: StudyOptions = {}): Promise<S
 }
 
 /**
- * The machine's sgemm peak now (machinePeak), logged; null where it cannot be measured (the
- * study goes on without it: it is a record, not an input to any result).
+ * The machine's sgemm peak now (machinePeak, on the backend runStudy initialised), logged; null
+ * where it cannot be measured (the study goes on without it: it is a record, not an input to any
+ * result).
  */
-async function measurePeak(backend: string | undefined, log: Log): Promise<PeakFigure | null> {
+function measurePeak(log: Log): PeakFigure | null {
   try {
-    await initBackend(backend);
     const p = machinePeak();
     if (p) log(`[study] the machine's sgemm peak now: ${p.gflops.toFixed(1)} GFLOP/s on ${p.threads} threads`);
     return p;
